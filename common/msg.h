@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* The v1 wire messages: decode and validate what arrives, encode what we send.
+ * The contract is written down in proto/ (README, topics, one JSON Schema per type); this
+ * codec enforces exactly those rules, and the golden examples in proto/examples/ test it. */
+#ifndef BP_MSG_H
+#define BP_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BP_PROTO_VERSION 1
+/* Largest payload accepted or produced, in bytes. Larger messages are rejected unparsed. */
+#define BP_MSG_MAX_BYTES 8192
+/* Agent and bot ids: 1..64 chars of [A-Za-z0-9_.-] (safe in topics, file names and SQL). */
+#define BP_ID_MAX 64
+#define BP_BOOT_MAX 32    /* boot id: 1..32 chars of [A-Za-z0-9_.-] */
+#define BP_TEXT_MAX 128   /* free text (reasons, versions, host names); longer is rejected */
+#define BP_SHORT_MAX 32   /* symbol, side */
+#define BP_AGENT_MAX_BOTS 64
+
+enum bp_msg_type {
+    BP_MSG_AGENT_STATE = 0, /* agents/{agent}/state, retained, also the Last Will */
+    BP_MSG_HEARTBEAT,       /* agents/{agent}/bots/{bot}/heartbeat */
+    BP_MSG_STATS,           /* agents/{agent}/bots/{bot}/stats */
+    BP_MSG_TRADE,           /* agents/{agent}/bots/{bot}/trades */
+    BP_MSG_TYPE_COUNT
+};
+
+/* Why a message was rejected; each has a counter in the collector. */
+enum bp_msg_err {
+    BP_MSG_OK = 0,
+    BP_MSG_ERR_TOO_LARGE,     /* payload over BP_MSG_MAX_BYTES */
+    BP_MSG_ERR_JSON,          /* not a JSON object */
+    BP_MSG_ERR_VERSION,       /* "v" missing, not an integer, or not a supported version */
+    BP_MSG_ERR_TYPE,          /* "type" missing or not a known message type */
+    BP_MSG_ERR_MISSING,       /* a required field is absent */
+    BP_MSG_ERR_WRONG_TYPE,    /* a field has the wrong JSON type */
+    BP_MSG_ERR_UNKNOWN_FIELD, /* a field this version does not define */
+    BP_MSG_ERR_RANGE,         /* a value out of its documented range or format */
+    BP_MSG_ERR_TOPIC,         /* topic malformed, or its agent/bot/type disagree with the body */
+    BP_MSG_ERR_COUNT
+};
+
+/* Stable snake_case name of an error ("too_large", "json", ...), for logs and metrics. */
+const char *bp_msg_err_name(enum bp_msg_err err);
+/* Stable wire name of a type ("agent_state", "heartbeat", "stats", "trade"). */
+const char *bp_msg_type_name(enum bp_msg_type type);
+
+struct bp_msg_error {
+    enum bp_msg_err code;
+    char detail[160]; /* human-readable: names the field, e.g. "field 'seq': expected integer" */
+};
+
+/* Fields every agent message carries. */
+struct bp_msg_header {
+    int v;                   /* protocol version, == BP_PROTO_VERSION */
+    enum bp_msg_type type;
+    char agent[BP_ID_MAX + 1];
+    char bot[BP_ID_MAX + 1]; /* "" for agent-level messages */
+    char boot[BP_BOOT_MAX + 1]; /* changes each time the agent process starts */
+    int64_t seq;             /* per boot, starts at 1, +1 per message the agent sends */
+    int64_t ts;              /* sender's wall clock, Unix ms */
+};
+
+struct bp_bot_info {
+    char id[BP_ID_MAX + 1];
+    char account[BP_ID_MAX + 1];  /* "" when not set */
+    char exchange[BP_ID_MAX + 1]; /* "" when not set */
+};
+
+struct bp_agent_state {
+    bool online;
+    char version[BP_TEXT_MAX + 1];
+    char host[BP_TEXT_MAX + 1];
+    int64_t heartbeat_ms; /* the agent's heartbeat interval */
+    int nbots;
+    struct bp_bot_info bots[BP_AGENT_MAX_BOTS];
+};
+
+struct bp_proc_info {
+    bool alive;
+    int64_t pid;        /* 0 when not alive */
+    int64_t uptime_s;   /* 0 when not alive */
+    int64_t start_ts;   /* process start, Unix ms; 0 when not alive */
+};
+
+struct bp_heartbeat {
+    int64_t interval_ms;   /* when the next heartbeat is due, 100..3600000 */
+    struct bp_proc_info proc;
+    int64_t last_trade_ts; /* Unix ms of the newest trade the agent knows; 0 = none yet */
+};
+
+struct bp_stats {
+    double proc_cpu_pct;   /* 0..(100 * cores); -1 = unknown */
+    int64_t proc_rss_kb;   /* -1 = unknown */
+    double host_cpu_pct;   /* 0..100 */
+    double host_mem_pct;   /* 0..100 */
+    double host_disk_pct;  /* 0..100, the fullest watched mount */
+    double host_load1;     /* >= 0 */
+};
+
+struct bp_trade {
+    char id[BP_TEXT_MAX + 1];     /* the bot's or exchange's trade id; "" when not given */
+    int64_t trade_ts;             /* when the trade happened, Unix ms */
+    char symbol[BP_SHORT_MAX + 1]; /* "" when not given */
+    char side[BP_SHORT_MAX + 1];   /* "buy", "sell" or "" */
+};
+
+struct bp_msg {
+    struct bp_msg_header hdr;
+    union {
+        struct bp_agent_state agent_state;
+        struct bp_heartbeat heartbeat;
+        struct bp_stats stats;
+        struct bp_trade trade;
+    } u;
+};
+
+/* Returns true if s is a valid agent or bot id. */
+bool bp_id_is_valid(const char *s);
+
+/* Decodes and validates one payload of len bytes (not NUL-terminated). On success fills out and
+ * returns 0; otherwise returns -EINVAL (or -E2BIG for BP_MSG_ERR_TOO_LARGE) and fills err.
+ * Unknown fields, wrong types, missing required fields and out-of-range values are rejected. */
+int bp_msg_decode(const void *payload, size_t len, struct bp_msg *out, struct bp_msg_error *err);
+
+/* Encodes m as compact JSON, malloc'd and NUL-terminated (caller frees). NULL on ENOMEM. */
+char *bp_msg_encode(const struct bp_msg *m);
+
+/* ---- topics ---------------------------------------------------------------------------- */
+
+/* Where an agent message was published, parsed from "{root}/agents/{agent}/...". */
+struct bp_topic {
+    enum bp_msg_type type;
+    char agent[BP_ID_MAX + 1];
+    char bot[BP_ID_MAX + 1];
+};
+
+/* Parses an agent-side topic under root (e.g. "botpulse/v1"). 0, or -EINVAL if it is not one
+ * of the agent topics or an id in it is invalid. */
+int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out);
+
+/* Checks that a decoded message agrees with the topic it came on (agent, bot, type).
+ * 0 or -EINVAL with err filled (BP_MSG_ERR_TOPIC). This is what stops agent A from
+ * speaking for agent B even where the broker's ACL is missing. */
+int bp_msg_check_topic(const struct bp_msg *m, const struct bp_topic *t, struct bp_msg_error *err);
+
+/* Formats the topic for an agent message into buf: 0, or -ENAMETOOLONG. */
+int bp_topic_format(char *buf, size_t size, const char *root, enum bp_msg_type type,
+                    const char *agent, const char *bot);
+
+#endif

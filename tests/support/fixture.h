@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* Integration-test fixture: a temp dir per test, a real mosquitto on a free loopback port,
+ * a throwaway PostgreSQL cluster (initdb + pg_ctl, Unix socket in the temp dir; run as an
+ * unprivileged user when we are root), our daemons as child processes with their logs in
+ * the temp dir, an MQTT recorder (Paho, via bp_mqtt) and SQL helpers (libpq).
+ * On failure, bpt_fail() prints every server's and daemon's log before failing the test. */
+#ifndef BPT_FIXTURE_H
+#define BPT_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bpt_env;
+struct bpt_rec;
+
+/* Paths of the built binaries, set by CMake. */
+#define BPT_COLLECTOR_BIN BP_BIN_DIR "/collector/botpulse-collector"
+#define BPT_AGENT_BIN BP_BIN_DIR "/agent/botpulse-agent"
+
+/* ---- environment (env.c) --------------------------------------------------------------- */
+
+/* A fresh temp dir "botpulse-<name>-XXXXXX" under $TMPDIR (or /tmp), world-traversable so an
+ * unprivileged PostgreSQL can use its subdirectory. NULL on failure (reason on stderr). */
+struct bpt_env *bpt_env_new(const char *name);
+/* Stops every process the env started (SIGTERM, then SIGKILL after 5 s), PostgreSQL and
+ * mosquitto; removes the temp dir unless BPT_KEEP=1 or a failure was recorded. */
+void bpt_env_free(struct bpt_env *env);
+const char *bpt_env_dir(struct bpt_env *env);
+/* Writes dir/name with printf-style content; returns the path (owned by env) or NULL. */
+const char *bpt_write_file(struct bpt_env *env, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A free TCP port on 127.0.0.1 (bind to port 0, read it back, close). */
+int bpt_free_port(void);
+/* Prints every log file in the env dir (servers and daemons) to stderr. */
+void bpt_dump_logs(struct bpt_env *env);
+/* Records a failure (keeps the temp dir), dumps the logs, then fails the cmocka test. */
+void bpt_fail(struct bpt_env *env, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5), noreturn));
+#define bpt_assert(env, cond, ...)                                                                 \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            bpt_fail((env), __FILE__, __LINE__, __VA_ARGS__);                                      \
+    } while (0)
+
+/* ---- mosquitto (broker.c) -------------------------------------------------------------- */
+
+/* Starts mosquitto on a free 127.0.0.1 port with persistence in the env dir (so sessions and
+ * queued QoS 1 messages survive a restart), anonymous access, log in dir/mosquitto.log.
+ * Waits until the port accepts connections (10 s deadline). 0 or -errno. */
+int bpt_broker_start(struct bpt_env *env);
+/* Stops it (SIGTERM, waits; persistence is written on exit). 0 or -errno. */
+int bpt_broker_stop(struct bpt_env *env);
+/* Starts it again on the same port. 0 or -errno. */
+int bpt_broker_restart(struct bpt_env *env);
+int bpt_broker_port(struct bpt_env *env);
+/* "tcp://127.0.0.1:<port>" (owned by env). */
+const char *bpt_broker_url(struct bpt_env *env);
+
+/* ---- PostgreSQL (pg.c) ----------------------------------------------------------------- */
+
+/* initdb into dir/pg (as user "nobody" via runuser when root), then pg_ctl start listening
+ * only on a Unix socket in dir/pgsock with a free port number; creates database "botpulse".
+ * Waits until it accepts connections (30 s). 0 or -errno. */
+int bpt_pg_start(struct bpt_env *env);
+/* pg_ctl stop -m fast. 0 or -errno. */
+int bpt_pg_stop(struct bpt_env *env);
+/* pg_ctl start again (same socket and port); waits until ready. 0 or -errno. */
+int bpt_pg_restart(struct bpt_env *env);
+/* libpq conninfo for the "botpulse" database (owned by env). */
+const char *bpt_pg_conninfo(struct bpt_env *env);
+/* Runs sql (with $1.. params, all text) and returns the first column of the first row as an
+ * integer; -1 on any error (printed) or when there is no row / it is NULL. */
+int64_t bpt_pg_int(struct bpt_env *env, const char *sql, int nparams, const char *const *params);
+/* Same, returns the first column as a malloc'd string (caller frees); NULL on error/no row. */
+char *bpt_pg_text(struct bpt_env *env, const char *sql, int nparams, const char *const *params);
+/* Polls bpt_pg_int every 100 ms until it returns expected or timeout_ms passes.
+ * Returns the last value seen. */
+int64_t bpt_pg_wait_int(struct bpt_env *env, int64_t expected, int64_t timeout_ms,
+                        const char *sql, int nparams, const char *const *params);
+
+/* ---- processes (proc.c) ---------------------------------------------------------------- */
+
+/* Starts argv (argv[0] a path) with stdout and stderr to dir/<name>.log, in its own process
+ * group; remembered under name. Returns the pid or -errno. */
+pid_t bpt_spawn(struct bpt_env *env, const char *name, char *const argv[]);
+/* Sends sig to the named process. 0 or -errno (-ESRCH if not running). */
+int bpt_signal(struct bpt_env *env, const char *name, int sig);
+/* Waits up to timeout_ms for the named process to exit; returns its wait status or -ETIMEDOUT. */
+int bpt_wait_exit(struct bpt_env *env, const char *name, int64_t timeout_ms);
+/* Pid of the named process, or -1. */
+pid_t bpt_pid(struct bpt_env *env, const char *name);
+/* Runs argv to completion (timeout_ms), capturing stdout+stderr into *output (malloc'd, may be
+ * NULL). Returns the exit status (0..255), or -errno / -ETIMEDOUT. */
+int bpt_run(struct bpt_env *env, char *const argv[], int64_t timeout_ms, char **output);
+
+/* ---- MQTT recorder (recorder.c) -------------------------------------------------------- */
+
+/* Connects a Paho client (bp_mqtt) to the env's broker and records every message matching
+ * filter (MQTT wildcards allowed). Waits for the subscription (10 s). NULL on failure. */
+struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter);
+void bpt_rec_free(struct bpt_rec *rec);
+/* Waits until a message whose topic matches topic_filter (MQTT wildcards) and whose payload
+ * contains every one of the NULL-terminated substrings in needles has been recorded (at any
+ * time since the recorder started, or since the last bpt_rec_clear). Returns a malloc'd copy
+ * of the newest such payload (caller frees), or NULL on timeout. */
+char *bpt_rec_wait(struct bpt_rec *rec, const char *topic_filter, const char *const *needles,
+                   int64_t timeout_ms);
+/* Number of recorded messages matching topic_filter and needles. */
+int bpt_rec_count(struct bpt_rec *rec, const char *topic_filter, const char *const *needles);
+/* Forgets everything recorded so far. */
+void bpt_rec_clear(struct bpt_rec *rec);
+/* Publishes raw bytes to the env's broker (connects a short-lived client). 0 or -errno. */
+int bpt_publish(struct bpt_env *env, const char *topic, const void *payload, size_t len, int qos,
+                bool retain);
+
+/* True if topic matches an MQTT filter with + and # wildcards. */
+bool bpt_topic_matches(const char *filter, const char *topic);
+
+#endif
