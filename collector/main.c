@@ -1,2 +1,220 @@
 /* SPDX-License-Identifier: MIT */
-int main(void) { return 0; }
+/* botpulse-collector: start-up, wiring (MQTT → ingest → rules thread → store/MQTT), shutdown. */
+#include "clock.h"
+#include "engine.h"
+#include "ingest.h"
+#include "log.h"
+#include "mqtt.h"
+#include "publish.h"
+#include "queue.h"
+#include "settings.h"
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_requested;
+
+struct collector {
+    struct col_settings cfg;
+    struct bp_queue *queue;
+    struct col_ingest *ingest;
+    struct col_store *store;
+    struct bp_mqtt *mqtt;
+    struct col_engine *engine;
+    sigset_t signals;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: botpulse-collector -c FILE [--check-config]\n"
+               "       botpulse-collector --version\n"
+               "Watches a fleet of trading bots over MQTT; see the README for the config.\n");
+}
+
+/* Blocks the stop signals in every thread (Paho's inherit the mask); one thread waits. */
+static void *signal_thread(void *arg)
+{
+    struct collector *c = arg;
+    int sig = 0;
+    while (sigwait(&c->signals, &sig) == 0) {
+        if (sig == SIGHUP) {
+            BP_INFO("main", "SIGHUP: config reload is not supported yet; restart to apply");
+            continue;
+        }
+        BP_INFO("main", "signal %d: stopping", sig);
+        stop_requested = 1;
+        bp_queue_wake(c->queue);
+        break;
+    }
+    return NULL;
+}
+
+static void on_connected(void *ctx, bool reconnect)
+{
+    struct collector *c = ctx;
+    col_publish_collector_state(c->mqtt, c->cfg.topic_root, c->cfg.id, true, bp_wall_ms());
+}
+
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    struct collector *c = ctx;
+    col_ingest_on_message(c->ingest, topic, payload, len);
+}
+
+static int start_mqtt(struct collector *c, char *will)
+{
+    char will_topic[256];
+    snprintf(will_topic, sizeof(will_topic), "%s/collector/state", c->cfg.topic_root);
+    struct bp_mqtt_opts o = {
+        .url = c->cfg.mqtt_url,
+        .client_id = c->cfg.mqtt_client_id,
+        .username = c->cfg.mqtt_username,
+        .password = c->cfg.mqtt_password,
+        .ca_file = c->cfg.mqtt_ca_file,
+        .clean_session = false, /* the broker queues QoS 1 trades while we are away */
+        .will_topic = will_topic,
+        .will_payload = will,
+        .will_qos = 1,
+        .will_retain = true,
+        .max_buffered = 100000, /* status and alerts published while reconnecting */
+        .on_message = on_message,
+        .on_connected = on_connected,
+        .ctx = c,
+    };
+    return bp_mqtt_new(&o, &c->mqtt);
+}
+
+static int subscribe_fleet(struct collector *c)
+{
+    char filter[256];
+    snprintf(filter, sizeof(filter), "%s/agents/+/state", c->cfg.topic_root);
+    int rc = bp_mqtt_subscribe(c->mqtt, filter, 1);
+    snprintf(filter, sizeof(filter), "%s/agents/+/bots/+/+", c->cfg.topic_root);
+    return rc < 0 ? rc : bp_mqtt_subscribe(c->mqtt, filter, 1);
+}
+
+static int start_store(struct collector *c)
+{
+    const struct col_settings *cfg = &c->cfg;
+    int rc = col_store_migrate(cfg->db_conninfo, cfg->db_migrate_timeout_ms);
+    if (rc < 0) {
+        BP_ERROR("main", "cannot prepare the database schema: %s", strerror(-rc));
+        return rc;
+    }
+    struct col_store_opts so = {
+        .conninfo = cfg->db_conninfo,
+        .spool_max = (size_t)cfg->db_spool_max,
+        .batch_max = (int)cfg->db_batch_max,
+        .retry_ms = (int)cfg->db_retry_ms,
+    };
+    rc = col_store_new(&so, &c->store);
+    return rc < 0 ? rc : col_store_start(c->store);
+}
+
+/* Everything from the config to a running rules loop; each step logs its own failure. */
+static int run(struct collector *c)
+{
+    c->queue = bp_queue_new((size_t)c->cfg.queue_max);
+    c->ingest = c->queue ? col_ingest_new(c->cfg.topic_root, c->queue) : NULL;
+    if (!c->ingest)
+        return -ENOMEM;
+    pthread_t sig;
+    int rc = -pthread_create(&sig, NULL, signal_thread, c);
+    if (rc < 0)
+        return rc;
+    pthread_detach(sig);
+    rc = start_store(c);
+    if (rc < 0)
+        return rc;
+    char *will = col_encode_collector_state(c->cfg.id, false, bp_wall_ms());
+    rc = will ? start_mqtt(c, will) : -ENOMEM;
+    free(will);
+    if (rc < 0)
+        return rc;
+    rc = col_engine_new(&c->cfg, c->mqtt, c->store, c->ingest, &c->engine);
+    if (rc < 0)
+        return rc;
+    if ((rc = subscribe_fleet(c)) < 0 || (rc = bp_mqtt_start(c->mqtt)) < 0)
+        return rc;
+    BP_INFO("main", "botpulse-collector %s running as %s (broker %s, topics %s/...)", BP_VERSION,
+            c->cfg.id, c->cfg.mqtt_url, c->cfg.topic_root);
+    col_engine_run(c->engine, c->queue, &stop_requested);
+    return 0;
+}
+
+static void shutdown_all(struct collector *c)
+{
+    if (c->mqtt) {
+        if (bp_mqtt_is_connected(c->mqtt)) {
+            col_publish_collector_state(c->mqtt, c->cfg.topic_root, c->cfg.id, false, bp_wall_ms());
+            bp_mqtt_flush(c->mqtt, 2000);
+        }
+        bp_mqtt_stop(c->mqtt, 1000);
+    }
+    if (c->store)
+        col_store_stop(c->store, 5000);
+    bp_mqtt_free(c->mqtt); /* no more Paho callbacks after this */
+    col_engine_free(c->engine);
+    col_store_free(c->store);
+    col_ingest_free(c->ingest);
+    bp_queue_free(c->queue, free);
+    col_settings_cleanup(&c->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool check_only = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strcmp(argv[i], "--check-config") == 0) {
+            check_only = true;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("botpulse-collector %s\n", BP_VERSION);
+            return 0;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "botpulse-collector: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!path) {
+        usage(stderr);
+        return 2;
+    }
+    struct collector c = {0};
+    char err[512];
+    if (col_settings_load(path, &c.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "botpulse-collector: %s\n", err);
+        return 2;
+    }
+    enum bp_log_level lvl;
+    if (bp_log_level_parse(c.cfg.log_level, &lvl) == 0)
+        bp_log_threshold = lvl;
+    if (check_only) {
+        printf("%s: ok (%zu bot sections)\n", path, c.cfg.nbots);
+        col_settings_cleanup(&c.cfg);
+        return 0;
+    }
+    sigemptyset(&c.signals);
+    sigaddset(&c.signals, SIGINT);
+    sigaddset(&c.signals, SIGTERM);
+    sigaddset(&c.signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &c.signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = run(&c);
+    if (rc < 0 && !stop_requested)
+        BP_ERROR("main", "cannot run: %s", strerror(-rc));
+    shutdown_all(&c);
+    BP_INFO("main", "stopped");
+    return rc < 0 ? 1 : 0;
+}

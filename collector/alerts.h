@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Alert lifecycle for one bot: opened when its status turns bad, escalated when the severity
+ * rises (warning → critical), resolved when it is healthy again. One open alert per bot. */
+#ifndef COL_ALERTS_H
+#define COL_ALERTS_H
+
+#include "rules.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define COL_ALERT_ID_MAX 47
+
+struct col_alert {
+    bool open;
+    char id[COL_ALERT_ID_MAX + 1];
+    enum col_severity severity;
+    const char *check;
+    int64_t opened_at; /* Unix ms */
+};
+
+enum col_alert_event {
+    COL_ALERT_NONE = 0,
+    COL_ALERT_OPENED,
+    COL_ALERT_ESCALATED,
+    COL_ALERT_RESOLVED
+};
+
+const char *col_alert_event_name(enum col_alert_event e);
+
+/* Applies a new status to the bot's alert and says what to announce. new_id names the alert if
+ * this opens one (copied). "unknown" neither opens nor resolves; any other status without a
+ * severity (healthy, idle) resolves. now_wall is Unix ms. */
+enum col_alert_event col_alert_apply(struct col_alert *a, enum col_status status, const char *check,
+                                     const char *new_id, int64_t now_wall);
+
+#endif

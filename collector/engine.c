@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/* The rules thread: evidence in, verdicts on deadlines, transitions out. */
+#include "engine.h"
+
+#include "clock.h"
+#include "log.h"
+#include "publish.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define BATCH 512
+
+struct col_engine {
+    const struct col_settings *cfg;
+    struct bp_mqtt *mqtt;
+    struct col_store *store;
+    struct col_ingest *ingest;
+    struct col_fleet fleet;
+    struct bp_timerheap timers;
+    char run_id[17]; /* random per process: event ids stay unique across restarts */
+    uint64_t next_event;
+    int64_t started_mono;
+    bool summary_dirty;
+    int64_t summary_last_mono;
+    int64_t stats_next_mono;
+};
+
+int col_engine_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
+                   struct col_ingest *ingest, struct col_engine **out)
+{
+    struct col_engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    if (col_fleet_init(&e->fleet) < 0) {
+        free(e);
+        return -ENOMEM;
+    }
+    e->cfg = cfg;
+    e->mqtt = mqtt;
+    e->store = store;
+    e->ingest = ingest;
+    bp_timerheap_init(&e->timers);
+    unsigned char rnd[8] = {0};
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        BP_WARN("engine", "getrandom failed; event ids fall back to the clock");
+    uint64_t r;
+    memcpy(&r, rnd, sizeof(r));
+    snprintf(e->run_id, sizeof(e->run_id), "%016llx",
+             (unsigned long long)(r ^ (uint64_t)bp_wall_ms()));
+    e->started_mono = bp_mono_ms();
+    e->summary_last_mono = INT64_MIN / 2;
+    e->stats_next_mono = 0; /* due at the first tick */
+    *out = e;
+    return 0;
+}
+
+void col_engine_free(struct col_engine *e)
+{
+    if (!e)
+        return;
+    bp_timerheap_cleanup(&e->timers);
+    col_fleet_cleanup(&e->fleet);
+    free(e);
+}
+
+const struct col_fleet *col_engine_fleet(const struct col_engine *e)
+{
+    return &e->fleet;
+}
+
+static void new_event_id(struct col_engine *e, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s-%llu", e->run_id, (unsigned long long)++e->next_event);
+}
+
+static void submit(struct col_engine *e, const struct col_store_op *op)
+{
+    if (e->store)
+        col_store_submit(e->store, op); /* a full spool is counted and logged by the store */
+}
+
+static void store_bot(struct col_engine *e, const struct col_bot *b, int64_t now_wall)
+{
+    struct col_store_op op = {.kind = COL_OP_BOT, .ts = now_wall};
+    snprintf(op.u.bot.bot, sizeof(op.u.bot.bot), "%s", b->id);
+    snprintf(op.u.bot.agent, sizeof(op.u.bot.agent), "%s", b->agent ? b->agent->id : "");
+    snprintf(op.u.bot.account, sizeof(op.u.bot.account), "%s", b->account);
+    snprintf(op.u.bot.exchange, sizeof(op.u.bot.exchange), "%s", b->exchange);
+    snprintf(op.u.bot.host, sizeof(op.u.bot.host), "%s", col_bot_host(b));
+    snprintf(op.u.bot.status, sizeof(op.u.bot.status), "%s", col_status_name(b->status));
+    snprintf(op.u.bot.reason, sizeof(op.u.bot.reason), "%s", b->reason);
+    op.u.bot.status_since = b->since_wall;
+    op.u.bot.last_heartbeat = b->last_heartbeat_wall;
+    op.u.bot.last_trade = b->last_trade_wall;
+    submit(e, &op);
+}
+
+static void store_transition(struct col_engine *e, const struct col_bot *b, enum col_status from,
+                             int64_t now_wall)
+{
+    struct col_store_op op = {.kind = COL_OP_TRANSITION, .ts = now_wall};
+    new_event_id(e, op.event_id, sizeof(op.event_id));
+    snprintf(op.u.transition.bot, sizeof(op.u.transition.bot), "%s", b->id);
+    snprintf(op.u.transition.from_status, COL_STATUS_MAX, "%s", col_status_name(from));
+    snprintf(op.u.transition.to_status, COL_STATUS_MAX, "%s", col_status_name(b->status));
+    snprintf(op.u.transition.check, COL_CHECK_MAX, "%s", b->check);
+    snprintf(op.u.transition.reason, sizeof(op.u.transition.reason), "%s", b->reason);
+    submit(e, &op);
+}
+
+static void store_alert(struct col_engine *e, const struct col_bot *b, enum col_alert_event ev,
+                        int64_t now_wall)
+{
+    struct col_store_op op = {.kind = COL_OP_ALERT, .ts = now_wall};
+    new_event_id(e, op.event_id, sizeof(op.event_id));
+    snprintf(op.u.alert.bot, sizeof(op.u.alert.bot), "%s", b->id);
+    snprintf(op.u.alert.check, COL_CHECK_MAX, "%s", b->alert.check ? b->alert.check : "");
+    snprintf(op.u.alert.event, sizeof(op.u.alert.event), "%s", col_alert_event_name(ev));
+    snprintf(op.u.alert.severity, sizeof(op.u.alert.severity), "%s",
+             col_severity_name(b->alert.severity));
+    snprintf(op.u.alert.status, COL_STATUS_MAX, "%s", col_status_name(b->status));
+    snprintf(op.u.alert.reason, sizeof(op.u.alert.reason), "%s", b->reason);
+    snprintf(op.u.alert.alert_id, sizeof(op.u.alert.alert_id), "%s", b->alert.id);
+    submit(e, &op);
+}
+
+static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_wall)
+{
+    char id[COL_ALERT_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s-a%llu", e->run_id, (unsigned long long)e->next_event + 1);
+    enum col_alert_event ev = col_alert_apply(&b->alert, b->status, b->check, id, now_wall);
+    if (ev == COL_ALERT_NONE)
+        return;
+    BP_INFO("alerts", "%s %s alert for bot %s: %s: %s", col_alert_event_name(ev),
+            col_severity_name(b->alert.severity), b->id, col_status_name(b->status), b->reason);
+    store_alert(e, b, ev, now_wall);
+    if (e->mqtt)
+        col_publish_alert(e->mqtt, e->cfg->topic_root, b, ev, now_wall);
+}
+
+/* Applies a verdict that differs from the bot's current status. */
+static void transition(struct col_engine *e, struct col_bot *b, const struct col_verdict *v,
+                       int64_t now_wall)
+{
+    enum col_status from = b->status;
+    col_fleet_count_status(&e->fleet, b, v->status);
+    b->status = v->status;
+    b->check = v->check;
+    snprintf(b->reason, sizeof(b->reason), "%s", v->reason);
+    b->since_wall = now_wall;
+    BP_INFO("rules", "bot %s: %s -> %s: %s", b->id, col_status_name(from),
+            col_status_name(b->status), b->reason);
+    store_transition(e, b, from, now_wall);
+    store_bot(e, b, now_wall);
+    if (e->mqtt)
+        col_publish_status(e->mqtt, e->cfg->topic_root, b, now_wall);
+    announce_alert(e, b, now_wall);
+    e->summary_dirty = true;
+}
+
+static void evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, int64_t now_wall)
+{
+    struct col_verdict v;
+    col_rules_evaluate(&b->ev, &b->limits, now_mono, &v);
+    /* a new status, or the same bad status for another reason (process → trading) */
+    bool changed =
+        v.status != b->status || (v.status != COL_ST_UNKNOWN && strcmp(v.check, b->check) != 0);
+    if (changed)
+        transition(e, b, &v, now_wall);
+    if (v.next_due_mono == INT64_MAX)
+        bp_timerheap_remove(&e->timers, &b->timer);
+    else if (bp_timerheap_set(&e->timers, &b->timer, v.next_due_mono) < 0)
+        BP_ERROR("rules", "out of memory scheduling bot %s", b->id);
+}
+
+static struct col_agent *agent_for(struct col_engine *e, const char *id)
+{
+    struct col_agent *a = col_fleet_agent(&e->fleet, id);
+    return a ? a : col_fleet_agent_add(&e->fleet, id);
+}
+
+/* The bot, created (with its configured limits and labels) on first sight, and attached to
+ * the agent that speaks for it. NULL on ENOMEM. */
+static struct col_bot *bot_for(struct col_engine *e, struct col_agent *a, const char *id,
+                               int64_t now_mono)
+{
+    struct col_bot *b = col_fleet_bot(&e->fleet, id);
+    if (!b) {
+        b = col_fleet_bot_add(&e->fleet, id, now_mono);
+        if (!b)
+            return NULL;
+        col_settings_limits_for(e->cfg, id, &b->limits);
+        const struct col_bot_override *o = col_settings_find_bot(e->cfg, id);
+        if (o && o->account[0])
+            col_fleet_set_account(&e->fleet, b, o->account);
+        if (o && o->exchange[0])
+            snprintf(b->exchange, sizeof(b->exchange), "%s", o->exchange);
+    }
+    if (a && b->agent != a) {
+        if (b->agent)
+            BP_WARN("engine", "bot %s moved from agent %s to agent %s", id, b->agent->id, a->id);
+        if (col_fleet_attach(&e->fleet, a, b) < 0)
+            BP_ERROR("engine", "out of memory attaching bot %s", id);
+    }
+    return b;
+}
+
+/* Labels from the agent apply unless the collector's config overrides them. */
+static void apply_labels(struct col_engine *e, struct col_bot *b, const struct bp_bot_info *info)
+{
+    const struct col_bot_override *o = col_settings_find_bot(e->cfg, b->id);
+    if (!(o && o->account[0]))
+        col_fleet_set_account(&e->fleet, b, info->account);
+    if (!(o && o->exchange[0]))
+        snprintf(b->exchange, sizeof(b->exchange), "%s", info->exchange);
+}
+
+static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t now_wall)
+{
+    struct col_store_op op = {.kind = COL_OP_AGENT, .ts = now_wall};
+    snprintf(op.u.agent.agent, sizeof(op.u.agent.agent), "%s", a->id);
+    snprintf(op.u.agent.host, sizeof(op.u.agent.host), "%s", a->host);
+    snprintf(op.u.agent.version, sizeof(op.u.agent.version), "%s", a->version);
+    snprintf(op.u.agent.boot, sizeof(op.u.agent.boot), "%s", a->boot);
+    op.u.agent.online = !a->offline;
+    submit(e, &op);
+}
+
+static void on_agent_state(struct col_engine *e, const struct col_event *ev)
+{
+    const struct bp_msg_header *h = &ev->msg.hdr;
+    const struct bp_agent_state *st = &ev->msg.u.agent_state;
+    struct col_agent *a = agent_for(e, h->agent);
+    if (!a)
+        return;
+    if (a->offline == st->online || strcmp(a->boot, h->boot) != 0)
+        BP_INFO("engine", "agent %s is %s (host %s, boot %s, %d bots)", a->id,
+                st->online ? "online" : "offline", st->host, h->boot, st->nbots);
+    a->offline = !st->online;
+    col_fleet_set_host(&e->fleet, a, st->host);
+    snprintf(a->version, sizeof(a->version), "%s", st->version);
+    snprintf(a->boot, sizeof(a->boot), "%s", h->boot);
+    for (int i = 0; i < st->nbots; i++) {
+        struct col_bot *b = bot_for(e, a, st->bots[i].id, ev->recv_mono);
+        if (b)
+            apply_labels(e, b, &st->bots[i]);
+    }
+    store_agent(e, a, ev->recv_wall);
+    for (size_t i = 0; i < a->nbots; i++) {
+        struct col_bot *b = a->bots[i];
+        b->ev.agent_offline = a->offline;
+        if (b->ev.heartbeat_interval_ms == 0)
+            b->ev.heartbeat_interval_ms = st->heartbeat_ms;
+        evaluate(e, b, ev->recv_mono, ev->recv_wall);
+    }
+}
+
+/* Maps a trade time on the sender's clock to ours: its age at receipt, back from receipt. */
+static void note_trade(struct col_bot *b, const struct col_event *ev, int64_t trade_ts)
+{
+    if (trade_ts <= 0)
+        return;
+    int64_t age = ev->recv_wall - trade_ts;
+    int64_t mono = ev->recv_mono - (age > 0 ? age : 0);
+    if (b->ev.has_trade && mono <= b->ev.last_trade_mono)
+        return;
+    b->ev.has_trade = true;
+    b->ev.last_trade_mono = mono;
+    b->last_trade_wall = trade_ts;
+}
+
+static void maybe_sample(struct col_engine *e, struct col_bot *b, const struct col_event *ev)
+{
+    if (ev->recv_mono - b->last_sample_mono < e->cfg->sample_interval_ms)
+        return;
+    b->last_sample_mono = ev->recv_mono;
+    struct col_store_op op = {.kind = COL_OP_SAMPLE, .ts = ev->recv_wall};
+    snprintf(op.u.sample.bot, sizeof(op.u.sample.bot), "%s", b->id);
+    op.u.sample.stats = ev->msg.u.stats;
+    submit(e, &op);
+    store_bot(e, b, ev->recv_wall); /* keeps last_heartbeat/last_trade in the table fresh */
+}
+
+static void on_bot_message(struct col_engine *e, const struct col_event *ev)
+{
+    const struct bp_msg_header *h = &ev->msg.hdr;
+    struct col_bot *b = bot_for(e, agent_for(e, h->agent), h->bot, ev->recv_mono);
+    if (!b)
+        return;
+    switch (h->type) {
+    case BP_MSG_HEARTBEAT: {
+        const struct bp_heartbeat *hb = &ev->msg.u.heartbeat;
+        b->ev.has_heartbeat = true;
+        b->ev.last_heartbeat_mono = ev->recv_mono;
+        b->ev.heartbeat_interval_ms = hb->interval_ms;
+        b->ev.proc_alive = hb->proc.alive;
+        b->ev.pid = hb->proc.pid;
+        b->last_heartbeat_wall = ev->recv_wall;
+        note_trade(b, ev, hb->last_trade_ts);
+        break;
+    }
+    case BP_MSG_STATS:
+        maybe_sample(e, b, ev);
+        return; /* no check reads stats yet: nothing to evaluate */
+    case BP_MSG_TRADE: {
+        struct col_store_op op = {.kind = COL_OP_TRADE, .ts = ev->recv_wall};
+        snprintf(op.u.trade.agent, sizeof(op.u.trade.agent), "%s", h->agent);
+        snprintf(op.u.trade.boot, sizeof(op.u.trade.boot), "%s", h->boot);
+        op.u.trade.seq = h->seq;
+        snprintf(op.u.trade.bot, sizeof(op.u.trade.bot), "%s", h->bot);
+        op.u.trade.trade = ev->msg.u.trade;
+        submit(e, &op);
+        note_trade(b, ev, ev->msg.u.trade.trade_ts);
+        break;
+    }
+    default:
+        return;
+    }
+    evaluate(e, b, ev->recv_mono, ev->recv_wall);
+}
+
+void col_engine_handle(struct col_engine *e, const struct col_event *ev)
+{
+    if (ev->msg.hdr.type == BP_MSG_AGENT_STATE)
+        on_agent_state(e, ev);
+    else
+        on_bot_message(e, ev);
+}
+
+static void publish_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall)
+{
+    struct col_collector_stats s = {0};
+    s.uptime_s = (now_mono - e->started_mono) / 1000;
+    if (e->ingest)
+        col_ingest_get_stats(e->ingest, &s.ingest);
+    s.bots = (int64_t)col_strmap_len(e->fleet.bots);
+    s.mqtt_connected = e->mqtt && bp_mqtt_is_connected(e->mqtt);
+    if (e->store)
+        col_store_get_stats(e->store, &s.store);
+    if (e->mqtt)
+        col_publish_collector_stats(e->mqtt, e->cfg->topic_root, e->cfg->id, &s, now_wall);
+}
+
+void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall)
+{
+    struct bp_timer *t;
+    while ((t = bp_timerheap_pop_due(&e->timers, now_mono)) != NULL)
+        evaluate(e, BP_CONTAINER_OF(t, struct col_bot, timer), now_mono, now_wall);
+    if (e->summary_dirty && now_mono >= e->summary_last_mono + e->cfg->summary_interval_ms) {
+        e->summary_dirty = false;
+        e->summary_last_mono = now_mono;
+        if (e->mqtt)
+            col_publish_summary(e->mqtt, e->cfg->topic_root, &e->fleet, now_wall);
+    }
+    if (now_mono >= e->stats_next_mono) {
+        e->stats_next_mono = now_mono + e->cfg->stats_interval_ms;
+        publish_stats(e, now_mono, now_wall);
+    }
+}
+
+int64_t col_engine_next_deadline(const struct col_engine *e)
+{
+    int64_t next = e->stats_next_mono;
+    struct bp_timer *t = bp_timerheap_peek(&e->timers);
+    if (t && t->due_ms < next)
+        next = t->due_ms;
+    if (e->summary_dirty) {
+        int64_t s = e->summary_last_mono + e->cfg->summary_interval_ms;
+        if (s < next)
+            next = s;
+    }
+    return next;
+}
+
+void col_engine_run(struct col_engine *e, struct bp_queue *q, volatile sig_atomic_t *stop)
+{
+    void *batch[BATCH];
+    while (!*stop) {
+        col_engine_tick(e, bp_mono_ms(), bp_wall_ms());
+        size_t n = bp_queue_pop_wait(q, batch, BATCH, col_engine_next_deadline(e));
+        for (size_t i = 0; i < n; i++) {
+            col_engine_handle(e, batch[i]);
+            free(batch[i]);
+        }
+        /* handlers publish summaries lazily: a burst of changes makes one summary */
+    }
+}

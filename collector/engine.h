@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* The rules thread: owns the fleet, applies each accepted message, keeps one deadline per bot
+ * in a min-heap and evaluates a bot only when new evidence arrives or its deadline passes (no
+ * periodic sweep). On each status change it writes the transition, publishes the retained
+ * status, opens/escalates/resolves the alert, and schedules a (coalesced) fleet summary.
+ * Time comes in as parameters, so tests drive it with a fake clock and no broker or database
+ * (mqtt and store may be NULL). */
+#ifndef COL_ENGINE_H
+#define COL_ENGINE_H
+
+#include "fleet.h"
+#include "ingest.h"
+#include "mqtt.h"
+#include "settings.h"
+#include "store.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+struct col_engine;
+
+/* cfg, mqtt, store and ingest are borrowed and must outlive the engine; any may be NULL except
+ * cfg. 0 or -errno. */
+int col_engine_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
+                   struct col_ingest *ingest, struct col_engine **out);
+void col_engine_free(struct col_engine *e);
+
+/* Applies one accepted message (its receive times are inside it). */
+void col_engine_handle(struct col_engine *e, const struct col_event *ev);
+/* Evaluates every bot whose deadline has passed; publishes a due summary or stats. */
+void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall);
+/* The earliest monotonic time at which col_engine_tick has work (INT64_MAX: none). */
+int64_t col_engine_next_deadline(const struct col_engine *e);
+/* Runs the loop: pops events from q, ticks at deadlines, until *stop is set (wake q to stop). */
+void col_engine_run(struct col_engine *e, struct bp_queue *q, volatile sig_atomic_t *stop);
+
+const struct col_fleet *col_engine_fleet(const struct col_engine *e);
+
+#endif

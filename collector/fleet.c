@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* The fleet registry: agents, bots, and incremental counts by status per group. */
+#include "fleet.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void free_agent(void *p)
+{
+    struct col_agent *a = p;
+    if (a)
+        free(a->bots);
+    free(a);
+}
+
+int col_fleet_init(struct col_fleet *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->bots = col_strmap_new();
+    f->agents = col_strmap_new();
+    f->accounts = col_strmap_new();
+    f->hosts = col_strmap_new();
+    if (!f->bots || !f->agents || !f->accounts || !f->hosts) {
+        col_fleet_cleanup(f);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void col_fleet_cleanup(struct col_fleet *f)
+{
+    col_strmap_free(f->bots, free);
+    col_strmap_free(f->agents, free_agent);
+    col_strmap_free(f->accounts, free);
+    col_strmap_free(f->hosts, free);
+    memset(f, 0, sizeof(*f));
+}
+
+const char *col_bot_host(const struct col_bot *b)
+{
+    return b->agent ? b->agent->host : "";
+}
+
+static struct col_group *group(struct col_strmap *m, const char *label)
+{
+    const char *key = label && *label ? label : "-";
+    struct col_group *g = col_strmap_get(m, key);
+    if (g)
+        return g;
+    g = calloc(1, sizeof(*g));
+    if (g && col_strmap_put(m, key, g) < 0) {
+        free(g);
+        g = NULL;
+    }
+    return g;
+}
+
+/* Adds delta bots of status st to the bot's three groups. */
+static void count(struct col_fleet *f, const char *account, const char *host, enum col_status st,
+                  int delta)
+{
+    struct col_group *gs[3] = {&f->all, group(f->accounts, account), group(f->hosts, host)};
+    for (int i = 0; i < 3; i++) {
+        if (!gs[i])
+            continue;
+        gs[i]->total += delta;
+        gs[i]->by_status[st] += delta;
+    }
+}
+
+struct col_bot *col_fleet_bot(struct col_fleet *f, const char *id)
+{
+    return col_strmap_get(f->bots, id);
+}
+
+struct col_bot *col_fleet_bot_add(struct col_fleet *f, const char *id, int64_t now_mono)
+{
+    struct col_bot *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    snprintf(b->id, sizeof(b->id), "%s", id);
+    b->status = COL_ST_UNKNOWN;
+    b->check = "";
+    b->ev.first_seen_mono = now_mono;
+    b->last_sample_mono = INT64_MIN / 2;
+    bp_timer_init(&b->timer);
+    if (col_strmap_put(f->bots, id, b) < 0) {
+        free(b);
+        return NULL;
+    }
+    count(f, b->account, "", b->status, +1);
+    return b;
+}
+
+struct col_agent *col_fleet_agent(struct col_fleet *f, const char *id)
+{
+    return col_strmap_get(f->agents, id);
+}
+
+struct col_agent *col_fleet_agent_add(struct col_fleet *f, const char *id)
+{
+    struct col_agent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    snprintf(a->id, sizeof(a->id), "%s", id);
+    if (col_strmap_put(f->agents, id, a) < 0) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void detach(struct col_agent *a, struct col_bot *b)
+{
+    for (size_t i = 0; i < a->nbots; i++) {
+        if (a->bots[i] == b) {
+            a->bots[i] = a->bots[--a->nbots];
+            return;
+        }
+    }
+}
+
+int col_fleet_attach(struct col_fleet *f, struct col_agent *a, struct col_bot *b)
+{
+    if (b->agent == a)
+        return 0;
+    if (a->nbots == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 8;
+        struct col_bot **bots = realloc(a->bots, cap * sizeof(*bots));
+        if (!bots)
+            return -ENOMEM;
+        a->bots = bots;
+        a->cap = cap;
+    }
+    const char *old_host = col_bot_host(b);
+    count(f, b->account, old_host, b->status, -1);
+    if (b->agent)
+        detach(b->agent, b);
+    a->bots[a->nbots++] = b;
+    b->agent = a;
+    count(f, b->account, a->host, b->status, +1);
+    return 0;
+}
+
+void col_fleet_count_status(struct col_fleet *f, struct col_bot *b, enum col_status to)
+{
+    count(f, b->account, col_bot_host(b), b->status, -1);
+    count(f, b->account, col_bot_host(b), to, +1);
+}
+
+void col_fleet_set_account(struct col_fleet *f, struct col_bot *b, const char *account)
+{
+    if (strcmp(b->account, account) == 0)
+        return;
+    count(f, b->account, col_bot_host(b), b->status, -1);
+    snprintf(b->account, sizeof(b->account), "%s", account);
+    count(f, b->account, col_bot_host(b), b->status, +1);
+}
+
+void col_fleet_set_host(struct col_fleet *f, struct col_agent *a, const char *host)
+{
+    if (strcmp(a->host, host) == 0)
+        return;
+    for (size_t i = 0; i < a->nbots; i++)
+        count(f, a->bots[i]->account, a->host, a->bots[i]->status, -1);
+    snprintf(a->host, sizeof(a->host), "%s", host);
+    for (size_t i = 0; i < a->nbots; i++)
+        count(f, a->bots[i]->account, a->host, a->bots[i]->status, +1);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Ingest: runs on Paho's thread for each message from the fleet. Checks size, topic, JSON,
+ * schema and that the body agrees with the topic; counts every rejection by reason (logged,
+ * rate-limited); hands accepted messages to the rules thread through a bounded queue. */
+#ifndef COL_INGEST_H
+#define COL_INGEST_H
+
+#include "msg.h"
+#include "queue.h"
+
+#include <stdint.h>
+
+/* One accepted message as the rules thread receives it. */
+struct col_event {
+    int64_t recv_mono; /* our monotonic clock at receipt: what liveness is judged on */
+    int64_t recv_wall; /* our wall clock at receipt, Unix ms */
+    struct bp_msg msg; /* only the header and the variant of msg.hdr.type are allocated */
+};
+
+struct col_ingest_stats {
+    uint64_t received;
+    uint64_t accepted;
+    uint64_t rejected[BP_MSG_ERR_COUNT]; /* by enum bp_msg_err; [BP_MSG_OK] unused */
+    uint64_t rejected_total;
+    uint64_t queue_dropped; /* accepted, but the rules thread's queue was full */
+};
+
+struct col_ingest;
+
+/* Creates ingest for topics under root, pushing struct col_event * onto q (borrowed). */
+struct col_ingest *col_ingest_new(const char *root, struct bp_queue *q);
+void col_ingest_free(struct col_ingest *in);
+/* The bp_mqtt on_message callback (ctx = struct col_ingest *). */
+void col_ingest_on_message(void *ctx, const char *topic, const void *payload, size_t len);
+void col_ingest_get_stats(struct col_ingest *in, struct col_ingest_stats *out);
+
+#endif

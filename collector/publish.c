@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* The collector's outbound messages: encoders (cJSON) and their topics. */
+#include "publish.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cJSON *envelope(const char *type, int64_t now_wall)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "v", BP_PROTO_VERSION);
+    cJSON_AddStringToObject(o, "type", type);
+    cJSON_AddNumberToObject(o, "ts", (double)now_wall);
+    return o;
+}
+
+/* Prints and frees o; NULL if o is NULL or printing fails. */
+static char *finish(cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
+}
+
+char *col_encode_status(const struct col_bot *b, int64_t now_wall)
+{
+    cJSON *o = envelope("status", now_wall);
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "bot", b->id);
+    cJSON_AddStringToObject(o, "agent", b->agent ? b->agent->id : "");
+    cJSON_AddStringToObject(o, "account", b->account);
+    cJSON_AddStringToObject(o, "exchange", b->exchange);
+    cJSON_AddStringToObject(o, "host", col_bot_host(b));
+    cJSON_AddStringToObject(o, "status", col_status_name(b->status));
+    cJSON_AddStringToObject(o, "check", b->check);
+    cJSON_AddStringToObject(o, "reason", b->reason);
+    cJSON_AddNumberToObject(o, "since", (double)b->since_wall);
+    cJSON_AddNumberToObject(o, "last_heartbeat", (double)b->last_heartbeat_wall);
+    cJSON_AddNumberToObject(o, "last_trade", (double)b->last_trade_wall);
+    return finish(o);
+}
+
+char *col_encode_alert(const struct col_bot *b, enum col_alert_event e, int64_t now_wall)
+{
+    cJSON *o = envelope("alert", now_wall);
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "alert_id", b->alert.id);
+    cJSON_AddStringToObject(o, "event", col_alert_event_name(e));
+    cJSON_AddStringToObject(o, "severity", col_severity_name(b->alert.severity));
+    cJSON_AddStringToObject(o, "bot", b->id);
+    cJSON_AddStringToObject(o, "agent", b->agent ? b->agent->id : "");
+    cJSON_AddStringToObject(o, "check", b->alert.check ? b->alert.check : "");
+    cJSON_AddStringToObject(o, "status", col_status_name(b->status));
+    cJSON_AddStringToObject(o, "reason", b->reason);
+    cJSON_AddNumberToObject(o, "opened_at", (double)b->alert.opened_at);
+    return finish(o);
+}
+
+static cJSON *group_json(const struct col_group *g)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *by = cJSON_AddObjectToObject(o, "by_status");
+    cJSON_AddNumberToObject(o, "total", (double)g->total);
+    for (int s = 0; s < COL_ST_COUNT; s++)
+        cJSON_AddNumberToObject(by, col_status_name((enum col_status)s), (double)g->by_status[s]);
+    return o;
+}
+
+static void add_group(void *ctx, const char *key, void *v)
+{
+    const struct col_group *g = v;
+    if (g->total > 0)
+        cJSON_AddItemToObject(ctx, key, group_json(g));
+}
+
+char *col_encode_summary(const struct col_fleet *f, int64_t now_wall)
+{
+    cJSON *o = envelope("fleet_summary", now_wall);
+    if (!o)
+        return NULL;
+    cJSON *all = group_json(&f->all);
+    cJSON_AddItemToObject(o, "total", cJSON_DetachItemFromObject(all, "total"));
+    cJSON_AddItemToObject(o, "by_status", cJSON_DetachItemFromObject(all, "by_status"));
+    cJSON_Delete(all);
+    col_strmap_each(f->accounts, add_group, cJSON_AddObjectToObject(o, "by_account"));
+    col_strmap_each(f->hosts, add_group, cJSON_AddObjectToObject(o, "by_host"));
+    return finish(o);
+}
+
+char *col_encode_collector_state(const char *id, bool online, int64_t now_wall)
+{
+    cJSON *o = envelope("collector_state", now_wall);
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "collector", id);
+    cJSON_AddStringToObject(o, "state", online ? "online" : "offline");
+    cJSON_AddStringToObject(o, "version", BP_VERSION);
+    return finish(o);
+}
+
+char *col_encode_collector_stats(const char *id, const struct col_collector_stats *s,
+                                 int64_t now_wall)
+{
+    cJSON *o = envelope("collector_stats", now_wall);
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "collector", id);
+    cJSON_AddNumberToObject(o, "uptime_s", (double)s->uptime_s);
+    cJSON_AddNumberToObject(o, "received", (double)s->ingest.received);
+    cJSON_AddNumberToObject(o, "accepted", (double)s->ingest.accepted);
+    cJSON *rej = cJSON_AddObjectToObject(o, "rejected");
+    for (int i = 1; i < BP_MSG_ERR_COUNT; i++)
+        cJSON_AddNumberToObject(rej, bp_msg_err_name((enum bp_msg_err)i),
+                                (double)s->ingest.rejected[i]);
+    cJSON_AddNumberToObject(o, "queue_dropped", (double)s->ingest.queue_dropped);
+    cJSON_AddNumberToObject(o, "bots", (double)s->bots);
+    cJSON_AddBoolToObject(o, "mqtt_connected", s->mqtt_connected);
+    cJSON *st = cJSON_AddObjectToObject(o, "store");
+    cJSON_AddNumberToObject(st, "written", (double)s->store.written);
+    cJSON_AddNumberToObject(st, "dropped", (double)s->store.dropped);
+    cJSON_AddNumberToObject(st, "spooled", (double)s->store.spooled);
+    cJSON_AddNumberToObject(st, "failures", (double)s->store.failures);
+    cJSON_AddBoolToObject(st, "db_up", s->store.db_up);
+    return finish(o);
+}
+
+static int send_json(struct bp_mqtt *m, const char *topic, char *json, int qos, bool retain)
+{
+    if (!json)
+        return -ENOMEM;
+    int rc = bp_mqtt_publish(m, topic, json, strlen(json), qos, retain);
+    free(json);
+    return rc;
+}
+
+int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot *b,
+                       int64_t now_wall)
+{
+    char topic[256];
+    snprintf(topic, sizeof(topic), "%s/status/%s", root, b->id);
+    return send_json(m, topic, col_encode_status(b, now_wall), 1, true);
+}
+
+int col_publish_alert(struct bp_mqtt *m, const char *root, const struct col_bot *b,
+                      enum col_alert_event e, int64_t now_wall)
+{
+    char topic[256];
+    snprintf(topic, sizeof(topic), "%s/alerts/%s/%s", root, col_severity_name(b->alert.severity),
+             b->id);
+    return send_json(m, topic, col_encode_alert(b, e, now_wall), 1, false);
+}
+
+int col_publish_summary(struct bp_mqtt *m, const char *root, const struct col_fleet *f,
+                        int64_t now_wall)
+{
+    char topic[256];
+    snprintf(topic, sizeof(topic), "%s/fleet/summary", root);
+    return send_json(m, topic, col_encode_summary(f, now_wall), 1, true);
+}
+
+int col_publish_collector_state(struct bp_mqtt *m, const char *root, const char *id, bool online,
+                                int64_t now_wall)
+{
+    char topic[256];
+    snprintf(topic, sizeof(topic), "%s/collector/state", root);
+    return send_json(m, topic, col_encode_collector_state(id, online, now_wall), 1, true);
+}
+
+int col_publish_collector_stats(struct bp_mqtt *m, const char *root, const char *id,
+                                const struct col_collector_stats *s, int64_t now_wall)
+{
+    char topic[256];
+    snprintf(topic, sizeof(topic), "%s/collector/stats", root);
+    return send_json(m, topic, col_encode_collector_stats(id, s, now_wall), 1, true);
+}

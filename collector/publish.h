@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* What the collector says on MQTT: per-bot status (retained), alerts, the fleet summary
+ * (retained), its own state (retained, also its Last Will) and its stats. The encoders return
+ * malloc'd JSON (caller frees) matching proto/schemas/; col_publish_* encode and send. */
+#ifndef COL_PUBLISH_H
+#define COL_PUBLISH_H
+
+#include "alerts.h"
+#include "fleet.h"
+#include "ingest.h"
+#include "mqtt.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct col_collector_stats {
+    int64_t uptime_s;
+    struct col_ingest_stats ingest;
+    int64_t bots;
+    bool mqtt_connected;
+    struct col_store_stats store;
+};
+
+char *col_encode_status(const struct col_bot *b, int64_t now_wall);
+char *col_encode_alert(const struct col_bot *b, enum col_alert_event e, int64_t now_wall);
+char *col_encode_summary(const struct col_fleet *f, int64_t now_wall);
+char *col_encode_collector_state(const char *id, bool online, int64_t now_wall);
+char *col_encode_collector_stats(const char *id, const struct col_collector_stats *s,
+                                 int64_t now_wall);
+
+/* Each returns 0 or -errno from bp_mqtt_publish (-ENOMEM if encoding failed). */
+int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot *b,
+                       int64_t now_wall);
+int col_publish_alert(struct bp_mqtt *m, const char *root, const struct col_bot *b,
+                      enum col_alert_event e, int64_t now_wall);
+int col_publish_summary(struct bp_mqtt *m, const char *root, const struct col_fleet *f,
+                        int64_t now_wall);
+int col_publish_collector_state(struct bp_mqtt *m, const char *root, const char *id, bool online,
+                                int64_t now_wall);
+int col_publish_collector_stats(struct bp_mqtt *m, const char *root, const char *id,
+                                const struct col_collector_stats *s, int64_t now_wall);
+
+#endif

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* The health rules: evidence + now → status, check, reason, next deadline. */
+#include "rules.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+static const char *const status_names[COL_ST_COUNT] = {
+    "unknown", "healthy", "idle", "degraded", "stale", "hung", "stopped", "down", "error",
+};
+
+const char *col_status_name(enum col_status s)
+{
+    return (unsigned)s < COL_ST_COUNT ? status_names[s] : "error";
+}
+
+const char *col_severity_name(enum col_severity s)
+{
+    switch (s) {
+    case COL_SEV_WARNING:
+        return "warning";
+    case COL_SEV_CRITICAL:
+        return "critical";
+    default:
+        return "none";
+    }
+}
+
+enum col_severity col_status_severity(enum col_status s)
+{
+    switch (s) {
+    case COL_ST_DEGRADED:
+    case COL_ST_STALE:
+    case COL_ST_ERROR:
+        return COL_SEV_WARNING;
+    case COL_ST_HUNG:
+    case COL_ST_STOPPED:
+    case COL_ST_DOWN:
+        return COL_SEV_CRITICAL;
+    default:
+        return COL_SEV_NONE;
+    }
+}
+
+void col_format_duration(int64_t ms, char *buf, size_t size)
+{
+    if (ms < 1000) {
+        snprintf(buf, size, "%lldms", (long long)ms);
+        return;
+    }
+    long long s = ms / 1000, h = s / 3600, m = (s % 3600) / 60, sec = s % 60;
+    if (h > 0)
+        snprintf(buf, size, m ? "%lldh%lldm" : "%lldh", h, m);
+    else if (m > 0)
+        snprintf(buf, size, sec ? "%lldm%llds" : "%lldm", m, sec);
+    else
+        snprintf(buf, size, "%llds", sec);
+}
+
+int64_t col_rules_heartbeat_timeout(const struct col_evidence *ev,
+                                    const struct col_rule_limits *lim)
+{
+    if (lim->heartbeat_timeout_ms > 0)
+        return lim->heartbeat_timeout_ms;
+    int misses = lim->heartbeat_misses > 0 ? lim->heartbeat_misses : 3;
+    int64_t interval = ev->heartbeat_interval_ms > 0 ? ev->heartbeat_interval_ms : 10000;
+    return misses * interval;
+}
+
+static void set(struct col_verdict *v, enum col_status st, const char *check, int64_t due)
+{
+    v->status = st;
+    v->check = check;
+    v->next_due_mono = due;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Liveness: the agent and the heartbeats. Returns true if it decided the verdict. */
+static bool eval_liveness(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                          int64_t now, struct col_verdict *v)
+{
+    char d[32], t[32];
+    int64_t timeout = col_rules_heartbeat_timeout(ev, lim);
+    col_format_duration(timeout, t, sizeof(t));
+    if (ev->agent_offline) {
+        set(v, COL_ST_DOWN, "liveness", INT64_MAX);
+        snprintf(v->reason, sizeof(v->reason), "agent offline");
+        return true;
+    }
+    int64_t since = ev->has_heartbeat ? ev->last_heartbeat_mono : ev->first_seen_mono;
+    int64_t due = since + timeout;
+    if (now >= due) {
+        set(v, COL_ST_DOWN, "liveness", INT64_MAX);
+        col_format_duration(now - since, d, sizeof(d));
+        snprintf(v->reason, sizeof(v->reason), "%s for %s (timeout %s)",
+                 ev->has_heartbeat ? "no heartbeat" : "no heartbeat ever", d, t);
+        return true;
+    }
+    v->next_due_mono = due;
+    if (!ev->has_heartbeat) {
+        set(v, COL_ST_UNKNOWN, "liveness", due);
+        snprintf(v->reason, sizeof(v->reason), "awaiting first heartbeat");
+        return true;
+    }
+    if (!ev->proc_alive) {
+        set(v, COL_ST_STOPPED, "process", due);
+        snprintf(v->reason, sizeof(v->reason), "process not running");
+        return true;
+    }
+    return false;
+}
+
+void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                        int64_t now, struct col_verdict *v)
+{
+    v->reason[0] = '\0';
+    if (eval_liveness(ev, lim, now, v))
+        return;
+    int64_t hb_due = v->next_due_mono;
+    int64_t since = ev->has_trade ? ev->last_trade_mono : ev->first_seen_mono;
+    int64_t age = now - since;
+    char d[32], t[32];
+    col_format_duration(age < 0 ? 0 : age, d, sizeof(d));
+    /* "last trade 45m ago" or, for a bot never seen trading, "no trade seen in 45m" */
+    const char *fmt_ok = ev->has_trade ? "last trade %s ago" : "no trade seen in %s";
+    const char *fmt_bad =
+        ev->has_trade ? "last trade %s ago (%s after %s)" : "no trade seen in %s (%s after %s)";
+    if (age >= lim->trade_stopped_ms) {
+        set(v, COL_ST_STOPPED, "trading", hb_due);
+        col_format_duration(lim->trade_stopped_ms, t, sizeof(t));
+        snprintf(v->reason, sizeof(v->reason), fmt_bad, d, "stopped", t);
+    } else if (age >= lim->trade_stale_ms) {
+        set(v, COL_ST_STALE, "trading", min64(hb_due, since + lim->trade_stopped_ms));
+        col_format_duration(lim->trade_stale_ms, t, sizeof(t));
+        snprintf(v->reason, sizeof(v->reason), fmt_bad, d, "stale", t);
+    } else {
+        set(v, COL_ST_HEALTHY, "", min64(hb_due, since + lim->trade_stale_ms));
+        snprintf(v->reason, sizeof(v->reason), fmt_ok, d);
+    }
+}

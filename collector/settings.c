@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* The collector's configuration tables: every key, its type, range and default, in one place. */
+#include "settings.h"
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S(field) offsetof(struct col_settings, field), sizeof(((struct col_settings *)0)->field)
+#define B(field)                                                                                   \
+    offsetof(struct col_bot_override, field), sizeof(((struct col_bot_override *)0)->field)
+#define DAY_MS (86400.0 * 1000)
+
+static const struct bp_cfg_key collector_keys[] = {
+    {"id", BP_CFG_STR, 0, 0, "collector-1", S(id), "collector id (topics, client id, logs)"},
+    {"log_level", BP_CFG_STR, 0, 0, "info", S(log_level), "error, warn, info or debug"},
+    {"stats_interval", BP_CFG_MS, 100, DAY_MS, "5s", S(stats_interval_ms),
+     "how often collector/stats is published"},
+    {"queue_max", BP_CFG_INT, 1000, 10000000, "200000", S(queue_max),
+     "messages waiting between MQTT and the rules thread; beyond it they are dropped, counted"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
+static const struct bp_cfg_key mqtt_keys[] = {
+    {"url", BP_CFG_STR, 0, 0, NULL, S(mqtt_url), "broker URL, tcp://host:1883 or ssl://host:8883"},
+    {"client_id", BP_CFG_STR, 0, 0, "", S(mqtt_client_id), "default botpulse-collector-<id>"},
+    {"username", BP_CFG_STR, 0, 0, "", S(mqtt_username), "broker user"},
+    {"password", BP_CFG_STR, 0, 0, "", S(mqtt_password), "broker password"},
+    {"ca_file", BP_CFG_STR, 0, 0, "", S(mqtt_ca_file), "CA bundle for ssl:// URLs"},
+    {"topic_root", BP_CFG_STR, 0, 0, "botpulse/v1", S(topic_root), "root of every topic"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
+static const struct bp_cfg_key database_keys[] = {
+    {"conninfo", BP_CFG_STR, 0, 0, NULL, S(db_conninfo), "libpq connection string"},
+    {"spool_max", BP_CFG_INT, 100, 100000000, "1000000", S(db_spool_max),
+     "writes held while the database is away; beyond it they are dropped, counted"},
+    {"batch_max", BP_CFG_INT, 1, 5000, "1000", S(db_batch_max), "writes per transaction"},
+    {"retry", BP_CFG_MS, 100, 60000, "1s", S(db_retry_ms), "wait between reconnect attempts"},
+    {"migrate_timeout", BP_CFG_MS, 0, DAY_MS, "60s", S(db_migrate_timeout_ms),
+     "how long start-up waits for the database before giving up"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
+static const struct bp_cfg_key rules_keys[] = {
+    {"heartbeat_misses", BP_CFG_INT, 1, 100, "3", S(heartbeat_misses),
+     "missed heartbeats before a bot is down"},
+    {"heartbeat_timeout", BP_CFG_MS, 0, DAY_MS, "0", S(limits.heartbeat_timeout_ms),
+     "fixed heartbeat timeout; 0 = heartbeat_misses x the agent's interval"},
+    {"trade_stale", BP_CFG_MS, 100, 30 * DAY_MS, "30m", S(limits.trade_stale_ms),
+     "no trade for this long: stale"},
+    {"trade_stopped", BP_CFG_MS, 100, 30 * DAY_MS, "2h", S(limits.trade_stopped_ms),
+     "no trade for this long: stopped"},
+    {"summary_interval", BP_CFG_MS, 0, 60000, "1s", S(summary_interval_ms),
+     "least time between two fleet summaries"},
+    {"sample_interval", BP_CFG_MS, 1000, DAY_MS, "60s", S(sample_interval_ms),
+     "least time between two stored stats samples of one bot"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
+static const struct bp_cfg_key bot_keys[] = {
+    {"account", BP_CFG_STR, 0, 0, "", B(account), "account the bot trades for"},
+    {"exchange", BP_CFG_STR, 0, 0, "", B(exchange), "exchange the bot trades on"},
+    {"heartbeat_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(heartbeat_timeout_ms), "0 = inherit"},
+    {"trade_stale", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stale_ms), "0 = inherit"},
+    {"trade_stopped", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stopped_ms), "0 = inherit"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
+static void *add_bot(void *cfg, const char *name, char *err, size_t errlen)
+{
+    struct col_settings *s = cfg;
+    if (!bp_id_is_valid(name)) {
+        snprintf(err, errlen, "[bot %s]: not a valid bot id ([A-Za-z0-9_.-], 1..64)", name);
+        return NULL;
+    }
+    if (s->nbots == COL_MAX_BOT_OVERRIDES) {
+        snprintf(err, errlen, "[bot %s]: more than %d bot sections", name, COL_MAX_BOT_OVERRIDES);
+        return NULL;
+    }
+    if (s->nbots == s->bots_cap) {
+        size_t cap = s->bots_cap ? s->bots_cap * 2 : 16;
+        struct col_bot_override **b = realloc(s->bots, cap * sizeof(*b));
+        if (!b) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        s->bots = b;
+        s->bots_cap = cap;
+    }
+    struct col_bot_override *b = calloc(1, sizeof(*b));
+    if (!b) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->bots[s->nbots++] = b;
+    snprintf(b->name, sizeof(b->name), "%s", name);
+    return b;
+}
+
+static const struct bp_cfg_schema schema = {
+    .sections = {{"collector", collector_keys},
+                 {"mqtt", mqtt_keys},
+                 {"database", database_keys},
+                 {"rules", rules_keys}},
+    .repeated = {{"bot", bot_keys, add_bot}},
+};
+
+static int cmp_override(const void *a, const void *b)
+{
+    const struct col_bot_override *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
+static int validate(struct col_settings *s, const char *path, char *err, size_t errlen)
+{
+    if (!bp_id_is_valid(s->id)) {
+        snprintf(err, errlen, "%s: [collector] id: '%s' is not a valid id", path, s->id);
+        return -EINVAL;
+    }
+    if (s->limits.trade_stale_ms >= s->limits.trade_stopped_ms) {
+        snprintf(err, errlen, "%s: [rules] trade_stale must be shorter than trade_stopped", path);
+        return -EINVAL;
+    }
+    qsort(s->bots, s->nbots, sizeof(*s->bots), cmp_override); /* for bsearch by name */
+    for (size_t i = 0; i < s->nbots; i++) {
+        struct col_rule_limits l;
+        col_settings_limits_for(s, s->bots[i]->name, &l);
+        if (l.trade_stale_ms >= l.trade_stopped_ms) {
+            snprintf(err, errlen, "%s: [bot %s] trade_stale must be shorter than trade_stopped",
+                     path, s->bots[i]->name);
+            return -EINVAL;
+        }
+    }
+    if (!s->mqtt_client_id[0])
+        snprintf(s->mqtt_client_id, sizeof(s->mqtt_client_id), "botpulse-collector-%s", s->id);
+    s->limits.heartbeat_misses = (int)s->heartbeat_misses;
+    return 0;
+}
+
+int col_settings_load(const char *path, struct col_settings *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    int rc = bp_config_load(path, &schema, s, err, errlen);
+    if (rc < 0)
+        return rc;
+    return validate(s, path, err, errlen);
+}
+
+void col_settings_cleanup(struct col_settings *s)
+{
+    for (size_t i = 0; i < s->nbots; i++)
+        free(s->bots[i]);
+    free(s->bots);
+    s->bots = NULL;
+    s->nbots = s->bots_cap = 0;
+}
+
+const struct col_bot_override *col_settings_find_bot(const struct col_settings *s, const char *bot)
+{
+    struct col_bot_override key, *kp = &key;
+    snprintf(key.name, sizeof(key.name), "%s", bot);
+    struct col_bot_override **hit = bsearch(&kp, s->bots, s->nbots, sizeof(*s->bots), cmp_override);
+    return hit ? *hit : NULL;
+}
+
+void col_settings_limits_for(const struct col_settings *s, const char *bot,
+                             struct col_rule_limits *out)
+{
+    *out = s->limits;
+    out->heartbeat_misses = (int)s->heartbeat_misses;
+    const struct col_bot_override *o = col_settings_find_bot(s, bot);
+    if (!o)
+        return;
+    if (o->heartbeat_timeout_ms > 0)
+        out->heartbeat_timeout_ms = o->heartbeat_timeout_ms;
+    if (o->trade_stale_ms > 0)
+        out->trade_stale_ms = o->trade_stale_ms;
+    if (o->trade_stopped_ms > 0)
+        out->trade_stopped_ms = o->trade_stopped_ms;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* The collector's configuration: one table of keys per section (see settings.c), loaded with
+ * bp_config_load, and per-bot overrides from [bot NAME] sections. */
+#ifndef COL_SETTINGS_H
+#define COL_SETTINGS_H
+
+#include "msg.h"
+#include "rules.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define COL_MAX_BOT_OVERRIDES 4096
+
+struct col_bot_override {
+    char name[BP_ID_MAX + 1];
+    char account[BP_ID_MAX + 1]; /* "" = as the agent reports it */
+    char exchange[BP_ID_MAX + 1];
+    int64_t heartbeat_timeout_ms; /* 0 = inherit from [rules] */
+    int64_t trade_stale_ms;
+    int64_t trade_stopped_ms;
+};
+
+struct col_settings {
+    /* [collector] */
+    char id[BP_ID_MAX + 1];
+    char log_level[16];
+    int64_t stats_interval_ms;
+    int64_t queue_max;
+    /* [mqtt] */
+    char mqtt_url[256];
+    char mqtt_client_id[128];
+    char mqtt_username[128];
+    char mqtt_password[256];
+    char mqtt_ca_file[256];
+    char topic_root[128];
+    /* [database] */
+    char db_conninfo[1024];
+    int64_t db_spool_max;
+    int64_t db_batch_max;
+    int64_t db_retry_ms;
+    int64_t db_migrate_timeout_ms;
+    /* [rules] */
+    struct col_rule_limits limits;
+    int64_t heartbeat_misses;
+    int64_t summary_interval_ms;
+    int64_t sample_interval_ms;
+    /* [bot NAME] */
+    struct col_bot_override **bots; /* each allocated on its own: the loader keeps pointers */
+    size_t nbots;
+    size_t bots_cap;
+};
+
+/* Loads path into s (defaults first). 0, or -errno with the file, line and key in err. */
+int col_settings_load(const char *path, struct col_settings *s, char *err, size_t errlen);
+void col_settings_cleanup(struct col_settings *s);
+/* The override for a bot, or NULL. */
+const struct col_bot_override *col_settings_find_bot(const struct col_settings *s, const char *bot);
+/* The limits for a bot: [rules] with its override applied. */
+void col_settings_limits_for(const struct col_settings *s, const char *bot,
+                             struct col_rule_limits *out);
+
+#endif

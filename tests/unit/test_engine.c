@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* The rules thread on a fake clock: evidence in, transitions, alerts and fleet counts out. */
+#include "engine.h"
+
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S 1000
+#define T0 5000000
+#define W0 1700000000000LL /* wall clock at T0 */
+
+struct fx {
+    struct col_settings cfg;
+    struct col_engine *e;
+    int64_t seq;
+};
+
+static int setup(void **state)
+{
+    static struct fx fx;
+    memset(&fx, 0, sizeof(fx));
+    snprintf(fx.cfg.id, sizeof(fx.cfg.id), "c1");
+    snprintf(fx.cfg.topic_root, sizeof(fx.cfg.topic_root), "botpulse/v1");
+    fx.cfg.heartbeat_misses = 3;
+    fx.cfg.limits = (struct col_rule_limits){0, 3, 60 * S, 120 * S};
+    fx.cfg.summary_interval_ms = 1000;
+    fx.cfg.sample_interval_ms = 60000;
+    fx.cfg.stats_interval_ms = 3600 * S; /* keep stats deadlines out of the way */
+    assert_int_equal(col_engine_new(&fx.cfg, NULL, NULL, NULL, &fx.e), 0);
+    *state = &fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *fx = *state;
+    col_engine_free(fx->e);
+    return 0;
+}
+
+static void header(struct fx *fx, struct col_event *ev, enum bp_msg_type type, const char *agent,
+                   const char *bot, int64_t at)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->recv_mono = T0 + at;
+    ev->recv_wall = W0 + at;
+    ev->msg.hdr.v = 1;
+    ev->msg.hdr.type = type;
+    snprintf(ev->msg.hdr.agent, sizeof(ev->msg.hdr.agent), "%s", agent);
+    snprintf(ev->msg.hdr.bot, sizeof(ev->msg.hdr.bot), "%s", bot);
+    snprintf(ev->msg.hdr.boot, sizeof(ev->msg.hdr.boot), "b1");
+    ev->msg.hdr.seq = ++fx->seq;
+    ev->msg.hdr.ts = W0 + at;
+}
+
+static void agent_state(struct fx *fx, const char *agent, const char *host, bool online,
+                        const char *bot, const char *account, int64_t at)
+{
+    struct col_event ev;
+    header(fx, &ev, BP_MSG_AGENT_STATE, agent, "", at);
+    struct bp_agent_state *st = &ev.msg.u.agent_state;
+    st->online = online;
+    snprintf(st->host, sizeof(st->host), "%s", host);
+    st->heartbeat_ms = 10 * S;
+    st->nbots = 1;
+    snprintf(st->bots[0].id, sizeof(st->bots[0].id), "%s", bot);
+    snprintf(st->bots[0].account, sizeof(st->bots[0].account), "%s", account);
+    col_engine_handle(fx->e, &ev);
+}
+
+static void heartbeat(struct fx *fx, const char *agent, const char *bot, bool alive, int64_t at)
+{
+    struct col_event ev;
+    header(fx, &ev, BP_MSG_HEARTBEAT, agent, bot, at);
+    ev.msg.u.heartbeat.interval_ms = 10 * S;
+    ev.msg.u.heartbeat.proc.alive = alive;
+    ev.msg.u.heartbeat.proc.pid = alive ? 100 : 0;
+    col_engine_handle(fx->e, &ev);
+}
+
+static void trade(struct fx *fx, const char *agent, const char *bot, int64_t at, int64_t trade_at)
+{
+    struct col_event ev;
+    header(fx, &ev, BP_MSG_TRADE, agent, bot, at);
+    ev.msg.u.trade.trade_ts = W0 + trade_at;
+    col_engine_handle(fx->e, &ev);
+}
+
+static const struct col_bot *bot(struct fx *fx, const char *id)
+{
+    const struct col_bot *b = col_strmap_get(col_engine_fleet(fx->e)->bots, id);
+    assert_non_null(b);
+    return b;
+}
+
+static void tick(struct fx *fx, int64_t at)
+{
+    col_engine_tick(fx->e, T0 + at, W0 + at);
+}
+
+static void test_heartbeat_timeout_goes_down_at_deadline(void **state)
+{
+    struct fx *fx = *state;
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    trade(fx, "a1", "bot-1", 0, 0);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    tick(fx, 0); /* first summary and stats */
+    /* the engine sleeps until exactly the heartbeat deadline: 3 x 10 s */
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 30 * S);
+    tick(fx, 29 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    tick(fx, 30 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_DOWN);
+    assert_true(bot(fx, "bot-1")->alert.open);
+    assert_int_equal(bot(fx, "bot-1")->alert.severity, COL_SEV_CRITICAL);
+    heartbeat(fx, "a1", "bot-1", true, 31 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    assert_false(bot(fx, "bot-1")->alert.open);
+}
+
+static void test_last_will_downs_every_bot_at_once(void **state)
+{
+    struct fx *fx = *state;
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    agent_state(fx, "a1", "host-1", true, "bot-2", "acct", 0);
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    heartbeat(fx, "a1", "bot-2", true, 0);
+    agent_state(fx, "a1", "host-1", false, "bot-1", "acct", 1 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_DOWN);
+    assert_int_equal(bot(fx, "bot-2")->status, COL_ST_DOWN);
+    assert_string_equal(bot(fx, "bot-2")->reason, "agent offline");
+    const struct col_fleet *f = col_engine_fleet(fx->e);
+    assert_int_equal(f->all.by_status[COL_ST_DOWN], 2);
+    const struct col_group *g = col_strmap_get(f->hosts, "host-1");
+    assert_non_null(g);
+    assert_int_equal(g->by_status[COL_ST_DOWN], 2);
+}
+
+static void test_process_dead_is_stopped(void **state)
+{
+    struct fx *fx = *state;
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    heartbeat(fx, "a1", "bot-1", false, 10 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_STOPPED);
+    assert_string_equal(bot(fx, "bot-1")->check, "process");
+}
+
+static void test_stale_then_stopped_then_trade_resolves(void **state)
+{
+    struct fx *fx = *state;
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    trade(fx, "a1", "bot-1", 0, 0);
+    for (int64_t t = 10 * S; t <= 130 * S; t += 10 * S) {
+        tick(fx, t);
+        heartbeat(fx, "a1", "bot-1", true, t);
+    }
+    const struct col_bot *b = bot(fx, "bot-1");
+    assert_int_equal(b->status, COL_ST_STOPPED);
+    assert_string_equal(b->check, "trading");
+    assert_int_equal(b->alert.severity, COL_SEV_CRITICAL); /* escalated from warning */
+    trade(fx, "a1", "bot-1", 131 * S, 131 * S);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_false(b->alert.open);
+}
+
+static void test_late_trade_counts_from_its_own_time(void **state)
+{
+    struct fx *fx = *state;
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    trade(fx, "a1", "bot-1", 0, 0);
+    heartbeat(fx, "a1", "bot-1", true, 65 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_STALE);
+    /* a trade made at 50 s, delivered late (broker outage) at 70 s: 20 s old, not stale */
+    trade(fx, "a1", "bot-1", 70 * S, 50 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    for (int64_t t = 75 * S; t <= 105 * S; t += 10 * S)
+        heartbeat(fx, "a1", "bot-1", true, t);
+    tick(fx, 109 * S);
+    heartbeat(fx, "a1", "bot-1", true, 109 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    heartbeat(fx, "a1", "bot-1", true, 110 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_STALE);
+}
+
+static void test_account_counts_follow_labels(void **state)
+{
+    struct fx *fx = *state;
+    heartbeat(fx, "a1", "bot-1", true, 0); /* before the agent's state: no labels yet */
+    agent_state(fx, "a1", "host-9", true, "bot-1", "acct-x", 1 * S);
+    const struct col_fleet *f = col_engine_fleet(fx->e);
+    const struct col_group *g = col_strmap_get(f->accounts, "acct-x");
+    assert_non_null(g);
+    assert_int_equal(g->total, 1);
+    const struct col_group *none = col_strmap_get(f->accounts, "-");
+    assert_non_null(none);
+    assert_int_equal(none->total, 0);
+    assert_int_equal(f->all.total, 1);
+    assert_int_equal(((const struct col_group *)col_strmap_get(f->hosts, "host-9"))->total, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_heartbeat_timeout_goes_down_at_deadline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_last_will_downs_every_bot_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_process_dead_is_stopped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_counts_follow_labels, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
