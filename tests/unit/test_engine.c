@@ -2,11 +2,11 @@
 /* The rules thread on a fake clock: evidence in, transitions, alerts and fleet counts out. */
 #include "engine.h"
 
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
 

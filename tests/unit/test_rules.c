@@ -2,11 +2,11 @@
 /* The health rules on a fake clock: each status at and around its threshold. */
 #include "rules.h"
 
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 #include <string.h>
 
 #define S 1000

@@ -2,11 +2,11 @@
 /* The deadline heap: ordering, rescheduling in place, removal, against a brute-force model. */
 #include "timerheap.h"
 
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 #include <stdlib.h>
 
 #define N 2000
