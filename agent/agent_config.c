@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent's configuration: the key tables for [agent], [mqtt] and [bot NAME], and the checks
+ * no single key can make on its own. */
+#include "agent_config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+#define KEY_STR(sect, field, nm, def, help)                                                        \
+    {                                                                                              \
+        nm, BP_CFG_STR, 0, 0, def, offsetof(sect, field), sizeof(((sect *)0)->field), help         \
+    }
+#define KEY_MS(sect, field, nm, lo, hi, def, help)                                                 \
+    {                                                                                              \
+        nm, BP_CFG_MS, lo, hi, def, offsetof(sect, field), sizeof(int64_t), help                   \
+    }
+#define KEY_INT(sect, field, nm, lo, hi, def, help)                                                \
+    {                                                                                              \
+        nm, BP_CFG_INT, lo, hi, def, offsetof(sect, field), sizeof(int64_t), help                  \
+    }
+
+static const struct bp_cfg_key agent_keys[] = {
+    KEY_STR(struct agent_config, id, "id", NULL, "this agent's id: 1..64 of [A-Za-z0-9_.-]"),
+    KEY_STR(struct agent_config, host, "host", "", "host name to report (default: gethostname)"),
+    KEY_MS(struct agent_config, heartbeat_ms, "heartbeat", 100, 3600000, "10s",
+           "heartbeat interval per bot"),
+    KEY_MS(struct agent_config, stats_ms, "stats", 1000, 3600000, "10s",
+           "resource stats interval per bot"),
+    KEY_STR(struct agent_config, state_dir, "state_dir", "/var/lib/botpulse-agent",
+            "where the MQTT offline buffer and the notify socket live"),
+    KEY_STR(struct agent_config, notify_socket, "notify_socket", "",
+            "Unix socket for notify (default: <state_dir>/notify.sock)"),
+    KEY_STR(struct agent_config, log_level, "log_level", "info", "error, warn, info or debug"),
+    KEY_STR(struct agent_config, mounts_text, "mounts", "/",
+            "comma-separated mount points for disk usage"),
+    {0},
+};
+
+static const struct bp_cfg_key mqtt_keys[] = {
+    KEY_STR(struct agent_config, mqtt.url, "url", NULL, "broker URL: tcp://host:1883, ssl://..."),
+    KEY_STR(struct agent_config, mqtt.username, "username", "", "broker user name"),
+    KEY_STR(struct agent_config, mqtt.password, "password", "", "broker password"),
+    KEY_STR(struct agent_config, mqtt.ca_file, "ca_file", "", "CA bundle for ssl:// URLs"),
+    KEY_STR(struct agent_config, mqtt.topic_root, "topic_root", "botpulse/v1", "topic prefix"),
+    KEY_INT(struct agent_config, mqtt.max_buffered, "max_buffered", 0, 1000000, "10000",
+            "QoS 1 messages kept while the broker is away"),
+    {0},
+};
+
+static const struct bp_cfg_key bot_keys[] = {
+    KEY_STR(struct agent_bot_config, pid_file, "pid_file", "", "file holding the bot's pid"),
+    KEY_STR(struct agent_bot_config, process_name, "process_name", "",
+            "process name (comm or argv[0] basename)"),
+    KEY_STR(struct agent_bot_config, account, "account", "", "account label"),
+    KEY_STR(struct agent_bot_config, exchange, "exchange", "", "exchange label"),
+    {0},
+};
+
+static void *add_bot(void *cfgp, const char *name, char *err, size_t errlen)
+{
+    struct agent_config *cfg = cfgp;
+    if (!bp_id_is_valid(name)) {
+        snprintf(err, errlen, "bot name '%s': expected 1..%d of [A-Za-z0-9_.-]", name, BP_ID_MAX);
+        return NULL;
+    }
+    if (agent_config_find_bot(cfg, name) >= 0) {
+        snprintf(err, errlen, "bot '%s' defined twice", name);
+        return NULL;
+    }
+    if (cfg->nbots >= BP_AGENT_MAX_BOTS) {
+        snprintf(err, errlen, "too many bots (at most %d)", BP_AGENT_MAX_BOTS);
+        return NULL;
+    }
+    struct agent_bot_config *b = &cfg->bots[cfg->nbots++];
+    memset(b, 0, sizeof(*b));
+    snprintf(b->name, sizeof(b->name), "%s", name);
+    return b;
+}
+
+static const struct bp_cfg_schema schema = {
+    .sections = {{"agent", agent_keys}, {"mqtt", mqtt_keys}},
+    .repeated = {{"bot", bot_keys, add_bot}},
+};
+
+int agent_config_find_bot(const struct agent_config *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->nbots; i++) {
+        if (strcmp(cfg->bots[i].name, name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Splits mounts_text at commas into cfg->mounts, trimming blanks; each must be absolute. */
+static int split_mounts(struct agent_config *cfg, const char *path, char *err, size_t errlen)
+{
+    const char *p = cfg->mounts_text;
+    cfg->nmounts = 0;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *s = p;
+        while (n > 0 && (*s == ' ' || *s == '\t'))
+            s++, n--;
+        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
+        if (n == 0 || s[0] != '/' || n >= AGENT_PATH_MAX) {
+            snprintf(err, errlen, "%s: [agent] mounts: '%.*s' is not an absolute path", path,
+                     (int)(end ? (size_t)(end - p) : strlen(p)), p);
+            return -EINVAL;
+        }
+        if (cfg->nmounts >= AGENT_MAX_MOUNTS) {
+            snprintf(err, errlen, "%s: [agent] mounts: at most %d", path, AGENT_MAX_MOUNTS);
+            return -EINVAL;
+        }
+        memcpy(cfg->mounts[cfg->nmounts], s, n);
+        cfg->mounts[cfg->nmounts++][n] = '\0';
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    if (cfg->nmounts == 0) {
+        snprintf(err, errlen, "%s: [agent] mounts: empty (use \"/\")", path);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int check_bots(const struct agent_config *cfg, const char *path, char *err, size_t errlen)
+{
+    if (cfg->nbots == 0) {
+        snprintf(err, errlen, "%s: no [bot NAME] section: nothing to watch", path);
+        return -EINVAL;
+    }
+    for (int i = 0; i < cfg->nbots; i++) {
+        const struct agent_bot_config *b = &cfg->bots[i];
+        if (b->pid_file[0] == '\0' && b->process_name[0] == '\0') {
+            snprintf(err, errlen, "%s: [bot %s]: set pid_file or process_name (or both)", path,
+                     b->name);
+            return -EINVAL;
+        }
+        if (b->pid_file[0] != '\0' && b->pid_file[0] != '/') {
+            snprintf(err, errlen, "%s: [bot %s] pid_file: must be an absolute path", path, b->name);
+            return -EINVAL;
+        }
+        if (strchr(b->process_name, '/') != NULL) {
+            snprintf(err, errlen, "%s: [bot %s] process_name: a name, not a path", path, b->name);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int fill_host(struct agent_config *cfg, const char *path, char *err, size_t errlen)
+{
+    if (cfg->host[0] != '\0')
+        return 0;
+    char name[256];
+    if (gethostname(name, sizeof(name)) != 0) {
+        snprintf(err, errlen, "%s: [agent] host: not set and gethostname failed: %s", path,
+                 strerror(errno));
+        return -errno;
+    }
+    size_t n = strnlen(name, sizeof(cfg->host) - 1); /* a longer name is cut, not refused */
+    memcpy(cfg->host, name, n);
+    cfg->host[n] = '\0';
+    return 0;
+}
+
+int agent_config_finish(struct agent_config *cfg, const char *path, char *err, size_t errlen)
+{
+    enum bp_log_level level;
+    int rc;
+    if (!bp_id_is_valid(cfg->id)) {
+        snprintf(err, errlen, "%s: [agent] id: '%s' is missing or not 1..%d of [A-Za-z0-9_.-]",
+                 path, cfg->id, BP_ID_MAX);
+        return -EINVAL;
+    }
+    if (cfg->mqtt.url[0] == '\0') {
+        snprintf(err, errlen, "%s: [mqtt] url: required", path);
+        return -EINVAL;
+    }
+    if (cfg->mqtt.topic_root[0] == '\0' || strpbrk(cfg->mqtt.topic_root, "+#") != NULL) {
+        snprintf(err, errlen, "%s: [mqtt] topic_root: empty or contains a wildcard", path);
+        return -EINVAL;
+    }
+    if (bp_log_level_parse(cfg->log_level, &level) != 0) {
+        snprintf(err, errlen, "%s: [agent] log_level: '%s': use error, warn, info or debug", path,
+                 cfg->log_level);
+        return -EINVAL;
+    }
+    if (cfg->state_dir[0] != '/') {
+        snprintf(err, errlen, "%s: [agent] state_dir: must be an absolute path", path);
+        return -EINVAL;
+    }
+    if (cfg->notify_socket[0] == '\0') {
+        int n = snprintf(cfg->notify_socket, sizeof(cfg->notify_socket), "%s/notify.sock",
+                         cfg->state_dir);
+        if (n < 0 || (size_t)n >= sizeof(cfg->notify_socket)) {
+            snprintf(err, errlen,
+                     "%s: [agent] state_dir: too long for a socket path "
+                     "(set notify_socket)",
+                     path);
+            return -ENAMETOOLONG;
+        }
+    }
+    if ((rc = split_mounts(cfg, path, err, errlen)) != 0)
+        return rc;
+    if ((rc = check_bots(cfg, path, err, errlen)) != 0)
+        return rc;
+    return fill_host(cfg, path, err, errlen);
+}
+
+int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    int rc = bp_config_load(path, &schema, cfg, err, errlen);
+    if (rc != 0)
+        return rc;
+    return agent_config_finish(cfg, path, err, errlen);
+}

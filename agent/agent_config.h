@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent's configuration (agent.ini): one key table per section, loaded by bp_config_load,
+ * then cross-checked (every bot findable, log level, mounts, socket path length). */
+#ifndef AGENT_CONFIG_H
+#define AGENT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+#define AGENT_PATH_MAX 256
+#define AGENT_SOCK_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+#define AGENT_MAX_MOUNTS 16
+
+struct agent_bot_config {
+    char name[BP_ID_MAX + 1];
+    char pid_file[AGENT_PATH_MAX];
+    char process_name[BP_ID_MAX + 1]; /* matched against comm and argv[0]'s basename */
+    char account[BP_ID_MAX + 1];
+    char exchange[BP_ID_MAX + 1];
+};
+
+struct agent_mqtt_config {
+    char url[AGENT_PATH_MAX];
+    char username[BP_TEXT_MAX + 1];
+    char password[AGENT_PATH_MAX];
+    char ca_file[AGENT_PATH_MAX];
+    char topic_root[BP_TEXT_MAX + 1];
+    int64_t max_buffered;
+};
+
+struct agent_config {
+    char id[BP_ID_MAX + 1];
+    char host[BP_TEXT_MAX + 1];
+    int64_t heartbeat_ms;
+    int64_t stats_ms;
+    char state_dir[AGENT_PATH_MAX];
+    char notify_socket[AGENT_SOCK_PATH_MAX];
+    char log_level[16];
+    char mounts_text[1024];
+    struct agent_mqtt_config mqtt;
+
+    /* Derived by agent_config_load from mounts_text. */
+    int nmounts;
+    char mounts[AGENT_MAX_MOUNTS][AGENT_PATH_MAX];
+
+    int nbots;
+    struct agent_bot_config bots[BP_AGENT_MAX_BOTS];
+};
+
+/* Loads and validates path into cfg (which it zeroes first). 0, or -errno with a message
+ * naming the file (and line and key where the parser knows them) in err. */
+int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);
+
+/* The cross-key checks and derived values, run by agent_config_load after parsing; exposed so
+ * tests can check a struct built by hand. path is only used in messages. */
+int agent_config_finish(struct agent_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Index of the bot named name, or -1. */
+int agent_config_find_bot(const struct agent_config *cfg, const char *name);
+
+#endif

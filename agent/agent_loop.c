@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent's loop: bots' state, deadlines on CLOCK_MONOTONIC, notify requests, publishing. */
+#include "agent_loop.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_config.h"
+#include "agent_hoststats.h"
+#include "agent_notify.h"
+#include "agent_procwatch.h"
+#include "agent_publisher.h"
+#include "clock.h"
+#include "log.h"
+
+#define MOD "agent"
+#define STOP_FLUSH_MS 2000
+#define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS)
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t hup_requested;
+
+struct bot_state {
+    const struct agent_bot_config *cfg;
+    struct agent_procwatch pw;
+    int64_t last_trade_ts;
+};
+
+struct agent {
+    const struct agent_config *cfg;
+    struct agent_publisher *pub;
+    struct agent_notify_server notify;
+    struct agent_proc_env env;
+    struct agent_hoststats host;
+    int nbots;
+    struct bot_state bots[BP_AGENT_MAX_BOTS];
+    struct agent_procwatch *pws[BP_AGENT_MAX_BOTS];
+    int64_t mono, wall;   /* read once per loop turn */
+    int64_t refreshed_at; /* mono of the last procwatch refresh */
+    int64_t next_heartbeat, next_stats;
+    bool mqtt_event; /* the publisher's fd was readable */
+};
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        hup_requested = 1;
+    else
+        stop_requested = 1;
+}
+
+/* Handlers only set flags. The signals stay blocked except inside ppoll, so one that arrives
+ * between checking the flags and sleeping still wakes the sleep. */
+static int install_signals(sigset_t *wait_mask)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0 ||
+        sigaction(SIGHUP, &sa, NULL) != 0)
+        return -errno;
+    signal(SIGPIPE, SIG_IGN);
+    return -pthread_sigmask(SIG_BLOCK, &block, wait_mask);
+}
+
+static int make_dir(const char *path, mode_t mode)
+{
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
+    int rc = -errno;
+    BP_ERROR(MOD, "cannot create %s: %s", path, strerror(errno));
+    return rc;
+}
+
+static int make_state_dirs(const struct agent_config *cfg)
+{
+    char path[AGENT_PATH_MAX + 8];
+    int rc = make_dir(cfg->state_dir, 0750);
+    snprintf(path, sizeof(path), "%s/mqtt", cfg->state_dir);
+    return rc != 0 ? rc : make_dir(path, 0700);
+}
+
+/* ---- sampling and publishing ------------------------------------------------------------- */
+
+static void refresh(struct agent *a)
+{
+    if (a->refreshed_at == a->mono)
+        return;
+    agent_procwatch_refresh(a->pws, (size_t)a->nbots, &a->env);
+    a->refreshed_at = a->mono;
+}
+
+static void send_heartbeats(struct agent *a)
+{
+    refresh(a);
+    for (int i = 0; i < a->nbots; i++) {
+        struct bot_state *b = &a->bots[i];
+        struct bp_heartbeat hb = {.interval_ms = a->cfg->heartbeat_ms,
+                                  .last_trade_ts = b->last_trade_ts};
+        if (agent_procwatch_is_alive(&b->pw)) {
+            hb.proc.alive = true;
+            hb.proc.pid = b->pw.pid;
+            hb.proc.start_ts = agent_procwatch_start_ts(&b->pw, &a->env);
+            hb.proc.uptime_s = agent_procwatch_uptime_s(&b->pw, &a->env, a->wall);
+        }
+        if (agent_publisher_heartbeat(a->pub, b->cfg->name, &hb, a->wall) == -ENOTCONN)
+            return; /* offline: the rest would be skipped too */
+    }
+}
+
+static double known_or_zero(double v)
+{
+    return v < 0 ? 0.0 : v;
+}
+
+static void send_stats(struct agent *a)
+{
+    struct agent_host_sample hs;
+    agent_hoststats_sample(&a->host, a->cfg->mounts, a->cfg->nmounts, &hs);
+    if (hs.btime_ms > 0)
+        a->env.btime_ms = hs.btime_ms;
+    refresh(a);
+    for (int i = 0; i < a->nbots; i++) {
+        struct bot_state *b = &a->bots[i];
+        /* Sampled even offline, so the next CPU % covers one interval, not the outage. */
+        struct bp_stats st = {
+            .proc_cpu_pct = agent_procwatch_cpu_pct(&b->pw, &a->env, a->mono),
+            .proc_rss_kb = agent_procwatch_rss_kb(&b->pw, &a->env),
+            .host_cpu_pct = known_or_zero(hs.cpu_pct),
+            .host_mem_pct = known_or_zero(hs.mem_pct),
+            .host_disk_pct = known_or_zero(hs.disk_pct),
+            .host_load1 = known_or_zero(hs.load1),
+        };
+        if (a->pub && agent_publisher_is_connected(a->pub))
+            agent_publisher_stats(a->pub, b->cfg->name, &st, a->wall);
+    }
+}
+
+/* A deadline that keeps its phase: the next multiple of period after now. */
+static int64_t next_due(int64_t due, int64_t period, int64_t now)
+{
+    due += period;
+    return due > now ? due : now + period;
+}
+
+static void on_connected(struct agent *a)
+{
+    int rc = agent_publisher_birth(a->pub, a->wall);
+    BP_INFO(MOD, "connected to %s (boot %s)%s", a->cfg->mqtt.url, agent_publisher_boot(a->pub),
+            rc == 0 ? "" : ": birth message not published");
+    send_heartbeats(a);
+    a->next_heartbeat = a->mono + a->cfg->heartbeat_ms;
+}
+
+static void run_due(struct agent *a)
+{
+    if (a->mqtt_event && agent_publisher_take_connects(a->pub) > 0)
+        on_connected(a);
+    a->mqtt_event = false;
+    if (a->mono >= a->next_heartbeat) {
+        send_heartbeats(a);
+        a->next_heartbeat = next_due(a->next_heartbeat, a->cfg->heartbeat_ms, a->mono);
+    }
+    if (a->mono >= a->next_stats) {
+        send_stats(a);
+        a->next_stats = next_due(a->next_stats, a->cfg->stats_ms, a->mono);
+    }
+}
+
+/* ---- notify ------------------------------------------------------------------------------- */
+
+static void handle_request(void *ctx, const char *req, size_t len, char *out, size_t outlen)
+{
+    struct agent *a = ctx;
+    struct agent_notify_req r;
+    char err[200];
+    if (agent_notify_parse(req, len, a->cfg, &r, err, sizeof(err)) != 0) {
+        BP_WARN(MOD, "notify refused: %s", err);
+        snprintf(out, outlen, "error: %s", err);
+        return;
+    }
+    struct bot_state *b = &a->bots[r.bot];
+    int64_t wall = bp_wall_ms();
+    if (r.trade.trade_ts == 0)
+        r.trade.trade_ts = wall;
+    if (r.trade.trade_ts > b->last_trade_ts)
+        b->last_trade_ts = r.trade.trade_ts;
+    int rc = agent_publisher_trade(a->pub, b->cfg->name, &r.trade, wall);
+    BP_DEBUG(MOD, "trade %s for %s at %lld: %d", r.trade.id, b->cfg->name,
+             (long long)r.trade.trade_ts, rc);
+    if (rc == 0)
+        snprintf(out, outlen, "ok");
+    else
+        snprintf(out, outlen, "error: trade recorded but not queued for delivery: %s",
+                 rc == -ENOBUFS ? "offline buffer full" : strerror(-rc));
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+static int64_t min64(int64_t x, int64_t y)
+{
+    return x < y ? x : y;
+}
+
+static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
+{
+    struct pollfd pfds[MAX_POLLFDS];
+    pfds[0] = (struct pollfd){.fd = agent_publisher_fd(a->pub), .events = POLLIN};
+    size_t n = agent_notify_server_pollfds(&a->notify, pfds + 1, MAX_POLLFDS - 1);
+    int64_t due =
+        min64(min64(a->next_heartbeat, a->next_stats), agent_notify_server_deadline(&a->notify));
+    int64_t wait = due - bp_mono_ms();
+    if (wait < 0)
+        wait = 0;
+    struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
+    int rc = ppoll(pfds, n + 1, &ts, wait_mask);
+    if (rc < 0 && errno != EINTR) {
+        BP_ERROR(MOD, "ppoll: %s", strerror(errno));
+        return -errno;
+    }
+    if (rc < 0)
+        return 0;
+    a->mqtt_event = pfds[0].revents != 0;
+    agent_notify_server_process(&a->notify, pfds + 1, n, bp_mono_ms(), handle_request, a);
+    return 0;
+}
+
+static void loop(struct agent *a, const sigset_t *wait_mask)
+{
+    while (!stop_requested) {
+        a->mono = bp_mono_ms();
+        a->wall = bp_wall_ms();
+        if (hup_requested) {
+            hup_requested = 0;
+            BP_WARN(MOD, "SIGHUP: reload not yet supported (restart to apply a new config)");
+        }
+        run_due(a);
+        if (sleep_and_serve(a, wait_mask) != 0)
+            break;
+    }
+}
+
+static int start(struct agent *a, const struct agent_config *cfg)
+{
+    int rc;
+    a->cfg = cfg;
+    a->nbots = cfg->nbots;
+    agent_proc_env_init(&a->env, "/proc");
+    agent_hoststats_init(&a->host, "/proc");
+    for (int i = 0; i < cfg->nbots; i++) {
+        struct bot_state *b = &a->bots[i];
+        b->cfg = &cfg->bots[i];
+        agent_procwatch_init(&b->pw, b->cfg->name, b->cfg->pid_file, b->cfg->process_name);
+        a->pws[i] = &b->pw;
+    }
+    a->mono = bp_mono_ms();
+    a->wall = bp_wall_ms();
+    a->refreshed_at = -1;
+    send_stats(a); /* nothing is connected yet: this takes the CPU baselines and btime */
+    if ((rc = make_state_dirs(cfg)) != 0)
+        return rc;
+    if ((rc = agent_notify_server_start(&a->notify, cfg->notify_socket)) != 0) {
+        BP_ERROR(MOD, "notify socket %s: %s", cfg->notify_socket,
+                 rc == -EADDRINUSE ? "another agent is listening there" : strerror(-rc));
+        return rc;
+    }
+    if ((rc = agent_publisher_new(cfg, &a->pub)) != 0 || (rc = agent_publisher_start(a->pub))) {
+        BP_ERROR(MOD, "MQTT client for %s: %s", cfg->mqtt.url, strerror(-rc));
+        return rc;
+    }
+    a->next_heartbeat = a->mono + cfg->heartbeat_ms;
+    a->next_stats = a->mono + cfg->stats_ms;
+    BP_INFO(MOD, "agent %s on %s: %d bots, heartbeat %lld ms, stats %lld ms, notify at %s", cfg->id,
+            cfg->host, cfg->nbots, (long long)cfg->heartbeat_ms, (long long)cfg->stats_ms,
+            cfg->notify_socket);
+    return 0;
+}
+
+static void finish(struct agent *a)
+{
+    struct agent_publisher_counters c = {0};
+    if (a->pub) {
+        agent_publisher_stop(a->pub, STOP_FLUSH_MS, bp_wall_ms());
+        agent_publisher_get_counters(a->pub, &c);
+    }
+    agent_notify_server_stop(&a->notify);
+    agent_publisher_free(a->pub);
+    BP_INFO(MOD, "stopped: %llu trades sent, %llu dropped, %llu messages skipped offline",
+            (unsigned long long)c.trades_sent, (unsigned long long)c.trades_dropped,
+            (unsigned long long)c.skipped_offline);
+}
+
+int agent_loop_run(const struct agent_config *cfg)
+{
+    sigset_t wait_mask;
+    struct agent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return 1;
+    a->notify.listen_fd = -1;
+    int rc = install_signals(&wait_mask);
+    if (rc != 0)
+        BP_ERROR(MOD, "cannot install signal handlers: %s", strerror(-rc));
+    else if ((rc = start(a, cfg)) == 0) {
+        loop(a, &wait_mask);
+        BP_INFO(MOD, "stopping (%s)", stop_requested ? "signal" : "error");
+    }
+    finish(a);
+    free(a);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* Finds each bot's process (pid file and/or process name), follows it across restarts under a
+ * new pid, and reads its uptime, CPU time and RSS from /proc. The parsers take buffers and
+ * every reader takes the /proc root, so tests feed fixture files and fake process trees. */
+#ifndef AGENT_PROCWATCH_H
+#define AGENT_PROCWATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGENT_COMM_MAX 64
+#define AGENT_PATH_BYTES 320 /* room for a /proc root, a pid and a file name */
+
+/* The fields we use from /proc/<pid>/stat. */
+struct agent_proc_stat {
+    int pid;
+    char comm[AGENT_COMM_MAX]; /* as the kernel reports it (<= 15 chars, may hold ' ' and ')') */
+    char state;                /* 'R', 'S', 'Z', ... */
+    uint64_t utime, stime;     /* clock ticks */
+    uint64_t starttime;        /* clock ticks after boot */
+};
+
+/* Parses the text of /proc/<pid>/stat. The comm field runs from the first '(' to the LAST ')',
+ * so names with spaces or parentheses parse. 0 or -EINVAL. */
+int agent_proc_parse_stat(const char *buf, size_t len, struct agent_proc_stat *out);
+/* Resident set from /proc/<pid>/statm (second field, in pages). 0 or -EINVAL. */
+int agent_proc_parse_statm(const char *buf, size_t len, uint64_t *rss_pages);
+/* VmRSS from /proc/<pid>/status, in kB. 0, or -ENOENT when absent (kernel threads). */
+int agent_proc_parse_status_rss(const char *buf, size_t len, uint64_t *rss_kb);
+/* A pid file: decimal digits, optional surrounding blanks and newline, 1..4194304. 0/-EINVAL. */
+int agent_proc_parse_pidfile(const char *buf, size_t len, int *pid);
+/* Copies the basename of argv[0] from the text of /proc/<pid>/cmdline (NUL-separated) into out.
+ * 0, or -EINVAL when empty. */
+int agent_proc_parse_argv0(const char *buf, size_t len, char *out, size_t size);
+/* Does a process with this comm and argv[0] basename answer to name? comm matches exactly, or
+ * by its first 15 chars when name is longer (the kernel truncates comm); argv0 matches exactly. */
+bool agent_proc_name_matches(const char *name, const char *comm, const char *argv0);
+
+/* CPU percent of one core used between two samples: 100 * (dticks / hz) / (dt_ms / 1000).
+ * -1 when it cannot be known (no time passed, counters went backwards). */
+double agent_proc_cpu_pct(uint64_t prev_ticks, uint64_t cur_ticks, int64_t dt_ms, long hz);
+
+/* Where and how to read: "/proc" in production, a fixture tree in tests. */
+struct agent_proc_env {
+    const char *root;
+    long hz;          /* sysconf(_SC_CLK_TCK) */
+    long page_kb;     /* page size in kB */
+    int64_t btime_ms; /* boot time, Unix ms (btime of /proc/stat) */
+    int self_pid;     /* never matched by name */
+};
+
+int agent_proc_env_init(struct agent_proc_env *env, const char *root);
+
+/* One watched bot. Caller-allocated; agent_procwatch_init, then refresh on every heartbeat. */
+struct agent_procwatch {
+    const char *name;         /* bot name, for logs (borrowed) */
+    const char *pid_file;     /* "" or NULL: none (borrowed) */
+    const char *process_name; /* "" or NULL: none (borrowed) */
+    /* Current process; pid 0 when not found. (pid, starttime) identifies it across pid reuse. */
+    int pid;
+    uint64_t starttime;
+    struct agent_proc_stat st; /* last read of /proc/<pid>/stat */
+    /* Last CPU sample, for agent_procwatch_cpu_pct. */
+    int cpu_pid;
+    uint64_t cpu_starttime, cpu_ticks;
+    int64_t cpu_mono_ms;
+};
+
+void agent_procwatch_init(struct agent_procwatch *w, const char *name, const char *pid_file,
+                          const char *process_name);
+
+/* Re-checks each bot: keeps the known process while (pid, starttime) lives and its pid file
+ * (if any) still names it; a bot with a pid file is the live process that file names (which,
+ * when process_name is set too, must have that name), and nothing else; bots with only a
+ * process_name are found by one scan of <root>/ * for all of them. Logs when a bot is found,
+ * lost or restarted. Returns how many bots are alive. */
+int agent_procwatch_refresh(struct agent_procwatch *const *ws, size_t n,
+                            const struct agent_proc_env *env);
+
+bool agent_procwatch_is_alive(const struct agent_procwatch *w);
+/* Process start, Unix ms (btime + starttime), and whole seconds since then (>= 0). */
+int64_t agent_procwatch_start_ts(const struct agent_procwatch *w, const struct agent_proc_env *env);
+int64_t agent_procwatch_uptime_s(const struct agent_procwatch *w, const struct agent_proc_env *env,
+                                 int64_t wall_ms);
+/* RSS of the current process in kB, or -1 when unknown. */
+int64_t agent_procwatch_rss_kb(const struct agent_procwatch *w, const struct agent_proc_env *env);
+/* CPU % since the previous call (the first call for a process sets the baseline and gives -1).
+ * Uses the stat read by the last refresh. */
+double agent_procwatch_cpu_pct(struct agent_procwatch *w, const struct agent_proc_env *env,
+                               int64_t mono_ms);
+
+#endif

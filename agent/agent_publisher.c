@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent's MQTT voice: v1 messages with boot id and per-boot seq, over bp_mqtt. */
+#include "agent_publisher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "agent_config.h"
+#include "clock.h"
+#include "log.h"
+#include "mqtt.h"
+
+#define MOD "publisher"
+#define TOPIC_MAX 512
+
+struct agent_publisher {
+    const struct agent_config *cfg;
+    struct bp_mqtt *mqtt;
+    int event_fd;
+    atomic_int connects; /* bumped on Paho's thread, taken by the loop */
+    char boot[BP_BOOT_MAX + 1];
+    int64_t seq; /* last seq used */
+    struct agent_publisher_counters counters;
+    struct bp_msg msg; /* scratch: large (agent_state lists every bot), so not on the stack */
+};
+
+static int make_boot_id(char *out, size_t size)
+{
+    unsigned char raw[8];
+    size_t got = 0;
+    while (got < sizeof(raw)) {
+        ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof(raw) && 2 * i + 2 < size; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    return 0;
+}
+
+/* Paho's thread: note the event, wake the loop. Nothing else is touched here. */
+static void on_connected(void *ctx, bool reconnect)
+{
+    struct agent_publisher *p = ctx;
+    uint64_t one = 1;
+    atomic_fetch_add(&p->connects, 1);
+    if (write(p->event_fd, &one, sizeof(one)) < 0)
+        BP_WARN(MOD, "cannot wake the loop: %s", strerror(errno));
+}
+
+static void on_lost(void *ctx, const char *cause)
+{
+    BP_WARN(MOD, "connection to the broker lost: %s", cause ? cause : "unknown cause");
+}
+
+/* Starts a message of type for bot ("" for agent-level) in p->msg, taking the next seq. */
+static struct bp_msg *begin(struct agent_publisher *p, enum bp_msg_type type, const char *bot,
+                            int64_t wall_ms)
+{
+    struct bp_msg *m = &p->msg;
+    memset(m, 0, sizeof(*m));
+    m->hdr.v = BP_PROTO_VERSION;
+    m->hdr.type = type;
+    snprintf(m->hdr.agent, sizeof(m->hdr.agent), "%s", p->cfg->id);
+    snprintf(m->hdr.bot, sizeof(m->hdr.bot), "%s", bot);
+    snprintf(m->hdr.boot, sizeof(m->hdr.boot), "%s", p->boot);
+    m->hdr.seq = ++p->seq;
+    m->hdr.ts = wall_ms;
+    return m;
+}
+
+static void fill_state(struct agent_publisher *p, struct bp_agent_state *st, bool online)
+{
+    const struct agent_config *cfg = p->cfg;
+    st->online = online;
+    snprintf(st->version, sizeof(st->version), "%s", BP_VERSION);
+    snprintf(st->host, sizeof(st->host), "%s", cfg->host);
+    st->heartbeat_ms = cfg->heartbeat_ms;
+    st->nbots = cfg->nbots;
+    for (int i = 0; i < cfg->nbots; i++) {
+        snprintf(st->bots[i].id, sizeof(st->bots[i].id), "%s", cfg->bots[i].name);
+        snprintf(st->bots[i].account, sizeof(st->bots[i].account), "%s", cfg->bots[i].account);
+        snprintf(st->bots[i].exchange, sizeof(st->bots[i].exchange), "%s", cfg->bots[i].exchange);
+    }
+}
+
+/* Encodes p->msg and publishes it on its topic. 0 or -errno. */
+static int send_msg(struct agent_publisher *p, int qos, bool retain)
+{
+    char topic[TOPIC_MAX];
+    const struct bp_msg *m = &p->msg;
+    int rc = bp_topic_format(topic, sizeof(topic), p->cfg->mqtt.topic_root, m->hdr.type,
+                             m->hdr.agent, m->hdr.bot);
+    if (rc != 0) {
+        p->counters.errors++;
+        return rc;
+    }
+    char *json = bp_msg_encode(m);
+    if (!json) {
+        p->counters.errors++;
+        BP_ERROR(MOD, "cannot encode %s seq %lld", bp_msg_type_name(m->hdr.type),
+                 (long long)m->hdr.seq);
+        return -ENOMEM;
+    }
+    rc = bp_mqtt_publish(p->mqtt, topic, json, strlen(json), qos, retain);
+    BP_DEBUG(MOD, "%s %s -> %d", topic, json, rc);
+    free(json);
+    return rc;
+}
+
+static void mqtt_opts(struct agent_publisher *p, struct bp_mqtt_opts *o, const char *client_id,
+                      const char *will_topic, const char *will, const char *persist)
+{
+    const struct agent_mqtt_config *mc = &p->cfg->mqtt;
+    memset(o, 0, sizeof(*o));
+    o->url = mc->url;
+    o->client_id = client_id;
+    o->username = mc->username[0] ? mc->username : NULL;
+    o->password = mc->password[0] ? mc->password : NULL;
+    o->ca_file = mc->ca_file[0] ? mc->ca_file : NULL;
+    o->clean_session = false;
+    o->will_topic = will_topic;
+    o->will_payload = will;
+    o->will_qos = 1;
+    o->will_retain = true;
+    o->max_buffered = (int)mc->max_buffered;
+    o->persist_dir = persist;
+    o->on_connected = on_connected;
+    o->on_lost = on_lost;
+    o->ctx = p;
+}
+
+/* Builds the Will (offline state; it takes seq 1) and the client. */
+static int make_client(struct agent_publisher *p)
+{
+    char client_id[BP_ID_MAX + 32], topic[TOPIC_MAX], persist[AGENT_PATH_MAX + 8];
+    const struct agent_config *cfg = p->cfg;
+    snprintf(client_id, sizeof(client_id), "botpulse-agent-%s", cfg->id);
+    snprintf(persist, sizeof(persist), "%s/mqtt", cfg->state_dir);
+    int rc = bp_topic_format(topic, sizeof(topic), cfg->mqtt.topic_root, BP_MSG_AGENT_STATE,
+                             cfg->id, "");
+    if (rc != 0)
+        return rc;
+    struct bp_msg *m = begin(p, BP_MSG_AGENT_STATE, "", bp_wall_ms());
+    fill_state(p, &m->u.agent_state, false);
+    char *will = bp_msg_encode(m);
+    if (!will)
+        return -ENOMEM;
+    struct bp_mqtt_opts o;
+    mqtt_opts(p, &o, client_id, topic, will, persist);
+    rc = bp_mqtt_new(&o, &p->mqtt);
+    free(will);
+    return rc;
+}
+
+int agent_publisher_new(const struct agent_config *cfg, struct agent_publisher **out)
+{
+    struct agent_publisher *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->cfg = cfg;
+    p->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int rc = p->event_fd < 0 ? -errno : make_boot_id(p->boot, sizeof(p->boot));
+    if (rc == 0)
+        rc = make_client(p);
+    if (rc != 0) {
+        agent_publisher_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void agent_publisher_free(struct agent_publisher *p)
+{
+    if (!p)
+        return;
+    bp_mqtt_free(p->mqtt);
+    if (p->event_fd >= 0)
+        close(p->event_fd);
+    free(p);
+}
+
+int agent_publisher_start(struct agent_publisher *p)
+{
+    return bp_mqtt_start(p->mqtt);
+}
+
+void agent_publisher_stop(struct agent_publisher *p, int flush_ms, int64_t wall_ms)
+{
+    /* While disconnected the broker has already published the Will; a buffered offline state
+     * would only be replayed, stale, after our next start. */
+    if (bp_mqtt_is_connected(p->mqtt)) {
+        struct bp_msg *m = begin(p, BP_MSG_AGENT_STATE, "", wall_ms);
+        fill_state(p, &m->u.agent_state, false);
+        int rc = send_msg(p, 1, true);
+        if (rc != 0)
+            BP_WARN(MOD, "offline state not published: %s", strerror(-rc));
+    }
+    int rc = bp_mqtt_flush(p->mqtt, flush_ms);
+    if (rc != 0)
+        BP_WARN(MOD, "%d messages still unacknowledged at exit (kept on disk for the next start)",
+                bp_mqtt_pending(p->mqtt));
+    bp_mqtt_stop(p->mqtt, flush_ms);
+}
+
+int agent_publisher_fd(const struct agent_publisher *p)
+{
+    return p->event_fd;
+}
+
+int agent_publisher_take_connects(struct agent_publisher *p)
+{
+    uint64_t v;
+    while (read(p->event_fd, &v, sizeof(v)) > 0)
+        ;
+    return atomic_exchange(&p->connects, 0);
+}
+
+bool agent_publisher_is_connected(struct agent_publisher *p)
+{
+    return bp_mqtt_is_connected(p->mqtt);
+}
+
+const char *agent_publisher_boot(const struct agent_publisher *p)
+{
+    return p->boot;
+}
+
+int agent_publisher_birth(struct agent_publisher *p, int64_t wall_ms)
+{
+    struct bp_msg *m = begin(p, BP_MSG_AGENT_STATE, "", wall_ms);
+    fill_state(p, &m->u.agent_state, true);
+    return send_msg(p, 1, true);
+}
+
+int agent_publisher_heartbeat(struct agent_publisher *p, const char *bot,
+                              const struct bp_heartbeat *hb, int64_t wall_ms)
+{
+    if (!bp_mqtt_is_connected(p->mqtt)) {
+        p->counters.skipped_offline++;
+        return -ENOTCONN;
+    }
+    begin(p, BP_MSG_HEARTBEAT, bot, wall_ms)->u.heartbeat = *hb;
+    return send_msg(p, 0, false);
+}
+
+int agent_publisher_stats(struct agent_publisher *p, const char *bot, const struct bp_stats *st,
+                          int64_t wall_ms)
+{
+    if (!bp_mqtt_is_connected(p->mqtt)) {
+        p->counters.skipped_offline++;
+        return -ENOTCONN;
+    }
+    begin(p, BP_MSG_STATS, bot, wall_ms)->u.stats = *st;
+    return send_msg(p, 0, false);
+}
+
+int agent_publisher_trade(struct agent_publisher *p, const char *bot, const struct bp_trade *t,
+                          int64_t wall_ms)
+{
+    begin(p, BP_MSG_TRADE, bot, wall_ms)->u.trade = *t;
+    int rc = send_msg(p, 1, false);
+    if (rc == 0) {
+        p->counters.trades_sent++;
+    } else {
+        p->counters.trades_dropped++;
+        BP_ERROR(MOD, "trade %s of bot %s dropped (%s); %llu dropped so far",
+                 t->id[0] ? t->id : "(no id)", bot,
+                 rc == -ENOBUFS ? "offline buffer full" : strerror(-rc),
+                 (unsigned long long)p->counters.trades_dropped);
+    }
+    return rc;
+}
+
+void agent_publisher_get_counters(const struct agent_publisher *p,
+                                  struct agent_publisher_counters *out)
+{
+    *out = p->counters;
+}
+
+int agent_publisher_pending(struct agent_publisher *p)
+{
+    return bp_mqtt_pending(p->mqtt);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* agent_config: a full file, defaults, the shipped example, and each validation error. */
+#include "agent_config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char path[64];
+static struct agent_config cfg;
+static char err[512];
+
+static int write_ini(const char *text)
+{
+    strcpy(path, "/tmp/bp-agent-cfg-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    err[0] = '\0';
+    int rc = agent_config_load(path, &cfg, err, sizeof(err));
+    unlink(path);
+    return rc;
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+    int rc = write_ini(text);
+    if (rc == 0 || strstr(err, needle) == NULL)
+        fail_msg("want an error containing '%s', got %d '%s'", needle, rc, err);
+}
+
+static void test_full(void **state)
+{
+    assert_int_equal(write_ini("[agent]\nid = host-7\nhost = vps7\nheartbeat = 5s\nstats = 1m\n"
+                               "state_dir = /tmp/bp-state\nlog_level = debug\n"
+                               "mounts = /, /var/lib , /tmp\n"
+                               "[mqtt]\nurl = tcp://127.0.0.1:1883\nusername = u\npassword = p\n"
+                               "topic_root = fleet/v1\nmax_buffered = 50\n"
+                               "[bot demo-1]\npid_file = /run/demo-1.pid\naccount = main\n"
+                               "exchange = binance\n"
+                               "[bot demo-2]\nprocess_name = demo-bot\n"),
+                     0);
+    assert_string_equal(cfg.id, "host-7");
+    assert_string_equal(cfg.host, "vps7");
+    assert_int_equal(cfg.heartbeat_ms, 5000);
+    assert_int_equal(cfg.stats_ms, 60000);
+    assert_string_equal(cfg.notify_socket, "/tmp/bp-state/notify.sock");
+    assert_int_equal(cfg.nmounts, 3);
+    assert_string_equal(cfg.mounts[1], "/var/lib");
+    assert_string_equal(cfg.mounts[2], "/tmp");
+    assert_string_equal(cfg.mqtt.topic_root, "fleet/v1");
+    assert_int_equal(cfg.mqtt.max_buffered, 50);
+    assert_int_equal(cfg.nbots, 2);
+    assert_string_equal(cfg.bots[0].name, "demo-1");
+    assert_string_equal(cfg.bots[0].exchange, "binance");
+    assert_string_equal(cfg.bots[1].process_name, "demo-bot");
+    assert_int_equal(agent_config_find_bot(&cfg, "demo-2"), 1);
+    assert_int_equal(agent_config_find_bot(&cfg, "demo-3"), -1);
+}
+
+static void test_defaults(void **state)
+{
+    assert_int_equal(write_ini("[agent]\nid = a1\n[mqtt]\nurl = tcp://b:1883\n"
+                               "[bot b1]\nprocess_name = x\n"),
+                     0);
+    char host[256];
+    gethostname(host, sizeof(host));
+    host[128] = '\0';
+    assert_string_equal(cfg.host, host);
+    assert_int_equal(cfg.heartbeat_ms, 10000);
+    assert_int_equal(cfg.stats_ms, 10000);
+    assert_string_equal(cfg.state_dir, "/var/lib/botpulse-agent");
+    assert_string_equal(cfg.notify_socket, "/var/lib/botpulse-agent/notify.sock");
+    assert_string_equal(cfg.log_level, "info");
+    assert_int_equal(cfg.nmounts, 1);
+    assert_string_equal(cfg.mounts[0], "/");
+    assert_string_equal(cfg.mqtt.topic_root, "botpulse/v1");
+    assert_int_equal(cfg.mqtt.max_buffered, 10000);
+    assert_string_equal(cfg.mqtt.username, "");
+}
+
+static void test_example_file_loads(void **state)
+{
+    assert_int_equal(
+        agent_config_load(BP_SOURCE_DIR "/deploy/agent.example.ini", &cfg, err, sizeof(err)), 0);
+    assert_true(cfg.nbots >= 1);
+}
+
+static void test_errors(void **state)
+{
+    const char *mq = "[mqtt]\nurl = tcp://b:1883\n";
+    char buf[1024];
+    expect_error("[mqtt]\nurl = tcp://b:1883\n[bot b1]\nprocess_name = x\n", "id");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s[bot b1]\naccount = main\n", mq);
+    expect_error(buf, "[bot b1]: set pid_file or process_name");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s", mq);
+    expect_error(buf, "no [bot NAME] section");
+    expect_error("[agent]\nid = a1\n[bot b1]\nprocess_name = x\n", "url");
+    snprintf(buf, sizeof(buf), "[agent]\nid = bad id!\n%s[bot b1]\nprocess_name = x\n", mq);
+    expect_error(buf, "id");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\nheartbeat = 50ms\n%s[bot b1]\nprocess_name = x\n",
+             mq);
+    expect_error(buf, "heartbeat");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\nheartbeat = 2h\n%s[bot b1]\nprocess_name = x\n",
+             mq);
+    expect_error(buf, "heartbeat");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\nlog_level = loud\n%s[bot b1]\nprocess_name=x\n",
+             mq);
+    expect_error(buf, "log_level");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\nmounts = /, var\n%s[bot b1]\nprocess_name=x\n",
+             mq);
+    expect_error(buf, "mounts");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\ncolour = red\n%s[bot b1]\nprocess_name=x\n", mq);
+    expect_error(buf, "colour");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s[bot b1]\npid_file = run/b1.pid\n", mq);
+    expect_error(buf, "pid_file: must be an absolute path");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s[bot b1]\nprocess_name = /usr/bin/x\n", mq);
+    expect_error(buf, "process_name");
+    snprintf(buf, sizeof(buf),
+             "[agent]\nid = a1\n%s[bot b1]\nprocess_name = x\n"
+             "[bot b1]\nprocess_name = y\n",
+             mq);
+    expect_error(buf, "b1");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s[bot b/1]\nprocess_name = x\n", mq);
+    expect_error(buf, "b/1");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s[bot b1]\nprocess_name = x\nnice = 5\n", mq);
+    expect_error(buf, "nice");
+    snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%smax_buffered = -1\n[bot b1]\nprocess_name=x\n",
+             mq);
+    expect_error(buf, "max_buffered");
+}
+
+static void test_too_many_bots(void **state)
+{
+    static char buf[16384];
+    size_t n = (size_t)snprintf(buf, sizeof(buf), "[agent]\nid = a1\n[mqtt]\nurl = tcp://b:1\n");
+    for (int i = 0; i <= BP_AGENT_MAX_BOTS; i++)
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "[bot b%d]\nprocess_name = x\n", i);
+    expect_error(buf, "too many bots");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_example_file_loads),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_too_many_bots),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
