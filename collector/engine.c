@@ -24,6 +24,13 @@ struct col_engine {
     char run_id[17]; /* random per process: event ids stay unique across restarts */
     uint64_t next_event;
     int64_t started_mono;
+    /* While we have no broker connection no evidence can arrive: we judge nothing, and
+     * after we reconnect, agents' "offline" states (Wills the broker fired while it
+     * restarted) wait reconnect_grace for the agent's own "online" before they count. */
+    bool blind;
+    int64_t blind_since_mono;
+    int64_t grace_until_mono;
+    size_t offline_pending;
     bool summary_dirty;
     int64_t summary_last_mono;
     int64_t stats_next_mono;
@@ -166,6 +173,12 @@ static void evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, 
 {
     struct col_verdict v;
     col_rules_evaluate(&b->ev, &b->limits, now_mono, &v);
+    if (v.status == COL_ST_DOWN && !b->ev.agent_offline && now_mono < e->grace_until_mono) {
+        /* just (re)connected: agents get the grace to report in before silence counts */
+        if (bp_timerheap_set(&e->timers, &b->timer, e->grace_until_mono) < 0)
+            BP_ERROR("rules", "out of memory scheduling bot %s", b->id);
+        return;
+    }
     /* a new status, or the same bad status for another reason (process → trading) */
     bool changed =
         v.status != b->status || (v.status != COL_ST_UNKNOWN && strcmp(v.check, b->check) != 0);
@@ -240,7 +253,19 @@ static void on_agent_state(struct col_engine *e, const struct col_event *ev)
     if (a->offline == st->online || strcmp(a->boot, h->boot) != 0)
         BP_INFO("engine", "agent %s is %s (host %s, boot %s, %d bots)", a->id,
                 st->online ? "online" : "offline", st->host, h->boot, st->nbots);
-    a->offline = !st->online;
+    if (!st->online && !a->offline && ev->recv_mono < e->grace_until_mono) {
+        if (!a->offline_pending) {
+            a->offline_pending = true;
+            e->offline_pending++;
+            BP_INFO("engine", "agent %s offline during reconnect grace: waiting for it", a->id);
+        }
+    } else {
+        if (a->offline_pending) {
+            a->offline_pending = false;
+            e->offline_pending--;
+        }
+        a->offline = !st->online;
+    }
     col_fleet_set_host(&e->fleet, a, st->host);
     snprintf(a->version, sizeof(a->version), "%s", st->version);
     snprintf(a->boot, sizeof(a->boot), "%s", h->boot);
@@ -323,9 +348,63 @@ static void on_bot_message(struct col_engine *e, const struct col_event *ev)
     evaluate(e, b, ev->recv_mono, ev->recv_wall);
 }
 
+/* Context for walks over the fleet. */
+struct walk {
+    struct col_engine *e;
+    int64_t shift, now_mono, now_wall;
+};
+
+static void apply_offline(void *ctx, const char *key, void *v)
+{
+    struct walk *w = ctx;
+    struct col_agent *a = v;
+    if (!a->offline_pending)
+        return;
+    a->offline_pending = false;
+    a->offline = true;
+    BP_INFO("engine", "agent %s did not come back within the reconnect grace", a->id);
+    store_agent(w->e, a, w->now_wall);
+    for (size_t i = 0; i < a->nbots; i++) {
+        a->bots[i]->ev.agent_offline = true;
+        evaluate(w->e, a->bots[i], w->now_mono, w->now_wall);
+    }
+}
+
+/* Moves a bot's liveness clock forward by the time we were blind, then re-evaluates it. */
+static void shift_bot(void *ctx, const char *key, void *v)
+{
+    struct walk *w = ctx;
+    struct col_bot *b = v;
+    b->ev.first_seen_mono += w->shift;
+    if (b->ev.has_heartbeat)
+        b->ev.last_heartbeat_mono += w->shift;
+    evaluate(w->e, b, w->now_mono, w->now_wall);
+}
+
+static void on_connection(struct col_engine *e, const struct col_event *ev)
+{
+    if (ev->kind == COL_EV_DISCONNECTED) {
+        if (!e->blind)
+            BP_WARN("engine", "broker connection lost: liveness judgement paused");
+        e->blind = true;
+        e->blind_since_mono = ev->recv_mono;
+        return;
+    }
+    e->grace_until_mono = ev->recv_mono + e->cfg->reconnect_grace_ms;
+    if (!e->blind)
+        return;
+    e->blind = false;
+    struct walk w = {e, ev->recv_mono - e->blind_since_mono, ev->recv_mono, ev->recv_wall};
+    BP_INFO("engine", "broker connection back after %lld ms: liveness judgement resumed",
+            (long long)w.shift);
+    col_strmap_each(e->fleet.bots, shift_bot, &w);
+}
+
 void col_engine_handle(struct col_engine *e, const struct col_event *ev)
 {
-    if (ev->msg.hdr.type == BP_MSG_AGENT_STATE)
+    if (ev->kind != COL_EV_MESSAGE)
+        on_connection(e, ev);
+    else if (ev->msg.hdr.type == BP_MSG_AGENT_STATE)
         on_agent_state(e, ev);
     else
         on_bot_message(e, ev);
@@ -348,7 +427,12 @@ static void publish_stats(struct col_engine *e, int64_t now_mono, int64_t now_wa
 void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall)
 {
     struct bp_timer *t;
-    while ((t = bp_timerheap_pop_due(&e->timers, now_mono)) != NULL)
+    if (e->offline_pending && now_mono >= e->grace_until_mono) { /* first: the truer reason */
+        struct walk w = {e, 0, now_mono, now_wall};
+        col_strmap_each(e->fleet.agents, apply_offline, &w);
+        e->offline_pending = 0;
+    }
+    while (!e->blind && (t = bp_timerheap_pop_due(&e->timers, now_mono)) != NULL)
         evaluate(e, BP_CONTAINER_OF(t, struct col_bot, timer), now_mono, now_wall);
     if (e->summary_dirty && now_mono >= e->summary_last_mono + e->cfg->summary_interval_ms) {
         e->summary_dirty = false;
@@ -365,9 +449,11 @@ void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall)
 int64_t col_engine_next_deadline(const struct col_engine *e)
 {
     int64_t next = e->stats_next_mono;
-    struct bp_timer *t = bp_timerheap_peek(&e->timers);
+    struct bp_timer *t = e->blind ? NULL : bp_timerheap_peek(&e->timers);
     if (t && t->due_ms < next)
         next = t->due_ms;
+    if (e->offline_pending && e->grace_until_mono < next)
+        next = e->grace_until_mono;
     if (e->summary_dirty) {
         int64_t s = e->summary_last_mono + e->cfg->summary_interval_ms;
         if (s < next)

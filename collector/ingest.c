@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "log.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -80,6 +81,7 @@ static struct col_event *event_new(const struct bp_msg *m)
     struct col_event *ev = malloc(head + vsize);
     if (!ev)
         return NULL;
+    ev->kind = COL_EV_MESSAGE;
     ev->recv_mono = bp_mono_ms();
     ev->recv_wall = bp_wall_ms();
     memcpy(&ev->msg.hdr, &m->hdr, sizeof(m->hdr));
@@ -114,6 +116,22 @@ void col_ingest_on_message(void *ctx, const char *topic, const void *payload, si
         return;
     }
     atomic_fetch_add(&in->accepted, 1);
+}
+
+int col_ingest_push_control(struct col_ingest *in, enum col_event_kind kind)
+{
+    struct col_event *ev = calloc(1, sizeof(*ev)); /* rare: full size keeps it simple */
+    if (!ev)
+        return -ENOMEM;
+    ev->kind = kind;
+    ev->recv_mono = bp_mono_ms();
+    ev->recv_wall = bp_wall_ms();
+    int rc = bp_queue_push(in->q, ev);
+    if (rc < 0) {
+        free(ev);
+        BP_ERROR("ingest", "rules queue full: lost a connection event");
+    }
+    return rc;
 }
 
 void col_ingest_get_stats(struct col_ingest *in, struct col_ingest_stats *out)

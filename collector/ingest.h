@@ -10,8 +10,15 @@
 
 #include <stdint.h>
 
-/* One accepted message as the rules thread receives it. */
+enum col_event_kind {
+    COL_EV_MESSAGE = 0,  /* an accepted message from the fleet */
+    COL_EV_CONNECTED,    /* our broker connection is up (again) */
+    COL_EV_DISCONNECTED, /* our broker connection is lost: we are blind */
+};
+
+/* One accepted message (or a connection change) as the rules thread receives it. */
 struct col_event {
+    enum col_event_kind kind;
     int64_t recv_mono; /* our monotonic clock at receipt: what liveness is judged on */
     int64_t recv_wall; /* our wall clock at receipt, Unix ms */
     struct bp_msg msg; /* only the header and the variant of msg.hdr.type are allocated */
@@ -32,6 +39,8 @@ struct col_ingest *col_ingest_new(const char *root, struct bp_queue *q);
 void col_ingest_free(struct col_ingest *in);
 /* The bp_mqtt on_message callback (ctx = struct col_ingest *). */
 void col_ingest_on_message(void *ctx, const char *topic, const void *payload, size_t len);
+/* Queues a connection change for the rules thread (any thread). 0 or -errno. */
+int col_ingest_push_control(struct col_ingest *in, enum col_event_kind kind);
 void col_ingest_get_stats(struct col_ingest *in, struct col_ingest_stats *out);
 
 #endif

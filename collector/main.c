@@ -58,6 +58,13 @@ static void on_connected(void *ctx, bool reconnect)
 {
     struct collector *c = ctx;
     col_publish_collector_state(c->mqtt, c->cfg.topic_root, c->cfg.id, true, bp_wall_ms());
+    col_ingest_push_control(c->ingest, COL_EV_CONNECTED);
+}
+
+static void on_lost(void *ctx, const char *cause)
+{
+    struct collector *c = ctx;
+    col_ingest_push_control(c->ingest, COL_EV_DISCONNECTED);
 }
 
 static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
@@ -84,6 +91,7 @@ static int start_mqtt(struct collector *c, char *will)
         .max_buffered = 100000, /* status and alerts published while reconnecting */
         .on_message = on_message,
         .on_connected = on_connected,
+        .on_lost = on_lost,
         .ctx = c,
     };
     return bp_mqtt_new(&o, &c->mqtt);

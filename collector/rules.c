@@ -48,6 +48,10 @@ void col_format_duration(int64_t ms, char *buf, size_t size)
         snprintf(buf, size, "%lldms", (long long)ms);
         return;
     }
+    if (ms < 10000 && ms % 1000 != 0) {
+        snprintf(buf, size, "%lld.%llds", (long long)ms / 1000, (long long)(ms % 1000) / 100);
+        return;
+    }
     long long s = ms / 1000, h = s / 3600, m = (s % 3600) / 60, sec = s % 60;
     if (h > 0)
         snprintf(buf, size, m ? "%lldh%lldm" : "%lldh", h, m);

@@ -56,6 +56,8 @@ static const struct bp_cfg_key rules_keys[] = {
      "no trade for this long: stopped"},
     {"summary_interval", BP_CFG_MS, 0, 60000, "1s", S(summary_interval_ms),
      "least time between two fleet summaries"},
+    {"reconnect_grace", BP_CFG_MS, 0, 3600000, "10s", S(reconnect_grace_ms),
+     "after our (re)connect, how long an agent's 'offline' waits for its 'online'"},
     {"sample_interval", BP_CFG_MS, 1000, DAY_MS, "60s", S(sample_interval_ms),
      "least time between two stored stats samples of one bot"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},

@@ -45,6 +45,7 @@ struct col_settings {
     int64_t heartbeat_misses;
     int64_t summary_interval_ms;
     int64_t sample_interval_ms;
+    int64_t reconnect_grace_ms;
     /* [bot NAME] */
     struct col_bot_override **bots; /* each allocated on its own: the loader keeps pointers */
     size_t nbots;

@@ -30,6 +30,7 @@ static int setup(void **state)
     fx.cfg.limits = (struct col_rule_limits){0, 3, 60 * S, 120 * S};
     fx.cfg.summary_interval_ms = 1000;
     fx.cfg.sample_interval_ms = 60000;
+    fx.cfg.reconnect_grace_ms = 5 * S;
     fx.cfg.stats_interval_ms = 3600 * S; /* keep stats deadlines out of the way */
     assert_int_equal(col_engine_new(&fx.cfg, NULL, NULL, NULL, &fx.e), 0);
     *state = &fx;
@@ -73,14 +74,20 @@ static void agent_state(struct fx *fx, const char *agent, const char *host, bool
     col_engine_handle(fx->e, &ev);
 }
 
-static void heartbeat(struct fx *fx, const char *agent, const char *bot, bool alive, int64_t at)
+static void heartbeat_every(struct fx *fx, const char *agent, const char *bot, bool alive,
+                            int64_t interval, int64_t at)
 {
     struct col_event ev;
     header(fx, &ev, BP_MSG_HEARTBEAT, agent, bot, at);
-    ev.msg.u.heartbeat.interval_ms = 10 * S;
+    ev.msg.u.heartbeat.interval_ms = interval;
     ev.msg.u.heartbeat.proc.alive = alive;
     ev.msg.u.heartbeat.proc.pid = alive ? 100 : 0;
     col_engine_handle(fx->e, &ev);
+}
+
+static void heartbeat(struct fx *fx, const char *agent, const char *bot, bool alive, int64_t at)
+{
+    heartbeat_every(fx, agent, bot, alive, 10 * S, at);
 }
 
 static void trade(struct fx *fx, const char *agent, const char *bot, int64_t at, int64_t trade_at)
@@ -204,6 +211,83 @@ static void test_account_counts_follow_labels(void **state)
     assert_int_equal(((const struct col_group *)col_strmap_get(f->hosts, "host-9"))->total, 1);
 }
 
+static void connection(struct fx *fx, enum col_event_kind kind, int64_t at)
+{
+    struct col_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = kind;
+    ev.recv_mono = T0 + at;
+    ev.recv_wall = W0 + at;
+    col_engine_handle(fx->e, &ev);
+}
+
+static void test_blind_collector_judges_nothing(void **state)
+{
+    struct fx *fx = *state;
+    connection(fx, COL_EV_CONNECTED, 0);
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    heartbeat(fx, "a1", "bot-1", true, 20 * S); /* due at 50 s */
+    connection(fx, COL_EV_DISCONNECTED, 21 * S);
+    tick(fx, 21 * S);
+    /* blind: the bot's deadline (50 s) does not wake the loop; only hourly stats do */
+    assert_true(col_engine_next_deadline(fx->e) > T0 + 300 * S);
+    tick(fx, 300 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    connection(fx, COL_EV_CONNECTED, 300 * S);
+    /* the 279 s we could not see are not held against the bot: it still has the 29 s it had
+     * when we went blind */
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 329 * S);
+    tick(fx, 328 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    tick(fx, 329 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_DOWN);
+}
+
+static void test_silence_during_grace_is_judged_when_it_ends(void **state)
+{
+    struct fx *fx = *state;
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    connection(fx, COL_EV_DISCONNECTED, 1 * S);
+    connection(fx, COL_EV_CONNECTED, 100 * S);                /* grace until 105 s */
+    tick(fx, 100 * S + 29 * S - 1);                           /* 29 s credit: due at 129 s */
+    heartbeat(fx, "a1", "bot-2", true, 100 * S);              /* a new bot, due at 130 s */
+    heartbeat_every(fx, "a1", "bot-3", true, 1 * S, 100 * S); /* due at 103 s, then silent */
+    tick(fx, 104 * S);
+    assert_int_equal(bot(fx, "bot-3")->status, COL_ST_HEALTHY); /* held by the grace */
+    tick(fx, 105 * S);
+    assert_int_equal(bot(fx, "bot-3")->status, COL_ST_DOWN);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    assert_int_equal(bot(fx, "bot-2")->status, COL_ST_HEALTHY);
+}
+
+static void test_offline_during_grace_waits_for_online(void **state)
+{
+    struct fx *fx = *state;
+    agent_state(fx, "a1", "h", true, "bot-1", "acct", 0);
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    connection(fx, COL_EV_DISCONNECTED, 1 * S);
+    connection(fx, COL_EV_CONNECTED, 3 * S);
+    /* the broker fired the agent's Will while it restarted; the agent is back 2 s later */
+    agent_state(fx, "a1", "h", false, "bot-1", "acct", 3 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    agent_state(fx, "a1", "h", true, "bot-1", "acct", 5 * S);
+    heartbeat(fx, "a1", "bot-1", true, 5 * S);
+    tick(fx, 9 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    /* a second agent whose Will is real: down when the grace ends, not before */
+    agent_state(fx, "a2", "h", true, "bot-2", "acct", 0);
+    heartbeat(fx, "a2", "bot-2", true, 6 * S);
+    agent_state(fx, "a2", "h", false, "bot-2", "acct", 7 * S);
+    assert_int_equal(bot(fx, "bot-2")->status, COL_ST_HEALTHY);
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 8 * S);
+    tick(fx, 8 * S);
+    assert_int_equal(bot(fx, "bot-2")->status, COL_ST_DOWN);
+    assert_string_equal(bot(fx, "bot-2")->reason, "agent offline");
+    /* after the grace, a Will counts at once */
+    agent_state(fx, "a1", "h", false, "bot-1", "acct", 10 * S);
+    assert_int_equal(bot(fx, "bot-1")->status, COL_ST_DOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +299,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_counts_follow_labels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blind_collector_judges_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silence_during_grace_is_judged_when_it_ends, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_offline_during_grace_waits_for_online, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

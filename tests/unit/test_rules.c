@@ -130,6 +130,8 @@ static void test_reason_texts(void **state)
     assert_string_equal(buf, "2h5m");
     col_format_duration(800, buf, sizeof(buf));
     assert_string_equal(buf, "800ms");
+    col_format_duration(1500, buf, sizeof(buf));
+    assert_string_equal(buf, "1.5s");
 }
 
 static void test_severity_mapping(void **state)
