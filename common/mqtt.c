@@ -141,7 +141,8 @@ int bp_mqtt_new(const struct bp_mqtt_opts *opts, struct bp_mqtt **out)
     }
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     co.sendWhileDisconnected = opts->max_buffered > 0;
-    co.maxBufferedMessages = opts->max_buffered > 0 ? opts->max_buffered : 1;
+    /* Paho also applies this bound to publishes queued while connected: never 1 */
+    co.maxBufferedMessages = opts->max_buffered > 0 ? opts->max_buffered : 10000;
     co.deleteOldestMessages = 0;
     co.restoreMessages = 1;
     co.persistQoS0 = 0;

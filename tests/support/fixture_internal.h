@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The fixture's shared state (struct bpt_env) and the helpers its .c files call on each other;
+ * tests include only fixture.h. */
+#ifndef BPT_FIXTURE_INTERNAL_H
+#define BPT_FIXTURE_INTERNAL_H
+
+#include "fixture.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BPT_MAX_PROCS 32
+#define BPT_MAX_FILES 64
+
+/* One child started by bpt_spawn, remembered by name. A slot whose process has exited keeps
+ * its status until the name is spawned again. */
+struct bp_mqtt;
+
+struct bpt_proc {
+    char name[64];
+    pid_t pid;    /* also its process group id; 0: slot unused */
+    bool exited;  /* reaped by us */
+    int status;   /* wait status once exited */
+};
+
+struct bpt_env {
+    char dir[512];  /* the temp dir, 0755 */
+    char name[64];  /* the test's name, for messages */
+    bool failed;    /* set by bpt_fail: keep the dir */
+
+    /* mosquitto (broker.c); runs as the child named "mosquitto" */
+    int broker_port;        /* 0 until the first start; kept across restarts */
+    bool broker_running;
+    char broker_url[64];
+    char broker_conf[600];
+    struct bp_mqtt *pub; /* bpt_publish's client, kept while this broker instance runs */
+
+    /* PostgreSQL (pg.c) */
+    char pg_conninfo[1024];
+    char pg_data[600];
+    char pg_sockdir[600];
+    int pg_port;
+    bool pg_running;
+
+    /* children (proc.c) */
+    struct bpt_proc procs[BPT_MAX_PROCS];
+
+    /* paths returned by bpt_write_file (env.c), freed with the env */
+    char *files[BPT_MAX_FILES];
+    int nfiles;
+};
+
+/* The name under which broker.c spawns mosquitto; its output goes to dir/mosquitto.log. */
+#define BPT_BROKER_NAME "mosquitto"
+
+/* proc.c: the slot for name, or NULL. Reaps it if it has exited (without blocking). */
+struct bpt_proc *bpt_proc_find(struct bpt_env *env, const char *name);
+/* proc.c: true while the named child runs (reaps it if it has exited). */
+bool bpt_proc_alive(struct bpt_env *env, const char *name);
+/* proc.c: SIGTERM to the named child's process group, up to timeout_ms, then SIGKILL; waits.
+ * Returns its wait status, or -ESRCH if it was not running. */
+int bpt_proc_stop(struct bpt_env *env, const char *name, int64_t timeout_ms);
+/* proc.c: stops every child except the one named skip (may be NULL): SIGTERM to each process
+ * group, 5 s for all of them, then SIGKILL; waits for each. */
+void bpt_procs_stop_all(struct bpt_env *env, const char *skip);
+
+/* recorder.c: disconnects and frees bpt_publish's cached client (before the broker stops, so
+ * the next publish starts a fresh session on the next broker instance). */
+void bpt_publisher_drop(struct bpt_env *env);
+
+/* env.c: a line on stderr prefixed with "[fixture <test>]". */
+void bpt_note(struct bpt_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

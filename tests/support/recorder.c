@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/* The test's ears and mouth on MQTT: a recorder that keeps every message matching a filter
+ * (through our own bp_mqtt wrapper), a one-shot publisher, and MQTT topic matching. */
+#include "fixture.h"
+#include "fixture_internal.h"
+
+#include "clock.h"
+#include "mqtt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define POLL_MS 20
+#define CONNECT_MS 10000
+#define SUBSCRIBE_MS 10000
+#define FLUSH_MS 10000
+#define PROBE_PREFIX "bpt-probe/"
+
+struct rec_msg {
+    struct rec_msg *next;
+    char *topic;
+    char *payload; /* NUL-terminated copy */
+    size_t len;
+};
+
+struct bpt_rec {
+    struct bpt_env *env;
+    struct bp_mqtt *mqtt;
+    char filter[256];
+    char probe_topic[128]; /* our own echo, to know the subscription is in place */
+    pthread_mutex_t lock;
+    struct rec_msg *head, *tail; /* oldest first */
+    bool probe_seen;
+};
+
+/* Client ids unique within the process and across the tests run in parallel. */
+static void client_id(char *buf, size_t size, const char *kind)
+{
+    static int counter;
+    snprintf(buf, size, "bpt-%s-%d-%d", kind, (int)getpid(), __atomic_add_fetch(&counter, 1,
+                                                                                __ATOMIC_RELAXED));
+}
+
+bool bpt_topic_matches(const char *filter, const char *topic)
+{
+    /* Wildcards do not match topics starting with '$' at the first level (MQTT 4.7.2). */
+    if (topic[0] == '$' && (filter[0] == '+' || filter[0] == '#'))
+        return false;
+    for (;;) {
+        if (filter[0] == '#' && filter[1] == '\0')
+            return true;
+        const char *fend = strchrnul(filter, '/');
+        const char *tend = strchrnul(topic, '/');
+        if (!(fend - filter == 1 && filter[0] == '+') &&
+            (fend - filter != tend - topic || memcmp(filter, topic, (size_t)(fend - filter)) != 0))
+            return false;
+        if (*fend == '\0' && *tend == '\0')
+            return true;
+        if (*fend == '\0')
+            return false;
+        if (*tend == '\0') /* "a/#" also matches "a" */
+            return strcmp(fend, "/#") == 0;
+        filter = fend + 1;
+        topic = tend + 1;
+    }
+}
+
+/* Paho's thread: copy the message onto the list. */
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    struct bpt_rec *rec = ctx;
+    struct rec_msg *m;
+
+    if (strncmp(topic, PROBE_PREFIX, strlen(PROBE_PREFIX)) == 0) { /* any recorder's probe */
+        pthread_mutex_lock(&rec->lock);
+        rec->probe_seen |= strcmp(topic, rec->probe_topic) == 0;
+        pthread_mutex_unlock(&rec->lock);
+        return;
+    }
+    m = calloc(1, sizeof(*m));
+    if (!m || !(m->topic = strdup(topic)) || !(m->payload = malloc(len + 1))) {
+        if (m)
+            free(m->topic);
+        free(m);
+        return;
+    }
+    memcpy(m->payload, payload, len);
+    m->payload[len] = '\0';
+    m->len = len;
+    pthread_mutex_lock(&rec->lock);
+    if (rec->tail)
+        rec->tail->next = m;
+    else
+        rec->head = m;
+    rec->tail = m;
+    pthread_mutex_unlock(&rec->lock);
+}
+
+/* Publishes to our probe topic until it comes back: then the broker has processed our
+ * SUBSCRIBE for the filter too, which was sent before the probe's. */
+static int wait_subscribed(struct bpt_rec *rec)
+{
+    int64_t deadline = bp_mono_ms() + SUBSCRIBE_MS;
+
+    while (bp_mono_ms() < deadline) {
+        bp_mqtt_publish(rec->mqtt, rec->probe_topic, "probe", 5, 0, false);
+        for (int i = 0; i < 10; i++) {
+            bp_sleep_ms(POLL_MS);
+            pthread_mutex_lock(&rec->lock);
+            bool seen = rec->probe_seen;
+            pthread_mutex_unlock(&rec->lock);
+            if (seen)
+                return 0;
+        }
+    }
+    return -ETIMEDOUT;
+}
+
+struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter)
+{
+    char id[96];
+    struct bpt_rec *rec = calloc(1, sizeof(*rec));
+    int rc;
+
+    if (!rec)
+        return NULL;
+    rec->env = env;
+    pthread_mutex_init(&rec->lock, NULL);
+    snprintf(rec->filter, sizeof(rec->filter), "%s", filter);
+    client_id(id, sizeof(id), "rec");
+    snprintf(rec->probe_topic, sizeof(rec->probe_topic), PROBE_PREFIX "%s", id);
+    /* A persistent session: QoS 1 messages published while we reconnect after a broker
+     * restart are queued for us, as they are for the daemons. */
+    struct bp_mqtt_opts opts = {.url = bpt_broker_url(env),
+                                .client_id = id,
+                                .keepalive_s = 10,
+                                .clean_session = false,
+                                .min_retry_s = 1,
+                                .max_retry_s = 2,
+                                .on_message = on_message,
+                                .ctx = rec};
+    rc = bp_mqtt_new(&opts, &rec->mqtt);
+    if (rc == 0)
+        rc = bp_mqtt_start(rec->mqtt);
+    if (rc == 0)
+        rc = bp_mqtt_wait_connected(rec->mqtt, CONNECT_MS);
+    if (rc == 0)
+        rc = bp_mqtt_subscribe(rec->mqtt, filter, 1);
+    if (rc == 0)
+        rc = bp_mqtt_subscribe(rec->mqtt, rec->probe_topic, 0);
+    if (rc == 0)
+        rc = wait_subscribed(rec);
+    if (rc != 0) {
+        bpt_note(env, "recorder for %s on %s: %s", filter, bpt_broker_url(env), strerror(-rc));
+        bpt_rec_free(rec);
+        return NULL;
+    }
+    return rec;
+}
+
+static void free_list(struct rec_msg *m)
+{
+    while (m) {
+        struct rec_msg *next = m->next;
+        free(m->topic);
+        free(m->payload);
+        free(m);
+        m = next;
+    }
+}
+
+void bpt_rec_free(struct bpt_rec *rec)
+{
+    if (!rec)
+        return;
+    if (rec->mqtt) {
+        bp_mqtt_stop(rec->mqtt, 1000);
+        bp_mqtt_free(rec->mqtt);
+    }
+    free_list(rec->head);
+    pthread_mutex_destroy(&rec->lock);
+    free(rec);
+}
+
+static bool msg_matches(const struct rec_msg *m, const char *topic_filter,
+                        const char *const *needles)
+{
+    if (!bpt_topic_matches(topic_filter, m->topic))
+        return false;
+    for (size_t i = 0; needles && needles[i]; i++)
+        if (!strstr(m->payload, needles[i]))
+            return false;
+    return true;
+}
+
+/* A copy of the newest matching payload and the number of matches; call with the lock held. */
+static char *find_locked(struct bpt_rec *rec, const char *topic_filter,
+                         const char *const *needles, int *count)
+{
+    const struct rec_msg *newest = NULL;
+
+    *count = 0;
+    for (const struct rec_msg *m = rec->head; m; m = m->next) {
+        if (msg_matches(m, topic_filter, needles)) {
+            newest = m;
+            (*count)++;
+        }
+    }
+    return newest ? strdup(newest->payload) : NULL;
+}
+
+char *bpt_rec_wait(struct bpt_rec *rec, const char *topic_filter, const char *const *needles,
+                   int64_t timeout_ms)
+{
+    int64_t deadline = bp_mono_ms() + timeout_ms;
+    char *found;
+    int count;
+
+    for (;;) {
+        pthread_mutex_lock(&rec->lock);
+        found = find_locked(rec, topic_filter, needles, &count);
+        pthread_mutex_unlock(&rec->lock);
+        if (found || bp_mono_ms() >= deadline)
+            return found;
+        bp_sleep_ms(POLL_MS);
+    }
+}
+
+int bpt_rec_count(struct bpt_rec *rec, const char *topic_filter, const char *const *needles)
+{
+    int count;
+
+    pthread_mutex_lock(&rec->lock);
+    free(find_locked(rec, topic_filter, needles, &count));
+    pthread_mutex_unlock(&rec->lock);
+    return count;
+}
+
+void bpt_rec_clear(struct bpt_rec *rec)
+{
+    struct rec_msg *old;
+
+    pthread_mutex_lock(&rec->lock);
+    old = rec->head;
+    rec->head = rec->tail = NULL;
+    pthread_mutex_unlock(&rec->lock);
+    free_list(old);
+}
+
+void bpt_publisher_drop(struct bpt_env *env)
+{
+    if (!env->pub)
+        return;
+    bp_mqtt_stop(env->pub, 1000);
+    bp_mqtt_free(env->pub);
+    env->pub = NULL;
+}
+
+/* Paho makes each new client in a process wait up to ~2 s for its CONNACK (its receive
+ * thread polls with a 1 s timeout), so one publisher is kept per broker instance. */
+static int publisher(struct bpt_env *env, struct bp_mqtt **out)
+{
+    char id[96];
+    int rc = 0;
+
+    if (!env->pub) {
+        client_id(id, sizeof(id), "pub");
+        struct bp_mqtt_opts opts = {.url = bpt_broker_url(env), .client_id = id,
+                                    .clean_session = true, .min_retry_s = 1, .max_retry_s = 2};
+        rc = bp_mqtt_new(&opts, &env->pub);
+        if (rc == 0)
+            rc = bp_mqtt_start(env->pub);
+    }
+    if (rc == 0)
+        rc = bp_mqtt_wait_connected(env->pub, CONNECT_MS);
+    if (rc != 0)
+        bpt_publisher_drop(env);
+    *out = env->pub;
+    return rc;
+}
+
+int bpt_publish(struct bpt_env *env, const char *topic, const void *payload, size_t len, int qos,
+                bool retain)
+{
+    struct bp_mqtt *m;
+    int rc = publisher(env, &m);
+
+    if (rc == 0)
+        rc = bp_mqtt_publish(m, topic, payload, len, qos, retain);
+    if (rc == 0)
+        rc = bp_mqtt_flush(m, FLUSH_MS);
+    if (rc != 0)
+        bpt_note(env, "publish to %s: %s", topic, strerror(-rc));
+    return rc;
+}

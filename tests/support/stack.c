@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* The whole botpulse stack for an integration test: configs, daemons, stand-in bots. */
+#include "stack.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *agent_id(const struct bpt_stack *s)
+{
+    return s->opts.agent_id ? s->opts.agent_id : "agent-1";
+}
+
+static int write_collector_ini(struct bpt_stack *s)
+{
+    const char *path =
+        bpt_write_file(s->env, "collector.ini",
+                       "[collector]\nid = collector-1\nlog_level = debug\nstats_interval = 500ms\n"
+                       "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\n"
+                       "[database]\nconninfo = %s\nretry = 200ms\n"
+                       "[rules]\nsummary_interval = 100ms\nreconnect_grace = 5s\n%s\n",
+                       bpt_broker_url(s->env), bpt_pg_conninfo(s->env),
+                       s->opts.collector_extra ? s->opts.collector_extra : "");
+    if (!path)
+        return -EIO;
+    snprintf(s->collector_ini, sizeof(s->collector_ini), "%s", path);
+    return 0;
+}
+
+static int write_agent_ini(struct bpt_stack *s)
+{
+    char bots[2048] = "";
+    size_t n = 0;
+    for (int i = 0; i < BPT_MAX_BOTS && s->opts.bots[i]; i++)
+        n += (size_t)snprintf(bots + n, sizeof(bots) - n,
+                              "[bot %s]\npid_file = %s/%s.pid\naccount = acct-%d\n"
+                              "exchange = test-exchange\n",
+                              s->opts.bots[i], bpt_env_dir(s->env), s->opts.bots[i], i % 2);
+    snprintf(s->notify_socket, sizeof(s->notify_socket), "%s/agent/notify.sock",
+             bpt_env_dir(s->env));
+    const char *path =
+        bpt_write_file(s->env, "agent.ini",
+                       "[agent]\nid = %s\nhost = test-host\nheartbeat = %s\nstats = 1s\n"
+                       "state_dir = %s/agent\nnotify_socket = %s\nlog_level = debug\n"
+                       "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\n%s",
+                       agent_id(s), s->opts.heartbeat ? s->opts.heartbeat : "500ms",
+                       bpt_env_dir(s->env), s->notify_socket, bpt_broker_url(s->env), bots);
+    if (!path)
+        return -EIO;
+    snprintf(s->agent_ini, sizeof(s->agent_ini), "%s", path);
+    return 0;
+}
+
+int bpt_stack_start_collector(struct bpt_stack *s)
+{
+    struct bpt_rec *rec = bpt_rec_new(s->env, BPT_ROOT "/collector/state");
+    if (!rec)
+        return -EIO;
+    bpt_rec_clear(rec);
+    char *argv[] = {BPT_COLLECTOR_BIN, "-c", s->collector_ini, NULL};
+    pid_t pid = bpt_spawn(s->env, "collector", argv);
+    const char *online[] = {"\"online\"", NULL};
+    char *m = pid > 0 ? bpt_rec_wait(rec, BPT_ROOT "/collector/state", online, 30000) : NULL;
+    bpt_rec_free(rec);
+    free(m);
+    return m ? 0 : -ETIMEDOUT;
+}
+
+int bpt_stack_start_agent(struct bpt_stack *s)
+{
+    char topic[256];
+    snprintf(topic, sizeof(topic), BPT_ROOT "/agents/%s/state", agent_id(s));
+    struct bpt_rec *rec = bpt_rec_new(s->env, topic);
+    if (!rec)
+        return -EIO;
+    bpt_rec_clear(rec);
+    char *argv[] = {BPT_AGENT_BIN, "-c", s->agent_ini, NULL};
+    pid_t pid = bpt_spawn(s->env, "agent", argv);
+    const char *online[] = {"\"online\":true", NULL};
+    char *m = pid > 0 ? bpt_rec_wait(rec, topic, online, 20000) : NULL;
+    bpt_rec_free(rec);
+    free(m);
+    return m ? 0 : -ETIMEDOUT;
+}
+
+int bpt_stack_start_bot(struct bpt_stack *s, const char *bot)
+{
+    char name[128], pidfile[128];
+    snprintf(name, sizeof(name), "bot-%s", bot);
+    char *argv[] = {"/bin/sleep", "100000", NULL};
+    pid_t pid = bpt_spawn(s->env, name, argv);
+    if (pid < 0)
+        return (int)pid;
+    snprintf(pidfile, sizeof(pidfile), "%s.pid", bot);
+    return bpt_write_file(s->env, pidfile, "%d\n", (int)pid) ? 0 : -EIO;
+}
+
+int bpt_stack_trade(struct bpt_stack *s, const char *bot, const char *trade_id)
+{
+    char *argv[] = {
+        BPT_AGENT_BIN, "notify", "--socket",       s->notify_socket, "--bot",    (char *)bot,
+        "trade",       "--id",   (char *)trade_id, "--symbol",       "BTC-USDT", "--side",
+        "buy",         NULL};
+    char *out = NULL;
+    int rc = bpt_run(s->env, argv, 10000, &out);
+    if (rc != 0)
+        fprintf(stderr, "notify trade %s for %s: exit %d: %s\n", trade_id, bot, rc, out ? out : "");
+    free(out);
+    return rc;
+}
+
+int bpt_stack_wait_status(struct bpt_stack *s, struct bpt_rec *rec, const char *bot,
+                          const char *status, int64_t timeout_ms)
+{
+    char topic[256], needle[64];
+    snprintf(topic, sizeof(topic), BPT_ROOT "/status/%s", bot);
+    snprintf(needle, sizeof(needle), "\"status\":\"%s\"", status);
+    const char *needles[] = {needle, NULL};
+    char *m = bpt_rec_wait(rec, topic, needles, timeout_ms);
+    free(m);
+    return m ? 0 : -ETIMEDOUT;
+}
+
+int bpt_stack_start(struct bpt_env *env, const struct bpt_stack_opts *opts, struct bpt_stack *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->env = env;
+    s->opts = *opts;
+    if (!s->opts.bots[0])
+        s->opts.bots[0] = "bot-1";
+    int rc;
+    if ((rc = bpt_broker_start(env)) < 0 || (rc = bpt_pg_start(env)) < 0)
+        return rc;
+    if ((rc = write_collector_ini(s)) < 0 || (rc = write_agent_ini(s)) < 0)
+        return rc;
+    if ((rc = bpt_stack_start_collector(s)) < 0) {
+        fprintf(stderr, "collector did not come online\n");
+        return rc;
+    }
+    for (int i = 0; i < BPT_MAX_BOTS && s->opts.bots[i]; i++)
+        if ((rc = bpt_stack_start_bot(s, s->opts.bots[i])) < 0)
+            return rc;
+    if ((rc = bpt_stack_start_agent(s)) < 0)
+        fprintf(stderr, "agent did not come online\n");
+    return rc;
+}

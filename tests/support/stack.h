@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* The whole botpulse stack for an integration test, on top of the fixture: mosquitto,
+ * PostgreSQL, the collector, one agent and its bots (each bot a plain `sleep` process with a
+ * pid file, so a test can kill it), with config files written into the env dir. */
+#ifndef BPT_STACK_H
+#define BPT_STACK_H
+
+#include "fixture.h"
+
+#include <stdint.h>
+
+#define BPT_ROOT "botpulse/v1"
+#define BPT_MAX_BOTS 4
+
+struct bpt_stack_opts {
+    const char *agent_id;           /* default "agent-1" */
+    const char *bots[BPT_MAX_BOTS]; /* NULL-terminated; default {"bot-1"} */
+    const char *heartbeat;          /* agent heartbeat interval, default "500ms" */
+    const char *collector_extra;    /* INI text appended to collector.ini ([rules], [bot X]) */
+};
+
+struct bpt_stack {
+    struct bpt_env *env;
+    struct bpt_stack_opts opts;
+    char collector_ini[600];
+    char agent_ini[600];
+    char notify_socket[600];
+};
+
+/* Starts broker, PostgreSQL, collector (waits for its collector/state online), the bots and
+ * the agent (waits for its agents/<id>/state online). 0 or -errno (logged). */
+int bpt_stack_start(struct bpt_env *env, const struct bpt_stack_opts *opts, struct bpt_stack *s);
+int bpt_stack_start_collector(struct bpt_stack *s);
+int bpt_stack_start_agent(struct bpt_stack *s);
+/* Starts the bot's stand-in process ("bot-<id>") and writes its pid file. */
+int bpt_stack_start_bot(struct bpt_stack *s, const char *bot);
+/* Reports a trade through `botpulse-agent notify`; returns its exit status. */
+int bpt_stack_trade(struct bpt_stack *s, const char *bot, const char *trade_id);
+/* Waits for the retained status of bot to say status (e.g. "down"); 0 or -ETIMEDOUT. */
+int bpt_stack_wait_status(struct bpt_stack *s, struct bpt_rec *rec, const char *bot,
+                          const char *status, int64_t timeout_ms);
+
+#endif
