@@ -178,5 +178,5 @@ int col_publish_collector_stats(struct bp_mqtt *m, const char *root, const char 
 {
     char topic[256];
     snprintf(topic, sizeof(topic), "%s/collector/stats", root);
-    return send_json(m, topic, col_encode_collector_stats(id, s, now_wall), 1, true);
+    return send_json(m, topic, col_encode_collector_stats(id, s, now_wall), 0, true);
 }

@@ -127,7 +127,8 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         snprintf(err, errlen, "%s: [rules] trade_stale must be shorter than trade_stopped", path);
         return -EINVAL;
     }
-    qsort(s->bots, s->nbots, sizeof(*s->bots), cmp_override); /* for bsearch by name */
+    if (s->nbots > 0) /* sorted for bsearch by name */
+        qsort(s->bots, s->nbots, sizeof(*s->bots), cmp_override);
     for (size_t i = 0; i < s->nbots; i++) {
         struct col_rule_limits l;
         col_settings_limits_for(s, s->bots[i]->name, &l);
@@ -163,6 +164,8 @@ void col_settings_cleanup(struct col_settings *s)
 
 const struct col_bot_override *col_settings_find_bot(const struct col_settings *s, const char *bot)
 {
+    if (s->nbots == 0)
+        return NULL;
     struct col_bot_override key, *kp = &key;
     snprintf(key.name, sizeof(key.name), "%s", bot);
     struct col_bot_override **hit = bsearch(&kp, s->bots, s->nbots, sizeof(*s->bots), cmp_override);
