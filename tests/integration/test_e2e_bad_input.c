@@ -101,6 +101,7 @@ static void test_bad_messages_rejected_and_counted(void **state)
                    0,
                "a spoofed agent was recorded");
     bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
 int main(void)

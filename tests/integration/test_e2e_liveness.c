@@ -67,6 +67,7 @@ static void test_killed_bot_is_stopped_with_alert_and_row(void **state)
     bpt_assert(env, bpt_rec_count(rec, BPT_ROOT "/status/bot-2", healthy2) == 0,
                "bot-2 was reported stopped too");
     bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
 static void test_killed_agent_downs_its_bots_through_last_will(void **state)
@@ -99,6 +100,7 @@ static void test_killed_agent_downs_its_bots_through_last_will(void **state)
     bpt_assert(env, m, "bot-1's alert was not resolved");
     free(m);
     bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
 int main(void)

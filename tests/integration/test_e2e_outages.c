@@ -73,6 +73,7 @@ static void test_broker_restart_loses_no_trade(void **state)
                           0, NULL) == 0,
                "the broker restart was reported as the bot's failure");
     bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
 static void test_database_outage_stores_every_trade_once(void **state)
@@ -108,6 +109,7 @@ static void test_database_outage_stores_every_trade_once(void **state)
     bpt_assert(env, n == 1, "the transition made during the outage was not stored (%lld)",
                (long long)n);
     bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
 int main(void)

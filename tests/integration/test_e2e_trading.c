@@ -76,6 +76,7 @@ static void test_stale_then_trade_resolves(void **state)
                    1, p);
     bpt_assert(env, n == 1, "expected one transition to stale, got %lld", (long long)n);
     bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
 static void test_unknown_bot_and_bad_trade_are_refused_by_notify(void **state)
@@ -95,6 +96,7 @@ static void test_unknown_bot_and_bad_trade_are_refused_by_notify(void **state)
     free(out);
     int64_t n = bpt_pg_int(env, "SELECT count(*) FROM trades", 0, NULL);
     bpt_assert(env, n == 0, "refused trades were stored (%lld)", (long long)n);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
 int main(void)

@@ -64,8 +64,8 @@ static int write_conf(struct bpt_env *env)
     snprintf(mosq_dir, sizeof(mosq_dir), "%s/mosq", env->dir);
     if (mkdir(mosq_dir, 0755) != 0 && errno != EEXIST)
         return -errno;
-    const char *path = bpt_write_file(env, "mosquitto.conf", conf_fmt, env->broker_port,
-                                      env->dir, env->dir, geteuid() == 0 ? "user root\n" : "");
+    const char *path = bpt_write_file(env, "mosquitto.conf", conf_fmt, env->broker_port, env->dir,
+                                      env->dir, geteuid() == 0 ? "user root\n" : "");
     if (!path)
         return -EIO;
     snprintf(env->broker_conf, sizeof(env->broker_conf), "%s", path);
@@ -93,8 +93,7 @@ static int start_once(struct bpt_env *env)
         }
         bp_sleep_ms(20);
     }
-    bpt_note(env, "mosquitto did not accept on port %d within %d ms", env->broker_port,
-             READY_MS);
+    bpt_note(env, "mosquitto did not accept on port %d within %d ms", env->broker_port, READY_MS);
     bpt_proc_stop(env, BPT_BROKER_NAME, STOP_MS);
     return -ETIMEDOUT;
 }

@@ -4,6 +4,7 @@
 #include "fixture.h"
 #include "fixture_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -155,26 +156,44 @@ struct log_list {
     size_t n, cap;
 };
 
-static struct log_list *walk_logs; /* nftw has no context pointer; used only during a dump */
-
-static int collect_log(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static void add_path(struct log_list *list, const char *path)
 {
-    size_t len = strlen(path);
-
-    if (type != FTW_F || len < 4 || strcmp(path + len - 4, ".log") != 0)
-        return 0;
-    if (walk_logs->n == walk_logs->cap) {
-        size_t cap = walk_logs->cap ? walk_logs->cap * 2 : 16;
-        char **p = realloc(walk_logs->paths, cap * sizeof(*p));
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 16;
+        char **p = realloc(list->paths, cap * sizeof(*p));
         if (!p)
-            return 0;
-        walk_logs->paths = p;
-        walk_logs->cap = cap;
+            return;
+        list->paths = p;
+        list->cap = cap;
     }
     char *copy = strdup(path);
     if (copy)
-        walk_logs->paths[walk_logs->n++] = copy;
-    return 0;
+        list->paths[list->n++] = copy;
+}
+
+/* Adds every regular *.log file under dir (not following symlinks) to list. */
+static void collect_logs(const char *dir, struct log_list *list, int depth)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char path[1024];
+        struct stat st;
+        size_t len = strlen(e->d_name);
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth < 8)
+            collect_logs(path, list, depth + 1);
+        else if (S_ISREG(st.st_mode) && len > 4 && strcmp(e->d_name + len - 4, ".log") == 0)
+            add_path(list, path);
+    }
+    closedir(d);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -213,9 +232,7 @@ void bpt_dump_logs(struct bpt_env *env)
     struct log_list list = {0};
 
     fflush(stdout);
-    walk_logs = &list;
-    nftw(env->dir, collect_log, 16, FTW_PHYS);
-    walk_logs = NULL;
+    collect_logs(env->dir, &list, 0);
     qsort(list.paths, list.n, sizeof(*list.paths), cmp_str);
     fprintf(stderr, "\n======== logs of %s (%zu files in %s) ========\n", env->name, list.n,
             env->dir);

@@ -19,22 +19,23 @@ struct bp_mqtt;
 
 struct bpt_proc {
     char name[64];
-    pid_t pid;    /* also its process group id; 0: slot unused */
-    bool exited;  /* reaped by us */
-    int status;   /* wait status once exited */
+    pid_t pid;   /* also its process group id; 0: slot unused */
+    bool exited; /* reaped by us */
+    int status;  /* wait status once exited */
 };
 
 struct bpt_env {
-    char dir[512];  /* the temp dir, 0755 */
-    char name[64];  /* the test's name, for messages */
-    bool failed;    /* set by bpt_fail: keep the dir */
+    char dir[512]; /* the temp dir, 0755 */
+    char name[64]; /* the test's name, for messages */
+    bool failed;   /* set by bpt_fail: keep the dir */
 
     /* mosquitto (broker.c); runs as the child named "mosquitto" */
-    int broker_port;        /* 0 until the first start; kept across restarts */
+    int broker_port; /* 0 until the first start; kept across restarts */
     bool broker_running;
     char broker_url[64];
     char broker_conf[600];
     struct bp_mqtt *pub; /* bpt_publish's client, kept while this broker instance runs */
+    int client_seq;      /* numbers the MQTT client ids of recorders and publishers */
 
     /* PostgreSQL (pg.c) */
     char pg_conninfo[1024];

@@ -37,12 +37,11 @@ struct bpt_rec {
     bool probe_seen;
 };
 
-/* Client ids unique within the process and across the tests run in parallel. */
-static void client_id(char *buf, size_t size, const char *kind)
+/* Client ids unique across processes (the env dir's random suffix) and within the env. */
+static void client_id(struct bpt_env *env, char *buf, size_t size, const char *kind)
 {
-    static int counter;
-    snprintf(buf, size, "bpt-%s-%d-%d", kind, (int)getpid(), __atomic_add_fetch(&counter, 1,
-                                                                                __ATOMIC_RELAXED));
+    const char *suffix = strrchr(env->dir, '-');
+    snprintf(buf, size, "bpt-%s-%s-%d", kind, suffix ? suffix + 1 : "x", ++env->client_seq);
 }
 
 bool bpt_topic_matches(const char *filter, const char *topic)
@@ -131,7 +130,7 @@ struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter)
     rec->env = env;
     pthread_mutex_init(&rec->lock, NULL);
     snprintf(rec->filter, sizeof(rec->filter), "%s", filter);
-    client_id(id, sizeof(id), "rec");
+    client_id(env, id, sizeof(id), "rec");
     snprintf(rec->probe_topic, sizeof(rec->probe_topic), PROBE_PREFIX "%s", id);
     /* A persistent session: QoS 1 messages published while we reconnect after a broker
      * restart are queued for us, as they are for the daemons. */
@@ -198,8 +197,8 @@ static bool msg_matches(const struct rec_msg *m, const char *topic_filter,
 }
 
 /* A copy of the newest matching payload and the number of matches; call with the lock held. */
-static char *find_locked(struct bpt_rec *rec, const char *topic_filter,
-                         const char *const *needles, int *count)
+static char *find_locked(struct bpt_rec *rec, const char *topic_filter, const char *const *needles,
+                         int *count)
 {
     const struct rec_msg *newest = NULL;
 
@@ -268,9 +267,12 @@ static int publisher(struct bpt_env *env, struct bp_mqtt **out)
     int rc = 0;
 
     if (!env->pub) {
-        client_id(id, sizeof(id), "pub");
-        struct bp_mqtt_opts opts = {.url = bpt_broker_url(env), .client_id = id,
-                                    .clean_session = true, .min_retry_s = 1, .max_retry_s = 2};
+        client_id(env, id, sizeof(id), "pub");
+        struct bp_mqtt_opts opts = {.url = bpt_broker_url(env),
+                                    .client_id = id,
+                                    .clean_session = true,
+                                    .min_retry_s = 1,
+                                    .max_retry_s = 2};
         rc = bp_mqtt_new(&opts, &env->pub);
         if (rc == 0)
             rc = bp_mqtt_start(env->pub);

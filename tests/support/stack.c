@@ -2,10 +2,13 @@
 /* The whole botpulse stack for an integration test: configs, daemons, stand-in bots. */
 #include "stack.h"
 
+#include "fixture_internal.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static const char *agent_id(const struct bpt_stack *s)
 {
@@ -143,5 +146,26 @@ int bpt_stack_start(struct bpt_env *env, const struct bpt_stack_opts *opts, stru
             return rc;
     if ((rc = bpt_stack_start_agent(s)) < 0)
         fprintf(stderr, "agent did not come online\n");
+    return rc;
+}
+
+int bpt_stack_stop(struct bpt_stack *s)
+{
+    static const char *const daemons[] = {"agent", "collector"};
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        int status = bpt_proc_stop(s->env, daemons[i], 10000);
+        if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            continue;
+        fprintf(stderr, "%s did not shut down cleanly: %s %d (see %s.log)\n", daemons[i],
+                status < 0          ? "error"
+                : WIFEXITED(status) ? "exit status"
+                                    : "signal",
+                status < 0          ? status
+                : WIFEXITED(status) ? WEXITSTATUS(status)
+                                    : WTERMSIG(status),
+                daemons[i]);
+        rc = -1;
+    }
     return rc;
 }

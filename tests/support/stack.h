@@ -36,6 +36,10 @@ int bpt_stack_start_agent(struct bpt_stack *s);
 int bpt_stack_start_bot(struct bpt_stack *s, const char *bot);
 /* Reports a trade through `botpulse-agent notify`; returns its exit status. */
 int bpt_stack_trade(struct bpt_stack *s, const char *bot, const char *trade_id);
+/* Stops the agent and the collector with SIGTERM and checks that each exits with status 0
+ * (a clean shutdown; under the sanitizers, also no leak and no error report). 0 or -1, with
+ * the reason on stderr. */
+int bpt_stack_stop(struct bpt_stack *s);
 /* Waits for the retained status of bot to say status (e.g. "down"); 0 or -ETIMEDOUT. */
 int bpt_stack_wait_status(struct bpt_stack *s, struct bpt_rec *rec, const char *bot,
                           const char *status, int64_t timeout_ms);
