@@ -323,6 +323,7 @@ print_box() {
 EOF
     if ((!SERVERS_ONLY)); then
         echo "| see an alert:  kill the demo bot: kill $BOT_PID"
+        echo "| see a Last Will: kill the agent: kill -9 $AGENT_PID"
     fi
     cat <<EOF
 | stop:          Ctrl-C (stops everything started here; data stays in $DATA)
@@ -333,7 +334,7 @@ EOF
 
 # Returns when a server or daemon dies; notes once when the demo bot is gone.
 watch() {
-    local bot_noted=0
+    local bot_noted=0 agent_noted=0
     while :; do
         sleep 1 &
         wait $! || true
@@ -342,7 +343,12 @@ watch() {
             die "PostgreSQL stopped (log: $LOGS/postgresql.log)"
         ((SERVERS_ONLY)) && continue
         kill -0 "$COLLECTOR_PID" 2>/dev/null || die "collector exited (log: $LOGS/collector.log)"
-        kill -0 "$AGENT_PID" 2>/dev/null || die "agent exited (log: $LOGS/agent.log)"
+        if ((!agent_noted)) && ! kill -0 "$AGENT_PID" 2>/dev/null; then
+            agent_noted=1
+            say "the agent (pid $AGENT_PID) is gone: the broker publishes its Last Will and" \
+                "the collector marks its bots down (watch $TOPIC_ROOT/status/#)." \
+                "Start it again with: $AGENT -c $DATA/agent.ini"
+        fi
         if ((!bot_noted)) && ! kill -0 "$BOT_PID" 2>/dev/null; then
             bot_noted=1
             say "the demo bot (pid $BOT_PID) is gone: the agent reports it dead and the" \
