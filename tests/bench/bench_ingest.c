@@ -4,7 +4,10 @@
  * that only parses the same messages. The ratio holds on a noisy machine; the absolute
  * figures do not. Real mosquitto and PostgreSQL, started by the fixture. See docs/benchmarks.md.
  *
- *   bench_ingest [--bots N] [--messages M] [--qos 0|1] [--publishers P] */
+ *   bench_ingest [--kind trades|heartbeats] [--bots N] [--messages M] [--qos 0|1]
+ *                [--publishers P]
+ * trades: stored rows are counted (ingest + rules + PostgreSQL); heartbeats: the collector's
+ * own accepted counter (ingest + rules; heartbeats are not stored one by one). */
 #include "fixture.h"
 
 #include "clock.h"
@@ -13,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@ struct params {
     int publishers;
     int publisher_index; /* >= 0: this process is one publisher, started by the bench */
     const char *url;     /* the broker, for a publisher process */
+    bool heartbeats;     /* heartbeats (ingest and rules only) instead of trades (+ storage) */
 };
 
 static atomic_llong parsed;
@@ -71,7 +76,7 @@ static int64_t publish_share(const struct params *p)
         return -1;
     struct bp_msg msg = {0};
     msg.hdr.v = BP_PROTO_VERSION;
-    msg.hdr.type = BP_MSG_TRADE;
+    msg.hdr.type = p->heartbeats ? BP_MSG_HEARTBEAT : BP_MSG_TRADE;
     snprintf(msg.hdr.boot, sizeof(msg.hdr.boot), "bench%d", p->publisher_index);
     int share = p->messages / p->publishers;
     for (int i = 0; i < share; i++) {
@@ -81,11 +86,16 @@ static int64_t publish_share(const struct params *p)
         snprintf(msg.hdr.bot, sizeof(msg.hdr.bot), "bot-%d", bot);
         msg.hdr.seq = i + 1;
         msg.hdr.ts = bp_wall_ms();
-        msg.u.trade.trade_ts = msg.hdr.ts;
-        snprintf(msg.u.trade.id, sizeof(msg.u.trade.id), "t%d-%d", p->publisher_index, i);
-        snprintf(msg.u.trade.symbol, sizeof(msg.u.trade.symbol), "BTC-USDT");
+        if (p->heartbeats) {
+            msg.u.heartbeat = (struct bp_heartbeat){
+                .interval_ms = 10000, .proc = {true, 4242, 3600, msg.hdr.ts - 3600000}};
+        } else {
+            msg.u.trade.trade_ts = msg.hdr.ts;
+            snprintf(msg.u.trade.id, sizeof(msg.u.trade.id), "t%d-%d", p->publisher_index, i);
+            snprintf(msg.u.trade.symbol, sizeof(msg.u.trade.symbol), "BTC-USDT");
+        }
         char *json = bp_msg_encode(&msg);
-        bp_topic_format(topic, sizeof(topic), ROOT, BP_MSG_TRADE, msg.hdr.agent, msg.hdr.bot);
+        bp_topic_format(topic, sizeof(topic), ROOT, msg.hdr.type, msg.hdr.agent, msg.hdr.bot);
         while (json && bp_mqtt_publish(m, topic, json, strlen(json), p->qos, false) < 0)
             bp_sleep_ms(1); /* Paho's queue is full: let it drain */
         free(json);
@@ -120,6 +130,8 @@ static int64_t publish_all(struct bpt_env *env, const struct params *p)
                         n[2],
                         "--publishers",
                         n[3],
+                        "--kind",
+                        p->heartbeats ? "heartbeats" : "trades",
                         NULL};
         pids[i] = fork();
         if (pids[i] == 0) {
@@ -187,10 +199,28 @@ static double run_ceiling(struct bpt_env *env, const struct params *p)
     return rate;
 }
 
+static atomic_llong collector_accepted;
+
+/* Follows collector/stats: how many messages the collector has accepted so far. */
+static void on_stats(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(payload, len);
+    cJSON *a = j ? cJSON_GetObjectItemCaseSensitive(j, "accepted") : NULL;
+    if (cJSON_IsNumber(a))
+        atomic_store(&collector_accepted, (long long)a->valuedouble);
+    cJSON_Delete(j);
+}
+
+static int64_t count_accepted(void *ctx)
+{
+    return atomic_load(&collector_accepted);
+}
+
 static double run_collector(struct bpt_env *env, const struct params *p)
 {
     const char *ini = bpt_write_file(env, "collector.ini",
                                      "[collector]\nid = bench\nlog_level = warn\n"
+                                     "stats_interval = 100ms\n"
                                      "[mqtt]\nurl = %s\n[database]\nconninfo = %s\n",
                                      bpt_broker_url(env), bpt_pg_conninfo(env));
     char *argv[] = {BPT_COLLECTOR_BIN, "-c", (char *)ini, NULL};
@@ -198,13 +228,23 @@ static double run_collector(struct bpt_env *env, const struct params *p)
         return -1;
     if (bpt_pg_wait_int(env, 0, 30000, "SELECT count(*) FROM trades", 0, NULL) != 0)
         return -1; /* migrations applied: the collector is up */
+    struct bp_mqtt *stats = client(bpt_broker_url(env), "bench-stats", 0, on_stats);
+    if (!stats || bp_mqtt_subscribe(stats, ROOT "/collector/stats", 0) < 0)
+        return -1;
     bp_sleep_ms(1000);
+    int64_t base = count_accepted(NULL); /* the collector's own start-up traffic */
     int64_t start = bp_mono_ms(), got = 0;
     int64_t sent = publish_all(env, p);
-    int64_t ms = wait_count(count_rows, env, sent, start, &got);
+    int64_t ms = p->heartbeats ? wait_count(count_accepted, NULL, sent + base, start, &got)
+                               : wait_count(count_rows, env, sent, start, &got);
+    if (p->heartbeats)
+        got -= base;
+    bp_mqtt_stop(stats, 1000);
+    bp_mqtt_free(stats);
     double rate = ms > 0 ? got * 1000.0 / ms : 0;
-    printf("collector ingest + rules + PostgreSQL:  %lld/%lld trades stored in %lld ms = %.0f "
-           "msg/s\n",
+    printf("collector %s: %lld/%lld in %lld ms = %.0f msg/s\n",
+           p->heartbeats ? "ingest + rules (heartbeats accepted)  "
+                         : "ingest + rules + PostgreSQL (trades stored)",
            (long long)got, (long long)sent, (long long)ms, rate);
     return rate;
 }
@@ -213,6 +253,8 @@ static int parse_args(int argc, char **argv, struct params *p)
 {
     *p = (struct params){
         .bots = 1000, .messages = 200000, .qos = 0, .publishers = 2, .publisher_index = -1};
+    if (argc % 2 == 0)
+        return -EINVAL; /* every option takes a value */
     for (int i = 1; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
         if (strcmp(argv[i], "--url") == 0)
@@ -227,6 +269,10 @@ static int parse_args(int argc, char **argv, struct params *p)
             p->qos = v;
         else if (strcmp(argv[i], "--publishers") == 0)
             p->publishers = v;
+        else if (strcmp(argv[i], "--kind") == 0 && strcmp(argv[i + 1], "heartbeats") == 0)
+            p->heartbeats = true;
+        else if (strcmp(argv[i], "--kind") == 0 && strcmp(argv[i + 1], "trades") == 0)
+            p->heartbeats = false;
         else
             return -EINVAL;
     }
@@ -240,8 +286,8 @@ int main(int argc, char **argv)
 {
     struct params p;
     if (parse_args(argc, argv, &p) < 0) {
-        fprintf(stderr, "usage: bench_ingest [--bots N] [--messages M] [--qos 0|1] "
-                        "[--publishers 1..16]\n");
+        fprintf(stderr, "usage: bench_ingest [--kind trades|heartbeats] [--bots N] "
+                        "[--messages M] [--qos 0|1] [--publishers 1..16]\n");
         return 2;
     }
     if (p.publisher_index >= 0)
@@ -252,8 +298,8 @@ int main(int argc, char **argv)
         bpt_env_free(env);
         return 1;
     }
-    printf("bench_ingest: %d bots, %d trade messages, QoS %d, %d publisher processes\n", p.bots,
-           p.messages, p.qos, p.publishers);
+    printf("bench_ingest: %d bots, %d %s, QoS %d, %d publisher processes\n", p.bots, p.messages,
+           p.heartbeats ? "heartbeats" : "trades", p.qos, p.publishers);
     double ceiling = run_ceiling(env, &p);
     double collector = run_collector(env, &p);
     if (ceiling > 0 && collector > 0)
