@@ -572,6 +572,20 @@ static void *writer_main(void *arg)
 
 /* ---- public API -------------------------------------------------------------------------- */
 
+/* Frees the store's memory: its buffers and itself (not the thread, lock or connection). */
+static void free_memory(struct col_store *s)
+{
+    free(s->conninfo);
+    free(s->ring);
+    free(s->batch);
+    free(s->keyed);
+    free(s->idx);
+    free(s->vals);
+    free(s->nums);
+    free(s->sql);
+    free(s);
+}
+
 int col_store_new(const struct col_store_opts *opts, struct col_store **out)
 {
     if (!opts || !opts->conninfo || opts->spool_max == 0 || !out)
@@ -612,15 +626,7 @@ int col_store_new(const struct col_store_opts *opts, struct col_store **out)
     *out = s;
     return 0;
 fail:
-    free(s->conninfo);
-    free(s->ring);
-    free(s->batch);
-    free(s->keyed);
-    free(s->idx);
-    free(s->vals);
-    free(s->nums);
-    free(s->sql);
-    free(s);
+    free_memory(s);
     return rc;
 }
 
@@ -732,13 +738,5 @@ void col_store_free(struct col_store *s)
     col_store_stop(s, 0);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
-    free(s->conninfo);
-    free(s->ring);
-    free(s->batch);
-    free(s->keyed);
-    free(s->idx);
-    free(s->vals);
-    free(s->nums);
-    free(s->sql);
-    free(s);
+    free_memory(s);
 }
