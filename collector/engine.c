@@ -19,6 +19,9 @@ struct col_engine {
     struct bp_mqtt *mqtt;
     struct col_store *store;
     struct col_ingest *ingest;
+    struct col_webhook *webhook;
+    enum col_webhook_format webhook_format;
+    const char *webhook_chat_id;
     struct col_fleet fleet;
     struct bp_timerheap timers;
     char run_id[17]; /* random per process: event ids stay unique across restarts */
@@ -72,6 +75,14 @@ void col_engine_free(struct col_engine *e)
     bp_timerheap_cleanup(&e->timers);
     col_fleet_cleanup(&e->fleet);
     free(e);
+}
+
+void col_engine_set_webhook(struct col_engine *e, struct col_webhook *w,
+                            enum col_webhook_format fmt, const char *chat_id)
+{
+    e->webhook = w;
+    e->webhook_format = fmt;
+    e->webhook_chat_id = chat_id;
 }
 
 const struct col_fleet *col_engine_fleet(const struct col_engine *e)
@@ -135,6 +146,26 @@ static void store_alert(struct col_engine *e, const struct col_bot *b, enum col_
     submit(e, &op);
 }
 
+/* Queues the alert for the webhook thread: never waits for the network. */
+static void send_webhook(struct col_engine *e, const struct col_bot *b, enum col_alert_event ev,
+                         int64_t now_wall)
+{
+    char text[COL_REASON_MAX + 3 * BP_ID_MAX + 64];
+    const char *sev = ev == COL_ALERT_RESOLVED ? "RESOLVED"
+                      : b->alert.severity == COL_SEV_CRITICAL ? "CRITICAL"
+                                                              : "WARNING";
+    snprintf(text, sizeof(text), "[%s] bot %s on %s is %s: %s (alert %s)", sev, b->id,
+             b->agent ? b->agent->id : "?", col_status_name(b->status), b->reason,
+             col_alert_event_name(ev));
+    char *alert = col_encode_alert(b, ev, now_wall);
+    char *body =
+        alert ? col_webhook_body(e->webhook_format, e->webhook_chat_id, alert, text) : NULL;
+    free(alert);
+    if (!body)
+        BP_ERROR("webhook", "out of memory: alert for bot %s not queued", b->id);
+    col_webhook_submit(e->webhook, body); /* a full queue is counted and logged there */
+}
+
 static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_wall)
 {
     char id[COL_ALERT_ID_MAX + 1];
@@ -147,6 +178,8 @@ static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_
     store_alert(e, b, ev, now_wall);
     if (e->mqtt)
         col_publish_alert(e->mqtt, e->cfg->topic_root, b, ev, now_wall);
+    if (e->webhook)
+        send_webhook(e, b, ev, now_wall);
 }
 
 /* Applies a verdict that differs from the bot's current status. */
@@ -420,6 +453,8 @@ static void publish_stats(struct col_engine *e, int64_t now_mono, int64_t now_wa
     s.mqtt_connected = e->mqtt && bp_mqtt_is_connected(e->mqtt);
     if (e->store)
         col_store_get_stats(e->store, &s.store);
+    if ((s.has_webhook = e->webhook != NULL))
+        col_webhook_get_stats(e->webhook, &s.webhook);
     if (e->mqtt)
         col_publish_collector_stats(e->mqtt, e->cfg->topic_root, e->cfg->id, &s, now_wall);
 }

@@ -13,6 +13,7 @@
 #include "mqtt.h"
 #include "settings.h"
 #include "store.h"
+#include "webhook.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -24,6 +25,9 @@ struct col_engine;
 int col_engine_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
                    struct col_ingest *ingest, struct col_engine **out);
 void col_engine_free(struct col_engine *e);
+/* Also sends every alert event to this webhook (borrowed; NULL: none), formatted as fmt. */
+void col_engine_set_webhook(struct col_engine *e, struct col_webhook *w,
+                            enum col_webhook_format fmt, const char *chat_id);
 
 /* Applies one accepted message (its receive times are inside it). */
 void col_engine_handle(struct col_engine *e, const struct col_event *ev);

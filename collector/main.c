@@ -9,6 +9,7 @@
 #include "queue.h"
 #include "settings.h"
 #include "store.h"
+#include "webhook.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@ struct collector {
     struct col_store *store;
     struct bp_mqtt *mqtt;
     struct col_engine *engine;
+    struct col_webhook *webhook; /* NULL: none configured */
     sigset_t signals;
 };
 
@@ -124,6 +126,29 @@ static int start_store(struct collector *c)
     return rc < 0 ? rc : col_store_start(c->store);
 }
 
+static int start_webhook(struct collector *c)
+{
+    const struct col_settings *cfg = &c->cfg;
+    if (!cfg->webhook_url[0])
+        return 0;
+    struct col_webhook_opts wo = {
+        .url = cfg->webhook_url,
+        .timeout_ms = cfg->webhook_timeout_ms,
+        .retries = (int)cfg->webhook_retries,
+        .backoff_ms = cfg->webhook_backoff_ms,
+        .queue_max = (size_t)cfg->webhook_queue_max,
+    };
+    int rc = col_webhook_new(&wo, &c->webhook);
+    if (rc == 0)
+        rc = col_webhook_start(c->webhook);
+    if (rc < 0)
+        BP_ERROR("main", "cannot start the webhook sink: %s", strerror(-rc));
+    else
+        BP_INFO("main", "alerts also go to the webhook %s (format %s)", cfg->webhook_url,
+                cfg->webhook_format);
+    return rc;
+}
+
 /* Everything from the config to a running rules loop; each step logs its own failure. */
 static int run(struct collector *c)
 {
@@ -144,9 +169,16 @@ static int run(struct collector *c)
     free(will);
     if (rc < 0)
         return rc;
+    if ((rc = start_webhook(c)) < 0)
+        return rc;
     rc = col_engine_new(&c->cfg, c->mqtt, c->store, c->ingest, &c->engine);
     if (rc < 0)
         return rc;
+    if (c->webhook) {
+        enum col_webhook_format fmt = COL_WEBHOOK_ALERT;
+        col_webhook_format_parse(c->cfg.webhook_format, &fmt); /* validated with the config */
+        col_engine_set_webhook(c->engine, c->webhook, fmt, c->cfg.webhook_chat_id);
+    }
     if ((rc = subscribe_fleet(c)) < 0 || (rc = bp_mqtt_start(c->mqtt)) < 0)
         return rc;
     BP_INFO("main", "botpulse-collector %s running as %s (broker %s, topics %s/...)", BP_VERSION,
@@ -164,10 +196,13 @@ static void shutdown_all(struct collector *c)
         }
         bp_mqtt_stop(c->mqtt, 1000);
     }
+    if (c->webhook)
+        col_webhook_stop(c->webhook, 3000); /* the last alerts, if the receiver is quick */
     if (c->store)
         col_store_stop(c->store, 5000);
     bp_mqtt_free(c->mqtt); /* no more Paho callbacks after this */
     col_engine_free(c->engine);
+    col_webhook_free(c->webhook);
     col_store_free(c->store);
     col_ingest_free(c->ingest);
     bp_queue_free(c->queue, free);

@@ -128,6 +128,14 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
     cJSON_AddNumberToObject(st, "spooled", (double)s->store.spooled);
     cJSON_AddNumberToObject(st, "failures", (double)s->store.failures);
     cJSON_AddBoolToObject(st, "db_up", s->store.db_up);
+    if (s->has_webhook) {
+        cJSON *w = cJSON_AddObjectToObject(o, "webhook");
+        cJSON_AddNumberToObject(w, "delivered", (double)s->webhook.delivered);
+        cJSON_AddNumberToObject(w, "failed", (double)s->webhook.failed);
+        cJSON_AddNumberToObject(w, "dropped", (double)s->webhook.dropped);
+        cJSON_AddNumberToObject(w, "retries", (double)s->webhook.retries);
+        cJSON_AddNumberToObject(w, "queued", (double)s->webhook.queued);
+    }
     return finish(o);
 }
 

@@ -10,6 +10,7 @@
 #include "ingest.h"
 #include "mqtt.h"
 #include "store.h"
+#include "webhook.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +21,8 @@ struct col_collector_stats {
     int64_t bots;
     bool mqtt_connected;
     struct col_store_stats store;
+    bool has_webhook;
+    struct col_webhook_stats webhook;
 };
 
 char *col_encode_status(const struct col_bot *b, int64_t now_wall);

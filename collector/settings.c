@@ -3,6 +3,7 @@
 #include "settings.h"
 
 #include "config.h"
+#include "webhook.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -63,6 +64,21 @@ static const struct bp_cfg_key rules_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
+static const struct bp_cfg_key webhook_keys[] = {
+    {"url", BP_CFG_STR, 0, 0, "", S(webhook_url),
+     "POST every alert event here (http:// or https://); empty = no webhook"},
+    {"format", BP_CFG_STR, 0, 0, "alert", S(webhook_format),
+     "alert (the MQTT alert JSON), slack, discord or telegram"},
+    {"chat_id", BP_CFG_STR, 0, 0, "", S(webhook_chat_id), "Telegram chat id (format telegram)"},
+    {"timeout", BP_CFG_MS, 100, 300000, "5s", S(webhook_timeout_ms), "per attempt"},
+    {"retries", BP_CFG_INT, 0, 100, "5", S(webhook_retries), "attempts after a failed one"},
+    {"backoff", BP_CFG_MS, 10, 60000, "1s", S(webhook_backoff_ms),
+     "wait before the first retry; doubles each time, at most 60 s"},
+    {"queue_max", BP_CFG_INT, 1, 1000000, "10000", S(webhook_queue_max),
+     "alerts waiting for delivery; beyond it they are dropped, counted"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
 static const struct bp_cfg_key bot_keys[] = {
     {"account", BP_CFG_STR, 0, 0, "", B(account), "account the bot trades for"},
     {"exchange", BP_CFG_STR, 0, 0, "", B(exchange), "exchange the bot trades on"},
@@ -107,7 +123,8 @@ static const struct bp_cfg_schema schema = {
     .sections = {{"collector", collector_keys},
                  {"mqtt", mqtt_keys},
                  {"database", database_keys},
-                 {"rules", rules_keys}},
+                 {"rules", rules_keys},
+                 {"webhook", webhook_keys}},
     .repeated = {{"bot", bot_keys, add_bot}},
 };
 
@@ -121,6 +138,22 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
 {
     if (!bp_id_is_valid(s->id)) {
         snprintf(err, errlen, "%s: [collector] id: '%s' is not a valid id", path, s->id);
+        return -EINVAL;
+    }
+    enum col_webhook_format f;
+    if (col_webhook_format_parse(s->webhook_format, &f) < 0) {
+        snprintf(err, errlen, "%s: [webhook] format: '%s' is not alert, slack, discord or telegram",
+                 path, s->webhook_format);
+        return -EINVAL;
+    }
+    if (s->webhook_url[0] && strncmp(s->webhook_url, "http://", 7) != 0 &&
+        strncmp(s->webhook_url, "https://", 8) != 0) {
+        snprintf(err, errlen, "%s: [webhook] url: '%s' is not an http:// or https:// URL", path,
+                 s->webhook_url);
+        return -EINVAL;
+    }
+    if (s->webhook_url[0] && f == COL_WEBHOOK_TELEGRAM && !s->webhook_chat_id[0]) {
+        snprintf(err, errlen, "%s: [webhook] chat_id: required with format = telegram", path);
         return -EINVAL;
     }
     if (s->limits.trade_stale_ms >= s->limits.trade_stopped_ms) {

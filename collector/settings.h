@@ -46,6 +46,14 @@ struct col_settings {
     int64_t summary_interval_ms;
     int64_t sample_interval_ms;
     int64_t reconnect_grace_ms;
+    /* [webhook] */
+    char webhook_url[512];
+    char webhook_format[16];
+    char webhook_chat_id[64];
+    int64_t webhook_timeout_ms;
+    int64_t webhook_retries;
+    int64_t webhook_backoff_ms;
+    int64_t webhook_queue_max;
     /* [bot NAME] */
     struct col_bot_override **bots; /* each allocated on its own: the loader keeps pointers */
     size_t nbots;

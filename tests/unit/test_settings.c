@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* The collector's settings: defaults, overrides, and the cross-key checks that the key table
+ * alone cannot make (each error names the file, the section and the key). */
+#include "settings.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BASE "[mqtt]\nurl = tcp://127.0.0.1:1883\n[database]\nconninfo = dbname=x\n"
+
+/* Loads text as a collector.ini; returns the loader's result, err filled. */
+static int load(const char *text, struct col_settings *s, char *err, size_t errlen)
+{
+    char path[] = "/tmp/bp-settings-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    memset(s, 0, sizeof(*s));
+    int rc = col_settings_load(path, s, err, errlen);
+    unlink(path);
+    return rc;
+}
+
+static void test_defaults_and_webhook(void **state)
+{
+    (void)state;
+    struct col_settings s;
+    char err[512] = "";
+    assert_int_equal(load(BASE "[webhook]\nurl = https://hooks.example/x\nformat = slack\n", &s,
+                          err, sizeof(err)),
+                     0);
+    assert_string_equal(s.webhook_url, "https://hooks.example/x");
+    assert_string_equal(s.webhook_format, "slack");
+    assert_int_equal(s.webhook_retries, 5);
+    assert_int_equal(s.webhook_backoff_ms, 1000);
+    assert_int_equal(s.webhook_timeout_ms, 5000);
+    assert_int_equal(s.limits.trade_stale_ms, 30 * 60 * 1000);
+    assert_int_equal(s.limits.trade_stopped_ms, 2 * 3600 * 1000);
+    col_settings_cleanup(&s);
+    assert_int_equal(load(BASE, &s, err, sizeof(err)), 0);
+    assert_string_equal(s.webhook_url, ""); /* no webhook unless asked for */
+    col_settings_cleanup(&s);
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+    struct col_settings s;
+    char err[512] = "";
+    assert_true(load(text, &s, err, sizeof(err)) < 0);
+    if (!strstr(err, needle))
+        fail_msg("error '%s' does not mention '%s'", err, needle);
+    col_settings_cleanup(&s);
+}
+
+static void test_cross_key_errors(void **state)
+{
+    (void)state;
+    expect_error(BASE "[webhook]\nurl = http://x/\nformat = email\n", "[webhook] format");
+    expect_error(BASE "[webhook]\nurl = ftp://x/\n", "[webhook] url");
+    expect_error(BASE "[webhook]\nurl = https://api.telegram.org/botT/sendMessage\n"
+                      "format = telegram\n",
+                 "chat_id");
+    expect_error(BASE "[webhook]\nretries = 1000\n", "retries");
+    expect_error(BASE "[rules]\ntrade_stale = 3h\n", "trade_stale must be shorter");
+    expect_error(BASE "[bot b1]\ntrade_stale = 5h\n", "[bot b1]");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_and_webhook),
+        cmocka_unit_test(test_cross_key_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
