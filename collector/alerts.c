@@ -3,6 +3,7 @@
 #include "alerts.h"
 
 #include <stdio.h>
+#include <string.h>
 
 const char *col_alert_event_name(enum col_alert_event e)
 {
@@ -13,6 +14,8 @@ const char *col_alert_event_name(enum col_alert_event e)
         return "escalated";
     case COL_ALERT_RESOLVED:
         return "resolved";
+    case COL_ALERT_REPEATED:
+        return "repeated";
     default:
         return "none";
     }
@@ -42,4 +45,30 @@ enum col_alert_event col_alert_apply(struct col_alert *a, enum col_status status
         return COL_ALERT_ESCALATED;
     }
     return COL_ALERT_NONE;
+}
+
+void col_alert_restore(struct col_alert *a, const char *id, const char *severity,
+                       const char *check, int64_t opened_at)
+{
+    a->open = true;
+    snprintf(a->id, sizeof(a->id), "%s", id);
+    a->severity = strcmp(severity, "critical") == 0 ? COL_SEV_CRITICAL : COL_SEV_WARNING;
+    a->check = col_check_static(check);
+    a->opened_at = opened_at;
+    a->repeats = 0;
+}
+
+bool col_alert_repeat_due(const struct col_alert *a, int64_t repeat_ms, int64_t now_mono,
+                          int64_t *next_mono)
+{
+    *next_mono = INT64_MAX;
+    if (!a->open || repeat_ms <= 0)
+        return false;
+    int64_t due = a->last_sent_mono + repeat_ms;
+    if (now_mono >= due) {
+        *next_mono = now_mono + repeat_ms;
+        return true;
+    }
+    *next_mono = due;
+    return false;
 }

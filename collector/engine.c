@@ -166,13 +166,12 @@ static void send_webhook(struct col_engine *e, const struct col_bot *b, enum col
     col_webhook_submit(e->webhook, body); /* a full queue is counted and logged there */
 }
 
-static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_wall)
+/* Tells every sink about an alert event: PostgreSQL, MQTT, the webhook. */
+static void announce(struct col_engine *e, struct col_bot *b, enum col_alert_event ev,
+                     int64_t now_mono, int64_t now_wall)
 {
-    char id[COL_ALERT_ID_MAX + 1];
-    snprintf(id, sizeof(id), "%s-a%llu", e->run_id, (unsigned long long)e->next_event + 1);
-    enum col_alert_event ev = col_alert_apply(&b->alert, b->status, b->check, id, now_wall);
-    if (ev == COL_ALERT_NONE)
-        return;
+    if (ev != COL_ALERT_RESOLVED)
+        b->alert.last_sent_mono = now_mono;
     BP_INFO("alerts", "%s %s alert for bot %s: %s: %s", col_alert_event_name(ev),
             col_severity_name(b->alert.severity), b->id, col_status_name(b->status), b->reason);
     store_alert(e, b, ev, now_wall);
@@ -182,9 +181,21 @@ static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_
         send_webhook(e, b, ev, now_wall);
 }
 
+static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_mono,
+                           int64_t now_wall)
+{
+    char id[COL_ALERT_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s-a%llu", e->run_id, (unsigned long long)e->next_event + 1);
+    enum col_alert_event ev = col_alert_apply(&b->alert, b->status, b->check, id, now_wall);
+    if (ev == COL_ALERT_OPENED)
+        b->alert.repeats = 0;
+    if (ev != COL_ALERT_NONE)
+        announce(e, b, ev, now_mono, now_wall);
+}
+
 /* Applies a verdict that differs from the bot's current status. */
 static void transition(struct col_engine *e, struct col_bot *b, const struct col_verdict *v,
-                       int64_t now_wall)
+                       int64_t now_mono, int64_t now_wall)
 {
     enum col_status from = b->status;
     col_fleet_count_status(&e->fleet, b, v->status);
@@ -198,7 +209,7 @@ static void transition(struct col_engine *e, struct col_bot *b, const struct col
     store_bot(e, b, now_wall);
     if (e->mqtt)
         col_publish_status(e->mqtt, e->cfg->topic_root, b, now_wall);
-    announce_alert(e, b, now_wall);
+    announce_alert(e, b, now_mono, now_wall);
     e->summary_dirty = true;
 }
 
@@ -216,10 +227,17 @@ static void evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, 
     bool changed =
         v.status != b->status || (v.status != COL_ST_UNKNOWN && strcmp(v.check, b->check) != 0);
     if (changed)
-        transition(e, b, &v, now_wall);
-    if (v.next_due_mono == INT64_MAX)
+        transition(e, b, &v, now_mono, now_wall);
+    int64_t next = v.next_due_mono, reminder;
+    if (col_alert_repeat_due(&b->alert, e->cfg->alert_repeat_ms, now_mono, &reminder)) {
+        b->alert.repeats++;
+        announce(e, b, COL_ALERT_REPEATED, now_mono, now_wall);
+    }
+    if (reminder < next)
+        next = reminder;
+    if (next == INT64_MAX)
         bp_timerheap_remove(&e->timers, &b->timer);
-    else if (bp_timerheap_set(&e->timers, &b->timer, v.next_due_mono) < 0)
+    else if (bp_timerheap_set(&e->timers, &b->timer, next) < 0)
         BP_ERROR("rules", "out of memory scheduling bot %s", b->id);
 }
 
@@ -509,4 +527,20 @@ void col_engine_run(struct col_engine *e, struct bp_queue *q, volatile sig_atomi
         }
         /* handlers publish summaries lazily: a burst of changes makes one summary */
     }
+}
+
+int col_engine_restore_alert(struct col_engine *e, const char *bot, const char *check,
+                             const char *alert_id, const char *severity, int64_t opened_at,
+                             int64_t now_mono)
+{
+    if (!bp_id_is_valid(bot))
+        return -EINVAL;
+    struct col_bot *b = bot_for(e, NULL, bot, now_mono);
+    if (!b)
+        return -ENOMEM;
+    col_alert_restore(&b->alert, alert_id, severity, check, opened_at);
+    b->alert.last_sent_mono = now_mono; /* the first reminder a full period from now */
+    /* Judged like any bot first seen now: unknown until evidence, down if none comes. */
+    int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, &b->limits);
+    return bp_timerheap_set(&e->timers, &b->timer, due) < 0 ? -ENOMEM : 0;
 }

@@ -38,6 +38,12 @@ int64_t col_engine_next_deadline(const struct col_engine *e);
 /* Runs the loop: pops events from q, ticks at deadlines, until *stop is set (wake q to stop). */
 void col_engine_run(struct col_engine *e, struct bp_queue *q, volatile sig_atomic_t *stop);
 
+/* Takes back an alert a previous run left open (read from PostgreSQL at start): the bot is
+ * known from now on, its alert neither re-announced nor forgotten. 0 or -errno. */
+int col_engine_restore_alert(struct col_engine *e, const char *bot, const char *check,
+                             const char *alert_id, const char *severity, int64_t opened_at,
+                             int64_t now_mono);
+
 const struct col_fleet *col_engine_fleet(const struct col_engine *e);
 
 #endif

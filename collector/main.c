@@ -149,6 +149,16 @@ static int start_webhook(struct collector *c)
     return rc;
 }
 
+static void restore_alert(void *ctx, const struct col_open_alert *a)
+{
+    struct col_engine *engine = ctx;
+    int rc = col_engine_restore_alert(engine, a->bot, a->check, a->alert_id, a->severity,
+                                      a->opened_at, bp_mono_ms());
+    if (rc < 0)
+        BP_WARN("main", "cannot restore alert %s of bot %s: %s", a->alert_id, a->bot,
+                strerror(-rc));
+}
+
 /* Everything from the config to a running rules loop; each step logs its own failure. */
 static int run(struct collector *c)
 {
@@ -174,6 +184,11 @@ static int run(struct collector *c)
     rc = col_engine_new(&c->cfg, c->mqtt, c->store, c->ingest, &c->engine);
     if (rc < 0)
         return rc;
+    rc = col_store_load_open_alerts(c->cfg.db_conninfo, restore_alert, c->engine);
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        BP_INFO("main", "%d alert(s) left open by the previous run: restored", rc);
     if (c->webhook) {
         enum col_webhook_format fmt = COL_WEBHOOK_ALERT;
         col_webhook_format_parse(c->cfg.webhook_format, &fmt); /* validated with the config */

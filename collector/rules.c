@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const status_names[COL_ST_COUNT] = {
     "unknown", "healthy", "idle", "degraded", "stale", "hung", "stopped", "down", "error",
@@ -40,6 +41,15 @@ enum col_severity col_status_severity(enum col_status s)
     default:
         return COL_SEV_NONE;
     }
+}
+
+const char *col_check_static(const char *name)
+{
+    static const char *const checks[] = {"liveness", "process", "trading"};
+    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+        if (strcmp(name, checks[i]) == 0)
+            return checks[i];
+    return "";
 }
 
 void col_format_duration(int64_t ms, char *buf, size_t size)

@@ -71,6 +71,9 @@ int64_t col_rules_heartbeat_timeout(const struct col_evidence *ev,
 void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_limits *lim,
                         int64_t now_mono, struct col_verdict *out);
 
+/* The static name of a check ("liveness", "process", "trading"), or "" for any other. */
+const char *col_check_static(const char *name);
+
 /* Formats a duration in ms as "2h5m", "30m", "45s", "800ms" into buf. */
 void col_format_duration(int64_t ms, char *buf, size_t size);
 

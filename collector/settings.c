@@ -59,6 +59,8 @@ static const struct bp_cfg_key rules_keys[] = {
      "least time between two fleet summaries"},
     {"reconnect_grace", BP_CFG_MS, 0, 3600000, "10s", S(reconnect_grace_ms),
      "after our (re)connect, how long an agent's 'offline' waits for its 'online'"},
+    {"alert_repeat", BP_CFG_MS, 0, 7 * DAY_MS, "15m", S(alert_repeat_ms),
+     "an alert still open after this long is announced again ('repeated'); 0 = never"},
     {"sample_interval", BP_CFG_MS, 1000, DAY_MS, "60s", S(sample_interval_ms),
      "least time between two stored stats samples of one bot"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},

@@ -46,6 +46,7 @@ struct col_settings {
     int64_t summary_interval_ms;
     int64_t sample_interval_ms;
     int64_t reconnect_grace_ms;
+    int64_t alert_repeat_ms;
     /* [webhook] */
     char webhook_url[512];
     char webhook_format[16];

@@ -223,6 +223,46 @@ int col_store_migrate(const char *conninfo, int64_t timeout_ms)
     return rc;
 }
 
+int col_store_load_open_alerts(const char *conninfo,
+                               void (*cb)(void *ctx, const struct col_open_alert *a), void *ctx)
+{
+    /* The newest event of each alert; those not resolved, with when they were opened. */
+    static const char *const sql =
+        "SELECT l.alert_id, l.bot_id, l.check_name, l.severity, "
+        "(extract(epoch FROM o.ts) * 1000)::bigint "
+        "FROM (SELECT DISTINCT ON (alert_id) alert_id, bot_id, check_name, severity, event "
+        "      FROM alert_events ORDER BY alert_id, id DESC) l "
+        "JOIN alert_events o ON o.alert_id = l.alert_id AND o.event = 'opened' "
+        "WHERE l.event <> 'resolved' ORDER BY o.ts";
+    struct db_err e = {.state = ""};
+    PGconn *c = NULL;
+    if (db_connect(conninfo, &c, &e) != 0) {
+        BP_ERROR(MOD, "cannot read open alerts: %s", e.msg);
+        return -EIO;
+    }
+    PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+    int n = -EIO;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        n = PQntuples(r);
+        for (int i = 0; i < n; i++) {
+            struct col_open_alert a = {
+                .alert_id = PQgetvalue(r, i, 0),
+                .bot = PQgetvalue(r, i, 1),
+                .check = PQgetvalue(r, i, 2),
+                .severity = PQgetvalue(r, i, 3),
+                .opened_at = strtoll(PQgetvalue(r, i, 4), NULL, 10),
+            };
+            cb(ctx, &a);
+        }
+    } else {
+        db_err_set(&e, c, r);
+        BP_ERROR(MOD, "cannot read open alerts: %s", e.msg);
+    }
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
 /* ---- rows per kind ----------------------------------------------------------------------- */
 
 static const char *fmt_i64(char *buf, int64_t x)

@@ -105,6 +105,17 @@ struct col_store_stats {
  * advisory lock). Retries until timeout_ms (monotonic) passes. 0 or -errno, logged. */
 int col_store_migrate(const char *conninfo, int64_t timeout_ms);
 
+/* An alert whose newest event is not "resolved": left open by an earlier run. */
+struct col_open_alert {
+    const char *alert_id, *bot, *check, *severity;
+    int64_t opened_at; /* Unix ms */
+};
+
+/* Reads every open alert (one short connection, at start-up, after col_store_migrate) and
+ * calls cb for each. The count, or -errno (logged). */
+int col_store_load_open_alerts(const char *conninfo,
+                               void (*cb)(void *ctx, const struct col_open_alert *a), void *ctx);
+
 /* Creates the store; nothing is connected until col_store_start. 0 or -errno. */
 int col_store_new(const struct col_store_opts *opts, struct col_store **out);
 /* Starts the writer thread. 0 or -errno. */

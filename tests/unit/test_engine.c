@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -176,6 +177,105 @@ static void test_stale_then_stopped_then_trade_resolves(void **state)
     assert_false(b->alert.open);
 }
 
+static void test_open_alert_repeats_until_resolved(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.alert_repeat_ms = 60 * S;
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    trade(fx, "a1", "bot-1", 0, 0);
+    agent_state(fx, "a1", "host-1", false, "bot-1", "acct", 1 * S); /* Last Will */
+    const struct col_bot *b = bot(fx, "bot-1");
+    assert_true(b->alert.open);
+    char id[COL_ALERT_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", b->alert.id);
+    /* down by Last Will has no deadline of its own: the reminder is the next one */
+    assert_int_equal(col_engine_next_deadline(fx->e) <= T0 + 61 * S, true);
+    tick(fx, 60 * S);
+    assert_int_equal(b->alert.repeats, 0);
+    tick(fx, 61 * S);
+    assert_int_equal(b->alert.repeats, 1);
+    tick(fx, 100 * S);
+    assert_int_equal(b->alert.repeats, 1); /* at most one per period */
+    tick(fx, 121 * S);
+    assert_int_equal(b->alert.repeats, 2);
+    assert_string_equal(b->alert.id, id); /* the same alert, reminded */
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 130 * S);
+    heartbeat(fx, "a1", "bot-1", true, 130 * S);
+    trade(fx, "a1", "bot-1", 130 * S, 130 * S);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_false(b->alert.open);
+    for (int64_t t = 140 * S; t <= 300 * S; t += 10 * S) { /* healthy past 181 s, 241 s */
+        heartbeat(fx, "a1", "bot-1", true, t);
+        trade(fx, "a1", "bot-1", t, t);
+        tick(fx, t);
+    }
+    assert_false(b->alert.open);
+    assert_int_equal(b->alert.repeats, 2); /* resolved: no more reminders */
+}
+
+static void test_no_repeat_when_disabled(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.alert_repeat_ms = 0;
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    agent_state(fx, "a1", "host-1", false, "bot-1", "acct", 1 * S);
+    assert_true(bot(fx, "bot-1")->alert.open);
+    tick(fx, 3600 * S);
+    assert_int_equal(bot(fx, "bot-1")->alert.repeats, 0);
+}
+
+static void test_restored_alert_is_kept_then_resolved_by_its_id(void **state)
+{
+    struct fx *fx = *state;
+    assert_int_equal(col_engine_restore_alert(fx->e, "bot-1", "process", "old-a7", "critical",
+                                              W0 - 60 * S, T0),
+                     0);
+    const struct col_bot *b = bot(fx, "bot-1");
+    assert_int_equal(b->status, COL_ST_UNKNOWN);
+    assert_true(b->alert.open);
+    assert_string_equal(b->alert.check, "process");
+    /* still dead after the restart: the same alert, not a new one */
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 1 * S);
+    heartbeat(fx, "a1", "bot-1", false, 1 * S);
+    assert_int_equal(b->status, COL_ST_STOPPED);
+    assert_string_equal(b->alert.id, "old-a7");
+    assert_int_equal(b->alert.opened_at, W0 - 60 * S);
+    /* back: resolved, by that id */
+    heartbeat(fx, "a1", "bot-1", true, 2 * S);
+    trade(fx, "a1", "bot-1", 2 * S, 2 * S);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_false(b->alert.open);
+    assert_string_equal(b->alert.id, "old-a7");
+}
+
+static void test_restored_warning_escalates_and_silent_bot_goes_down(void **state)
+{
+    struct fx *fx = *state;
+    assert_int_equal(col_engine_restore_alert(fx->e, "bot-1", "trading", "old-w1", "warning",
+                                              W0 - 60 * S, T0),
+                     0);
+    assert_int_equal(col_engine_restore_alert(fx->e, "bot-2", "trading", "old-w2", "warning",
+                                              W0 - 60 * S, T0),
+                     0);
+    assert_int_equal(col_engine_restore_alert(fx->e, "bad id!", "trading", "x", "warning", 0, T0),
+                     -EINVAL);
+    heartbeat(fx, "a1", "bot-1", false, 1 * S); /* worse than before: escalated, same id */
+    const struct col_bot *b1 = bot(fx, "bot-1");
+    assert_int_equal(b1->alert.severity, COL_SEV_CRITICAL);
+    assert_string_equal(b1->alert.id, "old-w1");
+    /* bot-2 never reports again: down at the heartbeat deadline, its alert still open */
+    tick(fx, 29 * S);
+    assert_int_equal(bot(fx, "bot-2")->status, COL_ST_UNKNOWN);
+    tick(fx, 30 * S);
+    const struct col_bot *b2 = bot(fx, "bot-2");
+    assert_int_equal(b2->status, COL_ST_DOWN);
+    assert_true(b2->alert.open);
+    assert_string_equal(b2->alert.id, "old-w2");
+    assert_int_equal(b2->alert.severity, COL_SEV_CRITICAL);
+}
+
 static void test_late_trade_counts_from_its_own_time(void **state)
 {
     struct fx *fx = *state;
@@ -298,6 +398,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_alert_repeats_until_resolved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_repeat_when_disabled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restored_alert_is_kept_then_resolved_by_its_id, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restored_warning_escalates_and_silent_bot_goes_down,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_counts_follow_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blind_collector_judges_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence_during_grace_is_judged_when_it_ends, setup,
