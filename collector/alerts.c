@@ -21,10 +21,10 @@ const char *col_alert_event_name(enum col_alert_event e)
     }
 }
 
-enum col_alert_event col_alert_apply(struct col_alert *a, enum col_status status, const char *check,
-                                     const char *new_id, int64_t now_wall)
+enum col_alert_event col_alert_apply(struct col_alert *a, enum col_status status,
+                                     enum col_severity sev, const char *check, const char *new_id,
+                                     int64_t now_wall)
 {
-    enum col_severity sev = col_status_severity(status);
     if (sev == COL_SEV_NONE) {
         if (!a->open || status == COL_ST_UNKNOWN)
             return COL_ALERT_NONE;

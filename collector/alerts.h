@@ -31,11 +31,12 @@ enum col_alert_event {
 
 const char *col_alert_event_name(enum col_alert_event e);
 
-/* Applies a new status to the bot's alert and says what to announce. new_id names the alert if
- * this opens one (copied). "unknown" neither opens nor resolves; any other status without a
- * severity (healthy, idle) resolves. now_wall is Unix ms. */
-enum col_alert_event col_alert_apply(struct col_alert *a, enum col_status status, const char *check,
-                                     const char *new_id, int64_t now_wall);
+/* Applies a new verdict (its status and the severity it carries) to the bot's alert and says
+ * what to announce. new_id names the alert if this opens one (copied). "unknown" neither opens
+ * nor resolves; any other verdict without a severity resolves. now_wall is Unix ms. */
+enum col_alert_event col_alert_apply(struct col_alert *a, enum col_status status,
+                                     enum col_severity sev, const char *check, const char *new_id,
+                                     int64_t now_wall);
 
 /* Re-opens an alert that a previous run of the collector left open (from PostgreSQL): it is
  * neither announced again nor forgotten; the next healthy verdict resolves it by its id.

@@ -186,7 +186,8 @@ static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_
 {
     char id[COL_ALERT_ID_MAX + 1];
     snprintf(id, sizeof(id), "%s-a%llu", e->run_id, (unsigned long long)e->next_event + 1);
-    enum col_alert_event ev = col_alert_apply(&b->alert, b->status, b->check, id, now_wall);
+    enum col_alert_event ev =
+        col_alert_apply(&b->alert, b->status, b->severity, b->check, id, now_wall);
     if (ev == COL_ALERT_OPENED)
         b->alert.repeats = 0;
     if (ev != COL_ALERT_NONE)
@@ -200,6 +201,7 @@ static void transition(struct col_engine *e, struct col_bot *b, const struct col
     enum col_status from = b->status;
     col_fleet_count_status(&e->fleet, b, v->status);
     b->status = v->status;
+    b->severity = v->severity;
     b->check = v->check;
     snprintf(b->reason, sizeof(b->reason), "%s", v->reason);
     b->since_wall = now_wall;
@@ -224,8 +226,8 @@ static void evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, 
         return;
     }
     /* a new status, or the same bad status for another reason (process → trading) */
-    bool changed =
-        v.status != b->status || (v.status != COL_ST_UNKNOWN && strcmp(v.check, b->check) != 0);
+    bool changed = v.status != b->status || v.severity != b->severity ||
+                   (v.status != COL_ST_UNKNOWN && strcmp(v.check, b->check) != 0);
     if (changed)
         transition(e, b, &v, now_mono, now_wall);
     int64_t next = v.next_due_mono, reminder;
@@ -379,9 +381,18 @@ static void on_bot_message(struct col_engine *e, const struct col_event *ev)
         note_trade(b, ev, hb->last_trade_ts);
         break;
     }
-    case BP_MSG_STATS:
+    case BP_MSG_STATS: {
+        const struct bp_stats *st = &ev->msg.u.stats;
         maybe_sample(e, b, ev);
-        return; /* no check reads stats yet: nothing to evaluate */
+        b->ev.res_level =
+            col_resources_level(&b->limits, st->proc_cpu_pct, st->host_cpu_pct, st->host_mem_pct,
+                                st->host_disk_pct, b->ev.res_reason, sizeof(b->ev.res_reason));
+        if (b->ev.res_level == COL_LEVEL_OK)
+            b->ev.res_streak = 0;
+        else if (b->ev.res_streak < 1000000)
+            b->ev.res_streak++;
+        break;
+    }
     case BP_MSG_TRADE: {
         struct col_store_op op = {.kind = COL_OP_TRADE, .ts = ev->recv_wall};
         snprintf(op.u.trade.agent, sizeof(op.u.trade.agent), "%s", h->agent);

@@ -38,6 +38,7 @@ struct col_bot {
     int64_t last_trade_wall;     /* Unix ms, the trade's own time; 0 = never */
     /* current verdict */
     enum col_status status;
+    enum col_severity severity; /* of the verdict: what its alert carries */
     const char *check;
     char reason[COL_REASON_MAX + 1];
     int64_t since_wall;

@@ -128,10 +128,97 @@ static bool eval_liveness(const struct col_evidence *ev, const struct col_rule_l
     return false;
 }
 
+static enum col_level level_of(double value, const struct col_threshold *t)
+{
+    if (value >= t->crit)
+        return COL_LEVEL_CRIT;
+    return value >= t->warn ? COL_LEVEL_WARN : COL_LEVEL_OK;
+}
+
+enum col_level col_resources_level(const struct col_rule_limits *lim, double proc_cpu,
+                                   double host_cpu, double mem, double disk, char *reason,
+                                   size_t size)
+{
+    const struct {
+        const char *name;
+        double value;
+        const struct col_threshold *t;
+    } r[] = {{"process cpu", proc_cpu, &lim->cpu},
+             {"host cpu", host_cpu, &lim->cpu},
+             {"memory", mem, &lim->mem},
+             {"disk", disk, &lim->disk}};
+    enum col_level worst = COL_LEVEL_OK;
+    reason[0] = '\0';
+    for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+        enum col_level l = r[i].value < 0 ? COL_LEVEL_OK : level_of(r[i].value, r[i].t);
+        if (l > worst) { /* the first of the worst names the reason */
+            worst = l;
+            snprintf(reason, size, "%s %.0f%% >= %.0f%%", r[i].name, r[i].value,
+                     l == COL_LEVEL_CRIT ? r[i].t->crit : r[i].t->warn);
+        }
+    }
+    return worst;
+}
+
+/* A healthy bot whose resources failed: degraded at once, alerting once confirmed. */
+static void eval_resources(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                           struct col_verdict *v)
+{
+    if (ev->res_level == COL_LEVEL_OK || v->status != COL_ST_HEALTHY)
+        return;
+    int confirm = lim->confirm > 0 ? lim->confirm : 1;
+    v->status = COL_ST_DEGRADED;
+    v->check = "resources";
+    if (ev->res_streak >= confirm) {
+        v->severity = ev->res_level == COL_LEVEL_CRIT ? COL_SEV_CRITICAL : COL_SEV_WARNING;
+        snprintf(v->reason, sizeof(v->reason), "%s", ev->res_reason);
+    } else {
+        v->severity = COL_SEV_NONE;
+        snprintf(v->reason, sizeof(v->reason), "%s (%d of %d samples)", ev->res_reason,
+                 ev->res_streak, confirm);
+    }
+}
+
+/* A bot stopped on purpose: absence is the plan, trading is the surprise. */
+static void eval_intent(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                        int64_t now, struct col_verdict *v)
+{
+    if (!lim->intended_stopped || v->status == COL_ST_UNKNOWN)
+        return;
+    v->check = "intent";
+    v->severity = COL_SEV_NONE;
+    if (v->status == COL_ST_DOWN || (v->status == COL_ST_STOPPED && !ev->proc_alive)) {
+        v->status = COL_ST_STOPPED;
+        snprintf(v->reason, sizeof(v->reason), "stopped, as intended");
+    } else if (ev->has_trade && now - ev->last_trade_mono < lim->trade_stale_ms) {
+        v->status = COL_ST_DEGRADED;
+        v->severity = COL_SEV_CRITICAL;
+        snprintf(v->reason, sizeof(v->reason), "trading although intended stopped");
+        /* it stops counting as trading when the trade turns stale */
+        v->next_due_mono = min64(v->next_due_mono, ev->last_trade_mono + lim->trade_stale_ms);
+    } else {
+        v->status = COL_ST_IDLE;
+        snprintf(v->reason, sizeof(v->reason), "running, not trading; intended stopped");
+    }
+}
+
+static void eval_primary(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                         int64_t now, struct col_verdict *v);
+
 void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_limits *lim,
                         int64_t now, struct col_verdict *v)
 {
     v->reason[0] = '\0';
+    eval_primary(ev, lim, now, v);
+    v->severity = col_status_severity(v->status);
+    eval_resources(ev, lim, v);
+    eval_intent(ev, lim, now, v);
+}
+
+/* Liveness, process and trading: the chain that decides whether the bot works at all. */
+static void eval_primary(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                         int64_t now, struct col_verdict *v)
+{
     if (eval_liveness(ev, lim, now, v))
         return;
     int64_t hb_due = v->next_due_mono;

@@ -30,12 +30,28 @@ const char *col_severity_name(enum col_severity s);
 /* The severity an alert for this status carries (NONE: no alert). */
 enum col_severity col_status_severity(enum col_status s);
 
+/* Warn and critical levels of one resource, in percent (a level above 100 never trips). */
+struct col_threshold {
+    double warn, crit;
+};
+
+/* A bot's rule parameters: [rules], with its [bot NAME] overrides applied. */
 struct col_rule_limits {
     int64_t heartbeat_timeout_ms; /* 0: heartbeat_misses x the interval the agent announces */
     int heartbeat_misses;
     int64_t trade_stale_ms;
     int64_t trade_stopped_ms;
+    struct col_threshold cpu, mem, disk; /* process and host cpu; host memory; fullest disk */
+    int confirm;            /* failing samples in a row before a resource alert */
+    bool intended_stopped;  /* stopped on purpose: its absence raises nothing */
 };
+
+enum col_level { COL_LEVEL_OK = 0, COL_LEVEL_WARN, COL_LEVEL_CRIT };
+
+/* The resource verdict of one stats sample: the worst level, and a reason naming it. */
+enum col_level col_resources_level(const struct col_rule_limits *lim, double proc_cpu,
+                                   double host_cpu, double mem, double disk, char *reason,
+                                   size_t size);
 
 /* What the rules look at. Every time is on the collector's monotonic clock, taken when the
  * evidence was received, so the bots' and agents' clocks never decide liveness. */
@@ -49,12 +65,17 @@ struct col_evidence {
     int64_t pid;
     bool has_trade;
     int64_t last_trade_mono; /* when the newest trade happened, mapped to our clock */
+    /* resources, from the newest stats sample, and how many samples in a row failed */
+    enum col_level res_level;
+    int res_streak;
+    char res_reason[64];
 };
 
 #define COL_REASON_MAX 128
 
 struct col_verdict {
     enum col_status status;
+    enum col_severity severity; /* of the alert this verdict holds open (NONE: none) */
     const char *check; /* "liveness", "process", "trading" or "" (static strings) */
     char reason[COL_REASON_MAX + 1];
     int64_t next_due_mono; /* when the verdict can next change without new evidence;
@@ -67,7 +88,10 @@ int64_t col_rules_heartbeat_timeout(const struct col_evidence *ev,
 
 /* Evaluates ev at now_mono. Order: agent offline → down; heartbeat missing past the timeout
  * → down; process not alive → stopped; no trade past trade_stopped → stopped; past
- * trade_stale → stale; otherwise healthy (unknown while the first heartbeat is awaited). */
+ * trade_stale → stale; a resource past its level → degraded (an alert only after `confirm`
+ * failing samples in a row); otherwise healthy (unknown while the first heartbeat is
+ * awaited). A bot intended stopped is "stopped" without alert when absent, "idle" when alive
+ * and not trading, and a critical "degraded" (check "intent") when it trades. */
 void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_limits *lim,
                         int64_t now_mono, struct col_verdict *out);
 

@@ -59,6 +59,15 @@ static const struct bp_cfg_key rules_keys[] = {
      "least time between two fleet summaries"},
     {"reconnect_grace", BP_CFG_MS, 0, 3600000, "10s", S(reconnect_grace_ms),
      "after our (re)connect, how long an agent's 'offline' waits for its 'online'"},
+    {"cpu_warn", BP_CFG_DOUBLE, 1, 10000, "80", S(limits.cpu.warn),
+     "process or host cpu %: warning (a process may use several cores: 200 = two)"},
+    {"cpu_crit", BP_CFG_DOUBLE, 1, 10000, "95", S(limits.cpu.crit), "cpu %: critical"},
+    {"mem_warn", BP_CFG_DOUBLE, 1, 101, "80", S(limits.mem.warn), "host memory %: warning"},
+    {"mem_crit", BP_CFG_DOUBLE, 1, 101, "90", S(limits.mem.crit), "host memory %: critical"},
+    {"disk_warn", BP_CFG_DOUBLE, 1, 101, "85", S(limits.disk.warn), "fullest disk %: warning"},
+    {"disk_crit", BP_CFG_DOUBLE, 1, 101, "95", S(limits.disk.crit), "fullest disk %: critical"},
+    {"resource_confirm", BP_CFG_INT, 1, 100, "3", S(resource_confirm),
+     "failing stats samples in a row before a resource alert (degraded from the first)"},
     {"alert_repeat", BP_CFG_MS, 0, 7 * DAY_MS, "15m", S(alert_repeat_ms),
      "an alert still open after this long is announced again ('repeated'); 0 = never"},
     {"sample_interval", BP_CFG_MS, 1000, DAY_MS, "60s", S(sample_interval_ms),
@@ -87,6 +96,8 @@ static const struct bp_cfg_key bot_keys[] = {
     {"heartbeat_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(heartbeat_timeout_ms), "0 = inherit"},
     {"trade_stale", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stale_ms), "0 = inherit"},
     {"trade_stopped", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stopped_ms), "0 = inherit"},
+    {"intended", BP_CFG_STR, 0, 0, "running", B(intended),
+     "running, or stopped: stopped on purpose, so its absence raises nothing"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -164,6 +175,23 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
     }
     if (s->nbots > 0) /* sorted for bsearch by name */
         qsort(s->bots, s->nbots, sizeof(*s->bots), cmp_override);
+    const struct col_threshold *t[] = {&s->limits.cpu, &s->limits.mem, &s->limits.disk};
+    const char *tn[] = {"cpu", "mem", "disk"};
+    for (int i = 0; i < 3; i++) {
+        if (t[i]->warn > t[i]->crit) {
+            snprintf(err, errlen, "%s: [rules] %s_warn must not be above %s_crit", path, tn[i],
+                     tn[i]);
+            return -EINVAL;
+        }
+    }
+    for (size_t i = 0; i < s->nbots; i++) {
+        const char *in = s->bots[i]->intended;
+        if (strcmp(in, "running") != 0 && strcmp(in, "stopped") != 0) {
+            snprintf(err, errlen, "%s: [bot %s] intended: '%s' is not running or stopped", path,
+                     s->bots[i]->name, in);
+            return -EINVAL;
+        }
+    }
     for (size_t i = 0; i < s->nbots; i++) {
         struct col_rule_limits l;
         col_settings_limits_for(s, s->bots[i]->name, &l);
@@ -176,6 +204,7 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
     if (!s->mqtt_client_id[0])
         snprintf(s->mqtt_client_id, sizeof(s->mqtt_client_id), "botpulse-collector-%s", s->id);
     s->limits.heartbeat_misses = (int)s->heartbeat_misses;
+    s->limits.confirm = (int)s->resource_confirm;
     return 0;
 }
 
@@ -221,4 +250,5 @@ void col_settings_limits_for(const struct col_settings *s, const char *bot,
         out->trade_stale_ms = o->trade_stale_ms;
     if (o->trade_stopped_ms > 0)
         out->trade_stopped_ms = o->trade_stopped_ms;
+    out->intended_stopped = strcmp(o->intended, "stopped") == 0;
 }

@@ -19,6 +19,7 @@ struct col_bot_override {
     int64_t heartbeat_timeout_ms; /* 0 = inherit from [rules] */
     int64_t trade_stale_ms;
     int64_t trade_stopped_ms;
+    char intended[16]; /* "running" or "stopped" */
 };
 
 struct col_settings {
@@ -47,6 +48,7 @@ struct col_settings {
     int64_t sample_interval_ms;
     int64_t reconnect_grace_ms;
     int64_t alert_repeat_ms;
+    int64_t resource_confirm;
     /* [webhook] */
     char webhook_url[512];
     char webhook_format[16];

@@ -22,8 +22,12 @@ static int write_collector_ini(struct bpt_stack *s)
                        "[collector]\nid = collector-1\nlog_level = debug\nstats_interval = 500ms\n"
                        "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\n"
                        "[database]\nconninfo = %s\nretry = 200ms\n"
-                       "[rules]\nsummary_interval = 100ms\nreconnect_grace = 5s\n%s\n",
+                       "[rules]\nsummary_interval = 100ms\nreconnect_grace = 5s\n%s%s\n",
                        bpt_broker_url(s->env), bpt_pg_conninfo(s->env),
+                       s->opts.resource_checks ? ""
+                                               : "cpu_warn = 10000\ncpu_crit = 10000\n"
+                                                 "mem_warn = 101\nmem_crit = 101\n"
+                                                 "disk_warn = 101\ndisk_crit = 101\n",
                        s->opts.collector_extra ? s->opts.collector_extra : "");
     if (!path)
         return -EIO;

@@ -7,6 +7,7 @@
 
 #include "fixture.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define BPT_ROOT "botpulse/v1"
@@ -17,6 +18,8 @@ struct bpt_stack_opts {
     const char *bots[BPT_MAX_BOTS]; /* NULL-terminated; default {"bot-1"} */
     const char *heartbeat;          /* agent heartbeat interval, default "500ms" */
     const char *collector_extra;    /* INI text appended to collector.ini ([rules], [bot X]) */
+    bool resource_checks; /* false: resource thresholds out of reach, so a busy test machine
+                             cannot turn bots degraded; true: the collector's defaults */
 };
 
 struct bpt_stack {

@@ -28,7 +28,13 @@ static int setup(void **state)
     snprintf(fx.cfg.id, sizeof(fx.cfg.id), "c1");
     snprintf(fx.cfg.topic_root, sizeof(fx.cfg.topic_root), "botpulse/v1");
     fx.cfg.heartbeat_misses = 3;
-    fx.cfg.limits = (struct col_rule_limits){0, 3, 60 * S, 120 * S};
+    fx.cfg.limits = (struct col_rule_limits){.heartbeat_misses = 3,
+                                             .trade_stale_ms = 60 * S,
+                                             .trade_stopped_ms = 120 * S,
+                                             .cpu = {80, 95},
+                                             .mem = {80, 90},
+                                             .disk = {85, 95},
+                                             .confirm = 3};
     fx.cfg.summary_interval_ms = 1000;
     fx.cfg.sample_interval_ms = 60000;
     fx.cfg.reconnect_grace_ms = 5 * S;

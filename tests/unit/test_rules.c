@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #define S 1000
@@ -18,6 +19,10 @@ static const struct col_rule_limits limits = {
     .heartbeat_misses = 3,
     .trade_stale_ms = 30 * MIN,
     .trade_stopped_ms = 120 * MIN,
+    .cpu = {80, 95},
+    .mem = {80, 90},
+    .disk = {85, 95},
+    .confirm = 3,
 };
 
 /* A bot seen at T0, heartbeating every 10 s, alive, last trade at T0. */
@@ -98,6 +103,146 @@ static void test_rule_table(void **state)
     }
 }
 
+/* Resources (with hysteresis) and intended state, on top of the liveness/trading chain. */
+struct layer_case {
+    const char *name;
+    int64_t heartbeat_at, trade_at; /* offsets from T0, or -1 for none */
+    bool proc_alive, agent_offline;
+    enum col_level res;
+    int streak;
+    bool intended_stopped;
+    int64_t now;
+    enum col_status want;
+    const char *want_check;
+    enum col_severity want_sev;
+};
+
+#define OK_ COL_LEVEL_OK
+#define WARN COL_LEVEL_WARN
+#define CRIT COL_LEVEL_CRIT
+#define NONE COL_SEV_NONE
+#define SWARN COL_SEV_WARNING
+#define SCRIT COL_SEV_CRITICAL
+
+static const struct layer_case layer_cases[] = {
+    {"resources ok", 0, 0, true, false, OK_, 0, false, 1 * S, COL_ST_HEALTHY, "", NONE},
+    {"resources warn, 1 of 3: degraded, no alert", 0, 0, true, false, WARN, 1, false, 1 * S,
+     COL_ST_DEGRADED, "resources", NONE},
+    {"resources warn, 2 of 3: still no alert", 0, 0, true, false, WARN, 2, false, 1 * S,
+     COL_ST_DEGRADED, "resources", NONE},
+    {"resources warn, 3 of 3: warning", 0, 0, true, false, WARN, 3, false, 1 * S,
+     COL_ST_DEGRADED, "resources", SWARN},
+    {"resources crit, confirmed: critical", 0, 0, true, false, CRIT, 3, false, 1 * S,
+     COL_ST_DEGRADED, "resources", SCRIT},
+    {"resources crit, long streak", 0, 0, true, false, CRIT, 50, false, 1 * S, COL_ST_DEGRADED,
+     "resources", SCRIT},
+    {"resources crit, 2 of 3: no alert yet", 0, 0, true, false, CRIT, 2, false, 1 * S,
+     COL_ST_DEGRADED, "resources", NONE},
+    {"stale trading beats resources", 30 * MIN, 0, true, false, CRIT, 9, false, 30 * MIN,
+     COL_ST_STALE, "trading", SWARN},
+    {"dead process beats resources", 0, 0, false, false, CRIT, 9, false, 1 * S, COL_ST_STOPPED,
+     "process", SCRIT},
+    {"silent agent beats resources", 0, 0, true, false, CRIT, 9, false, 30 * S, COL_ST_DOWN,
+     "liveness", SCRIT},
+    {"intended stopped, process dead: no alert", 0, 0, false, false, OK_, 0, true, 1 * S,
+     COL_ST_STOPPED, "intent", NONE},
+    {"intended stopped, agent offline: no alert", 0, 0, true, true, OK_, 0, true, 1 * S,
+     COL_ST_STOPPED, "intent", NONE},
+    {"intended stopped, heartbeats gone: no alert", 0, 0, true, false, OK_, 0, true, 5 * MIN,
+     COL_ST_STOPPED, "intent", NONE},
+    {"intended stopped, alive, last trade 2 h ago: idle", 121 * MIN, 0, true, false, OK_, 0, true,
+     121 * MIN, COL_ST_IDLE, "intent", NONE},
+    {"intended stopped, alive, never traded: idle", 0, -1, true, false, OK_, 0, true, 1 * S,
+     COL_ST_IDLE, "intent", NONE},
+    {"intended stopped but trading: critical", 0, 0, true, false, OK_, 0, true, 1 * S,
+     COL_ST_DEGRADED, "intent", SCRIT},
+    {"intended stopped, trade just under stale: still trading", 30 * MIN - 1, 0, true, false, OK_,
+     0, true, 30 * MIN - 1, COL_ST_DEGRADED, "intent", SCRIT},
+    {"intended stopped, trade at stale: idle", 30 * MIN, 0, true, false, OK_, 0, true, 30 * MIN,
+     COL_ST_IDLE, "intent", NONE},
+    {"intended stopped, no heartbeat yet: unknown", -1, -1, true, false, OK_, 0, true, 1 * S,
+     COL_ST_UNKNOWN, "liveness", NONE},
+    {"intended stopped, overloaded host raises nothing", 0, -1, true, false, CRIT, 9, true, 1 * S,
+     COL_ST_IDLE, "intent", NONE},
+};
+
+static void test_layer_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(layer_cases) / sizeof(layer_cases[0]); i++) {
+        const struct layer_case *c = &layer_cases[i];
+        struct col_evidence ev = alive();
+        ev.has_heartbeat = c->heartbeat_at >= 0;
+        ev.last_heartbeat_mono = T0 + (c->heartbeat_at >= 0 ? c->heartbeat_at : 0);
+        ev.has_trade = c->trade_at >= 0;
+        ev.last_trade_mono = T0 + (c->trade_at >= 0 ? c->trade_at : 0);
+        ev.proc_alive = c->proc_alive;
+        ev.agent_offline = c->agent_offline;
+        ev.res_level = c->res;
+        ev.res_streak = c->streak;
+        snprintf(ev.res_reason, sizeof(ev.res_reason), "host cpu 97%% >= 95%%");
+        struct col_rule_limits lim = limits;
+        lim.intended_stopped = c->intended_stopped;
+        struct col_verdict v;
+        col_rules_evaluate(&ev, &lim, T0 + c->now, &v);
+        print_message("case: %s -> %s/%s (%s)\n", c->name, col_status_name(v.status),
+                      col_severity_name(v.severity), v.reason);
+        assert_string_equal(col_status_name(v.status), col_status_name(c->want));
+        assert_string_equal(v.check, c->want_check);
+        assert_string_equal(col_severity_name(v.severity), col_severity_name(c->want_sev));
+        assert_true(strlen(v.reason) > 0);
+    }
+}
+
+static void test_trading_while_intended_stopped_has_a_deadline(void **state)
+{
+    (void)state;
+    struct col_evidence ev = alive();
+    struct col_rule_limits lim = limits;
+    lim.intended_stopped = true;
+    struct col_verdict v;
+    col_rules_evaluate(&ev, &lim, T0 + 1 * S, &v);
+    assert_int_equal(v.status, COL_ST_DEGRADED);
+    assert_int_equal(v.next_due_mono, T0 + 30 * S); /* heartbeat first */
+    ev.last_heartbeat_mono = T0 + 30 * MIN - 10 * S;
+    col_rules_evaluate(&ev, &lim, T0 + 30 * MIN - 10 * S, &v);
+    assert_int_equal(v.next_due_mono, T0 + 30 * MIN); /* then the trade turning stale */
+}
+
+struct level_case {
+    double proc_cpu, host_cpu, mem, disk;
+    enum col_level want;
+    const char *want_reason;
+};
+
+static void test_resource_levels_at_each_boundary(void **state)
+{
+    (void)state;
+    static const struct level_case levels[] = {
+        {10, 10, 10, 10, COL_LEVEL_OK, ""},
+        {79.9, 79.9, 79.9, 84.9, COL_LEVEL_OK, ""},
+        {80, 0, 0, 0, COL_LEVEL_WARN, "process cpu 80% >= 80%"},
+        {0, 80, 0, 0, COL_LEVEL_WARN, "host cpu 80% >= 80%"},
+        {0, 95, 0, 0, COL_LEVEL_CRIT, "host cpu 95% >= 95%"},
+        {250, 0, 0, 0, COL_LEVEL_CRIT, "process cpu 250% >= 95%"},
+        {0, 0, 80, 0, COL_LEVEL_WARN, "memory 80% >= 80%"},
+        {0, 0, 89.9, 0, COL_LEVEL_WARN, "memory 90% >= 80%"},
+        {0, 0, 90, 0, COL_LEVEL_CRIT, "memory 90% >= 90%"},
+        {0, 0, 0, 85, COL_LEVEL_WARN, "disk 85% >= 85%"},
+        {0, 0, 0, 95, COL_LEVEL_CRIT, "disk 95% >= 95%"},
+        {85, 0, 0, 96, COL_LEVEL_CRIT, "disk 96% >= 95%"}, /* the worst names the reason */
+        {-1, -1, -1, -1, COL_LEVEL_OK, ""},                /* unknown values are no evidence */
+    };
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        const struct level_case *c = &levels[i];
+        char reason[64];
+        enum col_level l = col_resources_level(&limits, c->proc_cpu, c->host_cpu, c->mem,
+                                               c->disk, reason, sizeof(reason));
+        assert_int_equal(l, c->want);
+        assert_string_equal(reason, c->want_reason);
+    }
+}
+
 static void test_per_bot_limits(void **state)
 {
     (void)state;
@@ -150,6 +295,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule_table),
+        cmocka_unit_test(test_layer_table),
+        cmocka_unit_test(test_trading_while_intended_stopped_has_a_deadline),
+        cmocka_unit_test(test_resource_levels_at_each_boundary),
         cmocka_unit_test(test_per_bot_limits),
         cmocka_unit_test(test_reason_texts),
         cmocka_unit_test(test_severity_mapping),

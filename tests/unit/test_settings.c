@@ -45,6 +45,18 @@ static void test_defaults_and_webhook(void **state)
     assert_int_equal(s.limits.trade_stale_ms, 30 * 60 * 1000);
     assert_int_equal(s.limits.trade_stopped_ms, 2 * 3600 * 1000);
     col_settings_cleanup(&s);
+    assert_int_equal(load(BASE "[bot b1]\nintended = stopped\n[bot b2]\ntrade_stale = 1h\n", &s,
+                          err, sizeof(err)),
+                     0);
+    struct col_rule_limits l;
+    col_settings_limits_for(&s, "b1", &l);
+    assert_true(l.intended_stopped);
+    assert_int_equal(l.confirm, 3);
+    assert_true(l.cpu.warn == 80 && l.cpu.crit == 95 && l.disk.crit == 95);
+    col_settings_limits_for(&s, "b2", &l);
+    assert_false(l.intended_stopped);
+    assert_int_equal(l.trade_stale_ms, 3600 * 1000);
+    col_settings_cleanup(&s);
     assert_int_equal(load(BASE, &s, err, sizeof(err)), 0);
     assert_string_equal(s.webhook_url, ""); /* no webhook unless asked for */
     col_settings_cleanup(&s);
@@ -71,6 +83,9 @@ static void test_cross_key_errors(void **state)
     expect_error(BASE "[webhook]\nretries = 1000\n", "retries");
     expect_error(BASE "[rules]\ntrade_stale = 3h\n", "trade_stale must be shorter");
     expect_error(BASE "[bot b1]\ntrade_stale = 5h\n", "[bot b1]");
+    expect_error(BASE "[bot b1]\nintended = paused\n", "[bot b1] intended");
+    expect_error(BASE "[rules]\ncpu_warn = 96\n", "cpu_warn must not be above cpu_crit");
+    expect_error(BASE "[rules]\ndisk_crit = 102\n", "disk_crit");
 }
 
 int main(void)
