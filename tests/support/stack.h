@@ -17,6 +17,9 @@ struct bpt_stack_opts {
     const char *bots[BPT_MAX_BOTS]; /* NULL-terminated; default {"bot-1"} */
     const char *heartbeat;          /* agent heartbeat interval, default "500ms" */
     const char *collector_extra;    /* INI text appended to collector.ini ([rules], [bot X]) */
+    /* Per bot (same index as bots): INI lines appended to its [bot X] section in agent.ini,
+     * e.g. "log_file = /tmp/.../bot-1.log\nlog_trade = FILLED\n". NULL = none. */
+    const char *bot_extra[BPT_MAX_BOTS];
 };
 
 struct bpt_stack {
