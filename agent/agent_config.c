@@ -61,6 +61,8 @@ static const struct bp_cfg_key bot_keys[] = {
     KEY_STR(struct agent_bot_config, pid_file, "pid_file", "", "file holding the bot's pid"),
     KEY_STR(struct agent_bot_config, process_name, "process_name", "",
             "process name (comm or argv[0] basename)"),
+    KEY_REGEX(struct agent_bot_config, cmdline, "cmdline",
+              "regex on the process's command line (arguments joined by spaces)"),
     KEY_STR(struct agent_bot_config, account, "account", "", "account label"),
     KEY_STR(struct agent_bot_config, exchange, "exchange", "", "exchange label"),
     KEY_STR(struct agent_bot_config, log_file, "log_file", "", "the bot's log file, tailed"),
@@ -195,10 +197,10 @@ static int check_bots(struct agent_config *cfg, const char *path, char *err, siz
     }
     for (int i = 0; i < cfg->nbots; i++) {
         struct agent_bot_config *b = &cfg->bots[i];
-        if (b->pid_file[0] == '\0' && b->process_name[0] == '\0' &&
+        if (b->pid_file[0] == '\0' && b->process_name[0] == '\0' && b->cmdline[0] == '\0' &&
             b->heartbeat_file[0] == '\0') {
             snprintf(err, errlen,
-                     "%s: [bot %s]: set pid_file, process_name or heartbeat_file: "
+                     "%s: [bot %s]: set pid_file, process_name, cmdline or heartbeat_file: "
                      "how else would we know it is alive?",
                      path, b->name);
             return -EINVAL;

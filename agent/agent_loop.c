@@ -353,7 +353,12 @@ static int start_sources(struct agent *a)
         const char *pats[AGENT_LOG_NPAT] = {c->log_trade, c->log_error, c->log_warning};
         b->log.fd = -1;
         b->probe.fd = -1;
-        b->has_finder = c->pid_file[0] != '\0' || c->process_name[0] != '\0';
+        b->has_finder =
+            c->pid_file[0] != '\0' || c->process_name[0] != '\0' || c->cmdline[0] != '\0';
+        if (agent_procwatch_set_cmdline(&b->pw, c->cmdline) != 0) {
+            BP_ERROR(MOD, "bot %s: cmdline: bad regular expression", c->name);
+            return -EINVAL;
+        }
         b->has_hbfile = c->heartbeat_file[0] != '\0';
         if (c->log_file[0] != '\0') {
             if (agent_logtail_init(&b->log, c->log_file, pats, err, sizeof(err)) != 0) {
@@ -423,6 +428,7 @@ static void finish(struct agent *a)
     agent_notify_server_stop(&a->notify);
     agent_publisher_free(a->pub);
     for (int i = 0; i < a->nbots; i++) {
+        agent_procwatch_cleanup(&a->bots[i].pw);
         if (a->bots[i].has_log)
             agent_logtail_cleanup(&a->bots[i].log);
         if (a->bots[i].has_probe)

@@ -101,7 +101,7 @@ static void test_errors(void **state)
     char buf[1024];
     expect_error("[mqtt]\nurl = tcp://b:1883\n[bot b1]\nprocess_name = x\n", "id");
     snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s[bot b1]\naccount = main\n", mq);
-    expect_error(buf, "[bot b1]: set pid_file, process_name or heartbeat_file");
+    expect_error(buf, "[bot b1]: set pid_file, process_name, cmdline or heartbeat_file");
     snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s", mq);
     expect_error(buf, "no [bot NAME] section");
     expect_error("[agent]\nid = a1\n[bot b1]\nprocess_name = x\n", "url");
@@ -148,7 +148,8 @@ static void test_evidence_sources(void **state)
              "log_trade = (BUY|SELL) filled\nlog_error = ^ERROR\nlog_warning = WARN(ING)?\n"
              "probe = /usr/local/bin/last-trade --bot b1\nprobe_interval = 30s\n"
              "probe_timeout = 5s\n"
-             "[bot b2]\nheartbeat_file = /run/b2.hb\n",
+             "[bot b2]\nheartbeat_file = /run/b2.hb\n"
+             "[bot b3]\ncmdline = python3 .*bot\\.py --name b3( |$)\n",
              head);
     assert_int_equal(write_ini(buf), 0);
     assert_string_equal(cfg.bots[0].log_trade, "(BUY|SELL) filled");
@@ -158,6 +159,9 @@ static void test_evidence_sources(void **state)
     assert_string_equal(cfg.bots[1].heartbeat_file, "/run/b2.hb");
     assert_int_equal(cfg.bots[1].heartbeat_file_max_age_ms, 6000); /* 3 x heartbeat */
     assert_int_equal(cfg.bots[1].probe_interval_ms, 60000);
+    assert_string_equal(cfg.bots[2].cmdline, "python3 .*bot\\.py --name b3( |$)");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\ncmdline = [unclosed\n", head);
+    expect_error(buf, "[bot b1] cmdline: bad regular expression");
 
     /* A bad pattern names the file, the line and the key. */
     snprintf(buf, sizeof(buf),
