@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* End to end, evidence sources other than notify: a bot whose only trade evidence is its log
  * file, and one whose only trade evidence is a probe command, each go stale without trades
- * and healthy again once the log shows a trade line / the probe prints a fresh trade time. */
+ * and healthy again once the log shows a trade line / the probe prints a fresh trade time;
+ * a bot known only by its heartbeat file is stopped when the file goes stale and healthy
+ * when it is touched again. */
 #include "stack.h"
 
 #include <setjmp.h>
@@ -10,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,11 +122,56 @@ static void test_probe_trades(void **state)
     bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
+/* The seed 003 bot: a loop that touches its heartbeat file. */
+static void start_toucher(struct bpt_env *env, const char *file)
+{
+    char script[700];
+    snprintf(script, sizeof(script), "while :; do touch '%s'; sleep 0.2; done", file);
+    char *argv[] = {"/bin/sh", "-c", script, NULL};
+    bpt_assert(env, bpt_spawn(env, "toucher", argv) > 0, "cannot start the toucher");
+}
+
+static void test_heartbeat_file_liveness(void **state)
+{
+    struct bpt_env *env = *state;
+    char file[600], extra[800];
+    snprintf(file, sizeof(file), "%s/heartbeat_status.txt", bpt_env_dir(env));
+    snprintf(extra, sizeof(extra), "heartbeat_file = %s\nheartbeat_file_max_age = 1500ms\n",
+             file);
+    start_toucher(env, file);
+    struct bpt_stack s;
+    struct bpt_stack_opts o = {
+        .bots = {"bot-1"},
+        .bot_extra = {extra},
+        .no_pid_file = {true},
+        .collector_extra = "[bot bot-1]\ntrade_stale = 5m\ntrade_stopped = 10m\n",
+    };
+    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
+    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
+    bpt_assert(env, rec, "recorder did not connect");
+    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 10000) == 0,
+               "bot-1 not healthy while its heartbeat file is fresh");
+    const char *fresh[] = {"\"hb_file\":{\"found\":true", "\"alive\":true", NULL};
+    char *m = bpt_rec_wait(rec, BPT_ROOT "/agents/+/bots/bot-1/heartbeat", fresh, 5000);
+    bpt_assert(env, m, "no heartbeat with the heartbeat file");
+    free(m);
+
+    bpt_assert(env, bpt_signal(env, "toucher", SIGKILL) == 0, "cannot stop the toucher");
+    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "stopped", 10000) == 0,
+               "bot-1 not stopped when its heartbeat file went stale");
+    start_toucher(env, file);
+    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 10000) == 0,
+               "bot-1 not healthy again once its heartbeat file is touched");
+    bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_log_file_trades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_probe_trades, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_file_liveness, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

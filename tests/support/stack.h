@@ -7,6 +7,7 @@
 
 #include "fixture.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define BPT_ROOT "botpulse/v1"
@@ -20,6 +21,9 @@ struct bpt_stack_opts {
     /* Per bot (same index as bots): INI lines appended to its [bot X] section in agent.ini,
      * e.g. "log_file = /tmp/.../bot-1.log\nlog_trade = FILLED\n". NULL = none. */
     const char *bot_extra[BPT_MAX_BOTS];
+    /* Per bot: leave pid_file out of its section (its bot_extra then says how it is found,
+     * e.g. by a heartbeat_file). */
+    bool no_pid_file[BPT_MAX_BOTS];
 };
 
 struct bpt_stack {
