@@ -22,8 +22,8 @@ struct line {
     size_t len;
 };
 
-__attribute__((format(printf, 3, 4))) static void note(struct line *l, int state,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void note(struct line *l, int state, const char *fmt,
+                                                       ...)
 {
     va_list ap;
     if (state > l->state)

@@ -152,8 +152,8 @@ static int split_mounts(struct agent_config *cfg, const char *path, char *err, s
     return 0;
 }
 
-static int must_be_absolute(const char *value, const char *bot, const char *key,
-                            const char *path, char *err, size_t errlen)
+static int must_be_absolute(const char *value, const char *bot, const char *key, const char *path,
+                            char *err, size_t errlen)
 {
     if (value[0] == '\0' || value[0] == '/')
         return 0;

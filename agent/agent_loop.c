@@ -292,8 +292,8 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
 {
     struct pollfd pfds[MAX_POLLFDS];
     pfds[0] = (struct pollfd){.fd = agent_publisher_fd(a->pub), .events = POLLIN};
-    size_t n = agent_notify_server_pollfds(&a->notify, pfds + 1,
-                                           MAX_POLLFDS - 1 - BP_AGENT_MAX_BOTS);
+    size_t n =
+        agent_notify_server_pollfds(&a->notify, pfds + 1, MAX_POLLFDS - 1 - BP_AGENT_MAX_BOTS);
     int64_t due =
         min64(min64(a->next_heartbeat, a->next_stats), agent_notify_server_deadline(&a->notify));
     size_t nprobe = 0;

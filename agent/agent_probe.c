@@ -107,8 +107,7 @@ static int spawn(struct agent_probe *p)
     return 0;
 }
 
-__attribute__((format(printf, 2, 3))) static void fail(struct agent_probe *p, const char *fmt,
-                                                      ...)
+__attribute__((format(printf, 2, 3))) static void fail(struct agent_probe *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -15,7 +15,7 @@
 
 #define AGENT_PROBE_CMD_MAX 256
 #define AGENT_PROBE_MAX_ARGS 32
-#define AGENT_PROBE_OUT_MAX 256 /* the output kept; more is read and dropped */
+#define AGENT_PROBE_OUT_MAX 256                /* the output kept; more is read and dropped */
 #define AGENT_PROBE_FUTURE_MS (10 * 60 * 1000) /* a trade later than now + this is an error */
 
 /* Caller-allocated. Fields are private but the results. */
@@ -36,9 +36,9 @@ struct agent_probe {
     /* Results. Times are Unix ms. */
     int64_t runs;
     int64_t failures;
-    int64_t last_trade_ts;           /* newest trade time printed; 0 = none yet */
-    int64_t ok_ts;                   /* end of the last successful run; 0 = never */
-    char error[BP_TEXT_MAX + 1];     /* the last run's failure, "" after a success */
+    int64_t last_trade_ts;       /* newest trade time printed; 0 = none yet */
+    int64_t ok_ts;               /* end of the last successful run; 0 = never */
+    char error[BP_TEXT_MAX + 1]; /* the last run's failure, "" after a success */
 };
 
 /* Splits cmd on blanks (no quoting, no shell, no variables: one word per argument; the

@@ -325,8 +325,7 @@ static void scan_by_name(struct agent_procwatch **missing, size_t n,
         bool argv0_read = false, text_read = false;
         for (size_t i = 0; i < n; i++) {
             struct agent_procwatch *w = missing[i];
-            if (has(w->process_name) &&
-                !agent_proc_name_matches(w->process_name, st.comm, NULL)) {
+            if (has(w->process_name) && !agent_proc_name_matches(w->process_name, st.comm, NULL)) {
                 if (!argv0_read) {
                     read_argv0(env, (int)pid, argv0, sizeof(argv0));
                     argv0_read = true;

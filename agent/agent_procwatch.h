@@ -87,8 +87,8 @@ void agent_procwatch_cleanup(struct agent_procwatch *w);
 /* Re-checks each bot: keeps the known process while (pid, starttime) lives and its pid file
  * (if any) still names it; a bot with a pid file is the live process that file names (which,
  * when process_name is set too, must have that name), and nothing else; bots with only a
- * process_name and/or a cmdline pattern are found by one scan of <root>/ * for all of them. Logs when a bot is found,
- * lost or restarted. Returns how many bots are alive. */
+ * process_name and/or a cmdline pattern are found by one scan of <root>/ * for all of them. Logs
+ * when a bot is found, lost or restarted. Returns how many bots are alive. */
 int agent_procwatch_refresh(struct agent_procwatch *const *ws, size_t n,
                             const struct agent_proc_env *env);
 

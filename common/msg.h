@@ -100,9 +100,9 @@ struct bp_hb_file {
 };
 
 struct bp_hb_probe {
-    int64_t last_trade_ts; /* last trade time the probe printed, Unix ms; 0 = none yet */
-    int64_t ok_ts;         /* when the probe last succeeded, Unix ms; 0 = never */
-    int64_t failures;      /* failed runs since start (exit != 0, timeout, bad output) */
+    int64_t last_trade_ts;       /* last trade time the probe printed, Unix ms; 0 = none yet */
+    int64_t ok_ts;               /* when the probe last succeeded, Unix ms; 0 = never */
+    int64_t failures;            /* failed runs since start (exit != 0, timeout, bad output) */
     char error[BP_TEXT_MAX + 1]; /* the last failure; "" when the last run succeeded */
 };
 

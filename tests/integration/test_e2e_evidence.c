@@ -136,8 +136,7 @@ static void test_heartbeat_file_liveness(void **state)
     struct bpt_env *env = *state;
     char file[600], extra[800];
     snprintf(file, sizeof(file), "%s/heartbeat_status.txt", bpt_env_dir(env));
-    snprintf(extra, sizeof(extra), "heartbeat_file = %s\nheartbeat_file_max_age = 1500ms\n",
-             file);
+    snprintf(extra, sizeof(extra), "heartbeat_file = %s\nheartbeat_file_max_age = 1500ms\n", file);
     start_toucher(env, file);
     struct bpt_stack s;
     struct bpt_stack_opts o = {

@@ -50,8 +50,8 @@ static int check(const char *bots)
     char ini[2048], body[1536], path[128], err[512];
     snprintf(body, sizeof(body), bots, dir, dir, dir, dir);
     snprintf(ini, sizeof(ini),
-             "[agent]\nid = a1\nheartbeat = 1s\nstate_dir = %s\n[mqtt]\nurl = tcp://x:1\n%s",
-             dir, body);
+             "[agent]\nid = a1\nheartbeat = 1s\nstate_dir = %s\n[mqtt]\nurl = tcp://x:1\n%s", dir,
+             body);
     put("agent.ini", ini);
     snprintf(path, sizeof(path), "%s/agent.ini", dir);
     if (agent_config_load(path, &cfg, err, sizeof(err)) != 0)

@@ -165,8 +165,7 @@ static void test_evidence_sources(void **state)
 
     /* A bad pattern names the file, the line and the key. */
     snprintf(buf, sizeof(buf),
-             "%s[bot b1]\npid_file = /run/b1.pid\nlog_file = /l\nlog_error = (unclosed\n",
-             head);
+             "%s[bot b1]\npid_file = /run/b1.pid\nlog_file = /l\nlog_error = (unclosed\n", head);
     expect_error(buf, ":9: [bot b1] log_error: bad regular expression");
     assert_non_null(strstr(err, path));
     snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /run/b1.pid\nlog_trade = x\n", head);

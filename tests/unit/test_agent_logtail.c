@@ -122,7 +122,7 @@ static void test_huge_line_is_cut_and_counted(void **state)
     append(f->path, "ERROR at the start ");
     append(f->path, line);
     assert_int_equal(agent_logtail_poll(&f->t, 2000), 1); /* cut at the cap, counted once */
-    append(f->path, line);                                  /* still the same line */
+    append(f->path, line);                                /* still the same line */
     append(f->path, " TRADE buy beyond the cap\nTRADE sell after\n");
     assert_int_equal(agent_logtail_poll(&f->t, 3000), 1);
     assert_int_equal(f->t.c.lines, 2);
@@ -147,8 +147,8 @@ static void test_rotation_by_rename(void **state)
     assert_int_equal(agent_logtail_poll(&f->t, 1000), 0);
     append(f->path, "a\n");
     assert_int_equal(rename(f->path, old), 0);
-    append(old, "TRADE buy late write to the old file");      /* no newline: still whole */
-    assert_int_equal(agent_logtail_poll(&f->t, 2000), 1);      /* no new file yet: keep old */
+    append(old, "TRADE buy late write to the old file");  /* no newline: still whole */
+    assert_int_equal(agent_logtail_poll(&f->t, 2000), 1); /* no new file yet: keep old */
     append(f->path, "TRADE sell in the new file\nERROR x\n");
     assert_int_equal(agent_logtail_poll(&f->t, 3000), 3);
     assert_int_equal(f->t.c.rotations, 1);

@@ -32,17 +32,16 @@ static void test_parse_output(void **state)
     const char ok[] = "1767225500\nsome chatter\n";
     assert_int_equal(agent_probe_parse_output(ok, strlen(ok), WALL, &ts, why, sizeof(why)), 0);
     assert_int_equal(ts, 1767225500000LL);
-    assert_int_equal(agent_probe_parse_output("2025-12-31T23:59:00Z", 20, WALL, &ts, why,
-                                              sizeof(why)),
-                     0);
+    assert_int_equal(
+        agent_probe_parse_output("2025-12-31T23:59:00Z", 20, WALL, &ts, why, sizeof(why)), 0);
     assert_int_equal(ts, WALL - 60000);
     assert_int_equal(agent_probe_parse_output("0\n", 2, WALL, &ts, why, sizeof(why)), 0);
     assert_int_equal(ts, 0);
     assert_int_equal(agent_probe_parse_output("", 0, WALL, &ts, why, sizeof(why)), -EINVAL);
     assert_non_null(strstr(why, "no output"));
-    assert_int_equal(agent_probe_parse_output("error: \x01 rate limited\n", 23, WALL, &ts, why,
-                                              sizeof(why)),
-                     -EINVAL);
+    assert_int_equal(
+        agent_probe_parse_output("error: \x01 rate limited\n", 23, WALL, &ts, why, sizeof(why)),
+        -EINVAL);
     assert_non_null(strstr(why, "unparsable output 'error: ? rate limited'"));
     assert_int_equal(agent_probe_parse_output("1767229200", 10, WALL, &ts, why, sizeof(why)),
                      -EINVAL); /* an hour ahead */
@@ -101,8 +100,7 @@ static void test_good_probe(void **state)
 {
     (void)state;
     struct agent_probe p;
-    assert_int_equal(agent_probe_init(&p, "/bin/echo 1767225500123", 60000, 5000, bp_mono_ms()),
-                     0);
+    assert_int_equal(agent_probe_init(&p, "/bin/echo 1767225500123", 60000, 5000, bp_mono_ms()), 0);
     run_once(&p);
     assert_int_equal(p.failures, 0);
     assert_int_equal(p.last_trade_ts, 1767225500123LL);

@@ -210,10 +210,10 @@ static void test_find_by_cmdline_in_tree(void **state)
     agent_procwatch_init(&b, "b", NULL, NULL);
     agent_procwatch_init(&c, "c", NULL, "demo-bot");
     agent_procwatch_init(&d, "d", NULL, NULL);
-    agent_procwatch_init(&e, "e", PIDFILES "/good.pid", NULL); /* names pid 100 */
+    agent_procwatch_init(&e, "e", PIDFILES "/good.pid", NULL);                 /* names pid 100 */
     assert_int_equal(agent_procwatch_set_cmdline(&a, "python3 bot\\.py$"), 0); /* argv[1] */
     assert_int_equal(agent_procwatch_set_cmdline(&b, "--worker"), 0);
-    assert_int_equal(agent_procwatch_set_cmdline(&c, "--worker"), 0);  /* and the name */
+    assert_int_equal(agent_procwatch_set_cmdline(&c, "--worker"), 0); /* and the name */
     assert_int_equal(agent_procwatch_set_cmdline(&d, "no-such-bot"), 0);
     assert_int_equal(agent_procwatch_set_cmdline(&e, "--worker"), 0); /* 100 is not a worker */
     assert_int_equal(agent_procwatch_set_cmdline(&d, "(bad"), -EINVAL);
