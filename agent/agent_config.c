@@ -16,6 +16,10 @@
     {                                                                                              \
         nm, BP_CFG_STR, 0, 0, def, offsetof(sect, field), sizeof(((sect *)0)->field), help         \
     }
+#define KEY_REGEX(sect, field, nm, help)                                                           \
+    {                                                                                              \
+        nm, BP_CFG_REGEX, 0, 0, "", offsetof(sect, field), sizeof(((sect *)0)->field), help        \
+    }
 #define KEY_MS(sect, field, nm, lo, hi, def, help)                                                 \
     {                                                                                              \
         nm, BP_CFG_MS, lo, hi, def, offsetof(sect, field), sizeof(int64_t), help                   \
@@ -57,8 +61,24 @@ static const struct bp_cfg_key bot_keys[] = {
     KEY_STR(struct agent_bot_config, pid_file, "pid_file", "", "file holding the bot's pid"),
     KEY_STR(struct agent_bot_config, process_name, "process_name", "",
             "process name (comm or argv[0] basename)"),
+    KEY_REGEX(struct agent_bot_config, cmdline, "cmdline",
+              "regex on the process's command line (arguments joined by spaces)"),
     KEY_STR(struct agent_bot_config, account, "account", "", "account label"),
     KEY_STR(struct agent_bot_config, exchange, "exchange", "", "exchange label"),
+    KEY_STR(struct agent_bot_config, log_file, "log_file", "", "the bot's log file, tailed"),
+    KEY_REGEX(struct agent_bot_config, log_trade, "log_trade", "log lines that are trades"),
+    KEY_REGEX(struct agent_bot_config, log_error, "log_error", "log lines that are errors"),
+    KEY_REGEX(struct agent_bot_config, log_warning, "log_warning", "log lines that are warnings"),
+    KEY_STR(struct agent_bot_config, heartbeat_file, "heartbeat_file", "",
+            "a file the bot touches (or writes a time into)"),
+    KEY_MS(struct agent_bot_config, heartbeat_file_max_age_ms, "heartbeat_file_max_age", 0,
+           86400000LL * 7, "0", "oldest live heartbeat file (0 = 3 x heartbeat)"),
+    KEY_STR(struct agent_bot_config, probe, "probe", "",
+            "command printing the last trade time (no shell: split on blanks)"),
+    KEY_MS(struct agent_bot_config, probe_interval_ms, "probe_interval", 1000, 86400000, "60s",
+           "how often the probe runs"),
+    KEY_MS(struct agent_bot_config, probe_timeout_ms, "probe_timeout", 100, 3600000, "10s",
+           "the probe is killed after this long"),
     {0},
 };
 
@@ -132,19 +152,62 @@ static int split_mounts(struct agent_config *cfg, const char *path, char *err, s
     return 0;
 }
 
-static int check_bots(const struct agent_config *cfg, const char *path, char *err, size_t errlen)
+static int must_be_absolute(const char *value, const char *bot, const char *key, const char *path,
+                            char *err, size_t errlen)
+{
+    if (value[0] == '\0' || value[0] == '/')
+        return 0;
+    snprintf(err, errlen, "%s: [bot %s] %s: must be an absolute path", path, bot, key);
+    return -EINVAL;
+}
+
+/* The optional evidence sources of one bot: paths, patterns without a file, probe timing. */
+static int check_sources(const struct agent_config *cfg, struct agent_bot_config *b,
+                         const char *path, char *err, size_t errlen)
+{
+    int rc;
+    if ((rc = must_be_absolute(b->log_file, b->name, "log_file", path, err, errlen)) ||
+        (rc = must_be_absolute(b->heartbeat_file, b->name, "heartbeat_file", path, err, errlen)))
+        return rc;
+    if (b->log_file[0] == '\0' &&
+        (b->log_trade[0] != '\0' || b->log_error[0] != '\0' || b->log_warning[0] != '\0')) {
+        snprintf(err, errlen, "%s: [bot %s] log_trade/log_error/log_warning: set log_file too",
+                 path, b->name);
+        return -EINVAL;
+    }
+    if (b->probe[0] != '\0' && b->probe_timeout_ms > b->probe_interval_ms) {
+        snprintf(err, errlen, "%s: [bot %s] probe_timeout: longer than probe_interval", path,
+                 b->name);
+        return -EINVAL;
+    }
+    if (b->probe[0] != '\0' && strspn(b->probe, " \t") == strlen(b->probe)) {
+        snprintf(err, errlen, "%s: [bot %s] probe: empty command", path, b->name);
+        return -EINVAL;
+    }
+    if (b->heartbeat_file_max_age_ms == 0)
+        b->heartbeat_file_max_age_ms = 3 * cfg->heartbeat_ms;
+    return 0;
+}
+
+static int check_bots(struct agent_config *cfg, const char *path, char *err, size_t errlen)
 {
     if (cfg->nbots == 0) {
         snprintf(err, errlen, "%s: no [bot NAME] section: nothing to watch", path);
         return -EINVAL;
     }
     for (int i = 0; i < cfg->nbots; i++) {
-        const struct agent_bot_config *b = &cfg->bots[i];
-        if (b->pid_file[0] == '\0' && b->process_name[0] == '\0') {
-            snprintf(err, errlen, "%s: [bot %s]: set pid_file or process_name (or both)", path,
-                     b->name);
+        struct agent_bot_config *b = &cfg->bots[i];
+        if (b->pid_file[0] == '\0' && b->process_name[0] == '\0' && b->cmdline[0] == '\0' &&
+            b->heartbeat_file[0] == '\0') {
+            snprintf(err, errlen,
+                     "%s: [bot %s]: set pid_file, process_name, cmdline or heartbeat_file: "
+                     "how else would we know it is alive?",
+                     path, b->name);
             return -EINVAL;
         }
+        int rc = check_sources(cfg, b, path, err, errlen);
+        if (rc != 0)
+            return rc;
         if (b->pid_file[0] != '\0' && b->pid_file[0] != '/') {
             snprintf(err, errlen, "%s: [bot %s] pid_file: must be an absolute path", path, b->name);
             return -EINVAL;

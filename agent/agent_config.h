@@ -12,13 +12,28 @@
 #define AGENT_PATH_MAX 256
 #define AGENT_SOCK_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 #define AGENT_MAX_MOUNTS 16
+#define AGENT_REGEX_MAX 192 /* an INI line holds at most 198 characters */
 
 struct agent_bot_config {
     char name[BP_ID_MAX + 1];
     char pid_file[AGENT_PATH_MAX];
     char process_name[BP_ID_MAX + 1]; /* matched against comm and argv[0]'s basename */
+    char cmdline[AGENT_REGEX_MAX];    /* regex on /proc/<pid>/cmdline, NULs as spaces */
     char account[BP_ID_MAX + 1];
     char exchange[BP_ID_MAX + 1];
+    /* Log tailing: the file and three optional POSIX extended patterns. */
+    char log_file[AGENT_PATH_MAX];
+    char log_trade[AGENT_REGEX_MAX];
+    char log_error[AGENT_REGEX_MAX];
+    char log_warning[AGENT_REGEX_MAX];
+    /* A file the bot touches or writes a time into; its max age when it is the only
+     * liveness evidence (0 = 3 x the agent's heartbeat, filled in by agent_config_finish). */
+    char heartbeat_file[AGENT_PATH_MAX];
+    int64_t heartbeat_file_max_age_ms;
+    /* A command printing the time of the last trade, run every probe_interval. */
+    char probe[AGENT_PATH_MAX];
+    int64_t probe_interval_ms;
+    int64_t probe_timeout_ms;
 };
 
 struct agent_mqtt_config {

@@ -14,8 +14,11 @@
 #include <unistd.h>
 
 #include "agent_config.h"
+#include "agent_hbfile.h"
 #include "agent_hoststats.h"
+#include "agent_logtail.h"
 #include "agent_notify.h"
+#include "agent_probe.h"
 #include "agent_procwatch.h"
 #include "agent_publisher.h"
 #include "clock.h"
@@ -23,7 +26,7 @@
 
 #define MOD "agent"
 #define STOP_FLUSH_MS 2000
-#define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS)
+#define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS + BP_AGENT_MAX_BOTS)
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t hup_requested;
@@ -31,7 +34,12 @@ static volatile sig_atomic_t hup_requested;
 struct bot_state {
     const struct agent_bot_config *cfg;
     struct agent_procwatch pw;
-    int64_t last_trade_ts;
+    int64_t last_trade_ts; /* newest trade from any source: notify, log, probe */
+    bool has_log, has_hbfile, has_probe, has_finder;
+    struct agent_logtail log;
+    int log_err; /* last poll error, so it is logged once per change */
+    struct agent_hbfile_sample hbf;
+    struct agent_probe probe;
 };
 
 struct agent {
@@ -104,19 +112,78 @@ static void refresh(struct agent *a)
     a->refreshed_at = a->mono;
 }
 
+static int64_t max64(int64_t x, int64_t y)
+{
+    return x > y ? x : y;
+}
+
+/* Reads the bot's file-based evidence (log, heartbeat file) and folds every trade source
+ * into last_trade_ts. */
+static void sample_evidence(struct agent *a, struct bot_state *b)
+{
+    if (b->has_log) {
+        int rc = agent_logtail_poll(&b->log, a->wall);
+        int err = rc < 0 ? rc : 0;
+        if (err != b->log_err && err != 0)
+            BP_WARN(MOD, "bot %s: log %s: %s", b->cfg->name, b->cfg->log_file, strerror(-err));
+        b->log_err = err;
+        b->last_trade_ts = max64(b->last_trade_ts, b->log.c.last_trade_ts);
+    }
+    if (b->has_hbfile)
+        agent_hbfile_read(b->cfg->heartbeat_file, a->wall, &b->hbf);
+    if (b->has_probe)
+        b->last_trade_ts = max64(b->last_trade_ts, b->probe.last_trade_ts);
+}
+
+/* Alive: its process is found; for a bot with no way to find its process, its heartbeat
+ * file is fresh. */
+static bool bot_alive(const struct bot_state *b)
+{
+    if (b->has_finder)
+        return agent_procwatch_is_alive(&b->pw);
+    return agent_hbfile_is_fresh(&b->hbf, b->cfg->heartbeat_file_max_age_ms);
+}
+
+static void fill_evidence(const struct bot_state *b, struct bp_heartbeat *hb)
+{
+    if ((hb->has_log = b->has_log)) {
+        const struct agent_log_counts *c = &b->log.c;
+        hb->log = (struct bp_hb_log){.last_line_ts = c->last_line_ts,
+                                     .lines = c->lines,
+                                     .trades = c->matched[AGENT_LOG_TRADE],
+                                     .errors = c->matched[AGENT_LOG_ERROR],
+                                     .warnings = c->matched[AGENT_LOG_WARNING]};
+    }
+    if ((hb->has_hb_file = b->has_hbfile))
+        hb->hb_file = (struct bp_hb_file){.found = b->hbf.found,
+                                          .mtime_ts = b->hbf.mtime_ms,
+                                          .content_ts = b->hbf.content_ts,
+                                          .age_ms = b->hbf.age_ms};
+    if ((hb->has_probe = b->has_probe)) {
+        hb->probe.last_trade_ts = b->probe.last_trade_ts;
+        hb->probe.ok_ts = b->probe.ok_ts;
+        hb->probe.failures = b->probe.failures;
+        memcpy(hb->probe.error, b->probe.error, sizeof(hb->probe.error));
+    }
+}
+
 static void send_heartbeats(struct agent *a)
 {
     refresh(a);
     for (int i = 0; i < a->nbots; i++) {
         struct bot_state *b = &a->bots[i];
+        sample_evidence(a, b);
         struct bp_heartbeat hb = {.interval_ms = a->cfg->heartbeat_ms,
                                   .last_trade_ts = b->last_trade_ts};
-        if (agent_procwatch_is_alive(&b->pw)) {
+        if (bot_alive(b)) {
             hb.proc.alive = true;
-            hb.proc.pid = b->pw.pid;
-            hb.proc.start_ts = agent_procwatch_start_ts(&b->pw, &a->env);
-            hb.proc.uptime_s = agent_procwatch_uptime_s(&b->pw, &a->env, a->wall);
+            if (agent_procwatch_is_alive(&b->pw)) {
+                hb.proc.pid = b->pw.pid;
+                hb.proc.start_ts = agent_procwatch_start_ts(&b->pw, &a->env);
+                hb.proc.uptime_s = agent_procwatch_uptime_s(&b->pw, &a->env, a->wall);
+            }
         }
+        fill_evidence(b, &hb);
         if (agent_publisher_heartbeat(a->pub, b->cfg->name, &hb, a->wall) == -ENOTCONN)
             return; /* offline: the rest would be skipped too */
     }
@@ -179,6 +246,11 @@ static void run_due(struct agent *a)
         send_stats(a);
         a->next_stats = next_due(a->next_stats, a->cfg->stats_ms, a->mono);
     }
+    for (int i = 0; i < a->nbots; i++) {
+        struct agent_probe *p = &a->bots[i].probe;
+        if (a->bots[i].has_probe && a->mono >= agent_probe_deadline(p))
+            agent_probe_step(p, a->mono, a->wall);
+    }
 }
 
 /* ---- notify ------------------------------------------------------------------------------- */
@@ -220,14 +292,27 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
 {
     struct pollfd pfds[MAX_POLLFDS];
     pfds[0] = (struct pollfd){.fd = agent_publisher_fd(a->pub), .events = POLLIN};
-    size_t n = agent_notify_server_pollfds(&a->notify, pfds + 1, MAX_POLLFDS - 1);
+    size_t n =
+        agent_notify_server_pollfds(&a->notify, pfds + 1, MAX_POLLFDS - 1 - BP_AGENT_MAX_BOTS);
     int64_t due =
         min64(min64(a->next_heartbeat, a->next_stats), agent_notify_server_deadline(&a->notify));
+    size_t nprobe = 0;
+    int probe_bot[BP_AGENT_MAX_BOTS];
+    for (int i = 0; i < a->nbots; i++) {
+        const struct agent_probe *p = &a->bots[i].probe;
+        if (!a->bots[i].has_probe)
+            continue;
+        due = min64(due, agent_probe_deadline(p));
+        if (agent_probe_fd(p) >= 0) {
+            pfds[1 + n + nprobe] = (struct pollfd){.fd = agent_probe_fd(p), .events = POLLIN};
+            probe_bot[nprobe++] = i;
+        }
+    }
     int64_t wait = due - bp_mono_ms();
     if (wait < 0)
         wait = 0;
     struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
-    int rc = ppoll(pfds, n + 1, &ts, wait_mask);
+    int rc = ppoll(pfds, n + 1 + nprobe, &ts, wait_mask);
     if (rc < 0 && errno != EINTR) {
         BP_ERROR(MOD, "ppoll: %s", strerror(errno));
         return -errno;
@@ -236,6 +321,9 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
         return 0;
     a->mqtt_event = pfds[0].revents != 0;
     agent_notify_server_process(&a->notify, pfds + 1, n, bp_mono_ms(), handle_request, a);
+    for (size_t k = 0; k < nprobe; k++)
+        if (pfds[1 + n + k].revents != 0)
+            agent_probe_read(&a->bots[probe_bot[k]].probe, bp_mono_ms());
     return 0;
 }
 
@@ -254,6 +342,44 @@ static void loop(struct agent *a, const sigset_t *wait_mask)
     }
 }
 
+/* The optional evidence sources of every bot. The config was validated, so a failure here
+ * (a pattern that compiled then, out of memory) is fatal. */
+static int start_sources(struct agent *a)
+{
+    char err[200];
+    for (int i = 0; i < a->nbots; i++) {
+        struct bot_state *b = &a->bots[i];
+        const struct agent_bot_config *c = b->cfg;
+        const char *pats[AGENT_LOG_NPAT] = {c->log_trade, c->log_error, c->log_warning};
+        b->log.fd = -1;
+        b->probe.fd = -1;
+        b->has_finder =
+            c->pid_file[0] != '\0' || c->process_name[0] != '\0' || c->cmdline[0] != '\0';
+        if (agent_procwatch_set_cmdline(&b->pw, c->cmdline) != 0) {
+            BP_ERROR(MOD, "bot %s: cmdline: bad regular expression", c->name);
+            return -EINVAL;
+        }
+        b->has_hbfile = c->heartbeat_file[0] != '\0';
+        if (c->log_file[0] != '\0') {
+            if (agent_logtail_init(&b->log, c->log_file, pats, err, sizeof(err)) != 0) {
+                BP_ERROR(MOD, "bot %s: %s", c->name, err);
+                return -EINVAL;
+            }
+            b->has_log = true;
+            agent_logtail_poll(&b->log, a->wall); /* start at the end: history is not news */
+        }
+        if (c->probe[0] != '\0') {
+            if (agent_probe_init(&b->probe, c->probe, c->probe_interval_ms, c->probe_timeout_ms,
+                                 a->mono) != 0) {
+                BP_ERROR(MOD, "bot %s: probe: cannot split '%s'", c->name, c->probe);
+                return -EINVAL;
+            }
+            b->has_probe = true;
+        }
+    }
+    return 0;
+}
+
 static int start(struct agent *a, const struct agent_config *cfg)
 {
     int rc;
@@ -269,6 +395,8 @@ static int start(struct agent *a, const struct agent_config *cfg)
     }
     a->mono = bp_mono_ms();
     a->wall = bp_wall_ms();
+    if ((rc = start_sources(a)) != 0)
+        return rc;
     a->refreshed_at = -1;
     send_stats(a); /* nothing is connected yet: this takes the CPU baselines and btime */
     if ((rc = make_state_dirs(cfg)) != 0)
@@ -299,6 +427,13 @@ static void finish(struct agent *a)
     }
     agent_notify_server_stop(&a->notify);
     agent_publisher_free(a->pub);
+    for (int i = 0; i < a->nbots; i++) {
+        agent_procwatch_cleanup(&a->bots[i].pw);
+        if (a->bots[i].has_log)
+            agent_logtail_cleanup(&a->bots[i].log);
+        if (a->bots[i].has_probe)
+            agent_probe_cleanup(&a->bots[i].probe);
+    }
     BP_INFO(MOD, "stopped: %llu trades sent, %llu dropped, %llu messages skipped offline",
             (unsigned long long)c.trades_sent, (unsigned long long)c.trades_dropped,
             (unsigned long long)c.skipped_offline);

@@ -125,6 +125,17 @@ int agent_proc_parse_argv0(const char *buf, size_t len, char *out, size_t size)
     return 0;
 }
 
+void agent_proc_cmdline_text(const char *buf, size_t len, char *out, size_t size)
+{
+    while (len > 0 && buf[len - 1] == '\0')
+        len--;
+    if (len > size - 1)
+        len = size - 1;
+    for (size_t i = 0; i < len; i++)
+        out[i] = buf[i] == '\0' ? ' ' : buf[i];
+    out[len] = '\0';
+}
+
 bool agent_proc_name_matches(const char *name, const char *comm, const char *argv0)
 {
     if (name == NULL || name[0] == '\0')
@@ -189,10 +200,32 @@ static bool has(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
-/* Does pid's name answer to w's process_name (always true when none is set)? */
+/* Reads pid's command line as text into out (AGENT_CMDLINE_MAX bytes); "" if unreadable. */
+static void read_cmdline(const struct agent_proc_env *env, int pid, char *out)
+{
+    char path[AGENT_PATH_BYTES], buf[AGENT_CMDLINE_MAX];
+    size_t len;
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "%s/%d/cmdline", env->root, pid);
+    if (agent_procfs_read(path, buf, sizeof(buf), &len) == 0)
+        agent_proc_cmdline_text(buf, len, out, AGENT_CMDLINE_MAX);
+}
+
+static bool cmdline_matches(const struct agent_procwatch *w, const char *text)
+{
+    return regexec(&w->cmdline_re, text, 0, NULL, 0) == 0;
+}
+
+/* Does pid answer to w's process_name and cmdline pattern (each true when not set)? */
 static bool name_ok(const struct agent_procwatch *w, const struct agent_proc_env *env,
                     const struct agent_proc_stat *st)
 {
+    if (w->has_cmdline) {
+        char text[AGENT_CMDLINE_MAX];
+        read_cmdline(env, st->pid, text);
+        if (!cmdline_matches(w, text))
+            return false;
+    }
     if (!has(w->process_name))
         return true;
     if (agent_proc_name_matches(w->process_name, st->comm, NULL))
@@ -221,6 +254,24 @@ void agent_procwatch_init(struct agent_procwatch *w, const char *name, const cha
     w->name = name;
     w->pid_file = pid_file;
     w->process_name = process_name;
+}
+
+int agent_procwatch_set_cmdline(struct agent_procwatch *w, const char *pattern)
+{
+    agent_procwatch_cleanup(w);
+    if (!has(pattern))
+        return 0;
+    if (regcomp(&w->cmdline_re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+        return -EINVAL;
+    w->has_cmdline = true;
+    return 0;
+}
+
+void agent_procwatch_cleanup(struct agent_procwatch *w)
+{
+    if (w->has_cmdline)
+        regfree(&w->cmdline_re);
+    w->has_cmdline = false;
 }
 
 static void adopt(struct agent_procwatch *w, const struct agent_proc_stat *st)
@@ -254,6 +305,7 @@ static bool check_known(struct agent_procwatch *w, const struct agent_proc_env *
 static void scan_by_name(struct agent_procwatch **missing, size_t n,
                          const struct agent_proc_env *env)
 {
+    char text[AGENT_CMDLINE_MAX];
     DIR *d = opendir(env->root);
     if (!d) {
         BP_WARN(MOD, "cannot list %s: %s", env->root, strerror(errno));
@@ -270,15 +322,23 @@ static void scan_by_name(struct agent_procwatch **missing, size_t n,
             continue;
         char argv0[AGENT_COMM_MAX * 2];
         argv0[0] = '\0';
-        bool argv0_read = false;
+        bool argv0_read = false, text_read = false;
         for (size_t i = 0; i < n; i++) {
             struct agent_procwatch *w = missing[i];
-            if (!agent_proc_name_matches(w->process_name, st.comm, NULL)) {
+            if (has(w->process_name) && !agent_proc_name_matches(w->process_name, st.comm, NULL)) {
                 if (!argv0_read) {
                     read_argv0(env, (int)pid, argv0, sizeof(argv0));
                     argv0_read = true;
                 }
                 if (!agent_proc_name_matches(w->process_name, NULL, argv0))
+                    continue;
+            }
+            if (w->has_cmdline) {
+                if (!text_read) {
+                    read_cmdline(env, (int)pid, text);
+                    text_read = true;
+                }
+                if (!cmdline_matches(w, text))
                     continue;
             }
             if (w->pid == 0 || st.starttime < w->starttime ||
@@ -316,7 +376,8 @@ int agent_procwatch_refresh(struct agent_procwatch *const *ws, size_t n,
             old[i] = w->pid;
             /* A pid file is the bot's own word: when it names no live process (of the right
              * name) the bot is down. Guessing by name instead could pick up a stranger. */
-            if (!check_known(w, env) && !has(w->pid_file) && has(w->process_name))
+            if (!check_known(w, env) && !has(w->pid_file) &&
+                (has(w->process_name) || w->has_cmdline))
                 missing[nmissing++] = w;
         }
         if (nmissing > 0)

@@ -5,12 +5,14 @@
 #ifndef AGENT_PROCWATCH_H
 #define AGENT_PROCWATCH_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define AGENT_COMM_MAX 64
 #define AGENT_PATH_BYTES 320 /* room for a /proc root, a pid and a file name */
+#define AGENT_CMDLINE_MAX 4096 /* bytes of /proc/<pid>/cmdline matched against a pattern */
 
 /* The fields we use from /proc/<pid>/stat. */
 struct agent_proc_stat {
@@ -33,6 +35,9 @@ int agent_proc_parse_pidfile(const char *buf, size_t len, int *pid);
 /* Copies the basename of argv[0] from the text of /proc/<pid>/cmdline (NUL-separated) into out.
  * 0, or -EINVAL when empty. */
 int agent_proc_parse_argv0(const char *buf, size_t len, char *out, size_t size);
+/* The text of /proc/<pid>/cmdline as a pattern sees it: NULs between arguments become spaces,
+ * trailing NULs are dropped, and it is cut to size - 1 bytes. Always NUL-terminates out. */
+void agent_proc_cmdline_text(const char *buf, size_t len, char *out, size_t size);
 /* Does a process with this comm and argv[0] basename answer to name? comm matches exactly, or
  * by its first 15 chars when name is longer (the kernel truncates comm); argv0 matches exactly. */
 bool agent_proc_name_matches(const char *name, const char *comm, const char *argv0);
@@ -57,6 +62,8 @@ struct agent_procwatch {
     const char *name;         /* bot name, for logs (borrowed) */
     const char *pid_file;     /* "" or NULL: none (borrowed) */
     const char *process_name; /* "" or NULL: none (borrowed) */
+    bool has_cmdline;         /* a command-line pattern is set (agent_procwatch_set_cmdline) */
+    regex_t cmdline_re;
     /* Current process; pid 0 when not found. (pid, starttime) identifies it across pid reuse. */
     int pid;
     uint64_t starttime;
@@ -70,11 +77,18 @@ struct agent_procwatch {
 void agent_procwatch_init(struct agent_procwatch *w, const char *name, const char *pid_file,
                           const char *process_name);
 
+/* Adds a POSIX extended pattern that the process's command line (agent_proc_cmdline_text)
+ * must match: with a pid file or process name, as an extra condition; alone, to find the
+ * bot by one scan like process_name. "" or NULL: none. 0, or -EINVAL for a bad pattern. */
+int agent_procwatch_set_cmdline(struct agent_procwatch *w, const char *pattern);
+/* Frees the pattern. */
+void agent_procwatch_cleanup(struct agent_procwatch *w);
+
 /* Re-checks each bot: keeps the known process while (pid, starttime) lives and its pid file
  * (if any) still names it; a bot with a pid file is the live process that file names (which,
  * when process_name is set too, must have that name), and nothing else; bots with only a
- * process_name are found by one scan of <root>/ * for all of them. Logs when a bot is found,
- * lost or restarted. Returns how many bots are alive. */
+ * process_name and/or a cmdline pattern are found by one scan of <root>/ * for all of them. Logs
+ * when a bot is found, lost or restarted. Returns how many bots are alive. */
 int agent_procwatch_refresh(struct agent_procwatch *const *ws, size_t n,
                             const struct agent_proc_env *env);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_check.h"
 #include "agent_config.h"
 #include "agent_loop.h"
 #include "agent_notify.h"
@@ -21,9 +22,12 @@ static void usage(FILE *f)
                "       botpulse-agent -c FILE notify --bot ID trade [--id X] [--symbol S]\n"
                "                      [--side buy|sell] [--ts UNIX_MS]\n"
                "       botpulse-agent notify --socket PATH --bot ID trade [...]\n"
+               "       botpulse-agent check -c FILE     one round, one line per bot\n"
                "       botpulse-agent --version | --help\n"
                "notify exits 0 when the agent took the trade, 1 when it refused it (the reason is\n"
-               "printed), 2 when the agent could not be reached.\n");
+               "printed), 2 when the agent could not be reached.\n"
+               "check exits 0 when every bot is alive, 1 on a warning (a stale heartbeat file,\n"
+               "an unreadable log), 2 when a bot's process is not running or the config is bad.\n");
 }
 
 struct notify_args {
@@ -155,6 +159,34 @@ static int notify_main(const char *config, int argc, char **argv, int i)
     return rc;
 }
 
+/* check [-c FILE]: -c may come before or after the verb. */
+static int check_main(const char *config, int argc, char **argv, int i)
+{
+    for (; i < argc; i++) {
+        int hit = take_opt(argc, argv, &i, "-c", &config);
+        if (hit == 0)
+            hit = take_opt(argc, argv, &i, "--config", &config);
+        if (hit <= 0) {
+            if (hit == 0)
+                fprintf(stderr, "error: unexpected argument '%s'\n", argv[i]);
+            return AGENT_CHECK_CRIT;
+        }
+    }
+    if (!config) {
+        fprintf(stderr, "error: check needs -c FILE\n");
+        return AGENT_CHECK_CRIT;
+    }
+    struct agent_config *cfg = load(config);
+    if (!cfg) {
+        printf("CRITICAL - config error\n");
+        return AGENT_CHECK_CRIT;
+    }
+    bp_log_threshold = BP_LOG_ERROR; /* the summary is the output */
+    int rc = agent_check_run(cfg, "/proc", stdout);
+    free(cfg);
+    return rc;
+}
+
 static int agent_main(const char *config)
 {
     enum bp_log_level level = BP_LOG_INFO;
@@ -185,6 +217,8 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "notify") == 0)
             return notify_main(config, argc, argv, i + 1);
+        if (strcmp(a, "check") == 0)
+            return check_main(config, argc, argv, i + 1);
         if ((hit = take_opt(argc, argv, &i, "-c", &config)) == 0)
             hit = take_opt(argc, argv, &i, "--config", &config);
         if (hit > 0)

@@ -8,6 +8,7 @@
 #include <ini.h>
 #include <inttypes.h>
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -182,6 +183,26 @@ static int set_str(const struct bp_cfg_key *k, char *field, const char *value, c
     return 0;
 }
 
+/* A string that must also compile with regcomp(REG_EXTENDED); "" means "not set". */
+static int set_regex(const struct bp_cfg_key *k, char *field, const char *value, char *why,
+                     size_t whylen)
+{
+    int rc = set_str(k, field, value, why, whylen);
+    if (rc != 0 || value[0] == '\0')
+        return rc;
+    regex_t re;
+    int rerr = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
+    if (rerr != 0) {
+        char msg[64];
+        regerror(rerr, &re, msg, sizeof(msg));
+        snprintf(why, whylen, "bad regular expression: %.60s", msg);
+        field[0] = '\0';
+        return -EINVAL;
+    }
+    regfree(&re);
+    return 0;
+}
+
 static int set_int(const struct bp_cfg_key *k, char *field, const char *value, char *why,
                    size_t whylen)
 {
@@ -241,6 +262,7 @@ static bool size_ok(const struct bp_cfg_key *k)
 {
     switch (k->type) {
     case BP_CFG_STR:
+    case BP_CFG_REGEX:
         return k->size > 0;
     case BP_CFG_INT:
         return k->size == sizeof(int64_t) || k->size == sizeof(int);
@@ -267,6 +289,8 @@ static int set_value(const struct bp_cfg_key *k, void *target, const char *value
     switch (k->type) {
     case BP_CFG_STR:
         return set_str(k, field, value, why, whylen);
+    case BP_CFG_REGEX:
+        return set_regex(k, field, value, why, whylen);
     case BP_CFG_INT:
         return set_int(k, field, value, why, whylen);
     case BP_CFG_DOUBLE:

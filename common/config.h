@@ -13,6 +13,7 @@ enum bp_cfg_type {
     BP_CFG_DOUBLE, /* double */
     BP_CFG_BOOL,   /* bool: true/false/yes/no/on/off/1/0 */
     BP_CFG_MS,     /* int64_t milliseconds: "250ms", "10s", "30m", "2h", "1d"; bare number = s */
+    BP_CFG_REGEX,  /* char[size] like BP_CFG_STR, and must compile as a POSIX extended regex */
 };
 
 struct bp_cfg_key {

@@ -23,7 +23,7 @@ enum kind {
     K_ID,    /* char[max + 1] of [A-Za-z0-9_.-] */
     K_TEXT,  /* char[max + 1]: valid UTF-8 without control characters */
     K_SIDE,  /* char[BP_SHORT_MAX + 1]: "buy" or "sell" */
-    K_OBJ,   /* nested object: sub[] at base + off */
+    K_OBJ,   /* nested object: sub[] at base + off; optional ones set a bool at base + has_off */
     K_ARR,   /* array of objects: sub[] per element, int count at base + count_off */
 };
 
@@ -37,6 +37,7 @@ struct field {
     const struct field *sub;
     size_t elem_size; /* K_ARR */
     size_t count_off; /* K_ARR */
+    size_t has_off;   /* optional K_OBJ: bool, true when the object is present */
 };
 
 /* clang-format off */
@@ -47,6 +48,7 @@ struct field {
 #define F_BOOL(n, r, o) {.name = n, .kind = K_BOOL, .required = r, .off = o}
 #define F_STR(k, n, r, o, lo, hi) {.name = n, .kind = k, .required = r, .off = o, .min = lo, .max = hi}
 #define F_OBJ(n, o, s) {.name = n, .kind = K_OBJ, .required = REQ, .off = o, .sub = s}
+#define F_OBJ_OPT(n, o, s, h) {.name = n, .kind = K_OBJ, .required = OPT, .off = o, .sub = s, .has_off = h}
 #define F_END {.name = NULL}
 /* clang-format on */
 /* The envelope, split around "bot" so that it follows "agent" on the wire. */
@@ -93,6 +95,31 @@ static const struct field proc_info_fields[] = {
     F_END,
 };
 
+static const struct field hb_log_fields[] = {
+    F_INT("last_line_ts", REQ, offsetof(struct bp_hb_log, last_line_ts), 0, INT_LIMIT),
+    F_INT("lines", REQ, offsetof(struct bp_hb_log, lines), 0, INT_LIMIT),
+    F_INT("trades", REQ, offsetof(struct bp_hb_log, trades), 0, INT_LIMIT),
+    F_INT("errors", REQ, offsetof(struct bp_hb_log, errors), 0, INT_LIMIT),
+    F_INT("warnings", REQ, offsetof(struct bp_hb_log, warnings), 0, INT_LIMIT),
+    F_END,
+};
+
+static const struct field hb_file_fields[] = {
+    F_BOOL("found", REQ, offsetof(struct bp_hb_file, found)),
+    F_INT("mtime_ts", REQ, offsetof(struct bp_hb_file, mtime_ts), 0, INT_LIMIT),
+    F_INT("content_ts", REQ, offsetof(struct bp_hb_file, content_ts), 0, INT_LIMIT),
+    F_INT("age_ms", REQ, offsetof(struct bp_hb_file, age_ms), 0, INT_LIMIT),
+    F_END,
+};
+
+static const struct field hb_probe_fields[] = {
+    F_INT("last_trade_ts", REQ, offsetof(struct bp_hb_probe, last_trade_ts), 0, INT_LIMIT),
+    F_INT("ok_ts", REQ, offsetof(struct bp_hb_probe, ok_ts), 0, INT_LIMIT),
+    F_INT("failures", REQ, offsetof(struct bp_hb_probe, failures), 0, INT_LIMIT),
+    F_STR(K_TEXT, "error", OPT, offsetof(struct bp_hb_probe, error), 0, BP_TEXT_MAX),
+    F_END,
+};
+
 static const struct field heartbeat_fields[] = {
     F_HEAD,
     F_BOT,
@@ -100,6 +127,10 @@ static const struct field heartbeat_fields[] = {
     F_INT("interval_ms", REQ, MSG_OFF(u.heartbeat.interval_ms), 100, 3600000),
     F_OBJ("proc", MSG_OFF(u.heartbeat.proc), proc_info_fields),
     F_INT("last_trade_ts", OPT, MSG_OFF(u.heartbeat.last_trade_ts), 0, INT_LIMIT),
+    F_OBJ_OPT("log", MSG_OFF(u.heartbeat.log), hb_log_fields, MSG_OFF(u.heartbeat.has_log)),
+    F_OBJ_OPT("hb_file", MSG_OFF(u.heartbeat.hb_file), hb_file_fields,
+              MSG_OFF(u.heartbeat.has_hb_file)),
+    F_OBJ_OPT("probe", MSG_OFF(u.heartbeat.probe), hb_probe_fields, MSG_OFF(u.heartbeat.has_probe)),
     F_END,
 };
 
@@ -343,6 +374,8 @@ static int decode_value(const cJSON *it, const struct field *f, char *base, cons
         if (!cJSON_IsObject(it))
             return fail(err, BP_MSG_ERR_WRONG_TYPE, "field '%s%s': expected object", path, f->name);
         snprintf(sub, sizeof(sub), "%s%s.", path, f->name);
+        if (!f->required)
+            *(bool *)(base + f->has_off) = true;
         return decode_object(it, f->sub, base + f->off, sub, err);
     case K_ARR:
         return decode_array(it, f, base, path, err);
@@ -538,6 +571,8 @@ static bool encode_value(cJSON *obj, const struct field *f, const char *base)
     case K_BOOL:
         return add(obj, f->name, cJSON_CreateBool(*(const bool *)p));
     case K_OBJ:
+        if (!f->required && !*(const bool *)(base + f->has_off))
+            return true;
         return add(obj, f->name, encode_object(f->sub, p));
     case K_ARR:
         return add(obj, f->name, encode_array(f, base));

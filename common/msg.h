@@ -85,10 +85,35 @@ struct bp_proc_info {
     int64_t start_ts;   /* process start, Unix ms; 0 when not alive */
 };
 
+/* Optional evidence objects of a heartbeat (v1, added compatibly: see proto/README.md).
+ * Each is on the wire only when its has_* flag is set; counts are since the agent started. */
+struct bp_hb_log {
+    int64_t last_line_ts; /* Unix ms when the agent read the newest line; 0 = none yet */
+    int64_t lines, trades, errors, warnings; /* lines read and lines matching each pattern */
+};
+
+struct bp_hb_file {
+    bool found;         /* the heartbeat file exists and could be read */
+    int64_t mtime_ts;   /* its modification time, Unix ms; 0 when not found */
+    int64_t content_ts; /* the Unix timestamp written in it (s or ms on the wire: ms); 0 = none */
+    int64_t age_ms;     /* now - (content_ts or else mtime_ts), >= 0; 0 when not found */
+};
+
+struct bp_hb_probe {
+    int64_t last_trade_ts;       /* last trade time the probe printed, Unix ms; 0 = none yet */
+    int64_t ok_ts;               /* when the probe last succeeded, Unix ms; 0 = never */
+    int64_t failures;            /* failed runs since start (exit != 0, timeout, bad output) */
+    char error[BP_TEXT_MAX + 1]; /* the last failure; "" when the last run succeeded */
+};
+
 struct bp_heartbeat {
     int64_t interval_ms;   /* when the next heartbeat is due, 100..3600000 */
     struct bp_proc_info proc;
     int64_t last_trade_ts; /* Unix ms of the newest trade the agent knows; 0 = none yet */
+    bool has_log, has_hb_file, has_probe;
+    struct bp_hb_log log;
+    struct bp_hb_file hb_file;
+    struct bp_hb_probe probe;
 };
 
 struct bp_stats {

@@ -37,13 +37,20 @@ static int write_collector_ini(struct bpt_stack *s)
 
 static int write_agent_ini(struct bpt_stack *s)
 {
-    char bots[2048] = "";
+    char bots[4096] = "";
     size_t n = 0;
-    for (int i = 0; i < BPT_MAX_BOTS && s->opts.bots[i]; i++)
-        n += (size_t)snprintf(bots + n, sizeof(bots) - n,
-                              "[bot %s]\npid_file = %s/%s.pid\naccount = acct-%d\n"
-                              "exchange = test-exchange\n",
-                              s->opts.bots[i], bpt_env_dir(s->env), s->opts.bots[i], i % 2);
+    for (int i = 0; i < BPT_MAX_BOTS && s->opts.bots[i] && n < sizeof(bots); i++) {
+        n += (size_t)snprintf(bots + n, sizeof(bots) - n, "[bot %s]\n", s->opts.bots[i]);
+        if (!s->opts.no_pid_file[i] && n < sizeof(bots))
+            n += (size_t)snprintf(bots + n, sizeof(bots) - n, "pid_file = %s/%s.pid\n",
+                                  bpt_env_dir(s->env), s->opts.bots[i]);
+        if (n < sizeof(bots))
+            n += (size_t)snprintf(bots + n, sizeof(bots) - n,
+                                  "account = acct-%d\nexchange = test-exchange\n%s", i % 2,
+                                  s->opts.bot_extra[i] ? s->opts.bot_extra[i] : "");
+    }
+    if (n >= sizeof(bots))
+        return -E2BIG;
     snprintf(s->notify_socket, sizeof(s->notify_socket), "%s/agent/notify.sock",
              bpt_env_dir(s->env));
     const char *path =

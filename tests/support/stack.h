@@ -20,6 +20,12 @@ struct bpt_stack_opts {
     const char *collector_extra;    /* INI text appended to collector.ini ([rules], [bot X]) */
     bool resource_checks; /* false: resource thresholds out of reach, so a busy test machine
                              cannot turn bots degraded; true: the collector's defaults */
+    /* Per bot (same index as bots): INI lines appended to its [bot X] section in agent.ini,
+     * e.g. "log_file = /tmp/.../bot-1.log\nlog_trade = FILLED\n". NULL = none. */
+    const char *bot_extra[BPT_MAX_BOTS];
+    /* Per bot: leave pid_file out of its section (its bot_extra then says how it is found,
+     * e.g. by a heartbeat_file). */
+    bool no_pid_file[BPT_MAX_BOTS];
 };
 
 struct bpt_stack {

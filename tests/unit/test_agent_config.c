@@ -101,7 +101,7 @@ static void test_errors(void **state)
     char buf[1024];
     expect_error("[mqtt]\nurl = tcp://b:1883\n[bot b1]\nprocess_name = x\n", "id");
     snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s[bot b1]\naccount = main\n", mq);
-    expect_error(buf, "[bot b1]: set pid_file or process_name");
+    expect_error(buf, "[bot b1]: set pid_file, process_name, cmdline or heartbeat_file");
     snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s", mq);
     expect_error(buf, "no [bot NAME] section");
     expect_error("[agent]\nid = a1\n[bot b1]\nprocess_name = x\n", "url");
@@ -139,6 +139,48 @@ static void test_errors(void **state)
     expect_error(buf, "max_buffered");
 }
 
+static void test_evidence_sources(void **state)
+{
+    const char *head = "[agent]\nid = a1\nheartbeat = 2s\n[mqtt]\nurl = tcp://b:1883\n";
+    char buf[1024];
+    snprintf(buf, sizeof(buf),
+             "%s[bot b1]\npid_file = /run/b1.pid\nlog_file = /var/log/b1.log\n"
+             "log_trade = (BUY|SELL) filled\nlog_error = ^ERROR\nlog_warning = WARN(ING)?\n"
+             "probe = /usr/local/bin/last-trade --bot b1\nprobe_interval = 30s\n"
+             "probe_timeout = 5s\n"
+             "[bot b2]\nheartbeat_file = /run/b2.hb\n"
+             "[bot b3]\ncmdline = python3 .*bot\\.py --name b3( |$)\n",
+             head);
+    assert_int_equal(write_ini(buf), 0);
+    assert_string_equal(cfg.bots[0].log_trade, "(BUY|SELL) filled");
+    assert_string_equal(cfg.bots[0].probe, "/usr/local/bin/last-trade --bot b1");
+    assert_int_equal(cfg.bots[0].probe_interval_ms, 30000);
+    assert_int_equal(cfg.bots[0].probe_timeout_ms, 5000);
+    assert_string_equal(cfg.bots[1].heartbeat_file, "/run/b2.hb");
+    assert_int_equal(cfg.bots[1].heartbeat_file_max_age_ms, 6000); /* 3 x heartbeat */
+    assert_int_equal(cfg.bots[1].probe_interval_ms, 60000);
+    assert_string_equal(cfg.bots[2].cmdline, "python3 .*bot\\.py --name b3( |$)");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\ncmdline = [unclosed\n", head);
+    expect_error(buf, "[bot b1] cmdline: bad regular expression");
+
+    /* A bad pattern names the file, the line and the key. */
+    snprintf(buf, sizeof(buf),
+             "%s[bot b1]\npid_file = /run/b1.pid\nlog_file = /l\nlog_error = (unclosed\n", head);
+    expect_error(buf, ":9: [bot b1] log_error: bad regular expression");
+    assert_non_null(strstr(err, path));
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /run/b1.pid\nlog_trade = x\n", head);
+    expect_error(buf, "set log_file too");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nlog_file = b1.log\n", head);
+    expect_error(buf, "log_file: must be an absolute path");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nheartbeat_file = b1.hb\n", head);
+    expect_error(buf, "heartbeat_file: must be an absolute path");
+    snprintf(buf, sizeof(buf),
+             "%s[bot b1]\npid_file = /p\nprobe = /bin/true\nprobe_interval = 5s\n"
+             "probe_timeout = 10s\n",
+             head);
+    expect_error(buf, "probe_timeout: longer than probe_interval");
+}
+
 static void test_too_many_bots(void **state)
 {
     static char buf[16384];
@@ -155,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_example_file_loads),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_evidence_sources),
         cmocka_unit_test(test_too_many_bots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,6 +189,46 @@ static void test_find_by_name_in_tree(void **state)
     assert_int_equal(agent_procwatch_rss_kb(&d, &env), -1);
 }
 
+static void test_cmdline_text(void **state)
+{
+    char buf[64], out[64];
+    size_t len = slurp(TREE "/100/cmdline", buf, sizeof(buf));
+    agent_proc_cmdline_text(buf, len, out, sizeof(out));
+    assert_string_equal(out, "/opt/bots/demo-bot --config demo.ini");
+    agent_proc_cmdline_text(buf, len, out, 10);
+    assert_string_equal(out, "/opt/bots");
+    agent_proc_cmdline_text("\0\0", 2, out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
+static void test_find_by_cmdline_in_tree(void **state)
+{
+    struct agent_proc_env env;
+    tree_env(&env);
+    struct agent_procwatch a, b, c, d, e;
+    agent_procwatch_init(&a, "a", NULL, NULL);
+    agent_procwatch_init(&b, "b", NULL, NULL);
+    agent_procwatch_init(&c, "c", NULL, "demo-bot");
+    agent_procwatch_init(&d, "d", NULL, NULL);
+    agent_procwatch_init(&e, "e", PIDFILES "/good.pid", NULL);                 /* names pid 100 */
+    assert_int_equal(agent_procwatch_set_cmdline(&a, "python3 bot\\.py$"), 0); /* argv[1] */
+    assert_int_equal(agent_procwatch_set_cmdline(&b, "--worker"), 0);
+    assert_int_equal(agent_procwatch_set_cmdline(&c, "--worker"), 0); /* and the name */
+    assert_int_equal(agent_procwatch_set_cmdline(&d, "no-such-bot"), 0);
+    assert_int_equal(agent_procwatch_set_cmdline(&e, "--worker"), 0); /* 100 is not a worker */
+    assert_int_equal(agent_procwatch_set_cmdline(&d, "(bad"), -EINVAL);
+    assert_int_equal(agent_procwatch_set_cmdline(&d, "no-such-bot"), 0);
+    struct agent_procwatch *ws[] = {&a, &b, &c, &d, &e};
+    assert_int_equal(agent_procwatch_refresh(ws, 5, &env), 3);
+    assert_int_equal(a.pid, 200);
+    assert_int_equal(b.pid, 101);
+    assert_int_equal(c.pid, 101);
+    assert_int_equal(d.pid, 0);
+    assert_int_equal(e.pid, 0);
+    for (size_t i = 0; i < 5; i++)
+        agent_procwatch_cleanup(ws[i]);
+}
+
 static void test_pid_file_in_tree(void **state)
 {
     struct agent_proc_env env;
@@ -299,6 +339,45 @@ static void test_real_restart_under_new_pid(void **state)
     unlink(pidfile);
 }
 
+/* A real exec'd process with a unique command line: "sleep 1000 0.00<our pid>" (GNU sleep adds
+ * its arguments), found by pattern, lost when killed, found again under its new pid. */
+static pid_t spawn_sleep(const char *marker)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sleep", "/bin/sleep", "1000", marker, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void test_real_restart_by_cmdline(void **state)
+{
+    char marker[32], pattern[80];
+    snprintf(marker, sizeof(marker), "0.00%d", (int)getpid());
+    snprintf(pattern, sizeof(pattern), "^/bin/sleep 1000 %s$", marker);
+    struct agent_proc_env env;
+    agent_proc_env_init(&env, "/proc");
+    struct agent_procwatch w;
+    agent_procwatch_init(&w, "bycmd", NULL, NULL);
+    assert_int_equal(agent_procwatch_set_cmdline(&w, pattern), 0);
+    struct agent_procwatch *ws[] = {&w};
+
+    pid_t first = spawn_sleep(marker);
+    usleep(100000); /* let it exec */
+    assert_int_equal(agent_procwatch_refresh(ws, 1, &env), 1);
+    assert_int_equal(w.pid, first);
+    reap(first);
+    assert_int_equal(agent_procwatch_refresh(ws, 1, &env), 0);
+    pid_t second = spawn_sleep(marker);
+    usleep(100000);
+    assert_int_equal(agent_procwatch_refresh(ws, 1, &env), 1);
+    assert_int_equal(w.pid, second);
+    reap(second);
+    agent_procwatch_cleanup(&w);
+}
+
 static void test_real_cpu_pct_of_self(void **state)
 {
     struct agent_proc_env env;
@@ -337,8 +416,11 @@ int main(void)
         cmocka_unit_test(test_name_matching),
         cmocka_unit_test(test_cpu_pct),
         cmocka_unit_test(test_find_by_name_in_tree),
+        cmocka_unit_test(test_cmdline_text),
+        cmocka_unit_test(test_find_by_cmdline_in_tree),
         cmocka_unit_test(test_pid_file_in_tree),
         cmocka_unit_test(test_real_restart_under_new_pid),
+        cmocka_unit_test(test_real_restart_by_cmdline),
         cmocka_unit_test(test_real_cpu_pct_of_self),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -329,6 +329,37 @@ static void test_encode_heartbeat_writes_defaults(void **state)
     free(s);
 }
 
+/* The optional evidence objects: written only when flagged, flagged only when present. */
+static void test_heartbeat_optional_objects(void **state)
+{
+    struct bp_msg m;
+    decode_ok("{\"v\":1,\"type\":\"heartbeat\",\"agent\":\"a\",\"bot\":\"b\",\"boot\":\"x\","
+              "\"seq\":1,\"ts\":9,\"interval_ms\":100,\"proc\":{\"alive\":false},"
+              "\"probe\":{\"last_trade_ts\":5,\"ok_ts\":6,\"failures\":0}}",
+              &m);
+    const struct bp_heartbeat *hb = &m.u.heartbeat;
+    assert_true(hb->has_probe);
+    assert_false(hb->has_log);
+    assert_false(hb->has_hb_file);
+    assert_int_equal(hb->probe.last_trade_ts, 5);
+    assert_int_equal(hb->probe.ok_ts, 6);
+    m.u.heartbeat.has_log = true;
+    m.u.heartbeat.log.lines = 3;
+    char *s = bp_msg_encode(&m);
+    assert_string_equal(s, "{\"v\":1,\"type\":\"heartbeat\",\"agent\":\"a\",\"bot\":\"b\","
+                           "\"boot\":\"x\",\"seq\":1,\"ts\":9,\"interval_ms\":100,"
+                           "\"proc\":{\"alive\":false,\"pid\":0,\"uptime_s\":0,\"start_ts\":0},"
+                           "\"last_trade_ts\":0,\"log\":{\"last_line_ts\":0,\"lines\":3,"
+                           "\"trades\":0,\"errors\":0,\"warnings\":0},"
+                           "\"probe\":{\"last_trade_ts\":5,\"ok_ts\":6,\"failures\":0}}");
+    free(s);
+    /* An evidence object on another message type is still an unknown field. */
+    assert_int_equal(decode_err("{\"v\":1,\"type\":\"trade\",\"agent\":\"a\",\"bot\":\"b\","
+                                "\"boot\":\"x\",\"seq\":1,\"ts\":9,\"trade\":{\"ts\":1},"
+                                "\"log\":{}}"),
+                     BP_MSG_ERR_UNKNOWN_FIELD);
+}
+
 static void test_encode_over_cap_refused(void **state)
 {
     struct bp_msg *m = calloc(1, sizeof(*m));
@@ -501,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_encode_exact_wire),
         cmocka_unit_test(test_encode_heartbeat_writes_defaults),
+        cmocka_unit_test(test_heartbeat_optional_objects),
         cmocka_unit_test(test_encode_over_cap_refused),
         cmocka_unit_test(test_topic_parse_valid),
         cmocka_unit_test(test_topic_parse_rejects),
