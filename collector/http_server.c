@@ -287,10 +287,12 @@ int col_http_server_start(const struct col_http_opts *opts, struct col_http_serv
     s->daemon = s->db ? MHD_start_daemon(
                             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                                 MHD_USE_ERROR_LOG,
-                            (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-                            s, MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-                            30u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END)
+                            (uint16_t)port, NULL, NULL, on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, /* first, or MHD warns */
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                            MHD_OPTION_END)
                       : NULL;
     if (!s->daemon) {
         BP_ERROR("http", "cannot listen on %s (is the port taken?)", cfg->http_listen);
