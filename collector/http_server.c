@@ -145,14 +145,10 @@ static bool is_json(const char *ct)
     return ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ';
 }
 
-/* Checks the body of a POST; 0, or fills reply with 413, 415 or 400. */
+/* Checks the body of a POST (its size is checked before); 0, or fills reply with 415 or 400. */
 static int check_body(const struct col_route_match *m, struct MHD_Connection *conn,
                       const struct request *rq, struct col_http_reply *reply)
 {
-    if (rq->too_large) {
-        col_http_error(reply, 413, "body larger than %d bytes", COL_HTTP_BODY_MAX);
-        return -E2BIG;
-    }
     if (rq->len == 0 && m->route != COL_R_HEARTBEAT)
         return 0; /* a forced check needs no body */
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
@@ -197,7 +193,13 @@ static enum MHD_Result respond(struct col_http_server *s, struct MHD_Connection 
         col_http_error(&reply, 400, "%s", a.err);
         goto out;
     }
-    if (m.mutating && (authorize(s, conn, &reply) < 0 || check_body(&m, conn, rq, &reply) < 0))
+    if (m.mutating && authorize(s, conn, &reply) < 0)
+        goto out;
+    if (rq->too_large) { /* any route: we read and dropped it */
+        col_http_error(&reply, 413, "body larger than %d bytes", COL_HTTP_BODY_MAX);
+        goto out;
+    }
+    if (m.mutating && check_body(&m, conn, rq, &reply) < 0)
         goto out;
     struct col_http_request req = {
         .method = method,
@@ -296,9 +298,10 @@ int col_http_server_start(const struct col_http_opts *opts, struct col_http_serv
                       : NULL;
     if (!s->daemon) {
         BP_ERROR("http", "cannot listen on %s (is the port taken?)", cfg->http_listen);
+        int rc = s->db ? -EADDRINUSE : -ENOMEM;
         col_http_db_free(s->db);
         free(s);
-        return -EADDRINUSE;
+        return rc;
     }
     BP_INFO("http", "HTTP API and /metrics on http://%s/ (mutating routes %s)", cfg->http_listen,
             s->token[0] ? "need the bearer token" : "off: no token configured");

@@ -159,14 +159,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static void start(struct t *t, const char *token_line)
+static void start(struct t *t, const char *http_extra)
 {
-    static char extra[256];
-    t->port = bpt_free_port();
-    snprintf(extra, sizeof(extra), "[http]\nlisten = 127.0.0.1:%d\ntimeout = 2s\n%s", t->port,
-             token_line);
-    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"}, .collector_extra = extra};
+    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"}, .http_extra = http_extra};
     bpt_assert(t->env, bpt_stack_start(t->env, &o, &t->s) == 0, "stack did not start");
+    t->port = t->s.http_port;
     t->rec = bpt_rec_new(t->env, BPT_ROOT "/#");
     bpt_assert(t->env, t->rec, "recorder did not connect");
     bpt_assert(t->env, bpt_stack_wait_status(&t->s, t->rec, "bot-1", "healthy", 15000) == 0,
@@ -403,7 +400,7 @@ static void check_database_outage(struct t *t)
 static void test_every_route(void **state)
 {
     struct t *t = *state;
-    start(t, "token = " TOKEN "\n");
+    start(t, "timeout = 2s\ntoken = " TOKEN "\n");
     check_health_and_bots(t);
     check_metrics(t);
     check_bad_input(t);

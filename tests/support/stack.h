@@ -17,6 +17,7 @@ struct bpt_stack_opts {
     const char *bots[BPT_MAX_BOTS]; /* NULL-terminated; default {"bot-1"} */
     const char *heartbeat;          /* agent heartbeat interval, default "500ms" */
     const char *collector_extra;    /* INI text appended to collector.ini ([rules], [bot X]) */
+    const char *http_extra;         /* INI lines added to collector.ini's [http] (token = …) */
 };
 
 struct bpt_stack {
@@ -25,6 +26,7 @@ struct bpt_stack {
     char collector_ini[600];
     char agent_ini[600];
     char notify_socket[600];
+    int http_port; /* the collector's HTTP API, on 127.0.0.1 (a free port, never 8080) */
 };
 
 /* Starts broker, PostgreSQL, collector (waits for its collector/state online), the bots and
