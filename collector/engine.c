@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "log.h"
 #include "publish.h"
+#include "query.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -462,9 +463,42 @@ static void on_connection(struct col_engine *e, const struct col_event *ev)
     col_strmap_each(e->fleet.bots, shift_bot, &w);
 }
 
+static void collect_bot(void *ctx, const char *key, void *v)
+{
+    struct col_query *qr = ctx;
+    if (qr->rc == 0 && col_query_matches(&qr->filter, v))
+        qr->rc = col_query_add_bot(qr, v);
+}
+
+/* Answers a question from another thread with copies; the asker never sees the fleet. */
+static void answer(struct col_engine *e, const struct col_event *ev)
+{
+    struct col_query *qr = ev->query;
+    qr->blind = e->blind;
+    qr->fleet_size = col_strmap_len(e->fleet.bots);
+    struct col_bot *b = qr->filter.bot[0] ? col_fleet_bot(&e->fleet, qr->filter.bot) : NULL;
+    if (qr->kind == COL_Q_CHECK) {
+        if (!b)
+            qr->rc = -ENOENT;
+        else if (e->blind) /* no evidence can reach us: judging now would be a guess */
+            qr->rc = -EAGAIN;
+        else
+            evaluate(e, b, ev->recv_mono, ev->recv_wall);
+        if (b && qr->rc == 0)
+            qr->rc = col_query_add_bot(qr, b);
+    } else if (qr->kind == COL_Q_BOTS && qr->filter.bot[0]) {
+        qr->rc = b ? (col_query_matches(&qr->filter, b) ? col_query_add_bot(qr, b) : 0) : -ENOENT;
+    } else if (qr->kind == COL_Q_BOTS) {
+        col_strmap_each(e->fleet.bots, collect_bot, qr);
+    }
+    col_query_finish(qr);
+}
+
 void col_engine_handle(struct col_engine *e, const struct col_event *ev)
 {
-    if (ev->kind != COL_EV_MESSAGE)
+    if (ev->kind == COL_EV_QUERY)
+        answer(e, ev);
+    else if (ev->kind != COL_EV_MESSAGE)
         on_connection(e, ev);
     else if (ev->msg.hdr.type == BP_MSG_AGENT_STATE)
         on_agent_state(e, ev);

@@ -4,6 +4,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "query.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -84,10 +85,13 @@ static struct col_event *event_new(const struct bp_msg *m)
     ev->kind = COL_EV_MESSAGE;
     ev->recv_mono = bp_mono_ms();
     ev->recv_wall = bp_wall_ms();
+    ev->query = NULL;
     memcpy(&ev->msg.hdr, &m->hdr, sizeof(m->hdr));
     memcpy(&ev->msg.u, &m->u, vsize);
     return ev;
 }
+
+static int push(struct col_ingest *in, const struct bp_msg *m);
 
 void col_ingest_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
@@ -106,16 +110,37 @@ void col_ingest_on_message(void *ctx, const char *topic, const void *payload, si
         reject(in, topic, &err);
         return;
     }
-    struct col_event *ev = event_new(&m);
+    push(in, &m);
+}
+
+/* Queues an accepted message; counts it as accepted or dropped. */
+static int push(struct col_ingest *in, const struct bp_msg *m)
+{
+    struct col_event *ev = event_new(m);
     if (!ev || bp_queue_push(in->q, ev) < 0) {
         free(ev);
         uint64_t n = atomic_fetch_add(&in->queue_dropped, 1) + 1;
         if (log_due(&in->next_drop_log_mono, bp_mono_ms()))
             BP_ERROR("ingest", "rules queue full: dropped a message (%llu dropped so far)",
                      (unsigned long long)n);
-        return;
+        return ev ? -ENOBUFS : -ENOMEM;
     }
     atomic_fetch_add(&in->accepted, 1);
+    return 0;
+}
+
+int col_ingest_submit(struct col_ingest *in, const struct bp_msg *m)
+{
+    atomic_fetch_add(&in->received, 1);
+    return push(in, m);
+}
+
+void col_event_free(void *p)
+{
+    struct col_event *ev = p;
+    if (ev && ev->kind == COL_EV_QUERY)
+        col_query_release(ev->query);
+    free(ev);
 }
 
 int col_ingest_push_control(struct col_ingest *in, enum col_event_kind kind)

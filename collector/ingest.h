@@ -14,13 +14,17 @@ enum col_event_kind {
     COL_EV_MESSAGE = 0,  /* an accepted message from the fleet */
     COL_EV_CONNECTED,    /* our broker connection is up (again) */
     COL_EV_DISCONNECTED, /* our broker connection is lost: we are blind */
+    COL_EV_QUERY,        /* a question from another thread (query.h); carries query */
 };
+
+struct col_query;
 
 /* One accepted message (or a connection change) as the rules thread receives it. */
 struct col_event {
     enum col_event_kind kind;
     int64_t recv_mono; /* our monotonic clock at receipt: what liveness is judged on */
     int64_t recv_wall; /* our wall clock at receipt, Unix ms */
+    struct col_query *query; /* COL_EV_QUERY: holds one reference */
     struct bp_msg msg; /* only the header and the variant of msg.hdr.type are allocated */
 };
 
@@ -39,6 +43,12 @@ struct col_ingest *col_ingest_new(const char *root, struct bp_queue *q);
 void col_ingest_free(struct col_ingest *in);
 /* The bp_mqtt on_message callback (ctx = struct col_ingest *). */
 void col_ingest_on_message(void *ctx, const char *topic, const void *payload, size_t len);
+/* Frees an event taken off the queue but not handled (drops a query's reference). */
+void col_event_free(void *ev);
+/* Queues a message that arrived by another path (an HTTP heartbeat), already decoded and
+ * validated, exactly as if it had come over MQTT; counted as received and accepted. 0, or
+ * -ENOBUFS when the queue is full (counted as queue_dropped), -ENOMEM. */
+int col_ingest_submit(struct col_ingest *in, const struct bp_msg *m);
 /* Queues a connection change for the rules thread (any thread). 0 or -errno. */
 int col_ingest_push_control(struct col_ingest *in, enum col_event_kind kind);
 void col_ingest_get_stats(struct col_ingest *in, struct col_ingest_stats *out);

@@ -2,6 +2,7 @@
 /* botpulse-collector: start-up, wiring (MQTT → ingest → rules thread → store/MQTT), shutdown. */
 #include "clock.h"
 #include "engine.h"
+#include "http_server.h"
 #include "ingest.h"
 #include "log.h"
 #include "mqtt.h"
@@ -28,6 +29,7 @@ struct collector {
     struct bp_mqtt *mqtt;
     struct col_engine *engine;
     struct col_webhook *webhook; /* NULL: none configured */
+    struct col_http_server *http;
     sigset_t signals;
 };
 
@@ -196,6 +198,15 @@ static int run(struct collector *c)
     }
     if ((rc = subscribe_fleet(c)) < 0 || (rc = bp_mqtt_start(c->mqtt)) < 0)
         return rc;
+    if (c->cfg.http_listen[0]) {
+        struct col_http_opts ho = {.cfg = &c->cfg,
+                                   .queue = c->queue,
+                                   .ingest = c->ingest,
+                                   .store = c->store,
+                                   .mqtt = c->mqtt};
+        if ((rc = col_http_server_start(&ho, &c->http)) < 0)
+            return rc;
+    }
     BP_INFO("main", "botpulse-collector %s running as %s (broker %s, topics %s/...)", BP_VERSION,
             c->cfg.id, c->cfg.mqtt_url, c->cfg.topic_root);
     col_engine_run(c->engine, c->queue, &stop_requested);
@@ -204,6 +215,7 @@ static int run(struct collector *c)
 
 static void shutdown_all(struct collector *c)
 {
+    col_http_server_free(c->http); /* first: its requests ask the engine, which has stopped */
     if (c->mqtt) {
         if (bp_mqtt_is_connected(c->mqtt)) {
             col_publish_collector_state(c->mqtt, c->cfg.topic_root, c->cfg.id, false, bp_wall_ms());
@@ -220,7 +232,7 @@ static void shutdown_all(struct collector *c)
     col_webhook_free(c->webhook);
     col_store_free(c->store);
     col_ingest_free(c->ingest);
-    bp_queue_free(c->queue, free);
+    bp_queue_free(c->queue, col_event_free); /* unanswered queries too */
     col_settings_cleanup(&c->cfg);
 }
 

@@ -5,6 +5,8 @@
 #include "config.h"
 #include "webhook.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +92,16 @@ static const struct bp_cfg_key webhook_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
+static const struct bp_cfg_key http_keys[] = {
+    {"listen", BP_CFG_STR, 0, 0, "127.0.0.1:8080", S(http_listen),
+     "address:port of the HTTP API and /metrics; \"off\" or empty disables it"},
+    {"token", BP_CFG_STR, 0, 0, "", S(http_token), "bearer token for the mutating routes"},
+    {"token_file", BP_CFG_STR, 0, 0, "", S(http_token_file), "file holding the bearer token"},
+    {"timeout", BP_CFG_MS, 100, 60000, "2s", S(http_timeout_ms),
+     "how long a request waits for the rules thread or the database before 503"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
 static const struct bp_cfg_key bot_keys[] = {
     {"account", BP_CFG_STR, 0, 0, "", B(account), "account the bot trades for"},
     {"exchange", BP_CFG_STR, 0, 0, "", B(exchange), "exchange the bot trades on"},
@@ -137,7 +149,8 @@ static const struct bp_cfg_schema schema = {
                  {"mqtt", mqtt_keys},
                  {"database", database_keys},
                  {"rules", rules_keys},
-                 {"webhook", webhook_keys}},
+                 {"webhook", webhook_keys},
+                 {"http", http_keys}},
     .repeated = {{"bot", bot_keys, add_bot}},
 };
 
@@ -147,8 +160,80 @@ static int cmp_override(const void *a, const void *b)
     return strcmp((*x)->name, (*y)->name);
 }
 
+int col_settings_parse_listen(const char *listen, char *host, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || (size_t)(colon - listen) >= hostlen)
+        return -EINVAL;
+    struct in_addr a;
+    snprintf(host, hostlen, "%.*s", (int)(colon - listen), listen);
+    if (inet_pton(AF_INET, host, &a) != 1)
+        return -EINVAL;
+    char *end = NULL;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (!isdigit((unsigned char)colon[1]) || *end || errno || p < 1 || p > 65535)
+        return -EINVAL;
+    *port = (int)p;
+    return 0;
+}
+
+/* Reads the token from token_file: one line, surrounding whitespace removed. */
+static int read_token_file(struct col_settings *s, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(s->http_token_file, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: [http] token_file: cannot open '%s': %s", path,
+                 s->http_token_file, strerror(errno));
+        return -EINVAL;
+    }
+    char buf[sizeof(s->http_token) + 2] = "";
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
+    const char *t = buf;
+    while (isspace((unsigned char)*t))
+        t++;
+    if (!*t || strlen(t) >= sizeof(s->http_token) || strpbrk(t, " \t\r\n")) {
+        snprintf(err, errlen, "%s: [http] token_file: '%s' must hold one token of 1..%zu bytes",
+                 path, s->http_token_file, sizeof(s->http_token) - 1);
+        return -EINVAL;
+    }
+    snprintf(s->http_token, sizeof(s->http_token), "%s", t);
+    return 0;
+}
+
+static int validate_http(struct col_settings *s, const char *path, char *err, size_t errlen)
+{
+    char host[64];
+    int port;
+    if (strcmp(s->http_listen, "off") == 0)
+        s->http_listen[0] = '\0';
+    if (s->http_listen[0] &&
+        col_settings_parse_listen(s->http_listen, host, sizeof(host), &port) < 0) {
+        snprintf(err, errlen, "%s: [http] listen: '%s' is not IPv4-address:port (or off)", path,
+                 s->http_listen);
+        return -EINVAL;
+    }
+    if (s->http_token[0] && s->http_token_file[0]) {
+        snprintf(err, errlen, "%s: [http] token and token_file: set one, not both", path);
+        return -EINVAL;
+    }
+    if (s->http_token_file[0])
+        return read_token_file(s, path, err, errlen);
+    if (strpbrk(s->http_token, " \t")) {
+        snprintf(err, errlen, "%s: [http] token: no spaces allowed", path);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int validate(struct col_settings *s, const char *path, char *err, size_t errlen)
 {
+    if (validate_http(s, path, err, errlen) < 0)
+        return -EINVAL;
     if (!bp_id_is_valid(s->id)) {
         snprintf(err, errlen, "%s: [collector] id: '%s' is not a valid id", path, s->id);
         return -EINVAL;

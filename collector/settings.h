@@ -57,6 +57,11 @@ struct col_settings {
     int64_t webhook_retries;
     int64_t webhook_backoff_ms;
     int64_t webhook_queue_max;
+    /* [http] */
+    char http_listen[64]; /* "127.0.0.1:8080"; "" or "off": no HTTP server */
+    char http_token[256]; /* bearer token for mutating routes; "" = they answer 403 */
+    char http_token_file[256];
+    int64_t http_timeout_ms; /* wait for the rules thread or the database per request */
     /* [bot NAME] */
     struct col_bot_override **bots; /* each allocated on its own: the loader keeps pointers */
     size_t nbots;
@@ -66,6 +71,8 @@ struct col_settings {
 /* Loads path into s (defaults first). 0, or -errno with the file, line and key in err. */
 int col_settings_load(const char *path, struct col_settings *s, char *err, size_t errlen);
 void col_settings_cleanup(struct col_settings *s);
+/* Splits an [http] listen value "a.b.c.d:port" into host and port. 0 or -EINVAL. */
+int col_settings_parse_listen(const char *listen, char *host, size_t hostlen, int *port);
 /* The override for a bot, or NULL. */
 const struct col_bot_override *col_settings_find_bot(const struct col_settings *s, const char *bot);
 /* The limits for a bot: [rules] with its override applied. */

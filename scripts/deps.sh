@@ -8,7 +8,8 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake pkg-config
     libpaho-mqtt-dev libcjson-dev libinih-dev libpq-dev libcmocka-dev libsodium-dev
-    libsystemd-dev libssl-dev libcurl4-openssl-dev
+    libsystemd-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev
+    prometheus
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
 )

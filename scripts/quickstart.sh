@@ -238,6 +238,8 @@ create_database() {
 # ---- botpulse --------------------------------------------------------------------------------
 
 write_configs() {
+    HTTP_PORT=$(free_port)
+    HTTP_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
     cat >"$DATA/collector.ini" <<EOF
 ; written by scripts/quickstart.sh on each start (ports change)
 [collector]
@@ -253,6 +255,10 @@ password =
 
 [database]
 conninfo = $PG_CONNINFO
+
+[http]
+listen = 127.0.0.1:$HTTP_PORT
+token = $HTTP_TOKEN
 
 [rules]
 heartbeat_misses = 3
@@ -318,6 +324,10 @@ print_box() {
 | fleet summary: $sub '$TOPIC_ROOT/fleet/summary'
 | everything:    $sub '$TOPIC_ROOT/#'
 | transitions:   $PSQL '$PG_CONNINFO' -c "$sql ORDER BY id DESC LIMIT 20"
+| HTTP API:      curl -s http://127.0.0.1:$HTTP_PORT/bots  (also /health, /fleet/summary)
+| metrics:       curl -s http://127.0.0.1:$HTTP_PORT/metrics
+| re-check:      curl -s -X POST -H 'Authorization: Bearer $HTTP_TOKEN' \\
+|                  http://127.0.0.1:$HTTP_PORT/bots/$BOT/health/check
 | logs:          $LOGS/{mosquitto,postgresql,collector,agent}.log
 | configs:       $DATA/collector.ini  $DATA/agent.ini
 EOF

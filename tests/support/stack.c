@@ -17,13 +17,16 @@ static const char *agent_id(const struct bpt_stack *s)
 
 static int write_collector_ini(struct bpt_stack *s)
 {
+    s->http_port = bpt_free_port(); /* the default 127.0.0.1:8080 could be taken */
     const char *path =
         bpt_write_file(s->env, "collector.ini",
                        "[collector]\nid = collector-1\nlog_level = debug\nstats_interval = 500ms\n"
                        "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\n"
                        "[database]\nconninfo = %s\nretry = 200ms\n"
+                       "[http]\nlisten = 127.0.0.1:%d\n%s\n"
                        "[rules]\nsummary_interval = 100ms\nreconnect_grace = 5s\n%s%s\n",
-                       bpt_broker_url(s->env), bpt_pg_conninfo(s->env),
+                       bpt_broker_url(s->env), bpt_pg_conninfo(s->env), s->http_port,
+                       s->opts.http_extra ? s->opts.http_extra : "",
                        s->opts.resource_checks ? ""
                                                : "cpu_warn = 10000\ncpu_crit = 10000\n"
                                                  "mem_warn = 101\nmem_crit = 101\n"

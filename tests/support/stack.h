@@ -26,6 +26,7 @@ struct bpt_stack_opts {
     /* Per bot: leave pid_file out of its section (its bot_extra then says how it is found,
      * e.g. by a heartbeat_file). */
     bool no_pid_file[BPT_MAX_BOTS];
+    const char *http_extra;         /* INI lines added to collector.ini's [http] (token = …) */
 };
 
 struct bpt_stack {
@@ -34,6 +35,7 @@ struct bpt_stack {
     char collector_ini[600];
     char agent_ini[600];
     char notify_socket[600];
+    int http_port; /* the collector's HTTP API, on 127.0.0.1 (a free port, never 8080) */
 };
 
 /* Starts broker, PostgreSQL, collector (waits for its collector/state online), the bots and

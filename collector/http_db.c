@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP side's PostgreSQL reader: bounded, parameterised, one mutex-guarded connection. */
+#include "http_db.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct col_http_db {
+    pthread_mutex_t mu;
+    char *conninfo;
+    int64_t timeout_ms;
+    PGconn *conn;
+};
+
+struct col_http_db *col_http_db_new(const char *conninfo, int64_t timeout_ms)
+{
+    struct col_http_db *db = calloc(1, sizeof(*db));
+    if (!db)
+        return NULL;
+    db->conninfo = strdup(conninfo);
+    if (!db->conninfo) {
+        free(db);
+        return NULL;
+    }
+    db->timeout_ms = timeout_ms;
+    pthread_mutex_init(&db->mu, NULL);
+    return db;
+}
+
+void col_http_db_free(struct col_http_db *db)
+{
+    if (!db)
+        return;
+    PQfinish(db->conn);
+    pthread_mutex_destroy(&db->mu);
+    free(db->conninfo);
+    free(db);
+}
+
+static void set_why(char *why, size_t whylen, const char *what, const char *pgmsg)
+{
+    snprintf(why, whylen, "%s: %s", what, pgmsg && *pgmsg ? pgmsg : "unknown error");
+    size_t n = strlen(why); /* libpq messages end in a newline */
+    while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '\r'))
+        why[--n] = '\0';
+}
+
+/* A working connection, or NULL with why set. Called with the mutex held. */
+static PGconn *connection(struct col_http_db *db, char *why, size_t whylen)
+{
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        return db->conn;
+    PQfinish(db->conn);
+    int64_t secs = (db->timeout_ms + 999) / 1000;
+    char timeout[32], options[64];
+    snprintf(timeout, sizeof(timeout), "%" PRId64, secs < 2 ? 2 : secs); /* libpq: min 2 s */
+    snprintf(options, sizeof(options), "-c statement_timeout=%" PRId64, db->timeout_ms);
+    const char *keys[] = {"dbname", "connect_timeout", "options", "application_name", NULL};
+    const char *vals[] = {db->conninfo, timeout, options, "botpulse-collector-http", NULL};
+    db->conn = PQconnectdbParams(keys, vals, 1); /* expand_dbname: conninfo may be a full string */
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        set_why(why, whylen, "cannot connect to PostgreSQL", PQerrorMessage(db->conn));
+        PQfinish(db->conn);
+        db->conn = NULL;
+    }
+    return db->conn;
+}
+
+/* Runs sql with text params; a result with tuples, or NULL with why set (the connection is
+ * dropped, so the next call reconnects). Called with the mutex held. */
+static PGresult *query(struct col_http_db *db, const char *sql, int n, const char *const *params,
+                       char *why, size_t whylen)
+{
+    PGconn *c = connection(db, why, whylen);
+    if (!c)
+        return NULL;
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    set_why(why, whylen, "query failed", PQresultErrorMessage(r));
+    PQclear(r);
+    if (PQstatus(c) != CONNECTION_OK) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+    }
+    return NULL;
+}
+
+int col_http_db_ping(struct col_http_db *db, char *why, size_t whylen)
+{
+    pthread_mutex_lock(&db->mu);
+    PGresult *r = query(db, "SELECT 1", 0, NULL, why, whylen);
+    if (!r && !db->conn) /* a connection that died since the last call: one fresh try */
+        r = query(db, "SELECT 1", 0, NULL, why, whylen);
+    pthread_mutex_unlock(&db->mu);
+    PQclear(r);
+    return r ? 0 : -EIO;
+}
+
+/* Column kinds for turning a row into JSON. */
+enum col_kind { K_INT, K_TEXT };
+
+struct column {
+    const char *name;
+    enum col_kind kind;
+};
+
+static cJSON *rows_json(PGresult *r, const struct column *cols, int ncols)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && i < PQntuples(r); i++) {
+        cJSON *o = cJSON_CreateObject();
+        for (int c = 0; o && c < ncols; c++) {
+            const char *v = PQgetvalue(r, i, c);
+            if (cols[c].kind == K_INT)
+                cJSON_AddNumberToObject(o, cols[c].name, (double)strtoll(v, NULL, 10));
+            else
+                cJSON_AddStringToObject(o, cols[c].name, v);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+/* Runs a page query whose first column is the row id and whose parameters are
+ * $1 bot (NULL = any), $2 from, $3 to, $4 before (NULL = open), $5 limit. */
+static int page(struct col_http_db *db, const char *sql, const struct col_history_page *p,
+                const struct column *cols, int ncols, cJSON **out, int64_t *next_before,
+                char *why, size_t whylen)
+{
+    char from[24], to[24], before[24], limit[24];
+    snprintf(from, sizeof(from), "%" PRId64, p->from);
+    snprintf(to, sizeof(to), "%" PRId64, p->to);
+    snprintf(before, sizeof(before), "%" PRId64, p->before);
+    snprintf(limit, sizeof(limit), "%" PRId64, p->limit);
+    const char *params[] = {p->bot, p->from > 0 ? from : NULL, p->to > 0 ? to : NULL,
+                            p->before > 0 ? before : NULL, limit};
+    pthread_mutex_lock(&db->mu);
+    PGresult *r = query(db, sql, 5, params, why, whylen);
+    pthread_mutex_unlock(&db->mu);
+    if (!r)
+        return -EIO;
+    int n = PQntuples(r);
+    *next_before = n > 0 && n == p->limit ? strtoll(PQgetvalue(r, n - 1, 0), NULL, 10) : 0;
+    *out = rows_json(r, cols, ncols);
+    PQclear(r);
+    return *out ? 0 : -ENOMEM;
+}
+
+#define PAGE_WHERE                                                                                 \
+    " WHERE ($1::text IS NULL OR bot_id = $1)"                                                     \
+    " AND ($2::bigint IS NULL OR ts >= to_timestamp($2::bigint / 1000.0))"                         \
+    " AND ($3::bigint IS NULL OR ts < to_timestamp($3::bigint / 1000.0))"                          \
+    " AND ($4::bigint IS NULL OR id < $4::bigint)"                                                 \
+    " ORDER BY id DESC LIMIT $5::bigint"
+
+#define TS_MS "(extract(epoch FROM ts) * 1000)::bigint"
+
+int col_http_db_transitions(struct col_http_db *db, const struct col_history_page *p, cJSON **out,
+                            int64_t *next_before, char *why, size_t whylen)
+{
+    static const struct column cols[] = {{"id", K_INT},       {"ts", K_INT},
+                                         {"from", K_TEXT},    {"to", K_TEXT},
+                                         {"check", K_TEXT},   {"reason", K_TEXT},
+                                         {"event_id", K_TEXT}};
+    return page(db,
+                "SELECT id, " TS_MS ", from_status, to_status, check_name, reason, event_id"
+                " FROM status_transitions" PAGE_WHERE,
+                p, cols, 7, out, next_before, why, whylen);
+}
+
+int col_http_db_alert_events(struct col_http_db *db, const struct col_history_page *p,
+                             cJSON **out, int64_t *next_before, char *why, size_t whylen)
+{
+    static const struct column cols[] = {
+        {"id", K_INT},         {"ts", K_INT},       {"alert_id", K_TEXT}, {"bot", K_TEXT},
+        {"check", K_TEXT},     {"event", K_TEXT},   {"severity", K_TEXT}, {"status", K_TEXT},
+        {"reason", K_TEXT}};
+    return page(db,
+                "SELECT id, " TS_MS ", alert_id, bot_id, check_name, event, severity, status,"
+                " reason FROM alert_events" PAGE_WHERE,
+                p, cols, 9, out, next_before, why, whylen);
+}

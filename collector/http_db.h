@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP API's own read-only PostgreSQL connection: history pages for the API and the
+ * database health probe. Separate from the store's writer connection, so a slow query never
+ * delays a write and no read ever touches the rules thread. Every query is parameterised
+ * (PQexecParams) and bounded by statement_timeout; connecting is bounded by connect_timeout.
+ * Calls are serialised on a mutex (one connection); any thread may call. */
+#ifndef COL_HTTP_DB_H
+#define COL_HTTP_DB_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+struct col_http_db;
+
+/* conninfo is copied. Nothing is connected until the first call. NULL on ENOMEM. */
+struct col_http_db *col_http_db_new(const char *conninfo, int64_t timeout_ms);
+void col_http_db_free(struct col_http_db *db);
+
+/* SELECT 1, reconnecting first if needed. 0, or -EIO with the reason in why. */
+int col_http_db_ping(struct col_http_db *db, char *why, size_t whylen);
+
+/* One page of history, newest first. from/to: Unix ms bounds (0 = open), before: only rows with
+ * an id below it (0 = from the newest), limit: rows at most. On success *out is a cJSON array of
+ * row objects (caller deletes) and *next_before the id to pass as before for the next page (0:
+ * this was the last). 0, or -EIO with the reason in why. */
+struct col_history_page {
+    const char *bot; /* NULL: every bot (alerts only) */
+    int64_t from, to, before, limit;
+};
+int col_http_db_transitions(struct col_http_db *db, const struct col_history_page *p, cJSON **out,
+                            int64_t *next_before, char *why, size_t whylen);
+int col_http_db_alert_events(struct col_http_db *db, const struct col_history_page *p,
+                             cJSON **out, int64_t *next_before, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* Questions to the rules thread from other threads (the HTTP API): a query travels through the
+ * rules thread's own event queue, the rules thread answers it between two messages (copying
+ * what was asked into plain views) and wakes the asker, who waits with a deadline. Nothing
+ * outside the rules thread ever reads the fleet. A query is reference-counted: an asker that
+ * gives up at its deadline and a rules thread that answers late never free it under each other. */
+#ifndef COL_QUERY_H
+#define COL_QUERY_H
+
+#include "fleet.h"
+#include "queue.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One bot as the rules thread saw it when it answered: a copy, safe on any thread. */
+struct col_bot_view {
+    char id[BP_ID_MAX + 1];
+    char agent[BP_ID_MAX + 1];
+    char account[BP_ID_MAX + 1];
+    char exchange[BP_ID_MAX + 1];
+    char host[BP_TEXT_MAX + 1];
+    enum col_status status;
+    char check[COL_CHECK_MAX];
+    char reason[COL_REASON_MAX + 1];
+    int64_t since;          /* Unix ms */
+    int64_t last_heartbeat; /* Unix ms, 0 = never */
+    int64_t last_trade;     /* Unix ms, 0 = never */
+    bool agent_online;
+    bool alert_open;
+    char alert_id[COL_ALERT_ID_MAX + 1];
+    enum col_severity alert_severity;
+    char alert_check[COL_CHECK_MAX];
+    int64_t alert_opened_at; /* Unix ms */
+};
+
+enum col_query_kind {
+    COL_Q_PING,  /* is the rules thread answering? */
+    COL_Q_BOTS,  /* bots matching the filter (one bot when filter.bot is set) */
+    COL_Q_CHECK, /* re-evaluate filter.bot now, then answer with it */
+};
+
+/* Empty strings and status < 0 match everything. */
+struct col_query_filter {
+    char bot[BP_ID_MAX + 1];
+    int status;
+    char account[BP_ID_MAX + 1];
+    char host[BP_TEXT_MAX + 1];
+    char exchange[BP_ID_MAX + 1];
+    bool alert_open; /* only bots with an open alert */
+};
+
+struct col_query {
+    enum col_query_kind kind;
+    struct col_query_filter filter;
+    /* the answer, written by the rules thread before it marks the query done */
+    int rc; /* 0, -ENOENT (no such bot), -EAGAIN (no broker: not judging), -ENOMEM */
+    struct col_bot_view *bots;
+    size_t nbots, cap;
+    bool blind;        /* the collector has no broker connection */
+    size_t fleet_size; /* bots known in all */
+    /* private */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int refs;
+    bool done;
+};
+
+/* A query with one reference (the caller's) and a match-all filter. NULL on ENOMEM. */
+struct col_query *col_query_new(enum col_query_kind kind);
+/* Drops one reference; the last one frees the query. NULL does nothing. */
+void col_query_release(struct col_query *qr);
+
+/* Asker: puts the query on the rules thread's queue and waits up to timeout_ms for the
+ * answer. 0 (answered: see qr->rc), -ENOBUFS (queue full), -ETIMEDOUT, -ENOMEM. The caller
+ * keeps its reference either way and releases it. */
+int col_query_ask(struct col_query *qr, struct bp_queue *q, int64_t timeout_ms);
+
+/* Rules thread: true if the bot passes the filter. */
+bool col_query_matches(const struct col_query_filter *f, const struct col_bot *b);
+/* Rules thread: appends a view of b to the answer. 0 or -ENOMEM. */
+int col_query_add_bot(struct col_query *qr, const struct col_bot *b);
+/* Rules thread: marks the answer complete, wakes the asker and drops the queue's reference. */
+void col_query_finish(struct col_query *qr);
+
+#endif

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP API's grammar: every route, every way a path, method, id or parameter is wrong,
+ * and the /bots list options (filters, sort, order, paging). */
+#include "http_parse.h"
+#include "http_routes.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static void expect_route(const char *method, const char *path, enum col_route r, const char *id)
+{
+    struct col_route_match m;
+    assert_int_equal(col_route_match(method, path, &m), 0);
+    assert_int_equal(m.route, r);
+    assert_string_equal(m.id, id);
+}
+
+static void test_every_route_matches(void **state)
+{
+    expect_route("GET", "/health", COL_R_HEALTH, "");
+    expect_route("HEAD", "/health", COL_R_HEALTH, "");
+    expect_route("GET", "/health/broker", COL_R_HEALTH_COMPONENT, "broker");
+    expect_route("GET", "/health/database", COL_R_HEALTH_COMPONENT, "database");
+    expect_route("GET", "/health/rules", COL_R_HEALTH_COMPONENT, "rules");
+    expect_route("GET", "/fleet/summary", COL_R_FLEET_SUMMARY, "");
+    expect_route("GET", "/bots/health/summary", COL_R_BOTS_SUMMARY, "");
+    expect_route("GET", "/bots", COL_R_BOTS, "");
+    expect_route("POST", "/bots/heartbeat", COL_R_HEARTBEAT, "");
+    expect_route("GET", "/bots/bot-1", COL_R_BOT, "bot-1");
+    expect_route("GET", "/bots/bot-1/health", COL_R_BOT, "bot-1");
+    expect_route("GET", "/bots/a.B_9-z/history", COL_R_BOT_HISTORY, "a.B_9-z");
+    expect_route("GET", "/bots/bot-1/health/history", COL_R_BOT_HISTORY, "bot-1");
+    expect_route("POST", "/bots/bot-1/health/check", COL_R_BOT_CHECK, "bot-1");
+    expect_route("GET", "/alerts", COL_R_ALERTS, "");
+    expect_route("GET", "/metrics", COL_R_METRICS, "");
+}
+
+static void test_unknown_paths_are_404(void **state)
+{
+    static const char *const paths[] = {"/",         "/healthz",        "/health/",
+                                        "/health/x", "/bots/",          "/bots//health",
+                                        "/metrics/", "/bots/b/unknown", "/bots/b/health/checks",
+                                        "/Bots",     "/fleet"};
+    struct col_route_match m;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        assert_int_equal(col_route_match("GET", paths[i], &m), -ENOENT);
+}
+
+static void test_wrong_method_is_405_with_allow(void **state)
+{
+    struct col_route_match m;
+    assert_int_equal(col_route_match("POST", "/metrics", &m), -EPERM);
+    assert_string_equal(m.allow, "GET, HEAD");
+    assert_int_equal(col_route_match("GET", "/bots/heartbeat", &m), -EPERM);
+    assert_string_equal(m.allow, "POST");
+    assert_int_equal(col_route_match("GET", "/bots/b1/health/check", &m), -EPERM);
+    assert_string_equal(m.allow, "POST");
+    assert_int_equal(col_route_match("DELETE", "/bots/b1", &m), -EPERM);
+    assert_int_equal(col_route_match("PUT", "/health", &m), -EPERM);
+}
+
+static void test_bad_bot_ids_are_400(void **state)
+{
+    struct col_route_match m;
+    char path[200];
+    char long_id[66];
+    memset(long_id, 'a', 65);
+    long_id[65] = '\0';
+    snprintf(path, sizeof(path), "/bots/%s", long_id);
+    assert_int_equal(col_route_match("GET", path, &m), -EINVAL);
+    long_id[64] = '\0'; /* 64 is the longest valid id */
+    snprintf(path, sizeof(path), "/bots/%s/history", long_id);
+    assert_int_equal(col_route_match("GET", path, &m), 0);
+    assert_int_equal(col_route_match("GET", "/bots/b%20c", &m), -EINVAL);
+    assert_int_equal(col_route_match("GET", "/bots/b c", &m), -EINVAL);
+    assert_int_equal(col_route_match("GET", "/bots/b;drop/health", &m), -EINVAL);
+    assert_int_equal(col_route_match("POST", "/bots/b$/health/check", &m), -EINVAL);
+    assert_int_equal(m.route, COL_R_BOT_CHECK);
+    assert_true(m.mutating);
+}
+
+static void test_route_parameters(void **state)
+{
+    struct col_route_match m;
+    assert_int_equal(col_route_match("GET", "/bots", &m), 0);
+    assert_true(col_route_takes(m.params, "status"));
+    assert_true(col_route_takes(m.params, "offset"));
+    assert_false(col_route_takes(m.params, "stat"));
+    assert_false(col_route_takes(m.params, "from"));
+    assert_false(col_route_takes(m.params, ""));
+    assert_int_equal(col_route_match("GET", "/bots/b/history", &m), 0);
+    assert_true(col_route_takes(m.params, "before"));
+    assert_false(col_route_takes(m.params, "status"));
+    assert_int_equal(col_route_match("GET", "/metrics", &m), 0);
+    assert_false(col_route_takes(m.params, "x"));
+}
+
+static void test_parse_int(void **state)
+{
+    int64_t v = 0;
+    assert_int_equal(col_parse_int("42", 1, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(col_parse_int("-3", -5, 5, &v), 0);
+    assert_int_equal(v, -3);
+    assert_int_equal(col_parse_int("0", 1, 100, &v), -ERANGE);
+    assert_int_equal(col_parse_int("101", 1, 100, &v), -ERANGE);
+    assert_int_equal(col_parse_int("99999999999999999999999", 0, INT64_MAX, &v), -ERANGE);
+    static const char *const bad[] = {"", "-", "+1", "1.5", "1e3", " 1", "1 ", "0x10", "abc"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(col_parse_int(bad[i], INT64_MIN, INT64_MAX, &v), -EINVAL);
+}
+
+static void test_parse_status(void **state)
+{
+    assert_int_equal(col_parse_status("healthy"), COL_ST_HEALTHY);
+    assert_int_equal(col_parse_status("down"), COL_ST_DOWN);
+    assert_int_equal(col_parse_status("unknown"), COL_ST_UNKNOWN);
+    assert_int_equal(col_parse_status("Healthy"), -1);
+    assert_int_equal(col_parse_status(""), -1);
+}
+
+/* Query parameters for col_list_opts_parse: NULL-terminated name, value pairs. */
+static const char *lookup(void *cls, const char *name)
+{
+    const char *const *kv = cls;
+    for (; kv[0]; kv += 2)
+        if (strcmp(kv[0], name) == 0)
+            return kv[1];
+    return NULL;
+}
+
+static int parse(const char *const *kv, struct col_list_opts *o)
+{
+    char err[200] = "";
+    int rc = col_list_opts_parse(lookup, (void *)kv, o, err, sizeof(err));
+    assert_true(rc == 0 ? err[0] == '\0' : err[0] != '\0'); /* an error always says why */
+    return rc;
+}
+
+static void test_list_options(void **state)
+{
+    struct col_list_opts o;
+    const char *none[] = {NULL};
+    assert_int_equal(parse(none, &o), 0);
+    assert_int_equal(o.limit, 100);
+    assert_int_equal(o.offset, 0);
+    assert_int_equal(o.filter.status, -1);
+    assert_int_equal(o.sort, COL_SORT_ID);
+    assert_false(o.desc);
+    const char *all[] = {"status", "down",  "account", "acct-1", "host",   "h 1", "exchange",
+                         "ex",     "sort",  "since",   "order",  "desc",   "limit", "5",
+                         "offset", "10",    NULL};
+    assert_int_equal(parse(all, &o), 0);
+    assert_int_equal(o.filter.status, COL_ST_DOWN);
+    assert_string_equal(o.filter.account, "acct-1");
+    assert_string_equal(o.filter.host, "h 1");
+    assert_string_equal(o.filter.exchange, "ex");
+    assert_int_equal(o.sort, COL_SORT_SINCE);
+    assert_true(o.desc);
+    assert_int_equal(o.limit, 5);
+    assert_int_equal(o.offset, 10);
+    const char *bad[][3] = {{"status", "fine", NULL},  {"sort", "name", NULL},
+                            {"order", "up", NULL},     {"limit", "0", NULL},
+                            {"limit", "1001", NULL},   {"limit", "ten", NULL},
+                            {"offset", "-1", NULL},    {"account", "a b", NULL},
+                            {"exchange", "x/y", NULL}, {"limit", "", NULL}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(parse(bad[i], &o), -EINVAL);
+}
+
+static void view(struct col_bot_view *v, const char *id, enum col_status st, int64_t since,
+                 int64_t hb)
+{
+    memset(v, 0, sizeof(*v));
+    snprintf(v->id, sizeof(v->id), "%s", id);
+    v->status = st;
+    v->since = since;
+    v->last_heartbeat = hb;
+}
+
+static void test_sort(void **state)
+{
+    struct col_bot_view v[4];
+    view(&v[0], "c", COL_ST_DOWN, 30, 1);
+    view(&v[1], "a", COL_ST_HEALTHY, 10, 3);
+    view(&v[2], "d", COL_ST_DOWN, 20, 2);
+    view(&v[3], "b", COL_ST_HEALTHY, 40, 4);
+    struct col_list_opts o = {.sort = COL_SORT_ID};
+    col_bots_sort(v, 4, &o);
+    assert_string_equal(v[0].id, "a");
+    assert_string_equal(v[3].id, "d");
+    o.desc = true;
+    col_bots_sort(v, 4, &o);
+    assert_string_equal(v[0].id, "d");
+    o.sort = COL_SORT_STATUS; /* worst first, ties by id ascending */
+    col_bots_sort(v, 4, &o);
+    assert_string_equal(v[0].id, "c");
+    assert_string_equal(v[1].id, "d");
+    assert_string_equal(v[2].id, "a");
+    o = (struct col_list_opts){.sort = COL_SORT_SINCE};
+    col_bots_sort(v, 4, &o);
+    assert_string_equal(v[0].id, "a");
+    assert_string_equal(v[1].id, "d");
+    o = (struct col_list_opts){.sort = COL_SORT_LAST_HEARTBEAT, .desc = true};
+    col_bots_sort(v, 4, &o);
+    assert_string_equal(v[0].id, "b");
+    assert_string_equal(v[3].id, "c");
+}
+
+static void test_summary_counts(void **state)
+{
+    struct col_bot_view v[3];
+    view(&v[0], "a", COL_ST_HEALTHY, 0, 0);
+    view(&v[1], "b", COL_ST_DOWN, 0, 0);
+    view(&v[2], "c", COL_ST_HEALTHY, 0, 0);
+    snprintf(v[0].account, sizeof(v[0].account), "acct");
+    snprintf(v[1].host, sizeof(v[1].host), "h1");
+    cJSON *o = col_summary_json(v, 3, false);
+    char *s = cJSON_PrintUnformatted(o);
+    assert_non_null(strstr(s, "\"total\":3,\"by_status\":{\"unknown\":0,\"healthy\":2"));
+    assert_non_null(strstr(s, "\"acct\":{\"total\":1"));
+    assert_non_null(strstr(s, "\"-\":{\"total\":2"));
+    assert_non_null(strstr(s, "\"h1\":{\"total\":1,\"by_status\":{\"unknown\":0,\"healthy\":0,"));
+    cJSON_free(s);
+    cJSON_Delete(o);
+    o = col_summary_json(v, 3, true); /* seed 000: counts at the top level */
+    assert_int_equal(cJSON_GetObjectItem(o, "healthy")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(o, "down")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(o, "stale")->valueint, 0);
+    assert_null(cJSON_GetObjectItem(o, "by_account"));
+    cJSON_Delete(o);
+}
+
+/* docs/openapi.yaml and the route table agree: every documented path is a route, and every
+ * route is documented. */
+static void test_openapi_lists_every_route(void **state)
+{
+    FILE *f = fopen(BP_SOURCE_DIR "/docs/openapi.yaml", "r");
+    assert_non_null(f);
+    char line[512];
+    bool in_paths = false, seen[COL_R_METRICS + 1] = {false};
+    int npaths = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (strcmp(line, "paths:\n") == 0) {
+            in_paths = true;
+            continue;
+        }
+        if (!in_paths || strncmp(line, "  /", 3) != 0)
+            continue;
+        char path[256] = "";
+        size_t n = 0;
+        for (const char *p = line + 2; *p && *p != ':' && n < 200; p++) {
+            if (strncmp(p, "{id}", 4) == 0 || strncmp(p, "{component}", 11) == 0) {
+                n += (size_t)snprintf(path + n, sizeof(path) - n, "%s",
+                                      p[1] == 'i' ? "bot-1" : "rules");
+                p = strchr(p, '}');
+                continue;
+            }
+            path[n++] = *p;
+            path[n] = '\0';
+        }
+        struct col_route_match m;
+        int rc = col_route_match("GET", path, &m);
+        if (rc == -EPERM)
+            rc = col_route_match("POST", path, &m);
+        if (rc != 0)
+            fail_msg("openapi.yaml documents %s, which is not a route", path);
+        seen[m.route] = true;
+        npaths++;
+    }
+    fclose(f);
+    assert_int_equal(npaths, 13);
+    for (int r = COL_R_HEALTH; r <= COL_R_METRICS; r++)
+        if (!seen[r])
+            fail_msg("route %d is not in docs/openapi.yaml", r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_route_matches),
+        cmocka_unit_test(test_unknown_paths_are_404),
+        cmocka_unit_test(test_wrong_method_is_405_with_allow),
+        cmocka_unit_test(test_bad_bot_ids_are_400),
+        cmocka_unit_test(test_route_parameters),
+        cmocka_unit_test(test_parse_int),
+        cmocka_unit_test(test_parse_status),
+        cmocka_unit_test(test_list_options),
+        cmocka_unit_test(test_sort),
+        cmocka_unit_test(test_summary_counts),
+        cmocka_unit_test(test_openapi_lists_every_route),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

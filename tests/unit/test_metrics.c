@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* /metrics rendering: the exact series a scraper sees, escaping, and HELP/TYPE for each family. */
+#include "metrics.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOW 1700000100000LL
+
+static void view(struct col_bot_view *v, const char *id, enum col_status st)
+{
+    memset(v, 0, sizeof(*v));
+    snprintf(v->id, sizeof(v->id), "%s", id);
+    snprintf(v->agent, sizeof(v->agent), "agent-1");
+    snprintf(v->account, sizeof(v->account), "acct");
+    snprintf(v->exchange, sizeof(v->exchange), "bitmart");
+    snprintf(v->host, sizeof(v->host), "vps-1");
+    v->status = st;
+}
+
+static char *render(struct col_bot_view *v, size_t n)
+{
+    struct col_metrics_input in = {.bots = v, .nbots = n, .now_wall = NOW, .have_store = true};
+    in.ingest.received = 10;
+    in.ingest.accepted = 7;
+    in.ingest.rejected[BP_MSG_ERR_JSON] = 2;
+    in.ingest.rejected[BP_MSG_ERR_TOPIC] = 1;
+    in.ingest.queue_dropped = 4;
+    in.queue_depth = 3;
+    in.mqtt_connected = true;
+    in.store.spooled = 5;
+    in.store.written = 99;
+    in.store.dropped = 6;
+    in.store.db_up = false;
+    char *s = col_metrics_render(&in);
+    assert_non_null(s);
+    return s;
+}
+
+static void has(const char *text, const char *line)
+{
+    if (!strstr(text, line))
+        fail_msg("missing from /metrics: %s\n--- got ---\n%s", line, text);
+}
+
+static void test_per_bot_series(void **state)
+{
+    struct col_bot_view v[2];
+    view(&v[0], "bot-1", COL_ST_HEALTHY);
+    v[0].last_heartbeat = NOW - 1500;
+    v[0].last_trade = NOW - 60000;
+    view(&v[1], "bot-2", COL_ST_DOWN);
+    v[1].alert_open = true;
+    v[1].alert_severity = COL_SEV_CRITICAL;
+    char *s = render(v, 2);
+    has(s, "botpulse_bot_status{bot=\"bot-1\",agent=\"agent-1\",account=\"acct\","
+           "exchange=\"bitmart\",host=\"vps-1\",status=\"healthy\"} 1\n");
+    has(s, "botpulse_bot_status{bot=\"bot-2\",agent=\"agent-1\",account=\"acct\","
+           "exchange=\"bitmart\",host=\"vps-1\",status=\"down\"} 1\n");
+    has(s, "botpulse_bot_last_heartbeat_age_seconds{bot=\"bot-1\",agent=\"agent-1\","
+           "account=\"acct\",exchange=\"bitmart\",host=\"vps-1\"} 1.500\n");
+    has(s, "botpulse_bot_last_trade_age_seconds{bot=\"bot-1\",agent=\"agent-1\","
+           "account=\"acct\",exchange=\"bitmart\",host=\"vps-1\"} 60.000\n");
+    /* a bot that never sent a heartbeat has no age series (not a fake 0) */
+    assert_null(strstr(s, "botpulse_bot_last_heartbeat_age_seconds{bot=\"bot-2\""));
+    has(s, "botpulse_fleet_bots{status=\"healthy\"} 1\n");
+    has(s, "botpulse_fleet_bots{status=\"down\"} 1\n");
+    has(s, "botpulse_fleet_bots{status=\"stale\"} 0\n");
+    has(s, "botpulse_alerts_open{severity=\"critical\"} 1\n");
+    has(s, "botpulse_alerts_open{severity=\"warning\"} 0\n");
+    free(s);
+}
+
+static void test_collector_counters(void **state)
+{
+    char *s = render(NULL, 0);
+    has(s, "botpulse_ingest_received_total 10\n");
+    has(s, "botpulse_ingest_accepted_total 7\n");
+    has(s, "botpulse_ingest_rejected_total{reason=\"json\"} 2\n");
+    has(s, "botpulse_ingest_rejected_total{reason=\"topic\"} 1\n");
+    has(s, "botpulse_ingest_rejected_total{reason=\"too_large\"} 0\n");
+    has(s, "botpulse_ingest_queue_dropped_total 4\n");
+    has(s, "botpulse_queue_depth 3\n");
+    has(s, "botpulse_mqtt_connected 1\n");
+    has(s, "botpulse_store_spooled 5\n");
+    has(s, "botpulse_store_written_total 99\n");
+    has(s, "botpulse_store_dropped_total 6\n");
+    has(s, "botpulse_db_connected 0\n");
+    free(s);
+}
+
+/* Every sample line's family has exactly one HELP and one TYPE line, before its samples. */
+static void test_help_and_type_for_every_family(void **state)
+{
+    struct col_bot_view v[1];
+    view(&v[0], "bot-1", COL_ST_STALE);
+    v[0].last_heartbeat = NOW;
+    char *s = render(v, 1);
+    char *lines = strdup(s);
+    int samples = 0;
+    for (char *line = strtok(lines, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#')
+            continue;
+        char help[160], type[160], sample[1600];
+        int n = (int)strcspn(line, "{ ");
+        snprintf(help, sizeof(help), "# HELP %.*s ", n, line);
+        snprintf(type, sizeof(type), "# TYPE %.*s ", n, line);
+        snprintf(sample, sizeof(sample), "\n%s\n", line);
+        char *h = strstr(s, help), *t = strstr(s, type), *at = strstr(s, sample);
+        if (!h || !t || strstr(h + 1, help) || strstr(t + 1, type) || !at || t < h || at < t)
+            fail_msg("family %.*s lacks one HELP and one TYPE line before its samples", n, line);
+        samples++;
+    }
+    assert_true(samples > 20);
+    free(lines);
+    free(s);
+}
+
+static void test_label_values_are_escaped(void **state)
+{
+    char buf[64];
+    assert_int_equal(col_metrics_escape(buf, sizeof(buf), "a\"b\\c\nd"), 10);
+    assert_string_equal(buf, "a\\\"b\\\\c\\nd");
+    struct col_bot_view v[1];
+    view(&v[0], "bot-1", COL_ST_HEALTHY);
+    snprintf(v[0].host, sizeof(v[0].host), "evil\"host\\\n");
+    char *s = render(v, 1);
+    has(s, "host=\"evil\\\"host\\\\\\n\",status=\"healthy\"} 1\n");
+    free(s);
+    /* truncation still terminates */
+    assert_int_equal(col_metrics_escape(buf, 4, "\"\"\""), 6);
+    assert_int_equal(strlen(buf), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_per_bot_series),
+        cmocka_unit_test(test_collector_counters),
+        cmocka_unit_test(test_help_and_type_for_every_family),
+        cmocka_unit_test(test_label_values_are_escaped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
