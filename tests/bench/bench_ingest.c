@@ -221,7 +221,8 @@ static double run_collector(struct bpt_env *env, const struct params *p)
     const char *ini = bpt_write_file(env, "collector.ini",
                                      "[collector]\nid = bench\nlog_level = warn\n"
                                      "stats_interval = 100ms\n"
-                                     "[mqtt]\nurl = %s\n[database]\nconninfo = %s\n",
+                                     "[mqtt]\nurl = %s\n[database]\nconninfo = %s\n"
+                                     "[http]\nlisten = off\n",
                                      bpt_broker_url(env), bpt_pg_conninfo(env));
     char *argv[] = {BPT_COLLECTOR_BIN, "-c", (char *)ini, NULL};
     if (!ini || bpt_spawn(env, "collector", argv) < 0)
