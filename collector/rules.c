@@ -226,8 +226,9 @@ static void eval_primary(const struct col_evidence *ev, const struct col_rule_li
     int64_t age = now - since;
     char d[32], t[32];
     col_format_duration(age < 0 ? 0 : age, d, sizeof(d));
-    /* "last trade 45m ago" or, for a bot never seen trading, "no trade seen in 45m" */
-    const char *fmt_ok = ev->has_trade ? "last trade %s ago" : "no trade seen in %s";
+    /* The healthy reason stays put while the bot stays healthy, so it names no age (the
+     * status carries last_trade); the bad ones name the age that tripped the threshold. */
+    const char *ok = ev->has_trade ? "alive and trading" : "alive; no trade yet";
     const char *fmt_bad =
         ev->has_trade ? "last trade %s ago (%s after %s)" : "no trade seen in %s (%s after %s)";
     if (age >= lim->trade_stopped_ms) {
@@ -240,6 +241,6 @@ static void eval_primary(const struct col_evidence *ev, const struct col_rule_li
         snprintf(v->reason, sizeof(v->reason), fmt_bad, d, "stale", t);
     } else {
         set(v, COL_ST_HEALTHY, "", min64(hb_due, since + lim->trade_stale_ms));
-        snprintf(v->reason, sizeof(v->reason), fmt_ok, d);
+        snprintf(v->reason, sizeof(v->reason), "%s", ok);
     }
 }
