@@ -134,6 +134,17 @@ static struct agent_config *load(const char *path)
         free(cfg);
         return NULL;
     }
+#if !BP_AGENT_TLS
+    const char *url = cfg->mqtt.url;
+    if (strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0) {
+        fprintf(stderr,
+                "error: %s: [mqtt] url: %s needs TLS, which this build leaves out to stay small; "
+                "run botpulse-agent-tls instead\n",
+                path, url);
+        free(cfg);
+        return NULL;
+    }
+#endif
     return cfg;
 }
 

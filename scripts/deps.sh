@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages botpulse needs to build, test and run, if any are missing,
 # without starting or enabling any system service (the tests and the quickstart run their own
-# private mosquitto and PostgreSQL).
+# private mosquitto and PostgreSQL). Arguments name extra packages to install the same way.
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +13,8 @@ PACKAGES=(
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
 )
+
+PACKAGES+=("$@") # extra packages a caller needs (e.g. a benchmark's peers)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
