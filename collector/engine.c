@@ -294,7 +294,23 @@ static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t
     snprintf(op.u.agent.version, sizeof(op.u.agent.version), "%s", a->version);
     snprintf(op.u.agent.boot, sizeof(op.u.agent.boot), "%s", a->boot);
     op.u.agent.online = !a->offline;
+    op.u.agent.clock_offset_ms = a->skew.ahead_ms;
     submit(e, &op);
+}
+
+/* Every message from an agent refines its clock offset; its bots see the estimate. */
+static void note_clock(struct col_engine *e, struct col_agent *a, const struct col_event *ev)
+{
+    int64_t ahead = col_skew_add(&a->skew, ev->msg.hdr.ts, ev->recv_wall);
+    int64_t moved = ahead - a->skew_stored_ms;
+    if (moved > 250 || moved < -250) { /* worth a row: the agents table shows it */
+        a->skew_stored_ms = ahead;
+        store_agent(e, a, ev->recv_wall);
+    }
+    for (size_t i = 0; i < a->nbots; i++) {
+        a->bots[i]->ev.clock_known = true;
+        a->bots[i]->ev.clock_ahead_ms = ahead;
+    }
 }
 
 static void on_agent_state(struct col_engine *e, const struct col_event *ev)
@@ -304,6 +320,8 @@ static void on_agent_state(struct col_engine *e, const struct col_event *ev)
     struct col_agent *a = agent_for(e, h->agent);
     if (!a)
         return;
+    if (st->online) /* a Will was composed at connect time: its ts says nothing of the clock */
+        note_clock(e, a, ev);
     if (a->offline == st->online || strcmp(a->boot, h->boot) != 0)
         BP_INFO("engine", "agent %s is %s (host %s, boot %s, %d bots)", a->id,
                 st->online ? "online" : "offline", st->host, h->boot, st->nbots);
@@ -338,12 +356,14 @@ static void on_agent_state(struct col_engine *e, const struct col_event *ev)
     }
 }
 
-/* Maps a trade time on the sender's clock to ours: its age at receipt, back from receipt. */
+/* Maps a trade time on the agent's clock to ours: its age at receipt (our receive time moved
+ * onto the agent's clock by the offset estimate, minus the trade time), back from receipt. */
 static void note_trade(struct col_bot *b, const struct col_event *ev, int64_t trade_ts)
 {
     if (trade_ts <= 0)
         return;
-    int64_t age = ev->recv_wall - trade_ts;
+    int64_t ahead = b->agent ? b->agent->skew.ahead_ms : 0;
+    int64_t age = ev->recv_wall + ahead - trade_ts;
     int64_t mono = ev->recv_mono - (age > 0 ? age : 0);
     if (b->ev.has_trade && mono <= b->ev.last_trade_mono)
         return;
@@ -367,9 +387,11 @@ static void maybe_sample(struct col_engine *e, struct col_bot *b, const struct c
 static void on_bot_message(struct col_engine *e, const struct col_event *ev)
 {
     const struct bp_msg_header *h = &ev->msg.hdr;
-    struct col_bot *b = bot_for(e, agent_for(e, h->agent), h->bot, ev->recv_mono);
+    struct col_agent *a = agent_for(e, h->agent);
+    struct col_bot *b = bot_for(e, a, h->bot, ev->recv_mono);
     if (!b)
         return;
+    note_clock(e, a, ev);
     switch (h->type) {
     case BP_MSG_HEARTBEAT: {
         const struct bp_heartbeat *hb = &ev->msg.u.heartbeat;

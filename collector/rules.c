@@ -45,7 +45,8 @@ enum col_severity col_status_severity(enum col_status s)
 
 const char *col_check_static(const char *name)
 {
-    static const char *const checks[] = {"liveness", "process", "trading"};
+    static const char *const checks[] = {"liveness", "process", "trading", "resources",
+                                         "clock",    "intent"};
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
         if (strcmp(name, checks[i]) == 0)
             return checks[i];
@@ -179,6 +180,25 @@ static void eval_resources(const struct col_evidence *ev, const struct col_rule_
     }
 }
 
+/* A healthy bot whose agent's clock is off: a warning. Liveness never reads the agents'
+ * clocks, and trade times are corrected by the estimate, so nothing else is wrong yet. */
+static void eval_clock(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                       struct col_verdict *v)
+{
+    if (!ev->clock_known || lim->clock_skew_ms <= 0 || v->status != COL_ST_HEALTHY)
+        return;
+    int64_t off = ev->clock_ahead_ms < 0 ? -ev->clock_ahead_ms : ev->clock_ahead_ms;
+    if (off <= lim->clock_skew_ms)
+        return;
+    char d[32];
+    col_format_duration(off, d, sizeof(d));
+    v->status = COL_ST_DEGRADED;
+    v->check = "clock";
+    v->severity = COL_SEV_WARNING;
+    snprintf(v->reason, sizeof(v->reason), "agent clock %s %s the collector's", d,
+             ev->clock_ahead_ms > 0 ? "ahead of" : "behind");
+}
+
 /* A bot stopped on purpose: absence is the plan, trading is the surprise. */
 static void eval_intent(const struct col_evidence *ev, const struct col_rule_limits *lim,
                         int64_t now, struct col_verdict *v)
@@ -212,6 +232,7 @@ void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_lim
     eval_primary(ev, lim, now, v);
     v->severity = col_status_severity(v->status);
     eval_resources(ev, lim, v);
+    eval_clock(ev, lim, v);
     eval_intent(ev, lim, now, v);
 }
 

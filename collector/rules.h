@@ -43,6 +43,7 @@ struct col_rule_limits {
     int64_t trade_stopped_ms;
     struct col_threshold cpu, mem, disk; /* process and host cpu; host memory; fullest disk */
     int confirm;            /* failing samples in a row before a resource alert */
+    int64_t clock_skew_ms;  /* an agent clock further off than this is a warning; 0: off */
     bool intended_stopped;  /* stopped on purpose: its absence raises nothing */
 };
 
@@ -69,6 +70,9 @@ struct col_evidence {
     enum col_level res_level;
     int res_streak;
     char res_reason[64];
+    /* the agent's clock offset estimate (ahead > 0), when known */
+    bool clock_known;
+    int64_t clock_ahead_ms;
 };
 
 #define COL_REASON_MAX 128
@@ -95,7 +99,8 @@ int64_t col_rules_heartbeat_timeout(const struct col_evidence *ev,
 void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_limits *lim,
                         int64_t now_mono, struct col_verdict *out);
 
-/* The static name of a check ("liveness", "process", "trading"), or "" for any other. */
+/* The static name of a check (liveness, process, trading, resources, clock, intent), or ""
+ * for any other. */
 const char *col_check_static(const char *name);
 
 /* Formats a duration in ms as "2h5m", "30m", "45s", "800ms" into buf. */

@@ -70,6 +70,8 @@ static const struct bp_cfg_key rules_keys[] = {
     {"disk_crit", BP_CFG_DOUBLE, 1, 101, "95", S(limits.disk.crit), "fullest disk %: critical"},
     {"resource_confirm", BP_CFG_INT, 1, 100, "3", S(resource_confirm),
      "failing stats samples in a row before a resource alert (degraded from the first)"},
+    {"clock_skew", BP_CFG_MS, 0, DAY_MS, "5s", S(limits.clock_skew_ms),
+     "an agent clock further off than this is a warning (0 = never)"},
     {"alert_repeat", BP_CFG_MS, 0, 7 * DAY_MS, "15m", S(alert_repeat_ms),
      "an alert still open after this long is announced again ('repeated'); 0 = never"},
     {"sample_interval", BP_CFG_MS, 1000, DAY_MS, "60s", S(sample_interval_ms),

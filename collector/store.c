@@ -291,6 +291,7 @@ static void fill_agent(const struct col_store_op *op, const char **v, char (*num
     v[3] = op->u.agent.boot;
     v[4] = op->u.agent.online ? "t" : "f";
     v[5] = fmt_i64(num[5], op->ts);
+    v[6] = fmt_i64(num[6], op->u.agent.clock_offset_ms);
 }
 
 static void fill_bot(const struct col_store_op *op, const char **v, char (*num)[NUM_LEN])
@@ -370,11 +371,13 @@ static const char *key_bot(const struct col_store_op *op)
 
 /* In the order they are written within a transaction. */
 static const struct kind_desc kinds[] = {
-    {COL_OP_AGENT, "INSERT INTO agents (agent_id, host, version, boot, online, last_seen) VALUES ",
-     6, 1u << 5,
+    {COL_OP_AGENT,
+     "INSERT INTO agents (agent_id, host, version, boot, online, last_seen, clock_offset_ms) "
+     "VALUES ",
+     7, 1u << 5,
      "ON CONFLICT (agent_id) DO UPDATE SET host = EXCLUDED.host, version = EXCLUDED.version, "
      "boot = EXCLUDED.boot, online = EXCLUDED.online, last_seen = EXCLUDED.last_seen, "
-     "updated_at = now()",
+     "clock_offset_ms = EXCLUDED.clock_offset_ms, updated_at = now()",
      fill_agent, key_agent},
     {COL_OP_BOT,
      "INSERT INTO bots (bot_id, agent_id, account, exchange, host, status, reason, status_since, "

@@ -40,6 +40,7 @@ struct col_store_op {
             char version[BP_TEXT_MAX + 1];
             char boot[BP_BOOT_MAX + 1];
             bool online;
+            int64_t clock_offset_ms; /* its clock ahead of ours (negative: behind) */
         } agent;
         struct {
             char bot[BP_ID_MAX + 1];

@@ -282,6 +282,31 @@ static void test_restored_warning_escalates_and_silent_bot_goes_down(void **stat
     assert_int_equal(b2->alert.severity, COL_SEV_CRITICAL);
 }
 
+static void test_skewed_agent_clock_neither_hides_nor_invents_staleness(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.limits.clock_skew_ms = 5 * S;
+    /* agent-2's clock runs 10 min behind ours: its messages say "10 min ago" */
+    for (int64_t t = 0; t <= 50 * S; t += 10 * S) {
+        struct col_event ev;
+        header(fx, &ev, BP_MSG_HEARTBEAT, "a2", "bot-2", t);
+        ev.msg.hdr.ts -= 10 * 60 * S;
+        ev.msg.u.heartbeat.interval_ms = 10 * S;
+        ev.msg.u.heartbeat.proc.alive = true;
+        ev.msg.u.heartbeat.last_trade_ts = ev.msg.hdr.ts; /* it traded just now, its clock */
+        col_engine_handle(fx->e, &ev);
+        tick(fx, t);
+    }
+    const struct col_bot *b = bot(fx, "bot-2");
+    /* trade_stale is 60 s: read naively, its trades look 10 min old */
+    assert_true(b->ev.has_trade);
+    assert_true(b->ev.last_trade_mono >= T0 + 50 * S - 100);
+    assert_int_equal(b->status, COL_ST_DEGRADED);
+    assert_string_equal(b->check, "clock");
+    assert_string_equal(b->reason, "agent clock 10m behind the collector's");
+    assert_int_equal(b->agent->skew.ahead_ms, -10 * 60 * S);
+}
+
 static void test_late_trade_counts_from_its_own_time(void **state)
 {
     struct fx *fx = *state;
@@ -405,6 +430,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_alert_repeats_until_resolved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_skewed_agent_clock_neither_hides_nor_invents_staleness,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_repeat_when_disabled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restored_alert_is_kept_then_resolved_by_its_id, setup,
                                         teardown),

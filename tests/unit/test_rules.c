@@ -23,6 +23,7 @@ static const struct col_rule_limits limits = {
     .mem = {80, 90},
     .disk = {85, 95},
     .confirm = 3,
+    .clock_skew_ms = 5 * S,
 };
 
 /* A bot seen at T0, heartbeating every 10 s, alive, last trade at T0. */
@@ -194,6 +195,50 @@ static void test_layer_table(void **state)
     }
 }
 
+struct clock_case {
+    const char *name;
+    bool known;
+    int64_t ahead_ms, limit_ms, heartbeat_at, now;
+    enum col_status want;
+    const char *want_check, *want_reason;
+};
+
+static void test_clock_table(void **state)
+{
+    (void)state;
+    static const struct clock_case cases_clock[] = {
+        {"unknown offset", false, 60 * S, 5 * S, 0, 1 * S, COL_ST_HEALTHY, "", NULL},
+        {"within the limit", true, 5 * S, 5 * S, 0, 1 * S, COL_ST_HEALTHY, "", NULL},
+        {"just past: ahead", true, 5 * S + 1, 5 * S, 0, 1 * S, COL_ST_DEGRADED, "clock",
+         "agent clock 5.0s ahead of the collector's"},
+        {"behind", true, -42 * S, 5 * S, 0, 1 * S, COL_ST_DEGRADED, "clock",
+         "agent clock 42s behind the collector's"},
+        {"check off", true, 3600 * S, 0, 0, 1 * S, COL_ST_HEALTHY, "", NULL},
+        {"stale trading wins over the clock", true, 60 * S, 5 * S, 30 * MIN, 30 * MIN,
+         COL_ST_STALE, "trading", NULL},
+        {"down wins over the clock", true, 60 * S, 5 * S, 0, 30 * S, COL_ST_DOWN, "liveness",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases_clock) / sizeof(cases_clock[0]); i++) {
+        const struct clock_case *c = &cases_clock[i];
+        struct col_evidence ev = alive();
+        ev.clock_known = c->known;
+        ev.clock_ahead_ms = c->ahead_ms;
+        ev.last_heartbeat_mono = T0 + c->heartbeat_at;
+        struct col_rule_limits lim = limits;
+        lim.clock_skew_ms = c->limit_ms;
+        struct col_verdict v;
+        col_rules_evaluate(&ev, &lim, T0 + c->now, &v);
+        print_message("case: %s -> %s (%s)\n", c->name, col_status_name(v.status), v.reason);
+        assert_string_equal(col_status_name(v.status), col_status_name(c->want));
+        assert_string_equal(v.check, c->want_check);
+        if (c->want_reason)
+            assert_string_equal(v.reason, c->want_reason);
+        if (c->want == COL_ST_DEGRADED)
+            assert_int_equal(v.severity, COL_SEV_WARNING);
+    }
+}
+
 static void test_trading_while_intended_stopped_has_a_deadline(void **state)
 {
     (void)state;
@@ -296,6 +341,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule_table),
         cmocka_unit_test(test_layer_table),
+        cmocka_unit_test(test_clock_table),
         cmocka_unit_test(test_trading_while_intended_stopped_has_a_deadline),
         cmocka_unit_test(test_resource_levels_at_each_boundary),
         cmocka_unit_test(test_per_bot_limits),
