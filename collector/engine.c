@@ -260,7 +260,7 @@ static struct col_bot *bot_for(struct col_engine *e, struct col_agent *a, const 
         b = col_fleet_bot_add(&e->fleet, id, now_mono);
         if (!b)
             return NULL;
-        col_settings_limits_for(e->cfg, id, &b->limits);
+        col_settings_limits_for(e->cfg, id, "", &b->limits);
         const struct col_bot_override *o = col_settings_find_bot(e->cfg, id);
         if (o && o->account[0])
             col_fleet_set_account(&e->fleet, b, o->account);
@@ -284,6 +284,7 @@ static void apply_labels(struct col_engine *e, struct col_bot *b, const struct b
         col_fleet_set_account(&e->fleet, b, info->account);
     if (!(o && o->exchange[0]))
         snprintf(b->exchange, sizeof(b->exchange), "%s", info->exchange);
+    col_settings_limits_for(e->cfg, b->id, b->account, &b->limits); /* [account] may apply */
 }
 
 static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t now_wall)

@@ -115,35 +115,60 @@ static const struct bp_cfg_key bot_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
-static void *add_bot(void *cfg, const char *name, char *err, size_t errlen)
+/* Appends a named override ([bot NAME] or [account NAME]) to a list; NULL with err on a bad
+ * name, too many sections or ENOMEM. */
+static struct col_bot_override *add_override(struct col_bot_override ***list, size_t *n,
+                                             size_t *cap, const char *kind, const char *name,
+                                             char *err, size_t errlen)
 {
-    struct col_settings *s = cfg;
     if (!bp_id_is_valid(name)) {
-        snprintf(err, errlen, "[bot %s]: not a valid bot id ([A-Za-z0-9_.-], 1..64)", name);
+        snprintf(err, errlen, "[%s %s]: not a valid %s id ([A-Za-z0-9_.-], 1..64)", kind, name,
+                 kind);
         return NULL;
     }
-    if (s->nbots == COL_MAX_BOT_OVERRIDES) {
-        snprintf(err, errlen, "[bot %s]: more than %d bot sections", name, COL_MAX_BOT_OVERRIDES);
+    if (*n == COL_MAX_BOT_OVERRIDES) {
+        snprintf(err, errlen, "[%s %s]: more than %d %s sections", kind, name,
+                 COL_MAX_BOT_OVERRIDES, kind);
         return NULL;
     }
-    if (s->nbots == s->bots_cap) {
-        size_t cap = s->bots_cap ? s->bots_cap * 2 : 16;
-        struct col_bot_override **b = realloc(s->bots, cap * sizeof(*b));
-        if (!b) {
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        struct col_bot_override **l = realloc(*list, c * sizeof(*l));
+        if (!l) {
             snprintf(err, errlen, "out of memory");
             return NULL;
         }
-        s->bots = b;
-        s->bots_cap = cap;
+        *list = l;
+        *cap = c;
     }
-    struct col_bot_override *b = calloc(1, sizeof(*b));
-    if (!b) {
+    struct col_bot_override *o = calloc(1, sizeof(*o));
+    if (!o) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->bots[s->nbots++] = b;
-    snprintf(b->name, sizeof(b->name), "%s", name);
-    return b;
+    (*list)[(*n)++] = o;
+    snprintf(o->name, sizeof(o->name), "%s", name);
+    return o;
+}
+
+static const struct bp_cfg_key account_keys[] = {
+    {"heartbeat_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(heartbeat_timeout_ms), "0 = inherit"},
+    {"trade_stale", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stale_ms), "0 = inherit"},
+    {"trade_stopped", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stopped_ms), "0 = inherit"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
+static void *add_bot(void *cfg, const char *name, char *err, size_t errlen)
+{
+    struct col_settings *s = cfg;
+    return add_override(&s->bots, &s->nbots, &s->bots_cap, "bot", name, err, errlen);
+}
+
+static void *add_account(void *cfg, const char *name, char *err, size_t errlen)
+{
+    struct col_settings *s = cfg;
+    return add_override(&s->accounts, &s->naccounts, &s->accounts_cap, "account", name, err,
+                        errlen);
 }
 
 static const struct bp_cfg_schema schema = {
@@ -153,7 +178,7 @@ static const struct bp_cfg_schema schema = {
                  {"rules", rules_keys},
                  {"webhook", webhook_keys},
                  {"http", http_keys}},
-    .repeated = {{"bot", bot_keys, add_bot}},
+    .repeated = {{"bot", bot_keys, add_bot}, {"account", account_keys, add_account}},
 };
 
 static int cmp_override(const void *a, const void *b)
@@ -232,6 +257,19 @@ static int validate_http(struct col_settings *s, const char *path, char *err, si
     return 0;
 }
 
+/* Applies an override's thresholds (0 = inherit) to out. */
+static void apply_override(const struct col_bot_override *o, struct col_rule_limits *out)
+{
+    if (!o)
+        return;
+    if (o->heartbeat_timeout_ms > 0)
+        out->heartbeat_timeout_ms = o->heartbeat_timeout_ms;
+    if (o->trade_stale_ms > 0)
+        out->trade_stale_ms = o->trade_stale_ms;
+    if (o->trade_stopped_ms > 0)
+        out->trade_stopped_ms = o->trade_stopped_ms;
+}
+
 static int validate(struct col_settings *s, const char *path, char *err, size_t errlen)
 {
     if (validate_http(s, path, err, errlen) < 0)
@@ -262,6 +300,17 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
     }
     if (s->nbots > 0) /* sorted for bsearch by name */
         qsort(s->bots, s->nbots, sizeof(*s->bots), cmp_override);
+    if (s->naccounts > 0)
+        qsort(s->accounts, s->naccounts, sizeof(*s->accounts), cmp_override);
+    for (size_t i = 0; i < s->naccounts; i++) {
+        struct col_rule_limits l = s->limits;
+        apply_override(s->accounts[i], &l);
+        if (l.trade_stale_ms >= l.trade_stopped_ms) {
+            snprintf(err, errlen, "%s: [account %s] trade_stale must be shorter than trade_stopped",
+                     path, s->accounts[i]->name);
+            return -EINVAL;
+        }
+    }
     const struct col_threshold *t[] = {&s->limits.cpu, &s->limits.mem, &s->limits.disk};
     const char *tn[] = {"cpu", "mem", "disk"};
     for (int i = 0; i < 3; i++) {
@@ -281,7 +330,7 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
     }
     for (size_t i = 0; i < s->nbots; i++) {
         struct col_rule_limits l;
-        col_settings_limits_for(s, s->bots[i]->name, &l);
+        col_settings_limits_for(s, s->bots[i]->name, "", &l);
         if (l.trade_stale_ms >= l.trade_stopped_ms) {
             snprintf(err, errlen, "%s: [bot %s] trade_stale must be shorter than trade_stopped",
                      path, s->bots[i]->name);
@@ -311,31 +360,39 @@ void col_settings_cleanup(struct col_settings *s)
     free(s->bots);
     s->bots = NULL;
     s->nbots = s->bots_cap = 0;
+    for (size_t i = 0; i < s->naccounts; i++)
+        free(s->accounts[i]);
+    free(s->accounts);
+    s->accounts = NULL;
+    s->naccounts = s->accounts_cap = 0;
+}
+
+static const struct col_bot_override *find(struct col_bot_override *const *list, size_t n,
+                                           const char *name)
+{
+    if (n == 0 || !name || !name[0])
+        return NULL;
+    struct col_bot_override key, *kp = &key;
+    snprintf(key.name, sizeof(key.name), "%s", name);
+    struct col_bot_override *const *hit = bsearch(&kp, list, n, sizeof(*list), cmp_override);
+    return hit ? *hit : NULL;
 }
 
 const struct col_bot_override *col_settings_find_bot(const struct col_settings *s, const char *bot)
 {
-    if (s->nbots == 0)
-        return NULL;
-    struct col_bot_override key, *kp = &key;
-    snprintf(key.name, sizeof(key.name), "%s", bot);
-    struct col_bot_override **hit = bsearch(&kp, s->bots, s->nbots, sizeof(*s->bots), cmp_override);
-    return hit ? *hit : NULL;
+    return find(s->bots, s->nbots, bot);
 }
 
-void col_settings_limits_for(const struct col_settings *s, const char *bot,
+
+void col_settings_limits_for(const struct col_settings *s, const char *bot, const char *account,
                              struct col_rule_limits *out)
 {
     *out = s->limits;
     out->heartbeat_misses = (int)s->heartbeat_misses;
     const struct col_bot_override *o = col_settings_find_bot(s, bot);
-    if (!o)
-        return;
-    if (o->heartbeat_timeout_ms > 0)
-        out->heartbeat_timeout_ms = o->heartbeat_timeout_ms;
-    if (o->trade_stale_ms > 0)
-        out->trade_stale_ms = o->trade_stale_ms;
-    if (o->trade_stopped_ms > 0)
-        out->trade_stopped_ms = o->trade_stopped_ms;
-    out->intended_stopped = strcmp(o->intended, "stopped") == 0;
+    /* the bot's configured account wins over the one its agent reports */
+    const char *acct = o && o->account[0] ? o->account : account;
+    apply_override(find(s->accounts, s->naccounts, acct), out);
+    apply_override(o, out);
+    out->intended_stopped = o && strcmp(o->intended, "stopped") == 0;
 }

@@ -66,6 +66,10 @@ struct col_settings {
     struct col_bot_override **bots; /* each allocated on its own: the loader keeps pointers */
     size_t nbots;
     size_t bots_cap;
+    /* [account NAME]: thresholds for every bot of an account (a bot's own win) */
+    struct col_bot_override **accounts;
+    size_t naccounts;
+    size_t accounts_cap;
 };
 
 /* Loads path into s (defaults first). 0, or -errno with the file, line and key in err. */
@@ -75,8 +79,9 @@ void col_settings_cleanup(struct col_settings *s);
 int col_settings_parse_listen(const char *listen, char *host, size_t hostlen, int *port);
 /* The override for a bot, or NULL. */
 const struct col_bot_override *col_settings_find_bot(const struct col_settings *s, const char *bot);
-/* The limits for a bot: [rules] with its override applied. */
-void col_settings_limits_for(const struct col_settings *s, const char *bot,
+/* The limits for a bot of an account ("" = none known): [rules], then [account NAME], then
+ * [bot NAME] (whose own account setting wins over the one passed). */
+void col_settings_limits_for(const struct col_settings *s, const char *bot, const char *account,
                              struct col_rule_limits *out);
 
 #endif

@@ -102,12 +102,34 @@ static void test_bot_stopped_on_purpose_raises_nothing(void **state)
     bpt_assert(env, bpt_stack_stop(&s) == 0, "daemons did not stop cleanly");
 }
 
+static void test_account_thresholds_follow_the_agents_labels(void **state)
+{
+    struct bpt_env *env = *state;
+    /* the stack labels bot-1 acct-0 and bot-2 acct-1 through the agent */
+    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"},
+                               .collector_extra =
+                                   "[account acct-1]\ntrade_stale = 2s\ntrade_stopped = 1h\n"};
+    struct bpt_stack s;
+    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
+    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
+    bpt_assert(env, rec, "recorder did not connect");
+    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-2", "stale", 15000) == 0,
+               "bot-2 (account acct-1, trade_stale 2s) never went stale");
+    const char *stale[] = {"\"status\":\"stale\"", NULL};
+    bpt_assert(env, bpt_rec_count(rec, BPT_ROOT "/status/bot-1", stale) == 0,
+               "bot-1 (acct-0, default 30m) went stale too");
+    bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "daemons did not stop cleanly");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_disk_alarm_degrades_at_once_and_alerts_after_three_samples, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_stopped_on_purpose_raises_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_account_thresholds_follow_the_agents_labels, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,13 +49,31 @@ static void test_defaults_and_webhook(void **state)
                           err, sizeof(err)),
                      0);
     struct col_rule_limits l;
-    col_settings_limits_for(&s, "b1", &l);
+    col_settings_limits_for(&s, "b1", "", &l);
     assert_true(l.intended_stopped);
     assert_int_equal(l.confirm, 3);
     assert_true(l.cpu.warn == 80 && l.cpu.crit == 95 && l.disk.crit == 95);
-    col_settings_limits_for(&s, "b2", &l);
+    col_settings_limits_for(&s, "b2", "", &l);
     assert_false(l.intended_stopped);
     assert_int_equal(l.trade_stale_ms, 3600 * 1000);
+    col_settings_cleanup(&s);
+    /* [rules] < [account] < [bot]; a bot's configured account wins over its agent's label */
+    assert_int_equal(load(BASE "[account quiet]\ntrade_stale = 3h\ntrade_stopped = 9h\n"
+                               "[bot b1]\ntrade_stale = 4h\ntrade_stopped = 10h\n"
+                               "[bot b3]\naccount = quiet\n",
+                          &s, err, sizeof(err)),
+                     0);
+    col_settings_limits_for(&s, "b1", "quiet", &l);
+    assert_int_equal(l.trade_stale_ms, 4 * 3600 * 1000);
+    assert_int_equal(l.trade_stopped_ms, 10 * 3600 * 1000);
+    assert_int_equal(l.heartbeat_misses, 3);
+    col_settings_limits_for(&s, "b2", "quiet", &l);
+    assert_int_equal(l.trade_stale_ms, 3 * 3600 * 1000);
+    assert_int_equal(l.trade_stopped_ms, 9 * 3600 * 1000);
+    col_settings_limits_for(&s, "b2", "other", &l);
+    assert_int_equal(l.trade_stale_ms, 30 * 60 * 1000);
+    col_settings_limits_for(&s, "b3", "", &l);
+    assert_int_equal(l.trade_stale_ms, 3 * 3600 * 1000);
     col_settings_cleanup(&s);
     assert_int_equal(load(BASE, &s, err, sizeof(err)), 0);
     assert_string_equal(s.webhook_url, ""); /* no webhook unless asked for */
@@ -84,6 +102,8 @@ static void test_cross_key_errors(void **state)
     expect_error(BASE "[rules]\ntrade_stale = 3h\n", "trade_stale must be shorter");
     expect_error(BASE "[bot b1]\ntrade_stale = 5h\n", "[bot b1]");
     expect_error(BASE "[bot b1]\nintended = paused\n", "[bot b1] intended");
+    expect_error(BASE "[account a1]\ntrade_stale = 5h\n", "[account a1] trade_stale");
+    expect_error(BASE "[account bad id]\n", "not a valid account id");
     expect_error(BASE "[rules]\ncpu_warn = 96\n", "cpu_warn must not be above cpu_crit");
     expect_error(BASE "[rules]\ndisk_crit = 102\n", "disk_crit");
 }
