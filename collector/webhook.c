@@ -71,6 +71,17 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
     return size * nmemb;
 }
 
+/* Frees what col_webhook_new allocated (not the lock and condition variable), and w. */
+static void free_memory(struct col_webhook *w)
+{
+    curl_slist_free_all(w->headers);
+    curl_easy_cleanup(w->curl);
+    free(w->ring);
+    free(w->url);
+    free(w);
+    curl_global_cleanup();
+}
+
 int col_webhook_new(const struct col_webhook_opts *opts, struct col_webhook **out)
 {
     if (!opts->url || !opts->url[0] || opts->queue_max == 0)
@@ -102,12 +113,7 @@ int col_webhook_new(const struct col_webhook_opts *opts, struct col_webhook **ou
             pthread_mutex_destroy(&w->mu);
     }
     if (rc) {
-        curl_slist_free_all(w->headers);
-        curl_easy_cleanup(w->curl);
-        free(w->ring);
-        free(w->url);
-        free(w);
-        curl_global_cleanup();
+        free_memory(w);
         return rc;
     }
     CURL *c = w->curl;
@@ -274,12 +280,7 @@ void col_webhook_free(struct col_webhook *w)
         free(w->ring[(w->head + i) % w->cap]);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
-    curl_slist_free_all(w->headers);
-    curl_easy_cleanup(w->curl);
-    free(w->ring);
-    free(w->url);
-    free(w);
-    curl_global_cleanup();
+    free_memory(w);
 }
 
 void col_webhook_get_stats(struct col_webhook *w, struct col_webhook_stats *out)

@@ -42,6 +42,20 @@ static struct col_evidence alive(void)
     return ev;
 }
 
+/* alive(), with a heartbeat and a trade at these offsets from T0 (-1: none). */
+static struct col_evidence evidence(int64_t heartbeat_at, int64_t trade_at, bool proc_alive,
+                                    bool agent_offline)
+{
+    struct col_evidence ev = alive();
+    ev.has_heartbeat = heartbeat_at >= 0;
+    ev.last_heartbeat_mono = T0 + (heartbeat_at >= 0 ? heartbeat_at : 0);
+    ev.has_trade = trade_at >= 0;
+    ev.last_trade_mono = T0 + (trade_at >= 0 ? trade_at : 0);
+    ev.proc_alive = proc_alive;
+    ev.agent_offline = agent_offline;
+    return ev;
+}
+
 struct rule_case {
     const char *name;
     int64_t heartbeat_at; /* offset from T0, or -1 for none */
@@ -86,13 +100,8 @@ static void test_rule_table(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct rule_case *c = &cases[i];
-        struct col_evidence ev = alive();
-        ev.has_heartbeat = c->heartbeat_at >= 0;
-        ev.last_heartbeat_mono = T0 + (c->heartbeat_at >= 0 ? c->heartbeat_at : 0);
-        ev.has_trade = c->trade_at >= 0;
-        ev.last_trade_mono = T0 + (c->trade_at >= 0 ? c->trade_at : 0);
-        ev.proc_alive = c->proc_alive;
-        ev.agent_offline = c->agent_offline;
+        struct col_evidence ev =
+            evidence(c->heartbeat_at, c->trade_at, c->proc_alive, c->agent_offline);
         struct col_verdict v;
         col_rules_evaluate(&ev, &limits, T0 + c->now, &v);
         print_message("case: %s -> %s (%s)\n", c->name, col_status_name(v.status), v.reason);
@@ -172,13 +181,8 @@ static void test_layer_table(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(layer_cases) / sizeof(layer_cases[0]); i++) {
         const struct layer_case *c = &layer_cases[i];
-        struct col_evidence ev = alive();
-        ev.has_heartbeat = c->heartbeat_at >= 0;
-        ev.last_heartbeat_mono = T0 + (c->heartbeat_at >= 0 ? c->heartbeat_at : 0);
-        ev.has_trade = c->trade_at >= 0;
-        ev.last_trade_mono = T0 + (c->trade_at >= 0 ? c->trade_at : 0);
-        ev.proc_alive = c->proc_alive;
-        ev.agent_offline = c->agent_offline;
+        struct col_evidence ev =
+            evidence(c->heartbeat_at, c->trade_at, c->proc_alive, c->agent_offline);
         ev.res_level = c->res;
         ev.res_streak = c->streak;
         snprintf(ev.res_reason, sizeof(ev.res_reason), "host cpu 97%% >= 95%%");
