@@ -196,15 +196,54 @@ static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_
 }
 
 /* Applies a verdict that differs from the bot's current status. */
+/* The bot just started flapping: one alert says so (opened, or the open one reminded with its
+ * new reason), and until it settles no other alert event goes out for it. */
+static void announce_flapping(struct col_engine *e, struct col_bot *b, int64_t now_mono,
+                              int64_t now_wall)
+{
+    struct col_alert *a = &b->alert;
+    enum col_severity sev = b->severity > COL_SEV_WARNING ? b->severity : COL_SEV_WARNING;
+    enum col_alert_event ev = COL_ALERT_REPEATED;
+    if (!a->open) {
+        a->open = true;
+        snprintf(a->id, sizeof(a->id), "%s-a%llu", e->run_id,
+                 (unsigned long long)e->next_event + 1);
+        a->opened_at = now_wall;
+        a->repeats = 0;
+        ev = COL_ALERT_OPENED;
+    }
+    if (sev > a->severity)
+        a->severity = sev;
+    a->check = "flapping";
+    announce(e, b, ev, now_mono, now_wall);
+}
+
+/* Sets the bot's reason: the verdict's, prefixed while the bot flaps. */
+static void set_reason(struct col_engine *e, struct col_bot *b, const char *reason,
+                       int64_t now_mono)
+{
+    if (!b->flap.flapping) {
+        snprintf(b->reason, sizeof(b->reason), "%s", reason);
+        return;
+    }
+    char w[32];
+    col_format_duration(e->cfg->flap.window_ms, w, sizeof(w));
+    int n = snprintf(b->reason, sizeof(b->reason), "flapping (%d changes in %s): %s",
+                     col_flap_count(&b->flap, &e->cfg->flap, now_mono), w, reason);
+    if (n >= (int)sizeof(b->reason)) /* cut at the end: the prefix is the news */
+        BP_DEBUG("rules", "bot %s: flapping reason shortened", b->id);
+}
+
 static void transition(struct col_engine *e, struct col_bot *b, const struct col_verdict *v,
                        int64_t now_mono, int64_t now_wall)
 {
     enum col_status from = b->status;
+    bool flap_started = col_flap_change(&b->flap, &e->cfg->flap, now_mono);
     col_fleet_count_status(&e->fleet, b, v->status);
     b->status = v->status;
     b->severity = v->severity;
     b->check = v->check;
-    snprintf(b->reason, sizeof(b->reason), "%s", v->reason);
+    set_reason(e, b, v->reason, now_mono);
     b->since_wall = now_wall;
     BP_INFO("rules", "bot %s: %s -> %s: %s", b->id, col_status_name(from),
             col_status_name(b->status), b->reason);
@@ -212,8 +251,29 @@ static void transition(struct col_engine *e, struct col_bot *b, const struct col
     store_bot(e, b, now_wall);
     if (e->mqtt)
         col_publish_status(e->mqtt, e->cfg->topic_root, b, now_wall);
-    announce_alert(e, b, now_mono, now_wall);
+    if (flap_started) {
+        BP_WARN("rules", "bot %s is flapping: %s", b->id, b->reason);
+        announce_flapping(e, b, now_mono, now_wall);
+    } else if (!b->flap.flapping) {
+        announce_alert(e, b, now_mono, now_wall);
+    }
     e->summary_dirty = true;
+}
+
+/* A whole window without a change: the bot is judged as usual again, and says so. */
+static void settle(struct col_engine *e, struct col_bot *b, const struct col_verdict *v,
+                   int64_t now_mono, int64_t now_wall)
+{
+    set_reason(e, b, v->reason, now_mono); /* no longer prefixed */
+    BP_INFO("rules", "bot %s stopped flapping: %s: %s", b->id, col_status_name(b->status),
+            b->reason);
+    store_bot(e, b, now_wall);
+    if (e->mqtt)
+        col_publish_status(e->mqtt, e->cfg->topic_root, b, now_wall);
+    bool was_open = b->alert.open;
+    announce_alert(e, b, now_mono, now_wall);
+    if (was_open && b->alert.open && b->alert.last_sent_mono != now_mono)
+        announce(e, b, COL_ALERT_REPEATED, now_mono, now_wall); /* still bad: its news */
 }
 
 static void evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, int64_t now_wall)
@@ -231,7 +291,10 @@ static void evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, 
                    (v.status != COL_ST_UNKNOWN && strcmp(v.check, b->check) != 0);
     if (changed)
         transition(e, b, &v, now_mono, now_wall);
-    int64_t next = v.next_due_mono, reminder;
+    int64_t calm;
+    if (col_flap_settled(&b->flap, &e->cfg->flap, now_mono, &calm))
+        settle(e, b, &v, now_mono, now_wall);
+    int64_t next = v.next_due_mono < calm ? v.next_due_mono : calm, reminder;
     if (col_alert_repeat_due(&b->alert, e->cfg->alert_repeat_ms, now_mono, &reminder)) {
         b->alert.repeats++;
         announce(e, b, COL_ALERT_REPEATED, now_mono, now_wall);

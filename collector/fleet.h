@@ -6,8 +6,9 @@
 #define COL_FLEET_H
 
 #include "alerts.h"
-#include "msg.h"
 #include "clockskew.h"
+#include "flapping.h"
+#include "msg.h"
 #include "rules.h"
 #include "strmap.h"
 #include "timerheap.h"
@@ -46,6 +47,7 @@ struct col_bot {
     char reason[COL_REASON_MAX + 1];
     int64_t since_wall;
     struct col_alert alert;
+    struct col_flap flap;
     int64_t last_sample_mono;
     struct bp_timer timer; /* next evaluation deadline */
 };

@@ -72,6 +72,10 @@ static const struct bp_cfg_key rules_keys[] = {
      "failing stats samples in a row before a resource alert (degraded from the first)"},
     {"clock_skew", BP_CFG_MS, 0, DAY_MS, "5s", S(limits.clock_skew_ms),
      "an agent clock further off than this is a warning (0 = never)"},
+    {"flap_changes", BP_CFG_INT, 0, 16, "6", S(flap_changes),
+     "this many status changes within flap_window: flapping, reported once (0 = never)"},
+    {"flap_window", BP_CFG_MS, 1000, DAY_MS, "10m", S(flap.window_ms),
+     "the window for flap_changes; a whole one without a change ends flapping"},
     {"alert_repeat", BP_CFG_MS, 0, 7 * DAY_MS, "15m", S(alert_repeat_ms),
      "an alert still open after this long is announced again ('repeated'); 0 = never"},
     {"sample_interval", BP_CFG_MS, 1000, DAY_MS, "60s", S(sample_interval_ms),
@@ -341,6 +345,7 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         snprintf(s->mqtt_client_id, sizeof(s->mqtt_client_id), "botpulse-collector-%s", s->id);
     s->limits.heartbeat_misses = (int)s->heartbeat_misses;
     s->limits.confirm = (int)s->resource_confirm;
+    s->flap.changes = (int)s->flap_changes;
     return 0;
 }
 

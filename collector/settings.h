@@ -4,6 +4,7 @@
 #ifndef COL_SETTINGS_H
 #define COL_SETTINGS_H
 
+#include "flapping.h"
 #include "msg.h"
 #include "rules.h"
 
@@ -48,6 +49,8 @@ struct col_settings {
     int64_t sample_interval_ms;
     int64_t reconnect_grace_ms;
     int64_t alert_repeat_ms;
+    struct col_flap_limits flap;
+    int64_t flap_changes;
     int64_t resource_confirm;
     /* [webhook] */
     char webhook_url[512];

@@ -307,6 +307,46 @@ static void test_skewed_agent_clock_neither_hides_nor_invents_staleness(void **s
     assert_int_equal(b->agent->skew.ahead_ms, -10 * 60 * S);
 }
 
+static void test_flapping_bot_alerts_once_then_settles(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.flap = (struct col_flap_limits){.changes = 4, .window_ms = 60 * S};
+    heartbeat(fx, "a1", "bot-1", true, 0); /* unknown -> healthy: change 1 */
+    trade(fx, "a1", "bot-1", 0, 0);
+    const struct col_bot *b = bot(fx, "bot-1");
+    heartbeat(fx, "a1", "bot-1", false, 5 * S); /* -> stopped: 2, alert opened */
+    assert_true(b->alert.open);
+    char id[COL_ALERT_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", b->alert.id);
+    heartbeat(fx, "a1", "bot-1", true, 10 * S); /* -> healthy: 3, resolved */
+    assert_false(b->alert.open);
+    heartbeat(fx, "a1", "bot-1", false, 15 * S); /* -> stopped: 4, flapping */
+    assert_true(b->flap.flapping);
+    assert_true(b->alert.open);
+    assert_string_equal(b->alert.check, "flapping");
+    assert_string_not_equal(b->alert.id, id); /* a new alert: the old one was resolved */
+    snprintf(id, sizeof(id), "%s", b->alert.id);
+    assert_non_null(strstr(b->reason, "flapping (4 changes in 1m): process not running"));
+    for (int64_t t = 20 * S; t <= 40 * S; t += 5 * S) { /* on, off, on, off, on */
+        heartbeat(fx, "a1", "bot-1", (t / (5 * S)) % 2 == 0, t);
+        trade(fx, "a1", "bot-1", t, t);
+        assert_true(b->alert.open); /* no storm: neither resolved nor reopened */
+        assert_string_equal(b->alert.id, id);
+    }
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    /* steady from 40 s: at 100 s a whole window has passed without a change */
+    for (int64_t t = 45 * S; t < 100 * S; t += 5 * S) {
+        heartbeat(fx, "a1", "bot-1", true, t);
+        trade(fx, "a1", "bot-1", t, t);
+        tick(fx, t);
+    }
+    assert_true(b->flap.flapping);
+    heartbeat(fx, "a1", "bot-1", true, 100 * S);
+    assert_false(b->flap.flapping);
+    assert_false(b->alert.open); /* healthy after settling: resolved */
+    assert_string_equal(b->reason, "alive and trading");
+}
+
 static void test_late_trade_counts_from_its_own_time(void **state)
 {
     struct fx *fx = *state;
@@ -430,6 +470,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_alert_repeats_until_resolved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flapping_bot_alerts_once_then_settles, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_skewed_agent_clock_neither_hides_nor_invents_staleness,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_repeat_when_disabled, setup, teardown),
