@@ -34,7 +34,10 @@ static void test_disk_alarm_degrades_at_once_and_alerts_after_three_samples(void
     struct bpt_stack_opts o = {.bots = {"bot-1"},
                                .resource_checks = true,
                                .collector_extra = "disk_warn = 1\ndisk_crit = 2\n"
-                                                  "resource_confirm = 3\n"};
+                                                  "resource_confirm = 3\n"
+                                                  /* a busy test machine must not decide */
+                                                  "cpu_warn = 10000\ncpu_crit = 10000\n"
+                                                  "mem_warn = 101\nmem_crit = 101\n"};
     struct bpt_stack s;
     bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
     struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
