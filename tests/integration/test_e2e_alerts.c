@@ -18,18 +18,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("alerts");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("alerts")
 
 /* The alert_id in an alert message, copied into out. */
 static void alert_id_of(struct bpt_env *env, const char *json, char *out, size_t size)

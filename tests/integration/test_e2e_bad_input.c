@@ -13,18 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("badinput");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("badinput")
 
 #define HB_TOPIC BPT_ROOT "/agents/agent-1/bots/bot-1/heartbeat"
 #define GOOD_HB                                                                                    \

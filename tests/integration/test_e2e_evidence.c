@@ -19,18 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("evidence");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("evidence")
 
 static void append(struct bpt_env *env, const char *path, const char *text)
 {

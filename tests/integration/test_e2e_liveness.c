@@ -11,18 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("liveness");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("liveness")
 
 static void start(struct bpt_env *env, struct bpt_stack *s, struct bpt_rec **rec)
 {

@@ -12,18 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("outages");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("outages")
 
 static void trades(struct bpt_env *env, struct bpt_stack *s, int from, int to)
 {

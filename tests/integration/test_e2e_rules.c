@@ -14,18 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("rules");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("rules")
 
 static void test_disk_alarm_degrades_at_once_and_alerts_after_three_samples(void **state)
 {

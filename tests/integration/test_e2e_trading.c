@@ -11,18 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("trading");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("trading")
 
 static void test_stale_then_trade_resolves(void **state)
 {

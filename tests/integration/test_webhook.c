@@ -175,18 +175,7 @@ static void test_stop_ends_retries_and_counts_what_is_left(void **state)
     bpt_http_sink_stop(sink);
 }
 
-static int setup_env(void **state)
-{
-    struct bpt_env *env = bpt_env_new("webhook");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown_env(void **state)
-{
-    bpt_env_free(*state); /* also on failure: stops the servers and daemons */
-    return 0;
-}
+BPT_ENV_FIXTURE("webhook")
 
 static void test_killed_bot_alert_reaches_webhook_after_a_failure(void **state)
 {
@@ -242,7 +231,7 @@ int main(void)
         cmocka_unit_test(test_full_queue_drops_and_counts),
         cmocka_unit_test(test_stop_ends_retries_and_counts_what_is_left),
         cmocka_unit_test_setup_teardown(test_killed_bot_alert_reaches_webhook_after_a_failure,
-                                        setup_env, teardown_env),
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,6 +38,21 @@ void bpt_dump_logs(struct bpt_env *env);
 /* Records a failure (keeps the temp dir), dumps the logs, then fails the cmocka test. */
 void bpt_fail(struct bpt_env *env, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5), noreturn));
+/* Defines cmocka's setup and teardown for tests that each get a fresh env called name (state
+ * is the struct bpt_env *). Teardown frees it, with its servers and daemons, even after a
+ * failed test. */
+#define BPT_ENV_FIXTURE(name)                                                                      \
+    static int setup(void **state)                                                                 \
+    {                                                                                              \
+        struct bpt_env *env_ = bpt_env_new(name);                                                  \
+        *state = env_;                                                                             \
+        return env_ ? 0 : -1;                                                                      \
+    }                                                                                              \
+    static int teardown(void **state)                                                              \
+    {                                                                                              \
+        bpt_env_free(*state);                                                                      \
+        return 0;                                                                                  \
+    }
 #define bpt_assert(env, cond, ...)                                                                 \
     do {                                                                                           \
         if (!(cond))                                                                               \
