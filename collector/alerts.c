@@ -56,6 +56,7 @@ void col_alert_restore(struct col_alert *a, const char *id, const char *severity
     a->check = col_check_static(check);
     a->opened_at = opened_at;
     a->repeats = 0;
+    a->announced = true; /* the previous run announced it */
 }
 
 bool col_alert_repeat_due(const struct col_alert *a, int64_t repeat_ms, int64_t now_mono,

@@ -19,6 +19,7 @@ struct col_alert {
     int64_t opened_at;      /* Unix ms */
     int64_t last_sent_mono; /* when it was last announced (opened, escalated, repeated) */
     int64_t repeats;        /* reminders sent while it stayed open */
+    bool announced;         /* its opening went out (MQTT, webhook): so must its resolution */
 };
 
 enum col_alert_event {

@@ -24,6 +24,8 @@ struct col_engine {
     enum col_webhook_format webhook_format;
     const char *webhook_chat_id;
     struct col_fleet fleet;
+    struct col_incidents incidents;
+    bool incidents_dirty;
     struct bp_timerheap timers;
     char run_id[17]; /* random per process: event ids stay unique across restarts */
     uint64_t next_event;
@@ -74,6 +76,7 @@ void col_engine_free(struct col_engine *e)
     if (!e)
         return;
     bp_timerheap_cleanup(&e->timers);
+    col_incidents_cleanup(&e->incidents);
     col_fleet_cleanup(&e->fleet);
     free(e);
 }
@@ -167,19 +170,70 @@ static void send_webhook(struct col_engine *e, const struct col_bot *b, enum col
     col_webhook_submit(e->webhook, body); /* a full queue is counted and logged there */
 }
 
-/* Tells every sink about an alert event: PostgreSQL, MQTT, the webhook. */
+/* Records an alert event in PostgreSQL and tells MQTT and the webhook, unless the bot is in
+ * a correlated incident, which speaks for it. A resolution goes out if its opening did. */
 static void announce(struct col_engine *e, struct col_bot *b, enum col_alert_event ev,
                      int64_t now_mono, int64_t now_wall)
 {
     if (ev != COL_ALERT_RESOLVED)
         b->alert.last_sent_mono = now_mono;
-    BP_INFO("alerts", "%s %s alert for bot %s: %s: %s", col_alert_event_name(ev),
-            col_severity_name(b->alert.severity), b->id, col_status_name(b->status), b->reason);
+    bool tell = ev == COL_ALERT_RESOLVED ? b->alert.announced : b->incident == NULL;
+    BP_INFO("alerts", "%s %s alert for bot %s: %s: %s%s", col_alert_event_name(ev),
+            col_severity_name(b->alert.severity), b->id, col_status_name(b->status), b->reason,
+            tell ? "" : " (not announced: part of an incident)");
     store_alert(e, b, ev, now_wall);
+    if (!tell)
+        return;
+    b->alert.announced = ev != COL_ALERT_RESOLVED;
     if (e->mqtt)
         col_publish_alert(e->mqtt, e->cfg->topic_root, b, ev, now_wall);
     if (e->webhook)
         send_webhook(e, b, ev, now_wall);
+}
+
+/* Tells MQTT and the webhook about a correlated incident. */
+static void announce_incident(struct col_engine *e, struct col_incident *inc,
+                              enum col_incident_event ev, int64_t now_wall)
+{
+    char reason[256];
+    col_incident_reason(inc, e->cfg->incidents.window_ms, reason, sizeof(reason));
+    inc->dirty = false;
+    BP_WARN("incidents", "incident %s %s: %s", inc->id, col_incident_event_name(ev), reason);
+    if (e->mqtt)
+        col_publish_incident(e->mqtt, e->cfg->topic_root, inc, ev, reason, now_wall);
+    if (!e->webhook)
+        return;
+    char text[512];
+    size_t n = (size_t)snprintf(text, sizeof(text), "[%s] incident %s: %s:",
+                                ev == COL_INCIDENT_RESOLVED ? "RESOLVED"
+                                : inc->severity == COL_SEV_CRITICAL ? "CRITICAL"
+                                                                    : "WARNING",
+                                col_incident_event_name(ev), reason);
+    for (size_t i = 0; i < inc->nbots && n + BP_ID_MAX + 8 < sizeof(text); i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "%s %s", i ? "," : "",
+                              inc->bots[i]->id);
+    if (inc->nbots > 0 && n + BP_ID_MAX + 8 >= sizeof(text))
+        snprintf(text + n, sizeof(text) - n, " ...");
+    char *json = col_encode_incident(inc, ev, reason, now_wall);
+    char *body = json ? col_webhook_body(e->webhook_format, e->webhook_chat_id, json, text) : NULL;
+    free(json);
+    col_webhook_submit(e->webhook, body); /* NULL (out of memory) is counted there */
+}
+
+static void note_incident(struct col_engine *e, struct col_bot *b, int64_t now_mono,
+                          int64_t now_wall)
+{
+    char id[COL_INCIDENT_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s-i%llu", e->run_id, (unsigned long long)++e->next_event);
+    struct col_incident *inc;
+    enum col_incident_event ev = col_incidents_on_change(
+        &e->incidents, &e->fleet, b, &e->cfg->incidents, id, now_mono, now_wall, &inc);
+    if (ev == COL_INCIDENT_OPENED || ev == COL_INCIDENT_RESOLVED)
+        announce_incident(e, inc, ev, now_wall);
+    else if (ev == COL_INCIDENT_UPDATED)
+        e->incidents_dirty = true; /* joins are announced together, with the summary */
+    if (ev == COL_INCIDENT_RESOLVED)
+        col_incidents_reap(&e->incidents);
 }
 
 static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_mono,
@@ -245,12 +299,14 @@ static void transition(struct col_engine *e, struct col_bot *b, const struct col
     b->check = v->check;
     set_reason(e, b, v->reason, now_mono);
     b->since_wall = now_wall;
+    b->since_mono = now_mono;
     BP_INFO("rules", "bot %s: %s -> %s: %s", b->id, col_status_name(from),
             col_status_name(b->status), b->reason);
     store_transition(e, b, from, now_wall);
     store_bot(e, b, now_wall);
     if (e->mqtt)
         col_publish_status(e->mqtt, e->cfg->topic_root, b, now_wall);
+    note_incident(e, b, now_mono, now_wall); /* before the alert: a member's alert is quiet */
     if (flap_started) {
         BP_WARN("rules", "bot %s is flapping: %s", b->id, b->reason);
         announce_flapping(e, b, now_mono, now_wall);
@@ -623,6 +679,10 @@ void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall)
         e->summary_last_mono = now_mono;
         if (e->mqtt)
             col_publish_summary(e->mqtt, e->cfg->topic_root, &e->fleet, now_wall);
+        for (size_t i = 0; e->incidents_dirty && i < e->incidents.n; i++)
+            if (e->incidents.open[i]->dirty)
+                announce_incident(e, e->incidents.open[i], COL_INCIDENT_UPDATED, now_wall);
+        e->incidents_dirty = false;
     }
     if (now_mono >= e->stats_next_mono) {
         e->stats_next_mono = now_mono + e->cfg->stats_interval_ms;

@@ -31,6 +31,8 @@ struct col_agent {
     size_t nbots, cap;
 };
 
+struct col_incident;
+
 struct col_bot {
     char id[BP_ID_MAX + 1];
     char account[BP_ID_MAX + 1];
@@ -46,6 +48,9 @@ struct col_bot {
     const char *check;
     char reason[COL_REASON_MAX + 1];
     int64_t since_wall;
+    int64_t since_mono;
+    struct col_incident *incident; /* the correlated incident it belongs to, or NULL */
+    bool incident_bad;             /* counted as failing in that incident */
     struct col_alert alert;
     struct col_flap flap;
     int64_t last_sample_mono;

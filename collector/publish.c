@@ -3,6 +3,7 @@
 #include "publish.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,27 @@ char *col_encode_alert(const struct col_bot *b, enum col_alert_event e, int64_t 
     cJSON_AddStringToObject(o, "status", col_status_name(b->status));
     cJSON_AddStringToObject(o, "reason", b->reason);
     cJSON_AddNumberToObject(o, "opened_at", (double)b->alert.opened_at);
+    return finish(o);
+}
+
+char *col_encode_incident(const struct col_incident *inc, enum col_incident_event e,
+                          const char *reason, int64_t now_wall)
+{
+    cJSON *o = envelope("incident", now_wall);
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "incident_id", inc->id);
+    cJSON_AddStringToObject(o, "event", col_incident_event_name(e));
+    cJSON_AddStringToObject(o, "severity", col_severity_name(inc->severity));
+    cJSON_AddStringToObject(o, "kind", inc->kind);
+    cJSON_AddStringToObject(o, "group", inc->group);
+    cJSON_AddNumberToObject(o, "count", (double)inc->nbots);
+    cJSON_AddNumberToObject(o, "failing", (double)inc->nbad);
+    cJSON *bots = cJSON_AddArrayToObject(o, "bots");
+    for (size_t i = 0; bots && i < inc->nbots && i < COL_INCIDENT_LIST_MAX; i++)
+        cJSON_AddItemToArray(bots, cJSON_CreateString(inc->bots[i]->id));
+    cJSON_AddStringToObject(o, "reason", reason);
+    cJSON_AddNumberToObject(o, "opened_at", (double)inc->opened_at);
     return finish(o);
 }
 
@@ -163,6 +185,18 @@ int col_publish_alert(struct bp_mqtt *m, const char *root, const struct col_bot 
     snprintf(topic, sizeof(topic), "%s/alerts/%s/%s", root, col_severity_name(b->alert.severity),
              b->id);
     return send_json(m, topic, col_encode_alert(b, e, now_wall), 1, false);
+}
+
+int col_publish_incident(struct bp_mqtt *m, const char *root, const struct col_incident *inc,
+                         enum col_incident_event e, const char *reason, int64_t now_wall)
+{
+    char group[BP_TEXT_MAX + 1], topic[512];
+    size_t n = 0;
+    for (const char *c = inc->group; *c && n + 1 < sizeof(group); c++)
+        group[n++] = (isalnum((unsigned char)*c) || strchr("_.-", *c)) ? *c : '_';
+    group[n] = '\0';
+    snprintf(topic, sizeof(topic), "%s/incidents/%s/%s", root, inc->kind, group);
+    return send_json(m, topic, col_encode_incident(inc, e, reason, now_wall), 1, false);
 }
 
 int col_publish_summary(struct bp_mqtt *m, const char *root, const struct col_fleet *f,

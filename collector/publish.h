@@ -7,6 +7,7 @@
 
 #include "alerts.h"
 #include "fleet.h"
+#include "incidents.h"
 #include "ingest.h"
 #include "mqtt.h"
 #include "store.h"
@@ -27,6 +28,10 @@ struct col_collector_stats {
 
 char *col_encode_status(const struct col_bot *b, int64_t now_wall);
 char *col_encode_alert(const struct col_bot *b, enum col_alert_event e, int64_t now_wall);
+/* At most COL_INCIDENT_LIST_MAX bot ids are listed; `count` has them all. */
+#define COL_INCIDENT_LIST_MAX 50
+char *col_encode_incident(const struct col_incident *inc, enum col_incident_event e,
+                          const char *reason, int64_t now_wall);
 char *col_encode_summary(const struct col_fleet *f, int64_t now_wall);
 char *col_encode_collector_state(const char *id, bool online, int64_t now_wall);
 char *col_encode_collector_stats(const char *id, const struct col_collector_stats *s,
@@ -37,6 +42,9 @@ int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot
                        int64_t now_wall);
 int col_publish_alert(struct bp_mqtt *m, const char *root, const struct col_bot *b,
                       enum col_alert_event e, int64_t now_wall);
+/* To {root}/incidents/{kind}/{group}, the group's characters outside [A-Za-z0-9_.-] as '_'. */
+int col_publish_incident(struct bp_mqtt *m, const char *root, const struct col_incident *inc,
+                         enum col_incident_event e, const char *reason, int64_t now_wall);
 int col_publish_summary(struct bp_mqtt *m, const char *root, const struct col_fleet *f,
                         int64_t now_wall);
 int col_publish_collector_state(struct bp_mqtt *m, const char *root, const char *id, bool online,

@@ -76,6 +76,10 @@ static const struct bp_cfg_key rules_keys[] = {
      "this many status changes within flap_window: flapping, reported once (0 = never)"},
     {"flap_window", BP_CFG_MS, 1000, DAY_MS, "10m", S(flap.window_ms),
      "the window for flap_changes; a whole one without a change ends flapping"},
+    {"incident_bots", BP_CFG_INT, 0, 100000, "3", S(incident_bots),
+     "bots on one exchange or host failing within incident_window: one incident (0 = never)"},
+    {"incident_window", BP_CFG_MS, 1000, DAY_MS, "2m", S(incidents.window_ms),
+     "how close together their failures must be"},
     {"alert_repeat", BP_CFG_MS, 0, 7 * DAY_MS, "15m", S(alert_repeat_ms),
      "an alert still open after this long is announced again ('repeated'); 0 = never"},
     {"sample_interval", BP_CFG_MS, 1000, DAY_MS, "60s", S(sample_interval_ms),
@@ -346,6 +350,7 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
     s->limits.heartbeat_misses = (int)s->heartbeat_misses;
     s->limits.confirm = (int)s->resource_confirm;
     s->flap.changes = (int)s->flap_changes;
+    s->incidents.min_bots = (int)s->incident_bots;
     return 0;
 }
 

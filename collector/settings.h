@@ -5,6 +5,7 @@
 #define COL_SETTINGS_H
 
 #include "flapping.h"
+#include "incidents.h"
 #include "msg.h"
 #include "rules.h"
 
@@ -50,6 +51,8 @@ struct col_settings {
     int64_t reconnect_grace_ms;
     int64_t alert_repeat_ms;
     struct col_flap_limits flap;
+    struct col_incident_limits incidents;
+    int64_t incident_bots;
     int64_t flap_changes;
     int64_t resource_confirm;
     /* [webhook] */

@@ -96,11 +96,68 @@ static void test_open_alert_repeats_survives_restart_and_resolves_by_id(void **s
     bpt_assert(env, bpt_stack_stop(&s) == 0, "daemons did not stop cleanly");
 }
 
+static void test_bots_dying_together_make_one_incident(void **state)
+{
+    struct bpt_env *env = *state;
+    /* all on one exchange (test-exchange); incident_bots = 3 is the default */
+    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2", "bot-3", "bot-4"}};
+    struct bpt_stack s;
+    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
+    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
+    bpt_assert(env, rec, "recorder did not connect");
+    for (int i = 0; i < 4; i++) {
+        char bot[16];
+        snprintf(bot, sizeof(bot), "bot-%d", i + 1);
+        bpt_assert(env, bpt_stack_wait_status(&s, rec, bot, "healthy", 15000) == 0,
+                   "%s never became healthy", bot);
+    }
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "bot-bot-%d", i + 1);
+        bpt_assert(env, bpt_signal(env, name, SIGKILL) == 0, "could not kill %s", name);
+    }
+    const char *opened[] = {"\"type\":\"incident\"", "\"event\":\"opened\"",
+                            "\"kind\":\"exchange\"", "\"group\":\"test-exchange\"", NULL};
+    char *m = bpt_rec_wait(rec, BPT_ROOT "/incidents/exchange/test-exchange", opened, 15000);
+    bpt_assert(env, m, "no incident for four bots dying together");
+    free(m);
+    const char *all[] = {"\"count\":4", "\"failing\":4", NULL};
+    m = bpt_rec_wait(rec, BPT_ROOT "/incidents/exchange/test-exchange", all, 10000);
+    bpt_assert(env, m, "the incident never named all four bots");
+    free(m);
+    const char *alert_opened[] = {"\"event\":\"opened\"", NULL};
+    int alerts = bpt_rec_count(rec, BPT_ROOT "/alerts/#", alert_opened);
+    bpt_assert(env, alerts <= 2, "%d per-bot alerts: the incident should speak for the rest",
+               alerts);
+    for (int i = 0; i < 4; i++) {
+        char bot[16];
+        snprintf(bot, sizeof(bot), "bot-%d", i + 1);
+        bpt_assert(env, bpt_stack_start_bot(&s, bot) == 0, "could not restart %s", bot);
+    }
+    const char *resolved[] = {"\"event\":\"resolved\"", "\"failing\":0", NULL};
+    m = bpt_rec_wait(rec, BPT_ROOT "/incidents/exchange/test-exchange", resolved, 15000);
+    bpt_assert(env, m, "the incident was not resolved when every bot came back");
+    free(m);
+    /* every per-bot alert that went out was resolved too */
+    const char *alert_resolved[] = {"\"event\":\"resolved\"", NULL};
+    int64_t deadline = bp_mono_ms() + 10000;
+    while (bpt_rec_count(rec, BPT_ROOT "/alerts/#", alert_resolved) < alerts &&
+           bp_mono_ms() < deadline)
+        bp_sleep_ms(100);
+    bpt_assert(env, bpt_rec_count(rec, BPT_ROOT "/alerts/#", alert_resolved) == alerts,
+               "announced alerts %d, resolutions %d", alerts,
+               bpt_rec_count(rec, BPT_ROOT "/alerts/#", alert_resolved));
+    bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "daemons did not stop cleanly");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_alert_repeats_survives_restart_and_resolves_by_id,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bots_dying_together_make_one_incident, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

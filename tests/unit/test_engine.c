@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The rules thread on a fake clock: evidence in, transitions, alerts and fleet counts out. */
 #include "engine.h"
+#include "incidents.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -347,6 +348,86 @@ static void test_flapping_bot_alerts_once_then_settles(void **state)
     assert_string_equal(b->reason, "alive and trading");
 }
 
+/* An agent listing one bot on an exchange, then the bot alive and trading at `at`. */
+static void bot_on(struct fx *fx, const char *agent, const char *bot, const char *exchange,
+                   int64_t at)
+{
+    struct col_event ev;
+    header(fx, &ev, BP_MSG_AGENT_STATE, agent, "", at);
+    struct bp_agent_state *st = &ev.msg.u.agent_state;
+    st->online = true;
+    snprintf(st->host, sizeof(st->host), "host-%s", agent);
+    st->heartbeat_ms = 10 * S;
+    st->nbots = 1;
+    snprintf(st->bots[0].id, sizeof(st->bots[0].id), "%s", bot);
+    snprintf(st->bots[0].exchange, sizeof(st->bots[0].exchange), "%s", exchange);
+    col_engine_handle(fx->e, &ev);
+    heartbeat(fx, agent, bot, true, at);
+    trade(fx, agent, bot, at, at);
+}
+
+static void test_bots_failing_together_make_one_incident(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.incidents = (struct col_incident_limits){.min_bots = 3, .window_ms = 60 * S};
+    const char *ids[] = {"bot-1", "bot-2", "bot-3", "bot-4"};
+    for (int i = 0; i < 4; i++) /* one agent per bot: hosts differ, the exchange is shared */
+        bot_on(fx, ids[i], ids[i], "ex1", 0);
+    bot_on(fx, "a9", "bot-9", "ex2", 0);
+    heartbeat(fx, "bot-1", "bot-1", false, 1 * S);
+    heartbeat(fx, "bot-2", "bot-2", false, 2 * S);
+    heartbeat(fx, "a9", "bot-9", false, 2 * S); /* same moment, other exchange */
+    const struct col_bot *b1 = bot(fx, "bot-1"), *b3 = bot(fx, "bot-3");
+    assert_null(b1->incident); /* two are not yet an incident: their alerts went out */
+    assert_true(b1->alert.open && b1->alert.announced);
+    heartbeat(fx, "bot-3", "bot-3", false, 3 * S);
+    const struct col_incident *inc = b3->incident;
+    assert_non_null(inc);
+    assert_string_equal(inc->kind, "exchange");
+    assert_string_equal(inc->group, "ex1");
+    assert_int_equal(inc->nbots, 3);
+    assert_ptr_equal(b1->incident, inc);
+    assert_null(bot(fx, "bot-9")->incident);
+    assert_true(b3->alert.open);
+    assert_false(b3->alert.announced); /* the incident speaks for it */
+    char reason[256];
+    col_incident_reason(inc, 60 * S, reason, sizeof(reason));
+    assert_string_equal(reason, "3 bots on exchange ex1 failed within 1m (3 still failing; now "
+                                "stopped)");
+    heartbeat(fx, "bot-4", "bot-4", false, 4 * S); /* a late one joins */
+    assert_ptr_equal(bot(fx, "bot-4")->incident, inc);
+    assert_int_equal(inc->nbots, 4);
+    assert_int_equal(inc->severity, COL_SEV_CRITICAL);
+    for (int i = 0; i < 3; i++) { /* recovering one by one: the incident stays */
+        heartbeat(fx, ids[i], ids[i], true, 10 * S);
+        trade(fx, ids[i], ids[i], 10 * S, 10 * S);
+        assert_ptr_equal(bot(fx, "bot-4")->incident, inc);
+    }
+    assert_false(b1->alert.open);
+    heartbeat(fx, "bot-4", "bot-4", true, 11 * S); /* the last: resolved, freed */
+    trade(fx, "bot-4", "bot-4", 11 * S, 11 * S);
+    for (int i = 0; i < 4; i++)
+        assert_null(bot(fx, ids[i])->incident);
+}
+
+static void test_failures_far_apart_are_no_incident(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.incidents = (struct col_incident_limits){.min_bots = 3, .window_ms = 60 * S};
+    const char *ids[] = {"bot-1", "bot-2", "bot-3"};
+    for (int i = 0; i < 3; i++)
+        bot_on(fx, ids[i], ids[i], "ex1", 0);
+    for (int i = 0; i < 3; i++) { /* 61 s apart: each alone */
+        for (int j = 0; j < 3; j++)
+            if (j >= i) {
+                heartbeat(fx, ids[j], ids[j], j != i, i * 61 * S + 1);
+                trade(fx, ids[j], ids[j], i * 61 * S + 1, i * 61 * S + 1);
+            }
+        assert_null(bot(fx, ids[i])->incident);
+        assert_true(bot(fx, ids[i])->alert.announced);
+    }
+}
+
 static void test_late_trade_counts_from_its_own_time(void **state)
 {
     struct fx *fx = *state;
@@ -470,6 +551,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_alert_repeats_until_resolved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bots_failing_together_make_one_incident, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_failures_far_apart_are_no_incident, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flapping_bot_alerts_once_then_settles, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_skewed_agent_clock_neither_hides_nor_invents_staleness,
