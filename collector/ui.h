@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 struct col_ui_asset {
-    const char *name;         /* file name, e.g. "app.js" */
-    const char *content_type; /* from the extension */
+    const char *name;          /* file name, e.g. "app.js" */
+    const char *content_type;  /* from the extension */
     const unsigned char *data; /* len bytes, then a NUL */
     size_t len;
 };

@@ -33,9 +33,8 @@ static const struct {
     enum ctl_verb verb;
     bool needs_id;
 } verbs[] = {
-    {"status", CTL_STATUS, false},   {"bots", CTL_BOTS, false},
-    {"bot", CTL_BOT, true},          {"history", CTL_HISTORY, true},
-    {"alerts", CTL_ALERTS, false},   {"recheck", CTL_RECHECK, true},
+    {"status", CTL_STATUS, false},  {"bots", CTL_BOTS, false},     {"bot", CTL_BOT, true},
+    {"history", CTL_HISTORY, true}, {"alerts", CTL_ALERTS, false}, {"recheck", CTL_RECHECK, true},
     {"help", CTL_HELP, false},
 };
 
@@ -143,8 +142,9 @@ static int option(int argc, char *const argv[], int *i, int64_t now_ms, struct c
         for (size_t k = 0; v && k < sizeof(statuses) / sizeof(statuses[0]); k++)
             if (strcmp(v, statuses[k]) == 0)
                 return set_text(c->status, sizeof(c->status), v, o, err, errlen);
-        return fail(err, errlen, "--status: want one of unknown, healthy, idle, degraded, "
-                                 "stale, hung, stopped, down, error");
+        return fail(err, errlen,
+                    "--status: want one of unknown, healthy, idle, degraded, "
+                    "stale, hung, stopped, down, error");
     }
     if (strcmp(o, "--since") == 0) {
         if (!v || ctl_parse_since(v, now_ms, &c->since_ms) < 0)
@@ -227,8 +227,8 @@ static void append_enc(char *buf, size_t size, size_t *n, const char *s)
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
         if (isalnum(ch) || strchr("-._~", ch))
-            *n += (size_t)snprintf(buf + (*n < size ? *n : size), *n < size ? size - *n : 0,
-                                   "%c", ch);
+            *n += (size_t)snprintf(buf + (*n < size ? *n : size), *n < size ? size - *n : 0, "%c",
+                                   ch);
         else
             *n += (size_t)snprintf(buf + (*n < size ? *n : size), *n < size ? size - *n : 0,
                                    "%%%02X", ch);
@@ -241,17 +241,20 @@ static void add_param(char *buf, size_t size, size_t *n, const char *name, const
     if (!value || !*value)
         return;
     bool first = !strchr(buf, '?');
-    *n += (size_t)snprintf(buf + (*n < size ? *n : size), *n < size ? size - *n : 0, "%c%s=",
-                           first ? '?' : '&', name);
+    *n += (size_t)snprintf(buf + (*n < size ? *n : size), *n < size ? size - *n : 0,
+                           "%c%s=", first ? '?' : '&', name);
     append_enc(buf, size, n, value);
 }
 
 int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t size)
 {
-    static const char *const bases[] = {
-        [CTL_STATUS] = "/fleet/summary", [CTL_BOTS] = "/bots", [CTL_BOT] = "/bots/",
-        [CTL_HISTORY] = "/bots/",        [CTL_ALERTS] = "/alerts", [CTL_RECHECK] = "/bots/",
-        [CTL_HELP] = "/"};
+    static const char *const bases[] = {[CTL_STATUS] = "/fleet/summary",
+                                        [CTL_BOTS] = "/bots",
+                                        [CTL_BOT] = "/bots/",
+                                        [CTL_HISTORY] = "/bots/",
+                                        [CTL_ALERTS] = "/alerts",
+                                        [CTL_RECHECK] = "/bots/",
+                                        [CTL_HELP] = "/"};
     char num[24];
     size_t n = (size_t)snprintf(path, size, "%s%s", bases[c->verb], c->id);
     *method = c->verb == CTL_RECHECK ? "POST" : "GET";

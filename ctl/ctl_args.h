@@ -33,10 +33,10 @@ struct ctl_cmd {
     char url[256];   /* the collector, without a trailing '/' */
     char token[256]; /* "" = none */
     bool json;
-    char id[65];     /* bot, for bot/history/recheck */
+    char id[65];                             /* bot, for bot/history/recheck */
     char status[16], account[65], host[256]; /* filters for status/bots */
-    int64_t since_ms; /* history: Unix ms, 0 = none */
-    int64_t limit;    /* history/bots, 0 = the server's default */
+    int64_t since_ms;                        /* history: Unix ms, 0 = none */
+    int64_t limit;                           /* history/bots, 0 = the server's default */
 };
 
 /* Parses argv (options anywhere: --url U, --token T, --json, --status S, --account A,

@@ -87,8 +87,7 @@ static void table(FILE *out, const char *const *headers, int ncols, const cJSON 
     cJSON_ArrayForEach(it, items) {
         for (int k = 0; k < ncols; k++) {
             cell(it, k, now, c, sizeof(c));
-            fprintf(out, "%-*s%s", k + 1 < ncols ? width[k] : 0, c,
-                    k + 1 < ncols ? "  " : "\n");
+            fprintf(out, "%-*s%s", k + 1 < ncols ? width[k] : 0, c, k + 1 < ncols ? "  " : "\n");
         }
     }
 }
@@ -97,16 +96,30 @@ static void bot_cell(const cJSON *b, int col, int64_t now, char *buf, size_t siz
 {
     const cJSON *alert = cJSON_GetObjectItemCaseSensitive(b, "alert");
     switch (col) {
-    case 0: snprintf(buf, size, "%s", str(b, "id")); break;
-    case 1: snprintf(buf, size, "%s", str(b, "status")); break;
-    case 2: snprintf(buf, size, "%s", *str(b, "account") ? str(b, "account") : "-"); break;
-    case 3: snprintf(buf, size, "%s", *str(b, "host") ? str(b, "host") : "-"); break;
-    case 4: ago(num(b, "since"), now, buf, size); break;
-    case 5: ago(num(b, "last_heartbeat"), now, buf, size); break;
+    case 0:
+        snprintf(buf, size, "%s", str(b, "id"));
+        break;
+    case 1:
+        snprintf(buf, size, "%s", str(b, "status"));
+        break;
+    case 2:
+        snprintf(buf, size, "%s", *str(b, "account") ? str(b, "account") : "-");
+        break;
+    case 3:
+        snprintf(buf, size, "%s", *str(b, "host") ? str(b, "host") : "-");
+        break;
+    case 4:
+        ago(num(b, "since"), now, buf, size);
+        break;
+    case 5:
+        ago(num(b, "last_heartbeat"), now, buf, size);
+        break;
     case 6:
         snprintf(buf, size, "%s", cJSON_IsObject(alert) ? str(alert, "severity") : "-");
         break;
-    default: snprintf(buf, size, "%s", str(b, "reason")); break;
+    default:
+        snprintf(buf, size, "%s", str(b, "reason"));
+        break;
     }
 }
 
@@ -229,8 +242,8 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
 {
     static const char *const bots_h[] = {"BOT",   "STATUS",    "ACCOUNT", "HOST",
                                          "SINCE", "HEARTBEAT", "ALERT",   "REASON"};
-    static const char *const alerts_h[] = {"BOT", "SEVERITY", "CHECK", "STATUS", "OPENED",
-                                           "REASON"};
+    static const char *const alerts_h[] = {"BOT",    "SEVERITY", "CHECK",
+                                           "STATUS", "OPENED",   "REASON"};
     static const char *const hist_h[] = {"TIME", "FROM", "TO", "CHECK", "REASON"};
     switch (c->verb) {
     case CTL_STATUS:

@@ -70,8 +70,8 @@ int main(int argc, char **argv)
     }
     struct ctl_answer a;
     int code;
-    if (ctl_http_request(method, url, cmd.verb == CTL_RECHECK ? cmd.token : NULL, TIMEOUT_MS,
-                         &a) < 0) {
+    if (ctl_http_request(method, url, cmd.verb == CTL_RECHECK ? cmd.token : NULL, TIMEOUT_MS, &a) <
+        0) {
         fprintf(stderr, "botpulse-ctl: cannot reach the collector at %s: %s\n", cmd.url,
                 a.error[0] ? a.error : "out of memory");
         code = CTL_EXIT_UNREACHABLE;

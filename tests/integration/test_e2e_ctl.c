@@ -27,8 +27,8 @@ struct t {
 static int ctl(struct t *t, const char *a1, const char *a2, const char *a3, const char *a4,
                const char *a5)
 {
-    char *argv[] = {CTL_BIN, "--url", t->url, (char *)a1, (char *)a2, (char *)a3, (char *)a4,
-                    (char *)a5, NULL};
+    char *argv[] = {CTL_BIN,    "--url",    t->url,     (char *)a1, (char *)a2,
+                    (char *)a3, (char *)a4, (char *)a5, NULL};
     free(t->out);
     t->out = NULL;
     int rc = bpt_run(t->env, argv, 20000, &t->out);
@@ -54,8 +54,9 @@ static void test_ctl_commands_and_exit_codes(void **state)
     snprintf(t.url, sizeof(t.url), "http://127.0.0.1:%d", s.http_port);
     struct bpt_rec *rec = bpt_rec_new(t.env, BPT_ROOT "/status/#");
     bpt_assert(t.env, rec, "recorder did not connect");
-    bpt_assert(t.env, bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 15000) == 0 &&
-                          bpt_stack_wait_status(&s, rec, "bot-2", "healthy", 15000) == 0,
+    bpt_assert(t.env,
+               bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 15000) == 0 &&
+                   bpt_stack_wait_status(&s, rec, "bot-2", "healthy", 15000) == 0,
                "bots never became healthy");
 
     expect_ctl(&t, 0, "2 bots: healthy 2", "status", NULL, NULL, NULL, NULL);

@@ -52,8 +52,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 
 /* One WebDriver call; returns the response's "value" (caller deletes the returned root through
  * *root), or NULL when the driver does not answer or answers an error. */
-static cJSON *wd(struct t *t, const char *method, const char *path, const char *body,
-                 cJSON **root)
+static cJSON *wd(struct t *t, const char *method, const char *path, const char *body, cJSON **root)
 {
     char url[512];
     struct buf b = {0};
@@ -111,8 +110,8 @@ static void sleep_ms(long ms)
 }
 
 /* Polls script until its result contains every needle (NULL-terminated) or timeout_ms. */
-static bool js_wait(struct t *t, const char *script, const char *const *needles,
-                    int timeout_ms, char **last)
+static bool js_wait(struct t *t, const char *script, const char *const *needles, int timeout_ms,
+                    char **last)
 {
     for (int waited = 0;; waited += 250) {
         char *r = js(t, script);
@@ -242,7 +241,7 @@ static void screenshot(struct t *t, const char *name, bool publish)
 }
 
 #define ROWS_JS                                                                                    \
-    "return [...document.querySelectorAll('#bots tbody tr')]"                                     \
+    "return [...document.querySelectorAll('#bots tbody tr')]"                                      \
     ".map(r => r.dataset.bot + '=' + r.dataset.status).join(',');"
 
 static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
@@ -274,8 +273,9 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
                        count3, 5000, NULL),
                "the fleet counts do not say 3 healthy of 3");
     const char *accounts[] = {"acct-0", "acct-1", NULL};
-    bpt_assert(t.env, js_wait(&t, "return document.querySelector('#by-account').textContent;",
-                              accounts, 5000, NULL),
+    bpt_assert(t.env,
+               js_wait(&t, "return document.querySelector('#by-account').textContent;", accounts,
+                       5000, NULL),
                "the per-account counts are missing");
     free(js(&t, "window.bpMarker = 'same-page'; return '';"));
 
@@ -292,8 +292,9 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
     bpt_assert(t.env, strcmp(bg, "rgb(198, 40, 40)") == 0, "bot-2's badge is not red: %s", bg);
     free(bg);
     const char *alert[] = {"bot-2", "critical", NULL};
-    bpt_assert(t.env, js_wait(&t, "return document.querySelector('#alerts tbody').textContent;",
-                              alert, 5000, NULL),
+    bpt_assert(t.env,
+               js_wait(&t, "return document.querySelector('#alerts tbody').textContent;", alert,
+                       5000, NULL),
                "bot-2's alert is not in the open alerts");
     sleep_ms(1600); /* one more poll, so the "ago" columns are fresh in the picture */
     screenshot(&t, "dashboard.png", true);

@@ -63,8 +63,7 @@ static void test_percent_encoding(void **state)
     assert_int_equal(parse(&c, err, "bots"), 0);
     snprintf(c.host, sizeof(c.host), "vps eu/1&x=y");
     assert_int_equal(ctl_request(&c, &m, path, sizeof(path)), 0);
-    assert_string_equal(path,
-                        "/bots?sort=status&order=desc&host=vps%20eu%2F1%26x%3Dy&limit=1000");
+    assert_string_equal(path, "/bots?sort=status&order=desc&host=vps%20eu%2F1%26x%3Dy&limit=1000");
     assert_int_equal(ctl_request(&c, &m, path, 20), -ENOSPC);
 }
 
@@ -161,9 +160,10 @@ static void test_tables(void **state)
                         "b2           healthy  -        h1    115d17h ago  never      -         "
                         "ok\n");
     free(out);
-    out = render("status", "{\"total\":3,\"by_status\":{\"unknown\":0,\"healthy\":2,"
-                           "\"stopped\":1},\"by_account\":{\"a\":{\"total\":3,\"by_status\":"
-                           "{\"healthy\":2,\"stopped\":1}}},\"by_host\":{}}",
+    out = render("status",
+                 "{\"total\":3,\"by_status\":{\"unknown\":0,\"healthy\":2,"
+                 "\"stopped\":1},\"by_account\":{\"a\":{\"total\":3,\"by_status\":"
+                 "{\"healthy\":2,\"stopped\":1}}},\"by_host\":{}}",
                  &rc);
     assert_int_equal(rc, 0);
     assert_string_equal(out, "3 bots: healthy 2, stopped 1\n\nACCOUNT  BOTS  BY STATUS\n"
@@ -172,8 +172,9 @@ static void test_tables(void **state)
     out = render("alerts", "{\"alerts\":[]}", &rc);
     assert_string_equal(out, "no open alerts\n");
     free(out);
-    out = render("history b", "{\"transitions\":[{\"ts\":1700000000000,\"from\":\"healthy\","
-                              "\"to\":\"down\",\"check\":\"liveness\",\"reason\":\"r\"}]}",
+    out = render("history b",
+                 "{\"transitions\":[{\"ts\":1700000000000,\"from\":\"healthy\","
+                 "\"to\":\"down\",\"check\":\"liveness\",\"reason\":\"r\"}]}",
                  &rc);
     assert_string_equal(out, "TIME                  FROM     TO    CHECK     REASON\n"
                              "2023-11-14 22:13:20Z  healthy  down  liveness  r\n");
