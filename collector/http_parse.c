@@ -106,6 +106,14 @@ int col_route_match(const char *method, const char *path, struct col_route_match
         return found(m, method, COL_R_METRICS, false, "");
     if (strncmp(path, "/bots/", 6) == 0)
         return bot_route(method, path + 6, m);
+    if (strcmp(path, "/") == 0)
+        return found(m, method, COL_R_UI, false, "");
+    if (strncmp(path, "/ui/", 4) == 0) {
+        if (!bp_id_is_valid(path + 4)) /* one plain file name: no '/' */
+            return -ENOENT;
+        snprintf(m->id, sizeof(m->id), "%s", path + 4);
+        return found(m, method, COL_R_UI, false, "");
+    }
     return -ENOENT;
 }
 

@@ -23,11 +23,13 @@ enum col_route {
     COL_R_BOT_CHECK,        /* POST /bots/{id}/health/check */
     COL_R_ALERTS,           /* GET /alerts */
     COL_R_METRICS,          /* GET /metrics */
+    COL_R_UI,               /* GET / (the dashboard), GET /ui/{asset} (its files) */
+    COL_R_COUNT
 };
 
 struct col_route_match {
     enum col_route route;
-    char id[BP_ID_MAX + 1]; /* the bot id, or the health component */
+    char id[BP_ID_MAX + 1]; /* the bot id, the health component, or the dashboard file */
     const char *allow;      /* the methods the path takes, for 405's Allow header */
     const char *params;     /* the query parameters it takes, space-separated ("" = none) */
     bool mutating;          /* POST: needs the bearer token */

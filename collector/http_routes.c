@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "metrics.h"
 #include "strmap.h"
+#include "ui.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -617,6 +618,23 @@ static void handle_heartbeat(const struct col_http_ctx *ctx, const struct col_ht
     reply_json(reply, 202, o);
 }
 
+/* GET / and /ui/{name}: a file of the dashboard, compiled in. */
+static void handle_ui(const struct col_http_request *req, struct col_http_reply *reply)
+{
+    const struct col_ui_asset *a = col_ui_find(req->route->id);
+    if (!a) {
+        col_http_error(reply, 404, "no dashboard file '%s'", req->route->id);
+        return;
+    }
+    reply->body = malloc(a->len + 1);
+    if (!reply->body)
+        return; /* the server answers 500 */
+    memcpy(reply->body, a->data, a->len + 1);
+    reply->body_len = a->len;
+    reply->status = 200;
+    reply->content_type = a->content_type;
+}
+
 void col_http_handle(const struct col_http_ctx *ctx, const struct col_http_request *req,
                      struct col_http_reply *reply)
 {
@@ -653,7 +671,11 @@ void col_http_handle(const struct col_http_ctx *ctx, const struct col_http_reque
     case COL_R_METRICS:
         handle_metrics(ctx, reply);
         break;
+    case COL_R_UI:
+        handle_ui(req, reply);
+        break;
     case COL_R_NONE:
+    case COL_R_COUNT:
         col_http_error(reply, 404, "no such route");
         break;
     }

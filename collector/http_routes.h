@@ -40,6 +40,7 @@ struct col_http_request {
 struct col_http_reply {
     int status;
     char *body; /* malloc'd */
+    size_t body_len; /* 0: strlen(body) */
     const char *content_type;
 };
 

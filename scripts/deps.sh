@@ -10,6 +10,7 @@ PACKAGES=(
     libpaho-mqtt-dev libcjson-dev libinih-dev libpq-dev libcmocka-dev libsodium-dev
     libsystemd-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev
     prometheus
+    chromium chromium-driver fonts-dejavu-core
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
 )

@@ -397,12 +397,41 @@ static void check_database_outage(struct t *t)
     expect(t, 200, "\"to\":\"stopped\"");
 }
 
+/* The dashboard's files, compiled in: typed, guarded by a CSP, and 404/405/400 for bad asks. */
+static void check_dashboard_files(struct t *t)
+{
+    get(t, "/");
+    expect(t, 200, "<script src=\"/ui/app.js\"></script>");
+    bpt_assert(t->env, strcmp(t->r.ctype, "text/html; charset=utf-8") == 0, "/ is %s", t->r.ctype);
+    get(t, "/ui/index.html");
+    expect(t, 200, "<title>botpulse</title>");
+    get(t, "/ui/app.js");
+    expect(t, 200, "const POLL_MS");
+    bpt_assert(t->env, strncmp(t->r.ctype, "text/javascript", 15) == 0, "app.js is %s",
+               t->r.ctype);
+    get(t, "/ui/style.css");
+    expect(t, 200, ".badge");
+    bpt_assert(t->env, strncmp(t->r.ctype, "text/css", 8) == 0, "style.css is %s", t->r.ctype);
+    get(t, "/ui/nothing.js");
+    expect_json_error(t, 404);
+    get(t, "/ui/../collector.ini");
+    expect_json_error(t, 404);
+    get(t, "/ui/");
+    expect_json_error(t, 404);
+    get(t, "/?x=1");
+    expect_json_error(t, 400);
+    post_json(t, "/", TOKEN, NULL);
+    expect_json_error(t, 405);
+    bpt_assert(t->env, strcmp(t->r.allow, "GET, HEAD") == 0, "Allow: %s", t->r.allow);
+}
+
 static void test_every_route(void **state)
 {
     struct t *t = *state;
     start(t, "timeout = 2s\ntoken = " TOKEN "\n");
     check_health_and_bots(t);
     check_metrics(t);
+    check_dashboard_files(t);
     check_bad_input(t);
     check_mutations(t);
     check_alerts_and_history(t);

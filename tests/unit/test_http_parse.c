@@ -39,14 +39,19 @@ static void test_every_route_matches(void **state)
     expect_route("POST", "/bots/bot-1/health/check", COL_R_BOT_CHECK, "bot-1");
     expect_route("GET", "/alerts", COL_R_ALERTS, "");
     expect_route("GET", "/metrics", COL_R_METRICS, "");
+    expect_route("GET", "/", COL_R_UI, "");
+    expect_route("HEAD", "/", COL_R_UI, "");
+    expect_route("GET", "/ui/app.js", COL_R_UI, "app.js");
+    expect_route("GET", "/ui/no-such-file.css", COL_R_UI, "no-such-file.css"); /* 404 later */
 }
 
 static void test_unknown_paths_are_404(void **state)
 {
-    static const char *const paths[] = {"/",         "/healthz",        "/health/",
+    static const char *const paths[] = {"/ui",       "/healthz",        "/health/",
                                         "/health/x", "/bots/",          "/bots//health",
                                         "/metrics/", "/bots/b/unknown", "/bots/b/health/checks",
-                                        "/Bots",     "/fleet"};
+                                        "/Bots",     "/fleet",          "/ui/",
+                                        "/ui/a/b",   "/ui/../x",        "//"};
     struct col_route_match m;
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         assert_int_equal(col_route_match("GET", paths[i], &m), -ENOENT);
@@ -63,6 +68,9 @@ static void test_wrong_method_is_405_with_allow(void **state)
     assert_string_equal(m.allow, "POST");
     assert_int_equal(col_route_match("DELETE", "/bots/b1", &m), -EPERM);
     assert_int_equal(col_route_match("PUT", "/health", &m), -EPERM);
+    assert_int_equal(col_route_match("POST", "/", &m), -EPERM);
+    assert_string_equal(m.allow, "GET, HEAD");
+    assert_int_equal(col_route_match("DELETE", "/ui/app.js", &m), -EPERM);
 }
 
 static void test_bad_bot_ids_are_400(void **state)
@@ -244,7 +252,7 @@ static void test_openapi_lists_every_route(void **state)
     FILE *f = fopen(BP_SOURCE_DIR "/docs/openapi.yaml", "r");
     assert_non_null(f);
     char line[512];
-    bool in_paths = false, seen[COL_R_METRICS + 1] = {false};
+    bool in_paths = false, seen[COL_R_COUNT] = {false};
     int npaths = 0;
     while (fgets(line, sizeof(line), f)) {
         if (strcmp(line, "paths:\n") == 0) {
@@ -256,9 +264,10 @@ static void test_openapi_lists_every_route(void **state)
         char path[256] = "";
         size_t n = 0;
         for (const char *p = line + 2; *p && *p != ':' && n < 200; p++) {
-            if (strncmp(p, "{id}", 4) == 0 || strncmp(p, "{component}", 11) == 0) {
+            if (strncmp(p, "{id}", 4) == 0 || strncmp(p, "{component}", 11) == 0 ||
+                strncmp(p, "{asset}", 7) == 0) {
                 n += (size_t)snprintf(path + n, sizeof(path) - n, "%s",
-                                      p[1] == 'i' ? "bot-1" : "rules");
+                                      p[1] == 'i' ? "bot-1" : p[1] == 'a' ? "app.js" : "rules");
                 p = strchr(p, '}');
                 continue;
             }
@@ -275,8 +284,8 @@ static void test_openapi_lists_every_route(void **state)
         npaths++;
     }
     fclose(f);
-    assert_int_equal(npaths, 13);
-    for (int r = COL_R_HEALTH; r <= COL_R_METRICS; r++)
+    assert_int_equal(npaths, 15);
+    for (int r = COL_R_HEALTH; r < COL_R_COUNT; r++)
         if (!seen[r])
             fail_msg("route %d is not in docs/openapi.yaml", r);
 }

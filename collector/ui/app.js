@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: MIT
+// The botpulse dashboard: polls the collector's JSON API every 1.5 s and redraws in place,
+// so a bot that dies turns red without a reload. No framework, no other origin.
+"use strict";
+
+const POLL_MS = 1500;
+const STATUSES = ["healthy", "idle", "degraded", "stale", "hung", "stopped", "down", "unknown",
+                  "error"];
+const TOKEN_KEY = "botpulse.token";
+
+const state = { bots: [], sort: "status", desc: true, timer: null, busy: false };
+// worst first when sorting by status
+const RANK = { down: 0, stopped: 1, hung: 2, error: 3, stale: 4, degraded: 5, unknown: 6,
+               idle: 7, healthy: 8 };
+
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, props, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("data-")) e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children) e.append(c instanceof Node ? c : String(c ?? ""));
+  return e;
+}
+
+function badge(status) {
+  return el("span", { class: "badge st-" + status }, status);
+}
+
+function ago(ms) {
+  if (!ms) return "never";
+  let s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return s + " s ago";
+  if (s < 3600) return Math.floor(s / 60) + " min ago";
+  if (s < 86400) return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min ago";
+  return Math.floor(s / 86400) + " d ago";
+}
+
+function when(ms) {
+  return ms ? new Date(ms).toLocaleString() : "—";
+}
+
+async function getJSON(path) {
+  const r = await fetch(path, { cache: "no-store" });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(path + ": " + r.status + " " + (body.error || r.statusText));
+  return body;
+}
+
+function token(ask) {
+  let t = sessionStorage.getItem(TOKEN_KEY);
+  if (!t || ask) {
+    t = prompt("Bearer token for changes (kept in this tab only):", t || "");
+    if (t) sessionStorage.setItem(TOKEN_KEY, t.trim());
+  }
+  return t ? t.trim() : null;
+}
+
+// Mutating calls: confirmed first, then sent with the token (asked for once per tab).
+async function mutate(path, what) {
+  if (!confirm(what + "?")) return;
+  const t = token(false);
+  if (!t) return;
+  const r = await fetch(path, { method: "POST", headers: { Authorization: "Bearer " + t } });
+  const body = await r.json().catch(() => ({}));
+  if (r.status === 401) sessionStorage.removeItem(TOKEN_KEY);
+  if (!r.ok) showError(what + " failed: " + r.status + " " + (body.error || ""));
+  else refresh();
+}
+
+function recheck(id) {
+  return mutate("/bots/" + encodeURIComponent(id) + "/health/check", "Re-check bot " + id);
+}
+
+function showError(msg) {
+  const e = $("#error");
+  e.textContent = msg || "";
+  e.hidden = !msg;
+}
+
+function setConn(ok, msg) {
+  const c = $("#conn");
+  c.textContent = ok ? "live" : "no answer: " + msg;
+  c.className = "conn " + (ok ? "ok" : "bad");
+  if (ok) $("#updated").textContent = "updated " + new Date().toLocaleTimeString();
+}
+
+// ---- fleet view ----------------------------------------------------------------------
+
+function drawCounts(sum) {
+  const box = $("#counts");
+  box.replaceChildren(el("div", { class: "count" }, el("b", {}, sum.total), "bots"));
+  for (const s of STATUSES) {
+    const n = sum.by_status[s] || 0;
+    if (n || ["healthy", "stopped", "down"].includes(s))
+      box.append(el("div", { class: "count st-" + s, "data-status": s }, el("b", {}, n), s));
+  }
+}
+
+function drawGroups(table, groups) {
+  const head = el("tr", {}, el("th", {}, ""), el("th", {}, "total"));
+  const used = STATUSES.filter((s) => Object.values(groups).some((g) => g.by_status[s]));
+  for (const s of used) head.append(el("th", {}, badge(s)));
+  const rows = Object.keys(groups).sort().map((k) => {
+    const tr = el("tr", {}, el("td", {}, k), el("td", {}, groups[k].total));
+    for (const s of used) tr.append(el("td", {}, groups[k].by_status[s] || ""));
+    return tr;
+  });
+  table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+function sortKey(b, key) {
+  if (key === "status") return RANK[b.status] ?? 9;
+  if (key === "alert") return b.alert ? (b.alert.severity === "critical" ? 0 : 1) : 2;
+  return b[key] ?? "";
+}
+
+function visibleBots() {
+  const q = $("#filter").value.trim().toLowerCase();
+  const st = $("#status-filter").value;
+  const list = state.bots.filter((b) => (!st || b.status === st) &&
+    (!q || [b.id, b.account, b.host, b.reason, b.exchange, b.agent]
+      .some((f) => (f || "").toLowerCase().includes(q))));
+  const k = state.sort;
+  list.sort((a, b) => {
+    const x = sortKey(a, k), y = sortKey(b, k);
+    let c = x < y ? -1 : x > y ? 1 : 0;
+    if (state.desc && k !== "status") c = -c; // status: worst first is the natural order
+    if (!state.desc && k === "status") c = -c;
+    return c || a.id.localeCompare(b.id);
+  });
+  return list;
+}
+
+function botRow(b) {
+  const link = el("a", { href: "#/bot/" + encodeURIComponent(b.id) }, b.id);
+  const btn = el("button", { type: "button", onclick: () => recheck(b.id) }, "re-check");
+  const alert = b.alert ? el("span", { class: "sev-" + b.alert.severity },
+                             b.alert.severity + " (" + b.alert.check + ")") : "";
+  return el("tr", { class: "st-" + b.status, "data-bot": b.id, "data-status": b.status },
+    el("td", {}, link), el("td", {}, badge(b.status)), el("td", {}, b.reason),
+    el("td", {}, b.account || "—"), el("td", {}, b.host || "—"),
+    el("td", { title: when(b.since) }, ago(b.since)),
+    el("td", { title: when(b.last_heartbeat) }, ago(b.last_heartbeat)),
+    el("td", { title: when(b.last_trade) }, ago(b.last_trade)),
+    el("td", {}, alert), el("td", {}, btn));
+}
+
+function drawBots() {
+  const list = visibleBots();
+  $("#bots tbody").replaceChildren(...list.map(botRow));
+  $("#bots-shown").textContent = list.length + " of " + state.bots.length;
+  for (const th of document.querySelectorAll("#bots th[data-sort]")) {
+    th.classList.toggle("sorted", th.dataset.sort === state.sort);
+    th.classList.toggle("desc", th.dataset.sort === state.sort && state.desc);
+  }
+}
+
+function drawAlerts(alerts) {
+  const rows = alerts.map((a) => el("tr", { "data-alert": a.alert_id },
+    el("td", {}, el("a", { href: "#/bot/" + encodeURIComponent(a.bot) }, a.bot)),
+    el("td", { class: "sev-" + a.severity }, a.severity), el("td", {}, a.check),
+    el("td", {}, badge(a.status)), el("td", {}, a.reason),
+    el("td", { title: when(a.opened_at) }, ago(a.opened_at))));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colSpan: 6 }, "none")));
+  $("#alerts tbody").replaceChildren(...rows);
+}
+
+async function loadFleet() {
+  const [sum, bots, alerts] = await Promise.all([
+    getJSON("/fleet/summary"), getJSON("/bots?limit=1000"), getJSON("/alerts")]);
+  drawCounts(sum);
+  drawGroups($("#by-account"), sum.by_account || {});
+  drawGroups($("#by-host"), sum.by_host || {});
+  state.bots = bots.bots;
+  drawBots();
+  drawAlerts(alerts.alerts);
+}
+
+// ---- bot view ------------------------------------------------------------------------
+
+function drawCard(b) {
+  const dl = el("dl", {});
+  const add = (k, v) => dl.append(el("dt", {}, k), el("dd", {}, v));
+  add("status", badge(b.status));
+  add("reason", b.reason);
+  add("check", b.check || "—");
+  add("since", when(b.since) + " (" + ago(b.since) + ")");
+  add("last heartbeat", ago(b.last_heartbeat));
+  add("last trade", ago(b.last_trade));
+  add("agent", b.agent + (b.agent_online ? " (online)" : " (offline)"));
+  add("account", b.account || "—");
+  add("exchange", b.exchange || "—");
+  add("host", b.host || "—");
+  add("open alert", b.alert ? el("span", { class: "sev-" + b.alert.severity },
+      b.alert.severity + ", " + b.alert.check + ", opened " + ago(b.alert.opened_at)) : "none");
+  $("#bot-card").replaceChildren(dl);
+  $("#bot-title").replaceChildren(b.id + " ", badge(b.status));
+}
+
+// The timeline: each transition's "to" status lasts until the next one (or now).
+function drawTimeline(b, rows) {
+  const tl = $("#timeline");
+  const now = Date.now();
+  const asc = rows.slice().reverse();
+  const start = asc.length ? asc[0].ts : b.since || now;
+  const span = Math.max(1, now - start);
+  const parts = asc.map((r, i) => {
+    const end = i + 1 < asc.length ? asc[i + 1].ts : now;
+    const d = el("div", { class: "st-" + r.to, title: r.to + " from " + when(r.ts) + ": " +
+                          r.reason });
+    d.style.width = (100 * (end - r.ts) / span) + "%";
+    return d;
+  });
+  if (!parts.length) {
+    const d = el("div", { class: "st-" + b.status, title: b.status });
+    d.style.width = "100%";
+    parts.push(d);
+  }
+  tl.replaceChildren(...parts);
+  $("#timeline-axis").replaceChildren(el("span", {}, when(start)), el("span", {}, "now"));
+  const trs = rows.map((r) => el("tr", {}, el("td", {}, when(r.ts)),
+    el("td", {}, badge(r.from)), el("td", {}, badge(r.to)), el("td", {}, r.check),
+    el("td", {}, r.reason)));
+  $("#transitions tbody").replaceChildren(...trs);
+}
+
+async function loadBot(id) {
+  const enc = encodeURIComponent(id);
+  const b = await getJSON("/bots/" + enc);
+  drawCard(b);
+  try {
+    const h = await getJSON("/bots/" + enc + "/history?limit=200");
+    drawTimeline(b, h.transitions);
+  } catch (e) { // the database may be away while the live view still works
+    drawTimeline(b, []);
+    showError(e.message);
+    return;
+  }
+}
+
+// ---- routing and polling -------------------------------------------------------------
+
+function route() {
+  const m = location.hash.match(/^#\/bot\/(.+)$/);
+  return m ? { bot: decodeURIComponent(m[1]) } : {};
+}
+
+async function refresh() {
+  if (state.busy) return;
+  state.busy = true;
+  const r = route();
+  $("#fleet-view").hidden = !!r.bot;
+  $("#bot-view").hidden = !r.bot;
+  try {
+    showError("");
+    if (r.bot) await loadBot(r.bot);
+    else await loadFleet();
+    setConn(true);
+  } catch (e) {
+    setConn(false, e.message);
+  } finally {
+    state.busy = false;
+  }
+}
+
+function init() {
+  const sel = $("#status-filter");
+  for (const s of STATUSES) sel.append(el("option", { value: s }, s));
+  sel.onchange = drawBots;
+  $("#filter").oninput = drawBots;
+  for (const th of document.querySelectorAll("#bots th[data-sort]")) {
+    th.onclick = () => {
+      const k = th.dataset.sort;
+      state.desc = state.sort === k ? !state.desc : k === "status";
+      state.sort = k;
+      drawBots();
+    };
+  }
+  $("#token-btn").onclick = () => token(true);
+  $("#bot-recheck").onclick = () => { const r = route(); if (r.bot) recheck(r.bot); };
+  window.addEventListener("hashchange", refresh);
+  refresh();
+  state.timer = setInterval(refresh, POLL_MS);
+}
+
+init();

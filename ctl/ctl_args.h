@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* botpulse-ctl's command line, as pure functions: argv into a command, and the command into
+ * the HTTP request it makes (method and path with its query string). */
+#ifndef CTL_ARGS_H
+#define CTL_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes scripts can use. */
+enum ctl_exit {
+    CTL_EXIT_OK = 0,          /* done; for `status`: every bot healthy (or idle) */
+    CTL_EXIT_UNHEALTHY = 1,   /* `status`: some bot is neither healthy nor idle */
+    CTL_EXIT_USAGE = 2,       /* bad command line */
+    CTL_EXIT_UNREACHABLE = 3, /* no answer from the collector */
+    CTL_EXIT_NOT_FOUND = 4,   /* no such bot */
+    CTL_EXIT_REFUSED = 5,     /* the collector answered an error (token, 400, 503) */
+};
+
+enum ctl_verb {
+    CTL_STATUS,
+    CTL_BOTS,
+    CTL_BOT,
+    CTL_HISTORY,
+    CTL_ALERTS,
+    CTL_RECHECK,
+    CTL_HELP,
+};
+
+struct ctl_cmd {
+    enum ctl_verb verb;
+    char url[256];   /* the collector, without a trailing '/' */
+    char token[256]; /* "" = none */
+    bool json;
+    char id[65];                             /* bot, for bot/history/recheck */
+    char status[16], account[65], host[256]; /* filters for status/bots */
+    int64_t since_ms;                        /* history: Unix ms, 0 = none */
+    int64_t limit;                           /* history/bots, 0 = the server's default */
+};
+
+/* Parses argv (options anywhere: --url U, --token T, --json, --status S, --account A,
+ * --host H, --since T, --limit N; then the verb and its ID). now_ms turns --since 1h into a
+ * time. token_env is $BOTPULSE_TOKEN (may be NULL); --token wins. 0, or -EINVAL with the
+ * reason in err. */
+int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t now_ms,
+                   struct ctl_cmd *cmd, char *err, size_t errlen);
+
+/* Parses --since: a duration back from now (90s, 30m, 2h, 7d) or Unix ms. 0 or -EINVAL. */
+int ctl_parse_since(const char *text, int64_t now_ms, int64_t *out_ms);
+
+/* The request for cmd: method ("GET"/"POST") and the path with its query string, with
+ * every value percent-encoded. 0, or -ENOSPC. */
+int ctl_request(const struct ctl_cmd *cmd, const char **method, char *path, size_t size);
+
+/* The usage text. */
+extern const char ctl_usage[];
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* botpulse-ctl: the operator's command line over the collector's HTTP API. */
+#include "ctl_args.h"
+#include "ctl_format.h"
+#include "ctl_http.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TIMEOUT_MS 10000L
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Prints the answer and returns the exit code. */
+static int report(const struct ctl_cmd *cmd, const struct ctl_answer *a, int64_t now)
+{
+    cJSON *body = a->body ? cJSON_Parse(a->body) : NULL;
+    int code = (int)ctl_exit_for(cmd, a->status, body);
+    if (a->status < 200 || a->status > 299) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(body, "error");
+        fprintf(stderr, "botpulse-ctl: the collector answered %ld: %s\n", a->status,
+                cJSON_IsString(e) ? e->valuestring : "(no reason given)");
+    } else if (cmd->json) {
+        printf("%s\n", a->body ? a->body : "");
+    } else if (!body || ctl_print(stdout, cmd, body, now) < 0) {
+        fprintf(stderr, "botpulse-ctl: the collector's answer is not what this version "
+                        "expects\n");
+        code = CTL_EXIT_REFUSED;
+    }
+    cJSON_Delete(body);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl_cmd cmd;
+    char err[256], path[1024], url[1400];
+    const char *method;
+    int64_t now = wall_ms();
+    if (ctl_args_parse(argc, argv, getenv("BOTPULSE_TOKEN"), now, &cmd, err, sizeof(err)) < 0) {
+        fprintf(stderr, "botpulse-ctl: %s\n\n%s", err, ctl_usage);
+        return CTL_EXIT_USAGE;
+    }
+    if (cmd.verb == CTL_HELP) {
+        fputs(ctl_usage, stdout);
+        return CTL_EXIT_OK;
+    }
+    if (cmd.verb == CTL_RECHECK && !cmd.token[0]) {
+        fprintf(stderr, "botpulse-ctl: recheck needs the bearer token: --token or "
+                        "BOTPULSE_TOKEN\n");
+        return CTL_EXIT_USAGE;
+    }
+    if (ctl_request(&cmd, &method, path, sizeof(path)) < 0) {
+        fprintf(stderr, "botpulse-ctl: arguments too long\n");
+        return CTL_EXIT_USAGE;
+    }
+    snprintf(url, sizeof(url), "%s%s", cmd.url, path);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "botpulse-ctl: libcurl did not initialise\n");
+        return CTL_EXIT_UNREACHABLE;
+    }
+    struct ctl_answer a;
+    int code;
+    if (ctl_http_request(method, url, cmd.verb == CTL_RECHECK ? cmd.token : NULL, TIMEOUT_MS, &a) <
+        0) {
+        fprintf(stderr, "botpulse-ctl: cannot reach the collector at %s: %s\n", cmd.url,
+                a.error[0] ? a.error : "out of memory");
+        code = CTL_EXIT_UNREACHABLE;
+    } else {
+        code = report(&cmd, &a, now);
+    }
+    free(a.body);
+    curl_global_cleanup();
+    return code;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* End to end, botpulse-ctl against a real collector (mosquitto, PostgreSQL, agent, bots):
+ * each command's table and --json, and the exit codes scripts rely on: 0 all healthy, 1 a bot
+ * is not, 2 usage, 3 collector unreachable, 4 no such bot, 5 refused (wrong token). */
+#include "stack.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CTL_BIN BP_BIN_DIR "/ctl/botpulse-ctl"
+#define TOKEN "ctl-token"
+
+struct t {
+    struct bpt_env *env;
+    char url[64];
+    char *out; /* the last run's stdout and stderr */
+};
+
+/* Runs botpulse-ctl --url <collector> with up to 5 more words; returns its exit status. */
+static int ctl(struct t *t, const char *a1, const char *a2, const char *a3, const char *a4,
+               const char *a5)
+{
+    char *argv[] = {CTL_BIN,    "--url",    t->url,     (char *)a1, (char *)a2,
+                    (char *)a3, (char *)a4, (char *)a5, NULL};
+    free(t->out);
+    t->out = NULL;
+    int rc = bpt_run(t->env, argv, 20000, &t->out);
+    if (!t->out)
+        t->out = calloc(1, 1);
+    return rc;
+}
+
+#define expect_ctl(t, want, needle, ...)                                                           \
+    do {                                                                                           \
+        int rc_ = ctl((t), __VA_ARGS__);                                                           \
+        bpt_assert((t)->env, rc_ == (want) && strstr((t)->out, (needle)),                          \
+                   "%s:%d: exit %d (want %d), output lacks '%s':\n%s", __FILE__, __LINE__, rc_,    \
+                   (want), (needle), (t)->out);                                                    \
+    } while (0)
+
+static void test_ctl_commands_and_exit_codes(void **state)
+{
+    struct t t = {.env = *state};
+    struct bpt_stack s;
+    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"}, .http_extra = "token = " TOKEN "\n"};
+    bpt_assert(t.env, bpt_stack_start(t.env, &o, &s) == 0, "stack did not start");
+    snprintf(t.url, sizeof(t.url), "http://127.0.0.1:%d", s.http_port);
+    struct bpt_rec *rec = bpt_rec_new(t.env, BPT_ROOT "/status/#");
+    bpt_assert(t.env, rec, "recorder did not connect");
+    bpt_assert(t.env,
+               bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 15000) == 0 &&
+                   bpt_stack_wait_status(&s, rec, "bot-2", "healthy", 15000) == 0,
+               "bots never became healthy");
+
+    expect_ctl(&t, 0, "2 bots: healthy 2", "status", NULL, NULL, NULL, NULL);
+    expect_ctl(&t, 0, "acct-0   1     healthy 1", "status", NULL, NULL, NULL, NULL);
+    expect_ctl(&t, 0, "\"total\":1", "--json", "status", "--account", "acct-1", NULL);
+    expect_ctl(&t, 0, "BOT    STATUS   ACCOUNT", "bots", NULL, NULL, NULL, NULL);
+    expect_ctl(&t, 0, "bot-1  healthy  acct-0   test-host", "bots", NULL, NULL, NULL, NULL);
+    expect_ctl(&t, 0, "no bots", "bots", "--status", "down", NULL, NULL);
+    expect_ctl(&t, 0, "status:         healthy", "bot", "bot-1", NULL, NULL, NULL);
+    expect_ctl(&t, 0, "\"id\":\"bot-1\"", "bot", "bot-1", "--json", NULL, NULL);
+    expect_ctl(&t, 4, "no bot 'nobody'", "bot", "nobody", NULL, NULL, NULL);
+    expect_ctl(&t, 0, "no transitions", "history", "nobody-else", NULL, NULL, NULL);
+    expect_ctl(&t, 2, "unknown command", "restart-everything", NULL, NULL, NULL, NULL);
+    expect_ctl(&t, 2, "needs the bearer token", "recheck", "bot-1", NULL, NULL, NULL);
+    expect_ctl(&t, 5, "wrong bearer token", "recheck", "bot-1", "--token", "nope", NULL);
+    expect_ctl(&t, 0, "status:         healthy", "recheck", "bot-1", "--token", TOKEN, NULL);
+    expect_ctl(&t, 0, "no open alerts", "alerts", NULL, NULL, NULL, NULL);
+
+    bpt_assert(t.env, bpt_signal(t.env, "bot-bot-2", SIGKILL) == 0, "could not kill bot-2");
+    bpt_assert(t.env, bpt_stack_wait_status(&s, rec, "bot-2", "stopped", 10000) == 0,
+               "bot-2 not stopped");
+    expect_ctl(&t, 1, "2 bots: healthy 1, stopped 1", "status", NULL, NULL, NULL, NULL);
+    expect_ctl(&t, 0, "bot-2  critical  process  stopped", "alerts", NULL, NULL, NULL, NULL);
+    /* worst first */
+    expect_ctl(&t, 0, "bot-2  stopped  acct-1", "bots", NULL, NULL, NULL, NULL);
+    bpt_assert(t.env, strstr(t.out, "bot-2") < strstr(t.out, "bot-1"), "not worst first");
+    const char *p[] = {"bot-2"};
+    bpt_assert(t.env,
+               bpt_pg_wait_int(t.env, 1, 10000,
+                               "SELECT count(*) FROM status_transitions WHERE bot_id = $1 AND "
+                               "to_status = 'stopped'",
+                               1, p) == 1,
+               "no transition row");
+    expect_ctl(&t, 0, "healthy  stopped  process  process not running", "history", "bot-2",
+               "--since", "1h", NULL);
+    expect_ctl(&t, 0, "\"to\":\"stopped\"", "--json", "history", "bot-2", NULL, NULL);
+
+    bpt_rec_free(rec);
+    bpt_assert(t.env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
+    expect_ctl(&t, 3, "cannot reach the collector", "status", NULL, NULL, NULL, NULL);
+    free(t.out);
+}
+
+static int setup(void **state)
+{
+    struct bpt_env *env = bpt_env_new("ctl");
+    *state = env;
+    return env ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    bpt_env_free(*state);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ctl_commands_and_exit_codes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* botpulse-ctl without a collector: argument parsing (every usage error), the request each
+ * command makes, the tables it prints and the exit code each answer means. */
+#include "ctl_args.h"
+#include "ctl_format.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOW 1700000000000LL
+
+static int parse(struct ctl_cmd *c, char *err, const char *line)
+{
+    char buf[512], *argv[32];
+    int argc = 0;
+    snprintf(buf, sizeof(buf), "botpulse-ctl %s", line);
+    char *save = NULL;
+    for (char *w = strtok_r(buf, " ", &save); w && argc < 31; w = strtok_r(NULL, " ", &save))
+        argv[argc++] = w;
+    argv[argc] = NULL;
+    return ctl_args_parse(argc, argv, NULL, NOW, c, err, 256);
+}
+
+static void expect_request(const char *line, const char *method, const char *path)
+{
+    struct ctl_cmd c;
+    char err[256] = "", got[1024];
+    const char *m;
+    if (parse(&c, err, line) < 0)
+        fail_msg("'%s': %s", line, err);
+    assert_int_equal(ctl_request(&c, &m, got, sizeof(got)), 0);
+    assert_string_equal(m, method);
+    assert_string_equal(got, path);
+}
+
+static void test_requests(void **state)
+{
+    expect_request("status", "GET", "/fleet/summary");
+    expect_request("status --account fund-a", "GET", "/fleet/summary?account=fund-a");
+    expect_request("--json bots", "GET", "/bots?sort=status&order=desc&limit=1000");
+    expect_request("bots --status down --host vps-1 --limit 5", "GET",
+                   "/bots?status=down&sort=status&order=desc&host=vps-1&limit=5");
+    expect_request("bot eth-grid-1", "GET", "/bots/eth-grid-1");
+    expect_request("history b1 --since 1h", "GET", "/bots/b1/history?from=1699996400000");
+    expect_request("history b1 --since 1699990000000 --limit 10", "GET",
+                   "/bots/b1/history?from=1699990000000&limit=10");
+    expect_request("alerts", "GET", "/alerts");
+    expect_request("recheck b1 --token t", "POST", "/bots/b1/health/check");
+}
+
+static void test_percent_encoding(void **state)
+{
+    struct ctl_cmd c;
+    char err[256], path[256];
+    const char *m;
+    assert_int_equal(parse(&c, err, "bots"), 0);
+    snprintf(c.host, sizeof(c.host), "vps eu/1&x=y");
+    assert_int_equal(ctl_request(&c, &m, path, sizeof(path)), 0);
+    assert_string_equal(path, "/bots?sort=status&order=desc&host=vps%20eu%2F1%26x%3Dy&limit=1000");
+    assert_int_equal(ctl_request(&c, &m, path, 20), -ENOSPC);
+}
+
+static void expect_usage_error(const char *line, const char *why)
+{
+    struct ctl_cmd c;
+    char err[256] = "";
+    if (parse(&c, err, line) != -EINVAL)
+        fail_msg("'%s' was accepted", line);
+    if (!strstr(err, why))
+        fail_msg("'%s': '%s' lacks '%s'", line, err, why);
+}
+
+static void test_usage_errors(void **state)
+{
+    expect_usage_error("", "no command");
+    expect_usage_error("frobnicate", "unknown command");
+    expect_usage_error("bot", "needs one bot ID");
+    expect_usage_error("bot a b", "needs one bot ID");
+    expect_usage_error("status x", "takes no ID");
+    expect_usage_error("bot bad/id", "bot ID");
+    expect_usage_error("bots --status sleepy", "--status");
+    expect_usage_error("bots --status", "--status");
+    expect_usage_error("status --since 1h", "--since is for history");
+    expect_usage_error("history b --since 1y", "--since");
+    expect_usage_error("history b --since -5", "--since");
+    expect_usage_error("history b --limit 0", "--limit");
+    expect_usage_error("history b --limit 1001", "--limit");
+    expect_usage_error("bot b --status down", "--status is for bots");
+    expect_usage_error("alerts --account a", "--account and --host");
+    expect_usage_error("status --url ftp://x", "--url");
+    expect_usage_error("status --url", "--url needs a value");
+    expect_usage_error("status --verbose", "unknown option");
+}
+
+static void test_options_and_defaults(void **state)
+{
+    struct ctl_cmd c;
+    char err[256];
+    char *argv[] = {"botpulse-ctl", "bot", "b1", "--url", "http://h:9/", NULL};
+    assert_int_equal(ctl_args_parse(5, argv, "env-token", NOW, &c, err, sizeof(err)), 0);
+    assert_string_equal(c.url, "http://h:9");
+    assert_string_equal(c.token, "env-token");
+    assert_false(c.json);
+    assert_int_equal(parse(&c, err, "--json alerts --token cli"), 0);
+    assert_true(c.json);
+    assert_string_equal(c.token, "cli");
+    assert_string_equal(c.url, "http://127.0.0.1:8080");
+    assert_int_equal(parse(&c, err, "status --help"), 0);
+    assert_int_equal(c.verb, CTL_HELP);
+    int64_t t;
+    assert_int_equal(ctl_parse_since("90s", NOW, &t), 0);
+    assert_int_equal(t, NOW - 90000);
+    assert_int_equal(ctl_parse_since("7d", NOW, &t), 0);
+    assert_int_equal(t, NOW - 7 * 86400000LL);
+    assert_int_equal(ctl_parse_since("0", NOW, &t), -EINVAL);
+    assert_int_equal(ctl_parse_since("h", NOW, &t), -EINVAL);
+    assert_int_equal(ctl_parse_since("99999999999999999d", NOW, &t), -EINVAL);
+}
+
+/* Runs ctl_print for the verb of line over json; returns the malloc'd output. */
+static char *render(const char *line, const char *json, int *rc)
+{
+    struct ctl_cmd c;
+    char err[256], *out = NULL;
+    size_t n = 0;
+    assert_int_equal(parse(&c, err, line), 0);
+    cJSON *body = cJSON_Parse(json);
+    assert_non_null(body);
+    FILE *f = open_memstream(&out, &n);
+    *rc = ctl_print(f, &c, body, NOW);
+    fclose(f);
+    cJSON_Delete(body);
+    return out;
+}
+
+static void test_tables(void **state)
+{
+    int rc;
+    char *out = render("bots",
+                       "{\"total\":2,\"bots\":[{\"id\":\"b-long-name\",\"status\":\"stopped\","
+                       "\"reason\":\"process not running\",\"account\":\"acct\",\"host\":\"h1\","
+                       "\"since\":1699999880000,\"last_heartbeat\":1699999999000,"
+                       "\"alert\":{\"severity\":\"critical\"}},{\"id\":\"b2\",\"status\":"
+                       "\"healthy\",\"reason\":\"ok\",\"account\":\"\",\"host\":\"h1\","
+                       "\"since\":1690000000000,\"last_heartbeat\":0,\"alert\":null}]}",
+                       &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out,
+                        "BOT          STATUS   ACCOUNT  HOST  SINCE        HEARTBEAT  ALERT     "
+                        "REASON\n"
+                        "b-long-name  stopped  acct     h1    2m00s ago    1s ago     critical  "
+                        "process not running\n"
+                        "b2           healthy  -        h1    115d17h ago  never      -         "
+                        "ok\n");
+    free(out);
+    out = render("status",
+                 "{\"total\":3,\"by_status\":{\"unknown\":0,\"healthy\":2,"
+                 "\"stopped\":1},\"by_account\":{\"a\":{\"total\":3,\"by_status\":"
+                 "{\"healthy\":2,\"stopped\":1}}},\"by_host\":{}}",
+                 &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "3 bots: healthy 2, stopped 1\n\nACCOUNT  BOTS  BY STATUS\n"
+                             "a        3     healthy 2, stopped 1\n");
+    free(out);
+    out = render("alerts", "{\"alerts\":[]}", &rc);
+    assert_string_equal(out, "no open alerts\n");
+    free(out);
+    out = render("history b",
+                 "{\"transitions\":[{\"ts\":1700000000000,\"from\":\"healthy\","
+                 "\"to\":\"down\",\"check\":\"liveness\",\"reason\":\"r\"}]}",
+                 &rc);
+    assert_string_equal(out, "TIME                  FROM     TO    CHECK     REASON\n"
+                             "2023-11-14 22:13:20Z  healthy  down  liveness  r\n");
+    free(out);
+    out = render("bot b", "{\"nope\":1}", &rc);
+    assert_int_equal(rc, -EINVAL);
+    free(out);
+    out = render("bots", "{\"bots\":7}", &rc);
+    assert_int_equal(rc, -EINVAL);
+    free(out);
+}
+
+static void test_exit_codes(void **state)
+{
+    struct ctl_cmd c;
+    char err[256];
+    cJSON *ok = cJSON_Parse("{\"by_status\":{\"healthy\":2,\"idle\":1,\"down\":0}}");
+    cJSON *bad = cJSON_Parse("{\"by_status\":{\"healthy\":2,\"stale\":1}}");
+    assert_int_equal(parse(&c, err, "status"), 0);
+    assert_int_equal(ctl_exit_for(&c, 200, ok), CTL_EXIT_OK);
+    assert_int_equal(ctl_exit_for(&c, 200, bad), CTL_EXIT_UNHEALTHY);
+    assert_int_equal(ctl_exit_for(&c, 503, NULL), CTL_EXIT_REFUSED);
+    assert_int_equal(parse(&c, err, "bot x"), 0);
+    assert_int_equal(ctl_exit_for(&c, 404, NULL), CTL_EXIT_NOT_FOUND);
+    assert_int_equal(ctl_exit_for(&c, 200, bad), CTL_EXIT_OK);
+    assert_int_equal(parse(&c, err, "recheck x"), 0);
+    assert_int_equal(ctl_exit_for(&c, 401, NULL), CTL_EXIT_REFUSED);
+    cJSON_Delete(ok);
+    cJSON_Delete(bad);
+    char buf[32];
+    ctl_format_age(3723000, buf, sizeof(buf));
+    assert_string_equal(buf, "1h02m");
+    ctl_format_age(-1, buf, sizeof(buf));
+    assert_string_equal(buf, "-");
+    ctl_format_time(0, buf, sizeof(buf));
+    assert_string_equal(buf, "never");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_requests),     cmocka_unit_test(test_percent_encoding),
+        cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_options_and_defaults),
+        cmocka_unit_test(test_tables),       cmocka_unit_test(test_exit_codes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
