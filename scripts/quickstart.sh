@@ -33,6 +33,7 @@ BOT=demo-1
 BUILD_DIR=${BOTPULSE_BUILD:-$ROOT/build}
 COLLECTOR=$BUILD_DIR/collector/botpulse-collector
 AGENT=$BUILD_DIR/agent/botpulse-agent
+CTL=$BUILD_DIR/ctl/botpulse-ctl
 mkdir -p "$LOGS" "$DATA/mosquitto/data" "$DATA/agent"
 
 say() { printf '\033[1mquickstart:\033[0m %s\n' "$*"; }
@@ -104,7 +105,7 @@ if ((BUILD)); then
     say "building into $BUILD_DIR"
     cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$LOGS/build.log" ||
         { tail -n 30 "$LOGS/build.log"; die "cmake configure failed (log: $LOGS/build.log)"; }
-    cmake --build "$BUILD_DIR" -j 2 --target botpulse-collector botpulse-agent \
+    cmake --build "$BUILD_DIR" -j 2 --target botpulse-collector botpulse-agent botpulse-ctl \
         >>"$LOGS/build.log" 2>&1 ||
         { tail -n 30 "$LOGS/build.log"; die "build failed (log: $LOGS/build.log)"; }
 fi
@@ -319,6 +320,8 @@ print_box() {
     cat <<EOF
 
 +-- where to look -------------------------------------------------------------
+| dashboard:     http://127.0.0.1:$HTTP_PORT/   (token for its buttons: $HTTP_TOKEN)
+| CLI:           $CTL --url http://127.0.0.1:$HTTP_PORT status
 | bot status:    $sub '$TOPIC_ROOT/status/#'
 | alerts:        $sub '$TOPIC_ROOT/alerts/#'
 | fleet summary: $sub '$TOPIC_ROOT/fleet/summary'
