@@ -67,8 +67,11 @@ async function mutate(path, what) {
   const r = await fetch(path, { method: "POST", headers: { Authorization: "Bearer " + t } });
   const body = await r.json().catch(() => ({}));
   if (r.status === 401) sessionStorage.removeItem(TOKEN_KEY);
-  if (!r.ok) showError(what + " failed: " + r.status + " " + (body.error || ""));
-  else refresh();
+  if (!r.ok) {
+    // what the user asked for failed: keep it on screen past the next polls
+    state.errorUntil = Date.now() + 10000;
+    showError(what + " failed: " + r.status + " " + (body.error || ""));
+  } else refresh();
 }
 
 function recheck(id) {
@@ -256,7 +259,7 @@ async function refresh() {
   $("#fleet-view").hidden = !!r.bot;
   $("#bot-view").hidden = !r.bot;
   try {
-    showError("");
+    if (Date.now() >= (state.errorUntil || 0)) showError("");
     if (r.bot) await loadBot(r.bot);
     else await loadFleet();
     setConn(true);
