@@ -2,6 +2,7 @@
 # Writes OUT: a C array of {version name, SQL text} from the migration FILES, in order.
 set(body "/* Generated from deploy/sql/ by embed_migrations.cmake: do not edit. */\n")
 string(APPEND body "#include \"migrations.h\"\n\nconst struct col_migration col_migrations[] = {\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME_WE)
   file(READ ${f} sql)

@@ -313,9 +313,11 @@ static void consider(struct col_recovery *r, struct rec_bot *b, int64_t now)
         return;
     }
     if (b->pending)
-        return; /* its deadline is scheduled */
-    if (now < r->pause_until) {
-        hold(r, b, r->pause_until, "collector reconnect grace");
+        return;                 /* its deadline is scheduled */
+    if (now < r->pause_until) { /* blind: INT64_MAX; look again now and then */
+        int64_t due =
+            r->pause_until < now + HOLD_RECHECK_MS ? r->pause_until : now + HOLD_RECHECK_MS;
+        hold(r, b, due, "collector blind or in its reconnect grace");
         return;
     }
     if (exchange_outage(r, b)) {
@@ -469,8 +471,7 @@ void col_recovery_on_result(struct col_recovery *r, const char *bot, const char 
 
 void col_recovery_pause_until(struct col_recovery *r, int64_t until_mono)
 {
-    if (until_mono > r->pause_until)
-        r->pause_until = until_mono;
+    r->pause_until = until_mono;
 }
 
 void col_recovery_tick(struct col_recovery *r, int64_t now_mono)

@@ -98,7 +98,8 @@ int col_recovery_on_status(struct col_recovery *r, const struct col_recovery_inp
  * are ignored. */
 void col_recovery_on_result(struct col_recovery *r, const char *bot, const char *nonce,
                             const char *outcome, int64_t now_mono);
-/* No attempt starts before until_mono (our reconnect grace, or while blind). */
+/* No attempt starts before until_mono (our reconnect grace; INT64_MAX while blind). Replaces
+ * the previous pause. */
 void col_recovery_pause_until(struct col_recovery *r, int64_t until_mono);
 /* Does what is due at now_mono: deadlines of attempts, held attempts. */
 void col_recovery_tick(struct col_recovery *r, int64_t now_mono);

@@ -5,6 +5,7 @@
 #define COL_SETTINGS_H
 
 #include "msg.h"
+#include "recovery.h"
 #include "rules.h"
 
 #include <stddef.h>
@@ -20,6 +21,10 @@ struct col_bot_override {
     int64_t trade_stale_ms;
     int64_t trade_stopped_ms;
     char intended[16]; /* "running" or "stopped" */
+    char recovery[8];  /* "on", "off", or "" = as [recovery] enabled */
+    char recovery_ladder[128]; /* "" = as [recovery] ladder */
+    char pre_restart[8];       /* "on", "off", or "" = as [recovery] pre_restart */
+    struct col_recovery_policy policy; /* resolved by col_settings_load */
 };
 
 struct col_settings {
@@ -62,6 +67,21 @@ struct col_settings {
     char http_token[256]; /* bearer token for mutating routes; "" = they answer 403 */
     char http_token_file[256];
     int64_t http_timeout_ms; /* wait for the rules thread or the database per request */
+    /* [recovery] */
+    bool rec_enabled;
+    char rec_signing_key_file[256]; /* Ed25519 secret key; "" = no recovery at all */
+    char rec_triggers[128];
+    char rec_ladder[128];
+    bool rec_pre_restart;
+    int64_t rec_max_attempts;
+    int64_t rec_window_ms;
+    int64_t rec_min_interval_ms;
+    int64_t rec_deadline_ms;
+    int64_t rec_flap_window_ms;
+    int64_t rec_command_ttl_ms;
+    int64_t rec_fleet_max_per_minute;
+    int64_t rec_exchange_max_failing;
+    struct col_recovery_policy recovery; /* resolved [recovery], for bots without a section */
     /* [bot NAME] */
     struct col_bot_override **bots; /* each allocated on its own: the loader keeps pointers */
     size_t nbots;
@@ -78,5 +98,9 @@ const struct col_bot_override *col_settings_find_bot(const struct col_settings *
 /* The limits for a bot: [rules] with its override applied. */
 void col_settings_limits_for(const struct col_settings *s, const char *bot,
                              struct col_rule_limits *out);
+
+/* The recovery policy of a bot: [recovery] with its [bot NAME] overrides (never NULL). */
+const struct col_recovery_policy *col_settings_recovery_for(const struct col_settings *s,
+                                                           const char *bot);
 
 #endif
