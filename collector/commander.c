@@ -181,7 +181,7 @@ struct col_recovery_ops col_commander_ops(struct col_commander *c)
     return (struct col_recovery_ops){.send = send_command, .manual = manual_alert, .ctx = c};
 }
 
-void col_commander_store_result(struct col_commander *c, const struct col_event *ev)
+void col_commander_store_result(struct col_store *store, const struct col_event *ev)
 {
     const struct bp_msg_header *h = &ev->msg.hdr;
     const struct bp_command_result *r = &ev->msg.u.result;
@@ -206,5 +206,6 @@ void col_commander_store_result(struct col_commander *c, const struct col_event 
             r->action[0] ? r->action : "command", h->bot[0] ? h->bot : "?", r->outcome,
             r->reason[0] ? ": " : "", r->reason, (long long)r->exit_code, (long long)r->duration_ms,
             r->nonce[0] ? r->nonce : "-");
-    submit(c, &op);
+    if (store)
+        col_store_submit(store, &op);
 }

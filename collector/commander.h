@@ -23,7 +23,8 @@ int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt,
 void col_commander_free(struct col_commander *c);
 /* The callbacks for col_recovery_new, bound to c. */
 struct col_recovery_ops col_commander_ops(struct col_commander *c);
-/* Stores an agent's command_result (an accepted message). */
-void col_commander_store_result(struct col_commander *c, const struct col_event *ev);
+/* Stores an agent's command_result (an accepted message) through store (may be NULL); needs
+ * no commander, so results are kept even where this collector sends no commands. */
+void col_commander_store_result(struct col_store *store, const struct col_event *ev);
 
 #endif

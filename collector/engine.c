@@ -548,11 +548,7 @@ static void answer(struct col_engine *e, const struct col_event *ev)
 static void on_result(struct col_engine *e, const struct col_event *ev)
 {
     const struct bp_command_result *r = &ev->msg.u.result;
-    if (e->commander)
-        col_commander_store_result(e->commander, ev);
-    else
-        BP_INFO("engine", "agent %s: command result %s for bot %s: %s", ev->msg.hdr.agent,
-                r->outcome, ev->msg.hdr.bot, r->reason);
+    col_commander_store_result(e->store, ev);
     if (e->recovery)
         col_recovery_on_result(e->recovery, ev->msg.hdr.bot, r->nonce, r->outcome, ev->recv_mono);
 }
