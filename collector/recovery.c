@@ -148,9 +148,9 @@ void col_recovery_free(struct col_recovery *r)
 {
     if (!r)
         return;
+    bp_timerheap_cleanup(&r->timers); /* first: it touches the timers inside the bots */
     col_strmap_free(r->bots, free);
     col_strmap_free(r->exchanges, free);
-    bp_timerheap_cleanup(&r->timers);
     free(r);
 }
 
