@@ -412,8 +412,6 @@ int col_recovery_on_status(struct col_recovery *r, const struct col_recovery_inp
     b->agent_offline = in->agent_offline;
     b->intended_stopped = in->intended_stopped;
     b->pid = in->pid;
-    if (in->pid != 0 && !b->pending)
-        b->alive_pid = in->pid;
     bool now_triggering = triggering(b);
     set_failing(r, b, now_triggering && !b->intended_stopped);
     if (good(in->status)) {
@@ -426,6 +424,8 @@ int col_recovery_on_status(struct col_recovery *r, const struct col_recovery_inp
                     b->bot, (long long)(now_mono - b->recovered_mono));
         }
     }
+    if (in->pid != 0 && !b->pending) /* the process the next restart must replace */
+        b->alive_pid = in->pid;
     consider(r, b, now_mono);
     return 0;
 }

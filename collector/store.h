@@ -139,7 +139,9 @@ struct col_open_alert {
 };
 
 /* Reads every open alert (one short connection, at start-up, after col_store_migrate) and
- * calls cb for each. The count, or -errno (logged). */
+ * calls cb for each. Recovery's manual-intervention alerts (check "recovery") are left out: a
+ * bot holds one health alert, and recovery starts afresh in a new run. The count, or -errno
+ * (logged). */
 int col_store_load_open_alerts(const char *conninfo,
                                void (*cb)(void *ctx, const struct col_open_alert *a), void *ctx);
 
