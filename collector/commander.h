@@ -17,9 +17,8 @@ struct col_commander;
 
 /* Loads cfg->rec_signing_key_file. cfg, mqtt (may be NULL), store (may be NULL) and fleet are
  * borrowed. 0, or -errno (logged). */
-int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt,
-                      struct col_store *store, struct col_fleet *fleet,
-                      struct col_commander **out);
+int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
+                      struct col_fleet *fleet, struct col_commander **out);
 void col_commander_free(struct col_commander *c);
 /* The callbacks for col_recovery_new, bound to c. */
 struct col_recovery_ops col_commander_ops(struct col_commander *c);

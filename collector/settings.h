@@ -22,8 +22,8 @@ struct col_bot_override {
     int64_t trade_stopped_ms;
     char intended[16]; /* "running" or "stopped" */
     char recovery[8];  /* "on", "off", or "" = as [recovery] enabled */
-    char recovery_ladder[128]; /* "" = as [recovery] ladder */
-    char pre_restart[8];       /* "on", "off", or "" = as [recovery] pre_restart */
+    char recovery_ladder[128];         /* "" = as [recovery] ladder */
+    char pre_restart[8];               /* "on", "off", or "" = as [recovery] pre_restart */
     struct col_recovery_policy policy; /* resolved by col_settings_load */
 };
 
@@ -101,6 +101,6 @@ void col_settings_limits_for(const struct col_settings *s, const char *bot,
 
 /* The recovery policy of a bot: [recovery] with its [bot NAME] overrides (never NULL). */
 const struct col_recovery_policy *col_settings_recovery_for(const struct col_settings *s,
-                                                           const char *bot);
+                                                            const char *bot);
 
 #endif

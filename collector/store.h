@@ -15,13 +15,13 @@
 struct col_store;
 
 enum col_store_op_kind {
-    COL_OP_AGENT,      /* upsert agents row */
-    COL_OP_BOT,        /* upsert bots row (current state) */
-    COL_OP_TRANSITION, /* insert a status_transitions row */
-    COL_OP_TRADE,      /* insert a trades row, exactly once per (agent, boot, seq) */
-    COL_OP_ALERT,      /* insert an alert_events row */
-    COL_OP_SAMPLE,     /* insert a bot_samples row (stats, at most one per bot per minute) */
-    COL_OP_COMMAND,    /* insert a commands row, once per nonce */
+    COL_OP_AGENT,          /* upsert agents row */
+    COL_OP_BOT,            /* upsert bots row (current state) */
+    COL_OP_TRANSITION,     /* insert a status_transitions row */
+    COL_OP_TRADE,          /* insert a trades row, exactly once per (agent, boot, seq) */
+    COL_OP_ALERT,          /* insert an alert_events row */
+    COL_OP_SAMPLE,         /* insert a bot_samples row (stats, at most one per bot per minute) */
+    COL_OP_COMMAND,        /* insert a commands row, once per nonce */
     COL_OP_COMMAND_RESULT, /* insert a command_results row, once per (agent, boot, seq) */
 };
 #define COL_OP_LAST COL_OP_COMMAND_RESULT

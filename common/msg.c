@@ -16,17 +16,17 @@
 #define MSG_OFF(member) offsetof(struct bp_msg, member)
 
 enum kind {
-    K_FIXED, /* "v" and "type": checked before the table walk */
-    K_INT,   /* int64_t; an integral JSON number within +-2^53 */
-    K_NUM,   /* double; finite */
-    K_BOOL,  /* bool */
-    K_ID,    /* char[max + 1] of [A-Za-z0-9_.-] */
-    K_TEXT,  /* char[max + 1]: valid UTF-8 without control characters */
-    K_SIDE,  /* char[BP_SHORT_MAX + 1]: "buy" or "sell" */
-    K_LINES, /* char[max + 1]: like K_TEXT, but newlines and tabs are allowed */
+    K_FIXED,   /* "v" and "type": checked before the table walk */
+    K_INT,     /* int64_t; an integral JSON number within +-2^53 */
+    K_NUM,     /* double; finite */
+    K_BOOL,    /* bool */
+    K_ID,      /* char[max + 1] of [A-Za-z0-9_.-] */
+    K_TEXT,    /* char[max + 1]: valid UTF-8 without control characters */
+    K_SIDE,    /* char[BP_SHORT_MAX + 1]: "buy" or "sell" */
+    K_LINES,   /* char[max + 1]: like K_TEXT, but newlines and tabs are allowed */
     K_OUTCOME, /* char[16]: "ok", "failed", "refused" or "timeout" */
-    K_OBJ,   /* nested object: sub[] at base + off; optional ones set a bool at base + has_off */
-    K_ARR,   /* array of objects: sub[] per element, int count at base + count_off */
+    K_OBJ,     /* nested object: sub[] at base + off; optional ones set a bool at base + has_off */
+    K_ARR,     /* array of objects: sub[] per element, int count at base + count_off */
 };
 
 struct field {

@@ -18,11 +18,11 @@
 #define BP_TEXT_MAX 128   /* free text (reasons, versions, host names); longer is rejected */
 #define BP_SHORT_MAX 32   /* symbol, side */
 #define BP_AGENT_MAX_BOTS 64
-#define BP_ACTION_MAX 32    /* command action names: ids of at most 32 chars */
-#define BP_NONCE_MIN 16     /* command nonces: 16..64 id chars (the collector sends 32 hex) */
+#define BP_ACTION_MAX 32 /* command action names: ids of at most 32 chars */
+#define BP_NONCE_MIN 16  /* command nonces: 16..64 id chars (the collector sends 32 hex) */
 #define BP_NONCE_MAX 64
-#define BP_SIG_HEX 128      /* an Ed25519 signature (64 bytes) as lowercase hex */
-#define BP_OUTPUT_MAX 2048  /* a command result's output: its last lines, in bytes */
+#define BP_SIG_HEX 128     /* an Ed25519 signature (64 bytes) as lowercase hex */
+#define BP_OUTPUT_MAX 2048 /* a command result's output: its last lines, in bytes */
 
 enum bp_msg_type {
     BP_MSG_AGENT_STATE = 0, /* agents/{agent}/state, retained, also the Last Will */

@@ -206,8 +206,8 @@ static void test_crash_looping_bot_is_given_up_once(void **state)
     int alerts = bpt_rec_count(rec, BPT_ROOT "/alerts/+/bot-1", manual);
     bpt_assert(env, alerts == 1, "expected exactly 1 manual-intervention alert, saw %d", alerts);
     const char *p[] = {"bot-1"};
-    int64_t n = bpt_pg_wait_int(env, 2, 10000, "SELECT count(*) FROM commands WHERE bot_id = $1",
-                                1, p);
+    int64_t n =
+        bpt_pg_wait_int(env, 2, 10000, "SELECT count(*) FROM commands WHERE bot_id = $1", 1, p);
     bpt_assert(env, n == 2, "expected 2 command rows, got %lld", (long long)n);
     n = bpt_pg_wait_int(env, 1, 10000,
                         "SELECT count(*) FROM alert_events WHERE bot_id = $1 AND "
@@ -314,8 +314,7 @@ static void test_crafted_commands_are_refused_and_run_nothing(void **state)
     free(unknown);
     expect_refused(env, rec, "0123456789abcdef0004", "not configured");
 
-    bpt_assert(env, count_lines(marks) == 1, "a refused command ran (%d runs)",
-               count_lines(marks));
+    bpt_assert(env, count_lines(marks) == 1, "a refused command ran (%d runs)", count_lines(marks));
     int64_t n = bpt_pg_wait_int(env, 4, 10000,
                                 "SELECT count(*) FROM command_results WHERE outcome = 'refused' "
                                 "AND exit_code = -1",
@@ -399,12 +398,11 @@ static void test_acl_confines_each_agent(void **state)
     bpt_assert(env, pw, "cannot write passwd");
     const char *users[] = {"agent-a", "agent-b", "collector@botpulse", "alerts@botpulse"};
     for (int i = 0; i < 4; i++) {
-        char *argv[] = {"/usr/bin/mosquitto_passwd", "-b", (char *)pw, (char *)users[i],
-                        "secret-pw", NULL};
+        char *argv[] = {
+            "/usr/bin/mosquitto_passwd", "-b", (char *)pw, (char *)users[i], "secret-pw", NULL};
         bpt_assert(env, bpt_run(env, argv, 10000, NULL) == 0, "mosquitto_passwd %s", users[i]);
     }
-    bpt_assert(env,
-               bpt_broker_secure(env, pw, BP_SOURCE_DIR "/deploy/mosquitto/botpulse.acl") == 0,
+    bpt_assert(env, bpt_broker_secure(env, pw, BP_SOURCE_DIR "/deploy/mosquitto/botpulse.acl") == 0,
                "secure");
     bpt_assert(env, bpt_broker_start(env) == 0, "broker did not start with the ACL");
     struct sink sa = {.mu = PTHREAD_MUTEX_INITIALIZER}, sb = sa, sc = sa, sr = sa;

@@ -64,10 +64,10 @@ static int write_conf(struct bpt_env *env)
     snprintf(mosq_dir, sizeof(mosq_dir), "%s/mosq", env->dir);
     if (mkdir(mosq_dir, 0755) != 0 && errno != EEXIST)
         return -errno;
-    const char *path = bpt_write_file(
-        env, "mosquitto.conf", conf_fmt, env->broker_port,
-        env->broker_extra[0] ? env->broker_extra : "allow_anonymous true\n", env->dir, env->dir,
-        geteuid() == 0 ? "user root\n" : "");
+    const char *path =
+        bpt_write_file(env, "mosquitto.conf", conf_fmt, env->broker_port,
+                       env->broker_extra[0] ? env->broker_extra : "allow_anonymous true\n",
+                       env->dir, env->dir, geteuid() == 0 ? "user root\n" : "");
     if (!path)
         return -EIO;
     snprintf(env->broker_conf, sizeof(env->broker_conf), "%s", path);
@@ -158,8 +158,8 @@ const char *bpt_broker_url(struct bpt_env *env)
 
 int bpt_broker_secure(struct bpt_env *env, const char *password_file, const char *acl_file)
 {
-    int n = snprintf(env->broker_extra, sizeof(env->broker_extra),
-                     "allow_anonymous false\npassword_file %s\nacl_file %s\n", password_file,
-                     acl_file);
+    int n =
+        snprintf(env->broker_extra, sizeof(env->broker_extra),
+                 "allow_anonymous false\npassword_file %s\nacl_file %s\n", password_file, acl_file);
     return n < 0 || (size_t)n >= sizeof(env->broker_extra) ? -ENAMETOOLONG : 0;
 }

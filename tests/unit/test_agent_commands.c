@@ -130,14 +130,16 @@ static void test_refusals(void **state)
     struct fx *x = *state;
     uint8_t pk[BP_SIGN_PK_BYTES], other[BP_SIGN_SK_BYTES];
     assert_int_equal(bp_sign_keypair(pk, other), 0);
-    expect(x, craft(other, "agent-1", "bot-1", "restart", "nonce-000000000002", NOW, 60000),
-           -EPERM, "bad signature");
-    expect(x, craft(x->sk, "agent-1", "bot-1", "restart", "nonce-000000000003", NOW - 200000, 60000),
+    expect(x, craft(other, "agent-1", "bot-1", "restart", "nonce-000000000002", NOW, 60000), -EPERM,
+           "bad signature");
+    expect(x,
+           craft(x->sk, "agent-1", "bot-1", "restart", "nonce-000000000003", NOW - 200000, 60000),
            -EPERM, "expired");
     /* within the skew: still fine */
     expect(x, craft(x->sk, "agent-1", "bot-1", "restart", "nonce-000000000004", NOW - 80000, 60000),
            0, NULL);
-    expect(x, craft(x->sk, "agent-1", "bot-1", "restart", "nonce-000000000005", NOW + 120000, 60000),
+    expect(x,
+           craft(x->sk, "agent-1", "bot-1", "restart", "nonce-000000000005", NOW + 120000, 60000),
            -EPERM, "future");
     expect(x, craft(x->sk, "agent-1", "bot-1", "restart", "nonce-000000000006", NOW, 7200000),
            -EPERM, "validity");
