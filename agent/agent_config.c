@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "sign.h"
 
 #define KEY_STR(sect, field, nm, def, help)                                                        \
     {                                                                                              \
@@ -43,6 +44,16 @@ static const struct bp_cfg_key agent_keys[] = {
     KEY_STR(struct agent_config, log_level, "log_level", "info", "error, warn, info or debug"),
     KEY_STR(struct agent_config, mounts_text, "mounts", "/",
             "comma-separated mount points for disk usage"),
+    KEY_STR(struct agent_config, command_public_key, "command_public_key", "",
+            "the collector's Ed25519 public key (hex or base64); empty: no commands"),
+    KEY_MS(struct agent_config, command_timeout_ms, "command_timeout", 100, 3600000, "60s",
+           "a command line still running after this is killed"),
+    KEY_INT(struct agent_config, command_max_per_hour, "command_max_per_hour", 1, 1000, "6",
+            "command runs per bot per hour; more are refused"),
+    KEY_MS(struct agent_config, command_skew_ms, "command_skew", 0, 600000, "30s",
+           "clock difference allowed when checking a command's ts and expiry"),
+    KEY_MS(struct agent_config, command_max_ttl_ms, "command_max_ttl", 1000, 3600000, "1h",
+           "a command valid for longer than this is refused"),
     {0},
 };
 
@@ -79,6 +90,14 @@ static const struct bp_cfg_key bot_keys[] = {
            "how often the probe runs"),
     KEY_MS(struct agent_bot_config, probe_timeout_ms, "probe_timeout", 100, 3600000, "10s",
            "the probe is killed after this long"),
+    KEY_STR(struct agent_bot_config, actions[0], "reconnect", "",
+            "command line for the reconnect action (no shell)"),
+    KEY_STR(struct agent_bot_config, actions[1], "restart", "",
+            "command line for the restart action (no shell)"),
+    KEY_STR(struct agent_bot_config, actions[2], "hard_restart", "",
+            "command line for the hard_restart action (no shell)"),
+    KEY_STR(struct agent_bot_config, actions[3], "pre_restart", "",
+            "command line run before a restart, e.g. to cancel orders (no shell)"),
     {0},
 };
 
@@ -275,6 +294,14 @@ int agent_config_finish(struct agent_config *cfg, const char *path, char *err, s
     }
     if ((rc = split_mounts(cfg, path, err, errlen)) != 0)
         return rc;
+    cfg->has_command_key = cfg->command_public_key[0] != '\0';
+    if (cfg->has_command_key &&
+        bp_sign_parse_key(cfg->command_public_key, cfg->command_pk, sizeof(cfg->command_pk)) != 0) {
+        snprintf(err, errlen,
+                 "%s: [agent] command_public_key: not a 32-byte Ed25519 key in hex or base64",
+                 path);
+        return -EINVAL;
+    }
     if ((rc = check_bots(cfg, path, err, errlen)) != 0)
         return rc;
     return fill_host(cfg, path, err, errlen);

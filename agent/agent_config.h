@@ -4,6 +4,7 @@
 #ifndef AGENT_CONFIG_H
 #define AGENT_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,9 @@ struct agent_bot_config {
     char probe[AGENT_PATH_MAX];
     int64_t probe_interval_ms;
     int64_t probe_timeout_ms;
+    /* What each command action runs for this bot (no shell: split on blanks); "" = the
+     * action is refused. Indexed by enum agent_action (agent_commands.h). */
+    char actions[4][AGENT_PATH_MAX];
 };
 
 struct agent_mqtt_config {
@@ -55,6 +59,15 @@ struct agent_config {
     char log_level[16];
     char mounts_text[1024];
     struct agent_mqtt_config mqtt;
+    /* Signed commands (agent_commands.h): the collector's Ed25519 public key, hex or base64;
+     * "" = the agent does not subscribe to commands at all. */
+    char command_public_key[128];
+    int64_t command_timeout_ms;   /* a command line is killed after this long */
+    int64_t command_max_per_hour; /* runs per bot per hour; more are refused */
+    int64_t command_skew_ms;      /* clock difference allowed on ts and expires */
+    int64_t command_max_ttl_ms;   /* a command valid for longer than this is refused */
+    bool has_command_key;
+    uint8_t command_pk[32]; /* parsed from command_public_key */
 
     /* Derived by agent_config_load from mounts_text. */
     int nmounts;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent_commands.h"
 #include "agent_config.h"
 #include "agent_hbfile.h"
 #include "agent_hoststats.h"
@@ -26,7 +27,7 @@
 
 #define MOD "agent"
 #define STOP_FLUSH_MS 2000
-#define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS + BP_AGENT_MAX_BOTS)
+#define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS + 2 * BP_AGENT_MAX_BOTS + 1)
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t hup_requested;
@@ -45,6 +46,7 @@ struct bot_state {
 struct agent {
     const struct agent_config *cfg;
     struct agent_publisher *pub;
+    struct agent_commands *commands; /* NULL without [agent] command_public_key */
     struct agent_notify_server notify;
     struct agent_proc_env env;
     struct agent_hoststats host;
@@ -251,6 +253,8 @@ static void run_due(struct agent *a)
         if (a->bots[i].has_probe && a->mono >= agent_probe_deadline(p))
             agent_probe_step(p, a->mono, a->wall);
     }
+    if (a->commands)
+        agent_commands_process(a->commands, a->pub, a->mono, a->wall);
 }
 
 /* ---- notify ------------------------------------------------------------------------------- */
@@ -308,11 +312,17 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
             probe_bot[nprobe++] = i;
         }
     }
+    size_t ncmd = 0;
+    if (a->commands) {
+        ncmd = agent_commands_pollfds(a->commands, pfds + 1 + n + nprobe,
+                                      MAX_POLLFDS - 1 - n - nprobe);
+        due = min64(due, agent_commands_deadline(a->commands));
+    }
     int64_t wait = due - bp_mono_ms();
     if (wait < 0)
         wait = 0;
     struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
-    int rc = ppoll(pfds, n + 1 + nprobe, &ts, wait_mask);
+    int rc = ppoll(pfds, n + 1 + nprobe + ncmd, &ts, wait_mask);
     if (rc < 0 && errno != EINTR) {
         BP_ERROR(MOD, "ppoll: %s", strerror(errno));
         return -errno;
@@ -406,7 +416,20 @@ static int start(struct agent *a, const struct agent_config *cfg)
                  rc == -EADDRINUSE ? "another agent is listening there" : strerror(-rc));
         return rc;
     }
-    if ((rc = agent_publisher_new(cfg, &a->pub)) != 0 || (rc = agent_publisher_start(a->pub))) {
+    if ((rc = agent_publisher_new(cfg, &a->pub)) != 0) {
+        BP_ERROR(MOD, "MQTT client for %s: %s", cfg->mqtt.url, strerror(-rc));
+        return rc;
+    }
+    if (cfg->has_command_key) {
+        if ((rc = agent_commands_new(cfg, a->wall, &a->commands)) != 0)
+            return rc;
+        if ((rc = agent_publisher_subscribe_commands(a->pub, agent_commands_submit, a->commands)) !=
+            0) {
+            BP_ERROR(MOD, "cannot subscribe to commands: %s", strerror(-rc));
+            return rc;
+        }
+    }
+    if ((rc = agent_publisher_start(a->pub))) {
         BP_ERROR(MOD, "MQTT client for %s: %s", cfg->mqtt.url, strerror(-rc));
         return rc;
     }
@@ -426,7 +449,8 @@ static void finish(struct agent *a)
         agent_publisher_get_counters(a->pub, &c);
     }
     agent_notify_server_stop(&a->notify);
-    agent_publisher_free(a->pub);
+    agent_publisher_free(a->pub); /* no more Paho callbacks into commands after this */
+    agent_commands_free(a->commands);
     for (int i = 0; i < a->nbots; i++) {
         agent_procwatch_cleanup(&a->bots[i].pw);
         if (a->bots[i].has_log)

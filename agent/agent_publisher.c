@@ -29,7 +29,19 @@ struct agent_publisher {
     int64_t seq; /* last seq used */
     struct agent_publisher_counters counters;
     struct bp_msg msg; /* scratch: large (agent_state lists every bot), so not on the stack */
+    /* Set before start, read on Paho's thread. */
+    void (*command_sink)(void *ctx, const void *payload, size_t len);
+    void *command_ctx;
+    char command_topic[TOPIC_MAX];
 };
+
+/* Paho's thread: only our own commands topic is subscribed; anything else is ignored. */
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    struct agent_publisher *p = ctx;
+    if (p->command_sink && strcmp(topic, p->command_topic) == 0)
+        p->command_sink(p->command_ctx, payload, len);
+}
 
 static int make_boot_id(char *out, size_t size)
 {
@@ -138,6 +150,7 @@ static void mqtt_opts(struct agent_publisher *p, struct bp_mqtt_opts *o, const c
     o->persist_dir = persist;
     o->on_connected = on_connected;
     o->on_lost = on_lost;
+    o->on_message = on_message;
     o->ctx = p;
 }
 
@@ -281,6 +294,30 @@ int agent_publisher_trade(struct agent_publisher *p, const char *bot, const stru
                  rc == -ENOBUFS ? "offline buffer full" : strerror(-rc),
                  (unsigned long long)p->counters.trades_dropped);
     }
+    return rc;
+}
+
+int agent_publisher_subscribe_commands(struct agent_publisher *p,
+                                       void (*sink)(void *ctx, const void *payload, size_t len),
+                                       void *ctx)
+{
+    int rc = bp_topic_format(p->command_topic, sizeof(p->command_topic), p->cfg->mqtt.topic_root,
+                             BP_MSG_COMMAND, p->cfg->id, "");
+    if (rc != 0)
+        return rc;
+    p->command_sink = sink;
+    p->command_ctx = ctx;
+    return bp_mqtt_subscribe(p->mqtt, p->command_topic, 1);
+}
+
+int agent_publisher_result(struct agent_publisher *p, const char *bot,
+                           const struct bp_command_result *r, int64_t wall_ms)
+{
+    begin(p, BP_MSG_COMMAND_RESULT, bot, wall_ms)->u.result = *r;
+    int rc = send_msg(p, 1, false);
+    if (rc != 0)
+        BP_ERROR(MOD, "result of %s for bot %s not sent: %s", r->action[0] ? r->action : "command",
+                 bot[0] ? bot : "?", strerror(-rc));
     return rc;
 }
 

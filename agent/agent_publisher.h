@@ -47,6 +47,16 @@ int agent_publisher_stats(struct agent_publisher *p, const char *bot, const stru
 int agent_publisher_trade(struct agent_publisher *p, const char *bot, const struct bp_trade *t,
                           int64_t wall_ms);
 
+/* Commands: every message on {root}/agents/{id}/commands goes to sink, on Paho's thread (the
+ * sink copies it and wakes the loop). Call before agent_publisher_start. 0 or -errno. */
+int agent_publisher_subscribe_commands(struct agent_publisher *p,
+                                       void (*sink)(void *ctx, const void *payload, size_t len),
+                                       void *ctx);
+/* Publishes a command_result for bot ("" when unknown) on agents/{id}/results, QoS 1
+ * (buffered while disconnected). 0 or -errno. */
+int agent_publisher_result(struct agent_publisher *p, const char *bot,
+                           const struct bp_command_result *r, int64_t wall_ms);
+
 void agent_publisher_get_counters(const struct agent_publisher *p,
                                   struct agent_publisher_counters *out);
 /* Messages not yet acknowledged by the broker (buffered or in flight). */

@@ -3,9 +3,11 @@
 #include "engine.h"
 
 #include "clock.h"
+#include "commander.h"
 #include "log.h"
 #include "publish.h"
 #include "query.h"
+#include "recovery.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,7 +42,42 @@ struct col_engine {
     bool summary_dirty;
     int64_t summary_last_mono;
     int64_t stats_next_mono;
+    struct col_commander *commander; /* recovery: NULL without [recovery] signing_key_file */
+    struct col_recovery *recovery;
 };
+
+/* Recovery runs only with a signing key: without one, no command could be trusted. */
+static int start_recovery(struct col_engine *e)
+{
+    if (!e->cfg->rec_signing_key_file[0])
+        return 0;
+    int rc = col_commander_new(e->cfg, e->mqtt, e->store, &e->fleet, &e->commander);
+    if (rc < 0)
+        return rc;
+    struct col_recovery_limits lim = {.fleet_max_per_minute = (int)e->cfg->rec_fleet_max_per_minute,
+                                      .exchange_max_failing =
+                                          (int)e->cfg->rec_exchange_max_failing};
+    struct col_recovery_ops ops = col_commander_ops(e->commander);
+    e->recovery = col_recovery_new(&lim, &ops);
+    return e->recovery ? 0 : -ENOMEM;
+}
+
+/* Tells recovery about a bot's new status. */
+static void note_recovery(struct col_engine *e, const struct col_bot *b, int64_t now_mono)
+{
+    if (!e->recovery)
+        return;
+    struct col_recovery_input in = {.bot = b->id,
+                                    .agent = b->agent ? b->agent->id : "",
+                                    .exchange = b->exchange,
+                                    .status = b->status,
+                                    .agent_offline = b->ev.agent_offline,
+                                    .intended_stopped = b->limits.intended_stopped,
+                                    .pid = b->ev.proc_alive ? b->ev.pid : 0,
+                                    .policy = col_settings_recovery_for(e->cfg, b->id)};
+    if (col_recovery_on_status(e->recovery, &in, now_mono) < 0)
+        BP_ERROR("engine", "out of memory tracking recovery of bot %s", b->id);
+}
 
 int col_engine_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
                    struct col_ingest *ingest, struct col_engine **out)
@@ -67,6 +104,11 @@ int col_engine_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct 
     e->started_mono = bp_mono_ms();
     e->summary_last_mono = INT64_MIN / 2;
     e->stats_next_mono = 0; /* due at the first tick */
+    int rc = start_recovery(e);
+    if (rc < 0) {
+        col_engine_free(e);
+        return rc;
+    }
     *out = e;
     return 0;
 }
@@ -75,6 +117,8 @@ void col_engine_free(struct col_engine *e)
 {
     if (!e)
         return;
+    col_recovery_free(e->recovery);
+    col_commander_free(e->commander);
     bp_timerheap_cleanup(&e->timers);
     col_incidents_cleanup(&e->incidents);
     col_fleet_cleanup(&e->fleet);
@@ -155,7 +199,7 @@ static void send_webhook(struct col_engine *e, const struct col_bot *b, enum col
                          int64_t now_wall)
 {
     char text[COL_REASON_MAX + 3 * BP_ID_MAX + 64];
-    const char *sev = ev == COL_ALERT_RESOLVED ? "RESOLVED"
+    const char *sev = ev == COL_ALERT_RESOLVED                ? "RESOLVED"
                       : b->alert.severity == COL_SEV_CRITICAL ? "CRITICAL"
                                                               : "WARNING";
     snprintf(text, sizeof(text), "[%s] bot %s on %s is %s: %s (alert %s)", sev, b->id,
@@ -313,6 +357,7 @@ static void transition(struct col_engine *e, struct col_bot *b, const struct col
     } else if (!b->flap.flapping) {
         announce_alert(e, b, now_mono, now_wall);
     }
+    note_recovery(e, b, now_mono);
     e->summary_dirty = true;
 }
 
@@ -593,9 +638,13 @@ static void on_connection(struct col_engine *e, const struct col_event *ev)
             BP_WARN("engine", "broker connection lost: liveness judgement paused");
         e->blind = true;
         e->blind_since_mono = ev->recv_mono;
+        if (e->recovery) /* nothing we see now is news: no restarts while blind */
+            col_recovery_pause_until(e->recovery, INT64_MAX);
         return;
     }
     e->grace_until_mono = ev->recv_mono + e->cfg->reconnect_grace_ms;
+    if (e->recovery)
+        col_recovery_pause_until(e->recovery, e->grace_until_mono);
     if (!e->blind)
         return;
     e->blind = false;
@@ -636,6 +685,16 @@ static void answer(struct col_engine *e, const struct col_event *ev)
     col_query_finish(qr);
 }
 
+/* An agent's answer to a command: stored whether or not recovery is on (a refused forgery is
+ * worth keeping), then handed to recovery. */
+static void on_result(struct col_engine *e, const struct col_event *ev)
+{
+    const struct bp_command_result *r = &ev->msg.u.result;
+    col_commander_store_result(e->store, ev);
+    if (e->recovery)
+        col_recovery_on_result(e->recovery, ev->msg.hdr.bot, r->nonce, r->outcome, ev->recv_mono);
+}
+
 void col_engine_handle(struct col_engine *e, const struct col_event *ev)
 {
     if (ev->kind == COL_EV_QUERY)
@@ -644,7 +703,9 @@ void col_engine_handle(struct col_engine *e, const struct col_event *ev)
         on_connection(e, ev);
     else if (ev->msg.hdr.type == BP_MSG_AGENT_STATE)
         on_agent_state(e, ev);
-    else
+    else if (ev->msg.hdr.type == BP_MSG_COMMAND_RESULT)
+        on_result(e, ev);
+    else if (bp_msg_type_is_bot_level(ev->msg.hdr.type))
         on_bot_message(e, ev);
 }
 
@@ -688,6 +749,8 @@ void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall)
         e->stats_next_mono = now_mono + e->cfg->stats_interval_ms;
         publish_stats(e, now_mono, now_wall);
     }
+    if (e->recovery && !e->blind)
+        col_recovery_tick(e->recovery, now_mono);
 }
 
 int64_t col_engine_next_deadline(const struct col_engine *e)
@@ -703,6 +766,8 @@ int64_t col_engine_next_deadline(const struct col_engine *e)
         if (s < next)
             next = s;
     }
+    if (e->recovery && !e->blind && col_recovery_next_deadline(e->recovery) < next)
+        next = col_recovery_next_deadline(e->recovery);
     return next;
 }
 

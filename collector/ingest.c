@@ -69,6 +69,10 @@ static size_t variant_size(enum bp_msg_type type)
         return sizeof(struct bp_heartbeat);
     case BP_MSG_STATS:
         return sizeof(struct bp_stats);
+    case BP_MSG_COMMAND:
+        return sizeof(struct bp_command);
+    case BP_MSG_COMMAND_RESULT:
+        return sizeof(struct bp_command_result);
     default:
         return sizeof(struct bp_trade);
     }
@@ -100,7 +104,8 @@ void col_ingest_on_message(void *ctx, const char *topic, const void *payload, si
     struct bp_topic t;
     struct bp_msg m;
     atomic_fetch_add(&in->received, 1);
-    if (bp_topic_parse(in->root, topic, &t) < 0) {
+    /* commands go to agents; one arriving here is not ours to act on */
+    if (bp_topic_parse(in->root, topic, &t) < 0 || t.type == BP_MSG_COMMAND) {
         err.code = BP_MSG_ERR_TOPIC;
         snprintf(err.detail, sizeof(err.detail), "not an agent topic");
         reject(in, topic, &err);

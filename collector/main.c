@@ -9,15 +9,18 @@
 #include "publish.h"
 #include "queue.h"
 #include "settings.h"
+#include "sign.h"
 #include "store.h"
 #include "webhook.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
 
@@ -36,6 +39,7 @@ struct collector {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: botpulse-collector -c FILE [--check-config]\n"
+               "       botpulse-collector keygen SECRET_KEY_FILE   (prints the public key)\n"
                "       botpulse-collector --version\n"
                "Watches a fleet of trading bots over MQTT; see the README for the config.\n");
 }
@@ -106,6 +110,9 @@ static int subscribe_fleet(struct collector *c)
     char filter[256];
     snprintf(filter, sizeof(filter), "%s/agents/+/state", c->cfg.topic_root);
     int rc = bp_mqtt_subscribe(c->mqtt, filter, 1);
+    snprintf(filter, sizeof(filter), "%s/agents/+/results", c->cfg.topic_root);
+    if (rc == 0)
+        rc = bp_mqtt_subscribe(c->mqtt, filter, 1);
     snprintf(filter, sizeof(filter), "%s/agents/+/bots/+/+", c->cfg.topic_root);
     return rc < 0 ? rc : bp_mqtt_subscribe(c->mqtt, filter, 1);
 }
@@ -236,8 +243,41 @@ static void shutdown_all(struct collector *c)
     col_settings_cleanup(&c->cfg);
 }
 
+/* Writes a new Ed25519 secret key (hex, mode 0600, never over an existing file) and prints
+ * the public key for the agents' command_public_key. */
+static int keygen(const char *path)
+{
+    uint8_t pk[BP_SIGN_PK_BYTES], sk[BP_SIGN_SK_BYTES];
+    char hex[2 * BP_SIGN_SK_BYTES + 2];
+    if (bp_sign_keypair(pk, sk) < 0) {
+        fprintf(stderr, "botpulse-collector: libsodium failed\n");
+        return 1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "botpulse-collector: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    bp_hex_encode(sk, sizeof(sk), hex);
+    strcat(hex, "\n");
+    ssize_t n = write(fd, hex, strlen(hex));
+    int rc = n == (ssize_t)strlen(hex) && fsync(fd) == 0 ? 0 : 1;
+    close(fd);
+    bp_sign_wipe(sk, sizeof(sk));
+    bp_sign_wipe(hex, sizeof(hex));
+    if (rc) {
+        fprintf(stderr, "botpulse-collector: cannot write %s\n", path);
+        return 1;
+    }
+    bp_hex_encode(pk, sizeof(pk), hex);
+    printf("%s\n", hex);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "keygen") == 0)
+        return keygen(argv[2]);
     const char *path = NULL;
     bool check_only = false;
     for (int i = 1; i < argc; i++) {

@@ -112,6 +112,35 @@ static const struct bp_cfg_key http_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
+static const struct bp_cfg_key recovery_keys[] = {
+    {"enabled", BP_CFG_BOOL, 0, 0, "on", S(rec_enabled),
+     "restart failing bots through signed commands (needs signing_key_file)"},
+    {"signing_key_file", BP_CFG_STR, 0, 0, "", S(rec_signing_key_file),
+     "Ed25519 secret key (hex or base64); empty: no recovery"},
+    {"on", BP_CFG_STR, 0, 0, "stopped,down", S(rec_triggers),
+     "statuses that start recovery (down only while the agent is online)"},
+    {"ladder", BP_CFG_STR, 0, 0, "reconnect,restart,hard_restart", S(rec_ladder),
+     "actions tried in turn; after the last one: manual intervention"},
+    {"pre_restart", BP_CFG_BOOL, 0, 0, "off", S(rec_pre_restart),
+     "run pre_restart before each restart; its failure stops the ladder"},
+    {"max_restarts", BP_CFG_INT, 1, 1000, "3", S(rec_max_attempts),
+     "attempts per bot within restart_window"},
+    {"restart_window", BP_CFG_MS, 1000, 7 * DAY_MS, "1h", S(rec_window_ms), "see max_restarts"},
+    {"min_interval", BP_CFG_MS, 0, DAY_MS, "5m", S(rec_min_interval_ms),
+     "least time between two attempts for one bot"},
+    {"recovery_deadline", BP_CFG_MS, 100, DAY_MS, "2m", S(rec_deadline_ms),
+     "an attempt must show the bot back (new pid, heartbeats) within this"},
+    {"flap_window", BP_CFG_MS, 0, 7 * DAY_MS, "15m", S(rec_flap_window_ms),
+     "a bot failing again this soon after coming back is flapping: escalate"},
+    {"command_ttl", BP_CFG_MS, 1000, 3600000, "60s", S(rec_command_ttl_ms),
+     "commands expire this long after they are signed"},
+    {"fleet_max_per_minute", BP_CFG_INT, 0, 1000000, "10", S(rec_fleet_max_per_minute),
+     "attempts across the fleet per minute; 0 = no limit"},
+    {"exchange_max_failing", BP_CFG_INT, 0, 1000000, "5", S(rec_exchange_max_failing),
+     "more failing bots than this on one exchange: no automatic restarts; 0 = no limit"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
 static const struct bp_cfg_key bot_keys[] = {
     {"account", BP_CFG_STR, 0, 0, "", B(account), "account the bot trades for"},
     {"exchange", BP_CFG_STR, 0, 0, "", B(exchange), "exchange the bot trades on"},
@@ -120,6 +149,10 @@ static const struct bp_cfg_key bot_keys[] = {
     {"trade_stopped", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stopped_ms), "0 = inherit"},
     {"intended", BP_CFG_STR, 0, 0, "running", B(intended),
      "running, or stopped: stopped on purpose, so its absence raises nothing"},
+    {"recovery", BP_CFG_STR, 0, 0, "", B(recovery), "on or off; empty = [recovery] enabled"},
+    {"recovery_ladder", BP_CFG_STR, 0, 0, "", B(recovery_ladder), "empty = [recovery] ladder"},
+    {"pre_restart", BP_CFG_STR, 0, 0, "", B(pre_restart),
+     "on or off; empty = [recovery] pre_restart"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -185,7 +218,8 @@ static const struct bp_cfg_schema schema = {
                  {"database", database_keys},
                  {"rules", rules_keys},
                  {"webhook", webhook_keys},
-                 {"http", http_keys}},
+                 {"http", http_keys},
+                 {"recovery", recovery_keys}},
     .repeated = {{"bot", bot_keys, add_bot}, {"account", account_keys, add_account}},
 };
 
@@ -261,6 +295,57 @@ static int validate_http(struct col_settings *s, const char *path, char *err, si
     if (strpbrk(s->http_token, " \t")) {
         snprintf(err, errlen, "%s: [http] token: no spaces allowed", path);
         return -EINVAL;
+    }
+    return 0;
+}
+
+static bool on_off(const char *v, bool inherit)
+{
+    return v[0] ? strcmp(v, "on") == 0 : inherit;
+}
+
+static int validate_recovery(struct col_settings *s, const char *path, char *err, size_t errlen)
+{
+    struct col_recovery_policy *p = &s->recovery;
+    p->enabled = s->rec_enabled && s->rec_signing_key_file[0];
+    p->pre_restart = s->rec_pre_restart;
+    p->max_attempts = (int)s->rec_max_attempts;
+    p->window_ms = s->rec_window_ms;
+    p->min_interval_ms = s->rec_min_interval_ms;
+    p->deadline_ms = s->rec_deadline_ms;
+    p->flap_window_ms = s->rec_flap_window_ms;
+    if (col_recovery_parse_triggers(s->rec_triggers, &p->trigger_mask) < 0) {
+        snprintf(err, errlen, "%s: [recovery] on: '%s' is not a list of statuses", path,
+                 s->rec_triggers);
+        return -EINVAL;
+    }
+    if (col_recovery_parse_ladder(s->rec_ladder, p) < 0) {
+        snprintf(err, errlen,
+                 "%s: [recovery] ladder: '%s' is not a list of reconnect, restart, hard_restart",
+                 path, s->rec_ladder);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < s->nbots; i++) {
+        struct col_bot_override *o = s->bots[i];
+        const char *onoff[] = {o->recovery, o->pre_restart};
+        for (int k = 0; k < 2; k++) {
+            if (onoff[k][0] && strcmp(onoff[k], "on") != 0 && strcmp(onoff[k], "off") != 0) {
+                snprintf(err, errlen, "%s: [bot %s] %s: '%s' is not on or off", path, o->name,
+                         k ? "pre_restart" : "recovery", onoff[k]);
+                return -EINVAL;
+            }
+        }
+        o->policy = *p;
+        o->policy.enabled = on_off(o->recovery, s->rec_enabled) && s->rec_signing_key_file[0];
+        o->policy.pre_restart = on_off(o->pre_restart, p->pre_restart);
+        if (o->recovery_ladder[0] &&
+            col_recovery_parse_ladder(o->recovery_ladder, &o->policy) < 0) {
+            snprintf(err, errlen,
+                     "%s: [bot %s] recovery_ladder: '%s' is not a list of reconnect, "
+                     "restart, hard_restart",
+                     path, o->name, o->recovery_ladder);
+            return -EINVAL;
+        }
     }
     return 0;
 }
@@ -345,6 +430,8 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
             return -EINVAL;
         }
     }
+    if (validate_recovery(s, path, err, errlen) < 0)
+        return -EINVAL;
     if (!s->mqtt_client_id[0])
         snprintf(s->mqtt_client_id, sizeof(s->mqtt_client_id), "botpulse-collector-%s", s->id);
     s->limits.heartbeat_misses = (int)s->heartbeat_misses;
@@ -405,4 +492,11 @@ void col_settings_limits_for(const struct col_settings *s, const char *bot, cons
     apply_override(find(s->accounts, s->naccounts, acct), out);
     apply_override(o, out);
     out->intended_stopped = o && strcmp(o->intended, "stopped") == 0;
+}
+
+const struct col_recovery_policy *col_settings_recovery_for(const struct col_settings *s,
+                                                            const char *bot)
+{
+    const struct col_bot_override *o = col_settings_find_bot(s, bot);
+    return o ? &o->policy : &s->recovery;
 }

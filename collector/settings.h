@@ -7,6 +7,7 @@
 #include "flapping.h"
 #include "incidents.h"
 #include "msg.h"
+#include "recovery.h"
 #include "rules.h"
 
 #include <stddef.h>
@@ -22,6 +23,10 @@ struct col_bot_override {
     int64_t trade_stale_ms;
     int64_t trade_stopped_ms;
     char intended[16]; /* "running" or "stopped" */
+    char recovery[8];  /* "on", "off", or "" = as [recovery] enabled */
+    char recovery_ladder[128];         /* "" = as [recovery] ladder */
+    char pre_restart[8];               /* "on", "off", or "" = as [recovery] pre_restart */
+    struct col_recovery_policy policy; /* resolved by col_settings_load */
 };
 
 struct col_settings {
@@ -68,6 +73,21 @@ struct col_settings {
     char http_token[256]; /* bearer token for mutating routes; "" = they answer 403 */
     char http_token_file[256];
     int64_t http_timeout_ms; /* wait for the rules thread or the database per request */
+    /* [recovery] */
+    bool rec_enabled;
+    char rec_signing_key_file[256]; /* Ed25519 secret key; "" = no recovery at all */
+    char rec_triggers[128];
+    char rec_ladder[128];
+    bool rec_pre_restart;
+    int64_t rec_max_attempts;
+    int64_t rec_window_ms;
+    int64_t rec_min_interval_ms;
+    int64_t rec_deadline_ms;
+    int64_t rec_flap_window_ms;
+    int64_t rec_command_ttl_ms;
+    int64_t rec_fleet_max_per_minute;
+    int64_t rec_exchange_max_failing;
+    struct col_recovery_policy recovery; /* resolved [recovery], for bots without a section */
     /* [bot NAME] */
     struct col_bot_override **bots; /* each allocated on its own: the loader keeps pointers */
     size_t nbots;
@@ -89,5 +109,9 @@ const struct col_bot_override *col_settings_find_bot(const struct col_settings *
  * [bot NAME] (whose own account setting wins over the one passed). */
 void col_settings_limits_for(const struct col_settings *s, const char *bot, const char *account,
                              struct col_rule_limits *out);
+
+/* The recovery policy of a bot: [recovery] with its [bot NAME] overrides (never NULL). */
+const struct col_recovery_policy *col_settings_recovery_for(const struct col_settings *s,
+                                                            const char *bot);
 
 #endif

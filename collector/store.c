@@ -20,7 +20,7 @@
 #define MIGRATE_LOCK_KEY "7093569655663551234" /* pg_advisory_lock key shared by all collectors */
 #define CONNECT_RETRY_MS 500
 #define DROP_LOG_EVERY_MS 10000
-#define MAX_COLS 10        /* widest row: bots */
+#define MAX_COLS 13        /* widest row: command_results */
 #define STMT_ROWS_MAX 1000 /* rows per INSERT statement (10,000 parameters at most) */
 #define NUM_LEN 32         /* one formatted number */
 #define SQL_PER_VALUE 48   /* "),(to_timestamp($10000::float8 / 1000)" fits */
@@ -233,7 +233,7 @@ int col_store_load_open_alerts(const char *conninfo,
         "FROM (SELECT DISTINCT ON (alert_id) alert_id, bot_id, check_name, severity, event "
         "      FROM alert_events ORDER BY alert_id, id DESC) l "
         "JOIN alert_events o ON o.alert_id = l.alert_id AND o.event = 'opened' "
-        "WHERE l.event <> 'resolved' ORDER BY o.ts";
+        "WHERE l.event <> 'resolved' AND l.check_name <> 'recovery' ORDER BY o.ts";
     struct db_err e = {.state = ""};
     PGconn *c = NULL;
     if (db_connect(conninfo, &c, &e) != 0) {
@@ -359,6 +359,34 @@ static void fill_sample(const struct col_store_op *op, const char **v, char (*nu
     v[7] = st->host_load1 >= 0 ? fmt_f64(num[7], st->host_load1) : NULL;
 }
 
+static void fill_command(const struct col_store_op *op, const char **v, char (*num)[NUM_LEN])
+{
+    v[0] = op->u.command.nonce;
+    v[1] = op->u.command.agent;
+    v[2] = op->u.command.bot;
+    v[3] = op->u.command.action;
+    v[4] = fmt_i64(num[4], op->ts);
+    v[5] = fmt_i64(num[5], op->u.command.expires);
+    v[6] = op->u.command.reason;
+}
+
+static void fill_result(const struct col_store_op *op, const char **v, char (*num)[NUM_LEN])
+{
+    v[0] = op->u.result.agent;
+    v[1] = op->u.result.boot;
+    v[2] = fmt_i64(num[2], op->u.result.seq);
+    v[3] = op->u.result.nonce;
+    v[4] = op->u.result.bot;
+    v[5] = op->u.result.action;
+    v[6] = op->u.result.outcome;
+    v[7] = fmt_i64(num[7], op->u.result.exit_code);
+    v[8] = fmt_i64(num[8], op->u.result.duration_ms);
+    v[9] = op->u.result.output;
+    v[10] = op->u.result.reason;
+    v[11] = fmt_i64(num[11], op->u.result.sent_ts);
+    v[12] = fmt_i64(num[12], op->ts);
+}
+
 static const char *key_agent(const struct col_store_op *op)
 {
     return op->u.agent.agent;
@@ -405,6 +433,14 @@ static const struct kind_desc kinds[] = {
      "INSERT INTO bot_samples (bot_id, ts, proc_cpu_pct, proc_rss_kb, host_cpu_pct, "
      "host_mem_pct, host_disk_pct, host_load1) VALUES ",
      8, 1u << 1, "ON CONFLICT (bot_id, ts) DO NOTHING", fill_sample, NULL},
+    {COL_OP_COMMAND,
+     "INSERT INTO commands (nonce, agent_id, bot_id, action, ts, expires, reason) VALUES ", 7,
+     (1u << 4) | (1u << 5), "ON CONFLICT (nonce) DO NOTHING", fill_command, NULL},
+    {COL_OP_COMMAND_RESULT,
+     "INSERT INTO command_results (agent_id, boot, seq, nonce, bot_id, action, outcome, "
+     "exit_code, duration_ms, output, reason, ts, received_at) VALUES ",
+     13, (1u << 11) | (1u << 12), "ON CONFLICT (agent_id, boot, seq) DO NOTHING", fill_result,
+     NULL},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -718,12 +754,21 @@ static void terminate_strings(struct col_store_op *op)
     case COL_OP_SAMPLE:
         TERM(op->u.sample.bot);
         break;
+    case COL_OP_COMMAND:
+        TERM(op->u.command.nonce), TERM(op->u.command.agent), TERM(op->u.command.bot);
+        TERM(op->u.command.action), TERM(op->u.command.reason);
+        break;
+    case COL_OP_COMMAND_RESULT:
+        TERM(op->u.result.agent), TERM(op->u.result.boot), TERM(op->u.result.nonce);
+        TERM(op->u.result.bot), TERM(op->u.result.action), TERM(op->u.result.outcome);
+        TERM(op->u.result.output), TERM(op->u.result.reason);
+        break;
     }
 }
 
 int col_store_submit(struct col_store *s, const struct col_store_op *op)
 {
-    if ((unsigned)op->kind > COL_OP_SAMPLE)
+    if ((unsigned)op->kind > COL_OP_LAST)
         return -EINVAL;
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {

@@ -15,13 +15,19 @@
 struct col_store;
 
 enum col_store_op_kind {
-    COL_OP_AGENT,      /* upsert agents row */
-    COL_OP_BOT,        /* upsert bots row (current state) */
-    COL_OP_TRANSITION, /* insert a status_transitions row */
-    COL_OP_TRADE,      /* insert a trades row, exactly once per (agent, boot, seq) */
-    COL_OP_ALERT,      /* insert an alert_events row */
-    COL_OP_SAMPLE,     /* insert a bot_samples row (stats, at most one per bot per minute) */
+    COL_OP_AGENT,          /* upsert agents row */
+    COL_OP_BOT,            /* upsert bots row (current state) */
+    COL_OP_TRANSITION,     /* insert a status_transitions row */
+    COL_OP_TRADE,          /* insert a trades row, exactly once per (agent, boot, seq) */
+    COL_OP_ALERT,          /* insert an alert_events row */
+    COL_OP_SAMPLE,         /* insert a bot_samples row (stats, at most one per bot per minute) */
+    COL_OP_COMMAND,        /* insert a commands row, once per nonce */
+    COL_OP_COMMAND_RESULT, /* insert a command_results row, once per (agent, boot, seq) */
 };
+#define COL_OP_LAST COL_OP_COMMAND_RESULT
+/* The tail of a command's output kept in PostgreSQL (the full ≤ 2 KiB is on MQTT): kept short
+ * so the result does not grow every op in the spool. */
+#define COL_RESULT_OUTPUT_MAX 256
 
 #define COL_STATUS_MAX 16
 #define COL_CHECK_MAX 32
@@ -81,6 +87,27 @@ struct col_store_op {
             char bot[BP_ID_MAX + 1];
             struct bp_stats stats;
         } sample;
+        struct { /* ts: when it was signed */
+            char nonce[BP_NONCE_MAX + 1];
+            char agent[BP_ID_MAX + 1];
+            char bot[BP_ID_MAX + 1];
+            char action[BP_ACTION_MAX + 1];
+            int64_t expires;
+            char reason[BP_TEXT_MAX + 1];
+        } command;
+        struct { /* ts: when the collector received it */
+            char agent[BP_ID_MAX + 1];
+            char boot[BP_BOOT_MAX + 1];
+            int64_t seq;
+            int64_t sent_ts; /* the agent's ts */
+            char nonce[BP_NONCE_MAX + 1];
+            char bot[BP_ID_MAX + 1];
+            char action[BP_ACTION_MAX + 1];
+            char outcome[16];
+            int64_t exit_code, duration_ms;
+            char output[COL_RESULT_OUTPUT_MAX + 1];
+            char reason[BP_TEXT_MAX + 1];
+        } result;
     } u;
 };
 
@@ -113,7 +140,9 @@ struct col_open_alert {
 };
 
 /* Reads every open alert (one short connection, at start-up, after col_store_migrate) and
- * calls cb for each. The count, or -errno (logged). */
+ * calls cb for each. Recovery's manual-intervention alerts (check "recovery") are left out: a
+ * bot holds one health alert, and recovery starts afresh in a new run. The count, or -errno
+ * (logged). */
 int col_store_load_open_alerts(const char *conninfo,
                                void (*cb)(void *ctx, const struct col_open_alert *a), void *ctx);
 

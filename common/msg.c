@@ -16,15 +16,17 @@
 #define MSG_OFF(member) offsetof(struct bp_msg, member)
 
 enum kind {
-    K_FIXED, /* "v" and "type": checked before the table walk */
-    K_INT,   /* int64_t; an integral JSON number within +-2^53 */
-    K_NUM,   /* double; finite */
-    K_BOOL,  /* bool */
-    K_ID,    /* char[max + 1] of [A-Za-z0-9_.-] */
-    K_TEXT,  /* char[max + 1]: valid UTF-8 without control characters */
-    K_SIDE,  /* char[BP_SHORT_MAX + 1]: "buy" or "sell" */
-    K_OBJ,   /* nested object: sub[] at base + off; optional ones set a bool at base + has_off */
-    K_ARR,   /* array of objects: sub[] per element, int count at base + count_off */
+    K_FIXED,   /* "v" and "type": checked before the table walk */
+    K_INT,     /* int64_t; an integral JSON number within +-2^53 */
+    K_NUM,     /* double; finite */
+    K_BOOL,    /* bool */
+    K_ID,      /* char[max + 1] of [A-Za-z0-9_.-] */
+    K_TEXT,    /* char[max + 1]: valid UTF-8 without control characters */
+    K_SIDE,    /* char[BP_SHORT_MAX + 1]: "buy" or "sell" */
+    K_LINES,   /* char[max + 1]: like K_TEXT, but newlines and tabs are allowed */
+    K_OUTCOME, /* char[16]: "ok", "failed", "refused" or "timeout" */
+    K_OBJ,     /* nested object: sub[] at base + off; optional ones set a bool at base + has_off */
+    K_ARR,     /* array of objects: sub[] per element, int count at base + count_off */
 };
 
 struct field {
@@ -176,12 +178,42 @@ static const struct field trade_fields[] = {
     F_HEAD, F_BOT, F_TAIL, F_OBJ("trade", MSG_OFF(u.trade), trade_info_fields), F_END,
 };
 
+/* Sent by the collector: no boot or seq (the nonce identifies it), signed. */
+static const struct field command_fields[] = {
+    F_HEAD,
+    F_BOT,
+    F_STR(K_ID, "action", REQ, MSG_OFF(u.command.action), 1, BP_ACTION_MAX),
+    F_STR(K_ID, "nonce", REQ, MSG_OFF(u.command.nonce), BP_NONCE_MIN, BP_NONCE_MAX),
+    F_INT("ts", REQ, MSG_OFF(hdr.ts), 1, INT_LIMIT),
+    F_INT("expires", REQ, MSG_OFF(u.command.expires), 1, INT_LIMIT),
+    F_STR(K_ID, "sig", REQ, MSG_OFF(u.command.sig), BP_SIG_HEX, BP_SIG_HEX),
+    F_END,
+};
+
+/* bot, nonce and action are optional: a command that could not be read is still answered. */
+static const struct field command_result_fields[] = {
+    F_HEAD,
+    F_STR(K_ID, "boot", REQ, MSG_OFF(hdr.boot), 1, BP_BOOT_MAX),
+    F_INT("seq", REQ, MSG_OFF(hdr.seq), 1, INT_LIMIT),
+    F_INT("ts", REQ, MSG_OFF(hdr.ts), 1, INT_LIMIT),
+    F_STR(K_ID, "nonce", OPT, MSG_OFF(u.result.nonce), 0, BP_NONCE_MAX),
+    F_STR(K_ID, "bot", OPT, MSG_OFF(hdr.bot), 0, BP_ID_MAX),
+    F_STR(K_ID, "action", OPT, MSG_OFF(u.result.action), 0, BP_ACTION_MAX),
+    F_STR(K_OUTCOME, "outcome", REQ, MSG_OFF(u.result.outcome), 1, 15),
+    F_INT("exit_code", REQ, MSG_OFF(u.result.exit_code), -1, 255),
+    F_INT("duration_ms", REQ, MSG_OFF(u.result.duration_ms), 0, INT_LIMIT),
+    F_STR(K_LINES, "output", OPT, MSG_OFF(u.result.output), 0, BP_OUTPUT_MAX),
+    F_STR(K_TEXT, "reason", OPT, MSG_OFF(u.result.reason), 0, BP_TEXT_MAX),
+    F_END,
+};
+
 static const struct field *const type_fields[BP_MSG_TYPE_COUNT] = {
-    agent_state_fields, heartbeat_fields, stats_fields, trade_fields};
-static const char *const type_names[BP_MSG_TYPE_COUNT] = {"agent_state", "heartbeat", "stats",
-                                                          "trade"};
-static const char *const topic_leaves[BP_MSG_TYPE_COUNT] = {"state", "heartbeat", "stats",
-                                                            "trades"};
+    agent_state_fields, heartbeat_fields, stats_fields,
+    trade_fields,       command_fields,   command_result_fields};
+static const char *const type_names[BP_MSG_TYPE_COUNT] = {
+    "agent_state", "heartbeat", "stats", "trade", "command", "command_result"};
+static const char *const topic_leaves[BP_MSG_TYPE_COUNT] = {"state",  "heartbeat", "stats",
+                                                            "trades", "commands",  "results"};
 static const char *const err_names[BP_MSG_ERR_COUNT] = {
     "ok",      "too_large",  "json",          "version", "type",
     "missing", "wrong_type", "unknown_field", "range",   "topic"};
@@ -231,15 +263,16 @@ bool bp_id_is_valid(const char *s)
     return s && id_chars_ok(s, strnlen(s, BP_ID_MAX + 1), BP_ID_MAX);
 }
 
-/* True if s is valid UTF-8 (no overlongs, no surrogates) without control characters. */
-static bool text_ok(const char *s)
+/* True if s is valid UTF-8 (no overlongs, no surrogates) without control characters (but
+ * newlines and tabs when lines is true). */
+static bool text_ok(const char *s, bool lines)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         unsigned c = *p, cp, min;
         int n;
         if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
+            if ((c < 0x20 && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f)
                 return false;
             p++;
             continue;
@@ -316,15 +349,19 @@ static int decode_str(const cJSON *it, const struct field *f, char *base, const 
     bool ok = len == 0; /* only optional fields have min 0 */
     if (!ok && f->kind == K_ID)
         ok = id_chars_ok(s, len, (size_t)f->max);
-    else if (!ok && f->kind == K_TEXT)
-        ok = text_ok(s);
+    else if (!ok && (f->kind == K_TEXT || f->kind == K_LINES))
+        ok = text_ok(s, f->kind == K_LINES);
     else if (!ok && f->kind == K_SIDE)
         ok = strcmp(s, "buy") == 0 || strcmp(s, "sell") == 0;
+    else if (!ok && f->kind == K_OUTCOME)
+        ok = strcmp(s, "ok") == 0 || strcmp(s, "failed") == 0 || strcmp(s, "refused") == 0 ||
+             strcmp(s, "timeout") == 0;
     if (!ok)
         return fail(err, BP_MSG_ERR_RANGE, "field '%s%s': invalid %s", path, f->name,
-                    f->kind == K_ID     ? "id (want [A-Za-z0-9_.-])"
-                    : f->kind == K_SIDE ? "side (want buy or sell)"
-                                        : "text (want UTF-8 without control characters)");
+                    f->kind == K_ID        ? "id (want [A-Za-z0-9_.-])"
+                    : f->kind == K_SIDE    ? "side (want buy or sell)"
+                    : f->kind == K_OUTCOME ? "outcome (want ok, failed, refused or timeout)"
+                                           : "text (want UTF-8 without control characters)");
     memcpy(base + f->off, s, len + 1);
     return 0;
 }
@@ -651,7 +688,7 @@ static int parse_bot_leaf(const char *p, struct bp_topic *out)
     if (!take_level(&p, out->bot, sizeof(out->bot)) || !bp_id_is_valid(out->bot) ||
         !take_level(&p, level, sizeof(level)) || p)
         return -EINVAL;
-    for (int t = BP_MSG_HEARTBEAT; t < BP_MSG_TYPE_COUNT; t++) {
+    for (int t = BP_MSG_HEARTBEAT; t <= BP_MSG_TRADE; t++) {
         if (strcmp(level, topic_leaves[t]) == 0) {
             out->type = (enum bp_msg_type)t;
             return 0;
@@ -676,6 +713,12 @@ int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out)
     if (strcmp(level, "state") == 0 && !p) {
         out->type = BP_MSG_AGENT_STATE;
         rc = 0;
+    } else if (strcmp(level, "commands") == 0 && !p) {
+        out->type = BP_MSG_COMMAND;
+        rc = 0;
+    } else if (strcmp(level, "results") == 0 && !p) {
+        out->type = BP_MSG_COMMAND_RESULT;
+        rc = 0;
     } else if (strcmp(level, "bots") == 0) {
         rc = parse_bot_leaf(p, out);
     }
@@ -692,7 +735,7 @@ int bp_msg_check_topic(const struct bp_msg *m, const struct bp_topic *t, struct 
     if (strcmp(m->hdr.agent, t->agent) != 0)
         return fail(err, BP_MSG_ERR_TOPIC, "topic agent '%s' but body agent '%s'", t->agent,
                     m->hdr.agent);
-    if (t->type != BP_MSG_AGENT_STATE && strcmp(m->hdr.bot, t->bot) != 0)
+    if (bp_msg_type_is_bot_level(t->type) && strcmp(m->hdr.bot, t->bot) != 0)
         return fail(err, BP_MSG_ERR_TOPIC, "topic bot '%s' but body bot '%s'", t->bot, m->hdr.bot);
     err->code = BP_MSG_OK;
     err->detail[0] = '\0';
@@ -703,12 +746,17 @@ int bp_topic_format(char *buf, size_t size, const char *root, enum bp_msg_type t
                     const char *agent, const char *bot)
 {
     if ((unsigned)type >= BP_MSG_TYPE_COUNT || !bp_id_is_valid(agent) ||
-        (type != BP_MSG_AGENT_STATE && !bp_id_is_valid(bot)))
+        (bp_msg_type_is_bot_level(type) && !bp_id_is_valid(bot)))
         return -EINVAL;
     int n;
-    if (type == BP_MSG_AGENT_STATE)
-        n = snprintf(buf, size, "%s/agents/%s/state", root, agent);
+    if (!bp_msg_type_is_bot_level(type))
+        n = snprintf(buf, size, "%s/agents/%s/%s", root, agent, topic_leaves[type]);
     else
         n = snprintf(buf, size, "%s/agents/%s/bots/%s/%s", root, agent, bot, topic_leaves[type]);
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+bool bp_msg_type_is_bot_level(enum bp_msg_type type)
+{
+    return type >= BP_MSG_HEARTBEAT && type <= BP_MSG_TRADE;
 }

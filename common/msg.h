@@ -18,12 +18,19 @@
 #define BP_TEXT_MAX 128   /* free text (reasons, versions, host names); longer is rejected */
 #define BP_SHORT_MAX 32   /* symbol, side */
 #define BP_AGENT_MAX_BOTS 64
+#define BP_ACTION_MAX 32 /* command action names: ids of at most 32 chars */
+#define BP_NONCE_MIN 16  /* command nonces: 16..64 id chars (the collector sends 32 hex) */
+#define BP_NONCE_MAX 64
+#define BP_SIG_HEX 128     /* an Ed25519 signature (64 bytes) as lowercase hex */
+#define BP_OUTPUT_MAX 2048 /* a command result's output: its last lines, in bytes */
 
 enum bp_msg_type {
     BP_MSG_AGENT_STATE = 0, /* agents/{agent}/state, retained, also the Last Will */
     BP_MSG_HEARTBEAT,       /* agents/{agent}/bots/{bot}/heartbeat */
     BP_MSG_STATS,           /* agents/{agent}/bots/{bot}/stats */
     BP_MSG_TRADE,           /* agents/{agent}/bots/{bot}/trades */
+    BP_MSG_COMMAND,         /* agents/{agent}/commands: collector → agent, signed */
+    BP_MSG_COMMAND_RESULT,  /* agents/{agent}/results: agent → collector */
     BP_MSG_TYPE_COUNT
 };
 
@@ -52,7 +59,7 @@ struct bp_msg_error {
     char detail[160]; /* human-readable: names the field, e.g. "field 'seq': expected integer" */
 };
 
-/* Fields every agent message carries. */
+/* Fields every agent message carries (a command, sent by the collector, has no boot/seq). */
 struct bp_msg_header {
     int v;                   /* protocol version, == BP_PROTO_VERSION */
     enum bp_msg_type type;
@@ -132,6 +139,26 @@ struct bp_trade {
     char side[BP_SHORT_MAX + 1];   /* "buy", "sell" or "" */
 };
 
+/* A signed, expiring request to run one action for one bot (docs/recovery.md). hdr.agent,
+ * hdr.bot and hdr.ts (when signed, Unix ms) are part of it; hdr.boot and hdr.seq are unused. */
+struct bp_command {
+    char action[BP_ACTION_MAX + 1]; /* "reconnect", "restart", "hard_restart", "pre_restart" */
+    char nonce[BP_NONCE_MAX + 1];   /* unique per command: the agent refuses a repeat */
+    int64_t expires;                /* Unix ms; the agent refuses it after this (plus skew) */
+    char sig[BP_SIG_HEX + 1];       /* Ed25519 over bp_sign_command_bytes(), hex */
+};
+
+/* What the agent did with a command. hdr.bot is "" when the command could not be read. */
+struct bp_command_result {
+    char nonce[BP_NONCE_MAX + 1];   /* the command's; "" when it could not be read */
+    char action[BP_ACTION_MAX + 1]; /* the command's; "" when it could not be read */
+    char outcome[16];               /* "ok", "failed", "refused" or "timeout" */
+    int64_t exit_code;              /* the command line's exit status; -1 = none (not run) */
+    int64_t duration_ms;
+    char output[BP_OUTPUT_MAX + 1]; /* last lines of stdout+stderr, UTF-8, \n and \t allowed */
+    char reason[BP_TEXT_MAX + 1];   /* why it was refused or failed; "" when ok */
+};
+
 struct bp_msg {
     struct bp_msg_header hdr;
     union {
@@ -139,6 +166,8 @@ struct bp_msg {
         struct bp_heartbeat heartbeat;
         struct bp_stats stats;
         struct bp_trade trade;
+        struct bp_command command;
+        struct bp_command_result result;
     } u;
 };
 
@@ -162,8 +191,8 @@ struct bp_topic {
     char bot[BP_ID_MAX + 1];
 };
 
-/* Parses an agent-side topic under root (e.g. "botpulse/v1"). 0, or -EINVAL if it is not one
- * of the agent topics or an id in it is invalid. */
+/* Parses an agent-side topic under root (e.g. "botpulse/v1"): state, results, commands or a
+ * bot topic. 0, or -EINVAL if it is not one of them or an id in it is invalid. */
 int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out);
 
 /* Checks that a decoded message agrees with the topic it came on (agent, bot, type).
@@ -171,8 +200,12 @@ int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out);
  * speaking for agent B even where the broker's ACL is missing. */
 int bp_msg_check_topic(const struct bp_msg *m, const struct bp_topic *t, struct bp_msg_error *err);
 
-/* Formats the topic for an agent message into buf: 0, or -ENAMETOOLONG. */
+/* Formats the topic for an agent message into buf (bot is ignored for agent-level types:
+ * agent_state, command, command_result): 0, -EINVAL, or -ENAMETOOLONG. */
 int bp_topic_format(char *buf, size_t size, const char *root, enum bp_msg_type type,
                     const char *agent, const char *bot);
+
+/* True for the messages that live under agents/{agent}/bots/{bot}/. */
+bool bp_msg_type_is_bot_level(enum bp_msg_type type);
 
 #endif

@@ -26,7 +26,7 @@
 static const char *const conf_fmt =
     "# written by the botpulse test fixture\n"
     "listener %d 127.0.0.1\n"
-    "allow_anonymous true\n"
+    "%s"
     "persistence true\n"
     "persistence_location %s/mosq/\n"
     "log_dest file %s/mosquitto.log\n"
@@ -64,8 +64,10 @@ static int write_conf(struct bpt_env *env)
     snprintf(mosq_dir, sizeof(mosq_dir), "%s/mosq", env->dir);
     if (mkdir(mosq_dir, 0755) != 0 && errno != EEXIST)
         return -errno;
-    const char *path = bpt_write_file(env, "mosquitto.conf", conf_fmt, env->broker_port, env->dir,
-                                      env->dir, geteuid() == 0 ? "user root\n" : "");
+    const char *path =
+        bpt_write_file(env, "mosquitto.conf", conf_fmt, env->broker_port,
+                       env->broker_extra[0] ? env->broker_extra : "allow_anonymous true\n",
+                       env->dir, env->dir, geteuid() == 0 ? "user root\n" : "");
     if (!path)
         return -EIO;
     snprintf(env->broker_conf, sizeof(env->broker_conf), "%s", path);
@@ -152,4 +154,12 @@ int bpt_broker_port(struct bpt_env *env)
 const char *bpt_broker_url(struct bpt_env *env)
 {
     return env->broker_url;
+}
+
+int bpt_broker_secure(struct bpt_env *env, const char *password_file, const char *acl_file)
+{
+    int n =
+        snprintf(env->broker_extra, sizeof(env->broker_extra),
+                 "allow_anonymous false\npassword_file %s\nacl_file %s\n", password_file, acl_file);
+    return n < 0 || (size_t)n >= sizeof(env->broker_extra) ? -ENAMETOOLONG : 0;
 }

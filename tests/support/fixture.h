@@ -65,6 +65,9 @@ void bpt_fail(struct bpt_env *env, const char *file, int line, const char *fmt, 
  * queued QoS 1 messages survive a restart), anonymous access, log in dir/mosquitto.log.
  * Waits until the port accepts connections (10 s deadline). 0 or -errno. */
 int bpt_broker_start(struct bpt_env *env);
+/* Before bpt_broker_start: no anonymous access; users from password_file (mosquitto_passwd),
+ * topics per acl_file. 0 or -errno. */
+int bpt_broker_secure(struct bpt_env *env, const char *password_file, const char *acl_file);
 /* Stops it (SIGTERM, waits; persistence is written on exit). 0 or -errno. */
 int bpt_broker_stop(struct bpt_env *env);
 /* Starts it again on the same port. 0 or -errno. */

@@ -34,6 +34,7 @@ struct bpt_env {
     bool broker_running;
     char broker_url[64];
     char broker_conf[600];
+    char broker_extra[1024]; /* lines that replace "allow_anonymous true" (bpt_broker_secure) */
     struct bp_mqtt *pub; /* bpt_publish's client, kept while this broker instance runs */
     int client_seq;      /* numbers the MQTT client ids of recorders and publishers */
 

@@ -56,13 +56,14 @@ static int write_agent_ini(struct bpt_stack *s)
         return -E2BIG;
     snprintf(s->notify_socket, sizeof(s->notify_socket), "%s/agent/notify.sock",
              bpt_env_dir(s->env));
-    const char *path =
-        bpt_write_file(s->env, "agent.ini",
-                       "[agent]\nid = %s\nhost = test-host\nheartbeat = %s\nstats = 1s\n"
-                       "state_dir = %s/agent\nnotify_socket = %s\nlog_level = debug\n"
-                       "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\n%s",
-                       agent_id(s), s->opts.heartbeat ? s->opts.heartbeat : "500ms",
-                       bpt_env_dir(s->env), s->notify_socket, bpt_broker_url(s->env), bots);
+    const char *path = bpt_write_file(
+        s->env, "agent.ini",
+        "[agent]\nid = %s\nhost = test-host\nheartbeat = %s\nstats = 1s\n"
+        "state_dir = %s/agent\nnotify_socket = %s\nlog_level = debug\n%s\n"
+        "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\n%s",
+        agent_id(s), s->opts.heartbeat ? s->opts.heartbeat : "500ms", bpt_env_dir(s->env),
+        s->notify_socket, s->opts.agent_extra ? s->opts.agent_extra : "", bpt_broker_url(s->env),
+        bots);
     if (!path)
         return -EIO;
     snprintf(s->agent_ini, sizeof(s->agent_ini), "%s", path);

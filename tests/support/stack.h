@@ -27,6 +27,7 @@ struct bpt_stack_opts {
      * e.g. by a heartbeat_file). */
     bool no_pid_file[BPT_MAX_BOTS];
     const char *http_extra;         /* INI lines added to collector.ini's [http] (token = …) */
+    const char *agent_extra;        /* INI lines added to agent.ini's [agent] (command keys) */
 };
 
 struct bpt_stack {

@@ -467,6 +467,39 @@ static void test_topic_format(void **state)
                      -EINVAL);
 }
 
+static void test_command_topics(void **state)
+{
+    char buf[128];
+    struct bp_topic t;
+    assert_int_equal(bp_topic_format(buf, sizeof(buf), ROOT, BP_MSG_COMMAND, "a", "ignored"), 0);
+    assert_string_equal(buf, ROOT "/agents/a/commands");
+    assert_int_equal(bp_topic_parse(ROOT, buf, &t), 0);
+    assert_int_equal(t.type, BP_MSG_COMMAND);
+    assert_int_equal(bp_topic_format(buf, sizeof(buf), ROOT, BP_MSG_COMMAND_RESULT, "a", NULL), 0);
+    assert_string_equal(buf, ROOT "/agents/a/results");
+    assert_int_equal(bp_topic_parse(ROOT, buf, &t), 0);
+    assert_int_equal(t.type, BP_MSG_COMMAND_RESULT);
+    assert_string_equal(t.bot, "");
+    assert_int_equal(bp_topic_parse(ROOT, ROOT "/agents/a/results/x", &t), -EINVAL);
+    assert_int_equal(bp_topic_parse(ROOT, ROOT "/agents/a/bots/b/results", &t), -EINVAL);
+    assert_int_equal(bp_topic_parse(ROOT, ROOT "/agents/a/bots/b/commands", &t), -EINVAL);
+    assert_false(bp_msg_type_is_bot_level(BP_MSG_COMMAND_RESULT));
+    assert_true(bp_msg_type_is_bot_level(BP_MSG_TRADE));
+    /* a result names its bot in the body only; agent must still agree with the topic */
+    static const char res[] = "{\"v\":1,\"type\":\"command_result\",\"agent\":\"a\","
+                              "\"boot\":\"x\",\"seq\":1,\"ts\":5,\"bot\":\"b\","
+                              "\"outcome\":\"ok\",\"exit_code\":0,\"duration_ms\":3}";
+    struct bp_msg m;
+    struct bp_msg_error err;
+    assert_int_equal(bp_msg_decode(res, strlen(res), &m, &err), 0);
+    assert_int_equal(bp_topic_parse(ROOT, ROOT "/agents/a/results", &t), 0);
+    assert_int_equal(bp_msg_check_topic(&m, &t, &err), 0);
+    assert_int_equal(bp_topic_parse(ROOT, ROOT "/agents/z/results", &t), 0);
+    assert_int_equal(bp_msg_check_topic(&m, &t, &err), -EINVAL);
+    assert_int_equal(bp_topic_parse(ROOT, ROOT "/agents/a/commands", &t), 0);
+    assert_int_equal(bp_msg_check_topic(&m, &t, &err), -EINVAL);
+}
+
 static void test_check_topic(void **state)
 {
     struct bp_msg m;
@@ -538,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_topic_parse_rejects),
         cmocka_unit_test(test_topic_format),
         cmocka_unit_test(test_check_topic),
+        cmocka_unit_test(test_command_topics),
         cmocka_unit_test(test_ids_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

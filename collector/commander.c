@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* Signed commands out, results and manual-intervention alerts into the record. */
+#include "commander.h"
+
+#include "clock.h"
+#include "log.h"
+#include "publish.h"
+#include "sign.h"
+#include "strmap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define MOD "recovery"
+
+struct col_commander {
+    const struct col_settings *cfg;
+    struct bp_mqtt *mqtt;
+    struct col_store *store;
+    struct col_fleet *fleet;
+    uint8_t sk[BP_SIGN_SK_BYTES];
+    char run_id[17];
+    uint64_t next_id;
+    struct col_strmap *manual; /* bot → malloc'd alert id of its open manual alert */
+    struct bp_msg msg;         /* scratch */
+};
+
+static int random_hex(char *out, size_t nbytes)
+{
+    uint8_t raw[32];
+    if (nbytes > sizeof(raw) || getrandom(raw, nbytes, 0) != (ssize_t)nbytes)
+        return -EIO;
+    bp_hex_encode(raw, nbytes, out);
+    return 0;
+}
+
+int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
+                      struct col_fleet *fleet, struct col_commander **out)
+{
+    struct col_commander *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->cfg = cfg;
+    c->mqtt = mqtt;
+    c->store = store;
+    c->fleet = fleet;
+    char err[300];
+    int rc = bp_sign_init();
+    if (rc == 0)
+        rc = bp_sign_load_secret_key(cfg->rec_signing_key_file, c->sk, err, sizeof(err));
+    if (rc < 0)
+        BP_ERROR(MOD, "[recovery] signing_key_file: %s", rc == -EIO ? "libsodium failed" : err);
+    if (rc == 0 && (rc = random_hex(c->run_id, 8)) < 0)
+        BP_ERROR(MOD, "getrandom failed");
+    if (rc == 0 && !(c->manual = col_strmap_new()))
+        rc = -ENOMEM;
+    if (rc < 0) {
+        col_commander_free(c);
+        return rc;
+    }
+    uint8_t pk[BP_SIGN_PK_BYTES];
+    char pkhex[2 * BP_SIGN_PK_BYTES + 1];
+    bp_sign_public_of(c->sk, pk);
+    bp_hex_encode(pk, sizeof(pk), pkhex);
+    BP_INFO(MOD, "commands are signed; agents verify with public key %s", pkhex);
+    *out = c;
+    return 0;
+}
+
+void col_commander_free(struct col_commander *c)
+{
+    if (!c)
+        return;
+    bp_sign_wipe(c->sk, sizeof(c->sk));
+    col_strmap_free(c->manual, free);
+    free(c);
+}
+
+static void submit(struct col_commander *c, const struct col_store_op *op)
+{
+    if (c->store)
+        col_store_submit(c->store, op);
+}
+
+static int send_command(void *ctx, const char *agent, const char *bot, enum col_rec_action action,
+                        char nonce[BP_NONCE_MAX + 1])
+{
+    struct col_commander *c = ctx;
+    if (!c->mqtt)
+        return -ENOTCONN;
+    struct bp_msg *m = &c->msg;
+    memset(m, 0, sizeof(*m));
+    m->hdr.v = BP_PROTO_VERSION;
+    m->hdr.type = BP_MSG_COMMAND;
+    snprintf(m->hdr.agent, sizeof(m->hdr.agent), "%s", agent);
+    snprintf(m->hdr.bot, sizeof(m->hdr.bot), "%s", bot);
+    m->hdr.ts = bp_wall_ms();
+    struct bp_command *cmd = &m->u.command;
+    snprintf(cmd->action, sizeof(cmd->action), "%s", col_rec_action_name(action));
+    cmd->expires = m->hdr.ts + c->cfg->rec_command_ttl_ms;
+    char topic[512];
+    int rc = random_hex(cmd->nonce, 16);
+    if (rc == 0)
+        rc = bp_sign_command(m, c->sk);
+    if (rc == 0)
+        rc = bp_topic_format(topic, sizeof(topic), c->cfg->topic_root, BP_MSG_COMMAND, agent, bot);
+    char *json = rc == 0 ? bp_msg_encode(m) : NULL;
+    if (rc == 0 && !json)
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = bp_mqtt_publish(c->mqtt, topic, json, strlen(json), 1, false);
+    free(json);
+    if (rc < 0)
+        return rc;
+    snprintf(nonce, BP_NONCE_MAX + 1, "%s", cmd->nonce);
+    BP_INFO(MOD, "sent %s for bot %s to agent %s (nonce %s, expires in %lld ms)", cmd->action, bot,
+            agent, cmd->nonce, (long long)c->cfg->rec_command_ttl_ms);
+    struct col_store_op op = {.kind = COL_OP_COMMAND, .ts = m->hdr.ts};
+    snprintf(op.u.command.nonce, sizeof(op.u.command.nonce), "%s", cmd->nonce);
+    snprintf(op.u.command.agent, sizeof(op.u.command.agent), "%s", agent);
+    snprintf(op.u.command.bot, sizeof(op.u.command.bot), "%s", bot);
+    snprintf(op.u.command.action, sizeof(op.u.command.action), "%s", cmd->action);
+    op.u.command.expires = cmd->expires;
+    const struct col_bot *b = col_fleet_bot(c->fleet, bot);
+    snprintf(op.u.command.reason, sizeof(op.u.command.reason), "%s: %.100s",
+             b ? col_status_name(b->status) : "?", b ? b->reason : "");
+    submit(c, &op);
+    return 0;
+}
+
+/* Announces the manual-intervention alert: MQTT alerts/critical/{bot} and alert_events. */
+static void manual_alert(void *ctx, const char *bot, bool open, const char *reason)
+{
+    struct col_commander *c = ctx;
+    struct col_bot *b = col_fleet_bot(c->fleet, bot);
+    char *id = col_strmap_get(c->manual, bot);
+    if (!b || (open && id) || (!open && !id))
+        return; /* exactly one alert open per bot */
+    int64_t now = bp_wall_ms();
+    if (open) {
+        id = malloc(COL_ALERT_ID_MAX + 1);
+        if (!id || col_strmap_put(c->manual, bot, id) < 0) {
+            free(id);
+            BP_ERROR(MOD, "out of memory: manual-intervention alert for %s not raised", bot);
+            return;
+        }
+        snprintf(id, COL_ALERT_ID_MAX + 1, "%s-r%llu", c->run_id, (unsigned long long)++c->next_id);
+    }
+    struct col_bot tmp = *b; /* the alert encoder reads the alert from a bot */
+    tmp.alert = (struct col_alert){.open = open, .severity = COL_SEV_CRITICAL, .check = "recovery"};
+    snprintf(tmp.alert.id, sizeof(tmp.alert.id), "%s", id);
+    tmp.alert.opened_at = now;
+    snprintf(tmp.reason, sizeof(tmp.reason), "%s", reason);
+    enum col_alert_event ev = open ? COL_ALERT_OPENED : COL_ALERT_RESOLVED;
+    BP_WARN("alerts", "%s critical recovery alert for bot %s: %s", col_alert_event_name(ev), bot,
+            reason);
+    if (c->mqtt)
+        col_publish_alert(c->mqtt, c->cfg->topic_root, &tmp, ev, now);
+    struct col_store_op op = {.kind = COL_OP_ALERT, .ts = now};
+    snprintf(op.event_id, sizeof(op.event_id), "%s-r%llu", c->run_id,
+             (unsigned long long)++c->next_id);
+    snprintf(op.u.alert.bot, sizeof(op.u.alert.bot), "%s", bot);
+    snprintf(op.u.alert.check, sizeof(op.u.alert.check), "recovery");
+    snprintf(op.u.alert.event, sizeof(op.u.alert.event), "%s", col_alert_event_name(ev));
+    snprintf(op.u.alert.severity, sizeof(op.u.alert.severity), "critical");
+    snprintf(op.u.alert.status, sizeof(op.u.alert.status), "%s", col_status_name(b->status));
+    snprintf(op.u.alert.reason, sizeof(op.u.alert.reason), "%s", reason);
+    snprintf(op.u.alert.alert_id, sizeof(op.u.alert.alert_id), "%s", id);
+    submit(c, &op);
+    if (!open) {
+        col_strmap_put(c->manual, bot, NULL); /* the map has no remove: a NULL value */
+        free(id);
+    }
+}
+
+struct col_recovery_ops col_commander_ops(struct col_commander *c)
+{
+    return (struct col_recovery_ops){.send = send_command, .manual = manual_alert, .ctx = c};
+}
+
+void col_commander_store_result(struct col_store *store, const struct col_event *ev)
+{
+    const struct bp_msg_header *h = &ev->msg.hdr;
+    const struct bp_command_result *r = &ev->msg.u.result;
+    struct col_store_op op = {.kind = COL_OP_COMMAND_RESULT, .ts = ev->recv_wall};
+    snprintf(op.u.result.agent, sizeof(op.u.result.agent), "%s", h->agent);
+    snprintf(op.u.result.boot, sizeof(op.u.result.boot), "%s", h->boot);
+    op.u.result.seq = h->seq;
+    op.u.result.sent_ts = h->ts;
+    snprintf(op.u.result.nonce, sizeof(op.u.result.nonce), "%s", r->nonce);
+    snprintf(op.u.result.bot, sizeof(op.u.result.bot), "%s", h->bot);
+    snprintf(op.u.result.action, sizeof(op.u.result.action), "%s", r->action);
+    snprintf(op.u.result.outcome, sizeof(op.u.result.outcome), "%s", r->outcome);
+    op.u.result.exit_code = r->exit_code;
+    op.u.result.duration_ms = r->duration_ms;
+    size_t len = strlen(r->output), keep = COL_RESULT_OUTPUT_MAX;
+    const char *tail = r->output + (len > keep ? len - keep : 0);
+    while (*tail && ((unsigned char)*tail & 0xc0) == 0x80) /* not inside a UTF-8 sequence */
+        tail++;
+    snprintf(op.u.result.output, sizeof(op.u.result.output), "%s", tail);
+    snprintf(op.u.result.reason, sizeof(op.u.result.reason), "%s", r->reason);
+    BP_INFO(MOD, "agent %s: %s for bot %s: %s%s%s (exit %lld, %lld ms, nonce %s)", h->agent,
+            r->action[0] ? r->action : "command", h->bot[0] ? h->bot : "?", r->outcome,
+            r->reason[0] ? ": " : "", r->reason, (long long)r->exit_code, (long long)r->duration_ms,
+            r->nonce[0] ? r->nonce : "-");
+    if (store)
+        col_store_submit(store, &op);
+}

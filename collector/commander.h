@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* The recovery's hands: signs commands with the collector's Ed25519 key and publishes them to
+ * {root}/agents/{agent}/commands (QoS 1), stores each command and each agent's result in
+ * PostgreSQL, and announces a bot's manual-intervention alert (critical, check "recovery").
+ * Runs on the rules thread; implements struct col_recovery_ops. */
+#ifndef COL_COMMANDER_H
+#define COL_COMMANDER_H
+
+#include "fleet.h"
+#include "ingest.h"
+#include "mqtt.h"
+#include "recovery.h"
+#include "settings.h"
+#include "store.h"
+
+struct col_commander;
+
+/* Loads cfg->rec_signing_key_file. cfg, mqtt (may be NULL), store (may be NULL) and fleet are
+ * borrowed. 0, or -errno (logged). */
+int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
+                      struct col_fleet *fleet, struct col_commander **out);
+void col_commander_free(struct col_commander *c);
+/* The callbacks for col_recovery_new, bound to c. */
+struct col_recovery_ops col_commander_ops(struct col_commander *c);
+/* Stores an agent's command_result (an accepted message) through store (may be NULL); needs
+ * no commander, so results are kept even where this collector sends no commands. */
+void col_commander_store_result(struct col_store *store, const struct col_event *ev);
+
+#endif
