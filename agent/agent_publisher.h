@@ -15,6 +15,8 @@ struct agent_publisher;
 struct agent_publisher_counters {
     uint64_t trades_sent;     /* accepted by the client (sent or buffered) */
     uint64_t trades_dropped;  /* refused: offline buffer full or no buffer */
+    uint64_t events_sent;     /* bot events, likewise */
+    uint64_t events_dropped;
     uint64_t skipped_offline; /* heartbeats and stats not sent while disconnected */
     uint64_t errors;          /* encode or publish failures */
 };
@@ -45,6 +47,10 @@ int agent_publisher_stats(struct agent_publisher *p, const char *bot, const stru
                           int64_t wall_ms);
 /* QoS 1, buffered while disconnected; -ENOBUFS when the buffer is full (counted, logged). */
 int agent_publisher_trade(struct agent_publisher *p, const char *bot, const struct bp_trade *t,
+                          int64_t wall_ms);
+
+/* A bot's free-form event: QoS 1, buffered like trades. 0, -ENOBUFS or -errno. */
+int agent_publisher_event(struct agent_publisher *p, const char *bot, const struct bp_event *e,
                           int64_t wall_ms);
 
 void agent_publisher_get_counters(const struct agent_publisher *p,
