@@ -20,6 +20,11 @@ struct col_bot_override {
     int64_t trade_stale_ms;
     int64_t trade_stopped_ms;
     char intended[16]; /* "running" or "stopped" */
+    int64_t tick_timeout_ms; /* 0 = inherit; set: ticks are expected from this bot */
+    int64_t market_stale_ms; /* 0 = inherit */
+    char metric_rule[1024];  /* its own rules, added to [rules] metric_rule */
+    int nrules;              /* [rules] ones first, then its own (parsed at load) */
+    struct col_metric_rule rules[COL_METRIC_RULES_MAX];
 };
 
 struct col_settings {
@@ -49,6 +54,10 @@ struct col_settings {
     int64_t reconnect_grace_ms;
     int64_t alert_repeat_ms;
     int64_t resource_confirm;
+    int64_t api_min_calls;
+    char metric_rule[1024]; /* "NAME OP NUMBER SEVERITY[, ...]" */
+    int nrules;
+    struct col_metric_rule rules[COL_METRIC_RULES_MAX];
     /* [webhook] */
     char webhook_url[512];
     char webhook_format[16];
