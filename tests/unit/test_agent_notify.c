@@ -24,6 +24,11 @@
 
 #include "agent_config.h"
 
+/* The C header for bots, pointed at the test's socket. */
+static char sdk_path[128];
+#define BOTPULSE_SOCKET sdk_path
+#include "../../deploy/sdk/botpulse_notify.h"
+
 static struct agent_config cfg;
 
 static int setup(void **state)
@@ -335,6 +340,57 @@ static void test_round_trip(void **state)
     rmdir(dir);
 }
 
+struct sdk_job {
+    int rc[8];
+    char reply[256];
+    atomic_bool done;
+};
+
+static void *sdk_thread(void *arg)
+{
+    struct sdk_job *j = arg;
+    j->rc[0] = bpn_tick("demo-1");
+    j->rc[1] = bpn_market("demo-1", 1732000000000LL);
+    j->rc[2] = bpn_exposure("demo-1", 2, 0);
+    j->rc[3] = bpn_metric("demo-1", "unprotected_positions", 1.5);
+    j->rc[4] = bpn_api("demo-1", 0, 1200);
+    j->rc[5] = bpn_trade("demo-1", "T-9");
+    j->rc[6] = bpn_send("maintenance bot=demo-1 for=10m reason=deploying v2", NULL, 0);
+    j->rc[7] = bpn_send("tick bot=ghost", j->reply, sizeof(j->reply));
+    atomic_store(&j->done, true);
+    return NULL;
+}
+
+/* deploy/sdk/botpulse_notify.h speaks the protocol the agent parses. */
+static void test_c_header_for_bots(void **state)
+{
+    char dir[] = "/tmp/bp-notify-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    snprintf(sdk_path, sizeof(sdk_path), "%s/notify.sock", dir);
+    assert_int_equal(bpn_tick("demo-1"), -1); /* no agent: -1, and no hang */
+    struct agent_notify_server s;
+    assert_int_equal(agent_notify_server_start(&s, sdk_path), 0);
+    struct sdk_job j = {.reply = ""};
+    pthread_t th;
+    int count = 0;
+    assert_int_equal(pthread_create(&th, NULL, sdk_thread, &j), 0);
+    for (int i = 0; i < 400 && !atomic_load(&j.done); i++) {
+        struct pollfd pfds[1 + AGENT_NOTIFY_MAX_CONNS];
+        size_t n = agent_notify_server_pollfds(&s, pfds, 1 + AGENT_NOTIFY_MAX_CONNS);
+        if (poll(pfds, n, 50) > 0)
+            agent_notify_server_process(&s, pfds, n, 0, echo_handler, &count);
+    }
+    pthread_join(th, NULL);
+    for (int i = 0; i < 7; i++)
+        if (j.rc[i] != 0)
+            fail_msg("request %d refused", i);
+    assert_int_equal(j.rc[7], 1);
+    assert_string_equal(j.reply, "error: unknown bot 'ghost'");
+    assert_int_equal(count, 8);
+    agent_notify_server_stop(&s);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_bad_signals),
         cmocka_unit_test(test_oversize),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_c_header_for_bots),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
