@@ -14,7 +14,7 @@
  *   bpn_trade("grid-1", "T-1842");
  *   bpn_send("maintenance bot=grid-1 for=10m reason=deploying v2", err, sizeof(err));
  *
-/* Build with _DEFAULT_SOURCE (or -std=gnu11): it uses SOCK_CLOEXEC and MSG_NOSIGNAL.
+ * Build with _DEFAULT_SOURCE (or -std=gnu11): it uses SOCK_CLOEXEC and MSG_NOSIGNAL.
  *
  * Each returns 0 when the agent took it, 1 when it refused it (the reason in err for
  * bpn_send), -1 when no agent answered. Never let a monitoring call stop your bot: ignore
@@ -40,9 +40,13 @@ static inline int bpn_send(const char *request, char *reply, size_t replylen)
     struct timeval tv = {2, 0};
     char buf[256];
     ssize_t n = -1;
+    const char *path = BOTPULSE_SOCKET;
+    size_t len = strlen(path);
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", BOTPULSE_SOCKET);
+    if (len >= sizeof(sa.sun_path))
+        return -1;
+    memcpy(sa.sun_path, path, len + 1);
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
@@ -103,9 +107,10 @@ static inline int bpn_api(const char *bot, int ok, long latency_ms)
 
 static inline int bpn_trade(const char *bot, const char *trade_id)
 {
-    char rest[160];
-    snprintf(rest, sizeof(rest), "id=%s", trade_id);
-    return bpn_sendf2("trade", bot, trade_id && trade_id[0] ? rest : "");
+    char rest[160] = "";
+    if (trade_id && trade_id[0])
+        snprintf(rest, sizeof(rest), "id=%s", trade_id);
+    return bpn_sendf2("trade", bot, rest);
 }
 
 #endif
