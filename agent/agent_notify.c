@@ -98,9 +98,9 @@ enum {
     K_TEXT,
     K_COUNT
 };
-static const char *const key_names[K_COUNT] = {
-    "bot", "id", "symbol", "side", "ts", "positions", "orders", "result", "latency_ms", "for",
-    "reason", "text"};
+static const char *const key_names[K_COUNT] = {"bot",        "id",        "symbol", "side",
+                                               "ts",         "positions", "orders", "result",
+                                               "latency_ms", "for",       "reason", "text"};
 #define BIT(k) (1u << (k))
 
 /* One row per verb: the keys it takes, those it needs, and its usage line for errors. */
@@ -131,8 +131,8 @@ static const struct verb_def verbs[] = {
 #define VERB_LIST "trade, tick, market, exposure, metric, api, maintenance, event"
 
 /* A whole number in [0, max]. */
-static int set_uint(int64_t *out, const char *key, const char *v, size_t n, int64_t max,
-                    char *err, size_t errlen)
+static int set_uint(int64_t *out, const char *key, const char *v, size_t n, int64_t max, char *err,
+                    size_t errlen)
 {
     int64_t x = 0;
     bool ok = n > 0 && n <= 16;
@@ -160,8 +160,10 @@ static int set_duration(int64_t *out, const char *v, size_t n, char *err, size_t
             ms = -1;
     }
     if (ms < 0 || ms > AGENT_NOTIFY_MAINT_MAX_MS) {
-        snprintf(err, errlen, "for: '%.*s' is not a duration up to 7d (e.g. 90s, 10m, 2h; 0 ends "
-                 "maintenance)", (int)(n > 32 ? 32 : n), v);
+        snprintf(err, errlen,
+                 "for: '%.*s' is not a duration up to 7d (e.g. 90s, 10m, 2h; 0 ends "
+                 "maintenance)",
+                 (int)(n > 32 ? 32 : n), v);
         return -EINVAL;
     }
     *out = ms;
@@ -258,8 +260,7 @@ static int add_metric(struct agent_notify_req *r, const char *tok, size_t klen, 
         ok = ok && end && *end == '\0' && isfinite(d) && fabs(d) <= 1e300;
     }
     if (!ok) {
-        snprintf(err, errlen, "metric %s: '%.*s' is not a number", name, (int)(n > 32 ? 32 : n),
-                 v);
+        snprintf(err, errlen, "metric %s: '%.*s' is not a number", name, (int)(n > 32 ? 32 : n), v);
         return -EINVAL;
     }
     memcpy(r->metrics[r->nmetrics].name, name, sizeof(name));

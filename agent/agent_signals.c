@@ -54,7 +54,8 @@ int agent_signals_apply(struct agent_signals *s, const struct agent_notify_req *
         s->orders = r->orders;
         break;
     case AGENT_NOTIFY_API:
-        s->api[s->api_next] = (struct agent_api_call){r->api_ok, r->latency_ms > 0 ? r->latency_ms : 0};
+        s->api[s->api_next] =
+            (struct agent_api_call){r->api_ok, r->latency_ms > 0 ? r->latency_ms : 0};
         s->api_next = (s->api_next + 1) % AGENT_API_WINDOW;
         if (s->api_n < AGENT_API_WINDOW)
             s->api_n++;

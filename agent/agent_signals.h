@@ -20,9 +20,9 @@ struct agent_api_call {
 };
 
 struct agent_signals {
-    bool any;          /* a signal verb was seen: heartbeats carry "signals" */
-    int64_t tick_ts;   /* Unix ms; 0 = never */
-    int64_t market_ts; /* Unix ms; 0 = never */
+    bool any;                  /* a signal verb was seen: heartbeats carry "signals" */
+    int64_t tick_ts;           /* Unix ms; 0 = never */
+    int64_t market_ts;         /* Unix ms; 0 = never */
     int64_t positions, orders; /* -1 = never reported */
     int api_n, api_next;       /* calls held (<= window), where the next one goes */
     struct agent_api_call api[AGENT_API_WINDOW];

@@ -19,33 +19,35 @@ enum { EXIT_NOTIFY_OK = 0, EXIT_NOTIFY_REFUSED = 1, EXIT_NOTIFY_UNREACHABLE = 2 
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: botpulse-agent -c FILE                       run the agent\n"
-               "       botpulse-agent -c FILE notify --bot ID VERB [options]\n"
-               "       botpulse-agent notify --socket PATH --bot ID VERB [options]\n"
-               "  verbs: trade [--id X] [--symbol S] [--side buy|sell] [--ts UNIX_MS]\n"
-               "         tick [--ts UNIX_MS]             the strategy loop evaluated\n"
-               "         market --ts UNIX_MS             time of the newest market data\n"
-               "         exposure --positions N --orders N\n"
-               "         metric NAME=NUMBER [NAME=NUMBER...]\n"
-               "         api --ok|--error [--latency-ms N]\n"
-               "         maintenance --for DURATION [--reason TEXT]   (--for 0 ends it)\n"
-               "         event --text TEXT\n"
-               "       botpulse-agent check -c FILE     one round, one line per bot\n"
-               "       botpulse-agent --version | --help\n"
-               "notify exits 0 when the agent took the request, 1 when it refused it (the reason is\n"
-               "printed), 2 when the agent could not be reached.\n"
-               "check exits 0 when every bot is alive, 1 on a warning (a stale heartbeat file,\n"
-               "an unreadable log), 2 when a bot's process is not running or the config is bad.\n");
+    fprintf(f,
+            "usage: botpulse-agent -c FILE                       run the agent\n"
+            "       botpulse-agent -c FILE notify --bot ID VERB [options]\n"
+            "       botpulse-agent notify --socket PATH --bot ID VERB [options]\n"
+            "  verbs: trade [--id X] [--symbol S] [--side buy|sell] [--ts UNIX_MS]\n"
+            "         tick [--ts UNIX_MS]             the strategy loop evaluated\n"
+            "         market --ts UNIX_MS             time of the newest market data\n"
+            "         exposure --positions N --orders N\n"
+            "         metric NAME=NUMBER [NAME=NUMBER...]\n"
+            "         api --ok|--error [--latency-ms N]\n"
+            "         maintenance --for DURATION [--reason TEXT]   (--for 0 ends it)\n"
+            "         event --text TEXT\n"
+            "       botpulse-agent check -c FILE     one round, one line per bot\n"
+            "       botpulse-agent --version | --help\n"
+            "notify exits 0 when the agent took the request, 1 when it refused it (the reason is\n"
+            "printed), 2 when the agent could not be reached.\n"
+            "check exits 0 when every bot is alive, 1 on a warning (a stale heartbeat file,\n"
+            "an unreadable log), 2 when a bot's process is not running or the config is bad.\n");
 }
 
 #define NOTIFY_MAX_METRICS 16
 
 /* Options that become one key=value each; --reason and --text go last (they may hold spaces). */
-static const char *const opt_names[] = {"--socket", "--bot",       "--id",  "--symbol",
-                                        "--side",   "--ts",        "--positions", "--orders",
-                                        "--latency-ms", "--for",   "--reason", "--text"};
-static const char *const opt_keys[] = {NULL,   NULL,  "id",  "symbol", "side", "ts", "positions",
-                                       "orders", "latency_ms", "for", "reason", "text"};
+static const char *const opt_names[] = {"--socket",     "--bot", "--id",        "--symbol",
+                                        "--side",       "--ts",  "--positions", "--orders",
+                                        "--latency-ms", "--for", "--reason",    "--text"};
+static const char *const opt_keys[] = {NULL,         NULL,  "id",        "symbol",
+                                       "side",       "ts",  "positions", "orders",
+                                       "latency_ms", "for", "reason",    "text"};
 #define NOPTS (sizeof(opt_names) / sizeof(opt_names[0]))
 enum { O_SOCKET, O_BOT, O_REASON = 10, O_TEXT = 11 };
 

@@ -280,7 +280,8 @@ static void eval_api(const struct col_evidence *ev, const struct col_rule_limits
     double rate = 100.0 * (double)ev->api_errors / (double)ev->api_calls;
     if (ev->api_calls >= lim->api_min_calls && rate >= lim->api_err_warn) {
         bool crit = rate >= lim->api_err_crit;
-        snprintf(r, sizeof(r), "exchange API errors: %lld of the last %lld calls (%.0f%% >= %.0f%%)",
+        snprintf(r, sizeof(r),
+                 "exchange API errors: %lld of the last %lld calls (%.0f%% >= %.0f%%)",
                  (long long)ev->api_errors, (long long)ev->api_calls, rate,
                  crit ? lim->api_err_crit : lim->api_err_warn);
         consider(best, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "api", r);
@@ -356,8 +357,8 @@ void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_lim
 
 /* The bot's own loop: hung when its tick is silent, exchange-disconnected when its market data
  * is old. Returns true if it decided the verdict; lowers *due to when it next could. */
-static bool eval_loop(const struct col_evidence *ev, const struct col_rule_limits *lim,
-                      int64_t now, int64_t *due, struct col_verdict *v)
+static bool eval_loop(const struct col_evidence *ev, const struct col_rule_limits *lim, int64_t now,
+                      int64_t *due, struct col_verdict *v)
 {
     char d[32], t[32];
     if ((ev->has_tick || lim->tick_expected) && lim->tick_timeout_ms > 0) {
@@ -488,8 +489,10 @@ int col_metric_rule_parse(const char *text, struct col_metric_rule *out, char *w
     memset(out, 0, sizeof(*out));
     int n = sscanf(text, " %63s %7s %63s %15s %1s", name, op, num, sev, extra);
     if (n != 4) {
-        snprintf(why, size, "'%.60s': want NAME OP NUMBER SEVERITY, e.g. "
-                            "'unprotected_positions > 0 critical'", text);
+        snprintf(why, size,
+                 "'%.60s': want NAME OP NUMBER SEVERITY, e.g. "
+                 "'unprotected_positions > 0 critical'",
+                 text);
         return -EINVAL;
     }
     if (!bp_metric_name_is_valid(name)) {

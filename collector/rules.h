@@ -46,7 +46,7 @@ struct col_metric_rule {
     char metric[BP_METRIC_NAME_MAX + 1];
     enum col_op op;
     double value;
-    enum col_severity severity; /* warning or critical */
+    enum col_severity severity;         /* warning or critical */
     char check[BP_METRIC_NAME_MAX + 8]; /* "metric:NAME", the verdict's check */
 };
 
@@ -67,9 +67,9 @@ struct col_rule_limits {
     int confirm;            /* failing samples in a row before a resource alert */
     bool intended_stopped;  /* stopped on purpose: its absence raises nothing */
     /* the bot's own signals (heartbeat "signals") */
-    int64_t tick_timeout_ms;  /* no loop tick for this long: hung */
-    bool tick_expected;       /* set per bot: hung even if no tick was ever seen */
-    int64_t market_stale_ms;  /* market data this old while the loop ticks: degraded */
+    int64_t tick_timeout_ms;           /* no loop tick for this long: hung */
+    bool tick_expected;                /* set per bot: hung even if no tick was ever seen */
+    int64_t market_stale_ms;           /* market data this old while the loop ticks: degraded */
     double api_err_warn, api_err_crit; /* error % over the agent's window of calls */
     int api_min_calls;                 /* fewer calls in the window: no error-rate verdict */
     int64_t api_latency_warn_ms, api_latency_crit_ms;
@@ -107,7 +107,7 @@ struct col_evidence {
     int64_t last_tick_mono;
     bool has_market;
     int64_t last_market_mono;
-    bool has_exposure;         /* the bot reported its positions and orders */
+    bool has_exposure; /* the bot reported its positions and orders */
     int64_t positions, orders;
     int64_t api_calls, api_errors, api_latency_ms_max;
     int64_t maintenance_until_mono; /* 0 = none declared */
@@ -129,9 +129,9 @@ void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbe
 struct col_verdict {
     enum col_status status;
     enum col_severity severity; /* of the alert this verdict holds open (NONE: none) */
-    const char *check; /* "liveness", "process", "loop", "market", "trading", "api",
-                          "resources", "intent", "metric:NAME" or ""; static, or owned by the
-                          limits' metric rules */
+    const char *check;          /* "liveness", "process", "loop", "market", "trading", "api",
+                                   "resources", "intent", "metric:NAME" or ""; static, or owned by the
+                                   limits' metric rules */
     char reason[COL_REASON_MAX + 1];
     int64_t next_due_mono; /* when the verdict can next change without new evidence;
                               INT64_MAX: only new evidence can change it */

@@ -257,8 +257,10 @@ static int validate_signals(struct col_settings *s, const char *path, char *err,
     char why[160];
     if (s->limits.api_err_warn > s->limits.api_err_crit ||
         s->limits.api_latency_warn_ms > s->limits.api_latency_crit_ms) {
-        snprintf(err, errlen, "%s: [rules] api_error_warn/api_latency_warn must not be above their "
-                 "_crit", path);
+        snprintf(err, errlen,
+                 "%s: [rules] api_error_warn/api_latency_warn must not be above their "
+                 "_crit",
+                 path);
         return -EINVAL;
     }
     s->limits.api_min_calls = (int)s->api_min_calls;

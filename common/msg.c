@@ -16,15 +16,15 @@
 #define MSG_OFF(member) offsetof(struct bp_msg, member)
 
 enum kind {
-    K_FIXED, /* "v" and "type": checked before the table walk */
-    K_INT,   /* int64_t; an integral JSON number within +-2^53 */
-    K_NUM,   /* double; finite */
-    K_BOOL,  /* bool */
-    K_ID,    /* char[max + 1] of [A-Za-z0-9_.-] */
-    K_TEXT,  /* char[max + 1]: valid UTF-8 without control characters */
-    K_SIDE,  /* char[BP_SHORT_MAX + 1]: "buy" or "sell" */
-    K_OBJ,   /* nested object: sub[] at base + off; optional ones set a bool at base + has_off */
-    K_ARR,   /* array of objects: sub[] per element, int count at base + count_off */
+    K_FIXED,   /* "v" and "type": checked before the table walk */
+    K_INT,     /* int64_t; an integral JSON number within +-2^53 */
+    K_NUM,     /* double; finite */
+    K_BOOL,    /* bool */
+    K_ID,      /* char[max + 1] of [A-Za-z0-9_.-] */
+    K_TEXT,    /* char[max + 1]: valid UTF-8 without control characters */
+    K_SIDE,    /* char[BP_SHORT_MAX + 1]: "buy" or "sell" */
+    K_OBJ,     /* nested object: sub[] at base + off; optional ones set a bool at base + has_off */
+    K_ARR,     /* array of objects: sub[] per element, int count at base + count_off */
     K_METRICS, /* optional object name -> number: struct bp_metric[max] at base + off, int
                   count at base + count_off, bool at base + has_off */
 };
@@ -133,8 +133,8 @@ static const struct field hb_signals_fields[] = {
           INT_LIMIT),
     F_INT("maintenance_until", REQ, offsetof(struct bp_hb_signals, maintenance_until), 0,
           INT_LIMIT),
-    F_STR(K_TEXT, "maintenance_reason", OPT, offsetof(struct bp_hb_signals, maintenance_reason),
-          0, BP_TEXT_MAX),
+    F_STR(K_TEXT, "maintenance_reason", OPT, offsetof(struct bp_hb_signals, maintenance_reason), 0,
+          BP_TEXT_MAX),
     F_END,
 };
 
@@ -217,8 +217,8 @@ static const struct field *const type_fields[BP_MSG_TYPE_COUNT] = {
     agent_state_fields, heartbeat_fields, stats_fields, trade_fields, event_fields};
 static const char *const type_names[BP_MSG_TYPE_COUNT] = {"agent_state", "heartbeat", "stats",
                                                           "trade", "event"};
-static const char *const topic_leaves[BP_MSG_TYPE_COUNT] = {"state", "heartbeat", "stats",
-                                                            "trades", "events"};
+static const char *const topic_leaves[BP_MSG_TYPE_COUNT] = {"state", "heartbeat", "stats", "trades",
+                                                            "events"};
 static const char *const err_names[BP_MSG_ERR_COUNT] = {
     "ok",      "too_large",  "json",          "version", "type",
     "missing", "wrong_type", "unknown_field", "range",   "topic"};

@@ -159,8 +159,8 @@ struct bp_trade {
 
 /* A free-form event the bot reported (QoS 1: not lost while the broker is away). */
 struct bp_event {
-    int64_t event_ts;                   /* when it happened, Unix ms */
-    char text[BP_EVENT_TEXT_MAX + 1];   /* 1..256 bytes of UTF-8 without control characters */
+    int64_t event_ts;                 /* when it happened, Unix ms */
+    char text[BP_EVENT_TEXT_MAX + 1]; /* 1..256 bytes of UTF-8 without control characters */
 };
 
 struct bp_msg {

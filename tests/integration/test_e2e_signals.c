@@ -147,8 +147,9 @@ static void test_maintenance_holds_alert_until_it_ends(void **state)
     struct bpt_stack s;
     struct bpt_rec *rec;
     start(env, &s, &rec, NULL);
-    bpt_assert(env, notify(&s, "bot-1", "maintenance", "--for", "6s", "--reason",
-                           "deploying v2, back soon", NULL) == 0,
+    bpt_assert(env,
+               notify(&s, "bot-1", "maintenance", "--for", "6s", "--reason",
+                      "deploying v2, back soon", NULL) == 0,
                "notify maintenance failed");
     bpt_assert(env, bpt_signal(env, "bot-bot-1", SIGKILL) == 0, "could not kill bot-1");
     bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "stopped", 10000) == 0,
@@ -160,8 +161,8 @@ static void test_maintenance_holds_alert_until_it_ends(void **state)
     bpt_assert(env, m, "no alert once the maintenance ended");
     free(m);
     const char *p[] = {"bot-1"};
-    int64_t n = bpt_pg_wait_int(env, 1, 10000,
-                                "SELECT count(*) FROM alert_events WHERE bot_id = $1", 1, p);
+    int64_t n =
+        bpt_pg_wait_int(env, 1, 10000, "SELECT count(*) FROM alert_events WHERE bot_id = $1", 1, p);
     bpt_assert(env, n == 1, "expected exactly the one alert after maintenance, got %lld",
                (long long)n);
     bpt_rec_free(rec);

@@ -147,8 +147,8 @@ static void test_good_signals(void **state)
     assert_int_equal(r.verb, AGENT_NOTIFY_EXPOSURE);
     assert_int_equal(r.positions, 0);
     assert_int_equal(r.orders, 12);
-    assert_int_equal(parse("metric bot=demo-1 unprotected_positions=2 pnl_usd=-12.5 x=1e3", &r,
-                           err), 0);
+    assert_int_equal(
+        parse("metric bot=demo-1 unprotected_positions=2 pnl_usd=-12.5 x=1e3", &r, err), 0);
     assert_int_equal(r.verb, AGENT_NOTIFY_METRIC);
     assert_int_equal(r.nmetrics, 3);
     assert_string_equal(r.metrics[0].name, "unprotected_positions");
@@ -162,8 +162,8 @@ static void test_good_signals(void **state)
     assert_int_equal(parse("api bot=demo-1 result=error", &r, err), 0);
     assert_false(r.api_ok);
     assert_int_equal(r.latency_ms, -1);
-    assert_int_equal(parse("maintenance bot=demo-1 for=10m reason=deploying v2, back soon", &r,
-                           err), 0);
+    assert_int_equal(
+        parse("maintenance bot=demo-1 for=10m reason=deploying v2, back soon", &r, err), 0);
     assert_int_equal(r.verb, AGENT_NOTIFY_MAINTENANCE);
     assert_int_equal(r.duration_ms, 600000);
     assert_string_equal(r.text, "deploying v2, back soon");

@@ -404,7 +404,9 @@ static void heartbeat_signals(struct fx *fx, const char *bot, bool alive, int64_
     hb->interval_ms = 10 * S;
     hb->proc.alive = alive;
     hb->has_signals = true;
-    hb->signals = (struct bp_hb_signals){.tick_ts = W0 + tick_at, .positions = -1, .orders = -1,
+    hb->signals = (struct bp_hb_signals){.tick_ts = W0 + tick_at,
+                                         .positions = -1,
+                                         .orders = -1,
                                          .maintenance_until = maint_until ? W0 + maint_until : 0};
     col_engine_handle(fx->e, &ev);
 }

@@ -481,9 +481,10 @@ static void test_topic_parse_valid(void **state)
     static const struct {
         const char *leaf;
         enum bp_msg_type type;
-    } cases[] = {
-        {"heartbeat", BP_MSG_HEARTBEAT}, {"stats", BP_MSG_STATS}, {"trades", BP_MSG_TRADE},
-        {"events", BP_MSG_EVENT}};
+    } cases[] = {{"heartbeat", BP_MSG_HEARTBEAT},
+                 {"stats", BP_MSG_STATS},
+                 {"trades", BP_MSG_TRADE},
+                 {"events", BP_MSG_EVENT}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char topic[256];
         snprintf(topic, sizeof(topic), ROOT "/agents/vps-1/bots/grid.btc_1/%s", cases[i].leaf);

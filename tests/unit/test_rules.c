@@ -292,7 +292,6 @@ static void test_severity_mapping(void **state)
         assert_true(strlen(col_status_name((enum col_status)s)) > 0);
 }
 
-
 /* ---- the bot's own signals: loop tick, market data, exposure, API, metric rules, maintenance */
 
 static const struct col_metric_rule metric_rules[] = {
@@ -346,7 +345,7 @@ struct sig_case {
     enum col_status want;
     const char *check;
     enum col_severity sev;
-    int64_t next; /* after NOW_; UNCHECKED or INT64_MAX */
+    int64_t next;       /* after NOW_; UNCHECKED or INT64_MAX */
     const char *reason; /* a substring the reason must hold, or NULL */
 };
 
@@ -358,6 +357,8 @@ struct sig_case {
 #define STOPPED_ COL_ST_STOPPED
 #define DOWN_ COL_ST_DOWN
 
+/* One case per line group reads better than one field per line. */
+/* clang-format off */
 static const struct sig_case sig_cases[] = {
     /* loop tick (tick_timeout 60 s) */
     {.name = "tick fresh: healthy", .tick_age = 1 * S, .want = HEALTHY_, .check = "",
@@ -528,6 +529,7 @@ static const struct sig_case sig_cases[] = {
      .intended_stopped = true, .trade_age = 40 * MIN, .want = IDLE_, .check = "intent",
      .sev = NONE},
 };
+/* clang-format on */
 
 static struct col_evidence sig_evidence(const struct sig_case *c)
 {
@@ -598,9 +600,13 @@ static void test_signals_to_evidence(void **state)
     struct bp_heartbeat hb = {.has_signals = true, .has_metrics = true, .nmetrics = 1};
     int64_t skew = 3600 * S; /* the agent's clock is an hour ahead */
     int64_t sent = 1767225600000LL + skew;
-    hb.signals = (struct bp_hb_signals){.tick_ts = sent - 2 * S, .market_ts = sent - 45 * S,
-                                        .positions = 0, .orders = 0, .api_calls = 20,
-                                        .api_errors = 3, .api_latency_ms_max = 900,
+    hb.signals = (struct bp_hb_signals){.tick_ts = sent - 2 * S,
+                                        .market_ts = sent - 45 * S,
+                                        .positions = 0,
+                                        .orders = 0,
+                                        .api_calls = 20,
+                                        .api_errors = 3,
+                                        .api_latency_ms_max = 900,
                                         .maintenance_until = sent + 10 * MIN};
     snprintf(hb.metrics[0].name, sizeof(hb.metrics[0].name), "unprotected_positions");
     hb.metrics[0].value = 2;
@@ -692,14 +698,13 @@ static void test_metric_rule_parse(void **state)
     struct col_metric_rule rules[3];
     int n = 0;
     char why[160];
-    assert_int_equal(col_metric_rules_parse("a > 0 critical, b < 1 warning", rules, &n, 3, why,
-                                            sizeof(why)),
-                     0);
+    assert_int_equal(
+        col_metric_rules_parse("a > 0 critical, b < 1 warning", rules, &n, 3, why, sizeof(why)), 0);
     assert_int_equal(n, 2);
     assert_string_equal(rules[1].metric, "b");
-    assert_int_equal(col_metric_rules_parse("c > 0 critical, d > 0 critical", rules, &n, 3, why,
-                                            sizeof(why)),
-                     -EINVAL);
+    assert_int_equal(
+        col_metric_rules_parse("c > 0 critical, d > 0 critical", rules, &n, 3, why, sizeof(why)),
+        -EINVAL);
     assert_string_equal(why, "more than 3 metric rules for one bot");
     n = 0;
     assert_int_equal(col_metric_rules_parse("", rules, &n, 3, why, sizeof(why)), 0);

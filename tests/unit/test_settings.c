@@ -124,14 +124,13 @@ static void test_signal_settings(void **state)
                      -EINVAL);
     assert_non_null(strstr(err, "[rules] metric_rule: 'x > 0 fatal': severity 'fatal'"));
     col_settings_cleanup(&s);
-    assert_int_equal(load(BASE "[bot b9]\nmetric_rule = Bad > 0 critical\n", &s, err,
-                          sizeof(err)),
+    assert_int_equal(load(BASE "[bot b9]\nmetric_rule = Bad > 0 critical\n", &s, err, sizeof(err)),
                      -EINVAL);
     assert_non_null(strstr(err, "[bot b9] metric_rule: 'Bad > 0 critical': metric name"));
     col_settings_cleanup(&s);
-    assert_int_equal(load(BASE "[rules]\napi_error_warn = 30\napi_error_crit = 20\n", &s, err,
-                          sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(
+        load(BASE "[rules]\napi_error_warn = 30\napi_error_crit = 20\n", &s, err, sizeof(err)),
+        -EINVAL);
     assert_non_null(strstr(err, "api_error_warn"));
     col_settings_cleanup(&s);
 }
