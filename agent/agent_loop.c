@@ -22,6 +22,7 @@
 #include "agent_probe.h"
 #include "agent_procwatch.h"
 #include "agent_publisher.h"
+#include "agent_signals.h"
 #include "clock.h"
 #include "log.h"
 
@@ -41,6 +42,7 @@ struct bot_state {
     int log_err; /* last poll error, so it is logged once per change */
     struct agent_hbfile_sample hbf;
     struct agent_probe probe;
+    struct agent_signals sig; /* what the bot said about itself through notify */
 };
 
 struct agent {
@@ -186,6 +188,7 @@ static void send_heartbeats(struct agent *a)
             }
         }
         fill_evidence(b, &hb);
+        agent_signals_fill(&b->sig, &hb);
         if (agent_publisher_heartbeat(a->pub, b->cfg->name, &hb, a->wall) == -ENOTCONN)
             return; /* offline: the rest would be skipped too */
     }
@@ -259,6 +262,37 @@ static void run_due(struct agent *a)
 
 /* ---- notify ------------------------------------------------------------------------------- */
 
+static void handle_trade(struct agent *a, struct bot_state *b, struct agent_notify_req *r,
+                         int64_t wall, char *out, size_t outlen)
+{
+    if (r->trade.trade_ts == 0)
+        r->trade.trade_ts = wall;
+    if (r->trade.trade_ts > b->last_trade_ts)
+        b->last_trade_ts = r->trade.trade_ts;
+    int rc = agent_publisher_trade(a->pub, b->cfg->name, &r->trade, wall);
+    BP_DEBUG(MOD, "trade %s for %s at %lld: %d", r->trade.id, b->cfg->name,
+             (long long)r->trade.trade_ts, rc);
+    if (rc == 0)
+        snprintf(out, outlen, "ok");
+    else
+        snprintf(out, outlen, "error: trade recorded but not queued for delivery: %s",
+                 rc == -ENOBUFS ? "offline buffer full" : strerror(-rc));
+}
+
+static void handle_event(struct agent *a, struct bot_state *b, const struct agent_notify_req *r,
+                         int64_t wall, char *out, size_t outlen)
+{
+    struct bp_event e = {.event_ts = wall};
+    memcpy(e.text, r->text, sizeof(e.text));
+    BP_INFO(MOD, "event from bot %s: %s", b->cfg->name, e.text);
+    int rc = agent_publisher_event(a->pub, b->cfg->name, &e, wall);
+    if (rc == 0)
+        snprintf(out, outlen, "ok");
+    else
+        snprintf(out, outlen, "error: event not queued for delivery: %s",
+                 rc == -ENOBUFS ? "offline buffer full" : strerror(-rc));
+}
+
 static void handle_request(void *ctx, const char *req, size_t len, char *out, size_t outlen)
 {
     struct agent *a = ctx;
@@ -271,18 +305,19 @@ static void handle_request(void *ctx, const char *req, size_t len, char *out, si
     }
     struct bot_state *b = &a->bots[r.bot];
     int64_t wall = bp_wall_ms();
-    if (r.trade.trade_ts == 0)
-        r.trade.trade_ts = wall;
-    if (r.trade.trade_ts > b->last_trade_ts)
-        b->last_trade_ts = r.trade.trade_ts;
-    int rc = agent_publisher_trade(a->pub, b->cfg->name, &r.trade, wall);
-    BP_DEBUG(MOD, "trade %s for %s at %lld: %d", r.trade.id, b->cfg->name,
-             (long long)r.trade.trade_ts, rc);
-    if (rc == 0)
+    if (r.verb == AGENT_NOTIFY_TRADE) {
+        handle_trade(a, b, &r, wall, out, outlen);
+    } else if (r.verb == AGENT_NOTIFY_EVENT) {
+        handle_event(a, b, &r, wall, out, outlen);
+    } else if (agent_signals_apply(&b->sig, &r, wall, err, sizeof(err)) != 0) {
+        BP_WARN(MOD, "notify refused for bot %s: %s", b->cfg->name, err);
+        snprintf(out, outlen, "error: %s", err);
+    } else {
+        if (r.verb == AGENT_NOTIFY_MAINTENANCE)
+            BP_INFO(MOD, "bot %s: maintenance %s%s%s", b->cfg->name,
+                    r.duration_ms > 0 ? "declared" : "ended", r.text[0] ? ": " : "", r.text);
         snprintf(out, outlen, "ok");
-    else
-        snprintf(out, outlen, "error: trade recorded but not queued for delivery: %s",
-                 rc == -ENOBUFS ? "offline buffer full" : strerror(-rc));
+    }
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */
@@ -401,6 +436,7 @@ static int start(struct agent *a, const struct agent_config *cfg)
         struct bot_state *b = &a->bots[i];
         b->cfg = &cfg->bots[i];
         agent_procwatch_init(&b->pw, b->cfg->name, b->cfg->pid_file, b->cfg->process_name);
+        agent_signals_init(&b->sig);
         a->pws[i] = &b->pw;
     }
     a->mono = bp_mono_ms();
@@ -458,8 +494,11 @@ static void finish(struct agent *a)
         if (a->bots[i].has_probe)
             agent_probe_cleanup(&a->bots[i].probe);
     }
-    BP_INFO(MOD, "stopped: %llu trades sent, %llu dropped, %llu messages skipped offline",
+    BP_INFO(MOD,
+            "stopped: %llu trades sent, %llu dropped, %llu events sent, %llu dropped, %llu "
+            "messages skipped offline",
             (unsigned long long)c.trades_sent, (unsigned long long)c.trades_dropped,
+            (unsigned long long)c.events_sent, (unsigned long long)c.events_dropped,
             (unsigned long long)c.skipped_offline);
 }
 

@@ -3,6 +3,8 @@
 #include "agent_notify.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent_config.h"
+#include "config.h"
 #include "log.h"
 
 #define MOD "notify"
@@ -80,8 +83,92 @@ static int set_bot(int *bot, const char *v, size_t n, const struct agent_config 
     return 0;
 }
 
-enum { K_BOT, K_ID, K_SYMBOL, K_SIDE, K_TS, K_COUNT };
-static const char *const key_names[K_COUNT] = {"bot", "id", "symbol", "side", "ts"};
+enum {
+    K_BOT,
+    K_ID,
+    K_SYMBOL,
+    K_SIDE,
+    K_TS,
+    K_POSITIONS,
+    K_ORDERS,
+    K_RESULT,
+    K_LATENCY,
+    K_FOR,
+    K_REASON,
+    K_TEXT,
+    K_COUNT
+};
+static const char *const key_names[K_COUNT] = {"bot",        "id",        "symbol", "side",
+                                               "ts",         "positions", "orders", "result",
+                                               "latency_ms", "for",       "reason", "text"};
+#define BIT(k) (1u << (k))
+
+/* One row per verb: the keys it takes, those it needs, and its usage line for errors. */
+struct verb_def {
+    const char *name;
+    enum agent_notify_verb verb;
+    unsigned keys, required;
+    const char *usage;
+};
+
+static const struct verb_def verbs[] = {
+    {"trade", AGENT_NOTIFY_TRADE, BIT(K_BOT) | BIT(K_ID) | BIT(K_SYMBOL) | BIT(K_SIDE) | BIT(K_TS),
+     BIT(K_BOT), "trade bot=ID [id=X] [symbol=S] [side=buy|sell] [ts=MS]"},
+    {"tick", AGENT_NOTIFY_TICK, BIT(K_BOT) | BIT(K_TS), BIT(K_BOT), "tick bot=ID [ts=MS]"},
+    {"market", AGENT_NOTIFY_MARKET, BIT(K_BOT) | BIT(K_TS), BIT(K_BOT) | BIT(K_TS),
+     "market bot=ID ts=MS"},
+    {"exposure", AGENT_NOTIFY_EXPOSURE, BIT(K_BOT) | BIT(K_POSITIONS) | BIT(K_ORDERS),
+     BIT(K_BOT) | BIT(K_POSITIONS) | BIT(K_ORDERS), "exposure bot=ID positions=N orders=N"},
+    {"metric", AGENT_NOTIFY_METRIC, BIT(K_BOT), BIT(K_BOT), "metric bot=ID NAME=NUMBER ..."},
+    {"api", AGENT_NOTIFY_API, BIT(K_BOT) | BIT(K_RESULT) | BIT(K_LATENCY),
+     BIT(K_BOT) | BIT(K_RESULT), "api bot=ID result=ok|error [latency_ms=N]"},
+    {"maintenance", AGENT_NOTIFY_MAINTENANCE, BIT(K_BOT) | BIT(K_FOR) | BIT(K_REASON),
+     BIT(K_BOT) | BIT(K_FOR), "maintenance bot=ID for=DURATION [reason=TEXT]"},
+    {"event", AGENT_NOTIFY_EVENT, BIT(K_BOT) | BIT(K_TEXT), BIT(K_BOT) | BIT(K_TEXT),
+     "event bot=ID text=TEXT"},
+};
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+#define VERB_LIST "trade, tick, market, exposure, metric, api, maintenance, event"
+
+/* A whole number in [0, max]. */
+static int set_uint(int64_t *out, const char *key, const char *v, size_t n, int64_t max, char *err,
+                    size_t errlen)
+{
+    int64_t x = 0;
+    bool ok = n > 0 && n <= 16;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = v[i] >= '0' && v[i] <= '9';
+        x = x * 10 + (v[i] - '0');
+    }
+    if (!ok || x > max) {
+        snprintf(err, errlen, "%s: '%.*s' is not a whole number 0..%lld", key,
+                 (int)(n > 32 ? 32 : n), v, (long long)max);
+        return -EINVAL;
+    }
+    *out = x;
+    return 0;
+}
+
+static int set_duration(int64_t *out, const char *v, size_t n, char *err, size_t errlen)
+{
+    char buf[32];
+    int64_t ms = -1;
+    if (n < sizeof(buf)) {
+        memcpy(buf, v, n);
+        buf[n] = '\0';
+        if (bp_config_parse_ms(buf, &ms) != 0)
+            ms = -1;
+    }
+    if (ms < 0 || ms > AGENT_NOTIFY_MAINT_MAX_MS) {
+        snprintf(err, errlen,
+                 "for: '%.*s' is not a duration up to 7d (e.g. 90s, 10m, 2h; 0 ends "
+                 "maintenance)",
+                 (int)(n > 32 ? 32 : n), v);
+        return -EINVAL;
+    }
+    *out = ms;
+    return 0;
+}
 
 static int set_key(struct agent_notify_req *r, int key, const char *v, size_t n,
                    const struct agent_config *cfg, char *err, size_t errlen)
@@ -102,13 +189,101 @@ static int set_key(struct agent_notify_req *r, int key, const char *v, size_t n,
         }
         snprintf(err, errlen, "side: '%.*s' is not buy or sell", (int)(n > 32 ? 32 : n), v);
         return -EINVAL;
-    default:
-        return set_ts(&t->trade_ts, v, n, err, errlen);
+    case K_TS:
+        return set_ts(r->verb == AGENT_NOTIFY_TRADE ? &t->trade_ts : &r->ts, v, n, err, errlen);
+    case K_POSITIONS:
+        return set_uint(&r->positions, "positions", v, n, 1000000000, err, errlen);
+    case K_ORDERS:
+        return set_uint(&r->orders, "orders", v, n, 1000000000, err, errlen);
+    case K_LATENCY:
+        return set_uint(&r->latency_ms, "latency_ms", v, n, AGENT_NOTIFY_LATENCY_MAX_MS, err,
+                        errlen);
+    case K_RESULT:
+        if ((n == 2 && memcmp(v, "ok", 2) == 0) || (n == 5 && memcmp(v, "error", 5) == 0)) {
+            r->api_ok = n == 2;
+            return 0;
+        }
+        snprintf(err, errlen, "result: '%.*s' is not ok or error", (int)(n > 32 ? 32 : n), v);
+        return -EINVAL;
+    case K_FOR:
+        return set_duration(&r->duration_ms, v, n, err, errlen);
+    default: { /* reason, text: the rest of the line */
+        size_t max = key == K_REASON ? BP_TEXT_MAX : BP_EVENT_TEXT_MAX;
+        if (n > max) {
+            snprintf(err, errlen, "%s: %zu bytes, at most %zu", key_names[key], n, max);
+            return -EINVAL;
+        }
+        memcpy(r->text, v, n);
+        r->text[n] = '\0';
+        return 0;
+    }
     }
 }
 
-static int parse_pair(struct agent_notify_req *r, const char *tok, size_t n, unsigned *seen,
-                      const struct agent_config *cfg, char *err, size_t errlen)
+/* metric NAME=NUMBER: a valid, new name and a finite decimal number. */
+static int add_metric(struct agent_notify_req *r, const char *tok, size_t klen, const char *v,
+                      size_t n, char *err, size_t errlen)
+{
+    char name[BP_METRIC_NAME_MAX + 1] = "", num[48];
+    if (klen <= BP_METRIC_NAME_MAX) {
+        memcpy(name, tok, klen);
+        name[klen] = '\0';
+    }
+    if (klen > BP_METRIC_NAME_MAX || !bp_metric_name_is_valid(name)) {
+        snprintf(err, errlen, "metric name '%.*s' is not 1..%d of [a-z0-9_]",
+                 (int)(klen > 40 ? 40 : klen), tok, BP_METRIC_NAME_MAX);
+        return -EINVAL;
+    }
+    if (strcmp(name, "bot") == 0) {
+        snprintf(err, errlen, "duplicate key 'bot'");
+        return -EINVAL;
+    }
+    for (int i = 0; i < r->nmetrics; i++) {
+        if (strcmp(r->metrics[i].name, name) == 0) {
+            snprintf(err, errlen, "duplicate metric '%s'", name);
+            return -EINVAL;
+        }
+    }
+    if (r->nmetrics >= BP_METRICS_MAX) {
+        snprintf(err, errlen, "more than %d metrics in one request", BP_METRICS_MAX);
+        return -EINVAL;
+    }
+    char *end = NULL;
+    double d = 0;
+    bool ok = n > 0 && n < sizeof(num);
+    if (ok) {
+        memcpy(num, v, n);
+        num[n] = '\0';
+        for (size_t i = 0; i < n && ok; i++) /* no hex, inf or nan: digits, sign, dot, e */
+            ok = strchr("0123456789+-.eE", num[i]) != NULL;
+        d = ok ? strtod(num, &end) : 0;
+        ok = ok && end && *end == '\0' && isfinite(d) && fabs(d) <= 1e300;
+    }
+    if (!ok) {
+        snprintf(err, errlen, "metric %s: '%.*s' is not a number", name, (int)(n > 32 ? 32 : n), v);
+        return -EINVAL;
+    }
+    memcpy(r->metrics[r->nmetrics].name, name, sizeof(name));
+    r->metrics[r->nmetrics++].value = d;
+    return 0;
+}
+
+static void list_keys(const struct verb_def *vd, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < K_COUNT && len < size; k++) {
+        if (vd->keys & BIT(k)) {
+            int w = snprintf(buf + len, size - len, "%s%s", len ? ", " : "", key_names[k]);
+            len += w > 0 ? (size_t)w : 0;
+        }
+    }
+}
+
+/* One key=value token. *rest is set when the key takes the rest of the line. */
+static int parse_pair(struct agent_notify_req *r, const struct verb_def *vd, const char *tok,
+                      size_t n, unsigned *seen, bool *rest, const struct agent_config *cfg,
+                      char *err, size_t errlen)
 {
     const char *eq = memchr(tok, '=', n);
     if (!eq) {
@@ -117,21 +292,27 @@ static int parse_pair(struct agent_notify_req *r, const char *tok, size_t n, uns
     }
     size_t klen = (size_t)(eq - tok);
     for (int k = 0; k < K_COUNT; k++) {
-        if (strlen(key_names[k]) != klen || memcmp(tok, key_names[k], klen) != 0)
+        if (!(vd->keys & BIT(k)) || strlen(key_names[k]) != klen ||
+            memcmp(tok, key_names[k], klen) != 0)
             continue;
-        if (*seen & (1u << k)) {
+        if (*seen & BIT(k)) {
             snprintf(err, errlen, "duplicate key '%s'", key_names[k]);
             return -EINVAL;
         }
-        *seen |= 1u << k;
+        *seen |= BIT(k);
         if (n - klen - 1 == 0) {
             snprintf(err, errlen, "%s: empty value", key_names[k]);
             return -EINVAL;
         }
+        *rest = k == K_REASON || k == K_TEXT;
         return set_key(r, k, eq + 1, n - klen - 1, cfg, err, errlen);
     }
-    snprintf(err, errlen, "unknown key '%.*s' (expected bot, id, symbol, side, ts)",
-             (int)(klen > 32 ? 32 : klen), tok);
+    if (vd->verb == AGENT_NOTIFY_METRIC)
+        return add_metric(r, tok, klen, eq + 1, n - klen - 1, err, errlen);
+    char keys[128];
+    list_keys(vd, keys, sizeof(keys));
+    snprintf(err, errlen, "unknown key '%.*s' (%s takes %s)", (int)(klen > 32 ? 32 : klen), tok,
+             vd->name, keys);
     return -EINVAL;
 }
 
@@ -147,6 +328,38 @@ static int next_token(const char **p, const char *end, const char **tok, size_t 
         (*p)++;
     *n = (size_t)(*p - *tok);
     return 1;
+}
+
+/* reason= and text= (where the verb takes them) take the rest of the line, spaces included. */
+static bool takes_rest(const struct verb_def *vd, const char *tok, size_t klen)
+{
+    return ((vd->keys & BIT(K_REASON)) && klen == 6 && memcmp(tok, "reason", 6) == 0) ||
+           ((vd->keys & BIT(K_TEXT)) && klen == 4 && memcmp(tok, "text", 4) == 0);
+}
+
+static const struct verb_def *find_verb(const char *tok, size_t n)
+{
+    for (size_t i = 0; i < NVERBS; i++)
+        if (strlen(verbs[i].name) == n && memcmp(tok, verbs[i].name, n) == 0)
+            return &verbs[i];
+    return NULL;
+}
+
+/* After the last token: every required key is there. */
+static int check_required(const struct agent_notify_req *r, const struct verb_def *vd,
+                          unsigned seen, char *err, size_t errlen)
+{
+    for (int k = 0; k < K_COUNT; k++) {
+        if ((vd->required & BIT(k)) && !(seen & BIT(k))) {
+            snprintf(err, errlen, "missing %s= (usage: %s)", key_names[k], vd->usage);
+            return -EINVAL;
+        }
+    }
+    if (vd->verb == AGENT_NOTIFY_METRIC && r->nmetrics == 0) {
+        snprintf(err, errlen, "no metric given (usage: %s)", vd->usage);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 int agent_notify_parse(const char *buf, size_t len, const struct agent_config *cfg,
@@ -168,30 +381,31 @@ int agent_notify_parse(const char *buf, size_t len, const struct agent_config *c
     }
     memset(out, 0, sizeof(*out));
     out->bot = -1;
+    out->latency_ms = -1;
     const char *p = buf, *end = buf + len, *tok;
     size_t n;
     if (!next_token(&p, end, &tok, &n)) {
-        snprintf(err, errlen,
-                 "empty request (expected: trade bot=ID [id=X] [symbol=S] "
-                 "[side=buy|sell] [ts=MS])");
+        snprintf(err, errlen, "empty request (expected a verb: " VERB_LIST ")");
         return -EINVAL;
     }
-    if (n != 5 || memcmp(tok, "trade", 5) != 0) {
-        snprintf(err, errlen, "unknown verb '%.*s' (expected trade)", (int)(n > 32 ? 32 : n), tok);
+    const struct verb_def *vd = find_verb(tok, n);
+    if (!vd) {
+        snprintf(err, errlen, "unknown verb '%.*s' (expected " VERB_LIST ")",
+                 (int)(n > 32 ? 32 : n), tok);
         return -EINVAL;
     }
-    out->verb = AGENT_NOTIFY_TRADE;
+    out->verb = vd->verb;
     unsigned seen = 0;
-    while (next_token(&p, end, &tok, &n)) {
-        int rc = parse_pair(out, tok, n, &seen, cfg, err, errlen);
+    bool rest = false;
+    while (!rest && next_token(&p, end, &tok, &n)) {
+        const char *eq = memchr(tok, '=', n);
+        if (eq && takes_rest(vd, tok, (size_t)(eq - tok)))
+            n = (size_t)(end - tok);
+        int rc = parse_pair(out, vd, tok, n, &seen, &rest, cfg, err, errlen);
         if (rc != 0)
             return rc;
     }
-    if (!(seen & (1u << K_BOT))) {
-        snprintf(err, errlen, "missing bot=ID");
-        return -EINVAL;
-    }
-    return 0;
+    return check_required(out, vd, seen, err, errlen);
 }
 
 /* ---- server ------------------------------------------------------------------------------- */

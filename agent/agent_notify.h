@@ -1,10 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* The notify channel between bots and their agent: a Unix SOCK_SEQPACKET socket, one request
  * packet per connection ("trade bot=demo-1 id=T1 symbol=BTC-USDT side=buy ts=1732000000000"),
- * one reply packet ("ok" or "error: <reason>"). Parser, non-blocking server, blocking client. */
+ * one reply packet ("ok" or "error: <reason>"). Parser, non-blocking server, blocking client.
+ *
+ * Requests, one line of printable ASCII, "verb key=value ...":
+ *   trade bot=ID [id=X] [symbol=S] [side=buy|sell] [ts=MS]
+ *   tick bot=ID [ts=MS]                       the strategy loop evaluated (trade or not)
+ *   market bot=ID ts=MS                       time of the newest market data the bot has
+ *   exposure bot=ID positions=N orders=N      open positions, resting orders
+ *   metric bot=ID NAME=NUMBER [NAME=NUMBER]   custom metrics, NAME of [a-z0-9_]{1,32}
+ *   api bot=ID result=ok|error [latency_ms=N] one exchange API call's outcome
+ *   maintenance bot=ID for=DURATION [reason=TEXT...]   for=0 ends it
+ *   event bot=ID text=TEXT...
+ * reason= and text= come last and take the rest of the line, spaces included. */
 #ifndef AGENT_NOTIFY_H
 #define AGENT_NOTIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,12 +29,32 @@ struct pollfd;
 #define AGENT_NOTIFY_MAX_CONNS 16   /* clients waiting for their reply at once */
 #define AGENT_NOTIFY_CONN_TIMEOUT_MS 2000
 
-enum agent_notify_verb { AGENT_NOTIFY_TRADE = 1 };
+#define AGENT_NOTIFY_MAINT_MAX_MS (7LL * 86400 * 1000) /* longest maintenance declared */
+#define AGENT_NOTIFY_LATENCY_MAX_MS (86400LL * 1000)
+
+enum agent_notify_verb {
+    AGENT_NOTIFY_TRADE = 1,
+    AGENT_NOTIFY_TICK,
+    AGENT_NOTIFY_MARKET,
+    AGENT_NOTIFY_EXPOSURE,
+    AGENT_NOTIFY_METRIC,
+    AGENT_NOTIFY_API,
+    AGENT_NOTIFY_MAINTENANCE,
+    AGENT_NOTIFY_EVENT,
+};
 
 struct agent_notify_req {
     enum agent_notify_verb verb;
     int bot;               /* index into cfg->bots */
-    struct bp_trade trade; /* trade_ts 0: "now" (the caller fills it in) */
+    struct bp_trade trade; /* trade: trade_ts 0 = "now" (the caller fills it in) */
+    int64_t ts;            /* tick (0 = now), market */
+    int64_t positions, orders; /* exposure */
+    int nmetrics;              /* metric: 1..BP_METRICS_MAX, unique names */
+    struct bp_metric metrics[BP_METRICS_MAX];
+    bool api_ok;                      /* api */
+    int64_t latency_ms;               /* api: -1 = not given */
+    int64_t duration_ms;              /* maintenance: 0 ends it */
+    char text[BP_EVENT_TEXT_MAX + 1]; /* maintenance reason (<= BP_TEXT_MAX), event text */
 };
 
 /* Parses one request of len bytes (not NUL-terminated; one trailing newline allowed) against

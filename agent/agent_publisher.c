@@ -321,6 +321,22 @@ int agent_publisher_result(struct agent_publisher *p, const char *bot,
     return rc;
 }
 
+int agent_publisher_event(struct agent_publisher *p, const char *bot, const struct bp_event *e,
+                          int64_t wall_ms)
+{
+    begin(p, BP_MSG_EVENT, bot, wall_ms)->u.event = *e;
+    int rc = send_msg(p, 1, false);
+    if (rc == 0) {
+        p->counters.events_sent++;
+    } else {
+        p->counters.events_dropped++;
+        BP_ERROR(MOD, "event of bot %s dropped (%s); %llu dropped so far", bot,
+                 rc == -ENOBUFS ? "offline buffer full" : strerror(-rc),
+                 (unsigned long long)p->counters.events_dropped);
+    }
+    return rc;
+}
+
 void agent_publisher_get_counters(const struct agent_publisher *p,
                                   struct agent_publisher_counters *out)
 {

@@ -15,6 +15,8 @@ struct agent_publisher;
 struct agent_publisher_counters {
     uint64_t trades_sent;     /* accepted by the client (sent or buffered) */
     uint64_t trades_dropped;  /* refused: offline buffer full or no buffer */
+    uint64_t events_sent;     /* bot events, likewise */
+    uint64_t events_dropped;
     uint64_t skipped_offline; /* heartbeats and stats not sent while disconnected */
     uint64_t errors;          /* encode or publish failures */
 };
@@ -56,6 +58,9 @@ int agent_publisher_subscribe_commands(struct agent_publisher *p,
  * (buffered while disconnected). 0 or -errno. */
 int agent_publisher_result(struct agent_publisher *p, const char *bot,
                            const struct bp_command_result *r, int64_t wall_ms);
+/* A bot's free-form event: QoS 1, buffered like trades. 0, -ENOBUFS or -errno. */
+int agent_publisher_event(struct agent_publisher *p, const char *bot, const struct bp_event *e,
+                          int64_t wall_ms);
 
 void agent_publisher_get_counters(const struct agent_publisher *p,
                                   struct agent_publisher_counters *out);

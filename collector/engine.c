@@ -567,6 +567,7 @@ static void on_bot_message(struct col_engine *e, const struct col_event *ev)
         b->ev.pid = hb->proc.pid;
         b->last_heartbeat_wall = ev->recv_wall;
         note_trade(b, ev, hb->last_trade_ts);
+        col_evidence_apply_signals(&b->ev, hb, h->ts, ev->recv_mono);
         break;
     }
     case BP_MSG_STATS: {
@@ -592,6 +593,9 @@ static void on_bot_message(struct col_engine *e, const struct col_event *ev)
         note_trade(b, ev, ev->msg.u.trade.trade_ts);
         break;
     }
+    case BP_MSG_EVENT: /* logged, not judged (not stored yet) */
+        BP_INFO("engine", "event from bot %s: %s", b->id, ev->msg.u.event.text);
+        return;
     default:
         return;
     }
@@ -625,9 +629,7 @@ static void shift_bot(void *ctx, const char *key, void *v)
 {
     struct walk *w = ctx;
     struct col_bot *b = v;
-    b->ev.first_seen_mono += w->shift;
-    if (b->ev.has_heartbeat)
-        b->ev.last_heartbeat_mono += w->shift;
+    col_evidence_shift(&b->ev, w->shift);
     evaluate(w->e, b, w->now_mono, w->now_wall);
 }
 

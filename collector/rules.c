@@ -2,8 +2,12 @@
 /* The health rules: evidence + now → status, check, reason, next deadline. */
 #include "rules.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const status_names[COL_ST_COUNT] = {
@@ -45,8 +49,8 @@ enum col_severity col_status_severity(enum col_status s)
 
 const char *col_check_static(const char *name)
 {
-    static const char *const checks[] = {"liveness", "process", "trading", "resources",
-                                         "clock",    "intent"};
+    static const char *const checks[] = {"liveness", "process",   "loop",  "market", "trading",
+                                         "api",      "resources", "clock", "intent"};
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
         if (strcmp(name, checks[i]) == 0)
             return checks[i];
@@ -161,25 +165,6 @@ enum col_level col_resources_level(const struct col_rule_limits *lim, double pro
     return worst;
 }
 
-/* A healthy bot whose resources failed: degraded at once, alerting once confirmed. */
-static void eval_resources(const struct col_evidence *ev, const struct col_rule_limits *lim,
-                           struct col_verdict *v)
-{
-    if (ev->res_level == COL_LEVEL_OK || v->status != COL_ST_HEALTHY)
-        return;
-    int confirm = lim->confirm > 0 ? lim->confirm : 1;
-    v->status = COL_ST_DEGRADED;
-    v->check = "resources";
-    if (ev->res_streak >= confirm) {
-        v->severity = ev->res_level == COL_LEVEL_CRIT ? COL_SEV_CRITICAL : COL_SEV_WARNING;
-        snprintf(v->reason, sizeof(v->reason), "%s", ev->res_reason);
-    } else {
-        v->severity = COL_SEV_NONE;
-        snprintf(v->reason, sizeof(v->reason), "%s (%d of %d samples)", ev->res_reason,
-                 ev->res_streak, confirm);
-    }
-}
-
 /* A healthy bot whose agent's clock is off: a warning. Liveness never reads the agents'
  * clocks, and trade times are corrected by the estimate, so nothing else is wrong yet. */
 static void eval_clock(const struct col_evidence *ev, const struct col_rule_limits *lim,
@@ -222,6 +207,158 @@ static void eval_intent(const struct col_evidence *ev, const struct col_rule_lim
     }
 }
 
+/* Appends to the verdict's reason (truncating at its size). */
+__attribute__((format(printf, 2, 3))) static void append(struct col_verdict *v, const char *fmt,
+                                                         ...)
+{
+    size_t len = strlen(v->reason);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->reason + len, sizeof(v->reason) - len, fmt, ap);
+    va_end(ap);
+}
+
+/* A dead bot's alert scales with what it leaves on the exchange: critical while it holds a
+ * position or a resting order, a warning when it reported being flat. */
+static void scale_by_exposure(const struct col_evidence *ev, struct col_verdict *v)
+{
+    if (!ev->has_exposure ||
+        (v->status != COL_ST_DOWN && v->status != COL_ST_STOPPED && v->status != COL_ST_HUNG))
+        return;
+    if (ev->positions > 0 || ev->orders > 0) {
+        v->severity = COL_SEV_CRITICAL;
+        append(v, "; exposed: %lld positions, %lld orders", (long long)ev->positions,
+               (long long)ev->orders);
+    } else {
+        v->severity = COL_SEV_WARNING;
+        append(v, "; flat: no position, no order");
+    }
+}
+
+static bool op_holds(enum col_op op, double x, double y)
+{
+    switch (op) {
+    case COL_OP_LT:
+        return x < y;
+    case COL_OP_LE:
+        return x <= y;
+    case COL_OP_GT:
+        return x > y;
+    case COL_OP_GE:
+        return x >= y;
+    case COL_OP_EQ:
+        return x == y;
+    default:
+        return x != y;
+    }
+}
+
+/* One candidate of the secondary checks (metric rules, exchange API, resources). */
+struct finding {
+    bool hit;
+    enum col_severity sev;
+    const char *check;
+    char reason[COL_REASON_MAX + 1];
+};
+
+/* Keeps the worse finding; on a tie the earlier one (metric rules, then API, then resources). */
+static void consider(struct finding *best, enum col_severity sev, const char *check,
+                     const char *reason)
+{
+    if (best->hit && sev <= best->sev)
+        return;
+    best->hit = true;
+    best->sev = sev;
+    best->check = check;
+    snprintf(best->reason, sizeof(best->reason), "%s", reason);
+}
+
+static void eval_metric_rules(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                              struct finding *best)
+{
+    char r[COL_REASON_MAX + 1];
+    for (int i = 0; i < lim->nmetric_rules; i++) {
+        const struct col_metric_rule *mr = &lim->metric_rules[i];
+        for (int k = 0; k < ev->nmetrics; k++) {
+            if (strcmp(ev->metrics[k].name, mr->metric) != 0 ||
+                !op_holds(mr->op, ev->metrics[k].value, mr->value))
+                continue;
+            snprintf(r, sizeof(r), "%s = %g (rule %s %g %s)", mr->metric, ev->metrics[k].value,
+                     col_op_name(mr->op), mr->value, col_severity_name(mr->severity));
+            consider(best, mr->severity, mr->check, r);
+        }
+    }
+}
+
+static void eval_api(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                     struct finding *best)
+{
+    char r[COL_REASON_MAX + 1], d[32], t[32];
+    if (ev->api_calls <= 0)
+        return;
+    double rate = 100.0 * (double)ev->api_errors / (double)ev->api_calls;
+    if (ev->api_calls >= lim->api_min_calls && rate >= lim->api_err_warn) {
+        bool crit = rate >= lim->api_err_crit;
+        snprintf(r, sizeof(r),
+                 "exchange API errors: %lld of the last %lld calls (%.0f%% >= %.0f%%)",
+                 (long long)ev->api_errors, (long long)ev->api_calls, rate,
+                 crit ? lim->api_err_crit : lim->api_err_warn);
+        consider(best, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "api", r);
+    }
+    if (lim->api_latency_warn_ms > 0 && ev->api_latency_ms_max >= lim->api_latency_warn_ms) {
+        bool crit = ev->api_latency_ms_max >= lim->api_latency_crit_ms;
+        col_format_duration(ev->api_latency_ms_max, d, sizeof(d));
+        col_format_duration(crit ? lim->api_latency_crit_ms : lim->api_latency_warn_ms, t,
+                            sizeof(t));
+        snprintf(r, sizeof(r), "exchange API latency %s >= %s", d, t);
+        consider(best, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "api", r);
+    }
+}
+
+/* A bot that works (healthy or idle): the worst of its custom-metric rules, exchange API and
+ * resources makes it degraded. Resources alert only once confirmed. */
+static void eval_secondary(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                           struct col_verdict *v)
+{
+    if (v->status != COL_ST_HEALTHY && v->status != COL_ST_IDLE)
+        return;
+    struct finding best = {0};
+    char r[COL_REASON_MAX + 1];
+    eval_metric_rules(ev, lim, &best);
+    eval_api(ev, lim, &best);
+    if (ev->res_level != COL_LEVEL_OK) {
+        int confirm = lim->confirm > 0 ? lim->confirm : 1;
+        if (ev->res_streak >= confirm) {
+            consider(&best, ev->res_level == COL_LEVEL_CRIT ? COL_SEV_CRITICAL : COL_SEV_WARNING,
+                     "resources", ev->res_reason);
+        } else {
+            snprintf(r, sizeof(r), "%s (%d of %d samples)", ev->res_reason, ev->res_streak,
+                     confirm);
+            consider(&best, COL_SEV_NONE, "resources", r);
+        }
+    }
+    if (!best.hit)
+        return;
+    v->status = COL_ST_DEGRADED;
+    v->severity = best.sev;
+    v->check = best.check;
+    snprintf(v->reason, sizeof(v->reason), "%s", best.reason);
+}
+
+/* A declared maintenance keeps the status the evidence shows, but holds its alert until the
+ * maintenance ends; the engine looks again then. */
+static void eval_maintenance(const struct col_evidence *ev, int64_t now, struct col_verdict *v)
+{
+    if (ev->maintenance_until_mono == 0 || now >= ev->maintenance_until_mono ||
+        v->status == COL_ST_UNKNOWN)
+        return;
+    v->next_due_mono = min64(v->next_due_mono, ev->maintenance_until_mono);
+    if (v->severity == COL_SEV_NONE)
+        return;
+    v->severity = COL_SEV_NONE;
+    append(v, " (in maintenance: no alert until it ends)");
+}
+
 static void eval_primary(const struct col_evidence *ev, const struct col_rule_limits *lim,
                          int64_t now, struct col_verdict *v);
 
@@ -231,18 +368,54 @@ void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_lim
     v->reason[0] = '\0';
     eval_primary(ev, lim, now, v);
     v->severity = col_status_severity(v->status);
-    eval_resources(ev, lim, v);
+    scale_by_exposure(ev, v);
+    eval_secondary(ev, lim, v);
     eval_clock(ev, lim, v);
     eval_intent(ev, lim, now, v);
+    eval_maintenance(ev, now, v);
 }
 
-/* Liveness, process and trading: the chain that decides whether the bot works at all. */
+/* The bot's own loop: hung when its tick is silent, exchange-disconnected when its market data
+ * is old. Returns true if it decided the verdict; lowers *due to when it next could. */
+static bool eval_loop(const struct col_evidence *ev, const struct col_rule_limits *lim, int64_t now,
+                      int64_t *due, struct col_verdict *v)
+{
+    char d[32], t[32];
+    if ((ev->has_tick || lim->tick_expected) && lim->tick_timeout_ms > 0) {
+        int64_t since = ev->has_tick ? ev->last_tick_mono : ev->first_seen_mono;
+        if (now >= since + lim->tick_timeout_ms) {
+            set(v, COL_ST_HUNG, "loop", *due);
+            col_format_duration(now - since, d, sizeof(d));
+            col_format_duration(lim->tick_timeout_ms, t, sizeof(t));
+            snprintf(v->reason, sizeof(v->reason), "process alive, loop silent: %s %s (timeout %s)",
+                     ev->has_tick ? "no tick for" : "no tick seen in", d, t);
+            return true;
+        }
+        *due = min64(*due, since + lim->tick_timeout_ms);
+    }
+    if (ev->has_market && lim->market_stale_ms > 0) {
+        if (now >= ev->last_market_mono + lim->market_stale_ms) {
+            set(v, COL_ST_DEGRADED, "market", *due);
+            col_format_duration(now - ev->last_market_mono, d, sizeof(d));
+            snprintf(v->reason, sizeof(v->reason), "exchange disconnected: market data %s old", d);
+            return true;
+        }
+        *due = min64(*due, ev->last_market_mono + lim->market_stale_ms);
+    }
+    return false;
+}
+
+/* Liveness, process, loop and trading: the chain that decides whether the bot works at all. */
 static void eval_primary(const struct col_evidence *ev, const struct col_rule_limits *lim,
                          int64_t now, struct col_verdict *v)
 {
     if (eval_liveness(ev, lim, now, v))
         return;
-    int64_t hb_due = v->next_due_mono;
+    int64_t due = v->next_due_mono;
+    if (eval_loop(ev, lim, now, &due, v))
+        return;
+    /* past the loop checks a ticking bot's loop is fresh: it says it is evaluating */
+    bool evaluating = ev->has_tick && lim->tick_timeout_ms > 0;
     int64_t since = ev->has_trade ? ev->last_trade_mono : ev->first_seen_mono;
     int64_t age = now - since;
     char d[32], t[32];
@@ -253,15 +426,143 @@ static void eval_primary(const struct col_evidence *ev, const struct col_rule_li
     const char *fmt_bad =
         ev->has_trade ? "last trade %s ago (%s after %s)" : "no trade seen in %s (%s after %s)";
     if (age >= lim->trade_stopped_ms) {
-        set(v, COL_ST_STOPPED, "trading", hb_due);
         col_format_duration(lim->trade_stopped_ms, t, sizeof(t));
-        snprintf(v->reason, sizeof(v->reason), fmt_bad, d, "stopped", t);
+        set(v, evaluating ? COL_ST_STALE : COL_ST_STOPPED, "trading", due);
+        if (evaluating)
+            snprintf(v->reason, sizeof(v->reason),
+                     "loop evaluating but no trade for %s (idle past %s)", d, t);
+        else
+            snprintf(v->reason, sizeof(v->reason), fmt_bad, d, "stopped", t);
     } else if (age >= lim->trade_stale_ms) {
-        set(v, COL_ST_STALE, "trading", min64(hb_due, since + lim->trade_stopped_ms));
+        set(v, evaluating ? COL_ST_IDLE : COL_ST_STALE, "trading",
+            min64(due, since + lim->trade_stopped_ms));
         col_format_duration(lim->trade_stale_ms, t, sizeof(t));
-        snprintf(v->reason, sizeof(v->reason), fmt_bad, d, "stale", t);
+        if (evaluating)
+            snprintf(v->reason, sizeof(v->reason),
+                     "idle: loop evaluating, no trade for %s (no signal to trade)", d);
+        else
+            snprintf(v->reason, sizeof(v->reason), fmt_bad, d, "stale", t);
     } else {
-        set(v, COL_ST_HEALTHY, "", min64(hb_due, since + lim->trade_stale_ms));
+        set(v, COL_ST_HEALTHY, "", min64(due, since + lim->trade_stale_ms));
         snprintf(v->reason, sizeof(v->reason), "%s", ok);
     }
+}
+
+/* ---- evidence from a heartbeat's signals -------------------------------------------------- */
+
+/* A time on the agent's clock, as when it happened on ours: its age when the heartbeat was
+ * sent, back from when we received it. */
+static int64_t to_mono(int64_t ts, int64_t sent_ts, int64_t recv_mono)
+{
+    int64_t age = sent_ts - ts;
+    return recv_mono - (age > 0 ? age : 0);
+}
+
+void col_evidence_shift(struct col_evidence *ev, int64_t shift)
+{
+    ev->first_seen_mono += shift;
+    if (ev->has_heartbeat)
+        ev->last_heartbeat_mono += shift;
+    if (ev->has_tick)
+        ev->last_tick_mono += shift;
+    if (ev->has_market)
+        ev->last_market_mono += shift;
+    if (ev->maintenance_until_mono != 0)
+        ev->maintenance_until_mono += shift;
+}
+
+void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbeat *hb,
+                                int64_t sent_ts, int64_t recv_mono)
+{
+    const struct bp_hb_signals *s = &hb->signals;
+    bool on = hb->has_signals;
+    ev->has_tick = on && s->tick_ts > 0;
+    ev->last_tick_mono = ev->has_tick ? to_mono(s->tick_ts, sent_ts, recv_mono) : 0;
+    ev->has_market = on && s->market_ts > 0;
+    ev->last_market_mono = ev->has_market ? to_mono(s->market_ts, sent_ts, recv_mono) : 0;
+    ev->has_exposure = on && s->positions >= 0 && s->orders >= 0;
+    ev->positions = ev->has_exposure ? s->positions : 0;
+    ev->orders = ev->has_exposure ? s->orders : 0;
+    ev->api_calls = on ? s->api_calls : 0;
+    ev->api_errors = on ? s->api_errors : 0;
+    ev->api_latency_ms_max = on ? s->api_latency_ms_max : 0;
+    ev->maintenance_until_mono = 0;
+    if (on && s->maintenance_until > sent_ts) /* still ahead when it was sent */
+        ev->maintenance_until_mono = recv_mono + (s->maintenance_until - sent_ts);
+    ev->nmetrics = hb->has_metrics ? hb->nmetrics : 0;
+    if (ev->nmetrics > 0)
+        memcpy(ev->metrics, hb->metrics, sizeof(ev->metrics[0]) * (size_t)ev->nmetrics);
+}
+
+/* ---- custom-metric rules ------------------------------------------------------------------ */
+
+static const char *const op_names[] = {"<", "<=", ">", ">=", "==", "!="};
+
+const char *col_op_name(enum col_op op)
+{
+    return (unsigned)op < 6 ? op_names[op] : "?";
+}
+
+int col_metric_rule_parse(const char *text, struct col_metric_rule *out, char *why, size_t size)
+{
+    char name[64], op[8], num[64], sev[16], extra[2];
+    memset(out, 0, sizeof(*out));
+    int n = sscanf(text, " %63s %7s %63s %15s %1s", name, op, num, sev, extra);
+    if (n != 4) {
+        snprintf(why, size,
+                 "'%.60s': want NAME OP NUMBER SEVERITY, e.g. "
+                 "'unprotected_positions > 0 critical'",
+                 text);
+        return -EINVAL;
+    }
+    if (!bp_metric_name_is_valid(name)) {
+        snprintf(why, size, "'%.60s': metric name '%.40s' is not 1..32 of [a-z0-9_]", text, name);
+        return -EINVAL;
+    }
+    int k = 0;
+    while (k < 6 && strcmp(op, op_names[k]) != 0)
+        k++;
+    if (k == 6) {
+        snprintf(why, size, "'%.60s': operator '%s' is not one of < <= > >= == !=", text, op);
+        return -EINVAL;
+    }
+    char *end = NULL;
+    double value = strtod(num, &end);
+    if (!end || *end || end == num || !isfinite(value)) {
+        snprintf(why, size, "'%.60s': '%.40s' is not a number", text, num);
+        return -EINVAL;
+    }
+    if (strcmp(sev, "warning") == 0)
+        out->severity = COL_SEV_WARNING;
+    else if (strcmp(sev, "critical") == 0)
+        out->severity = COL_SEV_CRITICAL;
+    else {
+        snprintf(why, size, "'%.60s': severity '%s' is not warning or critical", text, sev);
+        return -EINVAL;
+    }
+    size_t len = strlen(name); /* <= BP_METRIC_NAME_MAX: checked above */
+    memcpy(out->metric, name, len + 1);
+    memcpy(out->check, "metric:", 7);
+    memcpy(out->check + 7, name, len + 1);
+    out->op = (enum col_op)k;
+    out->value = value;
+    return 0;
+}
+
+int col_metric_rules_parse(const char *text, struct col_metric_rule *rules, int *n, int max,
+                           char *why, size_t size)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", text);
+    char *save = NULL;
+    for (char *one = strtok_r(buf, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
+        if (*n >= max) {
+            snprintf(why, size, "more than %d metric rules for one bot", max);
+            return -EINVAL;
+        }
+        if (col_metric_rule_parse(one, &rules[*n], why, size) != 0)
+            return -EINVAL;
+        (*n)++;
+    }
+    return 0;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msg.h"
+
 enum col_status {
     COL_ST_UNKNOWN = 0, /* never seen, or no evidence yet */
     COL_ST_HEALTHY,
@@ -35,6 +37,26 @@ struct col_threshold {
     double warn, crit;
 };
 
+enum col_op { COL_OP_LT = 0, COL_OP_LE, COL_OP_GT, COL_OP_GE, COL_OP_EQ, COL_OP_NE };
+
+#define COL_METRIC_RULES_MAX 16 /* per bot, [rules] ones and its own together */
+
+/* A custom-metric rule from the config: "NAME OP NUMBER SEVERITY". */
+struct col_metric_rule {
+    char metric[BP_METRIC_NAME_MAX + 1];
+    enum col_op op;
+    double value;
+    enum col_severity severity;         /* warning or critical */
+    char check[BP_METRIC_NAME_MAX + 8]; /* "metric:NAME", the verdict's check */
+};
+
+/* Parses one rule, e.g. "unprotected_positions > 0 critical". 0, or -EINVAL with why. */
+int col_metric_rule_parse(const char *text, struct col_metric_rule *out, char *why, size_t size);
+/* Parses a comma-separated list of rules, appending to rules[*n] (at most max). 0 or -EINVAL. */
+int col_metric_rules_parse(const char *text, struct col_metric_rule *rules, int *n, int max,
+                           char *why, size_t size);
+const char *col_op_name(enum col_op op);
+
 /* A bot's rule parameters: [rules], with its [bot NAME] overrides applied. */
 struct col_rule_limits {
     int64_t heartbeat_timeout_ms; /* 0: heartbeat_misses x the interval the agent announces */
@@ -45,6 +67,16 @@ struct col_rule_limits {
     int confirm;            /* failing samples in a row before a resource alert */
     int64_t clock_skew_ms;  /* an agent clock further off than this is a warning; 0: off */
     bool intended_stopped;  /* stopped on purpose: its absence raises nothing */
+    /* the bot's own signals (heartbeat "signals") */
+    int64_t tick_timeout_ms;           /* no loop tick for this long: hung */
+    bool tick_expected;                /* set per bot: hung even if no tick was ever seen */
+    int64_t market_stale_ms;           /* market data this old while the loop ticks: degraded */
+    double api_err_warn, api_err_crit; /* error % over the agent's window of calls */
+    int api_min_calls;                 /* fewer calls in the window: no error-rate verdict */
+    int64_t api_latency_warn_ms, api_latency_crit_ms;
+    /* custom-metric rules; points into the settings (which outlive every bot) */
+    const struct col_metric_rule *metric_rules;
+    int nmetric_rules;
 };
 
 enum col_level { COL_LEVEL_OK = 0, COL_LEVEL_WARN, COL_LEVEL_CRIT };
@@ -73,14 +105,37 @@ struct col_evidence {
     /* the agent's clock offset estimate (ahead > 0), when known */
     bool clock_known;
     int64_t clock_ahead_ms;
+    /* the bot's own signals, from the newest heartbeat that carried them; times mapped to our
+     * clock as their age on the agent's clock when it sent the heartbeat */
+    bool has_tick;
+    int64_t last_tick_mono;
+    bool has_market;
+    int64_t last_market_mono;
+    bool has_exposure; /* the bot reported its positions and orders */
+    int64_t positions, orders;
+    int64_t api_calls, api_errors, api_latency_ms_max;
+    int64_t maintenance_until_mono; /* 0 = none declared */
+    int nmetrics;
+    struct bp_metric metrics[BP_METRICS_MAX];
 };
+
+/* Moves every time in ev forward by shift_ms (the time the collector could not hear anyone). */
+void col_evidence_shift(struct col_evidence *ev, int64_t shift_ms);
+
+/* Copies a heartbeat's signals and metrics into ev: sent_ts is the heartbeat's own ts, recv_mono
+ * when we received it (so an agent's skewed clock shifts nothing). A heartbeat without signals
+ * (or metrics) leaves those fields as they were. */
+void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbeat *hb,
+                                int64_t sent_ts, int64_t recv_mono);
 
 #define COL_REASON_MAX 128
 
 struct col_verdict {
     enum col_status status;
     enum col_severity severity; /* of the alert this verdict holds open (NONE: none) */
-    const char *check; /* "liveness", "process", "trading" or "" (static strings) */
+    const char *check;          /* "liveness", "process", "loop", "market", "trading", "api",
+                                   "resources", "intent", "metric:NAME" or ""; static, or owned by the
+                                   limits' metric rules */
     char reason[COL_REASON_MAX + 1];
     int64_t next_due_mono; /* when the verdict can next change without new evidence;
                               INT64_MAX: only new evidence can change it */
@@ -91,16 +146,22 @@ int64_t col_rules_heartbeat_timeout(const struct col_evidence *ev,
                                     const struct col_rule_limits *lim);
 
 /* Evaluates ev at now_mono. Order: agent offline → down; heartbeat missing past the timeout
- * → down; process not alive → stopped; no trade past trade_stopped → stopped; past
- * trade_stale → stale; a resource past its level → degraded (an alert only after `confirm`
- * failing samples in a row); otherwise healthy (unknown while the first heartbeat is
- * awaited). A bot intended stopped is "stopped" without alert when absent, "idle" when alive
- * and not trading, and a critical "degraded" (check "intent") when it trades. */
+ * → down; process not alive → stopped; loop tick older than tick_timeout → hung; market data
+ * older than market_stale → degraded ("market"); no trade past trade_stopped → stopped; past
+ * trade_stale → stale (a bot whose loop ticks and whose market data is fresh is idle instead,
+ * and only stale, a warning, past trade_stopped); then on an otherwise healthy or idle bot the
+ * worst of custom-metric rules, exchange API and resources → degraded (resources alert only
+ * after `confirm` failing samples in a row); otherwise healthy (unknown while the first
+ * heartbeat is awaited). Down, stopped and hung are critical, or a warning when the bot
+ * reported that it holds no position and no order. A bot intended stopped is "stopped" without
+ * alert when absent, "idle" when alive and not trading, and a critical "degraded" (check
+ * "intent") when it trades. Last, while a declared maintenance lasts, the verdict keeps its
+ * status but carries no alert. */
 void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_limits *lim,
                         int64_t now_mono, struct col_verdict *out);
 
-/* The static name of a check (liveness, process, trading, resources, clock, intent), or ""
- * for any other. */
+/* The static name of a check (liveness, process, trading, resources, clock, intent, loop, …),
+ * or "" for any other. */
 const char *col_check_static(const char *name);
 
 /* Formats a duration in ms as "2h5m", "30m", "45s", "800ms" into buf. */

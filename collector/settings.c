@@ -84,6 +84,22 @@ static const struct bp_cfg_key rules_keys[] = {
      "an alert still open after this long is announced again ('repeated'); 0 = never"},
     {"sample_interval", BP_CFG_MS, 1000, DAY_MS, "60s", S(sample_interval_ms),
      "least time between two stored stats samples of one bot"},
+    {"tick_timeout", BP_CFG_MS, 1000, DAY_MS, "60s", S(limits.tick_timeout_ms),
+     "a bot that sends loop ticks and sends none for this long is hung"},
+    {"market_stale", BP_CFG_MS, 1000, DAY_MS, "30s", S(limits.market_stale_ms),
+     "market data older than this (of a bot that reports it): exchange disconnected"},
+    {"api_error_warn", BP_CFG_DOUBLE, 0.1, 100, "10", S(limits.api_err_warn),
+     "exchange API error % over the agent's window of calls: warning"},
+    {"api_error_crit", BP_CFG_DOUBLE, 0.1, 100, "20", S(limits.api_err_crit),
+     "exchange API error %: critical"},
+    {"api_min_calls", BP_CFG_INT, 1, 20, "5", S(api_min_calls),
+     "fewer calls in the window: no error-rate verdict"},
+    {"api_latency_warn", BP_CFG_MS, 1, DAY_MS, "10s", S(limits.api_latency_warn_ms),
+     "slowest exchange API call in the window: warning"},
+    {"api_latency_crit", BP_CFG_MS, 1, DAY_MS, "30s", S(limits.api_latency_crit_ms),
+     "slowest exchange API call: critical"},
+    {"metric_rule", BP_CFG_STR, 0, 0, "", S(metric_rule),
+     "custom-metric rules for every bot: 'NAME OP NUMBER SEVERITY', comma-separated"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -153,6 +169,11 @@ static const struct bp_cfg_key bot_keys[] = {
     {"recovery_ladder", BP_CFG_STR, 0, 0, "", B(recovery_ladder), "empty = [recovery] ladder"},
     {"pre_restart", BP_CFG_STR, 0, 0, "", B(pre_restart),
      "on or off; empty = [recovery] pre_restart"},
+    {"tick_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(tick_timeout_ms),
+     "0 = inherit; set, the bot must tick (hung even before its first tick)"},
+    {"market_stale", BP_CFG_MS, 0, DAY_MS, "0", B(market_stale_ms), "0 = inherit"},
+    {"metric_rule", BP_CFG_STR, 0, 0, "", B(metric_rule),
+     "this bot's custom-metric rules, in addition to [rules] metric_rule"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -350,6 +371,39 @@ static int validate_recovery(struct col_settings *s, const char *path, char *err
     return 0;
 }
 
+/* The signal thresholds, and every metric rule parsed: [rules] ones, then each bot's. */
+static int validate_signals(struct col_settings *s, const char *path, char *err, size_t errlen)
+{
+    char why[160];
+    if (s->limits.api_err_warn > s->limits.api_err_crit ||
+        s->limits.api_latency_warn_ms > s->limits.api_latency_crit_ms) {
+        snprintf(err, errlen,
+                 "%s: [rules] api_error_warn/api_latency_warn must not be above their "
+                 "_crit",
+                 path);
+        return -EINVAL;
+    }
+    s->limits.api_min_calls = (int)s->api_min_calls;
+    if (col_metric_rules_parse(s->metric_rule, s->rules, &s->nrules, COL_METRIC_RULES_MAX, why,
+                               sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: [rules] metric_rule: %s", path, why);
+        return -EINVAL;
+    }
+    s->limits.metric_rules = s->rules;
+    s->limits.nmetric_rules = s->nrules;
+    for (size_t i = 0; i < s->nbots; i++) {
+        struct col_bot_override *o = s->bots[i];
+        memcpy(o->rules, s->rules, sizeof(s->rules[0]) * (size_t)s->nrules);
+        o->nrules = s->nrules;
+        if (col_metric_rules_parse(o->metric_rule, o->rules, &o->nrules, COL_METRIC_RULES_MAX, why,
+                                   sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s: [bot %s] metric_rule: %s", path, o->name, why);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* Applies an override's thresholds (0 = inherit) to out. */
 static void apply_override(const struct col_bot_override *o, struct col_rule_limits *out)
 {
@@ -432,6 +486,8 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
     }
     if (validate_recovery(s, path, err, errlen) < 0)
         return -EINVAL;
+    if (validate_signals(s, path, err, errlen) < 0)
+        return -EINVAL;
     if (!s->mqtt_client_id[0])
         snprintf(s->mqtt_client_id, sizeof(s->mqtt_client_id), "botpulse-collector-%s", s->id);
     s->limits.heartbeat_misses = (int)s->heartbeat_misses;
@@ -492,6 +548,16 @@ void col_settings_limits_for(const struct col_settings *s, const char *bot, cons
     apply_override(find(s->accounts, s->naccounts, acct), out);
     apply_override(o, out);
     out->intended_stopped = o && strcmp(o->intended, "stopped") == 0;
+    if (!o)
+        return;
+    if (o->tick_timeout_ms > 0) {
+        out->tick_timeout_ms = o->tick_timeout_ms;
+        out->tick_expected = true;
+    }
+    if (o->market_stale_ms > 0)
+        out->market_stale_ms = o->market_stale_ms;
+    out->metric_rules = o->rules;
+    out->nmetric_rules = o->nrules;
 }
 
 const struct col_recovery_policy *col_settings_recovery_for(const struct col_settings *s,

@@ -27,6 +27,11 @@ struct col_bot_override {
     char recovery_ladder[128];         /* "" = as [recovery] ladder */
     char pre_restart[8];               /* "on", "off", or "" = as [recovery] pre_restart */
     struct col_recovery_policy policy; /* resolved by col_settings_load */
+    int64_t tick_timeout_ms; /* 0 = inherit; set: ticks are expected from this bot */
+    int64_t market_stale_ms; /* 0 = inherit */
+    char metric_rule[1024];  /* its own rules, added to [rules] metric_rule */
+    int nrules;              /* [rules] ones first, then its own (parsed at load) */
+    struct col_metric_rule rules[COL_METRIC_RULES_MAX];
 };
 
 struct col_settings {
@@ -60,6 +65,10 @@ struct col_settings {
     int64_t incident_bots;
     int64_t flap_changes;
     int64_t resource_confirm;
+    int64_t api_min_calls;
+    char metric_rule[1024]; /* "NAME OP NUMBER SEVERITY[, ...]" */
+    int nrules;
+    struct col_metric_rule rules[COL_METRIC_RULES_MAX];
     /* [webhook] */
     char webhook_url[512];
     char webhook_format[16];

@@ -30,7 +30,7 @@ enum col_store_op_kind {
 #define COL_RESULT_OUTPUT_MAX 256
 
 #define COL_STATUS_MAX 16
-#define COL_CHECK_MAX 32
+#define COL_CHECK_MAX 48 /* "metric:" and a 32-character metric name fit */
 
 /* One write, self-contained (fixed-size copies, no pointers) so it can wait in the spool. */
 struct col_store_op {

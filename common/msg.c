@@ -27,6 +27,8 @@ enum kind {
     K_OUTCOME, /* char[16]: "ok", "failed", "refused" or "timeout" */
     K_OBJ,     /* nested object: sub[] at base + off; optional ones set a bool at base + has_off */
     K_ARR,     /* array of objects: sub[] per element, int count at base + count_off */
+    K_METRICS, /* optional object name -> number: struct bp_metric[max] at base + off, int
+                  count at base + count_off, bool at base + has_off */
 };
 
 struct field {
@@ -122,6 +124,22 @@ static const struct field hb_probe_fields[] = {
     F_END,
 };
 
+static const struct field hb_signals_fields[] = {
+    F_INT("tick_ts", REQ, offsetof(struct bp_hb_signals, tick_ts), 0, INT_LIMIT),
+    F_INT("market_ts", REQ, offsetof(struct bp_hb_signals, market_ts), 0, INT_LIMIT),
+    F_INT("positions", REQ, offsetof(struct bp_hb_signals, positions), -1, INT_LIMIT),
+    F_INT("orders", REQ, offsetof(struct bp_hb_signals, orders), -1, INT_LIMIT),
+    F_INT("api_calls", REQ, offsetof(struct bp_hb_signals, api_calls), 0, INT_LIMIT),
+    F_INT("api_errors", REQ, offsetof(struct bp_hb_signals, api_errors), 0, INT_LIMIT),
+    F_INT("api_latency_ms_max", REQ, offsetof(struct bp_hb_signals, api_latency_ms_max), 0,
+          INT_LIMIT),
+    F_INT("maintenance_until", REQ, offsetof(struct bp_hb_signals, maintenance_until), 0,
+          INT_LIMIT),
+    F_STR(K_TEXT, "maintenance_reason", OPT, offsetof(struct bp_hb_signals, maintenance_reason), 0,
+          BP_TEXT_MAX),
+    F_END,
+};
+
 static const struct field heartbeat_fields[] = {
     F_HEAD,
     F_BOT,
@@ -133,6 +151,15 @@ static const struct field heartbeat_fields[] = {
     F_OBJ_OPT("hb_file", MSG_OFF(u.heartbeat.hb_file), hb_file_fields,
               MSG_OFF(u.heartbeat.has_hb_file)),
     F_OBJ_OPT("probe", MSG_OFF(u.heartbeat.probe), hb_probe_fields, MSG_OFF(u.heartbeat.has_probe)),
+    F_OBJ_OPT("signals", MSG_OFF(u.heartbeat.signals), hb_signals_fields,
+              MSG_OFF(u.heartbeat.has_signals)),
+    {.name = "metrics",
+     .kind = K_METRICS,
+     .required = OPT,
+     .off = MSG_OFF(u.heartbeat.metrics),
+     .max = BP_METRICS_MAX,
+     .count_off = MSG_OFF(u.heartbeat.nmetrics),
+     .has_off = MSG_OFF(u.heartbeat.has_metrics)},
     F_END,
 };
 
@@ -207,13 +234,23 @@ static const struct field command_result_fields[] = {
     F_END,
 };
 
+static const struct field event_info_fields[] = {
+    F_INT("ts", REQ, offsetof(struct bp_event, event_ts), 1, INT_LIMIT),
+    F_STR(K_TEXT, "text", REQ, offsetof(struct bp_event, text), 1, BP_EVENT_TEXT_MAX),
+    F_END,
+};
+
+static const struct field event_fields[] = {
+    F_HEAD, F_BOT, F_TAIL, F_OBJ("event", MSG_OFF(u.event), event_info_fields), F_END,
+};
+
 static const struct field *const type_fields[BP_MSG_TYPE_COUNT] = {
-    agent_state_fields, heartbeat_fields, stats_fields,
-    trade_fields,       command_fields,   command_result_fields};
+    agent_state_fields, heartbeat_fields,      stats_fields, trade_fields,
+    command_fields,     command_result_fields, event_fields};
 static const char *const type_names[BP_MSG_TYPE_COUNT] = {
-    "agent_state", "heartbeat", "stats", "trade", "command", "command_result"};
-static const char *const topic_leaves[BP_MSG_TYPE_COUNT] = {"state",  "heartbeat", "stats",
-                                                            "trades", "commands",  "results"};
+    "agent_state", "heartbeat", "stats", "trade", "command", "command_result", "event"};
+static const char *const topic_leaves[BP_MSG_TYPE_COUNT] = {
+    "state", "heartbeat", "stats", "trades", "commands", "results", "events"};
 static const char *const err_names[BP_MSG_ERR_COUNT] = {
     "ok",      "too_large",  "json",          "version", "type",
     "missing", "wrong_type", "unknown_field", "range",   "topic"};
@@ -261,6 +298,17 @@ static bool id_chars_ok(const char *s, size_t len, size_t max)
 bool bp_id_is_valid(const char *s)
 {
     return s && id_chars_ok(s, strnlen(s, BP_ID_MAX + 1), BP_ID_MAX);
+}
+
+bool bp_metric_name_is_valid(const char *s)
+{
+    size_t n = s ? strnlen(s, BP_METRIC_NAME_MAX + 1) : 0;
+    if (n == 0 || n > BP_METRIC_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
 }
 
 /* True if s is valid UTF-8 (no overlongs, no surrogates) without control characters (but
@@ -390,6 +438,39 @@ static int decode_array(const cJSON *it, const struct field *f, char *base, cons
     return 0;
 }
 
+/* An object of up to f->max metrics: valid unique names, finite numbers. */
+static int decode_metrics(const cJSON *it, const struct field *f, char *base, const char *path,
+                          struct bp_msg_error *err)
+{
+    if (!cJSON_IsObject(it))
+        return fail(err, BP_MSG_ERR_WRONG_TYPE, "field '%s%s': expected object", path, f->name);
+    struct bp_metric *m = (struct bp_metric *)(base + f->off);
+    int n = 0;
+    for (const cJSON *el = it->child; el; el = el->next, n++) {
+        if (n >= (int)f->max)
+            return fail(err, BP_MSG_ERR_RANGE, "field '%s%s': more than %.0f metrics", path,
+                        f->name, f->max);
+        if (!bp_metric_name_is_valid(el->string))
+            return fail(err, BP_MSG_ERR_RANGE, "field '%s%s': name '%.40s' is not [a-z0-9_]{1,32}",
+                        path, f->name, el->string);
+        for (int j = 0; j < n; j++)
+            if (strcmp(m[j].name, el->string) == 0)
+                return fail(err, BP_MSG_ERR_JSON, "field '%s%s.%s': duplicate", path, f->name,
+                            el->string);
+        if (!cJSON_IsNumber(el))
+            return fail(err, BP_MSG_ERR_WRONG_TYPE, "field '%s%s.%s': expected number", path,
+                        f->name, el->string);
+        if (!isfinite(el->valuedouble) || fabs(el->valuedouble) > 1e300)
+            return fail(err, BP_MSG_ERR_RANGE, "field '%s%s.%s': not a finite number", path,
+                        f->name, el->string);
+        snprintf(m[n].name, sizeof(m[n].name), "%s", el->string);
+        m[n].value = el->valuedouble;
+    }
+    memcpy(base + f->count_off, &n, sizeof(n));
+    *(bool *)(base + f->has_off) = true;
+    return 0;
+}
+
 static int decode_value(const cJSON *it, const struct field *f, char *base, const char *path,
                         struct bp_msg_error *err)
 {
@@ -416,6 +497,8 @@ static int decode_value(const cJSON *it, const struct field *f, char *base, cons
         return decode_object(it, f->sub, base + f->off, sub, err);
     case K_ARR:
         return decode_array(it, f, base, path, err);
+    case K_METRICS:
+        return decode_metrics(it, f, base, path, err);
     default:
         return decode_str(it, f, base, path, err);
     }
@@ -591,6 +674,22 @@ static cJSON *encode_array(const struct field *f, const char *base)
     return arr;
 }
 
+static cJSON *encode_metrics(const struct field *f, const char *base)
+{
+    const struct bp_metric *m = (const struct bp_metric *)(base + f->off);
+    int n;
+    memcpy(&n, base + f->count_off, sizeof(n));
+    n = n < 0 ? 0 : n > (int)f->max ? (int)f->max : n;
+    cJSON *obj = cJSON_CreateObject();
+    for (int i = 0; obj && i < n; i++) {
+        if (!add(obj, m[i].name, cJSON_CreateNumber(m[i].value))) {
+            cJSON_Delete(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
 static bool encode_value(cJSON *obj, const struct field *f, const char *base)
 {
     const char *p = base + f->off;
@@ -613,6 +712,10 @@ static bool encode_value(cJSON *obj, const struct field *f, const char *base)
         return add(obj, f->name, encode_object(f->sub, p));
     case K_ARR:
         return add(obj, f->name, encode_array(f, base));
+    case K_METRICS:
+        if (!*(const bool *)(base + f->has_off))
+            return true;
+        return add(obj, f->name, encode_metrics(f, base));
     default:
         if (!f->required && p[0] == '\0')
             return true;
@@ -688,8 +791,8 @@ static int parse_bot_leaf(const char *p, struct bp_topic *out)
     if (!take_level(&p, out->bot, sizeof(out->bot)) || !bp_id_is_valid(out->bot) ||
         !take_level(&p, level, sizeof(level)) || p)
         return -EINVAL;
-    for (int t = BP_MSG_HEARTBEAT; t <= BP_MSG_TRADE; t++) {
-        if (strcmp(level, topic_leaves[t]) == 0) {
+    for (int t = 0; t < BP_MSG_TYPE_COUNT; t++) {
+        if (bp_msg_type_is_bot_level((enum bp_msg_type)t) && strcmp(level, topic_leaves[t]) == 0) {
             out->type = (enum bp_msg_type)t;
             return 0;
         }
@@ -758,5 +861,5 @@ int bp_topic_format(char *buf, size_t size, const char *root, enum bp_msg_type t
 
 bool bp_msg_type_is_bot_level(enum bp_msg_type type)
 {
-    return type >= BP_MSG_HEARTBEAT && type <= BP_MSG_TRADE;
+    return (type >= BP_MSG_HEARTBEAT && type <= BP_MSG_TRADE) || type == BP_MSG_EVENT;
 }

@@ -23,6 +23,9 @@
 #define BP_NONCE_MAX 64
 #define BP_SIG_HEX 128     /* an Ed25519 signature (64 bytes) as lowercase hex */
 #define BP_OUTPUT_MAX 2048 /* a command result's output: its last lines, in bytes */
+#define BP_METRICS_MAX 16     /* custom metrics per bot in one heartbeat */
+#define BP_METRIC_NAME_MAX 32 /* metric names: 1..32 chars of [a-z0-9_] */
+#define BP_EVENT_TEXT_MAX 256 /* free-form event text, in bytes */
 
 enum bp_msg_type {
     BP_MSG_AGENT_STATE = 0, /* agents/{agent}/state, retained, also the Last Will */
@@ -31,6 +34,7 @@ enum bp_msg_type {
     BP_MSG_TRADE,           /* agents/{agent}/bots/{bot}/trades */
     BP_MSG_COMMAND,         /* agents/{agent}/commands: collector → agent, signed */
     BP_MSG_COMMAND_RESULT,  /* agents/{agent}/results: agent → collector */
+    BP_MSG_EVENT,           /* agents/{agent}/bots/{bot}/events (added compatibly to v1) */
     BP_MSG_TYPE_COUNT
 };
 
@@ -51,7 +55,7 @@ enum bp_msg_err {
 
 /* Stable snake_case name of an error ("too_large", "json", ...), for logs and metrics. */
 const char *bp_msg_err_name(enum bp_msg_err err);
-/* Stable wire name of a type ("agent_state", "heartbeat", "stats", "trade"). */
+/* Stable wire name of a type ("agent_state", "heartbeat", "stats", "trade", "event"). */
 const char *bp_msg_type_name(enum bp_msg_type type);
 
 struct bp_msg_error {
@@ -113,14 +117,35 @@ struct bp_hb_probe {
     char error[BP_TEXT_MAX + 1]; /* the last failure; "" when the last run succeeded */
 };
 
+/* What the bot itself told its agent through notify (tick, market, exposure, api,
+ * maintenance). Times are Unix ms on the agent's clock; 0 = never reported. */
+struct bp_hb_signals {
+    int64_t tick_ts;            /* the strategy loop last evaluated */
+    int64_t market_ts;          /* time of the newest market data the bot has */
+    int64_t positions, orders;  /* open positions, resting orders; -1 = not reported */
+    int64_t api_calls;          /* exchange API calls in the agent's window (the last 20) */
+    int64_t api_errors;         /* of which failed */
+    int64_t api_latency_ms_max; /* slowest call in the window */
+    int64_t maintenance_until;  /* maintenance declared until then; 0 = none */
+    char maintenance_reason[BP_TEXT_MAX + 1]; /* "" when not given */
+};
+
+struct bp_metric {
+    char name[BP_METRIC_NAME_MAX + 1]; /* [a-z0-9_]{1,32} */
+    double value;                      /* finite */
+};
+
 struct bp_heartbeat {
     int64_t interval_ms;   /* when the next heartbeat is due, 100..3600000 */
     struct bp_proc_info proc;
     int64_t last_trade_ts; /* Unix ms of the newest trade the agent knows; 0 = none yet */
-    bool has_log, has_hb_file, has_probe;
+    bool has_log, has_hb_file, has_probe, has_signals, has_metrics;
     struct bp_hb_log log;
     struct bp_hb_file hb_file;
     struct bp_hb_probe probe;
+    struct bp_hb_signals signals;
+    int nmetrics;
+    struct bp_metric metrics[BP_METRICS_MAX]; /* the newest value of each, unique names */
 };
 
 struct bp_stats {
@@ -159,6 +184,12 @@ struct bp_command_result {
     char reason[BP_TEXT_MAX + 1];   /* why it was refused or failed; "" when ok */
 };
 
+/* A free-form event the bot reported (QoS 1: not lost while the broker is away). */
+struct bp_event {
+    int64_t event_ts;                 /* when it happened, Unix ms */
+    char text[BP_EVENT_TEXT_MAX + 1]; /* 1..256 bytes of UTF-8 without control characters */
+};
+
 struct bp_msg {
     struct bp_msg_header hdr;
     union {
@@ -168,8 +199,12 @@ struct bp_msg {
         struct bp_trade trade;
         struct bp_command command;
         struct bp_command_result result;
+        struct bp_event event;
     } u;
 };
+
+/* True if s is a valid metric name: 1..32 chars of [a-z0-9_]. */
+bool bp_metric_name_is_valid(const char *s);
 
 /* Returns true if s is a valid agent or bot id. */
 bool bp_id_is_valid(const char *s);

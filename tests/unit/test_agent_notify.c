@@ -24,6 +24,11 @@
 
 #include "agent_config.h"
 
+/* The C header for bots, pointed at the test's socket. */
+static char sdk_path[128];
+#define BOTPULSE_SOCKET sdk_path
+#include "../../deploy/sdk/botpulse_notify.h"
+
 static struct agent_config cfg;
 
 static int setup(void **state)
@@ -66,6 +71,9 @@ static void test_good(void **state)
     assert_string_equal(r.trade.id, "ord:42#7");
 }
 
+#define VERBS "trade, tick, market, exposure, metric, api, maintenance, event"
+#define TRADE_USAGE "trade bot=ID [id=X] [symbol=S] [side=buy|sell] [ts=MS]"
+
 static void expect_error(const char *req, const char *want)
 {
     struct agent_notify_req r;
@@ -77,20 +85,18 @@ static void expect_error(const char *req, const char *want)
 
 static void test_bad(void **state)
 {
-    expect_error("", "empty request (expected: trade bot=ID [id=X] [symbol=S] [side=buy|sell] "
-                     "[ts=MS])");
-    expect_error("   \n", "empty request (expected: trade bot=ID [id=X] [symbol=S] "
-                          "[side=buy|sell] [ts=MS])");
-    expect_error("trades bot=demo-1", "unknown verb 'trades' (expected trade)");
-    expect_error("TRADE bot=demo-1", "unknown verb 'TRADE' (expected trade)");
-    expect_error("trade", "missing bot=ID");
-    expect_error("trade id=T1", "missing bot=ID");
+    expect_error("", "empty request (expected a verb: " VERBS ")");
+    expect_error("   \n", "empty request (expected a verb: " VERBS ")");
+    expect_error("trades bot=demo-1", "unknown verb 'trades' (expected " VERBS ")");
+    expect_error("TRADE bot=demo-1", "unknown verb 'TRADE' (expected " VERBS ")");
+    expect_error("trade", "missing bot= (usage: " TRADE_USAGE ")");
+    expect_error("trade id=T1", "missing bot= (usage: " TRADE_USAGE ")");
     expect_error("trade bot=nobody", "unknown bot 'nobody'");
     expect_error("trade bot=demo-1/x", "bot: 'demo-1/x' is not a valid bot id");
     expect_error("trade bot=demo-1 bot=demo-2", "duplicate key 'bot'");
-    expect_error("trade bot=demo-1 price=3", "unknown key 'price' (expected bot, id, symbol, "
+    expect_error("trade bot=demo-1 price=3", "unknown key 'price' (trade takes bot, id, symbol, "
                                              "side, ts)");
-    expect_error("trade bot=demo-1 =x", "unknown key '' (expected bot, id, symbol, side, ts)");
+    expect_error("trade bot=demo-1 =x", "unknown key '' (trade takes bot, id, symbol, side, ts)");
     expect_error("trade bot=demo-1 id", "bad token 'id': expected key=value");
     expect_error("trade bot=demo-1 id=", "id: empty value");
     expect_error("trade bot=", "bot: empty value");
@@ -121,6 +127,97 @@ static void test_bad(void **state)
     assert_int_equal(agent_notify_parse("trade bot=demo-1\0x", 18, &cfg, &r, err, sizeof(err)),
                      -EINVAL);
     assert_string_equal(err, "request holds a control or non-ASCII byte at offset 16");
+}
+
+/* The signal verbs: every good form. */
+static void test_good_signals(void **state)
+{
+    struct agent_notify_req r;
+    char err[200] = "";
+    assert_int_equal(parse("tick bot=demo-1", &r, err), 0);
+    assert_int_equal(r.verb, AGENT_NOTIFY_TICK);
+    assert_int_equal(r.ts, 0);
+    assert_int_equal(parse("tick bot=demo-2 ts=1732000000000", &r, err), 0);
+    assert_int_equal(r.bot, 1);
+    assert_int_equal(r.ts, 1732000000000LL);
+    assert_int_equal(parse("market bot=demo-1 ts=1732000000123", &r, err), 0);
+    assert_int_equal(r.verb, AGENT_NOTIFY_MARKET);
+    assert_int_equal(r.ts, 1732000000123LL);
+    assert_int_equal(parse("exposure orders=12 bot=demo-1 positions=0", &r, err), 0);
+    assert_int_equal(r.verb, AGENT_NOTIFY_EXPOSURE);
+    assert_int_equal(r.positions, 0);
+    assert_int_equal(r.orders, 12);
+    assert_int_equal(
+        parse("metric bot=demo-1 unprotected_positions=2 pnl_usd=-12.5 x=1e3", &r, err), 0);
+    assert_int_equal(r.verb, AGENT_NOTIFY_METRIC);
+    assert_int_equal(r.nmetrics, 3);
+    assert_string_equal(r.metrics[0].name, "unprotected_positions");
+    assert_true(r.metrics[0].value == 2.0);
+    assert_true(r.metrics[1].value == -12.5);
+    assert_true(r.metrics[2].value == 1000.0);
+    assert_int_equal(parse("api bot=demo-1 result=ok latency_ms=250", &r, err), 0);
+    assert_int_equal(r.verb, AGENT_NOTIFY_API);
+    assert_true(r.api_ok);
+    assert_int_equal(r.latency_ms, 250);
+    assert_int_equal(parse("api bot=demo-1 result=error", &r, err), 0);
+    assert_false(r.api_ok);
+    assert_int_equal(r.latency_ms, -1);
+    assert_int_equal(
+        parse("maintenance bot=demo-1 for=10m reason=deploying v2, back soon", &r, err), 0);
+    assert_int_equal(r.verb, AGENT_NOTIFY_MAINTENANCE);
+    assert_int_equal(r.duration_ms, 600000);
+    assert_string_equal(r.text, "deploying v2, back soon");
+    assert_int_equal(parse("maintenance bot=demo-1 for=0", &r, err), 0);
+    assert_int_equal(r.duration_ms, 0);
+    assert_int_equal(parse("event bot=demo-1 text=rebalanced  0.5 BTC = done\n", &r, err), 0);
+    assert_int_equal(r.verb, AGENT_NOTIFY_EVENT);
+    assert_string_equal(r.text, "rebalanced  0.5 BTC = done");
+}
+
+/* The signal verbs: each bad input with its error text. */
+static void test_bad_signals(void **state)
+{
+    expect_error("tick bot=demo-1 ts=12", "ts: '12' is not Unix milliseconds (years 2000..2099)");
+    expect_error("tick bot=demo-1 id=x", "unknown key 'id' (tick takes bot, ts)");
+    expect_error("market bot=demo-1", "missing ts= (usage: market bot=ID ts=MS)");
+    expect_error("exposure bot=demo-1 positions=1",
+                 "missing orders= (usage: exposure bot=ID positions=N orders=N)");
+    expect_error("exposure bot=demo-1 positions=-1 orders=0",
+                 "positions: '-1' is not a whole number 0..1000000000");
+    expect_error("exposure bot=demo-1 positions=1.5 orders=0",
+                 "positions: '1.5' is not a whole number 0..1000000000");
+    expect_error("metric bot=demo-1", "no metric given (usage: metric bot=ID NAME=NUMBER ...)");
+    expect_error("metric bot=demo-1 PnL=3", "metric name 'PnL' is not 1..32 of [a-z0-9_]");
+    expect_error("metric bot=demo-1 abcdefghijklmnopqrstuvwxyz0123456=1",
+                 "metric name 'abcdefghijklmnopqrstuvwxyz0123456' is not 1..32 of [a-z0-9_]");
+    expect_error("metric bot=demo-1 a=1 a=2", "duplicate metric 'a'");
+    expect_error("metric bot=demo-1 a=abc", "metric a: 'abc' is not a number");
+    expect_error("metric bot=demo-1 a=nan", "metric a: 'nan' is not a number");
+    expect_error("metric bot=demo-1 a=inf", "metric a: 'inf' is not a number");
+    expect_error("metric bot=demo-1 a=0x10", "metric a: '0x10' is not a number");
+    expect_error("metric bot=demo-1 a=1e999", "metric a: '1e999' is not a number");
+    expect_error("metric bot=demo-1 a=", "metric a: '' is not a number");
+    expect_error("metric bot=demo-1 a", "bad token 'a': expected key=value");
+    expect_error("metric a=1", "missing bot= (usage: metric bot=ID NAME=NUMBER ...)");
+    expect_error("metric bot=demo-1 a0=0 a1=1 a2=2 a3=3 a4=4 a5=5 a6=6 a7=7 a8=8 a9=9 b0=0 b1=1 "
+                 "b2=2 b3=3 b4=4 b5=5 b6=6",
+                 "more than 16 metrics in one request");
+    expect_error("api bot=demo-1", "missing result= (usage: api bot=ID result=ok|error "
+                                   "[latency_ms=N])");
+    expect_error("api bot=demo-1 result=fail", "result: 'fail' is not ok or error");
+    expect_error("api bot=demo-1 result=ok latency_ms=1s",
+                 "latency_ms: '1s' is not a whole number 0..86400000");
+    expect_error("maintenance bot=demo-1", "missing for= (usage: maintenance bot=ID "
+                                           "for=DURATION [reason=TEXT])");
+    expect_error("maintenance bot=demo-1 for=8d", "for: '8d' is not a duration up to 7d (e.g. "
+                                                  "90s, 10m, 2h; 0 ends maintenance)");
+    expect_error("maintenance bot=demo-1 for=soon", "for: 'soon' is not a duration up to 7d "
+                                                    "(e.g. 90s, 10m, 2h; 0 ends maintenance)");
+    expect_error("maintenance bot=demo-1 reason=x for=1m", "missing for= (usage: maintenance "
+                                                           "bot=ID for=DURATION [reason=TEXT])");
+    expect_error("event bot=demo-1", "missing text= (usage: event bot=ID text=TEXT)");
+    expect_error("event bot=demo-1 text=", "text: empty value");
+    expect_error("event text=hello bot=demo-1", "missing bot= (usage: event bot=ID text=TEXT)");
 }
 
 static void test_oversize(void **state)
@@ -243,13 +340,67 @@ static void test_round_trip(void **state)
     rmdir(dir);
 }
 
+struct sdk_job {
+    int rc[8];
+    char reply[256];
+    atomic_bool done;
+};
+
+static void *sdk_thread(void *arg)
+{
+    struct sdk_job *j = arg;
+    j->rc[0] = bpn_tick("demo-1");
+    j->rc[1] = bpn_market("demo-1", 1732000000000LL);
+    j->rc[2] = bpn_exposure("demo-1", 2, 0);
+    j->rc[3] = bpn_metric("demo-1", "unprotected_positions", 1.5);
+    j->rc[4] = bpn_api("demo-1", 0, 1200);
+    j->rc[5] = bpn_trade("demo-1", "T-9");
+    j->rc[6] = bpn_send("maintenance bot=demo-1 for=10m reason=deploying v2", NULL, 0);
+    j->rc[7] = bpn_send("tick bot=ghost", j->reply, sizeof(j->reply));
+    atomic_store(&j->done, true);
+    return NULL;
+}
+
+/* deploy/sdk/botpulse_notify.h speaks the protocol the agent parses. */
+static void test_c_header_for_bots(void **state)
+{
+    char dir[] = "/tmp/bp-notify-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    snprintf(sdk_path, sizeof(sdk_path), "%s/notify.sock", dir);
+    assert_int_equal(bpn_tick("demo-1"), -1); /* no agent: -1, and no hang */
+    struct agent_notify_server s;
+    assert_int_equal(agent_notify_server_start(&s, sdk_path), 0);
+    struct sdk_job j = {.reply = ""};
+    pthread_t th;
+    int count = 0;
+    assert_int_equal(pthread_create(&th, NULL, sdk_thread, &j), 0);
+    for (int i = 0; i < 400 && !atomic_load(&j.done); i++) {
+        struct pollfd pfds[1 + AGENT_NOTIFY_MAX_CONNS];
+        size_t n = agent_notify_server_pollfds(&s, pfds, 1 + AGENT_NOTIFY_MAX_CONNS);
+        if (poll(pfds, n, 50) > 0)
+            agent_notify_server_process(&s, pfds, n, 0, echo_handler, &count);
+    }
+    pthread_join(th, NULL);
+    for (int i = 0; i < 7; i++)
+        if (j.rc[i] != 0)
+            fail_msg("request %d refused", i);
+    assert_int_equal(j.rc[7], 1);
+    assert_string_equal(j.reply, "error: unknown bot 'ghost'");
+    assert_int_equal(count, 8);
+    agent_notify_server_stop(&s);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_good_signals),
+        cmocka_unit_test(test_bad_signals),
         cmocka_unit_test(test_oversize),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_c_header_for_bots),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -540,6 +540,70 @@ static void test_offline_during_grace_waits_for_online(void **state)
     assert_int_equal(bot(fx, "bot-1")->status, COL_ST_DOWN);
 }
 
+/* A heartbeat carrying signals: the loop's last tick and a maintenance end, both Unix ms. */
+static void heartbeat_signals(struct fx *fx, const char *bot, bool alive, int64_t at,
+                              int64_t tick_at, int64_t maint_until)
+{
+    struct col_event ev;
+    header(fx, &ev, BP_MSG_HEARTBEAT, "a1", bot, at);
+    struct bp_heartbeat *hb = &ev.msg.u.heartbeat;
+    hb->interval_ms = 10 * S;
+    hb->proc.alive = alive;
+    hb->has_signals = true;
+    hb->signals = (struct bp_hb_signals){.tick_ts = W0 + tick_at,
+                                         .positions = -1,
+                                         .orders = -1,
+                                         .maintenance_until = maint_until ? W0 + maint_until : 0};
+    col_engine_handle(fx->e, &ev);
+}
+
+static void test_silent_loop_goes_hung_at_its_deadline(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.limits.tick_timeout_ms = 20 * S;
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    heartbeat_signals(fx, "bot-1", true, 0, 0, 0);
+    trade(fx, "a1", "bot-1", 0, 0);
+    const struct col_bot *b = bot(fx, "bot-1");
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    tick(fx, 0);
+    heartbeat_signals(fx, "bot-1", true, 10 * S, 0, 0); /* alive, but the tick is from 0 */
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 20 * S);
+    tick(fx, 20 * S - 1);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    tick(fx, 20 * S);
+    assert_int_equal(b->status, COL_ST_HUNG);
+    assert_string_equal(b->check, "loop");
+    assert_true(b->alert.open);
+    assert_int_equal(b->alert.severity, COL_SEV_CRITICAL);
+    heartbeat_signals(fx, "bot-1", true, 25 * S, 25 * S, 0); /* it ticks again */
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_false(b->alert.open);
+}
+
+static void test_maintenance_holds_the_alert_until_it_ends(void **state)
+{
+    struct fx *fx = *state;
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    heartbeat_signals(fx, "bot-1", true, 0, 0, 45 * S); /* maintenance for 45 s */
+    trade(fx, "a1", "bot-1", 0, 0);
+    const struct col_bot *b = bot(fx, "bot-1");
+    heartbeat_signals(fx, "bot-1", false, 10 * S, 0, 45 * S); /* the bot is stopped */
+    assert_int_equal(b->status, COL_ST_STOPPED);
+    assert_int_equal(b->severity, COL_SEV_NONE);
+    assert_false(b->alert.open);
+    heartbeat_signals(fx, "bot-1", false, 20 * S, 0, 45 * S);
+    heartbeat_signals(fx, "bot-1", false, 30 * S, 0, 45 * S);
+    heartbeat_signals(fx, "bot-1", false, 40 * S, 0, 45 * S);
+    tick(fx, 40 * S);
+    assert_false(b->alert.open);
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 45 * S); /* woken at its end */
+    tick(fx, 45 * S);
+    assert_int_equal(b->status, COL_ST_STOPPED);
+    assert_true(b->alert.open);
+    assert_int_equal(b->alert.severity, COL_SEV_CRITICAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +632,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_silence_during_grace_is_judged_when_it_ends, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_offline_during_grace_waits_for_online, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_silent_loop_goes_hung_at_its_deadline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_maintenance_holds_the_alert_until_it_ends, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -360,6 +360,88 @@ static void test_heartbeat_optional_objects(void **state)
                      BP_MSG_ERR_UNKNOWN_FIELD);
 }
 
+/* Signals and metrics: the decoded values, the exact wire, and the count bound. */
+static void test_heartbeat_signals_and_metrics(void **state)
+{
+    struct bp_msg m;
+    decode_ok("{\"v\":1,\"type\":\"heartbeat\",\"agent\":\"a\",\"bot\":\"b\",\"boot\":\"x\","
+              "\"seq\":1,\"ts\":9,\"interval_ms\":100,\"proc\":{\"alive\":true},"
+              "\"signals\":{\"tick_ts\":8,\"market_ts\":7,\"positions\":-1,\"orders\":3,"
+              "\"api_calls\":20,\"api_errors\":4,\"api_latency_ms_max\":12000,"
+              "\"maintenance_until\":0},\"metrics\":{\"unprotected_positions\":2,\"x_1\":-0.5}}",
+              &m);
+    const struct bp_heartbeat *hb = &m.u.heartbeat;
+    assert_true(hb->has_signals);
+    assert_true(hb->has_metrics);
+    assert_int_equal(hb->signals.tick_ts, 8);
+    assert_int_equal(hb->signals.positions, -1);
+    assert_int_equal(hb->signals.orders, 3);
+    assert_int_equal(hb->signals.api_errors, 4);
+    assert_int_equal(hb->nmetrics, 2);
+    assert_string_equal(hb->metrics[0].name, "unprotected_positions");
+    assert_true(hb->metrics[0].value == 2.0);
+    assert_string_equal(hb->metrics[1].name, "x_1");
+    assert_true(hb->metrics[1].value == -0.5);
+    char *s = bp_msg_encode(&m);
+    assert_non_null(strstr(s, "\"signals\":{\"tick_ts\":8,\"market_ts\":7,\"positions\":-1,"
+                              "\"orders\":3,\"api_calls\":20,\"api_errors\":4,"
+                              "\"api_latency_ms_max\":12000,\"maintenance_until\":0},"
+                              "\"metrics\":{\"unprotected_positions\":2,\"x_1\":-0.5}}"));
+    free(s);
+    /* Without them, neither is written. */
+    m.u.heartbeat.has_signals = m.u.heartbeat.has_metrics = false;
+    s = bp_msg_encode(&m);
+    assert_null(strstr(s, "signals"));
+    assert_null(strstr(s, "metrics"));
+    free(s);
+    /* The most metrics a heartbeat holds, with the longest names and every evidence object,
+     * stays under the cap. */
+    memset(&m, 0, sizeof(m));
+    m.hdr = (struct bp_msg_header){.v = 1, .type = BP_MSG_HEARTBEAT, .seq = 1, .ts = 1};
+    memset(m.hdr.agent, 'a', BP_ID_MAX);
+    memset(m.hdr.bot, 'b', BP_ID_MAX);
+    memset(m.hdr.boot, 'c', BP_BOOT_MAX);
+    hb = &m.u.heartbeat;
+    m.u.heartbeat.interval_ms = 100;
+    m.u.heartbeat.has_log = m.u.heartbeat.has_hb_file = m.u.heartbeat.has_probe = true;
+    m.u.heartbeat.has_signals = m.u.heartbeat.has_metrics = true;
+    memset(m.u.heartbeat.probe.error, 'e', BP_TEXT_MAX);
+    memset(m.u.heartbeat.signals.maintenance_reason, 'r', BP_TEXT_MAX);
+    m.u.heartbeat.nmetrics = BP_METRICS_MAX;
+    for (int i = 0; i < BP_METRICS_MAX; i++) {
+        memset(m.u.heartbeat.metrics[i].name, 'm', BP_METRIC_NAME_MAX);
+        m.u.heartbeat.metrics[i].name[0] = (char)('a' + i);
+        m.u.heartbeat.metrics[i].value = -1.2345678901234567e-300;
+    }
+    s = bp_msg_encode(&m);
+    assert_non_null(s);
+    assert_true(strlen(s) < BP_MSG_MAX_BYTES / 2);
+    struct bp_msg back;
+    decode_ok(s, &back);
+    assert_int_equal(back.u.heartbeat.nmetrics, BP_METRICS_MAX);
+    free(s);
+}
+
+static void test_event_message(void **state)
+{
+    struct bp_msg m;
+    decode_ok("{\"v\":1,\"type\":\"event\",\"agent\":\"a\",\"bot\":\"b\",\"boot\":\"x\","
+              "\"seq\":3,\"ts\":9,\"event\":{\"ts\":5,\"text\":\"r\u00e9\u00e9quilibrage done\"}}",
+              &m);
+    assert_int_equal(m.hdr.type, BP_MSG_EVENT);
+    assert_int_equal(m.u.event.event_ts, 5);
+    assert_string_equal(m.u.event.text, "r\xc3\xa9\xc3\xa9quilibrage done");
+    assert_string_equal(bp_msg_type_name(BP_MSG_EVENT), "event");
+    char buf[256];
+    assert_int_equal(bp_topic_format(buf, sizeof(buf), ROOT, BP_MSG_EVENT, "a", "b"), 0);
+    assert_string_equal(buf, ROOT "/agents/a/bots/b/events");
+    /* A control character in the text is refused. */
+    assert_int_equal(decode_err("{\"v\":1,\"type\":\"event\",\"agent\":\"a\",\"bot\":\"b\","
+                                "\"boot\":\"x\",\"seq\":3,\"ts\":9,"
+                                "\"event\":{\"ts\":5,\"text\":\"a\\nb\"}}"),
+                     BP_MSG_ERR_RANGE);
+}
+
 static void test_encode_over_cap_refused(void **state)
 {
     struct bp_msg *m = calloc(1, sizeof(*m));
@@ -399,9 +481,11 @@ static void test_topic_parse_valid(void **state)
     static const struct {
         const char *leaf;
         enum bp_msg_type type;
-    } cases[] = {
-        {"heartbeat", BP_MSG_HEARTBEAT}, {"stats", BP_MSG_STATS}, {"trades", BP_MSG_TRADE}};
-    for (size_t i = 0; i < 3; i++) {
+    } cases[] = {{"heartbeat", BP_MSG_HEARTBEAT},
+                 {"stats", BP_MSG_STATS},
+                 {"trades", BP_MSG_TRADE},
+                 {"events", BP_MSG_EVENT}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char topic[256];
         snprintf(topic, sizeof(topic), ROOT "/agents/vps-1/bots/grid.btc_1/%s", cases[i].leaf);
         assert_int_equal(bp_topic_parse(ROOT, topic, &t), 0);
@@ -566,6 +650,8 @@ int main(void)
         cmocka_unit_test(test_encode_exact_wire),
         cmocka_unit_test(test_encode_heartbeat_writes_defaults),
         cmocka_unit_test(test_heartbeat_optional_objects),
+        cmocka_unit_test(test_heartbeat_signals_and_metrics),
+        cmocka_unit_test(test_event_message),
         cmocka_unit_test(test_encode_over_cap_refused),
         cmocka_unit_test(test_topic_parse_valid),
         cmocka_unit_test(test_topic_parse_rejects),

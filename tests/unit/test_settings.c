@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,9 +109,56 @@ static void test_cross_key_errors(void **state)
     expect_error(BASE "[rules]\ndisk_crit = 102\n", "disk_crit");
 }
 
+/* Signal thresholds and metric rules: defaults, [rules] ones for every bot, a bot's own added. */
+static void test_signal_settings(void **state)
+{
+    (void)state;
+    struct col_settings s;
+    char err[512] = "";
+    assert_int_equal(load(BASE "[rules]\nmetric_rule = unprotected_positions > 0 critical\n"
+                               "[bot b1]\ntick_timeout = 20s\nmarket_stale = 5s\n"
+                               "metric_rule = drawdown_pct >= 20 warning, equity < 10 critical\n",
+                          &s, err, sizeof(err)),
+                     0);
+    struct col_rule_limits l;
+    col_settings_limits_for(&s, "other", "", &l);
+    assert_int_equal(l.tick_timeout_ms, 60000);
+    assert_false(l.tick_expected);
+    assert_int_equal(l.market_stale_ms, 30000);
+    assert_true(l.api_err_warn == 10 && l.api_err_crit == 20);
+    assert_int_equal(l.api_min_calls, 5);
+    assert_int_equal(l.api_latency_warn_ms, 10000);
+    assert_int_equal(l.api_latency_crit_ms, 30000);
+    assert_int_equal(l.nmetric_rules, 1);
+    assert_string_equal(l.metric_rules[0].check, "metric:unprotected_positions");
+    col_settings_limits_for(&s, "b1", "", &l);
+    assert_int_equal(l.tick_timeout_ms, 20000);
+    assert_true(l.tick_expected);
+    assert_int_equal(l.market_stale_ms, 5000);
+    assert_int_equal(l.nmetric_rules, 3);
+    assert_string_equal(l.metric_rules[0].metric, "unprotected_positions");
+    assert_string_equal(l.metric_rules[2].metric, "equity");
+    assert_int_equal(l.metric_rules[2].severity, COL_SEV_CRITICAL);
+    col_settings_cleanup(&s);
+    assert_int_equal(load(BASE "[rules]\nmetric_rule = x > 0 fatal\n", &s, err, sizeof(err)),
+                     -EINVAL);
+    assert_non_null(strstr(err, "[rules] metric_rule: 'x > 0 fatal': severity 'fatal'"));
+    col_settings_cleanup(&s);
+    assert_int_equal(load(BASE "[bot b9]\nmetric_rule = Bad > 0 critical\n", &s, err, sizeof(err)),
+                     -EINVAL);
+    assert_non_null(strstr(err, "[bot b9] metric_rule: 'Bad > 0 critical': metric name"));
+    col_settings_cleanup(&s);
+    assert_int_equal(
+        load(BASE "[rules]\napi_error_warn = 30\napi_error_crit = 20\n", &s, err, sizeof(err)),
+        -EINVAL);
+    assert_non_null(strstr(err, "api_error_warn"));
+    col_settings_cleanup(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_signal_settings),
         cmocka_unit_test(test_defaults_and_webhook),
         cmocka_unit_test(test_cross_key_errors),
     };
