@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "agent_config.h"
 #include "agent_publisher.h"
+#include "agent_spawn.h"
 #include "clock.h"
 #include "log.h"
 #include "queue.h"
@@ -29,8 +29,6 @@
 #define REAP_FIRST_MS 5
 #define REAP_MAX_MS 200
 #define NONCE_FILE "command-nonces"
-
-extern char **environ;
 
 static const char *const action_names[AGENT_ACT_COUNT] = {"reconnect", "restart", "hard_restart",
                                                           "pre_restart"};
@@ -343,39 +341,7 @@ static int spawn(struct run *r, const char *cmdline)
     argv[n] = NULL;
     if (n == 0)
         return -EINVAL;
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) != 0)
-        return -errno;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, deflt;
-    sigemptyset(&none);
-    sigemptyset(&deflt);
-    sigaddset(&deflt, SIGPIPE);
-    sigaddset(&deflt, SIGTERM);
-    sigaddset(&deflt, SIGINT);
-    sigaddset(&deflt, SIGHUP);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDERR_FILENO);
-    posix_spawnattr_init(&at);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &deflt);
-    posix_spawnattr_setpgroup(&at, 0);
-    int rc = posix_spawnp(&r->pid, argv[0], &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    close(pfd[1]);
-    if (rc != 0) {
-        close(pfd[0]);
-        r->pid = 0;
-        return -rc;
-    }
-    r->fd = pfd[0];
-    return 0;
+    return agent_spawn(argv, true, &r->pid, &r->fd);
 }
 
 /* Reads what is there; keeps the last BP_OUTPUT_MAX bytes. */

@@ -5,21 +5,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_spawn.h"
 #include "agent_ts.h"
 #include "log.h"
 
 #define MOD "probe"
 #define REAP_FIRST_MS 5
 #define REAP_MAX_MS 200
-
-extern char **environ;
 
 int agent_probe_init(struct agent_probe *p, const char *cmd, int64_t interval_ms,
                      int64_t timeout_ms, int64_t mono)
@@ -73,38 +71,7 @@ int agent_probe_parse_output(const char *buf, size_t len, int64_t wall, int64_t 
 
 static int spawn(struct agent_probe *p)
 {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) != 0)
-        return -errno;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, deflt;
-    sigemptyset(&none);
-    sigemptyset(&deflt);
-    sigaddset(&deflt, SIGPIPE); /* the agent ignores it; the probe should not */
-    sigaddset(&deflt, SIGTERM);
-    sigaddset(&deflt, SIGINT);
-    sigaddset(&deflt, SIGHUP);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-    posix_spawnattr_init(&at);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setsigmask(&at, &none); /* the agent blocks its signals outside ppoll */
-    posix_spawnattr_setsigdefault(&at, &deflt);
-    posix_spawnattr_setpgroup(&at, 0); /* its own group: the timeout kills its children too */
-    int rc = posix_spawnp(&p->pid, p->argv[0], &fa, &at, p->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    close(pfd[1]);
-    if (rc != 0) {
-        close(pfd[0]);
-        p->pid = 0;
-        return -rc;
-    }
-    p->fd = pfd[0];
-    return 0;
+    return agent_spawn(p->argv, false, &p->pid, &p->fd);
 }
 
 __attribute__((format(printf, 2, 3))) static void fail(struct agent_probe *p, const char *fmt, ...)
