@@ -21,6 +21,7 @@ enum col_store_op_kind {
     COL_OP_TRADE,      /* insert a trades row, exactly once per (agent, boot, seq) */
     COL_OP_ALERT,      /* insert an alert_events row */
     COL_OP_SAMPLE,     /* insert a bot_samples row (stats, at most one per bot per minute) */
+    COL_OP_SILENCE,    /* upsert a silences row (made, or removed by hand) */
 };
 
 #define COL_STATUS_MAX 16
@@ -81,6 +82,18 @@ struct col_store_op {
             char bot[BP_ID_MAX + 1];
             struct bp_stats stats;
         } sample;
+        struct {
+            char id[48];
+            char bot[BP_ID_MAX + 1];
+            char account[BP_ID_MAX + 1];
+            char host[BP_TEXT_MAX + 1];
+            char check[COL_CHECK_MAX];
+            char reason[BP_TEXT_MAX + 1];
+            char created_by[BP_ID_MAX + 1];
+            int64_t created_at; /* Unix ms; ts is when the op was made */
+            int64_t ends_at;    /* Unix ms */
+            int64_t removed_at; /* Unix ms, 0 = not removed */
+        } silence;
     } u;
 };
 
@@ -116,6 +129,17 @@ struct col_open_alert {
  * calls cb for each. The count, or -errno (logged). */
 int col_store_load_open_alerts(const char *conninfo,
                                void (*cb)(void *ctx, const struct col_open_alert *a), void *ctx);
+
+/* A silence still in force (not removed, ends_at in the future), as stored. */
+struct col_stored_silence {
+    const char *id, *bot, *account, *host, *check, *reason, *created_by;
+    int64_t created_at, ends_at; /* Unix ms */
+};
+
+/* Reads every silence still in force (one short connection, at start-up, after
+ * col_store_migrate) and calls cb for each. The count, or -errno (logged). */
+int col_store_load_silences(const char *conninfo,
+                            void (*cb)(void *ctx, const struct col_stored_silence *s), void *ctx);
 
 /* Creates the store; nothing is connected until col_store_start. 0 or -errno. */
 int col_store_new(const struct col_store_opts *opts, struct col_store **out);
