@@ -91,7 +91,8 @@ static int end_member(const cJSON *o, int64_t now_wall, struct col_silence *sl, 
         return 0;
     }
     double d = cJSON_IsNumber(until) ? until->valuedouble : -1;
-    if (d != (double)(int64_t)d || d <= (double)now_wall || d > (double)MAX_TS_MS ||
+    /* range first: casting an out-of-range double to an integer is undefined */
+    if (d <= (double)now_wall || d > (double)MAX_TS_MS || d != (double)(int64_t)d ||
         (int64_t)d - now_wall > COL_SILENCE_MAX_MS) {
         snprintf(err, errlen, "'until': want an integer Unix time in ms, in the future, at most "
                               "366 days ahead");

@@ -135,6 +135,7 @@ static void test_body_validation(void **state)
         "{\"bot\":\"b\",\"until\":1699999999999,\"reason\":\"r\"}",     /* past */
         "{\"bot\":\"b\",\"until\":1700000000000.5,\"reason\":\"r\"}",   /* not an integer */
         "{\"bot\":\"b\",\"until\":\"soon\",\"reason\":\"r\"}",
+        "{\"bot\":\"b\",\"until\":1e300,\"reason\":\"r\"}",           /* far off */
         "{\"check\":\"nope\",\"duration\":\"1h\",\"reason\":\"r\"}",    /* not a check */
         "{\"bots\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}",        /* typo: unknown */
     };
