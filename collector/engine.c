@@ -628,17 +628,8 @@ static void on_connection(struct col_engine *e, const struct col_event *ev)
 static void store_silence(struct col_engine *e, const struct col_silence *sl, int64_t removed_at,
                           int64_t now_wall)
 {
-    struct col_store_op op = {.kind = COL_OP_SILENCE, .ts = now_wall};
-    snprintf(op.u.silence.id, sizeof(op.u.silence.id), "%s", sl->id);
-    snprintf(op.u.silence.bot, sizeof(op.u.silence.bot), "%s", sl->bot);
-    snprintf(op.u.silence.account, sizeof(op.u.silence.account), "%s", sl->account);
-    snprintf(op.u.silence.host, sizeof(op.u.silence.host), "%s", sl->host);
-    snprintf(op.u.silence.check, sizeof(op.u.silence.check), "%s", sl->check);
-    snprintf(op.u.silence.reason, sizeof(op.u.silence.reason), "%s", sl->reason);
-    snprintf(op.u.silence.created_by, sizeof(op.u.silence.created_by), "%s", sl->created_by);
-    op.u.silence.created_at = sl->created_at;
-    op.u.silence.ends_at = sl->ends_at;
-    op.u.silence.removed_at = removed_at;
+    struct col_store_op op;
+    col_silence_store_op(sl, removed_at, now_wall, &op);
     submit(e, &op);
 }
 
@@ -694,15 +685,7 @@ static void answer_silence(struct col_engine *e, struct col_query *qr, const str
 {
     struct col_silence *sl = &qr->silence;
     if (qr->kind == COL_Q_SILENCES) {
-        size_t n = e->silences.n;
-        qr->silences = n ? malloc(n * sizeof(*qr->silences)) : NULL;
-        if (n && !qr->silences) {
-            qr->rc = -ENOMEM;
-            return;
-        }
-        if (n)
-            memcpy(qr->silences, e->silences.v, n * sizeof(*qr->silences));
-        qr->nsilences = n;
+        qr->rc = col_silences_copy(&e->silences, &qr->silences, &qr->nsilences);
     } else if (qr->kind == COL_Q_SILENCE_ADD) {
         new_event_id(e, sl->id, sizeof(sl->id));
         sl->created_at = ev->recv_wall;

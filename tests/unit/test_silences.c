@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S 1000
@@ -73,6 +74,17 @@ static void test_add_remove_and_expiry_on_fake_clock(void **state)
     assert_int_equal(col_silences_add(&s, &a), -EEXIST);
     assert_int_equal(col_silences_add(&s, &none), -EINVAL);
     assert_int_equal(col_silences_next_end(&s), T0 + 30 * S);
+    struct col_silence *copy = NULL;
+    size_t ncopy = 0;
+    assert_int_equal(col_silences_copy(&s, &copy, &ncopy), 0);
+    assert_int_equal(ncopy, 2);
+    assert_string_equal(copy[1].id, "b");
+    free(copy);
+    struct col_store_op op;
+    col_silence_store_op(&b, 0, W0, &op);
+    assert_int_equal(op.kind, COL_OP_SILENCE);
+    assert_string_equal(op.u.silence.account, "acct");
+    assert_int_equal(op.u.silence.removed_at, 0);
     assert_string_equal(col_silences_find(&s, "bot-2", "acct", "h", "", T0)->id, "b");
     assert_null(col_silences_find(&s, "bot-2", "other", "h", "", T0));
     /* at its end a silence no longer covers, even before it is popped */
