@@ -24,9 +24,11 @@ int col_parse_duration(const char *text, int64_t *ms)
             return -EINVAL;
         n = n * 10 + (*p - '0');
     }
-    int64_t unit = *p == 's' ? 1000 : *p == 'm' ? 60000 : *p == 'h' ? 3600000
-                   : *p == 'd'                   ? 86400000
-                                                 : 0;
+    int64_t unit = *p == 's'   ? 1000
+                   : *p == 'm' ? 60000
+                   : *p == 'h' ? 3600000
+                   : *p == 'd' ? 86400000
+                               : 0;
     if (unit == 0 || p[1] != '\0' || n == 0)
         return -EINVAL;
     *ms = n * unit;
@@ -44,7 +46,8 @@ static int str_member(const cJSON *o, const char *name, bool is_id, char *buf, s
     if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= size ||
         (is_id && !bp_id_is_valid(v->valuestring))) {
         snprintf(err, errlen, "'%s': want %s", name,
-                 is_id ? "a string of 1..64 of [A-Za-z0-9_.-]" : "a non-empty string, at most 128 bytes");
+                 is_id ? "a string of 1..64 of [A-Za-z0-9_.-]"
+                       : "a non-empty string, at most 128 bytes");
         return -EINVAL;
     }
     snprintf(buf, size, "%s", v->valuestring);
@@ -61,8 +64,10 @@ static int known_members(const cJSON *o, char *err, size_t errlen)
         while (i < sizeof(names) / sizeof(names[0]) && strcmp(c->string, names[i]) != 0)
             i++;
         if (i == sizeof(names) / sizeof(names[0])) {
-            snprintf(err, errlen, "unknown member '%.40s': want bot, account, host, check, "
-                                  "until or duration, reason, by", c->string);
+            snprintf(err, errlen,
+                     "unknown member '%.40s': want bot, account, host, check, "
+                     "until or duration, reason, by",
+                     c->string);
             return -EINVAL;
         }
     }
@@ -77,14 +82,16 @@ static int end_member(const cJSON *o, int64_t now_wall, struct col_silence *sl, 
     const cJSON *dur = cJSON_GetObjectItemCaseSensitive(o, "duration");
     int64_t ms = 0;
     if (!until == !dur) {
-        snprintf(err, errlen, "give exactly one of 'until' (Unix ms) and 'duration' (e.g. \"30m\")");
+        snprintf(err, errlen,
+                 "give exactly one of 'until' (Unix ms) and 'duration' (e.g. \"30m\")");
         return -EINVAL;
     }
     if (dur) {
         if (!cJSON_IsString(dur) || col_parse_duration(dur->valuestring, &ms) < 0 ||
             ms > COL_SILENCE_MAX_MS) {
-            snprintf(err, errlen, "'duration': want a number and a unit s, m, h or d (e.g. "
-                                  "\"30m\"), at most 366d");
+            snprintf(err, errlen,
+                     "'duration': want a number and a unit s, m, h or d (e.g. "
+                     "\"30m\"), at most 366d");
             return -EINVAL;
         }
         sl->ends_at = now_wall + ms;
@@ -94,8 +101,9 @@ static int end_member(const cJSON *o, int64_t now_wall, struct col_silence *sl, 
     /* range first: casting an out-of-range double to an integer is undefined */
     if (d <= (double)now_wall || d > (double)MAX_TS_MS || d != (double)(int64_t)d ||
         (int64_t)d - now_wall > COL_SILENCE_MAX_MS) {
-        snprintf(err, errlen, "'until': want an integer Unix time in ms, in the future, at most "
-                              "366 days ahead");
+        snprintf(err, errlen,
+                 "'until': want an integer Unix time in ms, in the future, at most "
+                 "366 days ahead");
         return -EINVAL;
     }
     sl->ends_at = (int64_t)d;
@@ -166,8 +174,7 @@ static int cmp_silence(const void *pa, const void *pb)
     return strcmp(a->id, b->id);
 }
 
-static void list(const struct col_http_ctx *ctx, struct col_query *qr,
-                 struct col_http_reply *reply)
+static void list(const struct col_http_ctx *ctx, struct col_query *qr, struct col_http_reply *reply)
 {
     if (!col_http_ask(ctx, qr, reply))
         return;

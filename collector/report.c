@@ -35,8 +35,8 @@ static size_t lower_bound(const struct col_report *r, const char *bot)
 
 struct col_report_bot *col_report_bot(struct col_report *r, const char *bot)
 {
-    size_t i = r->nbots > 0 && strcmp(r->bots[r->nbots - 1].bot, bot) < 0 ? r->nbots
-                                                                          : lower_bound(r, bot);
+    size_t i =
+        r->nbots > 0 && strcmp(r->bots[r->nbots - 1].bot, bot) < 0 ? r->nbots : lower_bound(r, bot);
     if (i < r->nbots && strcmp(r->bots[i].bot, bot) == 0)
         return &r->bots[i];
     if (r->nbots == r->cap) {
@@ -135,8 +135,7 @@ void col_report_initial(struct col_report *r, struct col_report_bot *b, enum col
     move_to(b, r->from, st);
 }
 
-void col_report_step(struct col_report *r, struct col_report_bot *b, int64_t ts,
-                     enum col_status st)
+void col_report_step(struct col_report *r, struct col_report_bot *b, int64_t ts, enum col_status st)
 {
     if (ts < b->cur_since)
         ts = b->cur_since; /* out of order or before the range: no negative time */
@@ -185,8 +184,8 @@ static void add_uptime(cJSON *o, int64_t up_ms, int64_t observed_ms)
     cJSON_AddNumberToObject(o, "observed_ms", (double)observed_ms);
 }
 
-static void add_body(cJSON *o, const int64_t *ms_in, int64_t gaps, int64_t gap_ms,
-                     int64_t longest, int64_t warn, int64_t crit, int64_t trades, int64_t range)
+static void add_body(cJSON *o, const int64_t *ms_in, int64_t gaps, int64_t gap_ms, int64_t longest,
+                     int64_t warn, int64_t crit, int64_t trades, int64_t range)
 {
     cJSON *t = cJSON_AddObjectToObject(o, "time_in_status_ms");
     for (int s = 0; s < COL_ST_COUNT; s++)
@@ -239,8 +238,8 @@ static cJSON *fleet_json(const struct col_report *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "bots", (double)r->nbots);
     add_uptime(o, f.up_ms, f.observed_ms);
-    add_body(o, f.ms_in, f.gaps, f.gap_ms, f.longest_gap_ms, f.alerts_warning,
-             f.alerts_critical, f.trades, r->to - r->from);
+    add_body(o, f.ms_in, f.gaps, f.gap_ms, f.longest_gap_ms, f.alerts_warning, f.alerts_critical,
+             f.trades, r->to - r->from);
     cJSON *w = cJSON_AddArrayToObject(o, "worst_incidents");
     for (size_t i = 0; i < f.nworst; i++)
         cJSON_AddItemToArray(w, span_json(&f.worst[i]));

@@ -35,8 +35,8 @@ static bool field_ok(const char *want, const char *have)
 bool col_silence_matches(const struct col_silence *sl, const char *bot, const char *account,
                          const char *host, const char *check)
 {
-    return field_ok(sl->bot, bot) && field_ok(sl->account, account) &&
-           field_ok(sl->host, host) && field_ok(sl->check, check);
+    return field_ok(sl->bot, bot) && field_ok(sl->account, account) && field_ok(sl->host, host) &&
+           field_ok(sl->check, check);
 }
 
 int col_silences_add(struct col_silences *s, const struct col_silence *sl)

@@ -48,8 +48,7 @@ static void summary_row(FILE *out, const char *name, const cJSON *o)
     age(num(g, "longest_ms"), longest, sizeof(longest));
     fprintf(out, "| %s | %s | %lld (%s, longest %s) | %lld | %lld | %lld | %.2f |\n", name, up,
             (long long)num(g, "count"), gap, longest, (long long)num(a, "critical"),
-            (long long)num(a, "warning"), (long long)num(o, "trades"),
-            numd(o, "trades_per_hour"));
+            (long long)num(a, "warning"), (long long)num(o, "trades"), numd(o, "trades_per_hour"));
 }
 
 static void status_row(FILE *out, const char *name, const cJSON *o)
@@ -78,8 +77,8 @@ static void incidents(FILE *out, const cJSON *list)
         ctl_format_time(num(it, "start"), s, sizeof(s));
         ctl_format_time(num(it, "end"), e, sizeof(e));
         age(num(it, "duration_ms"), d, sizeof(d));
-        fprintf(out, "| %s | %s | %s | %s | %s |\n", cJSON_IsString(b) ? b->valuestring : "",
-                s, e, d, cJSON_IsString(w) ? w->valuestring : "");
+        fprintf(out, "| %s | %s | %s | %s | %s |\n", cJSON_IsString(b) ? b->valuestring : "", s, e,
+                d, cJSON_IsString(w) ? w->valuestring : "");
     }
 }
 
@@ -104,9 +103,11 @@ int ctl_print_report(FILE *out, const cJSON *body)
         summary_row(out, cJSON_IsString(id) ? id->valuestring : "?", b);
     }
     fprintf(out, "\n## Time in each status\n\n| bot |");
-    cJSON_ArrayForEach(s, obj(fleet, "time_in_status_ms")) fprintf(out, " %s |", s->string);
+    cJSON_ArrayForEach(s, obj(fleet, "time_in_status_ms"))
+        fprintf(out, " %s |", s->string);
     fprintf(out, "\n|---|");
-    cJSON_ArrayForEach(s, obj(fleet, "time_in_status_ms")) fprintf(out, "---|");
+    cJSON_ArrayForEach(s, obj(fleet, "time_in_status_ms"))
+        fprintf(out, "---|");
     fprintf(out, "\n");
     status_row(out, fleet_name, fleet);
     cJSON_ArrayForEach(b, bots) {

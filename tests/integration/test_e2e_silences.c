@@ -130,8 +130,8 @@ static void test_silenced_alert_is_stored_not_published_then_announced(void **st
                    bpt_stack_wait_status(&t.s, st, "bot-2", "healthy", 15000) == 0,
                "bots never became healthy");
 
-    expect_ctl(&t, 0, "made silence", "silence", "add", "--bot", "bot-1", "--for", "6s",
-               "--reason", "maintenance", "--by", "tester");
+    expect_ctl(&t, 0, "made silence", "silence", "add", "--bot", "bot-1", "--for", "6s", "--reason",
+               "maintenance", "--by", "tester");
     expect_ctl(&t, 0, "bot=bot-1", "silence", "list");
     expect_ctl(&t, 0, "\"by\":\"tester\"", "--json", "silence", "list");
 
@@ -184,8 +184,8 @@ static void test_silenced_alert_is_stored_not_published_then_announced(void **st
     double crit = cJSON_GetObjectItem(cJSON_GetObjectItem(b1, "alerts"), "critical")->valuedouble;
     double up = cJSON_GetObjectItem(b1, "uptime_pct")->valuedouble;
     bpt_assert(t.env, stopped >= 5000 && crit == 1 && up < 100 && up > 0,
-               "bot-1: stopped %.0f ms, %.0f critical alerts, uptime %.2f%%: %s", stopped, crit,
-               up, t.out);
+               "bot-1: stopped %.0f ms, %.0f critical alerts, uptime %.2f%%: %s", stopped, crit, up,
+               t.out);
     bpt_assert(t.env, cJSON_GetArraySize(cJSON_GetObjectItem(b1, "worst_incidents")) == 1,
                "bot-1 should have one incident: %s", t.out);
     cJSON_Delete(r);
@@ -200,8 +200,7 @@ static void test_silences_survive_a_restart_and_bad_input_is_4xx(void **state)
 {
     struct t t = {.env = *state};
     start(&t);
-    expect_http(&t, 201, "\"account\":\"acct-0\"", "POST", "/silences", TOKEN,
-                "application/json",
+    expect_http(&t, 201, "\"account\":\"acct-0\"", "POST", "/silences", TOKEN, "application/json",
                 "{\"account\":\"acct-0\",\"duration\":\"1h\",\"reason\":\"migration\"}");
     cJSON *made = cJSON_Parse(t.out);
     char id[64], path[128];
@@ -216,16 +215,14 @@ static void test_silences_survive_a_restart_and_bad_input_is_4xx(void **state)
     /* a restart reloads it */
     bpt_assert(t.env, bpt_signal(t.env, "collector", SIGTERM) == 0, "no collector");
     int ws = bpt_wait_exit(t.env, "collector", 10000);
-    bpt_assert(t.env, ws >= 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0,
-               "collector did not exit 0");
+    bpt_assert(t.env, ws >= 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "collector did not exit 0");
     bpt_assert(t.env, bpt_stack_start_collector(&t.s) == 0, "collector did not restart");
     expect_http(&t, 200, id, "GET", "/silences", NULL, NULL, NULL);
 
     /* bad input, each with its status */
     const char *ok = "{\"bot\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}";
     expect_http(&t, 401, "bearer", "POST", "/silences", NULL, "application/json", ok);
-    expect_http(&t, 401, "wrong bearer token", "POST", "/silences", "nope", "application/json",
-                ok);
+    expect_http(&t, 401, "wrong bearer token", "POST", "/silences", "nope", "application/json", ok);
     expect_http(&t, 415, "Content-Type", "POST", "/silences", TOKEN, "text/plain", ok);
     expect_http(&t, 400, "empty body", "POST", "/silences", TOKEN, "application/json", "");
     expect_http(&t, 400, "JSON object", "POST", "/silences", TOKEN, "application/json", "[1]");
@@ -239,8 +236,8 @@ static void test_silences_survive_a_restart_and_bad_input_is_4xx(void **state)
                 "{\"bot\":\"b\",\"until\":1000,\"reason\":\"r\"}");
     expect_http(&t, 400, "'reason' is required", "POST", "/silences", TOKEN, "application/json",
                 "{\"bot\":\"b\",\"duration\":\"1h\"}");
-    expect_http(&t, 400, "unknown member 'bots'", "POST", "/silences", TOKEN,
-                "application/json", "{\"bots\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}");
+    expect_http(&t, 400, "unknown member 'bots'", "POST", "/silences", TOKEN, "application/json",
+                "{\"bots\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}");
     expect_http(&t, 400, "'bot'", "POST", "/silences", TOKEN, "application/json",
                 "{\"bot\":\"a b\",\"duration\":\"1h\",\"reason\":\"r\"}");
     expect_http(&t, 400, "not a check name", "POST", "/silences", TOKEN, "application/json",
@@ -256,8 +253,7 @@ static void test_silences_survive_a_restart_and_bad_input_is_4xx(void **state)
     expect_http(&t, 400, "before 'to'", "GET", "/report?from=2000&to=1000", NULL, NULL, NULL);
     expect_http(&t, 400, "366 days", "GET", "/report?from=0", NULL, NULL, NULL);
     expect_http(&t, 400, "parameter 'bot'", "GET", "/report?bot=a%20b", NULL, NULL, NULL);
-    expect_http(&t, 400, "unknown parameter", "GET", "/report?format=md", NULL, NULL,
-                NULL);
+    expect_http(&t, 400, "unknown parameter", "GET", "/report?format=md", NULL, NULL, NULL);
     expect_http(&t, 405, "use GET", "POST", "/report", TOKEN, "application/json", "{}");
     expect_http(&t, 200, "\"fleet\"", "GET", "/report", NULL, NULL, NULL);
 
@@ -281,10 +277,10 @@ BPT_ENV_FIXTURE("silences")
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_silenced_alert_is_stored_not_published_then_announced, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_silences_survive_a_restart_and_bad_input_is_4xx,
+        cmocka_unit_test_setup_teardown(test_silenced_alert_is_stored_not_published_then_announced,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silences_survive_a_restart_and_bad_input_is_4xx, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

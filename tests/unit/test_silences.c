@@ -53,9 +53,8 @@ static void test_matching(void **state)
         {silence("9", "bot-1", "acct", "host-2", "liveness", 0), false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        assert_int_equal(
-            col_silence_matches(&cases[i].sl, "bot-1", "acct", "host-1", "liveness"),
-            cases[i].match);
+        assert_int_equal(col_silence_matches(&cases[i].sl, "bot-1", "acct", "host-1", "liveness"),
+                         cases[i].match);
     /* an unknown label of the bot matches only a silence that does not ask for it */
     struct col_silence sl = silence("x", "", "", "", "liveness", 0);
     assert_false(col_silence_matches(&sl, "bot-1", "", "", NULL));
@@ -135,21 +134,21 @@ static void test_body_validation(void **state)
     assert_string_equal(sl.created_by, "api");
     static const char *const bad[] = {
         "[]",
-        "{\"duration\":\"30m\",\"reason\":\"r\"}",                      /* no matcher */
-        "{\"bot\":\"b\",\"reason\":\"r\"}",                             /* no end */
+        "{\"duration\":\"30m\",\"reason\":\"r\"}", /* no matcher */
+        "{\"bot\":\"b\",\"reason\":\"r\"}",        /* no end */
         "{\"bot\":\"b\",\"duration\":\"1h\",\"until\":1800000000000,\"reason\":\"r\"}",
-        "{\"bot\":\"b\",\"duration\":\"1h\"}",                          /* no reason */
-        "{\"bot\":\"b\",\"duration\":\"1h\",\"reason\":\"\"}",          /* empty reason */
-        "{\"bot\":\"b c\",\"duration\":\"1h\",\"reason\":\"r\"}",       /* bad id */
-        "{\"bot\":7,\"duration\":\"1h\",\"reason\":\"r\"}",             /* not a string */
-        "{\"bot\":\"b\",\"duration\":\"1y\",\"reason\":\"r\"}",         /* bad unit */
-        "{\"bot\":\"b\",\"duration\":\"367d\",\"reason\":\"r\"}",       /* too long */
-        "{\"bot\":\"b\",\"until\":1699999999999,\"reason\":\"r\"}",     /* past */
-        "{\"bot\":\"b\",\"until\":1700000000000.5,\"reason\":\"r\"}",   /* not an integer */
+        "{\"bot\":\"b\",\"duration\":\"1h\"}",                        /* no reason */
+        "{\"bot\":\"b\",\"duration\":\"1h\",\"reason\":\"\"}",        /* empty reason */
+        "{\"bot\":\"b c\",\"duration\":\"1h\",\"reason\":\"r\"}",     /* bad id */
+        "{\"bot\":7,\"duration\":\"1h\",\"reason\":\"r\"}",           /* not a string */
+        "{\"bot\":\"b\",\"duration\":\"1y\",\"reason\":\"r\"}",       /* bad unit */
+        "{\"bot\":\"b\",\"duration\":\"367d\",\"reason\":\"r\"}",     /* too long */
+        "{\"bot\":\"b\",\"until\":1699999999999,\"reason\":\"r\"}",   /* past */
+        "{\"bot\":\"b\",\"until\":1700000000000.5,\"reason\":\"r\"}", /* not an integer */
         "{\"bot\":\"b\",\"until\":\"soon\",\"reason\":\"r\"}",
-        "{\"bot\":\"b\",\"until\":1e300,\"reason\":\"r\"}",           /* far off */
-        "{\"check\":\"nope\",\"duration\":\"1h\",\"reason\":\"r\"}",    /* not a check */
-        "{\"bots\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}",        /* typo: unknown */
+        "{\"bot\":\"b\",\"until\":1e300,\"reason\":\"r\"}",          /* far off */
+        "{\"check\":\"nope\",\"duration\":\"1h\",\"reason\":\"r\"}", /* not a check */
+        "{\"bots\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}",     /* typo: unknown */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
@@ -241,8 +240,8 @@ static void heartbeat(struct fx *fx, const char *bot, int64_t at)
 }
 
 /* Puts a query to the engine as the rules thread would get it; returns it answered. */
-static struct col_query *ask(struct fx *fx, enum col_query_kind kind,
-                             const struct col_silence *sl, int64_t at)
+static struct col_query *ask(struct fx *fx, enum col_query_kind kind, const struct col_silence *sl,
+                             int64_t at)
 {
     struct col_query *qr = col_query_new(kind);
     assert_non_null(qr);
@@ -384,9 +383,8 @@ static void test_report_intervals(void **state)
     cJSON *j = col_report_json(&r);
     cJSON *fleet = cJSON_GetObjectItem(j, "fleet");
     assert_int_equal(cJSON_GetObjectItem(fleet, "bots")->valueint, 2);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(fleet, "heartbeat_gaps"), "count")
-                         ->valueint,
-                     3);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(fleet, "heartbeat_gaps"), "count")->valueint, 3);
     cJSON *worst = cJSON_GetObjectItem(fleet, "worst_incidents");
     assert_int_equal(cJSON_GetArraySize(worst), 3);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(worst, 0), "duration_ms")->valueint,
