@@ -8,6 +8,7 @@
 #include "publish.h"
 #include "query.h"
 #include "recovery.h"
+#include "silences.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct col_engine {
     struct col_fleet fleet;
     struct col_incidents incidents;
     bool incidents_dirty;
+    struct col_silences silences;
     struct bp_timerheap timers;
     char run_id[17]; /* random per process: event ids stay unique across restarts */
     uint64_t next_event;
@@ -94,6 +96,7 @@ int col_engine_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct 
     e->store = store;
     e->ingest = ingest;
     bp_timerheap_init(&e->timers);
+    col_silences_init(&e->silences);
     unsigned char rnd[8] = {0};
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         BP_WARN("engine", "getrandom failed; event ids fall back to the clock");
@@ -121,6 +124,7 @@ void col_engine_free(struct col_engine *e)
     col_commander_free(e->commander);
     bp_timerheap_cleanup(&e->timers);
     col_incidents_cleanup(&e->incidents);
+    col_silences_cleanup(&e->silences);
     col_fleet_cleanup(&e->fleet);
     free(e);
 }
@@ -214,17 +218,31 @@ static void send_webhook(struct col_engine *e, const struct col_bot *b, enum col
     col_webhook_submit(e->webhook, body); /* a full queue is counted and logged there */
 }
 
+/* The active silence that covers b's alert, or NULL. */
+static const struct col_silence *silence_for(const struct col_engine *e, const struct col_bot *b,
+                                             int64_t now_mono)
+{
+    return col_silences_find(&e->silences, b->id, b->account, col_bot_host(b),
+                             b->alert.check ? b->alert.check : b->check, now_mono);
+}
+
 /* Records an alert event in PostgreSQL and tells MQTT and the webhook, unless the bot is in
- * a correlated incident, which speaks for it. A resolution goes out if its opening did. */
+ * a correlated incident, which speaks for it, or silenced. A resolution goes out if its
+ * opening did. */
 static void announce(struct col_engine *e, struct col_bot *b, enum col_alert_event ev,
                      int64_t now_mono, int64_t now_wall)
 {
     if (ev != COL_ALERT_RESOLVED)
         b->alert.last_sent_mono = now_mono;
-    bool tell = ev == COL_ALERT_RESOLVED ? b->alert.announced : b->incident == NULL;
+    const struct col_silence *sl = ev == COL_ALERT_RESOLVED ? NULL : silence_for(e, b, now_mono);
+    bool tell = ev == COL_ALERT_RESOLVED ? b->alert.announced : b->incident == NULL && !sl;
+    char note[COL_SILENCE_ID_MAX + 48] = "";
+    if (!tell)
+        snprintf(note, sizeof(note), " (not announced: %s%s)",
+                 sl ? "silenced by " : "part of an incident", sl ? sl->id : "");
     BP_INFO("alerts", "%s %s alert for bot %s: %s: %s%s", col_alert_event_name(ev),
             col_severity_name(b->alert.severity), b->id, col_status_name(b->status), b->reason,
-            tell ? "" : " (not announced: part of an incident)");
+            note);
     store_alert(e, b, ev, now_wall);
     if (!tell)
         return;
@@ -656,6 +674,84 @@ static void on_connection(struct col_engine *e, const struct col_event *ev)
     col_strmap_each(e->fleet.bots, shift_bot, &w);
 }
 
+/* ---- silences ------------------------------------------------------------------------ */
+
+static void store_silence(struct col_engine *e, const struct col_silence *sl, int64_t removed_at,
+                          int64_t now_wall)
+{
+    struct col_store_op op;
+    col_silence_store_op(sl, removed_at, now_wall, &op);
+    submit(e, &op);
+}
+
+struct ended {
+    struct col_engine *e;
+    const struct col_silence *sl;
+    int64_t now_mono, now_wall;
+};
+
+/* A bot whose open alert the ended silence kept quiet hears of it now, unless another
+ * silence or an incident still speaks for it. */
+static void unsilence_bot(void *ctx, const char *key, void *v)
+{
+    struct ended *x = ctx;
+    struct col_bot *b = v;
+    (void)key;
+    if (!b->alert.open || b->incident || b->flap.flapping ||
+        !col_silence_matches(x->sl, b->id, b->account, col_bot_host(b),
+                             b->alert.check ? b->alert.check : b->check) ||
+        silence_for(x->e, b, x->now_mono))
+        return;
+    b->alert.repeats++;
+    announce(x->e, b, COL_ALERT_REPEATED, x->now_mono, x->now_wall);
+}
+
+/* A silence ran out or was removed: announce the alerts it hid (a rare event, so one walk). */
+static void silence_ended(struct col_engine *e, const struct col_silence *sl, int64_t now_mono,
+                          int64_t now_wall)
+{
+    BP_INFO("silences", "silence %s ended (%s)", sl->id, sl->reason);
+    struct ended x = {e, sl, now_mono, now_wall};
+    col_strmap_each(e->fleet.bots, unsilence_bot, &x);
+}
+
+/* Starts a silence: ends_mono from ends_at, as far ahead as it is on the wall clock. */
+static int start_silence(struct col_engine *e, struct col_silence *sl, int64_t now_mono,
+                         int64_t now_wall)
+{
+    if (sl->ends_at <= now_wall)
+        return -EINVAL;
+    sl->ends_mono = now_mono + (sl->ends_at - now_wall);
+    return col_silences_add(&e->silences, sl);
+}
+
+int col_engine_restore_silence(struct col_engine *e, const struct col_silence *sl,
+                               int64_t now_mono, int64_t now_wall)
+{
+    struct col_silence copy = *sl;
+    return start_silence(e, &copy, now_mono, now_wall);
+}
+
+static void answer_silence(struct col_engine *e, struct col_query *qr, const struct col_event *ev)
+{
+    struct col_silence *sl = &qr->silence;
+    if (qr->kind == COL_Q_SILENCES) {
+        qr->rc = col_silences_copy(&e->silences, &qr->silences, &qr->nsilences);
+    } else if (qr->kind == COL_Q_SILENCE_ADD) {
+        new_event_id(e, sl->id, sizeof(sl->id));
+        sl->created_at = ev->recv_wall;
+        if ((qr->rc = start_silence(e, sl, ev->recv_mono, ev->recv_wall)) == 0) {
+            BP_INFO("silences", "silence %s by %s until %lld: bot '%s' account '%s' host '%s' "
+                    "check '%s': %s", sl->id, sl->created_by, (long long)sl->ends_at, sl->bot,
+                    sl->account, sl->host, sl->check, sl->reason);
+            store_silence(e, sl, 0, ev->recv_wall);
+        }
+    } else if ((qr->rc = col_silences_remove(&e->silences, sl->id, sl)) == 0) {
+        store_silence(e, sl, ev->recv_wall, ev->recv_wall);
+        silence_ended(e, sl, ev->recv_mono, ev->recv_wall);
+    }
+}
+
 static void collect_bot(void *ctx, const char *key, void *v)
 {
     struct col_query *qr = ctx;
@@ -669,6 +765,11 @@ static void answer(struct col_engine *e, const struct col_event *ev)
     struct col_query *qr = ev->query;
     qr->blind = e->blind;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
+    if (qr->kind >= COL_Q_SILENCES) {
+        answer_silence(e, qr, ev);
+        col_query_finish(qr);
+        return;
+    }
     struct col_bot *b = qr->filter.bot[0] ? col_fleet_bot(&e->fleet, qr->filter.bot) : NULL;
     if (qr->kind == COL_Q_CHECK) {
         if (!b)
@@ -747,6 +848,9 @@ void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall)
                 announce_incident(e, e->incidents.open[i], COL_INCIDENT_UPDATED, now_wall);
         e->incidents_dirty = false;
     }
+    struct col_silence ended;
+    while (col_silences_pop_ended(&e->silences, now_mono, &ended))
+        silence_ended(e, &ended, now_mono, now_wall);
     if (now_mono >= e->stats_next_mono) {
         e->stats_next_mono = now_mono + e->cfg->stats_interval_ms;
         publish_stats(e, now_mono, now_wall);
@@ -761,6 +865,9 @@ int64_t col_engine_next_deadline(const struct col_engine *e)
     struct bp_timer *t = e->blind ? NULL : bp_timerheap_peek(&e->timers);
     if (t && t->due_ms < next)
         next = t->due_ms;
+    int64_t silence_end = col_silences_next_end(&e->silences);
+    if (silence_end < next)
+        next = silence_end;
     if (e->offline_pending && e->grace_until_mono < next)
         next = e->grace_until_mono;
     if (e->summary_dirty) {

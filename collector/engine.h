@@ -12,6 +12,7 @@
 #include "ingest.h"
 #include "mqtt.h"
 #include "settings.h"
+#include "silences.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -43,6 +44,11 @@ void col_engine_run(struct col_engine *e, struct bp_queue *q, volatile sig_atomi
 int col_engine_restore_alert(struct col_engine *e, const char *bot, const char *check,
                              const char *alert_id, const char *severity, int64_t opened_at,
                              int64_t now_mono);
+
+/* Takes back a silence still in force from PostgreSQL (at start); its end moves onto the
+ * monotonic clock as far ahead as ends_at is of now_wall. 0, -EINVAL (ended), -EEXIST. */
+int col_engine_restore_silence(struct col_engine *e, const struct col_silence *sl,
+                               int64_t now_mono, int64_t now_wall);
 
 const struct col_fleet *col_engine_fleet(const struct col_engine *e);
 

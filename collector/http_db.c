@@ -2,6 +2,9 @@
 /* The HTTP side's PostgreSQL reader: bounded, parameterised, one mutex-guarded connection. */
 #include "http_db.h"
 
+#include "http_parse.h"
+#include "report.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -186,4 +189,101 @@ int col_http_db_alert_events(struct col_http_db *db, const struct col_history_pa
                 "SELECT id, " TS_MS ", alert_id, bot_id, check_name, event, severity, status,"
                 " reason FROM alert_events" PAGE_WHERE,
                 p, cols, 9, out, next_before, why, whylen);
+}
+
+/* ---- the audit report ------------------------------------------------------------------ */
+
+#define REPORT_ROWS_MAX 200000 /* transitions read at most; more sets r->truncated */
+
+/* $1 bot (NULL = any), $2 from, $3 to (Unix ms). Byte order ("C") so the report's sorted
+ * bots are fed in order. The status before the range comes first (ord 0) at ts = from. */
+static const char *const report_transitions_sql =
+    "SELECT bot_id, ms, to_status, ord FROM ("
+    " (SELECT DISTINCT ON (bot_id) bot_id, $2::bigint AS ms, to_status, 0 AS ord, id"
+    "  FROM status_transitions WHERE ts < to_timestamp($2::bigint / 1000.0)"
+    "  AND ($1::text IS NULL OR bot_id = $1) ORDER BY bot_id, ts DESC, id DESC)"
+    " UNION ALL"
+    " SELECT bot_id, " TS_MS ", to_status, 1, id FROM status_transitions"
+    "  WHERE ts >= to_timestamp($2::bigint / 1000.0) AND ts < to_timestamp($3::bigint / 1000.0)"
+    "  AND ($1::text IS NULL OR bot_id = $1)"
+    ") t ORDER BY bot_id COLLATE \"C\", ord, ms, id LIMIT " "200001";
+
+/* Each alert once, critical if it was or became critical within the range. */
+static const char *const report_alerts_sql =
+    "SELECT bot_id, count(*) FILTER (WHERE NOT crit), count(*) FILTER (WHERE crit) FROM"
+    " (SELECT bot_id, alert_id, bool_or(severity = 'critical') AS crit FROM alert_events"
+    "  WHERE event IN ('opened', 'escalated') AND ($1::text IS NULL OR bot_id = $1)"
+    "  AND ts >= to_timestamp($2::bigint / 1000.0) AND ts < to_timestamp($3::bigint / 1000.0)"
+    "  GROUP BY bot_id, alert_id) a GROUP BY bot_id ORDER BY bot_id COLLATE \"C\"";
+
+/* Trades by when the collector received them (its clock, not the bot's). */
+static const char *const report_trades_sql =
+    "SELECT bot_id, count(*) FROM trades WHERE ($1::text IS NULL OR bot_id = $1)"
+    " AND received_at >= to_timestamp($2::bigint / 1000.0)"
+    " AND received_at < to_timestamp($3::bigint / 1000.0)"
+    " GROUP BY bot_id ORDER BY bot_id COLLATE \"C\"";
+
+static int report_transitions(PGresult *res, struct col_report *r)
+{
+    int n = PQntuples(res);
+    if (n > REPORT_ROWS_MAX) {
+        r->truncated = true;
+        n = REPORT_ROWS_MAX;
+    }
+    for (int i = 0; i < n; i++) {
+        struct col_report_bot *b = col_report_bot(r, PQgetvalue(res, i, 0));
+        if (!b)
+            return -ENOMEM;
+        int st = col_parse_status(PQgetvalue(res, i, 2));
+        if (st < 0)
+            st = COL_ST_UNKNOWN;
+        if (strcmp(PQgetvalue(res, i, 3), "0") == 0)
+            col_report_initial(r, b, (enum col_status)st);
+        else
+            col_report_step(r, b, strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                            (enum col_status)st);
+    }
+    return 0;
+}
+
+static int report_counts(PGresult *res, struct col_report *r, bool alerts)
+{
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct col_report_bot *b = col_report_bot(r, PQgetvalue(res, i, 0));
+        if (!b)
+            return -ENOMEM;
+        int64_t a = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        if (alerts) {
+            b->alerts_warning = a;
+            b->alerts_critical = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        } else {
+            b->trades = a;
+        }
+    }
+    return 0;
+}
+
+int col_http_db_report(struct col_http_db *db, const char *bot, struct col_report *r, char *why,
+                       size_t whylen)
+{
+    char from[24], to[24];
+    snprintf(from, sizeof(from), "%" PRId64, r->from);
+    snprintf(to, sizeof(to), "%" PRId64, r->to);
+    const char *params[] = {bot, from, to};
+    const char *const sqls[] = {report_transitions_sql, report_alerts_sql, report_trades_sql};
+    int rc = 0;
+    pthread_mutex_lock(&db->mu);
+    for (int q = 0; q < 3 && rc == 0; q++) {
+        PGresult *res = query(db, sqls[q], 3, params, why, whylen);
+        if (!res) {
+            rc = -EIO;
+            break;
+        }
+        rc = q == 0 ? report_transitions(res, r) : report_counts(res, r, q == 1);
+        PQclear(res);
+    }
+    pthread_mutex_unlock(&db->mu);
+    if (rc == 0)
+        col_report_finish(r);
+    return rc;
 }

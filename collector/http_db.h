@@ -8,6 +8,7 @@
 #define COL_HTTP_DB_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct col_http_db;
@@ -31,5 +32,12 @@ int col_http_db_transitions(struct col_http_db *db, const struct col_history_pag
                             int64_t *next_before, char *why, size_t whylen);
 int col_http_db_alert_events(struct col_http_db *db, const struct col_history_page *p,
                              cJSON **out, int64_t *next_before, char *why, size_t whylen);
+
+/* Fills r (initialised with its range) for one bot (NULL: every bot) from status_transitions,
+ * alert_events and trades, then finishes it. Bots appear if they have a status before r->to,
+ * an alert or a trade in the range. 0, -ENOMEM, or -EIO with the reason in why. */
+struct col_report;
+int col_http_db_report(struct col_http_db *db, const char *bot, struct col_report *r, char *why,
+                       size_t whylen);
 
 #endif

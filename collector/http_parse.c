@@ -78,6 +78,20 @@ static int bot_route(const char *method, const char *rest, struct col_route_matc
     return 0;
 }
 
+/* DELETE /silences/{id}. */
+static int silence_route(const char *method, const char *id, struct col_route_match *m)
+{
+    m->route = COL_R_SILENCE;
+    m->allow = "DELETE";
+    m->mutating = true;
+    if (strcmp(method, "DELETE") != 0)
+        return -EPERM;
+    if (!bp_id_is_valid(id))
+        return -EINVAL;
+    snprintf(m->id, sizeof(m->id), "%s", id);
+    return 0;
+}
+
 int col_route_match(const char *method, const char *path, struct col_route_match *m)
 {
     memset(m, 0, sizeof(*m));
@@ -106,6 +120,15 @@ int col_route_match(const char *method, const char *path, struct col_route_match
         return found(m, method, COL_R_METRICS, false, "");
     if (strncmp(path, "/bots/", 6) == 0)
         return bot_route(method, path + 6, m);
+    if (strcmp(path, "/silences") == 0) { /* GET lists, POST adds */
+        int rc = found(m, method, COL_R_SILENCES, strcmp(method, "POST") == 0, "");
+        m->allow = "GET, HEAD, POST";
+        return rc;
+    }
+    if (strncmp(path, "/silences/", 10) == 0)
+        return silence_route(method, path + 10, m);
+    if (strcmp(path, "/report") == 0)
+        return found(m, method, COL_R_REPORT, false, "from to bot");
     if (strcmp(path, "/") == 0)
         return found(m, method, COL_R_UI, false, "");
     if (strncmp(path, "/ui/", 4) == 0) {

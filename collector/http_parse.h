@@ -24,19 +24,23 @@ enum col_route {
     COL_R_ALERTS,           /* GET /alerts */
     COL_R_METRICS,          /* GET /metrics */
     COL_R_UI,               /* GET / (the dashboard), GET /ui/{asset} (its files) */
+    COL_R_SILENCES,         /* GET /silences, POST /silences */
+    COL_R_SILENCE,          /* DELETE /silences/{id} */
+    COL_R_REPORT,           /* GET /report (the audit report, from PostgreSQL) */
     COL_R_COUNT
 };
 
 struct col_route_match {
     enum col_route route;
-    char id[BP_ID_MAX + 1]; /* the bot id, the health component, or the dashboard file */
+    char id[BP_ID_MAX + 1]; /* the bot id, silence id, health component, or dashboard file */
     const char *allow;      /* the methods the path takes, for 405's Allow header */
     const char *params;     /* the query parameters it takes, space-separated ("" = none) */
-    bool mutating;          /* POST: needs the bearer token */
+    bool mutating;          /* POST, DELETE: needs the bearer token */
 };
 
 /* Matches method and path (the part before '?'). 0 with m filled; -ENOENT: no such path (404);
- * -EINVAL: the path has a bot id that is not 1..64 of [A-Za-z0-9_.-] (400; m->route set);
+ * -EINVAL: the path has a bot or silence id that is not 1..64 of [A-Za-z0-9_.-] (400; m->route
+ * set);
  * -EPERM: the path exists but not for this method (405; m->allow set). HEAD counts as GET. */
 int col_route_match(const char *method, const char *path, struct col_route_match *m);
 

@@ -3,6 +3,8 @@
 #include "http_routes.h"
 
 #include "clock.h"
+#include "http_report.h"
+#include "http_silences.h"
 #include "metrics.h"
 #include "strmap.h"
 #include "ui.h"
@@ -32,8 +34,7 @@ void col_http_error(struct col_http_reply *reply, int status, const char *fmt, .
     cJSON_Delete(o);
 }
 
-/* Sends o (deleted here) as the JSON body with status. */
-static void reply_json(struct col_http_reply *reply, int status, cJSON *o)
+void col_http_reply_json(struct col_http_reply *reply, int status, cJSON *o)
 {
     reply->status = status;
     reply->content_type = "application/json";
@@ -43,8 +44,8 @@ static void reply_json(struct col_http_reply *reply, int status, cJSON *o)
 
 /* ---- questions to the rules thread ---------------------------------------------------- */
 
-/* Asks qr; on failure fills reply with the 503 and returns false. */
-static bool ask(const struct col_http_ctx *ctx, struct col_query *qr, struct col_http_reply *reply)
+bool col_http_ask(const struct col_http_ctx *ctx, struct col_query *qr,
+                  struct col_http_reply *reply)
 {
     int rc = col_query_ask(qr, ctx->queue, ctx->timeout_ms);
     if (rc == -ETIMEDOUT)
@@ -349,7 +350,7 @@ static void handle_health(const struct col_http_ctx *ctx, const char *only,
         all = all && comps[i].healthy;
         if (only) {
             cJSON_Delete(arr);
-            reply_json(reply, all ? 200 : 503, component_json(&comps[i], now));
+            col_http_reply_json(reply, all ? 200 : 503, component_json(&comps[i], now));
             return;
         }
         cJSON_AddItemToArray(arr, component_json(&comps[i], now));
@@ -358,7 +359,7 @@ static void handle_health(const struct col_http_ctx *ctx, const char *only,
     cJSON_AddStringToObject(o, "status", all ? "healthy" : "unhealthy");
     cJSON_AddNumberToObject(o, "timestamp", (double)now);
     cJSON_AddItemToObject(o, "components", arr);
-    reply_json(reply, all ? 200 : 503, o);
+    col_http_reply_json(reply, all ? 200 : 503, o);
 }
 
 static void handle_summary(const struct col_http_ctx *ctx, const struct col_http_request *req,
@@ -372,7 +373,7 @@ static void handle_summary(const struct col_http_ctx *ctx, const struct col_http
     }
     if (filter_args(req->arg, req->arg_cls, &qr->filter, err, sizeof(err)) < 0)
         col_http_error(reply, 400, "%s", err);
-    else if (ask(ctx, qr, reply)) {
+    else if (col_http_ask(ctx, qr, reply)) {
         cJSON *o = col_summary_json(qr->bots, qr->nbots, flat);
         if (o) {
             cJSON_AddNumberToObject(o, "ts", (double)bp_wall_ms());
@@ -383,7 +384,7 @@ static void handle_summary(const struct col_http_ctx *ctx, const struct col_http
             if (qr->filter.exchange[0])
                 cJSON_AddStringToObject(o, "exchange", qr->filter.exchange);
         }
-        reply_json(reply, 200, o);
+        col_http_reply_json(reply, 200, o);
     }
     col_query_release(qr);
 }
@@ -403,7 +404,7 @@ static void handle_bots(const struct col_http_ctx *ctx, const struct col_http_re
         return;
     }
     qr->filter = o.filter;
-    if (ask(ctx, qr, reply)) {
+    if (col_http_ask(ctx, qr, reply)) {
         col_bots_sort(qr->bots, qr->nbots, &o);
         cJSON *res = cJSON_CreateObject();
         cJSON_AddNumberToObject(res, "total", (double)qr->nbots);
@@ -412,7 +413,7 @@ static void handle_bots(const struct col_http_ctx *ctx, const struct col_http_re
         cJSON *arr = cJSON_AddArrayToObject(res, "bots");
         for (size_t i = (size_t)o.offset; i < qr->nbots && i < (size_t)(o.offset + o.limit); i++)
             cJSON_AddItemToArray(arr, col_bot_json(&qr->bots[i]));
-        reply_json(reply, 200, res);
+        col_http_reply_json(reply, 200, res);
     }
     col_query_release(qr);
 }
@@ -426,14 +427,14 @@ static void handle_bot(const struct col_http_ctx *ctx, const struct col_http_req
         return;
     }
     snprintf(qr->filter.bot, sizeof(qr->filter.bot), "%s", req->route->id);
-    if (ask(ctx, qr, reply)) {
+    if (col_http_ask(ctx, qr, reply)) {
         if (qr->rc == -ENOENT || (qr->rc == 0 && qr->nbots == 0))
             col_http_error(reply, 404, "no bot '%s'", req->route->id);
         else if (qr->rc == -EAGAIN)
             col_http_error(reply, 503, "the collector has no broker connection: it cannot "
                                        "judge bots until it reconnects");
         else
-            reply_json(reply, 200, col_bot_json(&qr->bots[0]));
+            col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0]));
     }
     col_query_release(qr);
 }
@@ -485,7 +486,7 @@ static void reply_page(const struct col_http_ctx *ctx, page_fn fn, const char *k
         cJSON_AddNumberToObject(o, "next_before", (double)next);
     else
         cJSON_AddNullToObject(o, "next_before");
-    reply_json(reply, 200, o);
+    col_http_reply_json(reply, 200, o);
 }
 
 static void handle_history(const struct col_http_ctx *ctx, const struct col_http_request *req,
@@ -548,14 +549,14 @@ static void handle_alerts(const struct col_http_ctx *ctx, const struct col_http_
     }
     qr->filter.alert_open = true;
     snprintf(qr->filter.bot, sizeof(qr->filter.bot), "%s", bot);
-    if (ask(ctx, qr, reply)) {
+    if (col_http_ask(ctx, qr, reply)) {
         struct col_list_opts o = {.sort = COL_SORT_ID};
         col_bots_sort(qr->bots, qr->nbots, &o);
         cJSON *res = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(res, "alerts");
         for (size_t i = 0; i < qr->nbots; i++)
             cJSON_AddItemToArray(arr, open_alert_json(&qr->bots[i]));
-        reply_json(reply, 200, res);
+        col_http_reply_json(reply, 200, res);
     }
     col_query_release(qr);
 }
@@ -567,7 +568,7 @@ static void handle_metrics(const struct col_http_ctx *ctx, struct col_http_reply
         col_http_error(reply, 500, "out of memory");
         return;
     }
-    if (ask(ctx, qr, reply)) {
+    if (col_http_ask(ctx, qr, reply)) {
         struct col_list_opts o = {.sort = COL_SORT_ID};
         col_bots_sort(qr->bots, qr->nbots, &o);
         struct col_metrics_input in = {
@@ -615,7 +616,7 @@ static void handle_heartbeat(const struct col_http_ctx *ctx, const struct col_ht
     cJSON_AddBoolToObject(o, "accepted", true);
     cJSON_AddStringToObject(o, "bot", m.hdr.bot);
     cJSON_AddStringToObject(o, "agent", m.hdr.agent);
-    reply_json(reply, 202, o);
+    col_http_reply_json(reply, 202, o);
 }
 
 /* GET / and /ui/{name}: a file of the dashboard, compiled in. */
@@ -673,6 +674,13 @@ void col_http_handle(const struct col_http_ctx *ctx, const struct col_http_reque
         break;
     case COL_R_UI:
         handle_ui(req, reply);
+        break;
+    case COL_R_SILENCES:
+    case COL_R_SILENCE:
+        col_http_silences_handle(ctx, req, reply);
+        break;
+    case COL_R_REPORT:
+        col_http_report_handle(ctx, req, reply);
         break;
     case COL_R_NONE:
     case COL_R_COUNT:

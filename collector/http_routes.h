@@ -52,6 +52,12 @@ void col_http_handle(const struct col_http_ctx *ctx, const struct col_http_reque
 void col_http_error(struct col_http_reply *reply, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Sends o (deleted here) as the JSON body with status. */
+void col_http_reply_json(struct col_http_reply *reply, int status, cJSON *o);
+/* Asks the rules thread qr; on failure fills reply (503, 500) and returns false. */
+bool col_http_ask(const struct col_http_ctx *ctx, struct col_query *qr,
+                  struct col_http_reply *reply);
+
 /* ---- pure helpers, exposed for the unit tests ----------------------------------------- */
 
 enum col_sort { COL_SORT_ID, COL_SORT_STATUS, COL_SORT_SINCE, COL_SORT_LAST_HEARTBEAT };

@@ -154,15 +154,16 @@ static bool is_json(const char *ct)
 static int check_body(const struct col_route_match *m, struct MHD_Connection *conn,
                       const struct request *rq, struct col_http_reply *reply)
 {
-    if (rq->len == 0 && m->route != COL_R_HEARTBEAT)
-        return 0; /* a forced check needs no body */
+    if (rq->len == 0 && m->route != COL_R_HEARTBEAT && m->route != COL_R_SILENCES)
+        return 0; /* a forced check or a removal needs no body */
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     if (!is_json(ct)) {
         col_http_error(reply, 415, "Content-Type must be application/json");
         return -EINVAL;
     }
     if (rq->len == 0) {
-        col_http_error(reply, 400, "empty body: a heartbeat message is required");
+        col_http_error(reply, 400, "empty body: %s is required",
+                       m->route == COL_R_HEARTBEAT ? "a heartbeat message" : "a silence");
         return -EINVAL;
     }
     if (m->route != COL_R_HEARTBEAT) {
@@ -189,7 +190,8 @@ static enum MHD_Result respond(struct col_http_server *s, struct MHD_Connection 
     else if (rc == -EPERM)
         col_http_error(&reply, 405, "%s is not allowed here; use %s", method, m.allow);
     else if (rc == -EINVAL)
-        col_http_error(&reply, 400, "invalid bot id: want 1..64 of [A-Za-z0-9_.-]");
+        col_http_error(&reply, 400, "invalid %s id: want 1..64 of [A-Za-z0-9_.-]",
+                       m.route == COL_R_SILENCE ? "silence" : "bot");
     if (rc < 0)
         goto out;
     a.allowed = m.params;

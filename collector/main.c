@@ -168,6 +168,21 @@ static void restore_alert(void *ctx, const struct col_open_alert *a)
                 strerror(-rc));
 }
 
+static void restore_silence(void *ctx, const struct col_stored_silence *st)
+{
+    struct col_silence sl = {.created_at = st->created_at, .ends_at = st->ends_at};
+    snprintf(sl.id, sizeof(sl.id), "%s", st->id);
+    snprintf(sl.bot, sizeof(sl.bot), "%s", st->bot);
+    snprintf(sl.account, sizeof(sl.account), "%s", st->account);
+    snprintf(sl.host, sizeof(sl.host), "%s", st->host);
+    snprintf(sl.check, sizeof(sl.check), "%s", st->check);
+    snprintf(sl.reason, sizeof(sl.reason), "%s", st->reason);
+    snprintf(sl.created_by, sizeof(sl.created_by), "%s", st->created_by);
+    int rc = col_engine_restore_silence(ctx, &sl, bp_mono_ms(), bp_wall_ms());
+    if (rc < 0)
+        BP_WARN("main", "cannot restore silence %s: %s", st->id, strerror(-rc));
+}
+
 /* Everything from the config to a running rules loop; each step logs its own failure. */
 static int run(struct collector *c)
 {
@@ -198,6 +213,11 @@ static int run(struct collector *c)
         return rc;
     if (rc > 0)
         BP_INFO("main", "%d alert(s) left open by the previous run: restored", rc);
+    rc = col_store_load_silences(c->cfg.db_conninfo, restore_silence, c->engine);
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        BP_INFO("main", "%d silence(s) still in force: restored", rc);
     if (c->webhook) {
         enum col_webhook_format fmt = COL_WEBHOOK_ALERT;
         col_webhook_format_parse(c->cfg.webhook_format, &fmt); /* validated with the config */

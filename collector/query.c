@@ -40,6 +40,7 @@ void col_query_release(struct col_query *qr)
     pthread_cond_destroy(&qr->cond);
     pthread_mutex_destroy(&qr->mu);
     free(qr->bots);
+    free(qr->silences);
     free(qr);
 }
 

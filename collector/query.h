@@ -9,6 +9,7 @@
 
 #include "fleet.h"
 #include "queue.h"
+#include "silences.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -41,6 +42,9 @@ enum col_query_kind {
     COL_Q_PING,  /* is the rules thread answering? */
     COL_Q_BOTS,  /* bots matching the filter (one bot when filter.bot is set) */
     COL_Q_CHECK, /* re-evaluate filter.bot now, then answer with it */
+    COL_Q_SILENCES,       /* every active silence */
+    COL_Q_SILENCE_ADD,    /* add .silence (id and ends_mono filled by the rules thread) */
+    COL_Q_SILENCE_REMOVE, /* remove the silence .silence.id */
 };
 
 /* Empty strings and status < 0 match everything. */
@@ -62,6 +66,11 @@ struct col_query {
     size_t nbots, cap;
     bool blind;        /* the collector has no broker connection */
     size_t fleet_size; /* bots known in all */
+    /* silences: in for ADD (the answer fills id, ends_mono), out for REMOVE; the list for
+     * SILENCES. rc -EINVAL: ends in the past or no matcher; -ENOENT: no such silence */
+    struct col_silence silence;
+    struct col_silence *silences;
+    size_t nsilences;
     /* private */
     pthread_mutex_t mu;
     pthread_cond_t cond;

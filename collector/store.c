@@ -263,6 +263,47 @@ int col_store_load_open_alerts(const char *conninfo,
     return n;
 }
 
+int col_store_load_silences(const char *conninfo,
+                            void (*cb)(void *ctx, const struct col_stored_silence *s), void *ctx)
+{
+    static const char *const sql =
+        "SELECT silence_id, bot_id, account, host, check_name, reason, created_by, "
+        "(extract(epoch FROM created_at) * 1000)::bigint, "
+        "(extract(epoch FROM ends_at) * 1000)::bigint "
+        "FROM silences WHERE removed_at IS NULL AND ends_at > now() ORDER BY created_at";
+    struct db_err e = {.state = ""};
+    PGconn *c = NULL;
+    if (db_connect(conninfo, &c, &e) != 0) {
+        BP_ERROR(MOD, "cannot read silences: %s", e.msg);
+        return -EIO;
+    }
+    PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+    int n = -EIO;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        n = PQntuples(r);
+        for (int i = 0; i < n; i++) {
+            struct col_stored_silence sl = {
+                .id = PQgetvalue(r, i, 0),
+                .bot = PQgetvalue(r, i, 1),
+                .account = PQgetvalue(r, i, 2),
+                .host = PQgetvalue(r, i, 3),
+                .check = PQgetvalue(r, i, 4),
+                .reason = PQgetvalue(r, i, 5),
+                .created_by = PQgetvalue(r, i, 6),
+                .created_at = strtoll(PQgetvalue(r, i, 7), NULL, 10),
+                .ends_at = strtoll(PQgetvalue(r, i, 8), NULL, 10),
+            };
+            cb(ctx, &sl);
+        }
+    } else {
+        db_err_set(&e, c, r);
+        BP_ERROR(MOD, "cannot read silences: %s", e.msg);
+    }
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
 /* ---- rows per kind ----------------------------------------------------------------------- */
 
 static const char *fmt_i64(char *buf, int64_t x)
@@ -387,6 +428,25 @@ static void fill_result(const struct col_store_op *op, const char **v, char (*nu
     v[12] = fmt_i64(num[12], op->ts);
 }
 
+static void fill_silence(const struct col_store_op *op, const char **v, char (*num)[NUM_LEN])
+{
+    v[0] = op->u.silence.id;
+    v[1] = op->u.silence.bot;
+    v[2] = op->u.silence.account;
+    v[3] = op->u.silence.host;
+    v[4] = op->u.silence.check;
+    v[5] = op->u.silence.reason;
+    v[6] = op->u.silence.created_by;
+    v[7] = fmt_i64(num[7], op->u.silence.created_at);
+    v[8] = fmt_i64(num[8], op->u.silence.ends_at);
+    v[9] = fmt_ms_opt(num[9], op->u.silence.removed_at);
+}
+
+static const char *key_silence(const struct col_store_op *op)
+{
+    return op->u.silence.id;
+}
+
 static const char *key_agent(const struct col_store_op *op)
 {
     return op->u.agent.agent;
@@ -441,6 +501,12 @@ static const struct kind_desc kinds[] = {
      "exit_code, duration_ms, output, reason, ts, received_at) VALUES ",
      13, (1u << 11) | (1u << 12), "ON CONFLICT (agent_id, boot, seq) DO NOTHING", fill_result,
      NULL},
+    {COL_OP_SILENCE,
+     "INSERT INTO silences (silence_id, bot_id, account, host, check_name, reason, created_by, "
+     "created_at, ends_at, removed_at) VALUES ",
+     10, (1u << 7) | (1u << 8) | (1u << 9),
+     "ON CONFLICT (silence_id) DO UPDATE SET removed_at = EXCLUDED.removed_at",
+     fill_silence, key_silence},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -762,6 +828,11 @@ static void terminate_strings(struct col_store_op *op)
         TERM(op->u.result.agent), TERM(op->u.result.boot), TERM(op->u.result.nonce);
         TERM(op->u.result.bot), TERM(op->u.result.action), TERM(op->u.result.outcome);
         TERM(op->u.result.output), TERM(op->u.result.reason);
+        break;
+    case COL_OP_SILENCE:
+        TERM(op->u.silence.id), TERM(op->u.silence.bot), TERM(op->u.silence.account);
+        TERM(op->u.silence.host), TERM(op->u.silence.check), TERM(op->u.silence.reason);
+        TERM(op->u.silence.created_by);
         break;
     }
 }

@@ -23,8 +23,9 @@ enum col_store_op_kind {
     COL_OP_SAMPLE,         /* insert a bot_samples row (stats, at most one per bot per minute) */
     COL_OP_COMMAND,        /* insert a commands row, once per nonce */
     COL_OP_COMMAND_RESULT, /* insert a command_results row, once per (agent, boot, seq) */
+    COL_OP_SILENCE,        /* upsert a silences row (made, or removed by hand) */
 };
-#define COL_OP_LAST COL_OP_COMMAND_RESULT
+#define COL_OP_LAST COL_OP_SILENCE
 /* The tail of a command's output kept in PostgreSQL (the full ≤ 2 KiB is on MQTT): kept short
  * so the result does not grow every op in the spool. */
 #define COL_RESULT_OUTPUT_MAX 256
@@ -108,6 +109,18 @@ struct col_store_op {
             char output[COL_RESULT_OUTPUT_MAX + 1];
             char reason[BP_TEXT_MAX + 1];
         } result;
+        struct {
+            char id[48];
+            char bot[BP_ID_MAX + 1];
+            char account[BP_ID_MAX + 1];
+            char host[BP_TEXT_MAX + 1];
+            char check[COL_CHECK_MAX];
+            char reason[BP_TEXT_MAX + 1];
+            char created_by[BP_ID_MAX + 1];
+            int64_t created_at; /* Unix ms; ts is when the op was made */
+            int64_t ends_at;    /* Unix ms */
+            int64_t removed_at; /* Unix ms, 0 = not removed */
+        } silence;
     } u;
 };
 
@@ -145,6 +158,17 @@ struct col_open_alert {
  * (logged). */
 int col_store_load_open_alerts(const char *conninfo,
                                void (*cb)(void *ctx, const struct col_open_alert *a), void *ctx);
+
+/* A silence still in force (not removed, ends_at in the future), as stored. */
+struct col_stored_silence {
+    const char *id, *bot, *account, *host, *check, *reason, *created_by;
+    int64_t created_at, ends_at; /* Unix ms */
+};
+
+/* Reads every silence still in force (one short connection, at start-up, after
+ * col_store_migrate) and calls cb for each. The count, or -errno (logged). */
+int col_store_load_silences(const char *conninfo,
+                            void (*cb)(void *ctx, const struct col_stored_silence *s), void *ctx);
 
 /* Creates the store; nothing is connected until col_store_start. 0 or -errno. */
 int col_store_new(const struct col_store_opts *opts, struct col_store **out);

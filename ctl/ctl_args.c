@@ -2,6 +2,8 @@
 /* botpulse-ctl's command line: options, verbs, and the HTTP request each one makes. */
 #include "ctl_args.h"
 
+#include <cjson/cJSON.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -20,13 +22,21 @@ const char ctl_usage[] =
     "                                     its status transitions, newest first\n"
     "  alerts                             open alerts\n"
     "  recheck ID                         re-evaluate a bot now (needs the token)\n"
+    "  silence add [--bot ID] [--account A] [--host H] [--check C]\n"
+    "              (--for 30m | --until UNIX_MS) --reason TEXT [--by NAME]\n"
+    "                                     keep their alerts off MQTT and the webhook\n"
+    "  silence list                       the silences in force\n"
+    "  silence rm ID                      end a silence now (its open alerts are announced)\n"
+    "  report [--from 7d|UNIX_MS] [--to 1h|UNIX_MS] [--bot ID] [--format md|json]\n"
+    "                                     audit report: uptime, time per status, gaps,\n"
+    "                                     alerts, trades, worst incidents (default: 24 h)\n"
     "\n"
     "  --url URL     the collector's HTTP API (default http://127.0.0.1:8080)\n"
-    "  --token T     bearer token for recheck (default: $BOTPULSE_TOKEN)\n"
+    "  --token T     bearer token for recheck and silence add/rm (default: $BOTPULSE_TOKEN)\n"
     "  --json        print the API's JSON instead of a table\n"
     "\n"
     "exit: 0 ok, 1 some bot unhealthy (status), 2 usage, 3 collector unreachable,\n"
-    "      4 no such bot, 5 the collector refused (token, bad request, 503)\n";
+    "      4 no such bot or silence, 5 the collector refused (token, bad request, 503)\n";
 
 static const struct {
     const char *name;
@@ -35,7 +45,7 @@ static const struct {
 } verbs[] = {
     {"status", CTL_STATUS, false},  {"bots", CTL_BOTS, false},     {"bot", CTL_BOT, true},
     {"history", CTL_HISTORY, true}, {"alerts", CTL_ALERTS, false}, {"recheck", CTL_RECHECK, true},
-    {"help", CTL_HELP, false},
+    {"help", CTL_HELP, false},      {"report", CTL_REPORT, false},
 };
 
 static const char *const statuses[] = {"unknown", "healthy", "idle", "degraded", "stale",
@@ -138,6 +148,37 @@ static int option(int argc, char *const argv[], int *i, int64_t now_ms, struct c
         return set_text(c->account, sizeof(c->account), v, o, err, errlen);
     if (strcmp(o, "--host") == 0)
         return set_text(c->host, sizeof(c->host), v, o, err, errlen);
+    if (strcmp(o, "--bot") == 0) {
+        if (!v || !id_ok(v))
+            return fail(err, errlen, "--bot: want 1..64 of [A-Za-z0-9_.-]");
+        return set_text(c->bot, sizeof(c->bot), v, o, err, errlen);
+    }
+    if (strcmp(o, "--check") == 0)
+        return set_text(c->check, sizeof(c->check), v, o, err, errlen);
+    if (strcmp(o, "--for") == 0)
+        return set_text(c->duration, sizeof(c->duration), v, o, err, errlen);
+    if (strcmp(o, "--reason") == 0)
+        return set_text(c->reason, sizeof(c->reason), v, o, err, errlen);
+    if (strcmp(o, "--by") == 0)
+        return set_text(c->by, sizeof(c->by), v, o, err, errlen);
+    if (strcmp(o, "--until") == 0) {
+        if (!v || parse_u64(v, &c->until_ms) < 0 || c->until_ms <= now_ms)
+            return fail(err, errlen, "--until: want a Unix time in ms, in the future");
+        return 0;
+    }
+    if (strcmp(o, "--from") == 0 || strcmp(o, "--to") == 0) {
+        int64_t *t = o[2] == 'f' ? &c->from_ms : &c->to_ms;
+        if (!v || ctl_parse_since(v, now_ms, t) < 0)
+            return fail(err, errlen, "%s: want a duration back from now (30m, 2h, 7d) or Unix ms",
+                        o);
+        return 0;
+    }
+    if (strcmp(o, "--format") == 0) {
+        if (!v || (strcmp(v, "md") != 0 && strcmp(v, "json") != 0))
+            return fail(err, errlen, "--format: want md or json");
+        c->json = strcmp(v, "json") == 0;
+        return 0;
+    }
     if (strcmp(o, "--status") == 0) {
         for (size_t k = 0; v && k < sizeof(statuses) / sizeof(statuses[0]); k++)
             if (strcmp(v, statuses[k]) == 0)
@@ -162,9 +203,24 @@ static int option(int argc, char *const argv[], int *i, int64_t now_ms, struct c
 /* Checks that each option given belongs to the verb. */
 static int options_fit(const struct ctl_cmd *c, char *err, size_t errlen)
 {
-    bool filters = c->verb == CTL_STATUS || c->verb == CTL_BOTS;
+    bool filters = c->verb == CTL_STATUS || c->verb == CTL_BOTS || c->verb == CTL_SILENCE_ADD;
+    bool adding = c->verb == CTL_SILENCE_ADD;
+    if ((c->check[0] || c->duration[0] || c->until_ms || c->reason[0] || c->by[0]) && !adding)
+        return fail(err, errlen, "--check, --for, --until, --reason and --by are for silence add");
+    if (c->bot[0] && !adding && c->verb != CTL_REPORT)
+        return fail(err, errlen, "--bot is for silence add and report");
+    if ((c->from_ms || c->to_ms) && c->verb != CTL_REPORT)
+        return fail(err, errlen, "--from and --to are for report");
+    if (adding && !c->bot[0] && !c->account[0] && !c->host[0] && !c->check[0])
+        return fail(err, errlen, "silence add needs --bot, --account, --host or --check");
+    if (adding && !c->duration[0] == !c->until_ms)
+        return fail(err, errlen, "silence add needs one of --for (e.g. 30m) and --until");
+    if (adding && !c->reason[0])
+        return fail(err, errlen, "silence add needs --reason");
+    if (c->from_ms && c->to_ms && c->from_ms >= c->to_ms)
+        return fail(err, errlen, "--from must be before --to");
     if ((c->account[0] || c->host[0]) && !filters)
-        return fail(err, errlen, "--account and --host are for status and bots");
+        return fail(err, errlen, "--account and --host are for status, bots and silence add");
     if (c->status[0] && c->verb != CTL_BOTS)
         return fail(err, errlen, "--status is for bots");
     if (c->since_ms && c->verb != CTL_HISTORY)
@@ -172,6 +228,38 @@ static int options_fit(const struct ctl_cmd *c, char *err, size_t errlen)
     if (c->limit && c->verb != CTL_HISTORY && c->verb != CTL_BOTS)
         return fail(err, errlen, "--limit is for bots and history");
     return 0;
+}
+
+/* Checks --url (trailing '/' dropped) and that the options fit the verb. */
+static int finish(struct ctl_cmd *c, char *err, size_t errlen)
+{
+    size_t n = strlen(c->url);
+    while (n > 0 && c->url[n - 1] == '/')
+        c->url[--n] = '\0';
+    if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
+        return fail(err, errlen, "--url: want http://host:port");
+    return options_fit(c, err, errlen);
+}
+
+/* "silence add", "silence list", "silence rm ID". */
+static int silence_words(struct ctl_cmd *c, const char **words, int nwords, char *err,
+                         size_t errlen)
+{
+    const char *sub = nwords > 1 ? words[1] : "";
+    if (strcmp(sub, "add") == 0 && nwords == 2)
+        c->verb = CTL_SILENCE_ADD;
+    else if ((strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0) && nwords == 2)
+        c->verb = CTL_SILENCE_LIST;
+    else if ((strcmp(sub, "rm") == 0 || strcmp(sub, "remove") == 0) && nwords == 3)
+        c->verb = CTL_SILENCE_RM;
+    else
+        return fail(err, errlen, "want silence add, silence list or silence rm ID");
+    if (c->verb == CTL_SILENCE_RM) {
+        if (!id_ok(words[2]) || strlen(words[2]) > 47)
+            return fail(err, errlen, "silence ID: want 1..47 of [A-Za-z0-9_.-]");
+        snprintf(c->id, sizeof(c->id), "%s", words[2]);
+    }
+    return finish(c, err, errlen);
 }
 
 int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t now_ms,
@@ -199,6 +287,8 @@ int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t 
     }
     if (nwords == 0)
         return fail(err, errlen, "no command");
+    if (strcmp(words[0], "silence") == 0)
+        return silence_words(c, words, nwords, err, errlen);
     size_t k = 0, nverbs = sizeof(verbs) / sizeof(verbs[0]);
     while (k < nverbs && strcmp(words[0], verbs[k].name) != 0)
         k++;
@@ -213,12 +303,7 @@ int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t 
             return fail(err, errlen, "bot ID: want 1..64 of [A-Za-z0-9_.-]");
         snprintf(c->id, sizeof(c->id), "%s", words[1]);
     }
-    size_t n = strlen(c->url);
-    while (n > 0 && c->url[n - 1] == '/')
-        c->url[--n] = '\0';
-    if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
-        return fail(err, errlen, "--url: want http://host:port");
-    return options_fit(c, err, errlen);
+    return finish(c, err, errlen);
 }
 
 /* Appends s percent-encoded (unreserved characters kept). */
@@ -254,10 +339,16 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
                                         [CTL_HISTORY] = "/bots/",
                                         [CTL_ALERTS] = "/alerts",
                                         [CTL_RECHECK] = "/bots/",
-                                        [CTL_HELP] = "/"};
+                                        [CTL_HELP] = "/",
+                                        [CTL_SILENCE_ADD] = "/silences",
+                                        [CTL_SILENCE_LIST] = "/silences",
+                                        [CTL_SILENCE_RM] = "/silences/",
+                                        [CTL_REPORT] = "/report"};
     char num[24];
     size_t n = (size_t)snprintf(path, size, "%s%s", bases[c->verb], c->id);
-    *method = c->verb == CTL_RECHECK ? "POST" : "GET";
+    *method = c->verb == CTL_RECHECK || c->verb == CTL_SILENCE_ADD ? "POST"
+              : c->verb == CTL_SILENCE_RM                         ? "DELETE"
+                                                                  : "GET";
     if (c->verb == CTL_HISTORY)
         n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/history");
     if (c->verb == CTL_RECHECK)
@@ -270,6 +361,16 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
         add_param(path, size, &n, "sort", "status");
         add_param(path, size, &n, "order", "desc");
     }
+    if (c->verb == CTL_SILENCE_ADD) /* in the body */
+        return 0;
+    if (c->verb == CTL_REPORT) {
+        snprintf(num, sizeof(num), "%lld", (long long)c->from_ms);
+        add_param(path, size, &n, "from", c->from_ms ? num : NULL);
+        snprintf(num, sizeof(num), "%lld", (long long)c->to_ms);
+        add_param(path, size, &n, "to", c->to_ms ? num : NULL);
+        add_param(path, size, &n, "bot", c->bot);
+        return n < size ? 0 : -ENOSPC;
+    }
     add_param(path, size, &n, "account", c->account);
     add_param(path, size, &n, "host", c->host);
     snprintf(num, sizeof(num), "%lld", (long long)c->since_ms);
@@ -278,4 +379,29 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
     if (c->verb == CTL_BOTS || c->limit)
         add_param(path, size, &n, "limit", num);
     return n < size ? 0 : -ENOSPC;
+}
+
+char *ctl_request_body(const struct ctl_cmd *c, bool *err)
+{
+    *err = false;
+    if (c->verb != CTL_SILENCE_ADD)
+        return NULL;
+    static const char *const names[] = {"bot", "account", "host", "check", "duration", "reason",
+                                        "by"};
+    const char *vals[] = {c->bot, c->account, c->host, c->check, c->duration, c->reason, c->by};
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; o && i < sizeof(names) / sizeof(names[0]); i++)
+        if (vals[i][0])
+            cJSON_AddStringToObject(o, names[i], vals[i]);
+    if (o && c->until_ms)
+        cJSON_AddNumberToObject(o, "until", (double)c->until_ms);
+    char *body = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    *err = body == NULL;
+    return body;
+}
+
+bool ctl_needs_token(enum ctl_verb verb)
+{
+    return verb == CTL_RECHECK || verb == CTL_SILENCE_ADD || verb == CTL_SILENCE_RM;
 }

@@ -26,6 +26,10 @@ enum ctl_verb {
     CTL_ALERTS,
     CTL_RECHECK,
     CTL_HELP,
+    CTL_SILENCE_ADD,  /* silence add --bot X|--account A|--host H|--check C --for 30m --reason R */
+    CTL_SILENCE_LIST, /* silence list */
+    CTL_SILENCE_RM,   /* silence rm ID */
+    CTL_REPORT,       /* report --from 7d [--to T] [--bot ID] [--format md|json] */
 };
 
 struct ctl_cmd {
@@ -37,6 +41,12 @@ struct ctl_cmd {
     char status[16], account[65], host[256]; /* filters for status/bots */
     int64_t since_ms;                        /* history: Unix ms, 0 = none */
     int64_t limit;                           /* history/bots, 0 = the server's default */
+    /* silence add */
+    char bot[65], check[33], duration[24], reason[129], by[65];
+    int64_t until_ms; /* Unix ms, 0 = use duration */
+    /* report */
+    int64_t from_ms, to_ms; /* Unix ms, 0 = the server's default */
+    bool markdown;          /* --format md (default); --format json or --json: the JSON */
 };
 
 /* Parses argv (options anywhere: --url U, --token T, --json, --status S, --account A,
@@ -49,9 +59,15 @@ int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t 
 /* Parses --since: a duration back from now (90s, 30m, 2h, 7d) or Unix ms. 0 or -EINVAL. */
 int ctl_parse_since(const char *text, int64_t now_ms, int64_t *out_ms);
 
-/* The request for cmd: method ("GET"/"POST") and the path with its query string, with
+/* The request for cmd: method ("GET"/"POST"/"DELETE") and the path with its query string, with
  * every value percent-encoded. 0, or -ENOSPC. */
 int ctl_request(const struct ctl_cmd *cmd, const char **method, char *path, size_t size);
+
+/* The JSON body cmd sends (silence add), malloc'd; NULL for none (or ENOMEM: *err set). */
+char *ctl_request_body(const struct ctl_cmd *cmd, bool *err);
+
+/* True if the verb changes something and so needs the token. */
+bool ctl_needs_token(enum ctl_verb verb);
 
 /* The usage text. */
 extern const char ctl_usage[];

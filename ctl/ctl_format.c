@@ -238,6 +238,54 @@ static int print_list(FILE *out, const cJSON *body, const char *key, const char 
     return 0;
 }
 
+/* What a silence covers: "bot=b1 account=a" */
+static void matchers(const cJSON *sl, char *buf, size_t size)
+{
+    static const char *const keys[] = {"bot", "account", "host", "check"};
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < 4 && n < size; k++)
+        if (*str(sl, keys[k]))
+            n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", n ? " " : "", keys[k],
+                                  str(sl, keys[k]));
+}
+
+static void silence_cell(const cJSON *sl, int col, int64_t now, char *buf, size_t size)
+{
+    char t[40], left[32];
+    switch (col) {
+    case 0:
+        snprintf(buf, size, "%s", str(sl, "id"));
+        break;
+    case 1:
+        matchers(sl, buf, size);
+        break;
+    case 2:
+        ctl_format_time(num(sl, "until"), t, sizeof(t));
+        ctl_format_age(num(sl, "until") - now, left, sizeof(left));
+        snprintf(buf, size, "%s (in %s)", t, left);
+        break;
+    case 3:
+        snprintf(buf, size, "%s", str(sl, "by"));
+        break;
+    default:
+        snprintf(buf, size, "%s", str(sl, "reason"));
+        break;
+    }
+}
+
+static int print_silence(FILE *out, const char *what, const cJSON *sl, int64_t now)
+{
+    char m[CELL_MAX], until[CELL_MAX];
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sl, "id")))
+        return -EINVAL;
+    matchers(sl, m, sizeof(m));
+    silence_cell(sl, 2, now, until, sizeof(until));
+    fprintf(out, "%s silence %s: %s until %s: %s\n", what, str(sl, "id"), m, until,
+            str(sl, "reason"));
+    return 0;
+}
+
 int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now)
 {
     static const char *const bots_h[] = {"BOT",   "STATUS",    "ACCOUNT", "HOST",
@@ -245,6 +293,7 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
     static const char *const alerts_h[] = {"BOT",    "SEVERITY", "CHECK",
                                            "STATUS", "OPENED",   "REASON"};
     static const char *const hist_h[] = {"TIME", "FROM", "TO", "CHECK", "REASON"};
+    static const char *const silences_h[] = {"ID", "MATCHES", "UNTIL", "BY", "REASON"};
     switch (c->verb) {
     case CTL_STATUS:
         return print_status(out, body, now);
@@ -258,6 +307,16 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
                           "no transitions");
     case CTL_ALERTS:
         return print_list(out, body, "alerts", alerts_h, 6, alert_cell, now, "no open alerts");
+    case CTL_SILENCE_ADD:
+        return print_silence(out, "made", body, now);
+    case CTL_SILENCE_RM:
+        return print_silence(out, "removed", cJSON_GetObjectItemCaseSensitive(body, "removed"),
+                             now);
+    case CTL_SILENCE_LIST:
+        return print_list(out, body, "silences", silences_h, 5, silence_cell, now,
+                          "no silences");
+    case CTL_REPORT:
+        return ctl_print_report(out, body);
     case CTL_HELP:
         break;
     }

@@ -26,8 +26,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return k;
 }
 
-int ctl_http_request(const char *method, const char *url, const char *token, long timeout_ms,
-                     struct ctl_answer *a)
+int ctl_http_request(const char *method, const char *url, const char *token, const char *body,
+                     long timeout_ms, struct ctl_answer *a)
 {
     memset(a, 0, sizeof(*a));
     char auth[300];
@@ -41,9 +41,11 @@ int ctl_http_request(const char *method, const char *url, const char *token, lon
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        h = curl_slist_append(h, "Content-Type: application/json");
     if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

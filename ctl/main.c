@@ -29,7 +29,7 @@ static int report(const struct ctl_cmd *cmd, const struct ctl_answer *a, int64_t
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(body, "error");
         fprintf(stderr, "botpulse-ctl: the collector answered %ld: %s\n", a->status,
                 cJSON_IsString(e) ? e->valuestring : "(no reason given)");
-    } else if (cmd->json) {
+    } else if (cmd->json) { /* also report --format json */
         printf("%s\n", a->body ? a->body : "");
     } else if (!body || ctl_print(stdout, cmd, body, now) < 0) {
         fprintf(stderr, "botpulse-ctl: the collector's answer is not what this version "
@@ -54,24 +54,37 @@ int main(int argc, char **argv)
         fputs(ctl_usage, stdout);
         return CTL_EXIT_OK;
     }
-    if (cmd.verb == CTL_RECHECK && !cmd.token[0]) {
-        fprintf(stderr, "botpulse-ctl: recheck needs the bearer token: --token or "
+    if (ctl_needs_token(cmd.verb) && !cmd.token[0]) {
+        fprintf(stderr, "botpulse-ctl: this command needs the bearer token: --token or "
                         "BOTPULSE_TOKEN\n");
+        return CTL_EXIT_USAGE;
+    }
+    const char *user = getenv("USER");
+    if (cmd.verb == CTL_SILENCE_ADD && !cmd.by[0] && user && strlen(user) < sizeof(cmd.by) &&
+        user[0] && strspn(user, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                "_.-") == strlen(user))
+        snprintf(cmd.by, sizeof(cmd.by), "%s", user); /* who made it, for the record */
+    bool body_err;
+    char *body = ctl_request_body(&cmd, &body_err);
+    if (body_err) {
+        fprintf(stderr, "botpulse-ctl: out of memory\n");
         return CTL_EXIT_USAGE;
     }
     if (ctl_request(&cmd, &method, path, sizeof(path)) < 0) {
         fprintf(stderr, "botpulse-ctl: arguments too long\n");
+        free(body);
         return CTL_EXIT_USAGE;
     }
     snprintf(url, sizeof(url), "%s%s", cmd.url, path);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "botpulse-ctl: libcurl did not initialise\n");
+        free(body);
         return CTL_EXIT_UNREACHABLE;
     }
     struct ctl_answer a;
     int code;
-    if (ctl_http_request(method, url, cmd.verb == CTL_RECHECK ? cmd.token : NULL, TIMEOUT_MS, &a) <
-        0) {
+    if (ctl_http_request(method, url, ctl_needs_token(cmd.verb) ? cmd.token : NULL, body,
+                         TIMEOUT_MS, &a) < 0) {
         fprintf(stderr, "botpulse-ctl: cannot reach the collector at %s: %s\n", cmd.url,
                 a.error[0] ? a.error : "out of memory");
         code = CTL_EXIT_UNREACHABLE;
@@ -79,6 +92,7 @@ int main(int argc, char **argv)
         code = report(&cmd, &a, now);
     }
     free(a.body);
+    free(body);
     curl_global_cleanup();
     return code;
 }

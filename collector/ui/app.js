@@ -60,11 +60,14 @@ function token(ask) {
 }
 
 // Mutating calls: confirmed first, then sent with the token (asked for once per tab).
-async function mutate(path, what) {
+async function mutate(path, what, method, payload) {
   if (!confirm(what + "?")) return;
   const t = token(false);
   if (!t) return;
-  const r = await fetch(path, { method: "POST", headers: { Authorization: "Bearer " + t } });
+  const headers = { Authorization: "Bearer " + t };
+  if (payload) headers["Content-Type"] = "application/json";
+  const r = await fetch(path, { method: method || "POST", headers,
+    body: payload ? JSON.stringify(payload) : undefined });
   const body = await r.json().catch(() => ({}));
   if (r.status === 401) sessionStorage.removeItem(TOKEN_KEY);
   if (!r.ok) {
@@ -76,6 +79,30 @@ async function mutate(path, what) {
 
 function recheck(id) {
   return mutate("/bots/" + encodeURIComponent(id) + "/health/check", "Re-check bot " + id);
+}
+
+// A silence keeps the bot's alerts off MQTT and the webhook for an hour (still recorded).
+function silenceHour(id) {
+  return mutate("/silences", "Silence bot " + id + " for 1 h", "POST",
+    { bot: id, duration: "1h", reason: "silenced from the dashboard" });
+}
+
+function unsilence(id) {
+  return mutate("/silences/" + encodeURIComponent(id), "End silence " + id, "DELETE");
+}
+
+function silenceWhat(s) {
+  return ["bot", "account", "host", "check"].filter((k) => s[k]).map((k) => k + "=" + s[k])
+    .join(" ");
+}
+
+function drawSilences(table, silences) {
+  const rows = silences.map((s) => el("tr", { "data-silence": s.id },
+    el("td", {}, silenceWhat(s)), el("td", { title: when(s.until) }, when(s.until)),
+    el("td", {}, s.by), el("td", {}, s.reason),
+    el("td", {}, el("button", { type: "button", onclick: () => unsilence(s.id) }, "end"))));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colSpan: 5 }, "none")));
+  table.querySelector("tbody").replaceChildren(...rows);
 }
 
 function showError(msg) {
@@ -173,14 +200,16 @@ function drawAlerts(alerts) {
 }
 
 async function loadFleet() {
-  const [sum, bots, alerts] = await Promise.all([
-    getJSON("/fleet/summary"), getJSON("/bots?limit=1000"), getJSON("/alerts")]);
+  const [sum, bots, alerts, silences] = await Promise.all([
+    getJSON("/fleet/summary"), getJSON("/bots?limit=1000"), getJSON("/alerts"),
+    getJSON("/silences")]);
   drawCounts(sum);
   drawGroups($("#by-account"), sum.by_account || {});
   drawGroups($("#by-host"), sum.by_host || {});
   state.bots = bots.bots;
   drawBots();
   drawAlerts(alerts.alerts);
+  drawSilences($("#silences"), silences.silences);
 }
 
 // ---- bot view ------------------------------------------------------------------------
@@ -233,8 +262,11 @@ function drawTimeline(b, rows) {
 
 async function loadBot(id) {
   const enc = encodeURIComponent(id);
-  const b = await getJSON("/bots/" + enc);
+  const [b, sil] = await Promise.all([getJSON("/bots/" + enc), getJSON("/silences")]);
   drawCard(b);
+  drawSilences($("#bot-silences"), sil.silences.filter((s) =>
+    (!s.bot || s.bot === b.id) && (!s.account || s.account === b.account) &&
+    (!s.host || s.host === b.host)));
   try {
     const h = await getJSON("/bots/" + enc + "/history?limit=200");
     drawTimeline(b, h.transitions);
@@ -285,6 +317,7 @@ function init() {
   }
   $("#token-btn").onclick = () => token(true);
   $("#bot-recheck").onclick = () => { const r = route(); if (r.bot) recheck(r.bot); };
+  $("#bot-silence").onclick = () => { const r = route(); if (r.bot) silenceHour(r.bot); };
   window.addEventListener("hashchange", refresh);
   refresh();
   state.timer = setInterval(refresh, POLL_MS);

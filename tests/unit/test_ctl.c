@@ -213,12 +213,85 @@ static void test_exit_codes(void **state)
     assert_string_equal(buf, "never");
 }
 
+static void test_silence_and_report_commands(void **state)
+{
+    expect_request("silence list", "GET", "/silences");
+    expect_request("silence rm 0123abcd-7", "DELETE", "/silences/0123abcd-7");
+    expect_request("silence add --bot b1 --for 30m --reason deploy", "POST", "/silences");
+    expect_request("report", "GET", "/report");
+    expect_request("report --from 2h --to 1h --bot b1", "GET",
+                   "/report?from=1699992800000&to=1699996400000&bot=b1");
+    struct ctl_cmd c;
+    char err[256] = "";
+    bool e;
+    assert_int_equal(parse(&c, err, "silence add --bot b1 --check liveness --for 30m --reason "
+                                    "deploy --by alice"),
+                     0);
+    assert_true(ctl_needs_token(c.verb));
+    char *body = ctl_request_body(&c, &e);
+    assert_false(e);
+    assert_string_equal(body, "{\"bot\":\"b1\",\"check\":\"liveness\",\"duration\":\"30m\","
+                              "\"reason\":\"deploy\",\"by\":\"alice\"}");
+    free(body);
+    assert_int_equal(parse(&c, err, "report --format json"), 0);
+    assert_true(c.json);
+    assert_false(ctl_needs_token(c.verb));
+    static const char *const bad[] = {
+        "silence",
+        "silence add --for 30m --reason r",            /* no matcher */
+        "silence add --bot b1 --reason r",             /* no end */
+        "silence add --bot b1 --for 1h --until 1800000000000 --reason r",
+        "silence add --bot b1 --for 1h",               /* no reason */
+        "silence rm",
+        "silence rm a/b",
+        "silence frob",
+        "bots --reason r",                             /* not for bots */
+        "report --from 1h --to 2h",                    /* from after to */
+        "report --format xml",
+        "report --since 1h",
+        "status --bot b1",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (parse(&c, err, bad[i]) != -EINVAL)
+            fail_msg("accepted '%s'", bad[i]);
+}
+
+static void test_report_markdown(void **state)
+{
+    const char *json =
+        "{\"from\":1699996400000,\"to\":1700000000000,\"truncated\":false,"
+        "\"fleet\":{\"bots\":1,\"uptime_pct\":75,\"time_in_status_ms\":{\"healthy\":2700000,"
+        "\"down\":900000},\"heartbeat_gaps\":{\"count\":1,\"total_ms\":900000,"
+        "\"longest_ms\":900000},\"alerts\":{\"warning\":0,\"critical\":1},\"trades\":10,"
+        "\"trades_per_hour\":10,\"worst_incidents\":[{\"bot\":\"b1\",\"start\":1699997000000,"
+        "\"end\":1699997900000,\"duration_ms\":900000,\"worst_status\":\"down\"}]},"
+        "\"bots\":[{\"bot\":\"b1\",\"uptime_pct\":75,\"time_in_status_ms\":{\"healthy\":2700000,"
+        "\"down\":900000},\"heartbeat_gaps\":{\"count\":1,\"total_ms\":900000,"
+        "\"longest_ms\":900000},\"alerts\":{\"warning\":0,\"critical\":1},\"trades\":10,"
+        "\"trades_per_hour\":10,\"worst_incidents\":[]}]}";
+    cJSON *body = cJSON_Parse(json);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_int_equal(ctl_print_report(f, body), 0);
+    fclose(f);
+    assert_non_null(strstr(text, "| b1 | 75.00 % | 1 (15m00s, longest 15m00s) | 1 | 0 | 10 | "
+                                 "10.00 |"));
+    assert_non_null(strstr(text, "| b1 | 2023-11-14 21:23:20Z | 2023-11-14 21:38:20Z | 15m00s | "
+                                 "down |"));
+    free(text);
+    cJSON_Delete(body);
+    assert_int_equal(ctl_print_report(stdout, NULL), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_requests),     cmocka_unit_test(test_percent_encoding),
         cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_options_and_defaults),
         cmocka_unit_test(test_tables),       cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_silence_and_report_commands),
+        cmocka_unit_test(test_report_markdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

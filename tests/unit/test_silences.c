@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: MIT */
+/* Silences on a fake clock: matching, expiry, the POST body's validation, the rules thread
+ * keeping a silenced bot's alert quiet and announcing it when the silence ends; and the
+ * audit report's interval arithmetic. */
+#include "engine.h"
+#include "http_parse.h"
+#include "http_silences.h"
+#include "query.h"
+#include "report.h"
+#include "silences.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S 1000
+#define T0 5000000
+#define W0 1700000000000LL
+
+static struct col_silence silence(const char *id, const char *bot, const char *account,
+                                  const char *host, const char *check, int64_t ends_mono)
+{
+    struct col_silence sl = {.ends_mono = ends_mono};
+    snprintf(sl.id, sizeof(sl.id), "%s", id);
+    snprintf(sl.bot, sizeof(sl.bot), "%s", bot);
+    snprintf(sl.account, sizeof(sl.account), "%s", account);
+    snprintf(sl.host, sizeof(sl.host), "%s", host);
+    snprintf(sl.check, sizeof(sl.check), "%s", check);
+    snprintf(sl.reason, sizeof(sl.reason), "test");
+    return sl;
+}
+
+static void test_matching(void **state)
+{
+    struct {
+        struct col_silence sl;
+        bool match;
+    } cases[] = {
+        {silence("1", "bot-1", "", "", "", 0), true},
+        {silence("2", "bot-2", "", "", "", 0), false},
+        {silence("3", "", "acct", "", "", 0), true},
+        {silence("4", "", "other", "", "", 0), false},
+        {silence("5", "", "", "host-1", "", 0), true},
+        {silence("6", "", "", "", "liveness", 0), true},
+        {silence("7", "", "", "", "trading", 0), false},
+        {silence("8", "bot-1", "acct", "host-1", "liveness", 0), true},
+        {silence("9", "bot-1", "acct", "host-2", "liveness", 0), false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(col_silence_matches(&cases[i].sl, "bot-1", "acct", "host-1", "liveness"),
+                         cases[i].match);
+    /* an unknown label of the bot matches only a silence that does not ask for it */
+    struct col_silence sl = silence("x", "", "", "", "liveness", 0);
+    assert_false(col_silence_matches(&sl, "bot-1", "", "", NULL));
+    assert_false(col_silence_is_valid(&(struct col_silence){.id = "e"})); /* no matcher */
+}
+
+static void test_add_remove_and_expiry_on_fake_clock(void **state)
+{
+    struct col_silences s;
+    col_silences_init(&s);
+    struct col_silence a = silence("a", "bot-1", "", "", "", T0 + 60 * S);
+    struct col_silence b = silence("b", "", "acct", "", "", T0 + 30 * S);
+    struct col_silence none = {.id = "n"};
+    assert_int_equal(col_silences_add(&s, &a), 0);
+    assert_int_equal(col_silences_add(&s, &b), 0);
+    assert_int_equal(col_silences_add(&s, &a), -EEXIST);
+    assert_int_equal(col_silences_add(&s, &none), -EINVAL);
+    assert_int_equal(col_silences_next_end(&s), T0 + 30 * S);
+    struct col_silence *copy = NULL;
+    size_t ncopy = 0;
+    assert_int_equal(col_silences_copy(&s, &copy, &ncopy), 0);
+    assert_int_equal(ncopy, 2);
+    assert_string_equal(copy[1].id, "b");
+    free(copy);
+    struct col_store_op op;
+    col_silence_store_op(&b, 0, W0, &op);
+    assert_int_equal(op.kind, COL_OP_SILENCE);
+    assert_string_equal(op.u.silence.account, "acct");
+    assert_int_equal(op.u.silence.removed_at, 0);
+    assert_string_equal(col_silences_find(&s, "bot-2", "acct", "h", "", T0)->id, "b");
+    assert_null(col_silences_find(&s, "bot-2", "other", "h", "", T0));
+    /* at its end a silence no longer covers, even before it is popped */
+    assert_null(col_silences_find(&s, "bot-2", "acct", "h", "", T0 + 30 * S));
+    struct col_silence out;
+    assert_false(col_silences_pop_ended(&s, T0 + 30 * S - 1, &out));
+    assert_true(col_silences_pop_ended(&s, T0 + 30 * S, &out));
+    assert_string_equal(out.id, "b");
+    assert_false(col_silences_pop_ended(&s, T0 + 30 * S, &out));
+    assert_int_equal(col_silences_next_end(&s), T0 + 60 * S);
+    assert_int_equal(col_silences_remove(&s, "zz", &out), -ENOENT);
+    assert_int_equal(col_silences_remove(&s, "a", &out), 0);
+    assert_int_equal(col_silences_next_end(&s), INT64_MAX);
+    col_silences_cleanup(&s);
+}
+
+static void test_duration(void **state)
+{
+    int64_t ms = 0;
+    assert_int_equal(col_parse_duration("30m", &ms), 0);
+    assert_int_equal(ms, 30 * 60 * S);
+    assert_int_equal(col_parse_duration("1h", &ms), 0);
+    assert_int_equal(ms, 3600 * S);
+    assert_int_equal(col_parse_duration("2d", &ms), 0);
+    assert_int_equal(col_parse_duration("45s", &ms), 0);
+    assert_int_equal(ms, 45 * S);
+    static const char *const bad[] = {"", "m", "0m", "30", "30x", "-5m", "1h30m", "30 m", "1.5h"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(col_parse_duration(bad[i], &ms), -EINVAL);
+}
+
+static void test_body_validation(void **state)
+{
+    char err[200];
+    struct col_silence sl;
+    assert_int_equal(col_silence_from_json("{\"bot\":\"bot-1\",\"duration\":\"30m\","
+                                           "\"reason\":\"deploy\",\"by\":\"alice\"}",
+                                           W0, &sl, err, sizeof(err)),
+                     0);
+    assert_string_equal(sl.bot, "bot-1");
+    assert_string_equal(sl.created_by, "alice");
+    assert_int_equal(sl.ends_at, W0 + 30 * 60 * S);
+    assert_int_equal(col_silence_from_json("{\"account\":\"a\",\"check\":\"liveness\","
+                                           "\"until\":1700000060000,\"reason\":\"r\"}",
+                                           W0, &sl, err, sizeof(err)),
+                     0);
+    assert_int_equal(sl.ends_at, W0 + 60 * S);
+    assert_string_equal(sl.created_by, "api");
+    static const char *const bad[] = {
+        "[]",
+        "{\"duration\":\"30m\",\"reason\":\"r\"}", /* no matcher */
+        "{\"bot\":\"b\",\"reason\":\"r\"}",        /* no end */
+        "{\"bot\":\"b\",\"duration\":\"1h\",\"until\":1800000000000,\"reason\":\"r\"}",
+        "{\"bot\":\"b\",\"duration\":\"1h\"}",                        /* no reason */
+        "{\"bot\":\"b\",\"duration\":\"1h\",\"reason\":\"\"}",        /* empty reason */
+        "{\"bot\":\"b c\",\"duration\":\"1h\",\"reason\":\"r\"}",     /* bad id */
+        "{\"bot\":7,\"duration\":\"1h\",\"reason\":\"r\"}",           /* not a string */
+        "{\"bot\":\"b\",\"duration\":\"1y\",\"reason\":\"r\"}",       /* bad unit */
+        "{\"bot\":\"b\",\"duration\":\"367d\",\"reason\":\"r\"}",     /* too long */
+        "{\"bot\":\"b\",\"until\":1699999999999,\"reason\":\"r\"}",   /* past */
+        "{\"bot\":\"b\",\"until\":1700000000000.5,\"reason\":\"r\"}", /* not an integer */
+        "{\"bot\":\"b\",\"until\":\"soon\",\"reason\":\"r\"}",
+        "{\"bot\":\"b\",\"until\":1e300,\"reason\":\"r\"}",          /* far off */
+        "{\"check\":\"nope\",\"duration\":\"1h\",\"reason\":\"r\"}", /* not a check */
+        "{\"bots\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}",     /* typo: unknown */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        if (col_silence_from_json(bad[i], W0, &sl, err, sizeof(err)) != -EINVAL)
+            fail_msg("accepted %s", bad[i]);
+        assert_true(err[0] != '\0');
+    }
+}
+
+static void test_routes(void **state)
+{
+    struct col_route_match m;
+    assert_int_equal(col_route_match("GET", "/silences", &m), 0);
+    assert_int_equal(m.route, COL_R_SILENCES);
+    assert_false(m.mutating);
+    assert_int_equal(col_route_match("POST", "/silences", &m), 0);
+    assert_true(m.mutating);
+    assert_int_equal(col_route_match("DELETE", "/silences", &m), -EPERM);
+    assert_string_equal(m.allow, "GET, HEAD, POST");
+    assert_int_equal(col_route_match("DELETE", "/silences/abc-1", &m), 0);
+    assert_int_equal(m.route, COL_R_SILENCE);
+    assert_true(m.mutating);
+    assert_string_equal(m.id, "abc-1");
+    assert_int_equal(col_route_match("GET", "/silences/abc-1", &m), -EPERM);
+    assert_string_equal(m.allow, "DELETE");
+    assert_int_equal(col_route_match("DELETE", "/silences/a b", &m), -EINVAL);
+    assert_int_equal(col_route_match("DELETE", "/silences/", &m), -EINVAL);
+    assert_int_equal(col_route_match("GET", "/report", &m), 0);
+    assert_int_equal(m.route, COL_R_REPORT);
+    assert_true(col_route_takes(m.params, "from") && col_route_takes(m.params, "bot"));
+    assert_int_equal(col_route_match("POST", "/report", &m), -EPERM);
+}
+
+/* ---- the engine keeps a silenced bot's alert quiet ----------------------------------- */
+
+struct fx {
+    struct col_settings cfg;
+    struct col_engine *e;
+    int64_t seq;
+};
+
+static int setup(void **state)
+{
+    static struct fx fx;
+    memset(&fx, 0, sizeof(fx));
+    snprintf(fx.cfg.id, sizeof(fx.cfg.id), "c1");
+    snprintf(fx.cfg.topic_root, sizeof(fx.cfg.topic_root), "botpulse/v1");
+    fx.cfg.heartbeat_misses = 3;
+    fx.cfg.limits = (struct col_rule_limits){.heartbeat_misses = 3,
+                                             .trade_stale_ms = 600 * S,
+                                             .trade_stopped_ms = 1200 * S,
+                                             .cpu = {80, 95},
+                                             .mem = {80, 90},
+                                             .disk = {85, 95},
+                                             .confirm = 3};
+    fx.cfg.summary_interval_ms = 1000;
+    fx.cfg.sample_interval_ms = 60000;
+    fx.cfg.stats_interval_ms = 3600 * S;
+    assert_int_equal(col_engine_new(&fx.cfg, NULL, NULL, NULL, &fx.e), 0);
+    *state = &fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *fx = *state;
+    col_engine_free(fx->e);
+    return 0;
+}
+
+static void heartbeat(struct fx *fx, const char *bot, int64_t at)
+{
+    struct col_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.recv_mono = T0 + at;
+    ev.recv_wall = W0 + at;
+    ev.msg.hdr.v = 1;
+    ev.msg.hdr.type = BP_MSG_HEARTBEAT;
+    snprintf(ev.msg.hdr.agent, sizeof(ev.msg.hdr.agent), "a1");
+    snprintf(ev.msg.hdr.bot, sizeof(ev.msg.hdr.bot), "%s", bot);
+    snprintf(ev.msg.hdr.boot, sizeof(ev.msg.hdr.boot), "b1");
+    ev.msg.hdr.seq = ++fx->seq;
+    ev.msg.hdr.ts = W0 + at;
+    ev.msg.u.heartbeat.interval_ms = 10 * S;
+    ev.msg.u.heartbeat.proc.alive = true;
+    ev.msg.u.heartbeat.proc.pid = 100;
+    ev.msg.u.heartbeat.last_trade_ts = W0 + at;
+    col_engine_handle(fx->e, &ev);
+}
+
+/* Puts a query to the engine as the rules thread would get it; returns it answered. */
+static struct col_query *ask(struct fx *fx, enum col_query_kind kind, const struct col_silence *sl,
+                             int64_t at)
+{
+    struct col_query *qr = col_query_new(kind);
+    assert_non_null(qr);
+    if (sl)
+        qr->silence = *sl;
+    qr->refs++; /* the queue's, dropped by col_query_finish */
+    struct col_event ev = {.kind = COL_EV_QUERY, .recv_mono = T0 + at, .recv_wall = W0 + at};
+    ev.query = qr;
+    col_engine_handle(fx->e, &ev);
+    assert_true(qr->done);
+    return qr;
+}
+
+static const struct col_bot *bot(struct fx *fx, const char *id)
+{
+    const struct col_bot *b = col_strmap_get(col_engine_fleet(fx->e)->bots, id);
+    assert_non_null(b);
+    return b;
+}
+
+static void test_silenced_alert_is_quiet_then_announced_at_the_end(void **state)
+{
+    struct fx *fx = *state;
+    heartbeat(fx, "bot-1", 0);
+    heartbeat(fx, "bot-2", 0);
+    struct col_silence sl = silence("", "bot-1", "", "", "", 0);
+    sl.ends_at = W0 + 100 * S;
+    struct col_query *qr = ask(fx, COL_Q_SILENCE_ADD, &sl, 1 * S);
+    assert_int_equal(qr->rc, 0);
+    assert_true(qr->silence.id[0] != '\0');
+    assert_int_equal(qr->silence.ends_mono, T0 + 100 * S);
+    char id[COL_SILENCE_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", qr->silence.id);
+    col_query_release(qr);
+    /* the silence's end is a deadline of the loop */
+    assert_true(col_engine_next_deadline(fx->e) <= T0 + 100 * S);
+    col_engine_tick(fx->e, T0 + 30 * S, W0 + 30 * S); /* both miss 3 heartbeats: down */
+    assert_true(bot(fx, "bot-1")->alert.open);
+    assert_false(bot(fx, "bot-1")->alert.announced); /* silenced: stored, not told */
+    assert_true(bot(fx, "bot-2")->alert.announced);
+    qr = ask(fx, COL_Q_SILENCES, NULL, 31 * S);
+    assert_int_equal(qr->nsilences, 1);
+    assert_string_equal(qr->silences[0].id, id);
+    col_query_release(qr);
+    col_engine_tick(fx->e, T0 + 99 * S, W0 + 99 * S);
+    assert_false(bot(fx, "bot-1")->alert.announced);
+    col_engine_tick(fx->e, T0 + 100 * S, W0 + 100 * S); /* the silence ends: told now */
+    assert_true(bot(fx, "bot-1")->alert.announced);
+    qr = ask(fx, COL_Q_SILENCES, NULL, 101 * S);
+    assert_int_equal(qr->nsilences, 0);
+    col_query_release(qr);
+}
+
+static void test_removed_silence_announces_and_bad_ones_are_refused(void **state)
+{
+    struct fx *fx = *state;
+    heartbeat(fx, "bot-1", 0);
+    struct col_silence sl = silence("", "", "", "", "liveness", 0);
+    sl.ends_at = W0; /* already over */
+    struct col_query *qr = ask(fx, COL_Q_SILENCE_ADD, &sl, 1 * S);
+    assert_int_equal(qr->rc, -EINVAL);
+    col_query_release(qr);
+    sl.ends_at = W0 + 3600 * S;
+    qr = ask(fx, COL_Q_SILENCE_ADD, &sl, 1 * S);
+    assert_int_equal(qr->rc, 0);
+    struct col_silence made = qr->silence;
+    col_query_release(qr);
+    col_engine_tick(fx->e, T0 + 30 * S, W0 + 30 * S);
+    assert_true(bot(fx, "bot-1")->alert.open);
+    assert_false(bot(fx, "bot-1")->alert.announced);
+    struct col_silence gone = silence("no-such", "", "", "", "", 0);
+    qr = ask(fx, COL_Q_SILENCE_REMOVE, &gone, 40 * S);
+    assert_int_equal(qr->rc, -ENOENT);
+    col_query_release(qr);
+    qr = ask(fx, COL_Q_SILENCE_REMOVE, &made, 40 * S);
+    assert_int_equal(qr->rc, 0);
+    col_query_release(qr);
+    assert_true(bot(fx, "bot-1")->alert.announced);
+    heartbeat(fx, "bot-1", 41 * S); /* and the resolution goes out with it */
+    assert_false(bot(fx, "bot-1")->alert.open);
+}
+
+static void test_restored_silence_keeps_its_end(void **state)
+{
+    struct fx *fx = *state;
+    struct col_silence sl = silence("s-1", "bot-1", "", "", "", 0);
+    sl.ends_at = W0 + 50 * S;
+    assert_int_equal(col_engine_restore_silence(fx->e, &sl, T0, W0), 0);
+    col_engine_tick(fx->e, T0, W0); /* the first stats are due at once; then an hour away */
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 50 * S);
+    sl.ends_at = W0 - 1;
+    snprintf(sl.id, sizeof(sl.id), "s-2");
+    assert_int_equal(col_engine_restore_silence(fx->e, &sl, T0, W0), -EINVAL);
+}
+
+/* ---- the report's interval arithmetic ----------------------------------------------- */
+
+static void test_report_intervals(void **state)
+{
+    struct col_report r;
+    col_report_init(&r, 1000, 11000); /* 10 s */
+    struct col_report_bot *b = col_report_bot(&r, "bot-1");
+    col_report_initial(&r, b, COL_ST_HEALTHY);
+    col_report_step(&r, b, 3000, COL_ST_DOWN);
+    col_report_step(&r, b, 5000, COL_ST_HEALTHY);
+    col_report_step(&r, b, 6000, COL_ST_DEGRADED);
+    col_report_step(&r, b, 7000, COL_ST_DOWN);
+    col_report_step(&r, b, 9000, COL_ST_IDLE);
+    /* a bot first seen inside the range: observed from then on, and still down at the end */
+    struct col_report_bot *c = col_report_bot(&r, "bot-0");
+    col_report_step(&r, c, 4000, COL_ST_HEALTHY);
+    col_report_step(&r, c, 8000, COL_ST_DOWN);
+    col_report_finish(&r);
+    assert_int_equal(r.nbots, 2);
+    assert_string_equal(r.bots[0].bot, "bot-0"); /* kept sorted */
+    b = &r.bots[1];
+    assert_int_equal(b->ms_in[COL_ST_HEALTHY], 3000);
+    assert_int_equal(b->ms_in[COL_ST_DOWN], 4000);
+    assert_int_equal(b->ms_in[COL_ST_DEGRADED], 1000);
+    assert_int_equal(b->ms_in[COL_ST_IDLE], 2000);
+    assert_int_equal(b->observed_ms, 10000);
+    assert_int_equal(b->up_ms, 5000);
+    assert_true(col_report_uptime(b->up_ms, b->observed_ms) == 50.0);
+    assert_int_equal(b->gaps, 2);
+    assert_int_equal(b->gap_ms, 4000);
+    assert_int_equal(b->longest_gap_ms, 2000);
+    /* degraded then down is one incident of 3 s, the worst status down */
+    assert_int_equal(b->nworst, 2);
+    assert_int_equal(b->worst[0].start, 6000);
+    assert_int_equal(b->worst[0].end, 9000);
+    assert_int_equal(b->worst[0].worst, COL_ST_DOWN);
+    assert_int_equal(b->worst[1].end - b->worst[1].start, 2000);
+    c = &r.bots[0];
+    assert_int_equal(c->ms_in[COL_ST_UNKNOWN], 3000);
+    assert_int_equal(c->observed_ms, 7000);
+    assert_int_equal(c->up_ms, 4000);
+    assert_int_equal(c->gaps, 1);
+    assert_int_equal(c->gap_ms, 3000); /* still down: closed at the range's end */
+    cJSON *j = col_report_json(&r);
+    cJSON *fleet = cJSON_GetObjectItem(j, "fleet");
+    assert_int_equal(cJSON_GetObjectItem(fleet, "bots")->valueint, 2);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(fleet, "heartbeat_gaps"), "count")->valueint, 3);
+    cJSON *worst = cJSON_GetObjectItem(fleet, "worst_incidents");
+    assert_int_equal(cJSON_GetArraySize(worst), 3);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(worst, 0), "duration_ms")->valueint,
+                     3000);
+    cJSON_Delete(j);
+    col_report_cleanup(&r);
+}
+
+static void test_report_keeps_the_five_longest(void **state)
+{
+    struct col_report r;
+    col_report_init(&r, 0, 100000);
+    struct col_report_bot *b = col_report_bot(&r, "b");
+    col_report_initial(&r, b, COL_ST_HEALTHY);
+    int64_t t = 0;
+    for (int len = 1; len <= 8; len++) { /* incidents of 1..8 s */
+        col_report_step(&r, b, t += 1000, COL_ST_HUNG);
+        col_report_step(&r, b, t += len * 1000, COL_ST_HEALTHY);
+    }
+    col_report_step(&r, b, 500, COL_ST_HEALTHY); /* out of order: no negative time */
+    col_report_finish(&r);
+    assert_int_equal(b->nworst, COL_REPORT_WORST);
+    assert_int_equal(b->ms_in[COL_ST_HUNG], 36000);
+    assert_int_equal(b->ms_in[COL_ST_HEALTHY] + b->ms_in[COL_ST_HUNG], 100000);
+    for (size_t i = 0; i < COL_REPORT_WORST; i++)
+        assert_int_equal(b->worst[i].end - b->worst[i].start, (int64_t)(8 - i) * 1000);
+    col_report_cleanup(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matching),
+        cmocka_unit_test(test_add_remove_and_expiry_on_fake_clock),
+        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_body_validation),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test_setup_teardown(test_silenced_alert_is_quiet_then_announced_at_the_end,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_silence_announces_and_bad_ones_are_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restored_silence_keeps_its_end, setup, teardown),
+        cmocka_unit_test(test_report_intervals),
+        cmocka_unit_test(test_report_keeps_the_five_longest),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
