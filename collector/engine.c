@@ -64,6 +64,14 @@ static int start_recovery(struct col_engine *e)
     return e->recovery ? 0 : -ENOMEM;
 }
 
+/* The active silence that covers b's alert, or NULL. */
+static const struct col_silence *silence_for(const struct col_engine *e, const struct col_bot *b,
+                                             int64_t now_mono)
+{
+    return col_silences_find(&e->silences, b->id, b->account, col_bot_host(b),
+                             b->alert.check ? b->alert.check : b->check, now_mono);
+}
+
 /* Tells recovery about a bot's new status. */
 static void note_recovery(struct col_engine *e, const struct col_bot *b, int64_t now_mono)
 {
@@ -75,6 +83,7 @@ static void note_recovery(struct col_engine *e, const struct col_bot *b, int64_t
                                     .status = b->status,
                                     .agent_offline = b->ev.agent_offline,
                                     .intended_stopped = b->limits.intended_stopped,
+                                    .paused = silence_for(e, b, now_mono) != NULL,
                                     .pid = b->ev.proc_alive ? b->ev.pid : 0,
                                     .policy = col_settings_recovery_for(e->cfg, b->id)};
     if (col_recovery_on_status(e->recovery, &in, now_mono) < 0)
@@ -218,13 +227,6 @@ static void send_webhook(struct col_engine *e, const struct col_bot *b, enum col
     col_webhook_submit(e->webhook, body); /* a full queue is counted and logged there */
 }
 
-/* The active silence that covers b's alert, or NULL. */
-static const struct col_silence *silence_for(const struct col_engine *e, const struct col_bot *b,
-                                             int64_t now_mono)
-{
-    return col_silences_find(&e->silences, b->id, b->account, col_bot_host(b),
-                             b->alert.check ? b->alert.check : b->check, now_mono);
-}
 
 /* Records an alert event in PostgreSQL and tells MQTT and the webhook, unless the bot is in
  * a correlated incident, which speaks for it, or silenced. A resolution goes out if its
@@ -697,6 +699,9 @@ static void unsilence_bot(void *ctx, const char *key, void *v)
     struct ended *x = ctx;
     struct col_bot *b = v;
     (void)key;
+    const char *check = b->alert.check ? b->alert.check : b->check;
+    if (col_silence_matches(x->sl, b->id, b->account, col_bot_host(b), check))
+        note_recovery(x->e, b, x->now_mono); /* no longer paused, unless another silence */
     if (!b->alert.open || b->incident || b->flap.flapping ||
         !col_silence_matches(x->sl, b->id, b->account, col_bot_host(b),
                              b->alert.check ? b->alert.check : b->check) ||

@@ -26,7 +26,7 @@ struct rec_bot {
     char exchange[BP_ID_MAX + 1];
     const struct col_recovery_policy *policy;
     enum col_status status;
-    bool agent_offline, intended_stopped;
+    bool agent_offline, intended_stopped, paused;
     int64_t pid;       /* newest pid seen */
     int64_t alive_pid; /* the last non-zero pid: the process a restart must replace */
     bool failing;      /* counted in its exchange's failing bots */
@@ -306,7 +306,7 @@ static void hold(struct col_recovery *r, struct rec_bot *b, int64_t due, const c
 static void consider(struct col_recovery *r, struct rec_bot *b, int64_t now)
 {
     const struct col_recovery_policy *p = b->policy;
-    if (!p->enabled || b->intended_stopped || !triggering(b) || b->gave_up) {
+    if (!p->enabled || b->intended_stopped || b->paused || !triggering(b) || b->gave_up) {
         b->held = false;
         if (!b->pending)
             schedule(r, b, INT64_MAX);
@@ -411,6 +411,7 @@ int col_recovery_on_status(struct col_recovery *r, const struct col_recovery_inp
     b->status = in->status;
     b->agent_offline = in->agent_offline;
     b->intended_stopped = in->intended_stopped;
+    b->paused = in->paused;
     b->pid = in->pid;
     bool now_triggering = triggering(b);
     set_failing(r, b, now_triggering && !b->intended_stopped);

@@ -61,6 +61,7 @@ struct col_recovery_input {
     enum col_status status;
     bool agent_offline;    /* down because the agent is gone: nothing could run a command */
     bool intended_stopped; /* stopped on purpose: never recovered */
+    bool paused;           /* an operator's silence covers it: no attempt while it lasts */
     int64_t pid;           /* the process the newest heartbeat saw (0: none) */
     const struct col_recovery_policy *policy; /* borrowed; must outlive the recovery */
 };

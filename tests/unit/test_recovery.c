@@ -247,6 +247,19 @@ static void test_pauses(void **state)
     col_recovery_on_status(x.r, &in, T0 + 2 * S);
     run_until(&x, T0 + 10 * MIN);
     assert_int_equal(x.f.sent, 0);
+    /* a silence pauses it; when it ends (on_status again, unpaused) the attempt starts */
+    in.policy = &x.p, in.paused = true;
+    col_recovery_on_status(x.r, &in, T0 + 3 * S);
+    run_until(&x, T0 + 10 * MIN);
+    assert_int_equal(x.f.sent, 0);
+    in.paused = false;
+    col_recovery_on_status(x.r, &in, T0 + 10 * MIN);
+    assert_int_equal(x.f.sent, 1);
+    x.f.sent = 0;
+    in.status = COL_ST_HEALTHY; /* back: a fresh start for the grace case below */
+    col_recovery_on_status(x.r, &in, T0 + 10 * MIN + S);
+    in.status = COL_ST_STOPPED, in.policy = &off;
+    col_recovery_on_status(x.r, &in, T0 + 10 * MIN + 2 * S);
     /* our reconnect grace: held until it ends, then sent */
     col_recovery_pause_until(x.r, T0 + 20 * MIN);
     in.policy = &x.p;
