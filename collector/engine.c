@@ -588,6 +588,7 @@ static void on_bot_message(struct col_engine *e, const struct col_event *ev)
         b->last_heartbeat_wall = ev->recv_wall;
         note_trade(b, ev, hb->last_trade_ts);
         col_evidence_apply_signals(&b->ev, hb, h->ts, ev->recv_mono);
+        col_evidence_apply_log(&b->ev, hb, h->ts, ev->recv_mono);
         break;
     }
     case BP_MSG_STATS: {

@@ -50,7 +50,7 @@ enum col_severity col_status_severity(enum col_status s)
 const char *col_check_static(const char *name)
 {
     static const char *const checks[] = {"liveness", "process",   "loop",  "market", "trading",
-                                         "api",      "resources", "clock", "intent"};
+                                         "api",      "resources", "clock", "intent", "log"};
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
         if (strcmp(name, checks[i]) == 0)
             return checks[i];
@@ -326,6 +326,13 @@ static void eval_secondary(const struct col_evidence *ev, const struct col_rule_
     char r[COL_REASON_MAX + 1];
     eval_metric_rules(ev, lim, &best);
     eval_api(ev, lim, &best);
+    if (ev->has_log && ev->log_rate_known && lim->log_err_warn > 0 &&
+        ev->log_err_per_min >= lim->log_err_warn) {
+        bool crit = lim->log_err_crit > 0 && ev->log_err_per_min >= lim->log_err_crit;
+        snprintf(r, sizeof(r), "log errors %.0f/min >= %.0f/min", ev->log_err_per_min,
+                 crit ? lim->log_err_crit : lim->log_err_warn);
+        consider(&best, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "log", r);
+    }
     if (ev->res_level != COL_LEVEL_OK) {
         int confirm = lim->confirm > 0 ? lim->confirm : 1;
         if (ev->res_streak >= confirm) {
@@ -392,6 +399,18 @@ static bool eval_loop(const struct col_evidence *ev, const struct col_rule_limit
             return true;
         }
         *due = min64(*due, since + lim->tick_timeout_ms);
+    }
+    if (ev->has_log && lim->log_silence_ms > 0) { /* its log is its loop's voice, too */
+        int64_t since = ev->last_log_mono > 0 ? ev->last_log_mono : ev->first_seen_mono;
+        if (now >= since + lim->log_silence_ms) {
+            set(v, COL_ST_HUNG, "log", *due);
+            col_format_duration(now - since, d, sizeof(d));
+            col_format_duration(lim->log_silence_ms, t, sizeof(t));
+            snprintf(v->reason, sizeof(v->reason), "process alive, log silent: %s %s (timeout %s)",
+                     ev->last_log_mono > 0 ? "no line for" : "no line seen in", d, t);
+            return true;
+        }
+        *due = min64(*due, since + lim->log_silence_ms);
     }
     if (ev->has_market && lim->market_stale_ms > 0) {
         if (now >= ev->last_market_mono + lim->market_stale_ms) {
@@ -469,6 +488,34 @@ void col_evidence_shift(struct col_evidence *ev, int64_t shift)
         ev->last_market_mono += shift;
     if (ev->maintenance_until_mono != 0)
         ev->maintenance_until_mono += shift;
+    if (ev->last_log_mono != 0)
+        ev->last_log_mono += shift;
+    if (ev->log_err_base_mono != 0) /* blind time is no time for the error rate */
+        ev->log_err_base_mono += shift;
+}
+
+void col_evidence_apply_log(struct col_evidence *ev, const struct bp_heartbeat *hb,
+                            int64_t sent_ts, int64_t recv_mono)
+{
+    ev->has_log = hb->has_log;
+    if (!hb->has_log)
+        return;
+    const struct bp_hb_log *l = &hb->log;
+    ev->last_log_mono = l->last_line_ts > 0 ? to_mono(l->last_line_ts, sent_ts, recv_mono) : 0;
+    ev->log_errors = l->errors;
+    if (ev->log_err_base_mono == 0 || l->errors < ev->log_err_base) { /* first, or restarted */
+        ev->log_err_base = l->errors;
+        ev->log_err_base_mono = recv_mono;
+        ev->log_rate_known = false;
+        return;
+    }
+    int64_t span = recv_mono - ev->log_err_base_mono;
+    if (span < 60000)
+        return;
+    ev->log_err_per_min = (double)(l->errors - ev->log_err_base) * 60000.0 / (double)span;
+    ev->log_rate_known = true;
+    ev->log_err_base = l->errors;
+    ev->log_err_base_mono = recv_mono;
 }
 
 void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbeat *hb,

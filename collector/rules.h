@@ -71,6 +71,8 @@ struct col_rule_limits {
     int64_t tick_timeout_ms;           /* no loop tick for this long: hung */
     bool tick_expected;                /* set per bot: hung even if no tick was ever seen */
     int64_t market_stale_ms;           /* market data this old while the loop ticks: degraded */
+    int64_t log_silence_ms;            /* a tailed log without a new line this long: hung */
+    double log_err_warn, log_err_crit; /* error lines per minute in the tailed log */
     double api_err_warn, api_err_crit; /* error % over the agent's window of calls */
     int api_min_calls;                 /* fewer calls in the window: no error-rate verdict */
     int64_t api_latency_warn_ms, api_latency_crit_ms;
@@ -115,6 +117,13 @@ struct col_evidence {
     int64_t positions, orders;
     int64_t api_calls, api_errors, api_latency_ms_max;
     int64_t maintenance_until_mono; /* 0 = none declared */
+    /* the bot's tailed log (log_file in the agent's config), when it has one */
+    bool has_log;
+    int64_t last_log_mono; /* newest line read, on our clock; 0 = none yet */
+    int64_t log_errors;    /* error lines counted by the agent since it started */
+    int64_t log_err_base, log_err_base_mono; /* the count at the start of the rate window */
+    bool log_rate_known;
+    double log_err_per_min; /* over the last full minute or more */
     int nmetrics;
     struct bp_metric metrics[BP_METRICS_MAX];
 };
@@ -125,6 +134,10 @@ void col_evidence_shift(struct col_evidence *ev, int64_t shift_ms);
 /* Copies a heartbeat's signals and metrics into ev: sent_ts is the heartbeat's own ts, recv_mono
  * when we received it (so an agent's skewed clock shifts nothing). A heartbeat without signals
  * (or metrics) leaves those fields as they were. */
+/* Copies the heartbeat's log counts into ev (time on the agent's clock, as for signals) and
+ * updates the error rate once a minute or more has passed since its window began. */
+void col_evidence_apply_log(struct col_evidence *ev, const struct bp_heartbeat *hb,
+                            int64_t sent_ts, int64_t recv_mono);
 void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbeat *hb,
                                 int64_t sent_ts, int64_t recv_mono);
 

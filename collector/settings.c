@@ -86,6 +86,12 @@ static const struct bp_cfg_key rules_keys[] = {
      "least time between two stored stats samples of one bot"},
     {"tick_timeout", BP_CFG_MS, 1000, DAY_MS, "60s", S(limits.tick_timeout_ms),
      "a bot that sends loop ticks and sends none for this long is hung"},
+    {"log_silence", BP_CFG_MS, 0, DAY_MS, "15m", S(limits.log_silence_ms),
+     "a bot's tailed log without a new line this long: hung (0 = never)"},
+    {"log_errors_warn", BP_CFG_DOUBLE, 0, 1000000, "10", S(limits.log_err_warn),
+     "error lines per minute in a bot's tailed log: warning (0 = never)"},
+    {"log_errors_crit", BP_CFG_DOUBLE, 0, 1000000, "60", S(limits.log_err_crit),
+     "error lines per minute: critical"},
     {"market_stale", BP_CFG_MS, 1000, DAY_MS, "30s", S(limits.market_stale_ms),
      "market data older than this (of a bot that reports it): exchange disconnected"},
     {"api_error_warn", BP_CFG_DOUBLE, 0.1, 100, "10", S(limits.api_err_warn),
@@ -172,6 +178,8 @@ static const struct bp_cfg_key bot_keys[] = {
     {"tick_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(tick_timeout_ms),
      "0 = inherit; set, the bot must tick (hung even before its first tick)"},
     {"market_stale", BP_CFG_MS, 0, DAY_MS, "0", B(market_stale_ms), "0 = inherit"},
+    {"log_silence", BP_CFG_MS, 0, DAY_MS, "0", B(log_silence_ms),
+     "0 = inherit; a quiet log is normal for some bots: give them longer"},
     {"metric_rule", BP_CFG_STR, 0, 0, "", B(metric_rule),
      "this bot's custom-metric rules, in addition to [rules] metric_rule"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
@@ -556,6 +564,8 @@ void col_settings_limits_for(const struct col_settings *s, const char *bot, cons
     }
     if (o->market_stale_ms > 0)
         out->market_stale_ms = o->market_stale_ms;
+    if (o->log_silence_ms > 0)
+        out->log_silence_ms = o->log_silence_ms;
     out->metric_rules = o->rules;
     out->nmetric_rules = o->nrules;
 }

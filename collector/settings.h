@@ -29,6 +29,7 @@ struct col_bot_override {
     struct col_recovery_policy policy; /* resolved by col_settings_load */
     int64_t tick_timeout_ms; /* 0 = inherit; set: ticks are expected from this bot */
     int64_t market_stale_ms; /* 0 = inherit */
+    int64_t log_silence_ms;  /* 0 = inherit */
     char metric_rule[1024];  /* its own rules, added to [rules] metric_rule */
     int nrules;              /* [rules] ones first, then its own (parsed at load) */
     struct col_metric_rule rules[COL_METRIC_RULES_MAX];

@@ -71,6 +71,40 @@ static void test_log_file_trades(void **state)
     bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
+static void test_silent_log_is_hung(void **state)
+{
+    struct bpt_env *env = *state;
+    char log[600], extra[800];
+    snprintf(log, sizeof(log), "%s/bot-1.log", bpt_env_dir(env));
+    append(env, log, "starting\n");
+    snprintf(extra, sizeof(extra), "log_file = %s\nlog_error = ^ERROR\n", log);
+    struct bpt_stack s;
+    struct bpt_stack_opts o = {
+        .bots = {"bot-1"},
+        .bot_extra = {extra},
+        .collector_extra = "[bot bot-1]\nlog_silence = 3s\n",
+    };
+    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
+    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
+    bpt_assert(env, rec, "recorder did not connect");
+    append(env, log, "working\n");
+    const char *hung[] = {"\"status\":\"hung\"", "\"check\":\"log\"", "log silent", NULL};
+    char *m = bpt_rec_wait(rec, BPT_ROOT "/status/bot-1", hung, 15000);
+    bpt_assert(env, m, "bot-1's log fell silent and it was not reported hung");
+    free(m);
+    const char *opened[] = {"\"event\":\"opened\"", "\"check\":\"log\"", NULL};
+    m = bpt_rec_wait(rec, BPT_ROOT "/alerts/critical/bot-1", opened, 5000);
+    bpt_assert(env, m, "no critical alert for the silent log");
+    free(m);
+    append(env, log, "working again\n");
+    const char *resolved[] = {"\"event\":\"resolved\"", NULL};
+    m = bpt_rec_wait(rec, BPT_ROOT "/alerts/critical/bot-1", resolved, 10000);
+    bpt_assert(env, m, "a new log line did not resolve the alert");
+    free(m);
+    bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
+}
+
 static void test_probe_trades(void **state)
 {
     struct bpt_env *env = *state;
@@ -158,6 +192,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_log_file_trades, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_log_is_hung, setup, teardown),
         cmocka_unit_test_setup_teardown(test_probe_trades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_file_liveness, setup, teardown),
     };

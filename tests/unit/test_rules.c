@@ -697,6 +697,118 @@ static void test_signals_to_evidence(void **state)
     assert_int_equal(ev.maintenance_until_mono, T0 + 6 * MIN);
 }
 
+/* The tailed log: silent too long is hung; errors per minute past a level degrade. */
+struct log_case {
+    const char *name;
+    bool has_log;
+    int64_t line_age; /* -1: no line yet */
+    int64_t first_age, trade_age;
+    bool rate_known;
+    double rate;
+    int64_t silence_ms;
+    bool dead, intended_stopped;
+    enum col_status want;
+    const char *check;
+    enum col_severity sev;
+    const char *reason;
+};
+
+static void test_log_table(void **state)
+{
+    (void)state;
+    static const struct log_case cases_log[] = {
+        {"no log tailed", false, -1, 2 * 3600 * S, 1 * S, false, 0, 15 * MIN, false, false,
+         COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
+        {"line 1 s ago", true, 1 * S, 1 * 3600 * S, 1 * S, false, 0, 15 * MIN, false, false,
+         COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
+        {"line just inside the silence", true, 15 * MIN - 1, 1 * 3600 * S, 1 * S, false, 0,
+         15 * MIN, false, false, COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
+        {"line at the silence: hung", true, 15 * MIN, 1 * 3600 * S, 1 * S, false, 0, 15 * MIN,
+         false, false, COL_ST_HUNG, "log", COL_SEV_CRITICAL, "log silent: no line for 15m"},
+        {"no line ever, seen 15 min ago: hung", true, -1, 15 * MIN, 1 * S, false, 0, 15 * MIN,
+         false, false, COL_ST_HUNG, "log", COL_SEV_CRITICAL, "no line seen in 15m"},
+        {"no line ever, seen 14 min ago", true, -1, 14 * MIN, 1 * S, false, 0, 15 * MIN, false,
+         false, COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
+        {"silence check off", true, 3600 * S, 2 * 3600 * S, 1 * S, false, 0, 0, false, false,
+         COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
+        {"errors 9.9/min", true, 1 * S, 3600 * S, 1 * S, true, 9.9, 15 * MIN, false, false,
+         COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
+        {"errors 10/min: warning", true, 1 * S, 3600 * S, 1 * S, true, 10, 15 * MIN, false,
+         false, COL_ST_DEGRADED, "log", COL_SEV_WARNING, "log errors 10/min >= 10/min"},
+        {"errors 59/min: warning", true, 1 * S, 3600 * S, 1 * S, true, 59, 15 * MIN, false,
+         false, COL_ST_DEGRADED, "log", COL_SEV_WARNING, NULL},
+        {"errors 60/min: critical", true, 1 * S, 3600 * S, 1 * S, true, 60, 15 * MIN, false,
+         false, COL_ST_DEGRADED, "log", COL_SEV_CRITICAL, "log errors 60/min >= 60/min"},
+        {"rate not yet known", true, 1 * S, 3600 * S, 1 * S, false, 500, 15 * MIN, false, false,
+         COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
+        {"dead process beats a silent log", true, 20 * MIN, 3600 * S, 1 * S, false, 0, 15 * MIN,
+         true, false, COL_ST_STOPPED, "process", COL_SEV_CRITICAL, NULL},
+        {"silent log beats stale trading", true, 16 * MIN, 3600 * S, 40 * MIN, false, 0,
+         15 * MIN, false, false, COL_ST_HUNG, "log", COL_SEV_CRITICAL, NULL},
+        {"stale trading beats log errors", true, 1 * S, 3600 * S, 40 * MIN, true, 100, 15 * MIN,
+         false, false, COL_ST_STALE, "trading", COL_SEV_WARNING, NULL},
+        {"intended stopped, silent log: nothing raised", true, 20 * MIN, 3600 * S, 3 * 3600 * S,
+         false, 0, 15 * MIN, false, true, COL_ST_IDLE, "intent", COL_SEV_NONE, NULL},
+    };
+    const int64_t now = T0 + 10 * 3600 * S;
+    for (size_t i = 0; i < sizeof(cases_log) / sizeof(cases_log[0]); i++) {
+        const struct log_case *c = &cases_log[i];
+        struct col_evidence ev = alive();
+        ev.first_seen_mono = now - c->first_age;
+        ev.last_heartbeat_mono = now;
+        ev.last_trade_mono = now - c->trade_age;
+        ev.proc_alive = !c->dead;
+        ev.has_log = c->has_log;
+        ev.last_log_mono = c->line_age >= 0 ? now - c->line_age : 0;
+        ev.log_rate_known = c->rate_known;
+        ev.log_err_per_min = c->rate;
+        struct col_rule_limits lim = limits;
+        lim.log_silence_ms = c->silence_ms;
+        lim.log_err_warn = 10;
+        lim.log_err_crit = 60;
+        lim.intended_stopped = c->intended_stopped;
+        struct col_verdict v;
+        col_rules_evaluate(&ev, &lim, now, &v);
+        print_message("case: %s -> %s/%s/%s (%s)\n", c->name, col_status_name(v.status), v.check,
+                      col_severity_name(v.severity), v.reason);
+        assert_string_equal(col_status_name(v.status), col_status_name(c->want));
+        assert_string_equal(v.check, c->check);
+        assert_string_equal(col_severity_name(v.severity), col_severity_name(c->sev));
+        if (c->reason && !strstr(v.reason, c->reason))
+            fail_msg("case %s: reason '%s' lacks '%s'", c->name, v.reason, c->reason);
+        if (c->has_log && c->silence_ms > 0 && c->want == COL_ST_HEALTHY) /* woken in time */
+            assert_true(v.next_due_mono <= (c->line_age >= 0 ? now - c->line_age
+                                                              : now - c->first_age) +
+                                               c->silence_ms);
+    }
+}
+
+static void test_log_error_rate(void **state)
+{
+    (void)state;
+    struct bp_heartbeat hb = {.has_log = true};
+    int64_t sent = 1767225600000LL;
+    struct col_evidence ev = alive();
+    hb.log = (struct bp_hb_log){.last_line_ts = sent - 2 * S, .lines = 100, .errors = 5};
+    col_evidence_apply_log(&ev, &hb, sent, T0);
+    assert_true(ev.has_log);
+    assert_int_equal(ev.last_log_mono, T0 - 2 * S);
+    assert_false(ev.log_rate_known); /* the window starts */
+    hb.log.errors = 11;
+    col_evidence_apply_log(&ev, &hb, sent + 30 * S, T0 + 30 * S);
+    assert_false(ev.log_rate_known); /* half a minute is not a rate yet */
+    hb.log.errors = 17;
+    col_evidence_apply_log(&ev, &hb, sent + 60 * S, T0 + 60 * S);
+    assert_true(ev.log_rate_known);
+    assert_true(ev.log_err_per_min > 11.99 && ev.log_err_per_min < 12.01);
+    hb.log.errors = 2; /* the agent restarted: its counts start again */
+    col_evidence_apply_log(&ev, &hb, sent + 70 * S, T0 + 70 * S);
+    assert_false(ev.log_rate_known);
+    hb.has_log = false; /* log_file removed from the agent's config */
+    col_evidence_apply_log(&ev, &hb, sent + 80 * S, T0 + 80 * S);
+    assert_false(ev.has_log);
+}
+
 struct parse_case {
     const char *text;
     int rc;
@@ -765,6 +877,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule_table),
         cmocka_unit_test(test_layer_table),
+        cmocka_unit_test(test_log_table),
+        cmocka_unit_test(test_log_error_rate),
         cmocka_unit_test(test_clock_table),
         cmocka_unit_test(test_trading_while_intended_stopped_has_a_deadline),
         cmocka_unit_test(test_resource_levels_at_each_boundary),
