@@ -555,6 +555,16 @@ static void note_trade(struct col_bot *b, const struct col_event *ev, int64_t tr
     b->ev.has_trade = true;
     b->ev.last_trade_mono = mono;
     b->last_trade_wall = trade_ts;
+    if (b->limits.cadence_factor > 0 && !b->cadence) {
+        b->cadence = calloc(1, sizeof(*b->cadence));
+        if (!b->cadence)
+            BP_ERROR("engine", "out of memory: bot %s judged without its learned cadence", b->id);
+    }
+    if (b->cadence) {
+        col_cadence_note_trade(b->cadence, trade_ts); /* gaps on the agent's clock: no skew */
+        b->ev.cadence_gap_ms =
+            col_cadence_expected(b->cadence, trade_ts, b->limits.cadence_min_samples);
+    }
 }
 
 static void maybe_sample(struct col_engine *e, struct col_bot *b, const struct col_event *ev)

@@ -29,9 +29,16 @@ int col_fleet_init(struct col_fleet *f)
     return 0;
 }
 
+static void free_bot(void *v)
+{
+    struct col_bot *b = v;
+    free(b->cadence);
+    free(b);
+}
+
 void col_fleet_cleanup(struct col_fleet *f)
 {
-    col_strmap_free(f->bots, free);
+    col_strmap_free(f->bots, free_bot);
     col_strmap_free(f->agents, free_agent);
     col_strmap_free(f->accounts, free);
     col_strmap_free(f->hosts, free);

@@ -6,6 +6,7 @@
 #define COL_FLEET_H
 
 #include "alerts.h"
+#include "cadence.h"
 #include "clockskew.h"
 #include "flapping.h"
 #include "msg.h"
@@ -53,6 +54,7 @@ struct col_bot {
     bool incident_bad;             /* counted as failing in that incident */
     struct col_alert alert;
     struct col_flap flap;
+    struct col_cadence *cadence; /* learned trading cadence, only for bots that ask for it */
     int64_t last_sample_mono;
     struct bp_timer timer; /* next evaluation deadline */
 };

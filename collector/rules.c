@@ -437,32 +437,47 @@ static void eval_primary(const struct col_evidence *ev, const struct col_rule_li
     bool evaluating = ev->has_tick && lim->tick_timeout_ms > 0;
     int64_t since = ev->has_trade ? ev->last_trade_mono : ev->first_seen_mono;
     int64_t age = now - since;
-    char d[32], t[32];
+    /* a learned cadence stretches both thresholds: a quiet hour is only stale against the
+     * bot's own normal gap after a trade at that time of the week */
+    int64_t stale = lim->trade_stale_ms, stopped = lim->trade_stopped_ms;
+    bool learned = false;
+    if (lim->cadence_factor > 0 && ev->cadence_gap_ms > 0) {
+        int64_t want = (int64_t)(lim->cadence_factor * (double)ev->cadence_gap_ms);
+        if (want > stale) {
+            stopped += want - stale;
+            stale = want;
+            learned = true;
+        }
+    }
+    char d[32], t[48];
     col_format_duration(age < 0 ? 0 : age, d, sizeof(d));
     /* The healthy reason stays put while the bot stays healthy, so it names no age (the
      * status carries last_trade); the bad ones name the age that tripped the threshold. */
     const char *ok = ev->has_trade ? "alive and trading" : "alive; no trade yet";
     const char *fmt_bad =
         ev->has_trade ? "last trade %s ago (%s after %s)" : "no trade seen in %s (%s after %s)";
-    if (age >= lim->trade_stopped_ms) {
-        col_format_duration(lim->trade_stopped_ms, t, sizeof(t));
+    if (age >= stopped) {
+        col_format_duration(stopped, t, sizeof(t));
+        if (learned)
+            strcat(t, ", learned cadence");
         set(v, evaluating ? COL_ST_STALE : COL_ST_STOPPED, "trading", due);
         if (evaluating)
             snprintf(v->reason, sizeof(v->reason),
                      "loop evaluating but no trade for %s (idle past %s)", d, t);
         else
             snprintf(v->reason, sizeof(v->reason), fmt_bad, d, "stopped", t);
-    } else if (age >= lim->trade_stale_ms) {
-        set(v, evaluating ? COL_ST_IDLE : COL_ST_STALE, "trading",
-            min64(due, since + lim->trade_stopped_ms));
-        col_format_duration(lim->trade_stale_ms, t, sizeof(t));
+    } else if (age >= stale) {
+        set(v, evaluating ? COL_ST_IDLE : COL_ST_STALE, "trading", min64(due, since + stopped));
+        col_format_duration(stale, t, sizeof(t));
+        if (learned)
+            strcat(t, ", learned cadence");
         if (evaluating)
             snprintf(v->reason, sizeof(v->reason),
                      "idle: loop evaluating, no trade for %s (no signal to trade)", d);
         else
             snprintf(v->reason, sizeof(v->reason), fmt_bad, d, "stale", t);
     } else {
-        set(v, COL_ST_HEALTHY, "", min64(due, since + lim->trade_stale_ms));
+        set(v, COL_ST_HEALTHY, "", min64(due, since + stale));
         snprintf(v->reason, sizeof(v->reason), "%s", ok);
     }
 }

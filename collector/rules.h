@@ -72,6 +72,8 @@ struct col_rule_limits {
     bool tick_expected;                /* set per bot: hung even if no tick was ever seen */
     int64_t market_stale_ms;           /* market data this old while the loop ticks: degraded */
     int64_t log_silence_ms;            /* a tailed log without a new line this long: hung */
+    double cadence_factor; /* > 0: stale after this many learned gaps (if longer); 0: fixed */
+    int cadence_min_samples; /* gaps learned before the cadence is trusted */
     double log_err_warn, log_err_crit; /* error lines per minute in the tailed log */
     double api_err_warn, api_err_crit; /* error % over the agent's window of calls */
     int api_min_calls;                 /* fewer calls in the window: no error-rate verdict */
@@ -117,6 +119,7 @@ struct col_evidence {
     int64_t positions, orders;
     int64_t api_calls, api_errors, api_latency_ms_max;
     int64_t maintenance_until_mono; /* 0 = none declared */
+    int64_t cadence_gap_ms; /* the bot's normal gap after its last trade; 0 = not learned */
     /* the bot's tailed log (log_file in the agent's config), when it has one */
     bool has_log;
     int64_t last_log_mono; /* newest line read, on our clock; 0 = none yet */

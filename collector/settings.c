@@ -86,6 +86,13 @@ static const struct bp_cfg_key rules_keys[] = {
      "least time between two stored stats samples of one bot"},
     {"tick_timeout", BP_CFG_MS, 1000, DAY_MS, "60s", S(limits.tick_timeout_ms),
      "a bot that sends loop ticks and sends none for this long is hung"},
+    {"cadence", BP_CFG_STR, 0, 0, "fixed", S(cadence),
+     "fixed (trade_stale and trade_stopped as given) or learned (stretched to the bot's own "
+     "normal gap after a trade at that hour of the week)"},
+    {"cadence_factor", BP_CFG_DOUBLE, 1, 100, "3", S(cadence_factor),
+     "learned: stale after this many normal gaps"},
+    {"cadence_min_samples", BP_CFG_INT, 1, 10000, "5", S(limits.cadence_min_samples),
+     "learned: gaps seen before the cadence is trusted"},
     {"log_silence", BP_CFG_MS, 0, DAY_MS, "15m", S(limits.log_silence_ms),
      "a bot's tailed log without a new line this long: hung (0 = never)"},
     {"log_errors_warn", BP_CFG_DOUBLE, 0, 1000000, "10", S(limits.log_err_warn),
@@ -178,6 +185,7 @@ static const struct bp_cfg_key bot_keys[] = {
     {"tick_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(tick_timeout_ms),
      "0 = inherit; set, the bot must tick (hung even before its first tick)"},
     {"market_stale", BP_CFG_MS, 0, DAY_MS, "0", B(market_stale_ms), "0 = inherit"},
+    {"cadence", BP_CFG_STR, 0, 0, "", B(cadence), "fixed or learned; empty = as [rules]"},
     {"log_silence", BP_CFG_MS, 0, DAY_MS, "0", B(log_silence_ms),
      "0 = inherit; a quiet log is normal for some bots: give them longer"},
     {"metric_rule", BP_CFG_STR, 0, 0, "", B(metric_rule),
@@ -475,6 +483,18 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
             return -EINVAL;
         }
     }
+    if (strcmp(s->cadence, "fixed") != 0 && strcmp(s->cadence, "learned") != 0) {
+        snprintf(err, errlen, "%s: [rules] cadence: '%s' is not fixed or learned", path, s->cadence);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < s->nbots; i++) {
+        const char *c = s->bots[i]->cadence;
+        if (c[0] && strcmp(c, "fixed") != 0 && strcmp(c, "learned") != 0) {
+            snprintf(err, errlen, "%s: [bot %s] cadence: '%s' is not fixed or learned", path,
+                     s->bots[i]->name, c);
+            return -EINVAL;
+        }
+    }
     for (size_t i = 0; i < s->nbots; i++) {
         const char *in = s->bots[i]->intended;
         if (strcmp(in, "running") != 0 && strcmp(in, "stopped") != 0) {
@@ -500,6 +520,7 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         snprintf(s->mqtt_client_id, sizeof(s->mqtt_client_id), "botpulse-collector-%s", s->id);
     s->limits.heartbeat_misses = (int)s->heartbeat_misses;
     s->limits.confirm = (int)s->resource_confirm;
+    s->limits.cadence_factor = strcmp(s->cadence, "learned") == 0 ? s->cadence_factor : 0;
     s->flap.changes = (int)s->flap_changes;
     s->incidents.min_bots = (int)s->incident_bots;
     return 0;
@@ -566,6 +587,8 @@ void col_settings_limits_for(const struct col_settings *s, const char *bot, cons
         out->market_stale_ms = o->market_stale_ms;
     if (o->log_silence_ms > 0)
         out->log_silence_ms = o->log_silence_ms;
+    if (o->cadence[0])
+        out->cadence_factor = strcmp(o->cadence, "learned") == 0 ? s->cadence_factor : 0;
     out->metric_rules = o->rules;
     out->nmetric_rules = o->nrules;
 }

@@ -428,6 +428,30 @@ static void test_failures_far_apart_are_no_incident(void **state)
     }
 }
 
+static void test_learned_cadence_stretches_staleness(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.limits.cadence_factor = 3; /* stale after 3 normal gaps, if that is longer */
+    fx->cfg.limits.cadence_min_samples = 3;
+    for (int64_t t = 0; t <= 500 * S; t += 10 * S) { /* a trade every 100 s */
+        heartbeat(fx, "a1", "bot-1", true, t);
+        if (t % (100 * S) == 0)
+            trade(fx, "a1", "bot-1", t, t);
+        tick(fx, t);
+    }
+    const struct col_bot *b = bot(fx, "bot-1");
+    assert_int_equal(b->ev.cadence_gap_ms, 100 * S);
+    for (int64_t t = 510 * S; t <= 790 * S; t += 10 * S) { /* 290 s without a trade */
+        heartbeat(fx, "a1", "bot-1", true, t);
+        tick(fx, t);
+    }
+    assert_int_equal(b->status, COL_ST_HEALTHY); /* fixed limits: stopped after 120 s */
+    heartbeat(fx, "a1", "bot-1", true, 800 * S);
+    tick(fx, 800 * S);
+    assert_int_equal(b->status, COL_ST_STALE);
+    assert_non_null(strstr(b->reason, "learned cadence"));
+}
+
 static void test_late_trade_counts_from_its_own_time(void **state)
 {
     struct fx *fx = *state;
@@ -615,6 +639,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_alert_repeats_until_resolved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_learned_cadence_stretches_staleness, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bots_failing_together_make_one_incident, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failures_far_apart_are_no_incident, setup, teardown),

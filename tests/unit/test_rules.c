@@ -783,6 +783,56 @@ static void test_log_table(void **state)
     }
 }
 
+/* Learned cadence: trade_stale/trade_stopped stretched to cadence_factor x the normal gap. */
+static void test_cadence_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        double factor;
+        int64_t gap, trade_age;
+        enum col_status want;
+        const char *reason;
+    } cc[] = {
+        {"fixed: 31 min is stale", 0, 1 * 3600 * S, 31 * MIN, COL_ST_STALE, "stale after 30m)"},
+        {"learned 1 h gap: 31 min is fine", 3, 1 * 3600 * S, 31 * MIN, COL_ST_HEALTHY, NULL},
+        {"learned 1 h gap: just under 3 h is fine", 3, 1 * 3600 * S, 3 * 3600 * S - 1,
+         COL_ST_HEALTHY, NULL},
+        {"learned 1 h gap: stale at 3 h", 3, 1 * 3600 * S, 3 * 3600 * S, COL_ST_STALE,
+         "stale after 3h, learned cadence"},
+        {"learned 1 h gap: stopped 90 min later than fixed", 3, 1 * 3600 * S, 4 * 3600 * S + 30 * MIN,
+         COL_ST_STOPPED, "stopped after 4h30m, learned cadence"},
+        {"learned 1 h gap: just before stopped", 3, 1 * 3600 * S, 4 * 3600 * S + 30 * MIN - 1,
+         COL_ST_STALE, NULL},
+        {"not learned yet: fixed", 3, 0, 31 * MIN, COL_ST_STALE, "stale after 30m)"},
+        {"learned 5 min gap: never below the fixed floor", 3, 5 * MIN, 29 * MIN, COL_ST_HEALTHY,
+         NULL},
+        {"learned 5 min gap: stale at the fixed 30 min", 3, 5 * MIN, 30 * MIN, COL_ST_STALE,
+         "stale after 30m)"},
+    };
+    const int64_t now = T0 + 10 * 3600 * S;
+    for (size_t i = 0; i < sizeof(cc) / sizeof(cc[0]); i++) {
+        struct col_evidence ev = alive();
+        ev.first_seen_mono = now - 24 * 3600 * S;
+        ev.last_heartbeat_mono = now;
+        ev.last_trade_mono = now - cc[i].trade_age;
+        ev.cadence_gap_ms = cc[i].gap;
+        struct col_rule_limits lim = limits;
+        lim.cadence_factor = cc[i].factor;
+        struct col_verdict v;
+        col_rules_evaluate(&ev, &lim, now, &v);
+        print_message("case: %s -> %s (%s)\n", cc[i].name, col_status_name(v.status), v.reason);
+        assert_string_equal(col_status_name(v.status), col_status_name(cc[i].want));
+        if (cc[i].reason && !strstr(v.reason, cc[i].reason))
+            fail_msg("case %s: reason '%s' lacks '%s'", cc[i].name, v.reason, cc[i].reason);
+        if (cc[i].want == COL_ST_HEALTHY) /* woken when it could turn stale */
+            assert_true(v.next_due_mono <= now - cc[i].trade_age +
+                                               (cc[i].factor * cc[i].gap > 30 * MIN
+                                                    ? (int64_t)(cc[i].factor * cc[i].gap)
+                                                    : 30 * MIN));
+    }
+}
+
 static void test_log_error_rate(void **state)
 {
     (void)state;
@@ -878,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_rule_table),
         cmocka_unit_test(test_layer_table),
         cmocka_unit_test(test_log_table),
+        cmocka_unit_test(test_cadence_table),
         cmocka_unit_test(test_log_error_rate),
         cmocka_unit_test(test_clock_table),
         cmocka_unit_test(test_trading_while_intended_stopped_has_a_deadline),

@@ -75,6 +75,16 @@ static void test_defaults_and_webhook(void **state)
     assert_int_equal(l.trade_stale_ms, 30 * 60 * 1000);
     col_settings_limits_for(&s, "b3", "", &l);
     assert_int_equal(l.trade_stale_ms, 3 * 3600 * 1000);
+    assert_true(l.cadence_factor == 0); /* fixed unless asked */
+    col_settings_cleanup(&s);
+    assert_int_equal(load(BASE "[rules]\ncadence_factor = 4\n[bot q]\ncadence = learned\n", &s, err,
+                          sizeof(err)),
+                     0);
+    col_settings_limits_for(&s, "q", "", &l);
+    assert_true(l.cadence_factor == 4);
+    assert_int_equal(l.cadence_min_samples, 5);
+    col_settings_limits_for(&s, "other", "", &l);
+    assert_true(l.cadence_factor == 0);
     col_settings_cleanup(&s);
     assert_int_equal(load(BASE, &s, err, sizeof(err)), 0);
     assert_string_equal(s.webhook_url, ""); /* no webhook unless asked for */
@@ -103,6 +113,8 @@ static void test_cross_key_errors(void **state)
     expect_error(BASE "[rules]\ntrade_stale = 3h\n", "trade_stale must be shorter");
     expect_error(BASE "[bot b1]\ntrade_stale = 5h\n", "[bot b1]");
     expect_error(BASE "[bot b1]\nintended = paused\n", "[bot b1] intended");
+    expect_error(BASE "[rules]\ncadence = guessed\n", "[rules] cadence");
+    expect_error(BASE "[bot b1]\ncadence = weekly\n", "[bot b1] cadence");
     expect_error(BASE "[account a1]\ntrade_stale = 5h\n", "[account a1] trade_stale");
     expect_error(BASE "[account bad id]\n", "not a valid account id");
     expect_error(BASE "[rules]\ncpu_warn = 96\n", "cpu_warn must not be above cpu_crit");
