@@ -238,9 +238,24 @@ create_database() {
 
 # ---- botpulse --------------------------------------------------------------------------------
 
+# A demo bot the agent restarted (recovery) is not our child: find it by its pid file.
+stop_restarted_bot() {
+    local pid
+    pid=$(cat "$DATA/demo-bot.pid" 2>/dev/null) || return 0
+    [[ -n $pid && $pid != "$BOT_PID" ]] && kill -0 "$pid" 2>/dev/null || return 0
+    say "stopping the restarted demo bot (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+}
+
 write_configs() {
     HTTP_PORT=$(free_port)
     HTTP_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    # Recovery: the collector signs restart commands; the agent holds only the public key.
+    if [[ ! -s $DATA/signing.key ]]; then
+        "$COLLECTOR" keygen "$DATA/signing.key" >"$DATA/signing.pub" ||
+            die "botpulse-collector keygen failed"
+    fi
+    PUBLIC_KEY=$(tr -d ' \n' <"$DATA/signing.pub")
     cat >"$DATA/collector.ini" <<EOF
 ; written by scripts/quickstart.sh on each start (ports change)
 [collector]
@@ -266,10 +281,16 @@ heartbeat_misses = 3
 trade_stale = 30m
 trade_stopped = 2h
 
+[recovery]
+signing_key_file = $DATA/signing.key
+min_interval = 10s         ; demo pace: production wants minutes
+recovery_deadline = 30s
+
 [bot $BOT]
 account = demo
 trade_stale = 60s
 trade_stopped = 180s
+recovery_ladder = restart
 EOF
     cat >"$DATA/agent.ini" <<EOF
 ; written by scripts/quickstart.sh on each start (ports change)
@@ -279,6 +300,7 @@ heartbeat = 2s
 stats = 10s
 state_dir = $DATA/agent
 notify_socket = $DATA/agent/notify.sock
+command_public_key = $PUBLIC_KEY
 
 [mqtt]
 url = tcp://127.0.0.1:$MQTT_PORT
@@ -288,7 +310,14 @@ topic_root = $TOPIC_ROOT
 pid_file = $DATA/demo-bot.pid
 account = demo
 exchange = demo-exchange
+restart = $DATA/restart-demo-bot
 EOF
+    { # the agent splits its command lines on blanks, without a shell: a wrapper holds the args
+        echo '#!/bin/sh'
+        printf 'exec %q %q %q %q %q %q\n' "$ROOT/deploy/demo/restart-demo-bot.sh" "$AGENT" \
+            "$DATA/agent/notify.sock" "$DATA/demo-bot.pid" "$BOT" "$LOGS/demo-bot.log"
+    } >"$DATA/restart-demo-bot"
+    chmod 0755 "$DATA/restart-demo-bot"
 }
 
 start_daemons() {
@@ -311,7 +340,7 @@ start_daemons() {
     setsid "$ROOT/deploy/demo/demo-bot.sh" --agent "$AGENT" --socket "$DATA/agent/notify.sock" \
         --pid-file "$DATA/demo-bot.pid" --bot "$BOT" &
     BOT_PID=$!
-    STOPS+=("stop_pid demo-bot $BOT_PID")
+    STOPS+=("stop_pid demo-bot $BOT_PID" "stop_restarted_bot")
 }
 
 print_box() {
@@ -335,7 +364,8 @@ print_box() {
 | configs:       $DATA/collector.ini  $DATA/agent.ini
 EOF
     if ((!SERVERS_ONLY)); then
-        echo "| see an alert:  kill the demo bot: kill $BOT_PID"
+        echo "| see a recovery: kill the demo bot: kill $BOT_PID  (stopped, alert, then the"
+        echo "|                collector restarts it through a signed command; its output: $LOGS/demo-bot.log)"
         echo "| see a Last Will: kill the agent: kill -9 $AGENT_PID"
     fi
     cat <<EOF
@@ -364,8 +394,9 @@ watch() {
         fi
         if ((!bot_noted)) && ! kill -0 "$BOT_PID" 2>/dev/null; then
             bot_noted=1
-            say "the demo bot (pid $BOT_PID) is gone: the agent reports it dead and the" \
-                "collector raises an alert (watch $TOPIC_ROOT/alerts/#)"
+            say "the demo bot (pid $BOT_PID) is gone: the collector marks it stopped, raises" \
+                "an alert, and restarts it through a signed command to the agent" \
+                "(watch $TOPIC_ROOT/# and $LOGS/demo-bot.log)"
         fi
     done
 }
