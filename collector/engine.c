@@ -73,10 +73,11 @@ static const struct col_silence *silence_for(const struct col_engine *e, const s
 }
 
 /* Tells recovery about a bot's new status. */
-static void note_recovery(struct col_engine *e, const struct col_bot *b, int64_t now_mono)
+static void note_recovery(struct col_engine *e, struct col_bot *b, int64_t now_mono)
 {
     if (!e->recovery)
         return;
+    col_settings_recovery_for(e->cfg, b->id, b->account, &b->rec_policy); /* outlives `in` */
     struct col_recovery_input in = {.bot = b->id,
                                     .agent = b->agent ? b->agent->id : "",
                                     .exchange = b->exchange,
@@ -85,7 +86,7 @@ static void note_recovery(struct col_engine *e, const struct col_bot *b, int64_t
                                     .intended_stopped = b->limits.intended_stopped,
                                     .paused = silence_for(e, b, now_mono) != NULL,
                                     .pid = b->ev.proc_alive ? b->ev.pid : 0,
-                                    .policy = col_settings_recovery_for(e->cfg, b->id)};
+                                    .policy = &b->rec_policy};
     if (col_recovery_on_status(e->recovery, &in, now_mono) < 0)
         BP_ERROR("engine", "out of memory tracking recovery of bot %s", b->id);
 }

@@ -10,6 +10,7 @@
 #include "clockskew.h"
 #include "flapping.h"
 #include "msg.h"
+#include "recovery.h"
 #include "rules.h"
 #include "strmap.h"
 #include "timerheap.h"
@@ -55,6 +56,7 @@ struct col_bot {
     struct col_alert alert;
     struct col_flap flap;
     struct col_cadence *cadence; /* learned trading cadence, only for bots that ask for it */
+    struct col_recovery_policy rec_policy; /* resolved for its account; recovery borrows it */
     int64_t last_sample_mono;
     struct bp_timer timer; /* next evaluation deadline */
 };

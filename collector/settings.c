@@ -233,6 +233,10 @@ static const struct bp_cfg_key account_keys[] = {
     {"heartbeat_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(heartbeat_timeout_ms), "0 = inherit"},
     {"trade_stale", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stale_ms), "0 = inherit"},
     {"trade_stopped", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stopped_ms), "0 = inherit"},
+    {"recovery", BP_CFG_STR, 0, 0, "", B(recovery), "on or off; empty = [recovery] enabled"},
+    {"recovery_ladder", BP_CFG_STR, 0, 0, "", B(recovery_ladder), "empty = [recovery] ladder"},
+    {"pre_restart", BP_CFG_STR, 0, 0, "", B(pre_restart),
+     "on or off; empty = [recovery] pre_restart"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -336,9 +340,19 @@ static int validate_http(struct col_settings *s, const char *path, char *err, si
     return 0;
 }
 
-static bool on_off(const char *v, bool inherit)
+/* Applies an override's recovery keys (empty: inherit) on top of p. -EINVAL on a bad ladder. */
+static int apply_recovery(const struct col_settings *s, const struct col_bot_override *o,
+                          struct col_recovery_policy *p)
 {
-    return v[0] ? strcmp(v, "on") == 0 : inherit;
+    if (!o)
+        return 0;
+    if (o->recovery[0])
+        p->enabled = strcmp(o->recovery, "on") == 0 && s->rec_signing_key_file[0];
+    if (o->pre_restart[0])
+        p->pre_restart = strcmp(o->pre_restart, "on") == 0;
+    if (o->recovery_ladder[0] && col_recovery_parse_ladder(o->recovery_ladder, p) < 0)
+        return -EINVAL;
+    return 0;
 }
 
 static int validate_recovery(struct col_settings *s, const char *path, char *err, size_t errlen)
@@ -362,26 +376,30 @@ static int validate_recovery(struct col_settings *s, const char *path, char *err
                  path, s->rec_ladder);
         return -EINVAL;
     }
-    for (size_t i = 0; i < s->nbots; i++) {
-        struct col_bot_override *o = s->bots[i];
-        const char *onoff[] = {o->recovery, o->pre_restart};
-        for (int k = 0; k < 2; k++) {
-            if (onoff[k][0] && strcmp(onoff[k], "on") != 0 && strcmp(onoff[k], "off") != 0) {
-                snprintf(err, errlen, "%s: [bot %s] %s: '%s' is not on or off", path, o->name,
-                         k ? "pre_restart" : "recovery", onoff[k]);
+    struct {
+        const char *kind;
+        struct col_bot_override **list;
+        size_t n;
+    } lists[] = {{"bot", s->bots, s->nbots}, {"account", s->accounts, s->naccounts}};
+    for (size_t l = 0; l < 2; l++) {
+        for (size_t i = 0; i < lists[l].n; i++) {
+            struct col_bot_override *o = lists[l].list[i];
+            const char *onoff[] = {o->recovery, o->pre_restart};
+            for (int k = 0; k < 2; k++) {
+                if (onoff[k][0] && strcmp(onoff[k], "on") != 0 && strcmp(onoff[k], "off") != 0) {
+                    snprintf(err, errlen, "%s: [%s %s] %s: '%s' is not on or off", path,
+                             lists[l].kind, o->name, k ? "pre_restart" : "recovery", onoff[k]);
+                    return -EINVAL;
+                }
+            }
+            o->policy = *p;
+            if (apply_recovery(s, o, &o->policy) < 0) {
+                snprintf(err, errlen,
+                         "%s: [%s %s] recovery_ladder: '%s' is not a list of reconnect, "
+                         "restart, hard_restart",
+                         path, lists[l].kind, o->name, o->recovery_ladder);
                 return -EINVAL;
             }
-        }
-        o->policy = *p;
-        o->policy.enabled = on_off(o->recovery, s->rec_enabled) && s->rec_signing_key_file[0];
-        o->policy.pre_restart = on_off(o->pre_restart, p->pre_restart);
-        if (o->recovery_ladder[0] &&
-            col_recovery_parse_ladder(o->recovery_ladder, &o->policy) < 0) {
-            snprintf(err, errlen,
-                     "%s: [bot %s] recovery_ladder: '%s' is not a list of reconnect, "
-                     "restart, hard_restart",
-                     path, o->name, o->recovery_ladder);
-            return -EINVAL;
         }
     }
     return 0;
@@ -593,9 +611,12 @@ void col_settings_limits_for(const struct col_settings *s, const char *bot, cons
     out->nmetric_rules = o->nrules;
 }
 
-const struct col_recovery_policy *col_settings_recovery_for(const struct col_settings *s,
-                                                            const char *bot)
+void col_settings_recovery_for(const struct col_settings *s, const char *bot, const char *account,
+                               struct col_recovery_policy *out)
 {
     const struct col_bot_override *o = col_settings_find_bot(s, bot);
-    return o ? &o->policy : &s->recovery;
+    const char *acct = o && o->account[0] ? o->account : account;
+    *out = s->recovery; /* then [account NAME], then [bot NAME]: validated at load */
+    apply_recovery(s, find(s->accounts, s->naccounts, acct), out);
+    apply_recovery(s, o, out);
 }

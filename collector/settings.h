@@ -123,8 +123,9 @@ const struct col_bot_override *col_settings_find_bot(const struct col_settings *
 void col_settings_limits_for(const struct col_settings *s, const char *bot, const char *account,
                              struct col_rule_limits *out);
 
-/* The recovery policy of a bot: [recovery] with its [bot NAME] overrides (never NULL). */
-const struct col_recovery_policy *col_settings_recovery_for(const struct col_settings *s,
-                                                            const char *bot);
+/* The recovery policy of a bot of an account ("" = none known): [recovery], then
+ * [account NAME], then [bot NAME] (whose own account setting wins over the one passed). */
+void col_settings_recovery_for(const struct col_settings *s, const char *bot, const char *account,
+                               struct col_recovery_policy *out);
 
 #endif

@@ -86,6 +86,25 @@ static void test_defaults_and_webhook(void **state)
     col_settings_limits_for(&s, "other", "", &l);
     assert_true(l.cadence_factor == 0);
     col_settings_cleanup(&s);
+    /* recovery: [recovery], then [account], then [bot] */
+    assert_int_equal(load(BASE "[recovery]\nsigning_key_file = /k\n"
+                               "[account careful]\nrecovery_ladder = restart\npre_restart = on\n"
+                               "[account hands-off]\nrecovery = off\n"
+                               "[bot b7]\naccount = hands-off\nrecovery = on\n",
+                          &s, err, sizeof(err)),
+                     0);
+    struct col_recovery_policy rp;
+    col_settings_recovery_for(&s, "b1", "", &rp);
+    assert_true(rp.enabled && !rp.pre_restart);
+    int full_ladder = rp.nladder;
+    col_settings_recovery_for(&s, "b1", "careful", &rp);
+    assert_true(rp.enabled && rp.pre_restart);
+    assert_true(rp.nladder == 1 && full_ladder == 3);
+    col_settings_recovery_for(&s, "b2", "hands-off", &rp);
+    assert_false(rp.enabled);
+    col_settings_recovery_for(&s, "b7", "", &rp); /* its own section wins over its account's */
+    assert_true(rp.enabled);
+    col_settings_cleanup(&s);
     assert_int_equal(load(BASE, &s, err, sizeof(err)), 0);
     assert_string_equal(s.webhook_url, ""); /* no webhook unless asked for */
     col_settings_cleanup(&s);
@@ -114,6 +133,8 @@ static void test_cross_key_errors(void **state)
     expect_error(BASE "[bot b1]\ntrade_stale = 5h\n", "[bot b1]");
     expect_error(BASE "[bot b1]\nintended = paused\n", "[bot b1] intended");
     expect_error(BASE "[rules]\ncadence = guessed\n", "[rules] cadence");
+    expect_error(BASE "[account a1]\nrecovery = maybe\n", "[account a1] recovery");
+    expect_error(BASE "[account a1]\nrecovery_ladder = pray\n", "[account a1] recovery_ladder");
     expect_error(BASE "[bot b1]\ncadence = weekly\n", "[bot b1] cadence");
     expect_error(BASE "[account a1]\ntrade_stale = 5h\n", "[account a1] trade_stale");
     expect_error(BASE "[account bad id]\n", "not a valid account id");
