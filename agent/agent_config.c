@@ -203,7 +203,7 @@ static int check_sources(const struct agent_config *cfg, struct agent_bot_config
         snprintf(err, errlen, "%s: [bot %s] probe: empty command", path, b->name);
         return -EINVAL;
     }
-    if (b->heartbeat_file_max_age_ms == 0)
+    if (b->heartbeat_file[0] != '\0' && b->heartbeat_file_max_age_ms == 0)
         b->heartbeat_file_max_age_ms = 3 * cfg->heartbeat_ms;
     return 0;
 }
@@ -305,6 +305,98 @@ int agent_config_finish(struct agent_config *cfg, const char *path, char *err, s
     if ((rc = check_bots(cfg, path, err, errlen)) != 0)
         return rc;
     return fill_host(cfg, path, err, errlen);
+}
+
+/* ---- reload ---------------------------------------------------------------------------------- */
+
+/* Keys a running agent cannot change: they name its MQTT session, its topics, its state files
+ * or its socket. Everything else applies live. */
+static const char *const restart_keys[] = {"id", "state_dir", "notify_socket",
+                                           "command_public_key", NULL};
+
+static bool key_equal(const struct bp_cfg_key *k, const void *a, const void *b)
+{
+    const char *x = (const char *)a + k->offset, *y = (const char *)b + k->offset;
+    switch (k->type) {
+    case BP_CFG_STR:
+    case BP_CFG_REGEX:
+        return strncmp(x, y, k->size) == 0;
+    default:
+        return memcmp(x, y, k->size) == 0;
+    }
+}
+
+static bool is_restart_key(const char *name)
+{
+    for (size_t i = 0; restart_keys[i]; i++)
+        if (strcmp(restart_keys[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* [agent] and [mqtt]: every [mqtt] key and the restart_keys need a restart. */
+static void diff_agent(const struct agent_config *old, const struct agent_config *neu,
+                       struct agent_config_diff *d)
+{
+    for (const struct bp_cfg_key *k = mqtt_keys; k->name && !d->restart_key[0]; k++)
+        if (!key_equal(k, old, neu))
+            snprintf(d->restart_key, sizeof(d->restart_key), "[mqtt] %s", k->name);
+    for (const struct bp_cfg_key *k = agent_keys; k->name; k++) {
+        if (key_equal(k, old, neu))
+            continue;
+        if (is_restart_key(k->name) && !d->restart_key[0])
+            snprintf(d->restart_key, sizeof(d->restart_key), "[agent] %s", k->name);
+        d->agent_changed = true;
+    }
+    /* host may come from gethostname(); heartbeat is in the state message too. */
+    if (strcmp(old->host, neu->host) != 0 || old->heartbeat_ms != neu->heartbeat_ms)
+        d->state_changed = true;
+}
+
+static bool bot_equal(const struct agent_bot_config *a, const struct agent_bot_config *b)
+{
+    for (const struct bp_cfg_key *k = bot_keys; k->name; k++)
+        if (!key_equal(k, a, b))
+            return false;
+    return true;
+}
+
+void agent_config_diff(const struct agent_config *old, const struct agent_config *neu,
+                       struct agent_config_diff *d)
+{
+    memset(d, 0, sizeof(*d));
+    diff_agent(old, neu, d);
+    if (old->nbots != neu->nbots)
+        d->state_changed = true;
+    for (int i = 0; i < neu->nbots; i++) {
+        const struct agent_bot_config *b = &neu->bots[i];
+        int o = d->old_index[i] = agent_config_find_bot(old, b->name);
+        if (o < 0) {
+            d->added++;
+            d->state_changed = true;
+            continue;
+        }
+        d->same[i] = bot_equal(&old->bots[o], b);
+        if (d->same[i])
+            d->unchanged++;
+        else
+            d->changed++;
+        if (o != i || strcmp(old->bots[o].account, b->account) != 0 ||
+            strcmp(old->bots[o].exchange, b->exchange) != 0)
+            d->state_changed = true;
+    }
+    d->removed = old->nbots - (neu->nbots - d->added);
+}
+
+void agent_config_apply_live(struct agent_config *cur, const struct agent_config *neu)
+{
+    for (const struct bp_cfg_key *k = agent_keys; k->name; k++)
+        if (!is_restart_key(k->name))
+            memcpy((char *)cur + k->offset, (const char *)neu + k->offset, k->size);
+    cur->nmounts = neu->nmounts;
+    memcpy(cur->mounts, neu->mounts, sizeof(cur->mounts));
+    cur->nbots = neu->nbots;
+    memcpy(cur->bots, neu->bots, sizeof(cur->bots));
 }
 
 int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen)
