@@ -311,8 +311,8 @@ int agent_config_finish(struct agent_config *cfg, const char *path, char *err, s
 
 /* Keys a running agent cannot change: they name its MQTT session, its topics, its state files
  * or its socket. Everything else applies live. */
-static const char *const restart_keys[] = {"id", "state_dir", "notify_socket",
-                                           "command_public_key", NULL};
+static const char *const restart_keys[] = {"id", "state_dir", "notify_socket", "command_public_key",
+                                           NULL};
 
 static bool key_equal(const struct bp_cfg_key *k, const void *a, const void *b)
 {
