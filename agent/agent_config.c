@@ -74,6 +74,8 @@ static const struct bp_cfg_key bot_keys[] = {
             "process name (comm or argv[0] basename)"),
     KEY_REGEX(struct agent_bot_config, cmdline, "cmdline",
               "regex on the process's command line (arguments joined by spaces)"),
+    KEY_STR(struct agent_bot_config, systemd_unit, "systemd_unit", "",
+            "systemd unit running the bot (its cgroup v2 cgroup.procs), e.g. grid-1.service"),
     KEY_STR(struct agent_bot_config, account, "account", "", "account label"),
     KEY_STR(struct agent_bot_config, exchange, "exchange", "", "exchange label"),
     KEY_STR(struct agent_bot_config, log_file, "log_file", "", "the bot's log file, tailed"),
@@ -208,6 +210,29 @@ static int check_sources(const struct agent_config *cfg, struct agent_bot_config
     return 0;
 }
 
+/* A unit name, or a path under the cgroup root for units outside system.slice. */
+static int check_unit(const struct agent_bot_config *b, const char *path, char *err, size_t errlen)
+{
+    const char *u = b->systemd_unit;
+    if (u[0] == '\0')
+        return 0;
+    if (b->pid_file[0] != '\0') {
+        snprintf(err, errlen, "%s: [bot %s] systemd_unit: set either it or pid_file", path,
+                 b->name);
+        return -EINVAL;
+    }
+    if (u[0] == '/' || u[0] == '.' || strstr(u, "..") != NULL ||
+        strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.@\\-/") !=
+            strlen(u)) {
+        snprintf(err, errlen,
+                 "%s: [bot %s] systemd_unit: '%s' is not a unit name (e.g. grid-1.service) "
+                 "or a path relative to /sys/fs/cgroup",
+                 path, b->name, u);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int check_bots(struct agent_config *cfg, const char *path, char *err, size_t errlen)
 {
     if (cfg->nbots == 0) {
@@ -217,14 +242,16 @@ static int check_bots(struct agent_config *cfg, const char *path, char *err, siz
     for (int i = 0; i < cfg->nbots; i++) {
         struct agent_bot_config *b = &cfg->bots[i];
         if (b->pid_file[0] == '\0' && b->process_name[0] == '\0' && b->cmdline[0] == '\0' &&
-            b->heartbeat_file[0] == '\0') {
+            b->systemd_unit[0] == '\0' && b->heartbeat_file[0] == '\0') {
             snprintf(err, errlen,
-                     "%s: [bot %s]: set pid_file, process_name, cmdline or heartbeat_file: "
-                     "how else would we know it is alive?",
+                     "%s: [bot %s]: set pid_file, process_name, cmdline, systemd_unit or "
+                     "heartbeat_file: how else would we know it is alive?",
                      path, b->name);
             return -EINVAL;
         }
-        int rc = check_sources(cfg, b, path, err, errlen);
+        int rc = check_unit(b, path, err, errlen);
+        if (rc == 0)
+            rc = check_sources(cfg, b, path, err, errlen);
         if (rc != 0)
             return rc;
         if (b->pid_file[0] != '\0' && b->pid_file[0] != '/') {

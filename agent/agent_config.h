@@ -18,8 +18,9 @@
 struct agent_bot_config {
     char name[BP_ID_MAX + 1];
     char pid_file[AGENT_PATH_MAX];
-    char process_name[BP_ID_MAX + 1]; /* matched against comm and argv[0]'s basename */
-    char cmdline[AGENT_REGEX_MAX];    /* regex on /proc/<pid>/cmdline, NULs as spaces */
+    char process_name[BP_ID_MAX + 1];  /* matched against comm and argv[0]'s basename */
+    char cmdline[AGENT_REGEX_MAX];     /* regex on /proc/<pid>/cmdline, NULs as spaces */
+    char systemd_unit[AGENT_PATH_MAX]; /* found through its cgroup (agent_procwatch.h) */
     char account[BP_ID_MAX + 1];
     char exchange[BP_ID_MAX + 1];
     /* Log tailing: the file and three optional POSIX extended patterns. */

@@ -408,9 +408,11 @@ static int start_bot(struct agent *a, struct bot_state *b)
     const struct agent_bot_config *c = b->cfg;
     const char *pats[AGENT_LOG_NPAT] = {c->log_trade, c->log_error, c->log_warning};
     agent_procwatch_init(&b->pw, c->name, c->pid_file, c->process_name);
+    b->pw.systemd_unit = c->systemd_unit;
     b->log.fd = -1;
     b->probe.fd = -1;
-    b->has_finder = c->pid_file[0] != '\0' || c->process_name[0] != '\0' || c->cmdline[0] != '\0';
+    b->has_finder = c->pid_file[0] != '\0' || c->process_name[0] != '\0' || c->cmdline[0] != '\0' ||
+                    c->systemd_unit[0] != '\0';
     if (agent_procwatch_set_cmdline(&b->pw, c->cmdline) != 0) {
         BP_ERROR(MOD, "bot %s: cmdline: bad regular expression", c->name);
         return -EINVAL;
@@ -467,6 +469,7 @@ static void rebind(struct bot_state *b, const struct agent_bot_config *c,
     b->pw.name = c->name;
     b->pw.pid_file = c->pid_file;
     b->pw.process_name = c->process_name;
+    b->pw.systemd_unit = c->systemd_unit;
     b->log.path = c->log_file;
     if (b->has_probe)
         agent_probe_moved(&b->probe, &from->probe);

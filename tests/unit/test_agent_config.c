@@ -101,7 +101,8 @@ static void test_errors(void **state)
     char buf[1024];
     expect_error("[mqtt]\nurl = tcp://b:1883\n[bot b1]\nprocess_name = x\n", "id");
     snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s[bot b1]\naccount = main\n", mq);
-    expect_error(buf, "[bot b1]: set pid_file, process_name, cmdline or heartbeat_file");
+    expect_error(buf,
+                 "[bot b1]: set pid_file, process_name, cmdline, systemd_unit or heartbeat_file");
     snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s", mq);
     expect_error(buf, "no [bot NAME] section");
     expect_error("[agent]\nid = a1\n[bot b1]\nprocess_name = x\n", "url");
@@ -170,6 +171,19 @@ static void test_evidence_sources(void **state)
     assert_non_null(strstr(err, path));
     snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /run/b1.pid\nlog_trade = x\n", head);
     expect_error(buf, "set log_file too");
+
+    /* A systemd unit: a name, or a path under the cgroup root; never with a pid file. */
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = grid-1@eu.service\n", head);
+    assert_int_equal(write_ini(buf), 0);
+    assert_string_equal(cfg.bots[0].systemd_unit, "grid-1@eu.service");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = user.slice/app.slice/b.service\n", head);
+    assert_int_equal(write_ini(buf), 0);
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = ../../etc\n", head);
+    expect_error(buf, "[bot b1] systemd_unit: '../../etc' is not a unit name");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = a b.service\n", head);
+    expect_error(buf, "is not a unit name");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = b.service\npid_file = /p\n", head);
+    expect_error(buf, "systemd_unit: set either it or pid_file");
     snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nlog_file = b1.log\n", head);
     expect_error(buf, "log_file: must be an absolute path");
     snprintf(buf, sizeof(buf), "%s[bot b1]\nheartbeat_file = b1.hb\n", head);
