@@ -211,6 +211,7 @@ static void send_stats(struct agent *a)
     if (hs.btime_ms > 0)
         a->env.btime_ms = hs.btime_ms;
     refresh(a);
+    bool online = a->pub && agent_publisher_is_connected(a->pub);
     for (int i = 0; i < a->nbots; i++) {
         struct bot_state *b = &a->bots[i];
         /* Sampled even offline, so the next CPU % covers one interval, not the outage. */
@@ -221,8 +222,14 @@ static void send_stats(struct agent *a)
             .host_mem_pct = known_or_zero(hs.mem_pct),
             .host_disk_pct = known_or_zero(hs.disk_pct),
             .host_load1 = known_or_zero(hs.load1),
+            .proc_threads = agent_procwatch_threads(&b->pw),
+            .proc_fds = online ? agent_procwatch_fds(&b->pw, &a->env) : -1,
+            .host_swap_pct = hs.swap_pct,
         };
-        if (a->pub && agent_publisher_is_connected(a->pub))
+        st.has_proc_threads = st.proc_threads > 0;
+        st.has_proc_fds = st.proc_fds >= 0;
+        st.has_host_swap = st.host_swap_pct >= 0;
+        if (online)
             agent_publisher_stats(a->pub, b->cfg->name, &st, a->wall);
     }
 }

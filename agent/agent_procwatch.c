@@ -59,6 +59,8 @@ int agent_proc_parse_stat(const char *buf, size_t len, struct agent_proc_stat *o
             out->utime = v;
         else if (field == 15)
             out->stime = v;
+        else if (field == 20)
+            out->num_threads = v;
         else if (field == 22)
             out->starttime = v;
     }
@@ -464,6 +466,28 @@ int64_t agent_procwatch_uptime_s(const struct agent_procwatch *w, const struct a
         return 0;
     int64_t up = (wall_ms - agent_procwatch_start_ts(w, env)) / 1000;
     return up > 0 ? up : 0;
+}
+
+int64_t agent_procwatch_threads(const struct agent_procwatch *w)
+{
+    return w->pid != 0 && w->st.num_threads > 0 ? (int64_t)w->st.num_threads : -1;
+}
+
+int64_t agent_procwatch_fds(const struct agent_procwatch *w, const struct agent_proc_env *env)
+{
+    char path[AGENT_PATH_BYTES];
+    if (w->pid == 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/%d/fd", env->root, w->pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1; /* another user's process (EACCES), or gone */
+    int64_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 int64_t agent_procwatch_rss_kb(const struct agent_procwatch *w, const struct agent_proc_env *env)

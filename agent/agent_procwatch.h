@@ -20,6 +20,7 @@ struct agent_proc_stat {
     char comm[AGENT_COMM_MAX]; /* as the kernel reports it (<= 15 chars, may hold ' ' and ')') */
     char state;                /* 'R', 'S', 'Z', ... */
     uint64_t utime, stime;     /* clock ticks */
+    uint64_t num_threads;      /* field 20 */
     uint64_t starttime;        /* clock ticks after boot */
 };
 
@@ -107,6 +108,11 @@ bool agent_procwatch_is_alive(const struct agent_procwatch *w);
 int64_t agent_procwatch_start_ts(const struct agent_procwatch *w, const struct agent_proc_env *env);
 int64_t agent_procwatch_uptime_s(const struct agent_procwatch *w, const struct agent_proc_env *env,
                                  int64_t wall_ms);
+/* Threads of the current process (from the stat of the last refresh), or -1 when unknown. */
+int64_t agent_procwatch_threads(const struct agent_procwatch *w);
+/* Open file descriptors of the current process (entries of <root>/<pid>/fd), or -1 when it
+ * cannot be listed (another user's process, or gone). One readdir per call. */
+int64_t agent_procwatch_fds(const struct agent_procwatch *w, const struct agent_proc_env *env);
 /* RSS of the current process in kB, or -1 when unknown. */
 int64_t agent_procwatch_rss_kb(const struct agent_procwatch *w, const struct agent_proc_env *env);
 /* CPU % since the previous call (the first call for a process sets the baseline and gives -1).

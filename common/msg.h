@@ -155,6 +155,11 @@ struct bp_stats {
     double host_mem_pct;   /* 0..100 */
     double host_disk_pct;  /* 0..100, the fullest watched mount */
     double host_load1;     /* >= 0 */
+    /* Optional (added compatibly to v1): on the wire only when their has_* flag is set. */
+    int64_t proc_threads; /* proc.threads, >= 1 */
+    int64_t proc_fds;     /* proc.fds: open file descriptors, >= 0 */
+    double host_swap_pct; /* host.swap_pct, 0..100 (0 on a host without swap) */
+    bool has_proc_threads, has_proc_fds, has_host_swap;
 };
 
 struct bp_trade {
