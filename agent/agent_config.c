@@ -82,6 +82,11 @@ static const struct bp_cfg_key bot_keys[] = {
     KEY_REGEX(struct agent_bot_config, log_trade, "log_trade", "log lines that are trades"),
     KEY_REGEX(struct agent_bot_config, log_error, "log_error", "log lines that are errors"),
     KEY_REGEX(struct agent_bot_config, log_warning, "log_warning", "log lines that are warnings"),
+    KEY_REGEX(struct agent_bot_config, log_reconnect, "log_reconnect",
+              "log lines that are reconnects (to the exchange)"),
+    KEY_REGEX(struct agent_bot_config, log_rate_limit, "log_rate_limit",
+              "log lines that are rate limits hit"),
+    KEY_REGEX(struct agent_bot_config, log_timeout, "log_timeout", "log lines that are timeouts"),
     KEY_STR(struct agent_bot_config, heartbeat_file, "heartbeat_file", "",
             "a file the bot touches (or writes a time into)"),
     KEY_MS(struct agent_bot_config, heartbeat_file_max_age_ms, "heartbeat_file_max_age", 0,
@@ -190,10 +195,10 @@ static int check_sources(const struct agent_config *cfg, struct agent_bot_config
     if ((rc = must_be_absolute(b->log_file, b->name, "log_file", path, err, errlen)) ||
         (rc = must_be_absolute(b->heartbeat_file, b->name, "heartbeat_file", path, err, errlen)))
         return rc;
-    if (b->log_file[0] == '\0' &&
-        (b->log_trade[0] != '\0' || b->log_error[0] != '\0' || b->log_warning[0] != '\0')) {
-        snprintf(err, errlen, "%s: [bot %s] log_trade/log_error/log_warning: set log_file too",
-                 path, b->name);
+    if (b->log_file[0] == '\0' && (b->log_trade[0] != '\0' || b->log_error[0] != '\0' ||
+                                   b->log_warning[0] != '\0' || b->log_reconnect[0] != '\0' ||
+                                   b->log_rate_limit[0] != '\0' || b->log_timeout[0] != '\0')) {
+        snprintf(err, errlen, "%s: [bot %s] log_* patterns: set log_file too", path, b->name);
         return -EINVAL;
     }
     if (b->probe[0] != '\0' && b->probe_timeout_ms > b->probe_interval_ms) {

@@ -28,6 +28,9 @@ struct agent_bot_config {
     char log_trade[AGENT_REGEX_MAX];
     char log_error[AGENT_REGEX_MAX];
     char log_warning[AGENT_REGEX_MAX];
+    char log_reconnect[AGENT_REGEX_MAX];  /* reconnects to the exchange */
+    char log_rate_limit[AGENT_REGEX_MAX]; /* the exchange's rate limits hit */
+    char log_timeout[AGENT_REGEX_MAX];    /* requests that timed out */
     /* A file the bot touches or writes a time into; its max age when it is the only
      * liveness evidence (0 = 3 x the agent's heartbeat, filled in by agent_config_finish). */
     char heartbeat_file[AGENT_PATH_MAX];

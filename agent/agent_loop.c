@@ -161,7 +161,13 @@ static void fill_evidence(const struct bot_state *b, struct bp_heartbeat *hb)
                                      .lines = c->lines,
                                      .trades = c->matched[AGENT_LOG_TRADE],
                                      .errors = c->matched[AGENT_LOG_ERROR],
-                                     .warnings = c->matched[AGENT_LOG_WARNING]};
+                                     .warnings = c->matched[AGENT_LOG_WARNING],
+                                     .reconnects = c->matched[AGENT_LOG_RECONNECT],
+                                     .rate_limits = c->matched[AGENT_LOG_RATE_LIMIT],
+                                     .timeouts = c->matched[AGENT_LOG_TIMEOUT],
+                                     .has_reconnects = b->log.has_re[AGENT_LOG_RECONNECT],
+                                     .has_rate_limits = b->log.has_re[AGENT_LOG_RATE_LIMIT],
+                                     .has_timeouts = b->log.has_re[AGENT_LOG_TIMEOUT]};
     }
     if ((hb->has_hb_file = b->has_hbfile))
         hb->hb_file = (struct bp_hb_file){.found = b->hbf.found,
@@ -413,7 +419,8 @@ static int start_bot(struct agent *a, struct bot_state *b)
 {
     char err[200];
     const struct agent_bot_config *c = b->cfg;
-    const char *pats[AGENT_LOG_NPAT] = {c->log_trade, c->log_error, c->log_warning};
+    const char *pats[AGENT_LOG_NPAT] = {c->log_trade,     c->log_error,      c->log_warning,
+                                        c->log_reconnect, c->log_rate_limit, c->log_timeout};
     agent_procwatch_init(&b->pw, c->name, c->pid_file, c->process_name);
     b->pw.systemd_unit = c->systemd_unit;
     b->log.fd = -1;

@@ -108,6 +108,12 @@ static const struct field hb_log_fields[] = {
     F_INT("trades", REQ, offsetof(struct bp_hb_log, trades), 0, INT_LIMIT),
     F_INT("errors", REQ, offsetof(struct bp_hb_log, errors), 0, INT_LIMIT),
     F_INT("warnings", REQ, offsetof(struct bp_hb_log, warnings), 0, INT_LIMIT),
+    F_INT_HAS("reconnects", offsetof(struct bp_hb_log, reconnects), 0, INT_LIMIT,
+              offsetof(struct bp_hb_log, has_reconnects)),
+    F_INT_HAS("rate_limits", offsetof(struct bp_hb_log, rate_limits), 0, INT_LIMIT,
+              offsetof(struct bp_hb_log, has_rate_limits)),
+    F_INT_HAS("timeouts", offsetof(struct bp_hb_log, timeouts), 0, INT_LIMIT,
+              offsetof(struct bp_hb_log, has_timeouts)),
     F_END,
 };
 

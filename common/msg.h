@@ -101,6 +101,9 @@ struct bp_proc_info {
 struct bp_hb_log {
     int64_t last_line_ts; /* Unix ms when the agent read the newest line; 0 = none yet */
     int64_t lines, trades, errors, warnings; /* lines read and lines matching each pattern */
+    /* Optional (added compatibly to v1): on the wire only when the pattern is configured. */
+    int64_t reconnects, rate_limits, timeouts;
+    bool has_reconnects, has_rate_limits, has_timeouts;
 };
 
 struct bp_hb_file {

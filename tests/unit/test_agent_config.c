@@ -171,6 +171,18 @@ static void test_evidence_sources(void **state)
     assert_non_null(strstr(err, path));
     snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /run/b1.pid\nlog_trade = x\n", head);
     expect_error(buf, "set log_file too");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nlog_timeout = x\n", head);
+    expect_error(buf, "log_* patterns: set log_file too");
+    snprintf(buf, sizeof(buf),
+             "%s[bot b1]\npid_file = /p\nlog_file = /l\nlog_reconnect = reconnect\n"
+             "log_rate_limit = 429\nlog_timeout = timed out\n",
+             head);
+    assert_int_equal(write_ini(buf), 0);
+    assert_string_equal(cfg.bots[0].log_reconnect, "reconnect");
+    assert_string_equal(cfg.bots[0].log_rate_limit, "429");
+    assert_string_equal(cfg.bots[0].log_timeout, "timed out");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nlog_file = /l\nlog_timeout = (\n", head);
+    expect_error(buf, "[bot b1] log_timeout: bad regular expression");
 
     /* A systemd unit: a name, or a path under the cgroup root; never with a pid file. */
     snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = grid-1@eu.service\n", head);

@@ -187,8 +187,8 @@ static void test_find_by_name_in_tree(void **state)
     assert_int_equal(agent_procwatch_uptime_s(&a, &env, 1700000000000LL + 50000 + 12345), 12);
     assert_int_equal(agent_procwatch_uptime_s(&a, &env, 1700000000000LL), 0);
     assert_int_equal(agent_procwatch_rss_kb(&a, &env), 640 * 4);
-    assert_int_equal(agent_procwatch_threads(&a), 2); /* field 20 of its stat */
-    assert_int_equal(agent_procwatch_fds(&a, &env), 5); /* entries of tree/100/fd */
+    assert_int_equal(agent_procwatch_threads(&a), 2);    /* field 20 of its stat */
+    assert_int_equal(agent_procwatch_fds(&a, &env), 5);  /* entries of tree/100/fd */
     assert_int_equal(agent_procwatch_fds(&f, &env), -1); /* no fd dir: cannot list */
     assert_int_equal(agent_procwatch_threads(&d), -1);
     assert_int_equal(agent_procwatch_fds(&d, &env), -1);
