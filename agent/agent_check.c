@@ -66,7 +66,7 @@ static void check_bot(const struct agent_bot_config *c, struct agent_procwatch *
                       const struct agent_proc_env *env, int64_t wall, FILE *out, int *worst)
 {
     struct line l = {0};
-    bool finder = c->pid_file[0] || c->process_name[0] || c->cmdline[0];
+    bool finder = c->pid_file[0] || c->process_name[0] || c->cmdline[0] || c->systemd_unit[0];
     if (finder && agent_procwatch_is_alive(w))
         note(&l, AGENT_CHECK_OK, "pid %d up %llds", w->pid,
              (long long)agent_procwatch_uptime_s(w, env, wall));
@@ -116,6 +116,7 @@ int agent_check_run(const struct agent_config *cfg, const char *proc_root, FILE 
     for (int i = 0; i < cfg->nbots; i++) {
         const struct agent_bot_config *c = &cfg->bots[i];
         agent_procwatch_init(&ws[i], c->name, c->pid_file, c->process_name);
+        ws[i].systemd_unit = c->systemd_unit;
         if (agent_procwatch_set_cmdline(&ws[i], c->cmdline) != 0)
             worst = AGENT_CHECK_CRIT; /* the config loader compiled it: cannot happen */
         ptrs[i] = &ws[i];

@@ -178,24 +178,65 @@ int agent_commands_new(const struct agent_config *cfg, int64_t wall, struct agen
     return 0;
 }
 
+static void kill_and_reap(struct run *r)
+{
+    if (r->active && r->pid > 0) {
+        kill(-r->pid, SIGKILL);
+        while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (r->fd >= 0)
+        close(r->fd);
+    memset(r, 0, sizeof(*r));
+    r->fd = -1;
+}
+
 void agent_commands_free(struct agent_commands *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < BP_AGENT_MAX_BOTS; i++) {
-        struct run *r = &c->active[i];
-        if (r->active && r->pid > 0) {
-            kill(-r->pid, SIGKILL);
-            while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
-        if (r->fd >= 0)
-            close(r->fd);
-    }
+    for (int i = 0; i < BP_AGENT_MAX_BOTS; i++)
+        kill_and_reap(&c->active[i]);
     bp_queue_free(c->inbox, free);
     if (c->wake_fd >= 0)
         close(c->wake_fd);
     free(c);
+}
+
+struct renumbered {
+    int64_t runs[BP_AGENT_MAX_BOTS][64];
+    int nruns[BP_AGENT_MAX_BOTS];
+    struct run active[BP_AGENT_MAX_BOTS];
+};
+
+int agent_commands_remap(struct agent_commands *c, const int *old_index, int nnew, int nold)
+{
+    struct renumbered *t = calloc(1, sizeof(*t));
+    bool kept[BP_AGENT_MAX_BOTS] = {false};
+    if (!t)
+        return -ENOMEM;
+    for (int j = 0; j < BP_AGENT_MAX_BOTS; j++) {
+        int o = j < nnew ? old_index[j] : -1;
+        t->active[j].fd = -1;
+        if (o < 0)
+            continue;
+        kept[o] = true;
+        t->active[j] = c->active[o];
+        t->nruns[j] = c->nruns[o];
+        memcpy(t->runs[j], c->runs[o], sizeof(t->runs[j]));
+    }
+    for (int o = 0; o < nold; o++) {
+        if (kept[o] || !c->active[o].active)
+            continue;
+        BP_WARN(MOD, "bot %s removed from the config: its %s command (pid %d) is killed",
+                c->cfg->bots[o].name, action_names[c->active[o].action], (int)c->active[o].pid);
+        kill_and_reap(&c->active[o]);
+    }
+    memcpy(c->runs, t->runs, sizeof(c->runs));
+    memcpy(c->nruns, t->nruns, sizeof(c->nruns));
+    memcpy(c->active, t->active, sizeof(c->active));
+    free(t);
+    return 0;
 }
 
 void agent_commands_submit(void *ctx, const void *payload, size_t len)

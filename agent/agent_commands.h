@@ -52,6 +52,13 @@ void agent_commands_process(struct agent_commands *c, struct agent_publisher *pu
 /* When agent_commands_process must run next without any fd event (INT64_MAX: never). */
 int64_t agent_commands_deadline(const struct agent_commands *c);
 
+/* After a config reload: the bots are renumbered. old_index[j] is the old index of the new bot
+ * j, or -1 for a bot added; nnew new bots, nold old ones. Call before the config itself
+ * changes. A command still running for a bot that was removed is killed (SIGKILL, its process
+ * group), reaped and logged: it gets no result, as nobody owns that bot any more. 0 or -ENOMEM
+ * (nothing changed). */
+int agent_commands_remap(struct agent_commands *c, const int *old_index, int nnew, int nold);
+
 /* ---- the checks, exposed for tests --------------------------------------------------------- */
 
 /* Verifies one payload as a command for this agent at wall: decode, agent, signature, ts and

@@ -74,12 +74,19 @@ static const struct bp_cfg_key bot_keys[] = {
             "process name (comm or argv[0] basename)"),
     KEY_REGEX(struct agent_bot_config, cmdline, "cmdline",
               "regex on the process's command line (arguments joined by spaces)"),
+    KEY_STR(struct agent_bot_config, systemd_unit, "systemd_unit", "",
+            "systemd unit running the bot (its cgroup v2 cgroup.procs), e.g. grid-1.service"),
     KEY_STR(struct agent_bot_config, account, "account", "", "account label"),
     KEY_STR(struct agent_bot_config, exchange, "exchange", "", "exchange label"),
     KEY_STR(struct agent_bot_config, log_file, "log_file", "", "the bot's log file, tailed"),
     KEY_REGEX(struct agent_bot_config, log_trade, "log_trade", "log lines that are trades"),
     KEY_REGEX(struct agent_bot_config, log_error, "log_error", "log lines that are errors"),
     KEY_REGEX(struct agent_bot_config, log_warning, "log_warning", "log lines that are warnings"),
+    KEY_REGEX(struct agent_bot_config, log_reconnect, "log_reconnect",
+              "log lines that are reconnects (to the exchange)"),
+    KEY_REGEX(struct agent_bot_config, log_rate_limit, "log_rate_limit",
+              "log lines that are rate limits hit"),
+    KEY_REGEX(struct agent_bot_config, log_timeout, "log_timeout", "log lines that are timeouts"),
     KEY_STR(struct agent_bot_config, heartbeat_file, "heartbeat_file", "",
             "a file the bot touches (or writes a time into)"),
     KEY_MS(struct agent_bot_config, heartbeat_file_max_age_ms, "heartbeat_file_max_age", 0,
@@ -188,10 +195,10 @@ static int check_sources(const struct agent_config *cfg, struct agent_bot_config
     if ((rc = must_be_absolute(b->log_file, b->name, "log_file", path, err, errlen)) ||
         (rc = must_be_absolute(b->heartbeat_file, b->name, "heartbeat_file", path, err, errlen)))
         return rc;
-    if (b->log_file[0] == '\0' &&
-        (b->log_trade[0] != '\0' || b->log_error[0] != '\0' || b->log_warning[0] != '\0')) {
-        snprintf(err, errlen, "%s: [bot %s] log_trade/log_error/log_warning: set log_file too",
-                 path, b->name);
+    if (b->log_file[0] == '\0' && (b->log_trade[0] != '\0' || b->log_error[0] != '\0' ||
+                                   b->log_warning[0] != '\0' || b->log_reconnect[0] != '\0' ||
+                                   b->log_rate_limit[0] != '\0' || b->log_timeout[0] != '\0')) {
+        snprintf(err, errlen, "%s: [bot %s] log_* patterns: set log_file too", path, b->name);
         return -EINVAL;
     }
     if (b->probe[0] != '\0' && b->probe_timeout_ms > b->probe_interval_ms) {
@@ -203,8 +210,31 @@ static int check_sources(const struct agent_config *cfg, struct agent_bot_config
         snprintf(err, errlen, "%s: [bot %s] probe: empty command", path, b->name);
         return -EINVAL;
     }
-    if (b->heartbeat_file_max_age_ms == 0)
+    if (b->heartbeat_file[0] != '\0' && b->heartbeat_file_max_age_ms == 0)
         b->heartbeat_file_max_age_ms = 3 * cfg->heartbeat_ms;
+    return 0;
+}
+
+/* A unit name, or a path under the cgroup root for units outside system.slice. */
+static int check_unit(const struct agent_bot_config *b, const char *path, char *err, size_t errlen)
+{
+    const char *u = b->systemd_unit;
+    if (u[0] == '\0')
+        return 0;
+    if (b->pid_file[0] != '\0') {
+        snprintf(err, errlen, "%s: [bot %s] systemd_unit: set either it or pid_file", path,
+                 b->name);
+        return -EINVAL;
+    }
+    if (u[0] == '/' || u[0] == '.' || strstr(u, "..") != NULL ||
+        strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.@\\-/") !=
+            strlen(u)) {
+        snprintf(err, errlen,
+                 "%s: [bot %s] systemd_unit: '%s' is not a unit name (e.g. grid-1.service) "
+                 "or a path relative to /sys/fs/cgroup",
+                 path, b->name, u);
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -217,14 +247,16 @@ static int check_bots(struct agent_config *cfg, const char *path, char *err, siz
     for (int i = 0; i < cfg->nbots; i++) {
         struct agent_bot_config *b = &cfg->bots[i];
         if (b->pid_file[0] == '\0' && b->process_name[0] == '\0' && b->cmdline[0] == '\0' &&
-            b->heartbeat_file[0] == '\0') {
+            b->systemd_unit[0] == '\0' && b->heartbeat_file[0] == '\0') {
             snprintf(err, errlen,
-                     "%s: [bot %s]: set pid_file, process_name, cmdline or heartbeat_file: "
-                     "how else would we know it is alive?",
+                     "%s: [bot %s]: set pid_file, process_name, cmdline, systemd_unit or "
+                     "heartbeat_file: how else would we know it is alive?",
                      path, b->name);
             return -EINVAL;
         }
-        int rc = check_sources(cfg, b, path, err, errlen);
+        int rc = check_unit(b, path, err, errlen);
+        if (rc == 0)
+            rc = check_sources(cfg, b, path, err, errlen);
         if (rc != 0)
             return rc;
         if (b->pid_file[0] != '\0' && b->pid_file[0] != '/') {
@@ -305,6 +337,98 @@ int agent_config_finish(struct agent_config *cfg, const char *path, char *err, s
     if ((rc = check_bots(cfg, path, err, errlen)) != 0)
         return rc;
     return fill_host(cfg, path, err, errlen);
+}
+
+/* ---- reload ---------------------------------------------------------------------------------- */
+
+/* Keys a running agent cannot change: they name its MQTT session, its topics, its state files
+ * or its socket. Everything else applies live. */
+static const char *const restart_keys[] = {"id", "state_dir", "notify_socket", "command_public_key",
+                                           NULL};
+
+static bool key_equal(const struct bp_cfg_key *k, const void *a, const void *b)
+{
+    const char *x = (const char *)a + k->offset, *y = (const char *)b + k->offset;
+    switch (k->type) {
+    case BP_CFG_STR:
+    case BP_CFG_REGEX:
+        return strncmp(x, y, k->size) == 0;
+    default:
+        return memcmp(x, y, k->size) == 0;
+    }
+}
+
+static bool is_restart_key(const char *name)
+{
+    for (size_t i = 0; restart_keys[i]; i++)
+        if (strcmp(restart_keys[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* [agent] and [mqtt]: every [mqtt] key and the restart_keys need a restart. */
+static void diff_agent(const struct agent_config *old, const struct agent_config *neu,
+                       struct agent_config_diff *d)
+{
+    for (const struct bp_cfg_key *k = mqtt_keys; k->name && !d->restart_key[0]; k++)
+        if (!key_equal(k, old, neu))
+            snprintf(d->restart_key, sizeof(d->restart_key), "[mqtt] %s", k->name);
+    for (const struct bp_cfg_key *k = agent_keys; k->name; k++) {
+        if (key_equal(k, old, neu))
+            continue;
+        if (is_restart_key(k->name) && !d->restart_key[0])
+            snprintf(d->restart_key, sizeof(d->restart_key), "[agent] %s", k->name);
+        d->agent_changed = true;
+    }
+    /* host may come from gethostname(); heartbeat is in the state message too. */
+    if (strcmp(old->host, neu->host) != 0 || old->heartbeat_ms != neu->heartbeat_ms)
+        d->state_changed = true;
+}
+
+static bool bot_equal(const struct agent_bot_config *a, const struct agent_bot_config *b)
+{
+    for (const struct bp_cfg_key *k = bot_keys; k->name; k++)
+        if (!key_equal(k, a, b))
+            return false;
+    return true;
+}
+
+void agent_config_diff(const struct agent_config *old, const struct agent_config *neu,
+                       struct agent_config_diff *d)
+{
+    memset(d, 0, sizeof(*d));
+    diff_agent(old, neu, d);
+    if (old->nbots != neu->nbots)
+        d->state_changed = true;
+    for (int i = 0; i < neu->nbots; i++) {
+        const struct agent_bot_config *b = &neu->bots[i];
+        int o = d->old_index[i] = agent_config_find_bot(old, b->name);
+        if (o < 0) {
+            d->added++;
+            d->state_changed = true;
+            continue;
+        }
+        d->same[i] = bot_equal(&old->bots[o], b);
+        if (d->same[i])
+            d->unchanged++;
+        else
+            d->changed++;
+        if (o != i || strcmp(old->bots[o].account, b->account) != 0 ||
+            strcmp(old->bots[o].exchange, b->exchange) != 0)
+            d->state_changed = true;
+    }
+    d->removed = old->nbots - (neu->nbots - d->added);
+}
+
+void agent_config_apply_live(struct agent_config *cur, const struct agent_config *neu)
+{
+    for (const struct bp_cfg_key *k = agent_keys; k->name; k++)
+        if (!is_restart_key(k->name))
+            memcpy((char *)cur + k->offset, (const char *)neu + k->offset, k->size);
+    cur->nmounts = neu->nmounts;
+    memcpy(cur->mounts, neu->mounts, sizeof(cur->mounts));
+    cur->nbots = neu->nbots;
+    memcpy(cur->bots, neu->bots, sizeof(cur->bots));
 }
 
 int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen)

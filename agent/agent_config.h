@@ -18,8 +18,9 @@
 struct agent_bot_config {
     char name[BP_ID_MAX + 1];
     char pid_file[AGENT_PATH_MAX];
-    char process_name[BP_ID_MAX + 1]; /* matched against comm and argv[0]'s basename */
-    char cmdline[AGENT_REGEX_MAX];    /* regex on /proc/<pid>/cmdline, NULs as spaces */
+    char process_name[BP_ID_MAX + 1];  /* matched against comm and argv[0]'s basename */
+    char cmdline[AGENT_REGEX_MAX];     /* regex on /proc/<pid>/cmdline, NULs as spaces */
+    char systemd_unit[AGENT_PATH_MAX]; /* found through its cgroup (agent_procwatch.h) */
     char account[BP_ID_MAX + 1];
     char exchange[BP_ID_MAX + 1];
     /* Log tailing: the file and three optional POSIX extended patterns. */
@@ -27,6 +28,9 @@ struct agent_bot_config {
     char log_trade[AGENT_REGEX_MAX];
     char log_error[AGENT_REGEX_MAX];
     char log_warning[AGENT_REGEX_MAX];
+    char log_reconnect[AGENT_REGEX_MAX];  /* reconnects to the exchange */
+    char log_rate_limit[AGENT_REGEX_MAX]; /* the exchange's rate limits hit */
+    char log_timeout[AGENT_REGEX_MAX];    /* requests that timed out */
     /* A file the bot touches or writes a time into; its max age when it is the only
      * liveness evidence (0 = 3 x the agent's heartbeat, filled in by agent_config_finish). */
     char heartbeat_file[AGENT_PATH_MAX];
@@ -87,5 +91,29 @@ int agent_config_finish(struct agent_config *cfg, const char *path, char *err, s
 
 /* Index of the bot named name, or -1. */
 int agent_config_find_bot(const struct agent_config *cfg, const char *name);
+
+/* What a reload from old to new changes (agent_config_diff). */
+struct agent_config_diff {
+    /* "" when the new config can be applied live; else the first key whose change needs a
+     * new MQTT session or a new socket ("[mqtt] url", "[agent] id", ...): restart to apply. */
+    char restart_key[32];
+    bool state_changed; /* what the retained agent state lists changed: republish it */
+    bool agent_changed; /* some live [agent] key changed (intervals, log level, mounts, ...) */
+    int added, removed, changed, unchanged; /* bots, by name */
+    /* Per bot of new: index of the bot of the same name in old, or -1 (added). */
+    int old_index[BP_AGENT_MAX_BOTS];
+    /* Per bot of new: its section is the same as in old (every key, after defaults). */
+    bool same[BP_AGENT_MAX_BOTS];
+};
+
+/* Compares two validated configs key by key through the key tables (so bytes past a string's
+ * end never count). Pure. */
+void agent_config_diff(const struct agent_config *old, const struct agent_config *neu,
+                       struct agent_config_diff *d);
+
+/* Copies into cur what a reload applies live: every [agent] key but those needing a restart
+ * (with the mounts derived from them) and the bots. Call only when agent_config_diff found no
+ * restart_key; [mqtt] and the restart keys of cur are not written. */
+void agent_config_apply_live(struct agent_config *cur, const struct agent_config *neu);
 
 #endif

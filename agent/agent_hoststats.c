@@ -91,8 +91,8 @@ double agent_hoststats_cpu_pct(const struct agent_cpu_times *prev,
 /* ---- meminfo ------------------------------------------------------------------------------ */
 
 struct mem_ctx {
-    uint64_t total, avail, free_, buffers, cached;
-    bool have_total, have_avail;
+    uint64_t total, avail, free_, buffers, cached, swap_total, swap_free;
+    bool have_total, have_avail, have_swap_total, have_swap_free;
 };
 
 static bool mem_field(const char *line, size_t len, const char *name, uint64_t *out)
@@ -111,6 +111,10 @@ static int mem_line(void *ctxp, char *line, size_t len)
         c->have_total = true;
     else if (mem_field(line, len, "MemAvailable:", &c->avail))
         c->have_avail = true;
+    else if (mem_field(line, len, "SwapTotal:", &c->swap_total))
+        c->have_swap_total = true;
+    else if (mem_field(line, len, "SwapFree:", &c->swap_free))
+        c->have_swap_free = true;
     else if (!mem_field(line, len, "MemFree:", &c->free_) &&
              !mem_field(line, len, "Buffers:", &c->buffers))
         mem_field(line, len, "Cached:", &c->cached);
@@ -126,6 +130,36 @@ static int mem_finish(const struct mem_ctx *c, double *used_pct)
         avail = c->total;
     *used_pct = 100.0 * (double)(c->total - avail) / (double)c->total;
     return 0;
+}
+
+static int swap_finish(const struct mem_ctx *c, double *used_pct)
+{
+    if (!c->have_swap_total || !c->have_swap_free)
+        return -ENOENT;
+    uint64_t free_ = c->swap_free < c->swap_total ? c->swap_free : c->swap_total;
+    *used_pct =
+        c->swap_total == 0 ? 0.0 : 100.0 * (double)(c->swap_total - free_) / (double)c->swap_total;
+    return 0;
+}
+
+int agent_hoststats_parse_swap(const char *buf, size_t len, double *used_pct)
+{
+    struct mem_ctx c = {0};
+    agent_procfs_buf_foreach_line(buf, len, mem_line, &c);
+    return swap_finish(&c, used_pct);
+}
+
+/* Memory and swap in one read of meminfo: -1 for what it does not tell. */
+static void read_mem_and_swap(const char *path, double *mem_pct, double *swap_pct)
+{
+    struct mem_ctx c = {0};
+    *mem_pct = *swap_pct = -1.0;
+    if (agent_procfs_foreach_line(path, mem_line, &c) != 0)
+        return;
+    if (mem_finish(&c, mem_pct) != 0)
+        *mem_pct = -1.0;
+    if (swap_finish(&c, swap_pct) != 0)
+        *swap_pct = -1.0;
 }
 
 int agent_hoststats_parse_meminfo(const char *buf, size_t len, double *used_pct)
@@ -229,8 +263,7 @@ void agent_hoststats_sample(struct agent_hoststats *h, const char (*mounts)[256]
         out->btime_ms = cur.btime * 1000;
     }
     snprintf(path, sizeof(path), "%s/meminfo", h->proc_root);
-    if (agent_hoststats_read_meminfo(path, &out->mem_pct) != 0)
-        out->mem_pct = -1.0;
+    read_mem_and_swap(path, &out->mem_pct, &out->swap_pct);
     snprintf(path, sizeof(path), "%s/loadavg", h->proc_root);
     if (agent_hoststats_read_loadavg(path, &out->load1) != 0)
         out->load1 = -1.0;

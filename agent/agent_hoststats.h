@@ -26,6 +26,10 @@ double agent_hoststats_cpu_pct(const struct agent_cpu_times *prev,
 int agent_hoststats_parse_meminfo(const char *buf, size_t len, double *used_pct);
 int agent_hoststats_read_meminfo(const char *path, double *used_pct);
 
+/* Swap in use, %: (SwapTotal - SwapFree) / SwapTotal, 0 without swap. 0, or -ENOENT when
+ * meminfo has no swap lines. */
+int agent_hoststats_parse_swap(const char *buf, size_t len, double *used_pct);
+
 /* First field of /proc/loadavg. 0 or -EINVAL. */
 int agent_hoststats_parse_loadavg(const char *buf, size_t len, double *load1);
 int agent_hoststats_read_loadavg(const char *path, double *load1);
@@ -44,6 +48,7 @@ struct agent_hoststats {
 struct agent_host_sample {
     double cpu_pct;  /* -1 on the first sample */
     double mem_pct;  /* -1 when unreadable */
+    double swap_pct; /* -1 when unreadable; 0 without swap */
     double disk_pct; /* fullest of the mounts; -1 when none could be read */
     double load1;    /* -1 when unreadable */
     int64_t btime_ms;

@@ -16,7 +16,8 @@
 #define MOD "logtail"
 #define CHUNK 8192
 
-static const char *const pat_names[AGENT_LOG_NPAT] = {"log_trade", "log_error", "log_warning"};
+static const char *const pat_names[AGENT_LOG_NPAT] = {
+    "log_trade", "log_error", "log_warning", "log_reconnect", "log_rate_limit", "log_timeout"};
 
 int agent_logtail_init(struct agent_logtail *t, const char *path,
                        const char *const pats[AGENT_LOG_NPAT], char *err, size_t errlen)

@@ -3,7 +3,7 @@
  * last one (open/fstat/pread, no inotify: the agent polls once per heartbeat), follows
  * rotation by rename (finishes the old file, then reads the new one from its start) and
  * truncation (starts again at 0), keeps a partial last line until its '\n' arrives, cuts
- * lines longer than AGENT_LOGTAIL_LINE_MAX, and counts lines matching three patterns. */
+ * lines longer than AGENT_LOGTAIL_LINE_MAX, and counts lines matching each of six patterns. */
 #ifndef AGENT_LOGTAIL_H
 #define AGENT_LOGTAIL_H
 
@@ -20,6 +20,9 @@ enum agent_logtail_pattern {
     AGENT_LOG_TRADE = 0,
     AGENT_LOG_ERROR,
     AGENT_LOG_WARNING,
+    AGENT_LOG_RECONNECT,
+    AGENT_LOG_RATE_LIMIT,
+    AGENT_LOG_TIMEOUT,
     AGENT_LOG_NPAT
 };
 

@@ -20,6 +20,7 @@
 #include "agent_logtail.h"
 #include "agent_notify.h"
 #include "agent_probe.h"
+#include "agent_sdnotify.h"
 #include "agent_procwatch.h"
 #include "agent_publisher.h"
 #include "agent_signals.h"
@@ -28,6 +29,7 @@
 
 #define MOD "agent"
 #define STOP_FLUSH_MS 2000
+#define READY_WITHOUT_BROKER_MS 10000 /* READY=1 after this (or one heartbeat) even offline */
 #define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS + 2 * BP_AGENT_MAX_BOTS + 1)
 
 static volatile sig_atomic_t stop_requested;
@@ -46,7 +48,8 @@ struct bot_state {
 };
 
 struct agent {
-    const struct agent_config *cfg;
+    struct agent_config *cfg; /* borrowed; a reload rewrites its live keys (agent_config.h) */
+    const char *cfg_path;     /* re-read on SIGHUP */
     struct agent_publisher *pub;
     struct agent_commands *commands; /* NULL without [agent] command_public_key */
     struct agent_notify_server notify;
@@ -59,6 +62,8 @@ struct agent {
     int64_t refreshed_at; /* mono of the last procwatch refresh */
     int64_t next_heartbeat, next_stats;
     bool mqtt_event; /* the publisher's fd was readable */
+    struct agent_sdnotify sd;
+    int64_t ready_by; /* mono: READY=1 then at the latest, even without the broker */
 };
 
 static void on_signal(int sig)
@@ -156,7 +161,13 @@ static void fill_evidence(const struct bot_state *b, struct bp_heartbeat *hb)
                                      .lines = c->lines,
                                      .trades = c->matched[AGENT_LOG_TRADE],
                                      .errors = c->matched[AGENT_LOG_ERROR],
-                                     .warnings = c->matched[AGENT_LOG_WARNING]};
+                                     .warnings = c->matched[AGENT_LOG_WARNING],
+                                     .reconnects = c->matched[AGENT_LOG_RECONNECT],
+                                     .rate_limits = c->matched[AGENT_LOG_RATE_LIMIT],
+                                     .timeouts = c->matched[AGENT_LOG_TIMEOUT],
+                                     .has_reconnects = b->log.has_re[AGENT_LOG_RECONNECT],
+                                     .has_rate_limits = b->log.has_re[AGENT_LOG_RATE_LIMIT],
+                                     .has_timeouts = b->log.has_re[AGENT_LOG_TIMEOUT]};
     }
     if ((hb->has_hb_file = b->has_hbfile))
         hb->hb_file = (struct bp_hb_file){.found = b->hbf.found,
@@ -206,6 +217,7 @@ static void send_stats(struct agent *a)
     if (hs.btime_ms > 0)
         a->env.btime_ms = hs.btime_ms;
     refresh(a);
+    bool online = a->pub && agent_publisher_is_connected(a->pub);
     for (int i = 0; i < a->nbots; i++) {
         struct bot_state *b = &a->bots[i];
         /* Sampled even offline, so the next CPU % covers one interval, not the outage. */
@@ -216,8 +228,14 @@ static void send_stats(struct agent *a)
             .host_mem_pct = known_or_zero(hs.mem_pct),
             .host_disk_pct = known_or_zero(hs.disk_pct),
             .host_load1 = known_or_zero(hs.load1),
+            .proc_threads = agent_procwatch_threads(&b->pw),
+            .proc_fds = online ? agent_procwatch_fds(&b->pw, &a->env) : -1,
+            .host_swap_pct = hs.swap_pct,
         };
-        if (a->pub && agent_publisher_is_connected(a->pub))
+        st.has_proc_threads = st.proc_threads > 0;
+        st.has_proc_fds = st.proc_fds >= 0;
+        st.has_host_swap = st.host_swap_pct >= 0;
+        if (online)
             agent_publisher_stats(a->pub, b->cfg->name, &st, a->wall);
     }
 }
@@ -236,6 +254,20 @@ static void on_connected(struct agent *a)
             rc == 0 ? "" : ": birth message not published");
     send_heartbeats(a);
     a->next_heartbeat = a->mono + a->cfg->heartbeat_ms;
+    char status[400];
+    snprintf(status, sizeof(status), "connected to %s; watching %d bots", a->cfg->mqtt.url,
+             a->nbots);
+    agent_sdnotify_ready(&a->sd, status);
+}
+
+/* Not connected by ready_by: tell systemd we run anyway (we watch the bots and keep their
+ * trades on disk until the broker is back), so a broker outage does not fail our start. */
+static void ready_without_broker(struct agent *a)
+{
+    char status[400];
+    snprintf(status, sizeof(status), "broker %s not reachable yet, retrying; watching %d bots",
+             a->cfg->mqtt.url, a->nbots);
+    agent_sdnotify_ready(&a->sd, status);
 }
 
 static void run_due(struct agent *a)
@@ -243,6 +275,9 @@ static void run_due(struct agent *a)
     if (a->mqtt_event && agent_publisher_take_connects(a->pub) > 0)
         on_connected(a);
     a->mqtt_event = false;
+    if (!a->sd.ready && a->mono >= a->ready_by)
+        ready_without_broker(a);
+    agent_sdnotify_step(&a->sd, a->mono);
     if (a->mono >= a->next_heartbeat) {
         send_heartbeats(a);
         a->next_heartbeat = next_due(a->next_heartbeat, a->cfg->heartbeat_ms, a->mono);
@@ -335,6 +370,9 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
         agent_notify_server_pollfds(&a->notify, pfds + 1, MAX_POLLFDS - 1 - BP_AGENT_MAX_BOTS);
     int64_t due =
         min64(min64(a->next_heartbeat, a->next_stats), agent_notify_server_deadline(&a->notify));
+    due = min64(due, agent_sdnotify_deadline(&a->sd));
+    if (!a->sd.ready)
+        due = min64(due, a->ready_by);
     size_t nprobe = 0;
     int probe_bot[BP_AGENT_MAX_BOTS];
     for (int i = 0; i < a->nbots; i++) {
@@ -372,6 +410,185 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
     return 0;
 }
 
+/* ---- bots' sources ----------------------------------------------------------------------- */
+
+/* The optional evidence sources of one bot (b->cfg set, the rest zeroed but sig and
+ * last_trade_ts). The config was validated, so a failure here (a pattern that compiled then,
+ * out of memory) is a bug or a full memory: -EINVAL or -ENOMEM, logged. */
+static int start_bot(struct agent *a, struct bot_state *b)
+{
+    char err[200];
+    const struct agent_bot_config *c = b->cfg;
+    const char *pats[AGENT_LOG_NPAT] = {c->log_trade,     c->log_error,      c->log_warning,
+                                        c->log_reconnect, c->log_rate_limit, c->log_timeout};
+    agent_procwatch_init(&b->pw, c->name, c->pid_file, c->process_name);
+    b->pw.systemd_unit = c->systemd_unit;
+    b->log.fd = -1;
+    b->probe.fd = -1;
+    b->has_finder = c->pid_file[0] != '\0' || c->process_name[0] != '\0' || c->cmdline[0] != '\0' ||
+                    c->systemd_unit[0] != '\0';
+    if (agent_procwatch_set_cmdline(&b->pw, c->cmdline) != 0) {
+        BP_ERROR(MOD, "bot %s: cmdline: bad regular expression", c->name);
+        return -EINVAL;
+    }
+    b->has_hbfile = c->heartbeat_file[0] != '\0';
+    if (c->log_file[0] != '\0') {
+        if (agent_logtail_init(&b->log, c->log_file, pats, err, sizeof(err)) != 0) {
+            BP_ERROR(MOD, "bot %s: %s", c->name, err);
+            return -EINVAL;
+        }
+        b->has_log = true;
+        agent_logtail_poll(&b->log, a->wall); /* start at the end: history is not news */
+    }
+    if (c->probe[0] != '\0') {
+        if (agent_probe_init(&b->probe, c->probe, c->probe_interval_ms, c->probe_timeout_ms,
+                             a->mono) != 0) {
+            BP_ERROR(MOD, "bot %s: probe: cannot split '%s'", c->name, c->probe);
+            return -EINVAL;
+        }
+        b->has_probe = true;
+    }
+    return 0;
+}
+
+/* Frees what start_bot took (a running probe is killed). Safe after a failed start_bot. */
+static void stop_bot(struct bot_state *b)
+{
+    agent_procwatch_cleanup(&b->pw);
+    if (b->has_log)
+        agent_logtail_cleanup(&b->log);
+    if (b->has_probe)
+        agent_probe_cleanup(&b->probe);
+    b->has_log = b->has_probe = false;
+}
+
+static int start_sources(struct agent *a)
+{
+    for (int i = 0; i < a->nbots; i++) {
+        int rc = start_bot(a, &a->bots[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- reload (SIGHUP) ------------------------------------------------------------------------ */
+
+/* A bot whose section did not change keeps all its state; it moved from *from: point what it
+ * borrows at its new config and its probe's argv at its own copy. */
+static void rebind(struct bot_state *b, const struct agent_bot_config *c,
+                   const struct bot_state *from)
+{
+    b->cfg = c;
+    b->pw.name = c->name;
+    b->pw.pid_file = c->pid_file;
+    b->pw.process_name = c->process_name;
+    b->pw.systemd_unit = c->systemd_unit;
+    b->log.path = c->log_file;
+    if (b->has_probe)
+        agent_probe_moved(&b->probe, &from->probe);
+}
+
+/* Builds a->bots for the config just applied, from old (the previous array, nold bots). An
+ * unchanged bot keeps everything; a changed one keeps what the bot said through notify (its
+ * signals, its last trade) and restarts its sources; an added one starts from nothing. */
+static void rebuild_bots(struct agent *a, struct bot_state *old, int nold,
+                         const struct agent_config_diff *d)
+{
+    bool kept[BP_AGENT_MAX_BOTS] = {false};
+    for (int j = 0; j < a->cfg->nbots; j++)
+        if (d->old_index[j] >= 0 && d->same[j])
+            kept[d->old_index[j]] = true;
+    for (int o = 0; o < nold; o++)
+        if (!kept[o])
+            stop_bot(&old[o]);
+    memset(a->bots, 0, sizeof(a->bots));
+    for (int j = 0; j < a->cfg->nbots; j++) {
+        struct bot_state *b = &a->bots[j];
+        int o = d->old_index[j];
+        a->pws[j] = &b->pw;
+        if (o >= 0 && d->same[j]) {
+            *b = old[o];
+            rebind(b, &a->cfg->bots[j], &old[o]);
+            continue;
+        }
+        b->cfg = &a->cfg->bots[j];
+        agent_signals_init(&b->sig);
+        if (o >= 0) {
+            b->sig = old[o].sig;
+            b->last_trade_ts = old[o].last_trade_ts;
+        }
+        if (start_bot(a, b) != 0)
+            BP_ERROR(MOD, "bot %s: some of its evidence sources are off until a restart",
+                     b->cfg->name);
+    }
+    a->nbots = a->cfg->nbots;
+    a->refreshed_at = -1;
+}
+
+/* Applies a validated new config whose changes need no restart. */
+static void apply(struct agent *a, const struct agent_config *neu,
+                  const struct agent_config_diff *d, struct bot_state *old)
+{
+    enum bp_log_level level;
+    int nold = a->nbots;
+    memcpy(old, a->bots, sizeof(a->bots));
+    agent_config_apply_live(a->cfg, neu);
+    rebuild_bots(a, old, nold, d);
+    if (bp_log_level_parse(a->cfg->log_level, &level) == 0)
+        bp_log_threshold = level;
+    /* New bots (and new intervals) get a heartbeat now, not one interval later. */
+    a->next_heartbeat = a->mono;
+    a->next_stats = min64(a->next_stats, a->mono + a->cfg->stats_ms);
+    BP_INFO(MOD, "reload: %s: %d bots (%d added, %d removed, %d changed, %d unchanged)",
+            a->cfg_path, a->nbots, d->added, d->removed, d->changed, d->unchanged);
+    char status[200];
+    snprintf(status, sizeof(status), "STATUS=config reloaded; watching %d bots", a->nbots);
+    agent_sdnotify_send(&a->sd, status);
+    if (d->state_changed && agent_publisher_is_connected(a->pub) &&
+        agent_publisher_birth(a->pub, a->wall) != 0)
+        BP_WARN(MOD, "reload: the agent state listing the bots was not republished");
+}
+
+/* SIGHUP: re-reads the config file. A file that does not load, or a change that needs a new
+ * MQTT session (agent_config_diff's restart_key), leaves the running config as it was. */
+static void reload(struct agent *a)
+{
+    char err[512];
+    struct agent_config_diff d;
+    struct agent_config *neu = malloc(sizeof(*neu));
+    struct bot_state *old = malloc(sizeof(a->bots));
+    if (!neu || !old) {
+        BP_ERROR(MOD, "reload: out of memory; keeping the running config");
+        goto out;
+    }
+    if (agent_config_load(a->cfg_path, neu, err, sizeof(err)) != 0) {
+        BP_ERROR(MOD, "reload: %s; keeping the running config", err);
+        agent_sdnotify_send(&a->sd, "STATUS=config reload refused (see the log)");
+        goto out;
+    }
+    agent_config_diff(a->cfg, neu, &d);
+    if (d.restart_key[0]) {
+        BP_ERROR(MOD,
+                 "reload: %s: %s changed: a restart is needed to apply it (new MQTT session "
+                 "or socket); keeping the running config",
+                 a->cfg_path, d.restart_key);
+        goto out;
+    }
+    if (!d.agent_changed && !d.added && !d.removed && !d.changed) {
+        BP_INFO(MOD, "reload: %s: nothing changed", a->cfg_path);
+        goto out;
+    }
+    if (a->commands && agent_commands_remap(a->commands, d.old_index, neu->nbots, a->nbots)) {
+        BP_ERROR(MOD, "reload: out of memory; keeping the running config");
+        goto out;
+    }
+    apply(a, neu, &d, old);
+out:
+    free(neu);
+    free(old);
+}
+
 static void loop(struct agent *a, const sigset_t *wait_mask)
 {
     while (!stop_requested) {
@@ -379,7 +596,7 @@ static void loop(struct agent *a, const sigset_t *wait_mask)
         a->wall = bp_wall_ms();
         if (hup_requested) {
             hup_requested = 0;
-            BP_WARN(MOD, "SIGHUP: reload not yet supported (restart to apply a new config)");
+            reload(a);
         }
         run_due(a);
         if (sleep_and_serve(a, wait_mask) != 0)
@@ -387,45 +604,7 @@ static void loop(struct agent *a, const sigset_t *wait_mask)
     }
 }
 
-/* The optional evidence sources of every bot. The config was validated, so a failure here
- * (a pattern that compiled then, out of memory) is fatal. */
-static int start_sources(struct agent *a)
-{
-    char err[200];
-    for (int i = 0; i < a->nbots; i++) {
-        struct bot_state *b = &a->bots[i];
-        const struct agent_bot_config *c = b->cfg;
-        const char *pats[AGENT_LOG_NPAT] = {c->log_trade, c->log_error, c->log_warning};
-        b->log.fd = -1;
-        b->probe.fd = -1;
-        b->has_finder =
-            c->pid_file[0] != '\0' || c->process_name[0] != '\0' || c->cmdline[0] != '\0';
-        if (agent_procwatch_set_cmdline(&b->pw, c->cmdline) != 0) {
-            BP_ERROR(MOD, "bot %s: cmdline: bad regular expression", c->name);
-            return -EINVAL;
-        }
-        b->has_hbfile = c->heartbeat_file[0] != '\0';
-        if (c->log_file[0] != '\0') {
-            if (agent_logtail_init(&b->log, c->log_file, pats, err, sizeof(err)) != 0) {
-                BP_ERROR(MOD, "bot %s: %s", c->name, err);
-                return -EINVAL;
-            }
-            b->has_log = true;
-            agent_logtail_poll(&b->log, a->wall); /* start at the end: history is not news */
-        }
-        if (c->probe[0] != '\0') {
-            if (agent_probe_init(&b->probe, c->probe, c->probe_interval_ms, c->probe_timeout_ms,
-                                 a->mono) != 0) {
-                BP_ERROR(MOD, "bot %s: probe: cannot split '%s'", c->name, c->probe);
-                return -EINVAL;
-            }
-            b->has_probe = true;
-        }
-    }
-    return 0;
-}
-
-static int start(struct agent *a, const struct agent_config *cfg)
+static int start(struct agent *a, struct agent_config *cfg)
 {
     int rc;
     a->cfg = cfg;
@@ -435,7 +614,6 @@ static int start(struct agent *a, const struct agent_config *cfg)
     for (int i = 0; i < cfg->nbots; i++) {
         struct bot_state *b = &a->bots[i];
         b->cfg = &cfg->bots[i];
-        agent_procwatch_init(&b->pw, b->cfg->name, b->cfg->pid_file, b->cfg->process_name);
         agent_signals_init(&b->sig);
         a->pws[i] = &b->pw;
     }
@@ -471,6 +649,7 @@ static int start(struct agent *a, const struct agent_config *cfg)
     }
     a->next_heartbeat = a->mono + cfg->heartbeat_ms;
     a->next_stats = a->mono + cfg->stats_ms;
+    a->ready_by = a->mono + min64(cfg->heartbeat_ms, READY_WITHOUT_BROKER_MS);
     BP_INFO(MOD, "agent %s on %s: %d bots, heartbeat %lld ms, stats %lld ms, notify at %s", cfg->id,
             cfg->host, cfg->nbots, (long long)cfg->heartbeat_ms, (long long)cfg->stats_ms,
             cfg->notify_socket);
@@ -485,15 +664,11 @@ static void finish(struct agent *a)
         agent_publisher_get_counters(a->pub, &c);
     }
     agent_notify_server_stop(&a->notify);
+    agent_sdnotify_cleanup(&a->sd);
     agent_publisher_free(a->pub); /* no more Paho callbacks into commands after this */
     agent_commands_free(a->commands);
-    for (int i = 0; i < a->nbots; i++) {
-        agent_procwatch_cleanup(&a->bots[i].pw);
-        if (a->bots[i].has_log)
-            agent_logtail_cleanup(&a->bots[i].log);
-        if (a->bots[i].has_probe)
-            agent_probe_cleanup(&a->bots[i].probe);
-    }
+    for (int i = 0; i < a->nbots; i++)
+        stop_bot(&a->bots[i]);
     BP_INFO(MOD,
             "stopped: %llu trades sent, %llu dropped, %llu events sent, %llu dropped, %llu "
             "messages skipped offline",
@@ -502,19 +677,22 @@ static void finish(struct agent *a)
             (unsigned long long)c.skipped_offline);
 }
 
-int agent_loop_run(const struct agent_config *cfg)
+int agent_loop_run(struct agent_config *cfg, const char *path)
 {
     sigset_t wait_mask;
     struct agent *a = calloc(1, sizeof(*a));
     if (!a)
         return 1;
     a->notify.listen_fd = -1;
+    a->cfg_path = path;
+    agent_sdnotify_init(&a->sd, bp_mono_ms()); /* before Paho's threads: it unsets env vars */
     int rc = install_signals(&wait_mask);
     if (rc != 0)
         BP_ERROR(MOD, "cannot install signal handlers: %s", strerror(-rc));
     else if ((rc = start(a, cfg)) == 0) {
         loop(a, &wait_mask);
         BP_INFO(MOD, "stopping (%s)", stop_requested ? "signal" : "error");
+        agent_sdnotify_send(&a->sd, "STOPPING=1\nSTATUS=stopping");
     }
     finish(a);
     free(a);

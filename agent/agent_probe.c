@@ -215,6 +215,12 @@ int64_t agent_probe_deadline(const struct agent_probe *p)
     return kill_at;
 }
 
+void agent_probe_moved(struct agent_probe *p, const struct agent_probe *from)
+{
+    for (size_t i = 0; i < AGENT_PROBE_MAX_ARGS && from->argv[i]; i++)
+        p->argv[i] = p->cmd + (from->argv[i] - from->cmd);
+}
+
 void agent_probe_cleanup(struct agent_probe *p)
 {
     if (p->pid > 0) {

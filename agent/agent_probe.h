@@ -46,6 +46,10 @@ struct agent_probe {
  * long, or more than AGENT_PROBE_MAX_ARGS words). */
 int agent_probe_init(struct agent_probe *p, const char *cmd, int64_t interval_ms,
                      int64_t timeout_ms, int64_t mono);
+/* After the struct was copied from from (a config reload moves bots around): points argv
+ * into p's own cmd again. from must still be valid memory. */
+void agent_probe_moved(struct agent_probe *p, const struct agent_probe *from);
+
 /* Kills a running probe (SIGKILL to its process group), reaps it and closes the pipe. */
 void agent_probe_cleanup(struct agent_probe *p);
 

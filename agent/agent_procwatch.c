@@ -59,6 +59,8 @@ int agent_proc_parse_stat(const char *buf, size_t len, struct agent_proc_stat *o
             out->utime = v;
         else if (field == 15)
             out->stime = v;
+        else if (field == 20)
+            out->num_threads = v;
         else if (field == 22)
             out->starttime = v;
     }
@@ -160,6 +162,7 @@ int agent_proc_env_init(struct agent_proc_env *env, const char *root)
     long hz = sysconf(_SC_CLK_TCK);
     long page = sysconf(_SC_PAGESIZE);
     env->root = root;
+    env->cgroup_root = "/sys/fs/cgroup";
     env->hz = hz > 0 ? hz : 100;
     env->page_kb = page >= 1024 ? page / 1024 : 4;
     env->btime_ms = 0;
@@ -300,6 +303,56 @@ static bool check_known(struct agent_procwatch *w, const struct agent_proc_env *
     return false;
 }
 
+size_t agent_proc_parse_pids(const char *buf, size_t len, int *pids, size_t max)
+{
+    size_t n = 0;
+    const char *p = buf, *end = buf + len;
+    while (p < end && n < max) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        long v = 0;
+        const char *q = p;
+        while (q < eol && *q >= '0' && *q <= '9' && v <= PID_MAX_LINUX)
+            v = v * 10 + (*q++ - '0');
+        if (q == eol && q > p && v > 0 && v <= PID_MAX_LINUX)
+            pids[n++] = (int)v;
+        p = eol + 1;
+    }
+    return n;
+}
+
+#define UNIT_PIDS_MAX 512 /* cgroup.procs read: 4 KiB, ~500 pids; the main one comes early */
+
+/* The unit's process: the oldest live one in its cgroup (its main process, forked first; a
+ * forking daemon's first parent is gone by then). Keeps the known one while it is listed. */
+static void find_in_unit(struct agent_procwatch *w, const struct agent_proc_env *env)
+{
+    char path[AGENT_PATH_BYTES + 256], buf[4096];
+    int pids[UNIT_PIDS_MAX];
+    size_t len;
+    const char *cg = env->cgroup_root ? env->cgroup_root : "/sys/fs/cgroup";
+    snprintf(path, sizeof(path), "%s/%s%s/cgroup.procs", cg,
+             strchr(w->systemd_unit, '/') ? "" : "system.slice/", w->systemd_unit);
+    int known = w->pid;
+    uint64_t known_start = w->starttime;
+    w->pid = 0;
+    if (agent_procfs_read(path, buf, sizeof(buf), &len) != 0)
+        return; /* no such cgroup: the unit is not running */
+    size_t n = agent_proc_parse_pids(buf, len, pids, UNIT_PIDS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        struct agent_proc_stat st;
+        if (pids[i] == env->self_pid || read_stat(env, pids[i], &st) != 0 || !is_live(&st))
+            continue;
+        if (st.pid == known && st.starttime == known_start) {
+            adopt(w, &st); /* still there: no need to look further */
+            return;
+        }
+        if (name_ok(w, env, &st) && (w->pid == 0 || st.starttime < w->starttime ||
+                                     (st.starttime == w->starttime && st.pid < w->pid)))
+            adopt(w, &st);
+    }
+}
+
 /* One pass over <root>: for each process, offer it to every bot still missing; the earliest
  * started match wins (a bot's parent, not its workers). */
 static void scan_by_name(struct agent_procwatch **missing, size_t n,
@@ -374,6 +427,10 @@ int agent_procwatch_refresh(struct agent_procwatch *const *ws, size_t n,
         for (size_t i = 0; i < chunk; i++) {
             struct agent_procwatch *w = ws[off + i];
             old[i] = w->pid;
+            if (has(w->systemd_unit)) {
+                find_in_unit(w, env);
+                continue;
+            }
             /* A pid file is the bot's own word: when it names no live process (of the right
              * name) the bot is down. Guessing by name instead could pick up a stranger. */
             if (!check_known(w, env) && !has(w->pid_file) &&
@@ -409,6 +466,28 @@ int64_t agent_procwatch_uptime_s(const struct agent_procwatch *w, const struct a
         return 0;
     int64_t up = (wall_ms - agent_procwatch_start_ts(w, env)) / 1000;
     return up > 0 ? up : 0;
+}
+
+int64_t agent_procwatch_threads(const struct agent_procwatch *w)
+{
+    return w->pid != 0 && w->st.num_threads > 0 ? (int64_t)w->st.num_threads : -1;
+}
+
+int64_t agent_procwatch_fds(const struct agent_procwatch *w, const struct agent_proc_env *env)
+{
+    char path[AGENT_PATH_BYTES];
+    if (w->pid == 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/%d/fd", env->root, w->pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1; /* another user's process (EACCES), or gone */
+    int64_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 int64_t agent_procwatch_rss_kb(const struct agent_procwatch *w, const struct agent_proc_env *env)

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define AGENT_COMM_MAX 64
-#define AGENT_PATH_BYTES 320 /* room for a /proc root, a pid and a file name */
+#define AGENT_PATH_BYTES 320   /* room for a /proc root, a pid and a file name */
 #define AGENT_CMDLINE_MAX 4096 /* bytes of /proc/<pid>/cmdline matched against a pattern */
 
 /* The fields we use from /proc/<pid>/stat. */
@@ -20,6 +20,7 @@ struct agent_proc_stat {
     char comm[AGENT_COMM_MAX]; /* as the kernel reports it (<= 15 chars, may hold ' ' and ')') */
     char state;                /* 'R', 'S', 'Z', ... */
     uint64_t utime, stime;     /* clock ticks */
+    uint64_t num_threads;      /* field 20 */
     uint64_t starttime;        /* clock ticks after boot */
 };
 
@@ -46,13 +47,18 @@ bool agent_proc_name_matches(const char *name, const char *comm, const char *arg
  * -1 when it cannot be known (no time passed, counters went backwards). */
 double agent_proc_cpu_pct(uint64_t prev_ticks, uint64_t cur_ticks, int64_t dt_ms, long hz);
 
+/* The pids listed in a cgroup.procs file (one decimal pid a line), in file order, at most
+ * max; lines that are not a pid are skipped. Returns how many were stored. */
+size_t agent_proc_parse_pids(const char *buf, size_t len, int *pids, size_t max);
+
 /* Where and how to read: "/proc" in production, a fixture tree in tests. */
 struct agent_proc_env {
     const char *root;
-    long hz;          /* sysconf(_SC_CLK_TCK) */
-    long page_kb;     /* page size in kB */
-    int64_t btime_ms; /* boot time, Unix ms (btime of /proc/stat) */
-    int self_pid;     /* never matched by name */
+    const char *cgroup_root; /* "/sys/fs/cgroup" (cgroup v2), for systemd units */
+    long hz;                 /* sysconf(_SC_CLK_TCK) */
+    long page_kb;            /* page size in kB */
+    int64_t btime_ms;        /* boot time, Unix ms (btime of /proc/stat) */
+    int self_pid;            /* never matched by name */
 };
 
 int agent_proc_env_init(struct agent_proc_env *env, const char *root);
@@ -62,6 +68,7 @@ struct agent_procwatch {
     const char *name;         /* bot name, for logs (borrowed) */
     const char *pid_file;     /* "" or NULL: none (borrowed) */
     const char *process_name; /* "" or NULL: none (borrowed) */
+    const char *systemd_unit; /* "" or NULL: none (borrowed); set after init */
     bool has_cmdline;         /* a command-line pattern is set (agent_procwatch_set_cmdline) */
     regex_t cmdline_re;
     /* Current process; pid 0 when not found. (pid, starttime) identifies it across pid reuse. */
@@ -84,11 +91,15 @@ int agent_procwatch_set_cmdline(struct agent_procwatch *w, const char *pattern);
 /* Frees the pattern. */
 void agent_procwatch_cleanup(struct agent_procwatch *w);
 
-/* Re-checks each bot: keeps the known process while (pid, starttime) lives and its pid file
- * (if any) still names it; a bot with a pid file is the live process that file names (which,
- * when process_name is set too, must have that name), and nothing else; bots with only a
- * process_name and/or a cmdline pattern are found by one scan of <root>/ * for all of them. Logs
- * when a bot is found, lost or restarted. Returns how many bots are alive. */
+/* A bot with systemd_unit is the oldest live process listed in
+ * <cgroup_root>/system.slice/<unit>/cgroup.procs (<cgroup_root>/<unit>/cgroup.procs when the
+ * unit holds a '/', e.g. "user.slice/.../bot.service"), that also passes process_name and
+ * cmdline when they are set; it is re-read on every refresh, so a restarted unit is found
+ * under its new pid. Otherwise: re-checks each bot: keeps the known process while (pid, starttime)
+ * lives and its pid file (if any) still names it; a bot with a pid file is the live process that
+ * file names (which, when process_name is set too, must have that name), and nothing else; bots
+ * with only a process_name and/or a cmdline pattern are found by one scan of <root>/ * for all of
+ * them. Logs when a bot is found, lost or restarted. Returns how many bots are alive. */
 int agent_procwatch_refresh(struct agent_procwatch *const *ws, size_t n,
                             const struct agent_proc_env *env);
 
@@ -97,6 +108,11 @@ bool agent_procwatch_is_alive(const struct agent_procwatch *w);
 int64_t agent_procwatch_start_ts(const struct agent_procwatch *w, const struct agent_proc_env *env);
 int64_t agent_procwatch_uptime_s(const struct agent_procwatch *w, const struct agent_proc_env *env,
                                  int64_t wall_ms);
+/* Threads of the current process (from the stat of the last refresh), or -1 when unknown. */
+int64_t agent_procwatch_threads(const struct agent_procwatch *w);
+/* Open file descriptors of the current process (entries of <root>/<pid>/fd), or -1 when it
+ * cannot be listed (another user's process, or gone). One readdir per call. */
+int64_t agent_procwatch_fds(const struct agent_procwatch *w, const struct agent_proc_env *env);
 /* RSS of the current process in kB, or -1 when unknown. */
 int64_t agent_procwatch_rss_kb(const struct agent_procwatch *w, const struct agent_proc_env *env);
 /* CPU % since the previous call (the first call for a process sets the baseline and gives -1).

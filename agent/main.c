@@ -273,7 +273,7 @@ static int agent_main(const char *config)
         return 1;
     bp_log_level_parse(cfg->log_level, &level);
     bp_log_threshold = level;
-    int rc = agent_loop_run(cfg);
+    int rc = agent_loop_run(cfg, config);
     free(cfg);
     return rc;
 }

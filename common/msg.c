@@ -41,7 +41,8 @@ struct field {
     const struct field *sub;
     size_t elem_size; /* K_ARR */
     size_t count_off; /* K_ARR */
-    size_t has_off;   /* optional K_OBJ: bool, true when the object is present */
+    size_t has_off;   /* optional K_OBJ (or K_INT/K_NUM with has_flag): bool, true when present */
+    bool has_flag;    /* an optional number added to v1: encoded only when its has_off is true */
 };
 
 /* clang-format off */
@@ -53,6 +54,8 @@ struct field {
 #define F_STR(k, n, r, o, lo, hi) {.name = n, .kind = k, .required = r, .off = o, .min = lo, .max = hi}
 #define F_OBJ(n, o, s) {.name = n, .kind = K_OBJ, .required = REQ, .off = o, .sub = s}
 #define F_OBJ_OPT(n, o, s, h) {.name = n, .kind = K_OBJ, .required = OPT, .off = o, .sub = s, .has_off = h}
+#define F_INT_HAS(n, o, lo, hi, h) {.name = n, .kind = K_INT, .required = OPT, .off = o, .min = lo, .max = hi, .has_off = h, .has_flag = true}
+#define F_NUM_HAS(n, o, lo, hi, h) {.name = n, .kind = K_NUM, .required = OPT, .off = o, .min = lo, .max = hi, .has_off = h, .has_flag = true}
 #define F_END {.name = NULL}
 /* clang-format on */
 /* The envelope, split around "bot" so that it follows "agent" on the wire. */
@@ -105,6 +108,12 @@ static const struct field hb_log_fields[] = {
     F_INT("trades", REQ, offsetof(struct bp_hb_log, trades), 0, INT_LIMIT),
     F_INT("errors", REQ, offsetof(struct bp_hb_log, errors), 0, INT_LIMIT),
     F_INT("warnings", REQ, offsetof(struct bp_hb_log, warnings), 0, INT_LIMIT),
+    F_INT_HAS("reconnects", offsetof(struct bp_hb_log, reconnects), 0, INT_LIMIT,
+              offsetof(struct bp_hb_log, has_reconnects)),
+    F_INT_HAS("rate_limits", offsetof(struct bp_hb_log, rate_limits), 0, INT_LIMIT,
+              offsetof(struct bp_hb_log, has_rate_limits)),
+    F_INT_HAS("timeouts", offsetof(struct bp_hb_log, timeouts), 0, INT_LIMIT,
+              offsetof(struct bp_hb_log, has_timeouts)),
     F_END,
 };
 
@@ -173,6 +182,10 @@ static const struct field stats_proc_fields[] = {
      .min = 0,
      .max = INFINITY},
     F_INT("rss_kb", REQ, offsetof(struct bp_stats, proc_rss_kb), -1, INT_LIMIT),
+    F_INT_HAS("threads", offsetof(struct bp_stats, proc_threads), 1, INT_LIMIT,
+              offsetof(struct bp_stats, has_proc_threads)),
+    F_INT_HAS("fds", offsetof(struct bp_stats, proc_fds), 0, INT_LIMIT,
+              offsetof(struct bp_stats, has_proc_fds)),
     F_END,
 };
 
@@ -181,6 +194,8 @@ static const struct field stats_host_fields[] = {
     F_NUM("mem_pct", offsetof(struct bp_stats, host_mem_pct), 0, 100),
     F_NUM("disk_pct", offsetof(struct bp_stats, host_disk_pct), 0, 100),
     F_NUM("load1", offsetof(struct bp_stats, host_load1), 0, INFINITY),
+    F_NUM_HAS("swap_pct", offsetof(struct bp_stats, host_swap_pct), 0, 100,
+              offsetof(struct bp_stats, has_host_swap)),
     F_END,
 };
 
@@ -479,9 +494,13 @@ static int decode_value(const cJSON *it, const struct field *f, char *base, cons
     case K_FIXED:
         return 0;
     case K_INT:
-        return decode_int(it, f, base, path, err);
-    case K_NUM:
-        return decode_num(it, f, base, path, err);
+    case K_NUM: {
+        int rc = f->kind == K_INT ? decode_int(it, f, base, path, err)
+                                  : decode_num(it, f, base, path, err);
+        if (rc == 0 && f->has_flag)
+            *(bool *)(base + f->has_off) = true;
+        return rc;
+    }
     case K_BOOL:
         if (!cJSON_IsBool(it))
             return fail(err, BP_MSG_ERR_WRONG_TYPE, "field '%s%s': expected boolean", path,
@@ -699,9 +718,13 @@ static bool encode_value(cJSON *obj, const struct field *f, const char *base)
     case K_FIXED:
         return true;
     case K_INT:
+        if (f->has_flag && !*(const bool *)(base + f->has_off))
+            return true;
         memcpy(&i64, p, sizeof(i64));
         return add_int(obj, f->name, i64);
     case K_NUM:
+        if (f->has_flag && !*(const bool *)(base + f->has_off))
+            return true;
         memcpy(&d, p, sizeof(d));
         return add(obj, f->name, cJSON_CreateNumber(d));
     case K_BOOL:

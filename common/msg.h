@@ -101,6 +101,9 @@ struct bp_proc_info {
 struct bp_hb_log {
     int64_t last_line_ts; /* Unix ms when the agent read the newest line; 0 = none yet */
     int64_t lines, trades, errors, warnings; /* lines read and lines matching each pattern */
+    /* Optional (added compatibly to v1): on the wire only when the pattern is configured. */
+    int64_t reconnects, rate_limits, timeouts;
+    bool has_reconnects, has_rate_limits, has_timeouts;
 };
 
 struct bp_hb_file {
@@ -155,6 +158,11 @@ struct bp_stats {
     double host_mem_pct;   /* 0..100 */
     double host_disk_pct;  /* 0..100, the fullest watched mount */
     double host_load1;     /* >= 0 */
+    /* Optional (added compatibly to v1): on the wire only when their has_* flag is set. */
+    int64_t proc_threads; /* proc.threads, >= 1 */
+    int64_t proc_fds;     /* proc.fds: open file descriptors, >= 0 */
+    double host_swap_pct; /* host.swap_pct, 0..100 (0 on a host without swap) */
+    bool has_proc_threads, has_proc_fds, has_host_swap;
 };
 
 struct bp_trade {

@@ -43,7 +43,9 @@ static void test_log_file_trades(void **state)
     snprintf(log, sizeof(log), "%s/bot-1.log", bpt_env_dir(env));
     append(env, log, "2026-01-01 old history: FILLED buy 1 BTC\n"); /* not replayed */
     snprintf(extra, sizeof(extra),
-             "log_file = %s\nlog_trade = FILLED (buy|sell)\nlog_error = ^ERROR\n", log);
+             "log_file = %s\nlog_trade = FILLED (buy|sell)\nlog_error = ^ERROR\n"
+             "log_reconnect = reconnect(ing|ed)\nlog_timeout = timed out\n",
+             log);
     struct bpt_stack s;
     struct bpt_stack_opts o = {
         .bots = {"bot-1"},
@@ -56,13 +58,29 @@ static void test_log_file_trades(void **state)
     bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "stale", 15000) == 0,
                "bot-1 not stale without trades (the old log line must not count)");
 
-    append(env, log, "ERROR: order rejected\nworking...\n2026-01-01 FILLED sell 0.1 BTC\n");
+    append(env, log, "ERROR: order rejected\nws reconnecting\n2026-01-01 FILLED sell 0.1 BTC\n");
     bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 10000) == 0,
                "bot-1 not healthy after a trade line in its log");
-    const char *hb[] = {"\"log\":{", "\"lines\":3", "\"trades\":1", "\"errors\":1", NULL};
+    /* reconnects and timeouts are configured (sent, even at 0); rate_limits is not. */
+    const char *hb[] = {
+        "\"log\":{",       "\"lines\":3", "\"trades\":1", "\"errors\":1", "\"reconnects\":1",
+        "\"timeouts\":0}", NULL};
     char *m = bpt_rec_wait(rec, BPT_ROOT "/agents/+/bots/bot-1/heartbeat", hb, 5000);
     bpt_assert(env, m, "no heartbeat with the log counts");
+    bpt_assert(env, strstr(m, "rate_limits") == NULL, "rate_limits sent unconfigured: %s", m);
     free(m);
+    /* The optional stats fields: the stand-in bot is `sleep` (one thread, its fds listable:
+     * same user), and the host's swap; stored in bot_samples. */
+    const char *st[] = {"\"threads\":1,\"fds\":", "\"swap_pct\":", NULL};
+    m = bpt_rec_wait(rec, BPT_ROOT "/agents/+/bots/bot-1/stats", st, 5000);
+    bpt_assert(env, m, "no stats with threads, fds and swap_pct");
+    free(m);
+    const char *p[] = {"bot-1"};
+    int64_t rows = bpt_pg_wait_int(env, 1, 10000,
+                                   "SELECT count(*) FROM bot_samples WHERE bot_id = $1 AND "
+                                   "proc_threads = 1 AND proc_fds >= 0 AND host_swap_pct >= 0",
+                                   1, p);
+    bpt_assert(env, rows >= 1, "no bot_samples row with the new columns (%lld)", (long long)rows);
     const char *resolved[] = {"\"event\":\"resolved\"", NULL};
     m = bpt_rec_wait(rec, BPT_ROOT "/alerts/warning/bot-1", resolved, 5000);
     bpt_assert(env, m, "the stale alert was not resolved");

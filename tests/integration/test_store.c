@@ -327,7 +327,12 @@ static void submit_events(struct bpt_env *env, struct col_store *s)
                                           .host_cpu_pct = 12.5,
                                           .host_mem_pct = 40,
                                           .host_disk_pct = 70,
-                                          .host_load1 = 0.25};
+                                          .host_load1 = 0.25,
+                                          .proc_threads = 7,
+                                          .has_proc_threads = true,
+                                          .proc_fds = 99, /* not flagged: NULL */
+                                          .host_swap_pct = 3.5,
+                                          .has_host_swap = true};
     bpt_assert(env, col_store_submit(s, &op) == 0, "submit sample");
 }
 
@@ -352,7 +357,8 @@ static void test_events_idempotent(void **state)
     n = bpt_pg_int(env,
                    "SELECT count(*) FROM bot_samples WHERE bot_id = 'bot-ev' AND "
                    "proc_cpu_pct IS NULL AND proc_rss_kb = 2048 AND host_cpu_pct = 12.5 AND "
-                   "host_load1 = 0.25",
+                   "host_load1 = 0.25 AND proc_threads = 7 AND proc_fds IS NULL AND "
+                   "host_swap_pct = 3.5",
                    0, NULL);
     bpt_assert(env, n == 1, "%" PRId64 " samples", n);
     col_store_stop(s, 2000);

@@ -38,7 +38,7 @@ static int write_collector_ini(struct bpt_stack *s)
     return 0;
 }
 
-static int write_agent_ini(struct bpt_stack *s)
+int bpt_stack_write_agent_ini(struct bpt_stack *s)
 {
     char bots[4096] = "";
     size_t n = 0;
@@ -150,7 +150,7 @@ int bpt_stack_start(struct bpt_env *env, const struct bpt_stack_opts *opts, stru
     int rc;
     if ((rc = bpt_broker_start(env)) < 0 || (rc = bpt_pg_start(env)) < 0)
         return rc;
-    if ((rc = write_collector_ini(s)) < 0 || (rc = write_agent_ini(s)) < 0)
+    if ((rc = write_collector_ini(s)) < 0 || (rc = bpt_stack_write_agent_ini(s)) < 0)
         return rc;
     if ((rc = bpt_stack_start_collector(s)) < 0) {
         fprintf(stderr, "collector did not come online\n");

@@ -43,6 +43,8 @@ struct bpt_stack {
  * the agent (waits for its agents/<id>/state online). 0 or -errno (logged). */
 int bpt_stack_start(struct bpt_env *env, const struct bpt_stack_opts *opts, struct bpt_stack *s);
 int bpt_stack_start_collector(struct bpt_stack *s);
+/* (Re)writes agent.ini from s->opts (a test changes opts, rewrites, then sends SIGHUP). */
+int bpt_stack_write_agent_ini(struct bpt_stack *s);
 int bpt_stack_start_agent(struct bpt_stack *s);
 /* Starts the bot's stand-in process ("bot-<id>") and writes its pid file. */
 int bpt_stack_start_bot(struct bpt_stack *s, const char *bot);

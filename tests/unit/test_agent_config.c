@@ -101,7 +101,8 @@ static void test_errors(void **state)
     char buf[1024];
     expect_error("[mqtt]\nurl = tcp://b:1883\n[bot b1]\nprocess_name = x\n", "id");
     snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s[bot b1]\naccount = main\n", mq);
-    expect_error(buf, "[bot b1]: set pid_file, process_name, cmdline or heartbeat_file");
+    expect_error(buf,
+                 "[bot b1]: set pid_file, process_name, cmdline, systemd_unit or heartbeat_file");
     snprintf(buf, sizeof(buf), "[agent]\nid = a1\n%s", mq);
     expect_error(buf, "no [bot NAME] section");
     expect_error("[agent]\nid = a1\n[bot b1]\nprocess_name = x\n", "url");
@@ -170,6 +171,31 @@ static void test_evidence_sources(void **state)
     assert_non_null(strstr(err, path));
     snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /run/b1.pid\nlog_trade = x\n", head);
     expect_error(buf, "set log_file too");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nlog_timeout = x\n", head);
+    expect_error(buf, "log_* patterns: set log_file too");
+    snprintf(buf, sizeof(buf),
+             "%s[bot b1]\npid_file = /p\nlog_file = /l\nlog_reconnect = reconnect\n"
+             "log_rate_limit = 429\nlog_timeout = timed out\n",
+             head);
+    assert_int_equal(write_ini(buf), 0);
+    assert_string_equal(cfg.bots[0].log_reconnect, "reconnect");
+    assert_string_equal(cfg.bots[0].log_rate_limit, "429");
+    assert_string_equal(cfg.bots[0].log_timeout, "timed out");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nlog_file = /l\nlog_timeout = (\n", head);
+    expect_error(buf, "[bot b1] log_timeout: bad regular expression");
+
+    /* A systemd unit: a name, or a path under the cgroup root; never with a pid file. */
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = grid-1@eu.service\n", head);
+    assert_int_equal(write_ini(buf), 0);
+    assert_string_equal(cfg.bots[0].systemd_unit, "grid-1@eu.service");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = user.slice/app.slice/b.service\n", head);
+    assert_int_equal(write_ini(buf), 0);
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = ../../etc\n", head);
+    expect_error(buf, "[bot b1] systemd_unit: '../../etc' is not a unit name");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = a b.service\n", head);
+    expect_error(buf, "is not a unit name");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = b.service\npid_file = /p\n", head);
+    expect_error(buf, "systemd_unit: set either it or pid_file");
     snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nlog_file = b1.log\n", head);
     expect_error(buf, "log_file: must be an absolute path");
     snprintf(buf, sizeof(buf), "%s[bot b1]\nheartbeat_file = b1.hb\n", head);
@@ -190,6 +216,114 @@ static void test_too_many_bots(void **state)
     expect_error(buf, "too many bots");
 }
 
+/* ---- reload: agent_config_diff and agent_config_apply_live ---- */
+
+#define HEAD "[agent]\nid = a1\nhost = h1\nheartbeat = 2s\nstate_dir = /tmp/s\n"
+#define MQTT "[mqtt]\nurl = tcp://b:1883\n"
+#define BOTS "[bot b1]\npid_file = /run/b1.pid\naccount = x\n[bot b2]\nprocess_name = two\n"
+
+static struct agent_config old_cfg;
+
+static void diff_against(const char *old_text, const char *new_text, struct agent_config_diff *d)
+{
+    assert_int_equal(write_ini(old_text), 0);
+    old_cfg = cfg;
+    if (write_ini(new_text) != 0)
+        fail_msg("new config: %s", err);
+    agent_config_diff(&old_cfg, &cfg, d);
+}
+
+static void test_diff_same(void **state)
+{
+    struct agent_config_diff d;
+    /* Key order and comments do not matter; values do. */
+    diff_against(HEAD MQTT BOTS,
+                 "; reordered\n" MQTT HEAD "[bot b1]\naccount = x\npid_file = /run/b1.pid\n"
+                 "[bot b2]\nprocess_name = two\n",
+                 &d);
+    assert_string_equal(d.restart_key, "");
+    assert_false(d.state_changed);
+    assert_false(d.agent_changed);
+    assert_int_equal(d.unchanged, 2);
+    assert_int_equal(d.added + d.removed + d.changed, 0);
+    assert_true(d.same[0] && d.same[1]);
+    assert_int_equal(d.old_index[1], 1);
+}
+
+static void test_diff_bots(void **state)
+{
+    struct agent_config_diff d;
+    /* b1 removed, b2 changed (a log file), b3 added, in front. */
+    diff_against(HEAD MQTT BOTS,
+                 HEAD MQTT "[bot b3]\ncmdline = ^bot3\n"
+                           "[bot b2]\nprocess_name = two\nlog_file = /var/log/b2.log\n",
+                 &d);
+    assert_string_equal(d.restart_key, "");
+    assert_true(d.state_changed);
+    assert_false(d.agent_changed);
+    assert_int_equal(d.added, 1);
+    assert_int_equal(d.removed, 1);
+    assert_int_equal(d.changed, 1);
+    assert_int_equal(d.unchanged, 0);
+    assert_int_equal(d.old_index[0], -1);
+    assert_int_equal(d.old_index[1], 1);
+    assert_false(d.same[1]);
+
+    /* Only a label changed: the same bot, but the agent state lists labels. */
+    diff_against(HEAD MQTT BOTS,
+                 HEAD MQTT "[bot b1]\npid_file = /run/b1.pid\naccount = y\n"
+                           "[bot b2]\nprocess_name = two\n",
+                 &d);
+    assert_true(d.state_changed);
+    assert_int_equal(d.changed, 1);
+    assert_false(d.same[0]);
+    assert_true(d.same[1]);
+}
+
+static void test_diff_live_agent_keys(void **state)
+{
+    struct agent_config_diff d;
+    diff_against(HEAD MQTT BOTS,
+                 "[agent]\nid = a1\nhost = h1\nheartbeat = 1s\nstate_dir = /tmp/s\n"
+                 "log_level = debug\nmounts = /, /tmp\n" MQTT BOTS,
+                 &d);
+    assert_string_equal(d.restart_key, "");
+    assert_true(d.agent_changed);
+    assert_true(d.state_changed); /* the heartbeat interval is in the agent state */
+    /* A bot with a heartbeat_file whose max age defaults to 3 x heartbeat would change (its
+     * max age does); these have none, so they keep their state. */
+    assert_int_equal(d.unchanged, 2);
+
+    struct agent_config cur = old_cfg;
+    agent_config_apply_live(&cur, &cfg);
+    assert_int_equal(cur.heartbeat_ms, 1000);
+    assert_string_equal(cur.log_level, "debug");
+    assert_int_equal(cur.nmounts, 2);
+    assert_string_equal(cur.mounts[1], "/tmp");
+    assert_int_equal(cur.nbots, 2);
+}
+
+static void test_diff_needs_restart(void **state)
+{
+    static const struct {
+        const char *text, *key;
+    } cases[] = {
+        {HEAD "[mqtt]\nurl = tcp://other:1883\n" BOTS, "[mqtt] url"},
+        {HEAD MQTT "username = u\npassword = p\n" BOTS, "[mqtt] username"},
+        {HEAD MQTT "topic_root = x/v1\n" BOTS, "[mqtt] topic_root"},
+        {"[agent]\nid = a2\nhost = h1\nheartbeat = 2s\nstate_dir = /tmp/s\n" MQTT BOTS,
+         "[agent] id"},
+        {"[agent]\nid = a1\nhost = h1\nheartbeat = 2s\nstate_dir = /tmp/t\n" MQTT BOTS,
+         "[agent] state_dir"},
+        {HEAD "notify_socket = /tmp/n.sock\n" MQTT BOTS, "[agent] notify_socket"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct agent_config_diff d;
+        diff_against(HEAD MQTT BOTS, cases[i].text, &d);
+        assert_string_equal(d.restart_key, cases[i].key);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +333,10 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_evidence_sources),
         cmocka_unit_test(test_too_many_bots),
+        cmocka_unit_test(test_diff_same),
+        cmocka_unit_test(test_diff_bots),
+        cmocka_unit_test(test_diff_live_agent_keys),
+        cmocka_unit_test(test_diff_needs_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "agent_procfs.h"
@@ -82,6 +83,26 @@ static void test_meminfo(void **state)
     assert_int_equal(agent_hoststats_parse_meminfo(bad, strlen(bad), &pct), -EINVAL);
 }
 
+static void test_swap(void **state)
+{
+    double pct = -1;
+    const char *m = "MemTotal: 1000 kB\nSwapTotal:  2000 kB\nSwapFree:   1500 kB\n";
+    assert_int_equal(agent_hoststats_parse_swap(m, strlen(m), &pct), 0);
+    assert_float_equal(pct, 25.0, 1e-9);
+    /* Captured from a host without swap: 0 %, not unknown. */
+    char buf[4096];
+    FILE *f = fopen(PROC_DIR "/meminfo", "r");
+    assert_non_null(f);
+    size_t len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    pct = -1;
+    assert_int_equal(agent_hoststats_parse_swap(buf, len, &pct), 0);
+    assert_float_equal(pct, 0.0, 0);
+    /* No swap lines at all: unknown. */
+    const char *none = "MemTotal: 1000 kB\nSwapTotal: 10 kB\n";
+    assert_int_equal(agent_hoststats_parse_swap(none, strlen(none), &pct), -ENOENT);
+}
+
 static void test_loadavg(void **state)
 {
     double l = -1;
@@ -110,6 +131,7 @@ static void test_disk_and_sampler(void **state)
     assert_float_equal(s.cpu_pct, -1.0, 0);
     assert_int_equal(s.btime_ms, 1795433982000LL);
     assert_float_equal(s.load1, 0.77, 1e-9);
+    assert_float_equal(s.swap_pct, 0.0, 0);
     assert_true(s.disk_pct >= 0.0);
     agent_hoststats_sample(&h, mounts, 2, &s);
     assert_float_equal(s.cpu_pct, 0.0, 0); /* same file twice: no tick passed */
@@ -123,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_stat_old_kernel_and_bad),
         cmocka_unit_test(test_cpu_pct_deltas),
         cmocka_unit_test(test_meminfo),
+        cmocka_unit_test(test_swap),
         cmocka_unit_test(test_loadavg),
         cmocka_unit_test(test_disk_and_sampler),
     };

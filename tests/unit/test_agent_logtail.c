@@ -192,6 +192,38 @@ static void test_no_patterns_counts_lines(void **state)
     unlink(path);
 }
 
+/* The exchange-trouble patterns: each counted on its own; one line may match several. */
+static void test_reconnect_rate_limit_timeout(void **state)
+{
+    (void)state;
+    struct agent_logtail t;
+    const char *pats[AGENT_LOG_NPAT] = {
+        NULL, "^ERROR", NULL, "reconnect(ing|ed)", "HTTP 429|rate limit", "[Tt]imed? ?out"};
+    char err[160], path[] = "/tmp/bp-logtail-trouble-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(agent_logtail_init(&t, path, pats, err, sizeof(err)), 0);
+    assert_int_equal(agent_logtail_poll(&t, 1), 0);
+    append(path, "ws closed, reconnecting\n"
+                 "ERROR order rejected: HTTP 429 Too Many Requests\n"
+                 "ERROR fetch_balance timed out after 10s\n"
+                 "ws reconnected\n"
+                 "all fine\n");
+    assert_int_equal(agent_logtail_poll(&t, 2), 5);
+    assert_int_equal(t.c.matched[AGENT_LOG_RECONNECT], 2);
+    assert_int_equal(t.c.matched[AGENT_LOG_RATE_LIMIT], 1);
+    assert_int_equal(t.c.matched[AGENT_LOG_TIMEOUT], 1);
+    assert_int_equal(t.c.matched[AGENT_LOG_ERROR], 2);
+    assert_false(t.has_re[AGENT_LOG_WARNING]);
+    agent_logtail_cleanup(&t);
+    unlink(path);
+
+    const char *bad[AGENT_LOG_NPAT] = {NULL, NULL, NULL, NULL, "(", NULL};
+    assert_int_equal(agent_logtail_init(&t, "/tmp/x", bad, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "log_rate_limit"));
+}
+
 static void test_bad_pattern(void **state)
 {
     (void)state;
@@ -216,6 +248,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotation_by_rename, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncation_starts_again, setup, teardown),
         cmocka_unit_test(test_no_patterns_counts_lines),
+        cmocka_unit_test(test_reconnect_rate_limit_timeout),
         cmocka_unit_test(test_bad_pattern),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

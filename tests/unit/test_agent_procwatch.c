@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ static void test_stat_real(void **state)
     assert_int_equal(st.utime, 0);
     assert_int_equal(st.stime, 0);
     assert_int_equal(st.starttime, 974846);
+    assert_int_equal(st.num_threads, 1);
 }
 
 static void test_stat_comm_with_spaces_and_parens(void **state)
@@ -185,6 +187,11 @@ static void test_find_by_name_in_tree(void **state)
     assert_int_equal(agent_procwatch_uptime_s(&a, &env, 1700000000000LL + 50000 + 12345), 12);
     assert_int_equal(agent_procwatch_uptime_s(&a, &env, 1700000000000LL), 0);
     assert_int_equal(agent_procwatch_rss_kb(&a, &env), 640 * 4);
+    assert_int_equal(agent_procwatch_threads(&a), 2);    /* field 20 of its stat */
+    assert_int_equal(agent_procwatch_fds(&a, &env), 5);  /* entries of tree/100/fd */
+    assert_int_equal(agent_procwatch_fds(&f, &env), -1); /* no fd dir: cannot list */
+    assert_int_equal(agent_procwatch_threads(&d), -1);
+    assert_int_equal(agent_procwatch_fds(&d, &env), -1);
     assert_int_equal(agent_procwatch_start_ts(&d, &env), 0);
     assert_int_equal(agent_procwatch_rss_kb(&d, &env), -1);
 }
@@ -263,6 +270,103 @@ static void test_pid_file_in_tree(void **state)
     agent_procwatch_init(&w, "spaces", PIDFILES "/spaces.pid", "my bot (v2) ");
     assert_int_equal(refresh_one(&w, &env), 1);
     assert_int_equal(w.pid, 400);
+}
+
+/* ---- systemd units, through their cgroup ---------------------------------------------------- */
+
+#define CGROUP BP_FIXTURE_DIR "/cgroup"
+
+static void test_parse_pids(void **state)
+{
+    int pids[4];
+    const char text[] = "12\n\nx1\n4194305\n7\n0\n33";
+    assert_int_equal(agent_proc_parse_pids(text, sizeof(text) - 1, pids, 4), 3);
+    assert_int_equal(pids[0], 12);
+    assert_int_equal(pids[1], 7);
+    assert_int_equal(pids[2], 33); /* the last line needs no newline */
+    assert_int_equal(agent_proc_parse_pids("1\n2\n3\n", 6, pids, 2), 2);
+    assert_int_equal(agent_proc_parse_pids("", 0, pids, 4), 0);
+}
+
+static void unit_watch(struct agent_procwatch *w, const char *unit, const char *name)
+{
+    agent_procwatch_init(w, unit, NULL, name);
+    w->systemd_unit = unit;
+}
+
+static void test_find_by_unit_in_tree(void **state)
+{
+    struct agent_proc_env env;
+    tree_env(&env);
+    env.cgroup_root = CGROUP;
+    struct agent_procwatch w;
+
+    /* Workers listed first; the oldest live process is the main one; a zombie, garbage and a
+     * pid that is gone are skipped. */
+    unit_watch(&w, "grid.service", NULL);
+    assert_int_equal(refresh_one(&w, &env), 1);
+    assert_int_equal(w.pid, 100);
+    /* process_name narrows it: none of the unit's processes is argv-bot. */
+    unit_watch(&w, "grid.service", "argv-bot");
+    assert_int_equal(refresh_one(&w, &env), 0);
+    /* A unit outside system.slice, by its path under the cgroup root. */
+    unit_watch(&w, "user.slice/app.slice/userbot.service", NULL);
+    assert_int_equal(refresh_one(&w, &env), 1);
+    assert_int_equal(w.pid, 600);
+    /* Not running: only a zombie, an empty cgroup, no cgroup (stopped units have none).
+     * Never a guess by name, although process 100 is alive. */
+    const char *dead[] = {"zombie.service", "empty.service", "missing.service"};
+    for (size_t i = 0; i < 3; i++) {
+        unit_watch(&w, dead[i], "demo-bot");
+        assert_int_equal(refresh_one(&w, &env), 0);
+    }
+}
+
+static void write_procs(const char *dir, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/system.slice/bot.service/cgroup.procs", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_unit_restarted_under_new_pid(void **state)
+{
+    char dir[64], sub[128];
+    snprintf(dir, sizeof(dir), "/tmp/bp-cgroup-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof(sub), "%s/system.slice", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(sub, sizeof(sub), "%s/system.slice/bot.service", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    struct agent_proc_env env;
+    tree_env(&env);
+    env.cgroup_root = dir;
+    struct agent_procwatch w;
+    unit_watch(&w, "bot.service", NULL);
+
+    write_procs(dir, "200\n");
+    assert_int_equal(refresh_one(&w, &env), 1);
+    assert_int_equal(w.pid, 200);
+    /* A worker starts: the known main process stays. */
+    write_procs(dir, "200\n100\n");
+    assert_int_equal(refresh_one(&w, &env), 1);
+    assert_int_equal(w.pid, 200);
+    /* systemctl restart: the cgroup lists the new main process only. */
+    write_procs(dir, "300\n");
+    assert_int_equal(refresh_one(&w, &env), 1);
+    assert_int_equal(w.pid, 300);
+    /* systemctl stop: the cgroup is removed. */
+    char path[256];
+    snprintf(path, sizeof(path), "%s/cgroup.procs", sub);
+    unlink(path);
+    assert_int_equal(refresh_one(&w, &env), 0);
+    rmdir(sub);
+    snprintf(sub, sizeof(sub), "%s/system.slice", dir);
+    rmdir(sub);
+    rmdir(dir);
 }
 
 /* ---- real processes ------------------------------------------------------------------------ */
@@ -407,6 +511,9 @@ static void test_real_cpu_pct_of_self(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_pids),
+        cmocka_unit_test(test_find_by_unit_in_tree),
+        cmocka_unit_test(test_unit_restarted_under_new_pid),
         cmocka_unit_test(test_stat_real),
         cmocka_unit_test(test_stat_comm_with_spaces_and_parens),
         cmocka_unit_test(test_stat_close_paren_in_comm_and_negatives),

@@ -315,6 +315,37 @@ static void test_encode_exact_wire(void **state)
     free(s);
 }
 
+/* The optional stats numbers are on the wire only when set, and decode sets their flags. */
+static void test_stats_optional_fields(void **state)
+{
+    struct bp_msg m, back;
+    memset(&m, 0, sizeof(m));
+    m.hdr.type = BP_MSG_STATS;
+    strcpy(m.hdr.agent, "a1");
+    strcpy(m.hdr.bot, "b1");
+    strcpy(m.hdr.boot, "x");
+    m.hdr.seq = 1;
+    m.hdr.ts = 1767225601234LL;
+    m.u.stats.proc_rss_kb = 100;
+    m.u.stats.proc_threads = 4; /* not flagged: not sent */
+    char *s = bp_msg_encode(&m);
+    assert_non_null(strstr(s, "\"proc\":{\"cpu_pct\":0,\"rss_kb\":100}"));
+    assert_null(strstr(s, "swap_pct"));
+    free(s);
+    m.u.stats.has_proc_threads = m.u.stats.has_proc_fds = m.u.stats.has_host_swap = true;
+    m.u.stats.proc_fds = 0;
+    m.u.stats.host_swap_pct = 12.5;
+    s = bp_msg_encode(&m);
+    assert_non_null(strstr(s, "\"proc\":{\"cpu_pct\":0,\"rss_kb\":100,\"threads\":4,\"fds\":0}"));
+    assert_non_null(strstr(s, "\"load1\":0,\"swap_pct\":12.5}"));
+    decode_ok(s, &back);
+    assert_true(back.u.stats.has_proc_threads && back.u.stats.has_proc_fds);
+    assert_true(back.u.stats.has_host_swap);
+    assert_int_equal(back.u.stats.proc_threads, 4);
+    assert_float_equal(back.u.stats.host_swap_pct, 12.5, 0);
+    free(s);
+}
+
 static void test_encode_heartbeat_writes_defaults(void **state)
 {
     struct bp_msg m;
@@ -640,6 +671,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_vectors_round_trip),
+        cmocka_unit_test(test_stats_optional_fields),
         cmocka_unit_test(test_invalid_vectors_fail_with_named_code),
         cmocka_unit_test(test_too_large_rejected_unparsed),
         cmocka_unit_test(test_not_nul_terminated),
