@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "commander.h"
 #include "log.h"
+#include "manual.h"
 #include "publish.h"
 #include "query.h"
 #include "recovery.h"
@@ -46,6 +47,7 @@ struct col_engine {
     int64_t stats_next_mono;
     struct col_commander *commander; /* recovery: NULL without [recovery] signing_key_file */
     struct col_recovery *recovery;
+    struct col_manual *manual; /* operators' restarts: their rate limit */
 };
 
 /* Recovery runs only with a signing key: without one, no command could be trusted. */
@@ -108,6 +110,8 @@ int col_engine_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct 
     e->summary_last_mono = INT64_MIN / 2;
     e->stats_next_mono = 0; /* due at the first tick */
     int rc = start_recovery(e);
+    if (rc == 0 && !(e->manual = col_manual_new(COL_MANUAL_INTERVAL_MS)))
+        rc = -ENOMEM;
     if (rc < 0) {
         col_engine_free(e);
         return rc;
@@ -122,6 +126,7 @@ void col_engine_free(struct col_engine *e)
         return;
     col_recovery_free(e->recovery);
     col_commander_free(e->commander);
+    col_manual_free(e->manual);
     bp_timerheap_cleanup(&e->timers);
     col_incidents_cleanup(&e->incidents);
     col_silences_cleanup(&e->silences);
@@ -765,6 +770,12 @@ static void answer(struct col_engine *e, const struct col_event *ev)
     struct col_query *qr = ev->query;
     qr->blind = e->blind;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
+    if (qr->kind == COL_Q_RESTART) {
+        col_manual_answer(e->manual, e->commander, col_fleet_bot(&e->fleet, qr->filter.bot),
+                          e->blind, qr, ev->recv_mono);
+        col_query_finish(qr);
+        return;
+    }
     if (qr->kind >= COL_Q_SILENCES) {
         answer_silence(e, qr, ev);
         col_query_finish(qr);

@@ -3,6 +3,7 @@
 #include "http_routes.h"
 
 #include "clock.h"
+#include "http_commands.h"
 #include "http_report.h"
 #include "http_silences.h"
 #include "metrics.h"
@@ -681,6 +682,9 @@ void col_http_handle(const struct col_http_ctx *ctx, const struct col_http_reque
         break;
     case COL_R_REPORT:
         col_http_report_handle(ctx, req, reply);
+        break;
+    case COL_R_BOT_RESTART:
+        col_http_restart_handle(ctx, req, reply);
         break;
     case COL_R_NONE:
     case COL_R_COUNT:

@@ -104,6 +104,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct col_http_r
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->status == 405)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    char retry[24];
+    if (r->retry_after_s > 0) {
+        snprintf(retry, sizeof(retry), "%lld", (long long)r->retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+    }
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer realm=\"botpulse\"");

@@ -45,6 +45,7 @@ enum col_query_kind {
     COL_Q_SILENCES,       /* every active silence */
     COL_Q_SILENCE_ADD,    /* add .silence (id and ends_mono filled by the rules thread) */
     COL_Q_SILENCE_REMOVE, /* remove the silence .silence.id */
+    COL_Q_RESTART,        /* an operator's .action for filter.bot (manual.h) */
 };
 
 /* Empty strings and status < 0 match everything. */
@@ -71,6 +72,12 @@ struct col_query {
     struct col_silence silence;
     struct col_silence *silences;
     size_t nsilences;
+    /* RESTART: in .action (enum col_rec_action); out .agent and .nonce, or .retry_ms when
+     * rc is -EBUSY (see col_manual_answer for every rc) */
+    int action;
+    char agent[BP_ID_MAX + 1];
+    char nonce[BP_NONCE_MAX + 1];
+    int64_t retry_ms;
     /* private */
     pthread_mutex_t mu;
     pthread_cond_t cond;

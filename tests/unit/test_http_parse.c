@@ -37,6 +37,7 @@ static void test_every_route_matches(void **state)
     expect_route("GET", "/bots/a.B_9-z/history", COL_R_BOT_HISTORY, "a.B_9-z");
     expect_route("GET", "/bots/bot-1/health/history", COL_R_BOT_HISTORY, "bot-1");
     expect_route("POST", "/bots/bot-1/health/check", COL_R_BOT_CHECK, "bot-1");
+    expect_route("POST", "/bots/bot-1/restart", COL_R_BOT_RESTART, "bot-1");
     expect_route("GET", "/alerts", COL_R_ALERTS, "");
     expect_route("GET", "/metrics", COL_R_METRICS, "");
     expect_route("GET", "/", COL_R_UI, "");
@@ -91,6 +92,11 @@ static void test_bad_bot_ids_are_400(void **state)
     assert_int_equal(col_route_match("POST", "/bots/b$/health/check", &m), -EINVAL);
     assert_int_equal(m.route, COL_R_BOT_CHECK);
     assert_true(m.mutating);
+    assert_int_equal(col_route_match("POST", "/bots/b$/restart", &m), -EINVAL);
+    assert_int_equal(m.route, COL_R_BOT_RESTART);
+    assert_true(m.mutating);
+    assert_int_equal(col_route_match("GET", "/bots/b1/restart", &m), -EPERM);
+    assert_string_equal(m.allow, "POST");
 }
 
 static void test_route_parameters(void **state)
@@ -286,7 +292,7 @@ static void test_openapi_lists_every_route(void **state)
         npaths++;
     }
     fclose(f);
-    assert_int_equal(npaths, 18);
+    assert_int_equal(npaths, 19);
     for (int r = COL_R_HEALTH; r < COL_R_COUNT; r++)
         if (!seen[r])
             fail_msg("route %d is not in docs/openapi.yaml", r);
