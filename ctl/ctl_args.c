@@ -22,6 +22,8 @@ const char ctl_usage[] =
     "                                     its status transitions, newest first\n"
     "  alerts                             open alerts\n"
     "  recheck ID                         re-evaluate a bot now (needs the token)\n"
+    "  restart ID [--yes]                 restart a bot through its agent's signed command\n"
+    "                                     (asks first unless --yes; needs the token)\n"
     "  silence add [--bot ID] [--account A] [--host H] [--check C]\n"
     "              (--for 30m | --until UNIX_MS) --reason TEXT [--by NAME]\n"
     "                                     keep their alerts off MQTT and the webhook\n"
@@ -32,11 +34,12 @@ const char ctl_usage[] =
     "                                     alerts, trades, worst incidents (default: 24 h)\n"
     "\n"
     "  --url URL     the collector's HTTP API (default http://127.0.0.1:8080)\n"
-    "  --token T     bearer token for recheck and silence add/rm (default: $BOTPULSE_TOKEN)\n"
+    "  --token T     bearer token for recheck, restart, silence add/rm (default: $BOTPULSE_TOKEN)\n"
     "  --json        print the API's JSON instead of a table\n"
     "\n"
     "exit: 0 ok, 1 some bot unhealthy (status), 2 usage, 3 collector unreachable,\n"
-    "      4 no such bot or silence, 5 the collector refused (token, bad request, 503)\n";
+    "      4 no such bot or silence, 5 the collector refused (token, bad request, 409, 429,\n"
+    "      503), 6 restart not confirmed\n";
 
 static const struct {
     const char *name;
@@ -45,7 +48,7 @@ static const struct {
 } verbs[] = {
     {"status", CTL_STATUS, false},  {"bots", CTL_BOTS, false},     {"bot", CTL_BOT, true},
     {"history", CTL_HISTORY, true}, {"alerts", CTL_ALERTS, false}, {"recheck", CTL_RECHECK, true},
-    {"help", CTL_HELP, false},      {"report", CTL_REPORT, false},
+    {"help", CTL_HELP, false},      {"report", CTL_REPORT, false}, {"restart", CTL_RESTART, true},
 };
 
 static const char *const statuses[] = {"unknown", "healthy", "idle", "degraded", "stale",
@@ -139,6 +142,10 @@ static int option(int argc, char *const argv[], int *i, int64_t now_ms, struct c
         c->json = true;
         return 0;
     }
+    if (strcmp(o, "--yes") == 0) {
+        c->yes = true;
+        return 0;
+    }
     const char *v = value_of(argc, argv, i);
     if (strcmp(o, "--url") == 0)
         return set_text(c->url, sizeof(c->url), v, o, err, errlen);
@@ -227,6 +234,8 @@ static int options_fit(const struct ctl_cmd *c, char *err, size_t errlen)
         return fail(err, errlen, "--since is for history");
     if (c->limit && c->verb != CTL_HISTORY && c->verb != CTL_BOTS)
         return fail(err, errlen, "--limit is for bots and history");
+    if (c->yes && c->verb != CTL_RESTART)
+        return fail(err, errlen, "--yes is for restart");
     return 0;
 }
 
@@ -343,10 +352,12 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
                                         [CTL_SILENCE_ADD] = "/silences",
                                         [CTL_SILENCE_LIST] = "/silences",
                                         [CTL_SILENCE_RM] = "/silences/",
-                                        [CTL_REPORT] = "/report"};
+                                        [CTL_REPORT] = "/report",
+                                        [CTL_RESTART] = "/bots/"};
     char num[24];
     size_t n = (size_t)snprintf(path, size, "%s%s", bases[c->verb], c->id);
-    *method = c->verb == CTL_RECHECK || c->verb == CTL_SILENCE_ADD ? "POST"
+    *method = c->verb == CTL_RECHECK || c->verb == CTL_SILENCE_ADD || c->verb == CTL_RESTART
+                  ? "POST"
               : c->verb == CTL_SILENCE_RM                         ? "DELETE"
                                                                   : "GET";
     if (c->verb == CTL_HISTORY)
@@ -354,6 +365,8 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
     if (c->verb == CTL_RECHECK)
         n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0,
                               "/health/check");
+    if (c->verb == CTL_RESTART)
+        n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/restart");
     if (n >= size)
         return -ENOSPC;
     if (c->verb == CTL_BOTS) {
@@ -403,5 +416,6 @@ char *ctl_request_body(const struct ctl_cmd *c, bool *err)
 
 bool ctl_needs_token(enum ctl_verb verb)
 {
-    return verb == CTL_RECHECK || verb == CTL_SILENCE_ADD || verb == CTL_SILENCE_RM;
+    return verb == CTL_RECHECK || verb == CTL_SILENCE_ADD || verb == CTL_SILENCE_RM ||
+           verb == CTL_RESTART;
 }

@@ -15,7 +15,8 @@ enum ctl_exit {
     CTL_EXIT_USAGE = 2,       /* bad command line */
     CTL_EXIT_UNREACHABLE = 3, /* no answer from the collector */
     CTL_EXIT_NOT_FOUND = 4,   /* no such bot */
-    CTL_EXIT_REFUSED = 5,     /* the collector answered an error (token, 400, 503) */
+    CTL_EXIT_REFUSED = 5,     /* the collector answered an error (token, 400, 409, 429, 503) */
+    CTL_EXIT_ABORTED = 6,     /* `restart`: the operator did not confirm */
 };
 
 enum ctl_verb {
@@ -30,6 +31,7 @@ enum ctl_verb {
     CTL_SILENCE_LIST, /* silence list */
     CTL_SILENCE_RM,   /* silence rm ID */
     CTL_REPORT,       /* report --from 7d [--to T] [--bot ID] [--format md|json] */
+    CTL_RESTART,      /* restart ID [--yes] */
 };
 
 struct ctl_cmd {
@@ -47,6 +49,7 @@ struct ctl_cmd {
     /* report */
     int64_t from_ms, to_ms; /* Unix ms, 0 = the server's default */
     bool markdown;          /* --format md (default); --format json or --json: the JSON */
+    bool yes;               /* restart: --yes, no question asked */
 };
 
 /* Parses argv (options anywhere: --url U, --token T, --json, --status S, --account A,

@@ -286,6 +286,19 @@ static int print_silence(FILE *out, const char *what, const cJSON *sl, int64_t n
     return 0;
 }
 
+/* A restart's 202: what was sent; the result comes later. */
+static int print_restart(FILE *out, const cJSON *body)
+{
+    const char *bot = str(body, "bot"), *agent = str(body, "agent");
+    const char *action = str(body, "action"), *nonce = str(body, "nonce");
+    if (!bot[0] || !action[0] || !nonce[0])
+        return -EINVAL;
+    fprintf(out, "%s of bot %s sent to agent %s (nonce %s); its result follows in the "
+                 "agent's command_result\n",
+            action, bot, agent, nonce);
+    return 0;
+}
+
 int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now)
 {
     static const char *const bots_h[] = {"BOT",   "STATUS",    "ACCOUNT", "HOST",
@@ -317,6 +330,8 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
                           "no silences");
     case CTL_REPORT:
         return ctl_print_report(out, body);
+    case CTL_RESTART:
+        return print_restart(out, body);
     case CTL_HELP:
         break;
     }

@@ -53,6 +53,13 @@ static void test_requests(void **state)
                    "/bots/b1/history?from=1699990000000&limit=10");
     expect_request("alerts", "GET", "/alerts");
     expect_request("recheck b1 --token t", "POST", "/bots/b1/health/check");
+    expect_request("restart b1 --yes", "POST", "/bots/b1/restart");
+    expect_request("restart b1", "POST", "/bots/b1/restart");
+    struct ctl_cmd c;
+    char err[256];
+    assert_int_equal(parse(&c, err, "restart b1 --yes"), 0);
+    assert_true(c.yes);
+    assert_true(ctl_needs_token(c.verb));
 }
 
 static void test_percent_encoding(void **state)
@@ -250,6 +257,10 @@ static void test_silence_and_report_commands(void **state)
         "report --format xml",
         "report --since 1h",
         "status --bot b1",
+        "restart",                                     /* no bot */
+        "restart a/b",
+        "restart b1 b2",
+        "bot b1 --yes",                                /* --yes is for restart */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (parse(&c, err, bad[i]) != -EINVAL)
