@@ -75,10 +75,20 @@ async function mutate(path, what, method, payload) {
     state.errorUntil = Date.now() + 10000;
     showError(what + " failed: " + r.status + " " + (body.error || ""));
   } else refresh();
+  return r.ok ? body : null;
 }
 
 function recheck(id) {
   return mutate("/bots/" + encodeURIComponent(id) + "/health/check", "Re-check bot " + id);
+}
+
+// An operator's restart: a signed command to the bot's agent, which runs its configured
+// restart line; the answer (202) carries the nonce, the result follows on the bot's page.
+async function restart(id) {
+  const body = await mutate("/bots/" + encodeURIComponent(id) + "/restart",
+    "Restart bot " + id + " through its agent (runs its configured restart command)");
+  if (body && body.nonce) $("#bot-note").textContent = "restart sent to " + body.agent +
+    " (nonce " + body.nonce + ") at " + new Date().toLocaleTimeString();
 }
 
 // A silence keeps the bot's alerts off MQTT and the webhook for an hour (still recorded).
@@ -318,7 +328,8 @@ function init() {
   $("#token-btn").onclick = () => token(true);
   $("#bot-recheck").onclick = () => { const r = route(); if (r.bot) recheck(r.bot); };
   $("#bot-silence").onclick = () => { const r = route(); if (r.bot) silenceHour(r.bot); };
-  window.addEventListener("hashchange", refresh);
+  $("#bot-restart").onclick = () => { const r = route(); if (r.bot) restart(r.bot); };
+  window.addEventListener("hashchange", () => { $("#bot-note").textContent = ""; refresh(); });
   refresh();
   state.timer = setInterval(refresh, POLL_MS);
 }

@@ -330,6 +330,16 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
                "a wrong token was not reported: '%s'", last);
     free(last);
 
+    /* restart: confirmed and sent; this stack has no signing key, so the 409 is shown */
+    free(js(&t, "sessionStorage.setItem('botpulse.token', '" TOKEN "');"
+                "document.querySelector('#bot-restart').click(); return '';"));
+    const char *no_key[] = {"409", "recovery is not configured", NULL};
+    bpt_assert(t.env,
+               js_wait(&t, "return document.querySelector('#error').textContent;", no_key, 5000,
+                       &last),
+               "the restart button's 409 was not shown: '%s'", last);
+    free(last);
+
     stop_browser(&t);
     bpt_rec_free(rec);
     bpt_assert(t.env, bpt_stack_stop(&t.s) == 0, "a daemon did not shut down cleanly");
