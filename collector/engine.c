@@ -4,6 +4,7 @@
 
 #include "clock.h"
 #include "commander.h"
+#include "intent.h"
 #include "log.h"
 #include "manual.h"
 #include "publish.h"
@@ -448,6 +449,7 @@ static struct col_bot *bot_for(struct col_engine *e, struct col_agent *a, const 
         if (!b)
             return NULL;
         col_settings_limits_for(e->cfg, id, "", &b->limits);
+        col_intent_apply(b);
         const struct col_bot_override *o = col_settings_find_bot(e->cfg, id);
         if (o && o->account[0])
             col_fleet_set_account(&e->fleet, b, o->account);
@@ -472,6 +474,7 @@ static void apply_labels(struct col_engine *e, struct col_bot *b, const struct b
     if (!(o && o->exchange[0]))
         snprintf(b->exchange, sizeof(b->exchange), "%s", info->exchange);
     col_settings_limits_for(e->cfg, b->id, b->account, &b->limits); /* [account] may apply */
+    col_intent_apply(b);
 }
 
 static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t now_wall)
@@ -757,6 +760,24 @@ static void answer_silence(struct col_engine *e, struct col_query *qr, const str
     }
 }
 
+/* An operator's intended state: the bot is judged again at once under it (a bot intended
+ * stopped that is gone resolves its alert), and the answer is the bot after that. */
+static void answer_intent(struct col_engine *e, struct col_query *qr, const struct col_event *ev)
+{
+    struct col_bot *b = col_fleet_bot(&e->fleet, qr->filter.bot);
+    if (!b) {
+        qr->rc = -ENOENT;
+        return;
+    }
+    if ((qr->rc = col_intent_set(b, (enum col_intent)qr->intent)) < 0)
+        return;
+    BP_INFO("rules", "bot %s: intended %s (operator)", b->id,
+            col_intent_name(b->intent, b->limits.intended_stopped));
+    evaluate(e, b, ev->recv_mono, ev->recv_wall);
+    note_recovery(e, b, ev->recv_mono); /* recovery pauses (or resumes) with the intent */
+    qr->rc = col_query_add_bot(qr, b);
+}
+
 static void collect_bot(void *ctx, const char *key, void *v)
 {
     struct col_query *qr = ctx;
@@ -773,6 +794,11 @@ static void answer(struct col_engine *e, const struct col_event *ev)
     if (qr->kind == COL_Q_RESTART) {
         col_manual_answer(e->manual, e->commander, col_fleet_bot(&e->fleet, qr->filter.bot),
                           e->blind, qr, ev->recv_mono);
+        col_query_finish(qr);
+        return;
+    }
+    if (qr->kind == COL_Q_INTEND) {
+        answer_intent(e, qr, ev);
         col_query_finish(qr);
         return;
     }

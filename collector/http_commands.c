@@ -2,6 +2,8 @@
 /* HTTP restart: body validation, the question to the rules thread, the 202 or the 4xx. */
 #include "http_commands.h"
 
+#include "intent.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,33 @@ void col_http_restart_handle(const struct col_http_ctx *ctx, const struct col_ht
             cJSON_AddStringToObject(o, "status", "sent");
             col_http_reply_json(reply, 202, o);
         }
+    }
+    col_query_release(qr);
+}
+
+void col_http_intended_handle(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                              struct col_http_reply *reply)
+{
+    enum col_intent intent;
+    char err[200];
+    if (col_intent_from_json(req->body, &intent, err, sizeof(err)) < 0) {
+        col_http_error(reply, 400, "invalid intended state: %s", err);
+        return;
+    }
+    struct col_query *qr = col_query_new(COL_Q_INTEND);
+    if (!qr) {
+        col_http_error(reply, 500, "out of memory");
+        return;
+    }
+    snprintf(qr->filter.bot, sizeof(qr->filter.bot), "%s", req->route->id);
+    qr->intent = (int)intent;
+    if (col_http_ask(ctx, qr, reply)) {
+        if (qr->rc == -ENOENT || (qr->rc == 0 && qr->nbots == 0))
+            col_http_error(reply, 404, "no bot '%s'", req->route->id);
+        else if (qr->rc < 0)
+            col_http_error(reply, 500, "cannot set the intended state: %s", strerror(-qr->rc));
+        else
+            col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0]));
     }
     col_query_release(qr);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* HTTP routes that act on a bot through the rules thread: POST /bots/{id}/restart (an
- * operator's signed restart, manual.h). Bodies are validated strictly here. */
+ * operator's signed restart, manual.h) and POST /bots/{id}/intended (its intended state,
+ * intent.h). Bodies are validated strictly here. */
 #ifndef COL_HTTP_COMMANDS_H
 #define COL_HTTP_COMMANDS_H
 
@@ -16,5 +17,9 @@ int col_restart_from_json(const char *body, enum col_rec_action *action, char *e
 /* POST /bots/{id}/restart: 202 {bot, agent, action, nonce}, or 400/404/409/429/503. */
 void col_http_restart_handle(const struct col_http_ctx *ctx, const struct col_http_request *req,
                              struct col_http_reply *reply);
+
+/* POST /bots/{id}/intended: 200 with the bot judged under its new intent, or 400/404/503. */
+void col_http_intended_handle(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                              struct col_http_reply *reply);
 
 #endif

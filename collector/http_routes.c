@@ -75,6 +75,8 @@ cJSON *col_bot_json(const struct col_bot_view *v)
     cJSON_AddNumberToObject(o, "last_trade", (double)v->last_trade);
     cJSON_AddStringToObject(o, "agent", v->agent);
     cJSON_AddBoolToObject(o, "agent_online", v->agent_online);
+    cJSON_AddStringToObject(o, "intended", v->intended_stopped ? "stopped" : "running");
+    cJSON_AddStringToObject(o, "intended_by", v->intended_by_operator ? "operator" : "config");
     cJSON_AddStringToObject(o, "account", v->account);
     cJSON_AddStringToObject(o, "exchange", v->exchange);
     cJSON_AddStringToObject(o, "host", v->host);
@@ -685,6 +687,9 @@ void col_http_handle(const struct col_http_ctx *ctx, const struct col_http_reque
         break;
     case COL_R_BOT_RESTART:
         col_http_restart_handle(ctx, req, reply);
+        break;
+    case COL_R_BOT_INTENDED:
+        col_http_intended_handle(ctx, req, reply);
         break;
     case COL_R_NONE:
     case COL_R_COUNT:

@@ -38,6 +38,7 @@ static void test_every_route_matches(void **state)
     expect_route("GET", "/bots/bot-1/health/history", COL_R_BOT_HISTORY, "bot-1");
     expect_route("POST", "/bots/bot-1/health/check", COL_R_BOT_CHECK, "bot-1");
     expect_route("POST", "/bots/bot-1/restart", COL_R_BOT_RESTART, "bot-1");
+    expect_route("POST", "/bots/bot-1/intended", COL_R_BOT_INTENDED, "bot-1");
     expect_route("GET", "/alerts", COL_R_ALERTS, "");
     expect_route("GET", "/metrics", COL_R_METRICS, "");
     expect_route("GET", "/", COL_R_UI, "");
@@ -96,6 +97,9 @@ static void test_bad_bot_ids_are_400(void **state)
     assert_int_equal(m.route, COL_R_BOT_RESTART);
     assert_true(m.mutating);
     assert_int_equal(col_route_match("GET", "/bots/b1/restart", &m), -EPERM);
+    assert_int_equal(col_route_match("PUT", "/bots/b1/intended", &m), -EPERM);
+    assert_int_equal(col_route_match("POST", "/bots/b%/intended", &m), -EINVAL);
+    assert_int_equal(m.route, COL_R_BOT_INTENDED);
     assert_string_equal(m.allow, "POST");
 }
 
@@ -292,7 +296,7 @@ static void test_openapi_lists_every_route(void **state)
         npaths++;
     }
     fclose(f);
-    assert_int_equal(npaths, 19);
+    assert_int_equal(npaths, 20);
     for (int r = COL_R_HEALTH; r < COL_R_COUNT; r++)
         if (!seen[r])
             fail_msg("route %d is not in docs/openapi.yaml", r);
