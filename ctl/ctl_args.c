@@ -24,6 +24,7 @@ const char ctl_usage[] =
     "  recheck ID                         re-evaluate a bot now (needs the token)\n"
     "  restart ID [--yes]                 restart a bot through its agent's signed command\n"
     "                                     (asks first unless --yes; needs the token)\n"
+    "  intend ID running|stopped          set a bot's intended state (needs the token)\n"
     "  silence add [--bot ID] [--account A] [--host H] [--check C]\n"
     "              (--for 30m | --until UNIX_MS) --reason TEXT [--by NAME]\n"
     "                                     keep their alerts off MQTT and the webhook\n"
@@ -34,7 +35,8 @@ const char ctl_usage[] =
     "                                     alerts, trades, worst incidents (default: 24 h)\n"
     "\n"
     "  --url URL     the collector's HTTP API (default http://127.0.0.1:8080)\n"
-    "  --token T     bearer token for recheck, restart, silence add/rm (default: $BOTPULSE_TOKEN)\n"
+    "  --token T     bearer token for recheck, restart, intend, silence add/rm\n"
+    "                (default: $BOTPULSE_TOKEN)\n"
     "  --json        print the API's JSON instead of a table\n"
     "\n"
     "exit: 0 ok, 1 some bot unhealthy (status), 2 usage, 3 collector unreachable,\n"
@@ -271,6 +273,20 @@ static int silence_words(struct ctl_cmd *c, const char **words, int nwords, char
     return finish(c, err, errlen);
 }
 
+/* "intend ID running|stopped". */
+static int intend_words(struct ctl_cmd *c, const char **words, int nwords, char *err,
+                        size_t errlen)
+{
+    c->verb = CTL_INTEND;
+    if (nwords != 3 || (strcmp(words[2], "running") != 0 && strcmp(words[2], "stopped") != 0))
+        return fail(err, errlen, "want intend ID running|stopped");
+    if (!id_ok(words[1]))
+        return fail(err, errlen, "bot ID: want 1..64 of [A-Za-z0-9_.-]");
+    snprintf(c->id, sizeof(c->id), "%s", words[1]);
+    snprintf(c->state, sizeof(c->state), "%s", words[2]);
+    return finish(c, err, errlen);
+}
+
 int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t now_ms,
                    struct ctl_cmd *c, char *err, size_t errlen)
 {
@@ -298,6 +314,8 @@ int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t 
         return fail(err, errlen, "no command");
     if (strcmp(words[0], "silence") == 0)
         return silence_words(c, words, nwords, err, errlen);
+    if (strcmp(words[0], "intend") == 0)
+        return intend_words(c, words, nwords, err, errlen);
     size_t k = 0, nverbs = sizeof(verbs) / sizeof(verbs[0]);
     while (k < nverbs && strcmp(words[0], verbs[k].name) != 0)
         k++;
@@ -353,10 +371,12 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
                                         [CTL_SILENCE_LIST] = "/silences",
                                         [CTL_SILENCE_RM] = "/silences/",
                                         [CTL_REPORT] = "/report",
-                                        [CTL_RESTART] = "/bots/"};
+                                        [CTL_RESTART] = "/bots/",
+                                        [CTL_INTEND] = "/bots/"};
     char num[24];
     size_t n = (size_t)snprintf(path, size, "%s%s", bases[c->verb], c->id);
-    *method = c->verb == CTL_RECHECK || c->verb == CTL_SILENCE_ADD || c->verb == CTL_RESTART
+    *method = c->verb == CTL_RECHECK || c->verb == CTL_SILENCE_ADD || c->verb == CTL_RESTART ||
+                      c->verb == CTL_INTEND
                   ? "POST"
               : c->verb == CTL_SILENCE_RM                         ? "DELETE"
                                                                   : "GET";
@@ -367,6 +387,8 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
                               "/health/check");
     if (c->verb == CTL_RESTART)
         n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/restart");
+    if (c->verb == CTL_INTEND)
+        n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/intended");
     if (n >= size)
         return -ENOSPC;
     if (c->verb == CTL_BOTS) {
@@ -397,6 +419,15 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
 char *ctl_request_body(const struct ctl_cmd *c, bool *err)
 {
     *err = false;
+    if (c->verb == CTL_INTEND) {
+        cJSON *o = cJSON_CreateObject();
+        if (o)
+            cJSON_AddStringToObject(o, "state", c->state);
+        char *body = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        *err = body == NULL;
+        return body;
+    }
     if (c->verb != CTL_SILENCE_ADD)
         return NULL;
     static const char *const names[] = {"bot", "account", "host", "check", "duration", "reason",
@@ -417,5 +448,5 @@ char *ctl_request_body(const struct ctl_cmd *c, bool *err)
 bool ctl_needs_token(enum ctl_verb verb)
 {
     return verb == CTL_RECHECK || verb == CTL_SILENCE_ADD || verb == CTL_SILENCE_RM ||
-           verb == CTL_RESTART;
+           verb == CTL_RESTART || verb == CTL_INTEND;
 }

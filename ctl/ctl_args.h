@@ -32,6 +32,7 @@ enum ctl_verb {
     CTL_SILENCE_RM,   /* silence rm ID */
     CTL_REPORT,       /* report --from 7d [--to T] [--bot ID] [--format md|json] */
     CTL_RESTART,      /* restart ID [--yes] */
+    CTL_INTEND,       /* intend ID running|stopped */
 };
 
 struct ctl_cmd {
@@ -50,6 +51,7 @@ struct ctl_cmd {
     int64_t from_ms, to_ms; /* Unix ms, 0 = the server's default */
     bool markdown;          /* --format md (default); --format json or --json: the JSON */
     bool yes;               /* restart: --yes, no question asked */
+    char state[8];          /* intend: "running" or "stopped" */
 };
 
 /* Parses argv (options anywhere: --url U, --token T, --json, --status S, --account A,
@@ -66,7 +68,7 @@ int ctl_parse_since(const char *text, int64_t now_ms, int64_t *out_ms);
  * every value percent-encoded. 0, or -ENOSPC. */
 int ctl_request(const struct ctl_cmd *cmd, const char **method, char *path, size_t size);
 
-/* The JSON body cmd sends (silence add), malloc'd; NULL for none (or ENOMEM: *err set). */
+/* The JSON body cmd sends (silence add, intend), malloc'd; NULL for none (or ENOMEM: *err set). */
 char *ctl_request_body(const struct ctl_cmd *cmd, bool *err);
 
 /* True if the verb changes something and so needs the token. */

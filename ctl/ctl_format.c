@@ -211,6 +211,8 @@ static int print_bot(FILE *out, const cJSON *b, int64_t now)
     fprintf(out, "agent:          %s (%s)\n", str(b, "agent"),
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "agent_online")) ? "online"
                                                                               : "offline");
+    if (*str(b, "intended"))
+        fprintf(out, "intended:       %s (by %s)\n", str(b, "intended"), str(b, "intended_by"));
     fprintf(out, "account:        %s\n", *str(b, "account") ? str(b, "account") : "-");
     fprintf(out, "exchange:       %s\n", *str(b, "exchange") ? str(b, "exchange") : "-");
     fprintf(out, "host:           %s\n", *str(b, "host") ? str(b, "host") : "-");
@@ -314,6 +316,7 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
         return print_list(out, body, "bots", bots_h, 8, bot_cell, now, "no bots");
     case CTL_BOT:
     case CTL_RECHECK: /* the bot as the rules thread judged it just now */
+    case CTL_INTEND:
         return print_bot(out, body, now);
     case CTL_HISTORY:
         return print_list(out, body, "transitions", hist_h, 5, transition_cell, now,
