@@ -91,6 +91,12 @@ async function restart(id) {
     " (nonce " + body.nonce + ") at " + new Date().toLocaleTimeString();
 }
 
+// The bot's intended state at run time: a bot intended stopped raises nothing when it is gone.
+function intend(id, want) {
+  return mutate("/bots/" + encodeURIComponent(id) + "/intended",
+    "Set bot " + id + " intended " + want, "POST", { state: want });
+}
+
 // A silence keeps the bot's alerts off MQTT and the webhook for an hour (still recorded).
 function silenceHour(id) {
   return mutate("/silences", "Silence bot " + id + " for 1 h", "POST",
@@ -234,12 +240,18 @@ function drawCard(b) {
   add("last heartbeat", ago(b.last_heartbeat));
   add("last trade", ago(b.last_trade));
   add("agent", b.agent + (b.agent_online ? " (online)" : " (offline)"));
+  add("intended", b.intended + " (by " + b.intended_by + ")");
   add("account", b.account || "—");
   add("exchange", b.exchange || "—");
   add("host", b.host || "—");
   add("open alert", b.alert ? el("span", { class: "sev-" + b.alert.severity },
       b.alert.severity + ", " + b.alert.check + ", opened " + ago(b.alert.opened_at)) : "none");
   $("#bot-card").replaceChildren(dl);
+  // the toggle offers the other intended state
+  const want = b.intended === "stopped" ? "running" : "stopped";
+  const t = $("#bot-intend");
+  t.dataset.state = want;
+  t.textContent = "Intend " + want;
   $("#bot-title").replaceChildren(b.id + " ", badge(b.status));
 }
 
@@ -329,6 +341,10 @@ function init() {
   $("#bot-recheck").onclick = () => { const r = route(); if (r.bot) recheck(r.bot); };
   $("#bot-silence").onclick = () => { const r = route(); if (r.bot) silenceHour(r.bot); };
   $("#bot-restart").onclick = () => { const r = route(); if (r.bot) restart(r.bot); };
+  $("#bot-intend").onclick = () => {
+    const r = route();
+    if (r.bot) intend(r.bot, $("#bot-intend").dataset.state);
+  };
   window.addEventListener("hashchange", () => { $("#bot-note").textContent = ""; refresh(); });
   refresh();
   state.timer = setInterval(refresh, POLL_MS);

@@ -340,6 +340,17 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
                "the restart button's 409 was not shown: '%s'", last);
     free(last);
 
+    /* the intended-state toggle: bot-2 (dead) intended stopped, shown on its card */
+    free(js(&t, "document.querySelector('#bot-intend').click(); return '';"));
+    const char *intended[] = {"stopped (by operator)", "Intend running", NULL};
+    bpt_assert(t.env,
+               js_wait(&t,
+                       "return document.querySelector('#bot-card').textContent + '|' +"
+                       " document.querySelector('#bot-intend').textContent;",
+                       intended, 5000, &last),
+               "the intended toggle did not take: '%s'", last);
+    free(last);
+
     stop_browser(&t);
     bpt_rec_free(rec);
     bpt_assert(t.env, bpt_stack_stop(&t.s) == 0, "a daemon did not shut down cleanly");

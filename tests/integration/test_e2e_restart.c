@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* End to end, an operator's restart (POST /bots/{id}/restart and botpulse-ctl restart) against
- * the real stack with automatic recovery switched off: a killed bot is restarted on request,
- * the signed command reaches the agent, a new process runs and the bot is healthy again, with
- * the command and its result in PostgreSQL; a second request within 30 s is 429; bad input,
- * no token, unknown bot; and a collector without a signing key answers 409. */
+/* End to end, an operator's actions on a bot against the real stack. Restart (POST
+ * /bots/{id}/restart, botpulse-ctl restart) with automatic recovery switched off: a killed bot
+ * is restarted on request, the signed command reaches the agent, a new process runs and the bot
+ * is healthy again, with the command and its result in PostgreSQL; a second request within
+ * 30 s is 429; bad input, no token, unknown bot; a collector without a signing key answers 409.
+ * Intended state (POST /bots/{id}/intended, botpulse-ctl intend): a bot intended stopped that
+ * dies raises no alert; intended running again, its alert opens; bad input gets its 4xx. */
 #include "stack.h"
 
 #include <curl/curl.h>
@@ -129,17 +131,22 @@ static int read_pid(struct t *t)
     return pid;
 }
 
-/* Runs botpulse-ctl --url U --token T restart bot-1 --yes; its exit status, output in t->out. */
-static int ctl_restart(struct t *t, const char *bot)
+/* Runs botpulse-ctl --url U --token T w1 w2 w3; its exit status, output in t->out. */
+static int ctl(struct t *t, const char *w1, const char *w2, const char *w3)
 {
-    char *argv[] = {CTL_BIN, "--url", t->url, "--token", TOKEN, "restart", (char *)bot, "--yes",
-                    NULL};
+    char *argv[] = {CTL_BIN, "--url", t->url, "--token", TOKEN, (char *)w1, (char *)w2,
+                    (char *)w3, NULL};
     free(t->out);
     t->out = NULL;
     int rc = bpt_run(t->env, argv, 20000, &t->out);
     if (!t->out)
         t->out = calloc(1, 1);
     return rc;
+}
+
+static int ctl_restart(struct t *t, const char *bot)
+{
+    return ctl(t, "restart", bot, "--yes");
 }
 
 static void test_operator_restart_reaches_the_agent(void **state)
@@ -246,11 +253,65 @@ static void test_without_signing_key_is_409(void **state)
     bpt_assert(t.env, bpt_stack_stop(&t.s) == 0, "a daemon did not shut down cleanly");
 }
 
+static void test_intended_stopped_raises_nothing(void **state)
+{
+    struct t t = {.env = *state};
+    struct bpt_stack_opts o = {.bots = {"bot-1"}, .http_extra = "token = " TOKEN "\n"};
+    bpt_assert(t.env, bpt_stack_start(t.env, &o, &t.s) == 0, "stack did not start");
+    snprintf(t.url, sizeof(t.url), "http://127.0.0.1:%d", t.s.http_port);
+    struct bpt_rec *rec = bpt_rec_new(t.env, BPT_ROOT "/#");
+    bpt_assert(t.env, rec, "recorder did not connect");
+    bpt_assert(t.env, bpt_stack_wait_status(&t.s, rec, "bot-1", "healthy", 15000) == 0,
+               "bot-1 never became healthy");
+    int rc = ctl(&t, "bot", "bot-1", "--json");
+    bpt_assert(t.env, rc == 0 && strstr(t.out, "\"intended\":\"running\"") &&
+                          strstr(t.out, "\"intended_by\":\"config\""),
+               "GET /bots/bot-1 before: exit %d: %s", rc, t.out);
+
+    expect_post(&t, 401, "bearer", "/bots/bot-1/intended", NULL, "{\"state\":\"stopped\"}");
+    expect_post(&t, 400, "empty body", "/bots/bot-1/intended", TOKEN, NULL);
+    expect_post(&t, 400, "'state'", "/bots/bot-1/intended", TOKEN, "{\"state\":\"paused\"}");
+    expect_post(&t, 400, "'state'", "/bots/bot-1/intended", TOKEN, "{}");
+    expect_post(&t, 400, "unknown member 'bot'", "/bots/bot-1/intended", TOKEN,
+                "{\"state\":\"stopped\",\"bot\":\"bot-2\"}");
+    expect_post(&t, 400, "JSON object", "/bots/bot-1/intended", TOKEN, "\"stopped\"");
+    expect_post(&t, 400, "invalid bot id", "/bots/b%24/intended", TOKEN, "{\"state\":\"stopped\"}");
+    expect_post(&t, 404, "no bot 'ghost'", "/bots/ghost/intended", TOKEN,
+                "{\"state\":\"stopped\"}");
+
+    rc = ctl(&t, "intend", "bot-1", "stopped");
+    bpt_assert(t.env, rc == 0 && strstr(t.out, "intended:       stopped (by operator)"),
+               "botpulse-ctl intend: exit %d: %s", rc, t.out);
+    bpt_rec_clear(rec);
+    bpt_assert(t.env, bpt_signal(t.env, "bot-bot-1", SIGKILL) == 0, "could not kill bot-1");
+    bpt_assert(t.env, bpt_stack_wait_status(&t.s, rec, "bot-1", "stopped", 10000) == 0,
+               "bot-1 not reported stopped");
+    rc = ctl(&t, "bot", "bot-1", "--json");
+    bpt_assert(t.env, rc == 0 && strstr(t.out, "stopped, as intended") &&
+                          strstr(t.out, "\"intended_by\":\"operator\"") &&
+                          strstr(t.out, "\"alert\":null"),
+               "a dead bot intended stopped: exit %d: %s", rc, t.out);
+    const char *opened[] = {"\"event\":\"opened\"", NULL};
+    bpt_assert(t.env, bpt_rec_count(rec, BPT_ROOT "/alerts/+/bot-1", opened) == 0,
+               "an alert for a bot intended stopped");
+
+    expect_post(&t, 200, "\"intended\":\"running\"", "/bots/bot-1/intended", TOKEN,
+                "{\"state\":\"running\"}");
+    char *m = bpt_rec_wait(rec, BPT_ROOT "/alerts/+/bot-1", opened, 10000);
+    bpt_assert(t.env, m, "no alert once the dead bot is intended running again");
+    free(m);
+
+    bpt_rec_free(rec);
+    free(t.out);
+    bpt_assert(t.env, bpt_stack_stop(&t.s) == 0, "a daemon did not shut down cleanly");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_operator_restart_reaches_the_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_signing_key_is_409, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_intended_stopped_raises_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
