@@ -86,8 +86,8 @@ static void submit(struct col_commander *c, const struct col_store_op *op)
 }
 
 /* Signs, publishes and records one command; reason goes into the commands row. */
-static int send_one(struct col_commander *c, const char *agent, const char *bot,
-                    const char *action, const char *reason, char nonce[BP_NONCE_MAX + 1])
+static int send_one(struct col_commander *c, const char *agent, const char *bot, const char *action,
+                    const char *reason, char nonce[BP_NONCE_MAX + 1])
 {
     if (!c->mqtt)
         return -ENOTCONN;
@@ -141,8 +141,7 @@ static int send_command(void *ctx, const char *agent, const char *bot, enum col_
 }
 
 int col_commander_send(struct col_commander *c, const char *agent, const char *bot,
-                       enum col_rec_action action, const char *reason,
-                       char nonce[BP_NONCE_MAX + 1])
+                       enum col_rec_action action, const char *reason, char nonce[BP_NONCE_MAX + 1])
 {
     return send_one(c, agent, bot, col_rec_action_name(action), reason, nonce);
 }

@@ -773,6 +773,11 @@ static void answer_intent(struct col_engine *e, struct col_query *qr, const stru
         return;
     BP_INFO("rules", "bot %s: intended %s (operator)", b->id,
             col_intent_name(b->intent, b->limits.intended_stopped));
+    struct col_store_op op = {.kind = COL_OP_INTENT, .ts = ev->recv_wall};
+    snprintf(op.u.intent.bot, sizeof(op.u.intent.bot), "%s", b->id);
+    snprintf(op.u.intent.intended, sizeof(op.u.intent.intended), "%s",
+             col_intent_name(b->intent, b->limits.intended_stopped));
+    submit(e, &op);
     evaluate(e, b, ev->recv_mono, ev->recv_wall);
     note_recovery(e, b, ev->recv_mono); /* recovery pauses (or resumes) with the intent */
     qr->rc = col_query_add_bot(qr, b);
@@ -943,6 +948,24 @@ int col_engine_restore_alert(struct col_engine *e, const char *bot, const char *
     col_alert_restore(&b->alert, alert_id, severity, check, opened_at);
     b->alert.last_sent_mono = now_mono; /* the first reminder a full period from now */
     /* Judged like any bot first seen now: unknown until evidence, down if none comes. */
+    int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, &b->limits);
+    return bp_timerheap_set(&e->timers, &b->timer, due) < 0 ? -ENOMEM : 0;
+}
+
+int col_engine_restore_intent(struct col_engine *e, const char *bot, enum col_intent intent,
+                              int64_t now_mono)
+{
+    if (!bp_id_is_valid(bot))
+        return -EINVAL;
+    bool known = col_fleet_bot(&e->fleet, bot) != NULL;
+    struct col_bot *b = bot_for(e, NULL, bot, now_mono);
+    if (!b)
+        return -ENOMEM;
+    if (col_intent_set(b, intent) < 0)
+        return -EINVAL;
+    if (known)
+        return 0;
+    /* judged like any bot first seen now: unknown until evidence, down if none comes */
     int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, &b->limits);
     return bp_timerheap_set(&e->timers, &b->timer, due) < 0 ? -ENOMEM : 0;
 }

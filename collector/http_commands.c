@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int col_restart_from_json(const char *body, enum col_rec_action *action, char *err,
-                          size_t errlen)
+int col_restart_from_json(const char *body, enum col_rec_action *action, char *err, size_t errlen)
 {
     *action = COL_REC_RESTART;
     if (!body || !body[0])
@@ -46,8 +45,9 @@ static void refuse(const struct col_query *qr, const char *bot, struct col_http_
 {
     switch (qr->rc) {
     case -ENOTSUP:
-        col_http_error(reply, 409, "recovery is not configured: set [recovery] "
-                                   "signing_key_file to send signed commands");
+        col_http_error(reply, 409,
+                       "recovery is not configured: set [recovery] "
+                       "signing_key_file to send signed commands");
         break;
     case -ENOENT:
         col_http_error(reply, 404, "no bot '%s'", bot);

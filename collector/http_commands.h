@@ -11,8 +11,7 @@
 
 /* Parses the optional restart body ({"action":"restart"|"hard_restart"}; NULL or "" means
  * restart). 0, or -EINVAL with the reason for a 400 in err. */
-int col_restart_from_json(const char *body, enum col_rec_action *action, char *err,
-                          size_t errlen);
+int col_restart_from_json(const char *body, enum col_rec_action *action, char *err, size_t errlen);
 
 /* POST /bots/{id}/restart: 202 {bot, agent, action, nonce}, or 400/404/409/429/503. */
 void col_http_restart_handle(const struct col_http_ctx *ctx, const struct col_http_request *req,

@@ -295,8 +295,9 @@ static int print_restart(FILE *out, const cJSON *body)
     const char *action = str(body, "action"), *nonce = str(body, "nonce");
     if (!bot[0] || !action[0] || !nonce[0])
         return -EINVAL;
-    fprintf(out, "%s of bot %s sent to agent %s (nonce %s); its result follows in the "
-                 "agent's command_result\n",
+    fprintf(out,
+            "%s of bot %s sent to agent %s (nonce %s); its result follows in the "
+            "agent's command_result\n",
             action, bot, agent, nonce);
     return 0;
 }

@@ -334,10 +334,10 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
     free(js(&t, "sessionStorage.setItem('botpulse.token', '" TOKEN "');"
                 "document.querySelector('#bot-restart').click(); return '';"));
     const char *no_key[] = {"409", "recovery is not configured", NULL};
-    bpt_assert(t.env,
-               js_wait(&t, "return document.querySelector('#error').textContent;", no_key, 5000,
-                       &last),
-               "the restart button's 409 was not shown: '%s'", last);
+    bpt_assert(
+        t.env,
+        js_wait(&t, "return document.querySelector('#error').textContent;", no_key, 5000, &last),
+        "the restart button's 409 was not shown: '%s'", last);
     free(last);
 
     /* the intended-state toggle: bot-2 (dead) intended stopped, shown on its card */

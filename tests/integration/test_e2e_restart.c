@@ -5,7 +5,8 @@
  * is healthy again, with the command and its result in PostgreSQL; a second request within
  * 30 s is 429; bad input, no token, unknown bot; a collector without a signing key answers 409.
  * Intended state (POST /bots/{id}/intended, botpulse-ctl intend): a bot intended stopped that
- * dies raises no alert; intended running again, its alert opens; bad input gets its 4xx. */
+ * dies raises no alert, also after a collector restart (bot_intents); intended running again,
+ * its alert opens; bad input gets its 4xx. */
 #include "stack.h"
 
 #include <curl/curl.h>
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "msg.h"
 #include "sign.h"
@@ -134,8 +137,8 @@ static int read_pid(struct t *t)
 /* Runs botpulse-ctl --url U --token T w1 w2 w3; its exit status, output in t->out. */
 static int ctl(struct t *t, const char *w1, const char *w2, const char *w3)
 {
-    char *argv[] = {CTL_BIN, "--url", t->url, "--token", TOKEN, (char *)w1, (char *)w2,
-                    (char *)w3, NULL};
+    char *argv[] = {CTL_BIN,    "--url",    t->url,     "--token", TOKEN,
+                    (char *)w1, (char *)w2, (char *)w3, NULL};
     free(t->out);
     t->out = NULL;
     int rc = bpt_run(t->env, argv, 20000, &t->out);
@@ -264,8 +267,9 @@ static void test_intended_stopped_raises_nothing(void **state)
     bpt_assert(t.env, bpt_stack_wait_status(&t.s, rec, "bot-1", "healthy", 15000) == 0,
                "bot-1 never became healthy");
     int rc = ctl(&t, "bot", "bot-1", "--json");
-    bpt_assert(t.env, rc == 0 && strstr(t.out, "\"intended\":\"running\"") &&
-                          strstr(t.out, "\"intended_by\":\"config\""),
+    bpt_assert(t.env,
+               rc == 0 && strstr(t.out, "\"intended\":\"running\"") &&
+                   strstr(t.out, "\"intended_by\":\"config\""),
                "GET /bots/bot-1 before: exit %d: %s", rc, t.out);
 
     expect_post(&t, 401, "bearer", "/bots/bot-1/intended", NULL, "{\"state\":\"stopped\"}");
@@ -287,13 +291,36 @@ static void test_intended_stopped_raises_nothing(void **state)
     bpt_assert(t.env, bpt_stack_wait_status(&t.s, rec, "bot-1", "stopped", 10000) == 0,
                "bot-1 not reported stopped");
     rc = ctl(&t, "bot", "bot-1", "--json");
-    bpt_assert(t.env, rc == 0 && strstr(t.out, "stopped, as intended") &&
-                          strstr(t.out, "\"intended_by\":\"operator\"") &&
-                          strstr(t.out, "\"alert\":null"),
+    bpt_assert(t.env,
+               rc == 0 && strstr(t.out, "stopped, as intended") &&
+                   strstr(t.out, "\"intended_by\":\"operator\"") && strstr(t.out, "\"alert\":null"),
                "a dead bot intended stopped: exit %d: %s", rc, t.out);
     const char *opened[] = {"\"event\":\"opened\"", NULL};
     bpt_assert(t.env, bpt_rec_count(rec, BPT_ROOT "/alerts/+/bot-1", opened) == 0,
                "an alert for a bot intended stopped");
+    const char *p[] = {"bot-1"};
+    int64_t rows = bpt_pg_wait_int(t.env, 1, 10000,
+                                   "SELECT count(*) FROM bot_intents WHERE bot_id = $1 AND "
+                                   "intended = 'stopped'",
+                                   1, p);
+    bpt_assert(t.env, rows == 1, "no bot_intents row for bot-1 (%lld)", (long long)rows);
+
+    /* a restarted collector takes the intent back from PostgreSQL */
+    bpt_assert(t.env, bpt_signal(t.env, "collector", SIGTERM) == 0, "no collector");
+    int ws = bpt_wait_exit(t.env, "collector", 10000);
+    bpt_assert(t.env, ws >= 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "collector did not exit 0");
+    bpt_assert(t.env, bpt_stack_start_collector(&t.s) == 0, "collector did not restart");
+    bool judged = false;
+    for (int i = 0; i < 40 && !judged; i++) {
+        rc = ctl(&t, "bot", "bot-1", "--json");
+        judged = rc == 0 && strstr(t.out, "stopped, as intended") &&
+                 strstr(t.out, "\"intended_by\":\"operator\"");
+        if (!judged)
+            usleep(250000);
+    }
+    bpt_assert(t.env, judged, "after a collector restart bot-1 is not intended stopped: %s", t.out);
+    bpt_assert(t.env, bpt_rec_count(rec, BPT_ROOT "/alerts/+/bot-1", opened) == 0,
+               "an alert for a bot intended stopped after the collector's restart");
 
     expect_post(&t, 200, "\"intended\":\"running\"", "/bots/bot-1/intended", TOKEN,
                 "{\"state\":\"running\"}");
