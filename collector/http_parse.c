@@ -72,6 +72,9 @@ static int bot_route(const char *method, const char *rest, struct col_route_matc
     } else if (strcmp(tail, "/intended") == 0) {
         r = COL_R_BOT_INTENDED;
         post = true;
+    } else if (strcmp(tail, "/samples") == 0) {
+        r = COL_R_BOT_SAMPLES;
+        params = "from to";
     } else {
         return -ENOENT;
     }

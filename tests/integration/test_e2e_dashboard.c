@@ -309,6 +309,16 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
                        timeline, 10000, &last),
                "bot-2's timeline does not show healthy then stopped: '%s'", last);
     free(last);
+    /* its charts: six inline SVGs from GET /bots/{id}/samples, the trade rate drawn as a line */
+    const char *charts[] = {"svgs=6", "trades-line=yes", NULL};
+    bpt_assert(t.env,
+               js_wait(&t,
+                       "return 'svgs=' + document.querySelectorAll('#charts svg').length +"
+                       " ' trades-line=' + (document.querySelector("
+                       "'#charts [data-chart=\"trades per 10 min\"] path') ? 'yes' : 'no');",
+                       charts, 10000, &last),
+               "bot-2's charts did not render: '%s'", last);
+    free(last);
     screenshot(&t, "dashboard-bot.png", false);
 
     /* re-check: with the token it succeeds; a wrong one is reported and forgotten */

@@ -6,7 +6,8 @@
  * 30 s is 429; bad input, no token, unknown bot; a collector without a signing key answers 409.
  * Intended state (POST /bots/{id}/intended, botpulse-ctl intend): a bot intended stopped that
  * dies raises no alert, also after a collector restart (bot_intents); intended running again,
- * its alert opens; bad input gets its 4xx. */
+ * its alert opens; bad input gets its 4xx. Chart data (GET /bots/{id}/samples): a trade counted
+ * in its 10-minute bucket, and bad ranges answered 400. */
 #include "stack.h"
 
 #include <curl/curl.h>
@@ -98,6 +99,35 @@ static long post(struct t *t, const char *path, const char *token, const char *b
     bpt_assert(t->env, rc == CURLE_OK, "POST %s: %s", path, curl_easy_strerror(rc));
     return status;
 }
+
+/* One GET; the status, the body in t->out. */
+static long get(struct t *t, const char *path)
+{
+    char url[512];
+    free(t->out);
+    t->out = calloc(1, 1);
+    snprintf(url, sizeof(url), "%s%s", t->url, path);
+    CURL *c = curl_easy_init();
+    bpt_assert(t->env, c && t->out, "curl_easy_init failed");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    bpt_assert(t->env, rc == CURLE_OK, "GET %s: %s", path, curl_easy_strerror(rc));
+    return status;
+}
+
+#define expect_get(t, want, needle, path)                                                          \
+    do {                                                                                           \
+        long st_ = get((t), (path));                                                               \
+        bpt_assert((t)->env, st_ == (want) && strstr((t)->out, (needle)),                          \
+                   "%s:%d: GET %s: HTTP %ld (want %d), body lacks '%s': %s", __FILE__, __LINE__,   \
+                   (path), st_, (want), (needle), (t)->out);                                       \
+    } while (0)
 
 #define expect_post(t, want, needle, path, token, body)                                            \
     do {                                                                                           \
@@ -327,6 +357,25 @@ static void test_intended_stopped_raises_nothing(void **state)
     char *m = bpt_rec_wait(rec, BPT_ROOT "/alerts/+/bot-1", opened, 10000);
     bpt_assert(t.env, m, "no alert once the dead bot is intended running again");
     free(m);
+
+    /* the chart data (after the intent: a trade would make a bot intended stopped degraded):
+     * a trade shows in its 10-minute bucket; bad ranges are 400 */
+    bpt_assert(t.env, bpt_stack_trade(&t.s, "bot-1", "chart-trade-1") == 0, "trade not sent");
+    bool counted = false;
+    for (int i = 0; i < 40 && !counted; i++) {
+        counted = get(&t, "/bots/bot-1/samples") == 200 && strstr(t.out, "\"count\":1");
+        if (!counted)
+            usleep(250000);
+    }
+    bpt_assert(t.env,
+               counted && strstr(t.out, "\"bucket_ms\":600000") && strstr(t.out, "\"samples\":["),
+               "GET /bots/bot-1/samples lacks the trade: %s", t.out);
+    expect_get(&t, 200, "\"trades\":[]", "/bots/ghost/samples");
+    expect_get(&t, 400, "'from' must be before 'to'", "/bots/bot-1/samples?from=20&to=10");
+    expect_get(&t, 400, "at most 7 days", "/bots/bot-1/samples?from=1&to=1700000000000");
+    expect_get(&t, 400, "parameter 'to'", "/bots/bot-1/samples?to=soon");
+    expect_get(&t, 400, "unknown parameter", "/bots/bot-1/samples?bucket=5");
+    expect_get(&t, 400, "invalid bot id", "/bots/b%24/samples");
 
     bpt_rec_free(rec);
     free(t.out);
