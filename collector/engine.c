@@ -807,7 +807,8 @@ static void answer(struct col_engine *e, const struct col_event *ev)
         col_query_finish(qr);
         return;
     }
-    if (qr->kind >= COL_Q_SILENCES) {
+    if (qr->kind == COL_Q_SILENCES || qr->kind == COL_Q_SILENCE_ADD ||
+        qr->kind == COL_Q_SILENCE_REMOVE) { /* not by order: kinds are added after them */
         answer_silence(e, qr, ev);
         col_query_finish(qr);
         return;
