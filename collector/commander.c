@@ -85,10 +85,10 @@ static void submit(struct col_commander *c, const struct col_store_op *op)
         col_store_submit(c->store, op);
 }
 
-static int send_command(void *ctx, const char *agent, const char *bot, enum col_rec_action action,
-                        char nonce[BP_NONCE_MAX + 1])
+/* Signs, publishes and records one command; reason goes into the commands row. */
+static int send_one(struct col_commander *c, const char *agent, const char *bot, const char *action,
+                    const char *reason, char nonce[BP_NONCE_MAX + 1])
 {
-    struct col_commander *c = ctx;
     if (!c->mqtt)
         return -ENOTCONN;
     struct bp_msg *m = &c->msg;
@@ -99,7 +99,7 @@ static int send_command(void *ctx, const char *agent, const char *bot, enum col_
     snprintf(m->hdr.bot, sizeof(m->hdr.bot), "%s", bot);
     m->hdr.ts = bp_wall_ms();
     struct bp_command *cmd = &m->u.command;
-    snprintf(cmd->action, sizeof(cmd->action), "%s", col_rec_action_name(action));
+    snprintf(cmd->action, sizeof(cmd->action), "%s", action);
     cmd->expires = m->hdr.ts + c->cfg->rec_command_ttl_ms;
     char topic[512];
     int rc = random_hex(cmd->nonce, 16);
@@ -116,19 +116,34 @@ static int send_command(void *ctx, const char *agent, const char *bot, enum col_
     if (rc < 0)
         return rc;
     snprintf(nonce, BP_NONCE_MAX + 1, "%s", cmd->nonce);
-    BP_INFO(MOD, "sent %s for bot %s to agent %s (nonce %s, expires in %lld ms)", cmd->action, bot,
-            agent, cmd->nonce, (long long)c->cfg->rec_command_ttl_ms);
+    BP_INFO(MOD, "sent %s for bot %s to agent %s (nonce %s, expires in %lld ms): %s", cmd->action,
+            bot, agent, cmd->nonce, (long long)c->cfg->rec_command_ttl_ms, reason);
     struct col_store_op op = {.kind = COL_OP_COMMAND, .ts = m->hdr.ts};
     snprintf(op.u.command.nonce, sizeof(op.u.command.nonce), "%s", cmd->nonce);
     snprintf(op.u.command.agent, sizeof(op.u.command.agent), "%s", agent);
     snprintf(op.u.command.bot, sizeof(op.u.command.bot), "%s", bot);
     snprintf(op.u.command.action, sizeof(op.u.command.action), "%s", cmd->action);
     op.u.command.expires = cmd->expires;
-    const struct col_bot *b = col_fleet_bot(c->fleet, bot);
-    snprintf(op.u.command.reason, sizeof(op.u.command.reason), "%s: %.100s",
-             b ? col_status_name(b->status) : "?", b ? b->reason : "");
+    snprintf(op.u.command.reason, sizeof(op.u.command.reason), "%s", reason);
     submit(c, &op);
     return 0;
+}
+
+static int send_command(void *ctx, const char *agent, const char *bot, enum col_rec_action action,
+                        char nonce[BP_NONCE_MAX + 1])
+{
+    struct col_commander *c = ctx;
+    const struct col_bot *b = col_fleet_bot(c->fleet, bot);
+    char reason[COL_REASON_MAX + 1];
+    snprintf(reason, sizeof(reason), "%s: %.100s", b ? col_status_name(b->status) : "?",
+             b ? b->reason : "");
+    return send_one(c, agent, bot, col_rec_action_name(action), reason, nonce);
+}
+
+int col_commander_send(struct col_commander *c, const char *agent, const char *bot,
+                       enum col_rec_action action, const char *reason, char nonce[BP_NONCE_MAX + 1])
+{
+    return send_one(c, agent, bot, col_rec_action_name(action), reason, nonce);
 }
 
 /* Announces the manual-intervention alert: MQTT alerts/critical/{bot} and alert_events. */

@@ -22,6 +22,12 @@ int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, stru
 void col_commander_free(struct col_commander *c);
 /* The callbacks for col_recovery_new, bound to c. */
 struct col_recovery_ops col_commander_ops(struct col_commander *c);
+/* Sends action for bot to agent now, outside the recovery policy (an operator's restart):
+ * signed, published and stored with reason like every command. 0 with the nonce, or -errno
+ * (-ENOTCONN: no broker). */
+int col_commander_send(struct col_commander *c, const char *agent, const char *bot,
+                       enum col_rec_action action, const char *reason,
+                       char nonce[BP_NONCE_MAX + 1]);
 /* Stores an agent's command_result (an accepted message) through store (may be NULL); needs
  * no commander, so results are kept even where this collector sends no commands. */
 void col_commander_store_result(struct col_store *store, const struct col_event *ev);

@@ -4,7 +4,9 @@
 
 #include "clock.h"
 #include "commander.h"
+#include "intent.h"
 #include "log.h"
+#include "manual.h"
 #include "publish.h"
 #include "query.h"
 #include "recovery.h"
@@ -46,6 +48,7 @@ struct col_engine {
     int64_t stats_next_mono;
     struct col_commander *commander; /* recovery: NULL without [recovery] signing_key_file */
     struct col_recovery *recovery;
+    struct col_manual *manual; /* operators' restarts: their rate limit */
 };
 
 /* Recovery runs only with a signing key: without one, no command could be trusted. */
@@ -118,6 +121,8 @@ int col_engine_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct 
     e->summary_last_mono = INT64_MIN / 2;
     e->stats_next_mono = 0; /* due at the first tick */
     int rc = start_recovery(e);
+    if (rc == 0 && !(e->manual = col_manual_new(COL_MANUAL_INTERVAL_MS)))
+        rc = -ENOMEM;
     if (rc < 0) {
         col_engine_free(e);
         return rc;
@@ -132,6 +137,7 @@ void col_engine_free(struct col_engine *e)
         return;
     col_recovery_free(e->recovery);
     col_commander_free(e->commander);
+    col_manual_free(e->manual);
     bp_timerheap_cleanup(&e->timers);
     col_incidents_cleanup(&e->incidents);
     col_silences_cleanup(&e->silences);
@@ -446,6 +452,7 @@ static struct col_bot *bot_for(struct col_engine *e, struct col_agent *a, const 
         if (!b)
             return NULL;
         col_settings_limits_for(e->cfg, id, "", &b->limits);
+        col_intent_apply(b);
         const struct col_bot_override *o = col_settings_find_bot(e->cfg, id);
         if (o && o->account[0])
             col_fleet_set_account(&e->fleet, b, o->account);
@@ -470,6 +477,7 @@ static void apply_labels(struct col_engine *e, struct col_bot *b, const struct b
     if (!(o && o->exchange[0]))
         snprintf(b->exchange, sizeof(b->exchange), "%s", info->exchange);
     col_settings_limits_for(e->cfg, b->id, b->account, &b->limits); /* [account] may apply */
+    col_intent_apply(b);
 }
 
 static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t now_wall)
@@ -769,6 +777,29 @@ static void answer_silence(struct col_engine *e, struct col_query *qr, const str
     }
 }
 
+/* An operator's intended state: the bot is judged again at once under it (a bot intended
+ * stopped that is gone resolves its alert), and the answer is the bot after that. */
+static void answer_intent(struct col_engine *e, struct col_query *qr, const struct col_event *ev)
+{
+    struct col_bot *b = col_fleet_bot(&e->fleet, qr->filter.bot);
+    if (!b) {
+        qr->rc = -ENOENT;
+        return;
+    }
+    if ((qr->rc = col_intent_set(b, (enum col_intent)qr->intent)) < 0)
+        return;
+    BP_INFO("rules", "bot %s: intended %s (operator)", b->id,
+            col_intent_name(b->intent, b->limits.intended_stopped));
+    struct col_store_op op = {.kind = COL_OP_INTENT, .ts = ev->recv_wall};
+    snprintf(op.u.intent.bot, sizeof(op.u.intent.bot), "%s", b->id);
+    snprintf(op.u.intent.intended, sizeof(op.u.intent.intended), "%s",
+             col_intent_name(b->intent, b->limits.intended_stopped));
+    submit(e, &op);
+    evaluate(e, b, ev->recv_mono, ev->recv_wall);
+    note_recovery(e, b, ev->recv_mono); /* recovery pauses (or resumes) with the intent */
+    qr->rc = col_query_add_bot(qr, b);
+}
+
 static void collect_bot(void *ctx, const char *key, void *v)
 {
     struct col_query *qr = ctx;
@@ -782,7 +813,19 @@ static void answer(struct col_engine *e, const struct col_event *ev)
     struct col_query *qr = ev->query;
     qr->blind = e->blind;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
-    if (qr->kind >= COL_Q_SILENCES) {
+    if (qr->kind == COL_Q_RESTART) {
+        col_manual_answer(e->manual, e->commander, col_fleet_bot(&e->fleet, qr->filter.bot),
+                          e->blind, qr, ev->recv_mono);
+        col_query_finish(qr);
+        return;
+    }
+    if (qr->kind == COL_Q_INTEND) {
+        answer_intent(e, qr, ev);
+        col_query_finish(qr);
+        return;
+    }
+    if (qr->kind == COL_Q_SILENCES || qr->kind == COL_Q_SILENCE_ADD ||
+        qr->kind == COL_Q_SILENCE_REMOVE) { /* not by order: kinds are added after them */
         answer_silence(e, qr, ev);
         col_query_finish(qr);
         return;
@@ -923,6 +966,24 @@ int col_engine_restore_alert(struct col_engine *e, const char *bot, const char *
     col_alert_restore(&b->alert, alert_id, severity, check, opened_at);
     b->alert.last_sent_mono = now_mono; /* the first reminder a full period from now */
     /* Judged like any bot first seen now: unknown until evidence, down if none comes. */
+    int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, &b->limits);
+    return bp_timerheap_set(&e->timers, &b->timer, due) < 0 ? -ENOMEM : 0;
+}
+
+int col_engine_restore_intent(struct col_engine *e, const char *bot, enum col_intent intent,
+                              int64_t now_mono)
+{
+    if (!bp_id_is_valid(bot))
+        return -EINVAL;
+    bool known = col_fleet_bot(&e->fleet, bot) != NULL;
+    struct col_bot *b = bot_for(e, NULL, bot, now_mono);
+    if (!b)
+        return -ENOMEM;
+    if (col_intent_set(b, intent) < 0)
+        return -EINVAL;
+    if (known)
+        return 0;
+    /* judged like any bot first seen now: unknown until evidence, down if none comes */
     int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, &b->limits);
     return bp_timerheap_set(&e->timers, &b->timer, due) < 0 ? -ENOMEM : 0;
 }

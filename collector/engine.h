@@ -50,6 +50,11 @@ int col_engine_restore_alert(struct col_engine *e, const char *bot, const char *
 int col_engine_restore_silence(struct col_engine *e, const struct col_silence *sl,
                                int64_t now_mono, int64_t now_wall);
 
+/* Takes back an operator's intended state from PostgreSQL (at start): the bot is known from
+ * now on and judged under it. 0, -EINVAL or -ENOMEM. */
+int col_engine_restore_intent(struct col_engine *e, const char *bot, enum col_intent intent,
+                              int64_t now_mono);
+
 const struct col_fleet *col_engine_fleet(const struct col_engine *e);
 
 #endif

@@ -35,12 +35,16 @@ struct col_agent {
 
 struct col_incident;
 
+/* Who decides a bot's intended state: its config, or an operator at run time (intent.h). */
+enum col_intent { COL_INTENT_CONFIG = 0, COL_INTENT_RUNNING, COL_INTENT_STOPPED };
+
 struct col_bot {
     char id[BP_ID_MAX + 1];
     char account[BP_ID_MAX + 1];
     char exchange[BP_ID_MAX + 1];
     struct col_agent *agent;
     struct col_rule_limits limits;
+    enum col_intent intent; /* an operator's intended state, over the config's */
     struct col_evidence ev;
     int64_t last_heartbeat_wall; /* Unix ms, our clock at receipt; 0 = never */
     int64_t last_trade_wall;     /* Unix ms, the trade's own time; 0 = never */

@@ -107,7 +107,7 @@ int col_http_db_ping(struct col_http_db *db, char *why, size_t whylen)
 }
 
 /* Column kinds for turning a row into JSON. */
-enum col_kind { K_INT, K_TEXT };
+enum col_kind { K_INT, K_TEXT, K_REAL /* a number, or null for SQL NULL */ };
 
 struct column {
     const char *name;
@@ -121,7 +121,11 @@ static cJSON *rows_json(PGresult *r, const struct column *cols, int ncols)
         cJSON *o = cJSON_CreateObject();
         for (int c = 0; o && c < ncols; c++) {
             const char *v = PQgetvalue(r, i, c);
-            if (cols[c].kind == K_INT)
+            if (cols[c].kind == K_REAL && PQgetisnull(r, i, c))
+                cJSON_AddNullToObject(o, cols[c].name);
+            else if (cols[c].kind == K_REAL)
+                cJSON_AddNumberToObject(o, cols[c].name, strtod(v, NULL));
+            else if (cols[c].kind == K_INT)
                 cJSON_AddNumberToObject(o, cols[c].name, (double)strtoll(v, NULL, 10));
             else
                 cJSON_AddStringToObject(o, cols[c].name, v);
@@ -189,6 +193,50 @@ int col_http_db_alert_events(struct col_http_db *db, const struct col_history_pa
                 "SELECT id, " TS_MS ", alert_id, bot_id, check_name, event, severity, status,"
                 " reason FROM alert_events" PAGE_WHERE,
                 p, cols, 9, out, next_before, why, whylen);
+}
+
+/* ---- chart data ------------------------------------------------------------------------ */
+
+int col_http_db_samples(struct col_http_db *db, const char *bot, int64_t from, int64_t to,
+                        int64_t bucket_ms, cJSON **samples, cJSON **trades, char *why,
+                        size_t whylen)
+{
+    static const struct column scols[] = {
+        {"ts", K_INT},           {"proc_cpu_pct", K_REAL}, {"proc_rss_kb", K_REAL},
+        {"host_cpu_pct", K_REAL}, {"host_mem_pct", K_REAL}, {"host_disk_pct", K_REAL}};
+    static const struct column tcols[] = {{"ts", K_INT}, {"count", K_INT}};
+    char f[24], t[24], b[24];
+    snprintf(f, sizeof(f), "%" PRId64, from);
+    snprintf(t, sizeof(t), "%" PRId64, to);
+    snprintf(b, sizeof(b), "%" PRId64, bucket_ms);
+    const char *params[] = {bot, f, t, b};
+    *samples = *trades = NULL;
+    pthread_mutex_lock(&db->mu);
+    PGresult *rs = query(db,
+                         "SELECT " TS_MS ", proc_cpu_pct, proc_rss_kb, host_cpu_pct, host_mem_pct,"
+                         " host_disk_pct FROM bot_samples WHERE bot_id = $1"
+                         " AND ts >= to_timestamp($2::bigint / 1000.0)"
+                         " AND ts < to_timestamp($3::bigint / 1000.0) ORDER BY ts LIMIT 5000",
+                         3, params, why, whylen);
+    PGresult *rt = rs ? query(db,
+                              "SELECT (floor(extract(epoch FROM trade_ts) * 1000 / $4::bigint)"
+                              " * $4::bigint)::bigint AS bucket, count(*) FROM trades"
+                              " WHERE bot_id = $1 AND trade_ts >= to_timestamp($2::bigint / 1000.0)"
+                              " AND trade_ts < to_timestamp($3::bigint / 1000.0)"
+                              " GROUP BY bucket ORDER BY bucket",
+                              4, params, why, whylen)
+                      : NULL;
+    pthread_mutex_unlock(&db->mu);
+    int rc = rs && rt ? 0 : -EIO;
+    if (rc == 0) {
+        *samples = rows_json(rs, scols, 6);
+        *trades = rows_json(rt, tcols, 2);
+        if (!*samples || !*trades)
+            rc = -ENOMEM;
+    }
+    PQclear(rs);
+    PQclear(rt);
+    return rc;
 }
 
 /* ---- the audit report ------------------------------------------------------------------ */

@@ -33,6 +33,14 @@ int col_http_db_transitions(struct col_http_db *db, const struct col_history_pag
 int col_http_db_alert_events(struct col_http_db *db, const struct col_history_page *p,
                              cJSON **out, int64_t *next_before, char *why, size_t whylen);
 
+/* A bot's stats between from and to (Unix ms), oldest first (at most 5000 rows): *samples an
+ * array of {ts, proc_cpu_pct, proc_rss_kb, host_cpu_pct, host_mem_pct, host_disk_pct} (null
+ * where unknown); *trades an array of {ts, count}, trades per bucket_ms from the bucket's start
+ * (empty buckets left out). Caller deletes both. 0, -ENOMEM, or -EIO with the reason in why. */
+int col_http_db_samples(struct col_http_db *db, const char *bot, int64_t from, int64_t to,
+                        int64_t bucket_ms, cJSON **samples, cJSON **trades, char *why,
+                        size_t whylen);
+
 /* Fills r (initialised with its range) for one bot (NULL: every bot) from status_transitions,
  * alert_events and trades, then finishes it. Bots appear if they have a status before r->to,
  * an alert or a trade in the range. 0, -ENOMEM, or -EIO with the reason in why. */

@@ -66,6 +66,15 @@ static int bot_route(const char *method, const char *rest, struct col_route_matc
     } else if (strcmp(tail, "/health/check") == 0) {
         r = COL_R_BOT_CHECK;
         post = true;
+    } else if (strcmp(tail, "/restart") == 0) {
+        r = COL_R_BOT_RESTART;
+        post = true;
+    } else if (strcmp(tail, "/intended") == 0) {
+        r = COL_R_BOT_INTENDED;
+        post = true;
+    } else if (strcmp(tail, "/samples") == 0) {
+        r = COL_R_BOT_SAMPLES;
+        params = "from to";
     } else {
         return -ENOENT;
     }

@@ -27,6 +27,9 @@ enum col_route {
     COL_R_SILENCES,         /* GET /silences, POST /silences */
     COL_R_SILENCE,          /* DELETE /silences/{id} */
     COL_R_REPORT,           /* GET /report (the audit report, from PostgreSQL) */
+    COL_R_BOT_RESTART,      /* POST /bots/{id}/restart (an operator's signed restart) */
+    COL_R_BOT_INTENDED,     /* POST /bots/{id}/intended (its intended state at run time) */
+    COL_R_BOT_SAMPLES,      /* GET /bots/{id}/samples (stats and trade rate, for charts) */
     COL_R_COUNT
 };
 

@@ -3,7 +3,9 @@
 #include "http_routes.h"
 
 #include "clock.h"
+#include "http_commands.h"
 #include "http_report.h"
+#include "http_samples.h"
 #include "http_silences.h"
 #include "metrics.h"
 #include "strmap.h"
@@ -77,6 +79,8 @@ cJSON *col_bot_json(const struct col_bot_view *v)
     cJSON_AddStringToObject(o, "account", v->account);
     cJSON_AddStringToObject(o, "exchange", v->exchange);
     cJSON_AddStringToObject(o, "host", v->host);
+    cJSON_AddStringToObject(o, "intended", v->intended_stopped ? "stopped" : "running");
+    cJSON_AddStringToObject(o, "intended_by", v->intended_by_operator ? "operator" : "config");
     if (!v->alert_open) {
         cJSON_AddNullToObject(o, "alert");
         return o;
@@ -681,6 +685,15 @@ void col_http_handle(const struct col_http_ctx *ctx, const struct col_http_reque
         break;
     case COL_R_REPORT:
         col_http_report_handle(ctx, req, reply);
+        break;
+    case COL_R_BOT_RESTART:
+        col_http_restart_handle(ctx, req, reply);
+        break;
+    case COL_R_BOT_INTENDED:
+        col_http_intended_handle(ctx, req, reply);
+        break;
+    case COL_R_BOT_SAMPLES:
+        col_http_samples_handle(ctx, req, reply);
         break;
     case COL_R_NONE:
     case COL_R_COUNT:

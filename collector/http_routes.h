@@ -42,6 +42,7 @@ struct col_http_reply {
     char *body; /* malloc'd */
     size_t body_len; /* 0: strlen(body) */
     const char *content_type;
+    int64_t retry_after_s; /* > 0: a Retry-After header (429) */
 };
 
 /* Runs the route; always fills reply (body NULL only on ENOMEM: the server answers 500). */

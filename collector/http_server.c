@@ -104,6 +104,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct col_http_r
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->status == 405)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    char retry[24];
+    if (r->retry_after_s > 0) {
+        snprintf(retry, sizeof(retry), "%lld", (long long)r->retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+    }
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer realm=\"botpulse\"");
@@ -154,8 +159,10 @@ static bool is_json(const char *ct)
 static int check_body(const struct col_route_match *m, struct MHD_Connection *conn,
                       const struct request *rq, struct col_http_reply *reply)
 {
-    if (rq->len == 0 && m->route != COL_R_HEARTBEAT && m->route != COL_R_SILENCES)
-        return 0; /* a forced check or a removal needs no body */
+    bool needs_body = m->route == COL_R_HEARTBEAT || m->route == COL_R_SILENCES ||
+                      m->route == COL_R_BOT_INTENDED;
+    if (rq->len == 0 && !needs_body)
+        return 0; /* a forced check, a restart or a removal needs no body */
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     if (!is_json(ct)) {
         col_http_error(reply, 415, "Content-Type must be application/json");
@@ -163,7 +170,9 @@ static int check_body(const struct col_route_match *m, struct MHD_Connection *co
     }
     if (rq->len == 0) {
         col_http_error(reply, 400, "empty body: %s is required",
-                       m->route == COL_R_HEARTBEAT ? "a heartbeat message" : "a silence");
+                       m->route == COL_R_HEARTBEAT   ? "a heartbeat message"
+                       : m->route == COL_R_SILENCES ? "a silence"
+                                                    : "{\"state\":\"running\"|\"stopped\"}");
         return -EINVAL;
     }
     if (m->route != COL_R_HEARTBEAT) {

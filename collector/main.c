@@ -4,6 +4,7 @@
 #include "engine.h"
 #include "http_server.h"
 #include "ingest.h"
+#include "intent.h"
 #include "log.h"
 #include "mqtt.h"
 #include "publish.h"
@@ -168,6 +169,16 @@ static void restore_alert(void *ctx, const struct col_open_alert *a)
                 strerror(-rc));
 }
 
+static void restore_intent(void *ctx, const char *bot, const char *intended)
+{
+    enum col_intent i;
+    int rc = col_intent_parse(intended, &i);
+    if (rc == 0)
+        rc = col_engine_restore_intent(ctx, bot, i, bp_mono_ms());
+    if (rc < 0)
+        BP_WARN("main", "cannot restore the intended state of bot %s: %s", bot, strerror(-rc));
+}
+
 static void restore_silence(void *ctx, const struct col_stored_silence *st)
 {
     struct col_silence sl = {.created_at = st->created_at, .ends_at = st->ends_at};
@@ -218,6 +229,11 @@ static int run(struct collector *c)
         return rc;
     if (rc > 0)
         BP_INFO("main", "%d silence(s) still in force: restored", rc);
+    rc = col_store_load_intents(c->cfg.db_conninfo, restore_intent, c->engine);
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        BP_INFO("main", "%d intended state(s) set by operators: restored", rc);
     if (c->webhook) {
         enum col_webhook_format fmt = COL_WEBHOOK_ALERT;
         col_webhook_format_parse(c->cfg.webhook_format, &fmt); /* validated with the config */

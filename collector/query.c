@@ -112,6 +112,8 @@ int col_query_add_bot(struct col_query *qr, const struct col_bot *b)
     v->last_heartbeat = b->last_heartbeat_wall;
     v->last_trade = b->last_trade_wall;
     v->agent_online = b->agent && !b->agent->offline;
+    v->intended_stopped = b->limits.intended_stopped;
+    v->intended_by_operator = b->intent != COL_INTENT_CONFIG;
     v->alert_open = b->alert.open;
     if (b->alert.open) {
         snprintf(v->alert_id, sizeof(v->alert_id), "%s", b->alert.id);

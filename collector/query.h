@@ -31,6 +31,8 @@ struct col_bot_view {
     int64_t last_heartbeat; /* Unix ms, 0 = never */
     int64_t last_trade;     /* Unix ms, 0 = never */
     bool agent_online;
+    bool intended_stopped;     /* what the rules use now */
+    bool intended_by_operator; /* set at run time (POST /bots/{id}/intended), not the config */
     bool alert_open;
     char alert_id[COL_ALERT_ID_MAX + 1];
     enum col_severity alert_severity;
@@ -45,6 +47,8 @@ enum col_query_kind {
     COL_Q_SILENCES,       /* every active silence */
     COL_Q_SILENCE_ADD,    /* add .silence (id and ends_mono filled by the rules thread) */
     COL_Q_SILENCE_REMOVE, /* remove the silence .silence.id */
+    COL_Q_RESTART,        /* an operator's .action for filter.bot (manual.h) */
+    COL_Q_INTEND,         /* set filter.bot's intended state to .intent, re-evaluate, answer */
 };
 
 /* Empty strings and status < 0 match everything. */
@@ -71,6 +75,13 @@ struct col_query {
     struct col_silence silence;
     struct col_silence *silences;
     size_t nsilences;
+    /* RESTART: in .action (enum col_rec_action); out .agent and .nonce, or .retry_ms when
+     * rc is -EBUSY (see col_manual_answer for every rc) */
+    int action;
+    char agent[BP_ID_MAX + 1];
+    char nonce[BP_NONCE_MAX + 1];
+    int64_t retry_ms;
+    int intent; /* INTEND: enum col_intent (RUNNING or STOPPED) */
     /* private */
     pthread_mutex_t mu;
     pthread_cond_t cond;

@@ -263,6 +263,31 @@ int col_store_load_open_alerts(const char *conninfo,
     return n;
 }
 
+int col_store_load_intents(const char *conninfo,
+                           void (*cb)(void *ctx, const char *bot, const char *intended), void *ctx)
+{
+    static const char *const sql = "SELECT bot_id, intended FROM bot_intents ORDER BY bot_id";
+    struct db_err e = {.state = ""};
+    PGconn *c = NULL;
+    if (db_connect(conninfo, &c, &e) != 0) {
+        BP_ERROR(MOD, "cannot read intended states: %s", e.msg);
+        return -EIO;
+    }
+    PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+    int n = -EIO;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        n = PQntuples(r);
+        for (int i = 0; i < n; i++)
+            cb(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    } else {
+        db_err_set(&e, c, r);
+        BP_ERROR(MOD, "cannot read intended states: %s", e.msg);
+    }
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
 int col_store_load_silences(const char *conninfo,
                             void (*cb)(void *ctx, const struct col_stored_silence *s), void *ctx)
 {
@@ -450,6 +475,18 @@ static const char *key_silence(const struct col_store_op *op)
     return op->u.silence.id;
 }
 
+static void fill_intent(const struct col_store_op *op, const char **v, char (*num)[NUM_LEN])
+{
+    v[0] = op->u.intent.bot;
+    v[1] = op->u.intent.intended;
+    v[2] = fmt_i64(num[2], op->ts);
+}
+
+static const char *key_intent(const struct col_store_op *op)
+{
+    return op->u.intent.bot;
+}
+
 static const char *key_agent(const struct col_store_op *op)
 {
     return op->u.agent.agent;
@@ -510,6 +547,9 @@ static const struct kind_desc kinds[] = {
      10, (1u << 7) | (1u << 8) | (1u << 9),
      "ON CONFLICT (silence_id) DO UPDATE SET removed_at = EXCLUDED.removed_at",
      fill_silence, key_silence},
+    {COL_OP_INTENT, "INSERT INTO bot_intents (bot_id, intended, set_at) VALUES ", 3, 1u << 2,
+     "ON CONFLICT (bot_id) DO UPDATE SET intended = EXCLUDED.intended, set_at = EXCLUDED.set_at",
+     fill_intent, key_intent},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -836,6 +876,9 @@ static void terminate_strings(struct col_store_op *op)
         TERM(op->u.silence.id), TERM(op->u.silence.bot), TERM(op->u.silence.account);
         TERM(op->u.silence.host), TERM(op->u.silence.check), TERM(op->u.silence.reason);
         TERM(op->u.silence.created_by);
+        break;
+    case COL_OP_INTENT:
+        TERM(op->u.intent.bot), TERM(op->u.intent.intended);
         break;
     }
 }

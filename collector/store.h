@@ -24,8 +24,9 @@ enum col_store_op_kind {
     COL_OP_COMMAND,        /* insert a commands row, once per nonce */
     COL_OP_COMMAND_RESULT, /* insert a command_results row, once per (agent, boot, seq) */
     COL_OP_SILENCE,        /* upsert a silences row (made, or removed by hand) */
+    COL_OP_INTENT,         /* upsert a bot_intents row (an operator's intended state) */
 };
-#define COL_OP_LAST COL_OP_SILENCE
+#define COL_OP_LAST COL_OP_INTENT
 /* The tail of a command's output kept in PostgreSQL (the full ≤ 2 KiB is on MQTT): kept short
  * so the result does not grow every op in the spool. */
 #define COL_RESULT_OUTPUT_MAX 256
@@ -121,6 +122,10 @@ struct col_store_op {
             int64_t ends_at;    /* Unix ms */
             int64_t removed_at; /* Unix ms, 0 = not removed */
         } silence;
+        struct {
+            char bot[BP_ID_MAX + 1];
+            char intended[8]; /* "running" or "stopped"; set_at is ts */
+        } intent;
     } u;
 };
 
@@ -169,6 +174,12 @@ struct col_stored_silence {
  * col_store_migrate) and calls cb for each. The count, or -errno (logged). */
 int col_store_load_silences(const char *conninfo,
                             void (*cb)(void *ctx, const struct col_stored_silence *s), void *ctx);
+
+/* Reads every operator's intended state (one short connection, at start-up, after
+ * col_store_migrate) and calls cb with the bot and "running" or "stopped". The count, or
+ * -errno (logged). */
+int col_store_load_intents(const char *conninfo,
+                           void (*cb)(void *ctx, const char *bot, const char *intended), void *ctx);
 
 /* Creates the store; nothing is connected until col_store_start. 0 or -errno. */
 int col_store_new(const struct col_store_opts *opts, struct col_store **out);

@@ -22,6 +22,9 @@ const char ctl_usage[] =
     "                                     its status transitions, newest first\n"
     "  alerts                             open alerts\n"
     "  recheck ID                         re-evaluate a bot now (needs the token)\n"
+    "  restart ID [--yes]                 restart a bot through its agent's signed command\n"
+    "                                     (asks first unless --yes; needs the token)\n"
+    "  intend ID running|stopped          set a bot's intended state (needs the token)\n"
     "  silence add [--bot ID] [--account A] [--host H] [--check C]\n"
     "              (--for 30m | --until UNIX_MS) --reason TEXT [--by NAME]\n"
     "                                     keep their alerts off MQTT and the webhook\n"
@@ -32,11 +35,13 @@ const char ctl_usage[] =
     "                                     alerts, trades, worst incidents (default: 24 h)\n"
     "\n"
     "  --url URL     the collector's HTTP API (default http://127.0.0.1:8080)\n"
-    "  --token T     bearer token for recheck and silence add/rm (default: $BOTPULSE_TOKEN)\n"
+    "  --token T     bearer token for recheck, restart, intend, silence add/rm\n"
+    "                (default: $BOTPULSE_TOKEN)\n"
     "  --json        print the API's JSON instead of a table\n"
     "\n"
     "exit: 0 ok, 1 some bot unhealthy (status), 2 usage, 3 collector unreachable,\n"
-    "      4 no such bot or silence, 5 the collector refused (token, bad request, 503)\n";
+    "      4 no such bot or silence, 5 the collector refused (token, bad request, 409, 429,\n"
+    "      503), 6 restart not confirmed\n";
 
 static const struct {
     const char *name;
@@ -45,7 +50,7 @@ static const struct {
 } verbs[] = {
     {"status", CTL_STATUS, false},  {"bots", CTL_BOTS, false},     {"bot", CTL_BOT, true},
     {"history", CTL_HISTORY, true}, {"alerts", CTL_ALERTS, false}, {"recheck", CTL_RECHECK, true},
-    {"help", CTL_HELP, false},      {"report", CTL_REPORT, false},
+    {"help", CTL_HELP, false},      {"report", CTL_REPORT, false}, {"restart", CTL_RESTART, true},
 };
 
 static const char *const statuses[] = {"unknown", "healthy", "idle", "degraded", "stale",
@@ -139,6 +144,10 @@ static int option(int argc, char *const argv[], int *i, int64_t now_ms, struct c
         c->json = true;
         return 0;
     }
+    if (strcmp(o, "--yes") == 0) {
+        c->yes = true;
+        return 0;
+    }
     const char *v = value_of(argc, argv, i);
     if (strcmp(o, "--url") == 0)
         return set_text(c->url, sizeof(c->url), v, o, err, errlen);
@@ -227,6 +236,8 @@ static int options_fit(const struct ctl_cmd *c, char *err, size_t errlen)
         return fail(err, errlen, "--since is for history");
     if (c->limit && c->verb != CTL_HISTORY && c->verb != CTL_BOTS)
         return fail(err, errlen, "--limit is for bots and history");
+    if (c->yes && c->verb != CTL_RESTART)
+        return fail(err, errlen, "--yes is for restart");
     return 0;
 }
 
@@ -262,6 +273,20 @@ static int silence_words(struct ctl_cmd *c, const char **words, int nwords, char
     return finish(c, err, errlen);
 }
 
+/* "intend ID running|stopped". */
+static int intend_words(struct ctl_cmd *c, const char **words, int nwords, char *err,
+                        size_t errlen)
+{
+    c->verb = CTL_INTEND;
+    if (nwords != 3 || (strcmp(words[2], "running") != 0 && strcmp(words[2], "stopped") != 0))
+        return fail(err, errlen, "want intend ID running|stopped");
+    if (!id_ok(words[1]))
+        return fail(err, errlen, "bot ID: want 1..64 of [A-Za-z0-9_.-]");
+    snprintf(c->id, sizeof(c->id), "%s", words[1]);
+    snprintf(c->state, sizeof(c->state), "%s", words[2]);
+    return finish(c, err, errlen);
+}
+
 int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t now_ms,
                    struct ctl_cmd *c, char *err, size_t errlen)
 {
@@ -289,6 +314,8 @@ int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t 
         return fail(err, errlen, "no command");
     if (strcmp(words[0], "silence") == 0)
         return silence_words(c, words, nwords, err, errlen);
+    if (strcmp(words[0], "intend") == 0)
+        return intend_words(c, words, nwords, err, errlen);
     size_t k = 0, nverbs = sizeof(verbs) / sizeof(verbs[0]);
     while (k < nverbs && strcmp(words[0], verbs[k].name) != 0)
         k++;
@@ -343,10 +370,14 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
                                         [CTL_SILENCE_ADD] = "/silences",
                                         [CTL_SILENCE_LIST] = "/silences",
                                         [CTL_SILENCE_RM] = "/silences/",
-                                        [CTL_REPORT] = "/report"};
+                                        [CTL_REPORT] = "/report",
+                                        [CTL_RESTART] = "/bots/",
+                                        [CTL_INTEND] = "/bots/"};
     char num[24];
     size_t n = (size_t)snprintf(path, size, "%s%s", bases[c->verb], c->id);
-    *method = c->verb == CTL_RECHECK || c->verb == CTL_SILENCE_ADD ? "POST"
+    *method = c->verb == CTL_RECHECK || c->verb == CTL_SILENCE_ADD || c->verb == CTL_RESTART ||
+                      c->verb == CTL_INTEND
+                  ? "POST"
               : c->verb == CTL_SILENCE_RM                         ? "DELETE"
                                                                   : "GET";
     if (c->verb == CTL_HISTORY)
@@ -354,6 +385,10 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
     if (c->verb == CTL_RECHECK)
         n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0,
                               "/health/check");
+    if (c->verb == CTL_RESTART)
+        n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/restart");
+    if (c->verb == CTL_INTEND)
+        n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/intended");
     if (n >= size)
         return -ENOSPC;
     if (c->verb == CTL_BOTS) {
@@ -384,6 +419,15 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
 char *ctl_request_body(const struct ctl_cmd *c, bool *err)
 {
     *err = false;
+    if (c->verb == CTL_INTEND) {
+        cJSON *o = cJSON_CreateObject();
+        if (o)
+            cJSON_AddStringToObject(o, "state", c->state);
+        char *body = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        *err = body == NULL;
+        return body;
+    }
     if (c->verb != CTL_SILENCE_ADD)
         return NULL;
     static const char *const names[] = {"bot", "account", "host", "check", "duration", "reason",
@@ -403,5 +447,6 @@ char *ctl_request_body(const struct ctl_cmd *c, bool *err)
 
 bool ctl_needs_token(enum ctl_verb verb)
 {
-    return verb == CTL_RECHECK || verb == CTL_SILENCE_ADD || verb == CTL_SILENCE_RM;
+    return verb == CTL_RECHECK || verb == CTL_SILENCE_ADD || verb == CTL_SILENCE_RM ||
+           verb == CTL_RESTART || verb == CTL_INTEND;
 }

@@ -15,7 +15,8 @@ enum ctl_exit {
     CTL_EXIT_USAGE = 2,       /* bad command line */
     CTL_EXIT_UNREACHABLE = 3, /* no answer from the collector */
     CTL_EXIT_NOT_FOUND = 4,   /* no such bot */
-    CTL_EXIT_REFUSED = 5,     /* the collector answered an error (token, 400, 503) */
+    CTL_EXIT_REFUSED = 5,     /* the collector answered an error (token, 400, 409, 429, 503) */
+    CTL_EXIT_ABORTED = 6,     /* `restart`: the operator did not confirm */
 };
 
 enum ctl_verb {
@@ -30,6 +31,8 @@ enum ctl_verb {
     CTL_SILENCE_LIST, /* silence list */
     CTL_SILENCE_RM,   /* silence rm ID */
     CTL_REPORT,       /* report --from 7d [--to T] [--bot ID] [--format md|json] */
+    CTL_RESTART,      /* restart ID [--yes] */
+    CTL_INTEND,       /* intend ID running|stopped */
 };
 
 struct ctl_cmd {
@@ -47,6 +50,8 @@ struct ctl_cmd {
     /* report */
     int64_t from_ms, to_ms; /* Unix ms, 0 = the server's default */
     bool markdown;          /* --format md (default); --format json or --json: the JSON */
+    bool yes;               /* restart: --yes, no question asked */
+    char state[8];          /* intend: "running" or "stopped" */
 };
 
 /* Parses argv (options anywhere: --url U, --token T, --json, --status S, --account A,
@@ -63,7 +68,7 @@ int ctl_parse_since(const char *text, int64_t now_ms, int64_t *out_ms);
  * every value percent-encoded. 0, or -ENOSPC. */
 int ctl_request(const struct ctl_cmd *cmd, const char **method, char *path, size_t size);
 
-/* The JSON body cmd sends (silence add), malloc'd; NULL for none (or ENOMEM: *err set). */
+/* The JSON body cmd sends (silence add, intend), malloc'd; NULL for none (or ENOMEM: *err set). */
 char *ctl_request_body(const struct ctl_cmd *cmd, bool *err);
 
 /* True if the verb changes something and so needs the token. */

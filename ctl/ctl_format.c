@@ -211,6 +211,8 @@ static int print_bot(FILE *out, const cJSON *b, int64_t now)
     fprintf(out, "agent:          %s (%s)\n", str(b, "agent"),
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "agent_online")) ? "online"
                                                                               : "offline");
+    if (*str(b, "intended"))
+        fprintf(out, "intended:       %s (by %s)\n", str(b, "intended"), str(b, "intended_by"));
     fprintf(out, "account:        %s\n", *str(b, "account") ? str(b, "account") : "-");
     fprintf(out, "exchange:       %s\n", *str(b, "exchange") ? str(b, "exchange") : "-");
     fprintf(out, "host:           %s\n", *str(b, "host") ? str(b, "host") : "-");
@@ -286,6 +288,20 @@ static int print_silence(FILE *out, const char *what, const cJSON *sl, int64_t n
     return 0;
 }
 
+/* A restart's 202: what was sent; the result comes later. */
+static int print_restart(FILE *out, const cJSON *body)
+{
+    const char *bot = str(body, "bot"), *agent = str(body, "agent");
+    const char *action = str(body, "action"), *nonce = str(body, "nonce");
+    if (!bot[0] || !action[0] || !nonce[0])
+        return -EINVAL;
+    fprintf(out,
+            "%s of bot %s sent to agent %s (nonce %s); its result follows in the "
+            "agent's command_result\n",
+            action, bot, agent, nonce);
+    return 0;
+}
+
 int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now)
 {
     static const char *const bots_h[] = {"BOT",   "STATUS",    "ACCOUNT", "HOST",
@@ -301,6 +317,7 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
         return print_list(out, body, "bots", bots_h, 8, bot_cell, now, "no bots");
     case CTL_BOT:
     case CTL_RECHECK: /* the bot as the rules thread judged it just now */
+    case CTL_INTEND:
         return print_bot(out, body, now);
     case CTL_HISTORY:
         return print_list(out, body, "transitions", hist_h, 5, transition_cell, now,
@@ -317,6 +334,8 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
                           "no silences");
     case CTL_REPORT:
         return ctl_print_report(out, body);
+    case CTL_RESTART:
+        return print_restart(out, body);
     case CTL_HELP:
         break;
     }

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,18 @@ static int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Asks on the terminal before a restart; true if the operator answers y or yes. */
+static bool confirmed(const struct ctl_cmd *cmd)
+{
+    char line[16];
+    fprintf(stderr, "Restart bot %s through its agent's configured command? [y/N] ", cmd->id);
+    fflush(stderr);
+    if (!fgets(line, sizeof(line), stdin))
+        return false;
+    line[strcspn(line, "\r\n")] = '\0';
+    return strcmp(line, "y") == 0 || strcmp(line, "Y") == 0 || strcmp(line, "yes") == 0;
 }
 
 /* Prints the answer and returns the exit code. */
@@ -58,6 +71,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "botpulse-ctl: this command needs the bearer token: --token or "
                         "BOTPULSE_TOKEN\n");
         return CTL_EXIT_USAGE;
+    }
+    if (cmd.verb == CTL_RESTART && !cmd.yes && !confirmed(&cmd)) {
+        fprintf(stderr, "botpulse-ctl: not restarted\n");
+        return CTL_EXIT_ABORTED;
     }
     const char *user = getenv("USER");
     if (cmd.verb == CTL_SILENCE_ADD && !cmd.by[0] && user && strlen(user) < sizeof(cmd.by) &&

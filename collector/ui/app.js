@@ -75,10 +75,26 @@ async function mutate(path, what, method, payload) {
     state.errorUntil = Date.now() + 10000;
     showError(what + " failed: " + r.status + " " + (body.error || ""));
   } else refresh();
+  return r.ok ? body : null;
 }
 
 function recheck(id) {
   return mutate("/bots/" + encodeURIComponent(id) + "/health/check", "Re-check bot " + id);
+}
+
+// An operator's restart: a signed command to the bot's agent, which runs its configured
+// restart line; the answer (202) carries the nonce, the result follows on the bot's page.
+async function restart(id) {
+  const body = await mutate("/bots/" + encodeURIComponent(id) + "/restart",
+    "Restart bot " + id + " through its agent (runs its configured restart command)");
+  if (body && body.nonce) $("#bot-note").textContent = "restart sent to " + body.agent +
+    " (nonce " + body.nonce + ") at " + new Date().toLocaleTimeString();
+}
+
+// The bot's intended state at run time: a bot intended stopped raises nothing when it is gone.
+function intend(id, want) {
+  return mutate("/bots/" + encodeURIComponent(id) + "/intended",
+    "Set bot " + id + " intended " + want, "POST", { state: want });
 }
 
 // A silence keeps the bot's alerts off MQTT and the webhook for an hour (still recorded).
@@ -224,12 +240,18 @@ function drawCard(b) {
   add("last heartbeat", ago(b.last_heartbeat));
   add("last trade", ago(b.last_trade));
   add("agent", b.agent + (b.agent_online ? " (online)" : " (offline)"));
+  add("intended", b.intended + " (by " + b.intended_by + ")");
   add("account", b.account || "—");
   add("exchange", b.exchange || "—");
   add("host", b.host || "—");
   add("open alert", b.alert ? el("span", { class: "sev-" + b.alert.severity },
       b.alert.severity + ", " + b.alert.check + ", opened " + ago(b.alert.opened_at)) : "none");
   $("#bot-card").replaceChildren(dl);
+  // the toggle offers the other intended state
+  const want = b.intended === "stopped" ? "running" : "stopped";
+  const t = $("#bot-intend");
+  t.dataset.state = want;
+  t.textContent = "Intend " + want;
   $("#bot-title").replaceChildren(b.id + " ", badge(b.status));
 }
 
@@ -264,6 +286,7 @@ async function loadBot(id) {
   const enc = encodeURIComponent(id);
   const [b, sil] = await Promise.all([getJSON("/bots/" + enc), getJSON("/silences")]);
   drawCard(b);
+  await loadCharts(id);
   drawSilences($("#bot-silences"), sil.silences.filter((s) =>
     (!s.bot || s.bot === b.id) && (!s.account || s.account === b.account) &&
     (!s.host || s.host === b.host)));
@@ -274,6 +297,68 @@ async function loadBot(id) {
     drawTimeline(b, []);
     showError(e.message);
     return;
+  }
+}
+
+// ---- charts: small inline SVG line charts, no library --------------------------------
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const CHART_MS = 30000; // the charts' data is re-read at most this often
+
+function svg(tag, attrs) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+function fmt(v) {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1);
+}
+
+// One chart of points [[ts, value], ...] over [from, to], scaled from 0 to its maximum.
+function lineChart(title, unit, points, from, to) {
+  const W = 260, H = 64;
+  const box = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "chart" });
+  const max = Math.max(1e-9, ...points.map((p) => p[1]));
+  const x = (t) => (((t - from) / (to - from)) * W).toFixed(1);
+  const y = (v) => (H - 3 - (v / max) * (H - 6)).toFixed(1);
+  if (points.length > 1) {
+    const d = points.map((p, i) => (i ? "L" : "M") + x(p[0]) + " " + y(p[1])).join(" ");
+    box.append(svg("path", { d, class: "line" }));
+  } else if (points.length === 1) {
+    box.append(svg("circle", { cx: x(points[0][0]), cy: y(points[0][1]), r: 2.5, class: "dot" }));
+  }
+  const last = points.length ? points[points.length - 1][1] : null;
+  const cap = title + ": " + (last === null ? "no data" :
+    fmt(last) + unit + " (max " + fmt(max) + unit + ")");
+  return el("figure", { "data-chart": title }, el("figcaption", {}, cap), box);
+}
+
+function drawCharts(data) {
+  const series = (key, scale) => data.samples.filter((s) => s[key] !== null)
+    .map((s) => [s.ts, s[key] * scale]);
+  // trades per bucket, with the empty buckets as zeros
+  const counts = new Map(data.trades.map((t) => [t.ts, t.count]));
+  const trades = [];
+  const first = Math.floor(data.from / data.bucket_ms) * data.bucket_ms;
+  for (let t = first; t < data.to; t += data.bucket_ms) trades.push([t, counts.get(t) || 0]);
+  $("#charts").replaceChildren(
+    lineChart("process cpu", "%", series("proc_cpu_pct", 1), data.from, data.to),
+    lineChart("process memory", " MB", series("proc_rss_kb", 1 / 1024), data.from, data.to),
+    lineChart("host cpu", "%", series("host_cpu_pct", 1), data.from, data.to),
+    lineChart("host memory", "%", series("host_mem_pct", 1), data.from, data.to),
+    lineChart("host disk", "%", series("host_disk_pct", 1), data.from, data.to),
+    lineChart("trades per 10 min", "", trades, data.from, data.to));
+}
+
+async function loadCharts(id) {
+  if (state.chartsBot === id && Date.now() - state.chartsAt < CHART_MS) return;
+  state.chartsBot = id;
+  state.chartsAt = Date.now();
+  try {
+    drawCharts(await getJSON("/bots/" + encodeURIComponent(id) + "/samples"));
+  } catch (e) { // the database may be away: the live view still works
+    $("#charts").replaceChildren(el("p", { class: "muted" }, "no chart data: " + e.message));
   }
 }
 
@@ -318,7 +403,12 @@ function init() {
   $("#token-btn").onclick = () => token(true);
   $("#bot-recheck").onclick = () => { const r = route(); if (r.bot) recheck(r.bot); };
   $("#bot-silence").onclick = () => { const r = route(); if (r.bot) silenceHour(r.bot); };
-  window.addEventListener("hashchange", refresh);
+  $("#bot-restart").onclick = () => { const r = route(); if (r.bot) restart(r.bot); };
+  $("#bot-intend").onclick = () => {
+    const r = route();
+    if (r.bot) intend(r.bot, $("#bot-intend").dataset.state);
+  };
+  window.addEventListener("hashchange", () => { $("#bot-note").textContent = ""; refresh(); });
   refresh();
   state.timer = setInterval(refresh, POLL_MS);
 }

@@ -309,6 +309,16 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
                        timeline, 10000, &last),
                "bot-2's timeline does not show healthy then stopped: '%s'", last);
     free(last);
+    /* its charts: six inline SVGs from GET /bots/{id}/samples, the trade rate drawn as a line */
+    const char *charts[] = {"svgs=6", "trades-line=yes", NULL};
+    bpt_assert(t.env,
+               js_wait(&t,
+                       "return 'svgs=' + document.querySelectorAll('#charts svg').length +"
+                       " ' trades-line=' + (document.querySelector("
+                       "'#charts [data-chart=\"trades per 10 min\"] path') ? 'yes' : 'no');",
+                       charts, 10000, &last),
+               "bot-2's charts did not render: '%s'", last);
+    free(last);
     screenshot(&t, "dashboard-bot.png", false);
 
     /* re-check: with the token it succeeds; a wrong one is reported and forgotten */
@@ -328,6 +338,27 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
                        " (sessionStorage.getItem('botpulse.token') ? 'kept' : 'gone');",
                        denied, 5000, &last),
                "a wrong token was not reported: '%s'", last);
+    free(last);
+
+    /* restart: confirmed and sent; this stack has no signing key, so the 409 is shown */
+    free(js(&t, "sessionStorage.setItem('botpulse.token', '" TOKEN "');"
+                "document.querySelector('#bot-restart').click(); return '';"));
+    const char *no_key[] = {"409", "recovery is not configured", NULL};
+    bpt_assert(
+        t.env,
+        js_wait(&t, "return document.querySelector('#error').textContent;", no_key, 5000, &last),
+        "the restart button's 409 was not shown: '%s'", last);
+    free(last);
+
+    /* the intended-state toggle: bot-2 (dead) intended stopped, shown on its card */
+    free(js(&t, "document.querySelector('#bot-intend').click(); return '';"));
+    const char *intended[] = {"stopped (by operator)", "Intend running", NULL};
+    bpt_assert(t.env,
+               js_wait(&t,
+                       "return document.querySelector('#bot-card').textContent + '|' +"
+                       " document.querySelector('#bot-intend').textContent;",
+                       intended, 5000, &last),
+               "the intended toggle did not take: '%s'", last);
     free(last);
 
     stop_browser(&t);

@@ -53,6 +53,21 @@ static void test_requests(void **state)
                    "/bots/b1/history?from=1699990000000&limit=10");
     expect_request("alerts", "GET", "/alerts");
     expect_request("recheck b1 --token t", "POST", "/bots/b1/health/check");
+    expect_request("restart b1 --yes", "POST", "/bots/b1/restart");
+    expect_request("restart b1", "POST", "/bots/b1/restart");
+    expect_request("intend b1 stopped", "POST", "/bots/b1/intended");
+    struct ctl_cmd c;
+    char err[256];
+    assert_int_equal(parse(&c, err, "restart b1 --yes"), 0);
+    assert_true(c.yes);
+    assert_true(ctl_needs_token(c.verb));
+    assert_int_equal(parse(&c, err, "intend b1 running"), 0);
+    assert_true(ctl_needs_token(c.verb));
+    bool berr;
+    char *body = ctl_request_body(&c, &berr);
+    assert_false(berr);
+    assert_string_equal(body, "{\"state\":\"running\"}");
+    free(body);
 }
 
 static void test_percent_encoding(void **state)
@@ -250,6 +265,14 @@ static void test_silence_and_report_commands(void **state)
         "report --format xml",
         "report --since 1h",
         "status --bot b1",
+        "restart",                                     /* no bot */
+        "restart a/b",
+        "restart b1 b2",
+        "bot b1 --yes",                                /* --yes is for restart */
+        "intend b1",
+        "intend b1 paused",
+        "intend a/b stopped",
+        "intend b1 stopped --yes",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (parse(&c, err, bad[i]) != -EINVAL)

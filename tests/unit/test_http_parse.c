@@ -2,6 +2,7 @@
 /* The HTTP API's grammar: every route, every way a path, method, id or parameter is wrong,
  * and the /bots list options (filters, sort, order, paging). */
 #include "http_parse.h"
+#include "http_samples.h"
 #include "http_routes.h"
 
 #include <setjmp.h>
@@ -37,6 +38,9 @@ static void test_every_route_matches(void **state)
     expect_route("GET", "/bots/a.B_9-z/history", COL_R_BOT_HISTORY, "a.B_9-z");
     expect_route("GET", "/bots/bot-1/health/history", COL_R_BOT_HISTORY, "bot-1");
     expect_route("POST", "/bots/bot-1/health/check", COL_R_BOT_CHECK, "bot-1");
+    expect_route("POST", "/bots/bot-1/restart", COL_R_BOT_RESTART, "bot-1");
+    expect_route("POST", "/bots/bot-1/intended", COL_R_BOT_INTENDED, "bot-1");
+    expect_route("GET", "/bots/bot-1/samples", COL_R_BOT_SAMPLES, "bot-1");
     expect_route("GET", "/alerts", COL_R_ALERTS, "");
     expect_route("GET", "/metrics", COL_R_METRICS, "");
     expect_route("GET", "/", COL_R_UI, "");
@@ -91,6 +95,14 @@ static void test_bad_bot_ids_are_400(void **state)
     assert_int_equal(col_route_match("POST", "/bots/b$/health/check", &m), -EINVAL);
     assert_int_equal(m.route, COL_R_BOT_CHECK);
     assert_true(m.mutating);
+    assert_int_equal(col_route_match("POST", "/bots/b$/restart", &m), -EINVAL);
+    assert_int_equal(m.route, COL_R_BOT_RESTART);
+    assert_true(m.mutating);
+    assert_int_equal(col_route_match("GET", "/bots/b1/restart", &m), -EPERM);
+    assert_int_equal(col_route_match("PUT", "/bots/b1/intended", &m), -EPERM);
+    assert_int_equal(col_route_match("POST", "/bots/b%/intended", &m), -EINVAL);
+    assert_int_equal(m.route, COL_R_BOT_INTENDED);
+    assert_string_equal(m.allow, "POST");
 }
 
 static void test_route_parameters(void **state)
@@ -149,6 +161,35 @@ static int parse(const char *const *kv, struct col_list_opts *o)
     int rc = col_list_opts_parse(lookup, (void *)kv, o, err, sizeof(err));
     assert_true(rc == 0 ? err[0] == '\0' : err[0] != '\0'); /* an error always says why */
     return rc;
+}
+
+static void test_samples_range(void **state)
+{
+    const int64_t now = 1700000000000LL;
+    int64_t from, to;
+    char err[300];
+    const char *none[] = {NULL};
+    assert_int_equal(col_samples_range_parse(lookup, (void *)none, now, &from, &to, err, 300), 0);
+    assert_int_equal(to, now);
+    assert_int_equal(from, now - 6 * 3600 * 1000LL);
+    const char *both[] = {"from", "1699990000000", "to", "1699999000000", NULL};
+    assert_int_equal(col_samples_range_parse(lookup, (void *)both, now, &from, &to, err, 300), 0);
+    assert_int_equal(from, 1699990000000LL);
+    assert_int_equal(to, 1699999000000LL);
+    static const char *const bad[][5] = {
+        {"from", "x", NULL},
+        {"to", "-5", NULL},
+        {"from", "1699999000000", "to", "1699990000000", NULL}, /* from after to */
+        {"from", "1700000000000", "to", "1700000000000", NULL}, /* empty */
+        {"from", "1600000000000", NULL},                        /* more than 7 days */
+        {"to", "99999999999999999999", NULL},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(
+            col_samples_range_parse(lookup, (void *)bad[i], now, &from, &to, err, 300), -EINVAL);
+        assert_true(err[0] != '\0');
+    }
 }
 
 static void test_list_options(void **state)
@@ -286,7 +327,7 @@ static void test_openapi_lists_every_route(void **state)
         npaths++;
     }
     fclose(f);
-    assert_int_equal(npaths, 18);
+    assert_int_equal(npaths, 21);
     for (int r = COL_R_HEALTH; r < COL_R_COUNT; r++)
         if (!seen[r])
             fail_msg("route %d is not in docs/openapi.yaml", r);
@@ -306,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_summary_counts),
         cmocka_unit_test(test_openapi_lists_every_route),
+        cmocka_unit_test(test_samples_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
