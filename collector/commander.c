@@ -26,6 +26,7 @@ struct col_commander {
     uint64_t next_id;
     struct col_strmap *manual; /* bot → malloc'd alert id of its open manual alert */
     struct bp_msg msg;         /* scratch */
+    struct col_command_counts counts;
 };
 
 static int random_hex(char *out, size_t nbytes)
@@ -116,6 +117,9 @@ static int send_one(struct col_commander *c, const char *agent, const char *bot,
     if (rc < 0)
         return rc;
     snprintf(nonce, BP_NONCE_MAX + 1, "%s", cmd->nonce);
+    for (int a = 0; a < COL_REC_NACTIONS; a++)
+        if (strcmp(action, col_rec_action_name((enum col_rec_action)a)) == 0)
+            c->counts.sent[a]++;
     BP_INFO(MOD, "sent %s for bot %s to agent %s (nonce %s, expires in %lld ms): %s", cmd->action,
             bot, agent, cmd->nonce, (long long)c->cfg->rec_command_ttl_ms, reason);
     struct col_store_op op = {.kind = COL_OP_COMMAND, .ts = m->hdr.ts};
@@ -223,4 +227,20 @@ void col_commander_store_result(struct col_store *store, const struct col_event 
             r->nonce[0] ? r->nonce : "-");
     if (store)
         col_store_submit(store, &op);
+}
+
+void col_commander_count_result(struct col_commander *c, const char *action, const char *outcome)
+{
+    for (int a = 0; a < COL_REC_NACTIONS; a++) {
+        if (strcmp(action, col_rec_action_name((enum col_rec_action)a)) != 0)
+            continue;
+        for (int o = 0; o < COL_OUT_COUNT; o++)
+            if (strcmp(outcome, col_rec_outcome_name((enum col_rec_outcome)o)) == 0)
+                c->counts.results[a][o]++;
+    }
+}
+
+void col_commander_counts(const struct col_commander *c, struct col_command_counts *out)
+{
+    *out = c->counts;
 }

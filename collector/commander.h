@@ -28,6 +28,10 @@ struct col_recovery_ops col_commander_ops(struct col_commander *c);
 int col_commander_send(struct col_commander *c, const char *agent, const char *bot,
                        enum col_rec_action action, const char *reason,
                        char nonce[BP_NONCE_MAX + 1]);
+/* Counts a result the agent reported for an action (names as on the wire; unknown ones are
+ * not counted), and copies the counts. */
+void col_commander_count_result(struct col_commander *c, const char *action, const char *outcome);
+void col_commander_counts(const struct col_commander *c, struct col_command_counts *out);
 /* Stores an agent's command_result (an accepted message) through store (may be NULL); needs
  * no commander, so results are kept even where this collector sends no commands. */
 void col_commander_store_result(struct col_store *store, const struct col_event *ev);

@@ -813,6 +813,8 @@ static void answer(struct col_engine *e, const struct col_event *ev)
     struct col_query *qr = ev->query;
     qr->blind = e->blind;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
+    if ((qr->have_commands = e->commander != NULL))
+        col_commander_counts(e->commander, &qr->commands);
     if (qr->kind == COL_Q_RESTART) {
         col_manual_answer(e->manual, e->commander, col_fleet_bot(&e->fleet, qr->filter.bot),
                           e->blind, qr, ev->recv_mono);
@@ -854,6 +856,8 @@ static void on_result(struct col_engine *e, const struct col_event *ev)
 {
     const struct bp_command_result *r = &ev->msg.u.result;
     col_commander_store_result(e->store, ev);
+    if (e->commander)
+        col_commander_count_result(e->commander, r->action, r->outcome);
     if (e->recovery)
         col_recovery_on_result(e->recovery, ev->msg.hdr.bot, r->nonce, r->outcome, ev->recv_mono);
 }

@@ -583,6 +583,8 @@ static void handle_metrics(const struct col_http_ctx *ctx, struct col_http_reply
             .mqtt_connected = ctx->mqtt && bp_mqtt_is_connected(ctx->mqtt),
             .uptime_s = (bp_mono_ms() - ctx->started_mono) / 1000,
             .have_store = ctx->store != NULL,
+            .have_commands = qr->have_commands,
+            .commands = qr->commands,
         };
         if (ctx->ingest)
             col_ingest_get_stats(ctx->ingest, &in.ingest);

@@ -175,12 +175,32 @@ static void render_collector(struct out *o, const struct col_metrics_input *in)
           st->db_up ? 1 : 0);
 }
 
+static void render_commands(struct out *o, const struct col_metrics_input *in)
+{
+    if (!in->have_commands)
+        return;
+    const struct col_command_counts *c = &in->commands;
+    family(o, "botpulse_commands_sent_total", "counter",
+           "Signed recovery commands sent (automatic and by operators), by action.");
+    for (int a = 0; a < COL_REC_NACTIONS; a++)
+        put(o, "botpulse_commands_sent_total{action=\"%s\"} %" PRIu64 "\n",
+            col_rec_action_name((enum col_rec_action)a), c->sent[a]);
+    family(o, "botpulse_command_results_total", "counter",
+           "Results the agents reported for commands, by action and outcome.");
+    for (int a = 0; a < COL_REC_NACTIONS; a++)
+        for (int r = 0; r < COL_OUT_COUNT; r++)
+            put(o, "botpulse_command_results_total{action=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+                col_rec_action_name((enum col_rec_action)a),
+                col_rec_outcome_name((enum col_rec_outcome)r), c->results[a][r]);
+}
+
 char *col_metrics_render(const struct col_metrics_input *in)
 {
     struct out o = {0};
     render_bots(&o, in);
     render_fleet(&o, in);
     render_collector(&o, in);
+    render_commands(&o, in);
     if (o.failed) {
         free(o.s);
         return NULL;

@@ -7,6 +7,7 @@
 
 #include "ingest.h"
 #include "query.h"
+#include "recovery.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -25,6 +26,8 @@ struct col_metrics_input {
     size_t queue_depth;
     bool mqtt_connected;
     int64_t uptime_s;
+    bool have_commands; /* recovery configured: the counts below mean something */
+    struct col_command_counts commands;
 };
 
 /* The exposition text, malloc'd (caller frees); NULL on ENOMEM. */

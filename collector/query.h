@@ -9,6 +9,7 @@
 
 #include "fleet.h"
 #include "queue.h"
+#include "recovery.h"
 #include "silences.h"
 #include "store.h"
 
@@ -82,6 +83,9 @@ struct col_query {
     char nonce[BP_NONCE_MAX + 1];
     int64_t retry_ms;
     int intent; /* INTEND: enum col_intent (RUNNING or STOPPED) */
+    /* BOTS: the recovery commands sent and their results (when this collector sends any) */
+    bool have_commands;
+    struct col_command_counts commands;
     /* private */
     pthread_mutex_t mu;
     pthread_cond_t cond;

@@ -502,3 +502,9 @@ int col_recovery_get(const struct col_recovery *r, const char *bot, struct col_r
                                       .recovered = b->recovered};
     return 0;
 }
+
+const char *col_rec_outcome_name(enum col_rec_outcome o)
+{
+    static const char *const names[COL_OUT_COUNT] = {"ok", "failed", "refused", "timeout"};
+    return (unsigned)o < COL_OUT_COUNT ? names[o] : "?";
+}

@@ -25,6 +25,15 @@ enum col_rec_action {
 
 #define COL_REC_LADDER_MAX 8
 
+/* Commands sent and results received since the collector started, by action and outcome. */
+enum col_rec_outcome { COL_OUT_OK = 0, COL_OUT_FAILED, COL_OUT_REFUSED, COL_OUT_TIMEOUT,
+                       COL_OUT_COUNT };
+struct col_command_counts {
+    uint64_t sent[COL_REC_NACTIONS];
+    uint64_t results[COL_REC_NACTIONS][COL_OUT_COUNT];
+};
+const char *col_rec_outcome_name(enum col_rec_outcome o);
+
 /* One bot's policy: [recovery] with its [bot NAME] overrides applied. */
 struct col_recovery_policy {
     bool enabled;          /* recovery = on (and a signing key is configured) */

@@ -254,6 +254,13 @@ static void test_operator_restart_reaches_the_agent(void **state)
         1, p);
     bpt_assert(t.env, rows == 1, "commands/command_results rows for %s: %lld", nonce,
                (long long)rows);
+    /* and /metrics counts it: one restart sent, its result ok */
+    bpt_assert(t.env, get(&t, "/metrics") == 200, "GET /metrics failed");
+    bpt_assert(t.env,
+               strstr(t.out, "botpulse_commands_sent_total{action=\"restart\"} 1\n") &&
+                   strstr(t.out, "botpulse_command_results_total{action=\"restart\","
+                                 "outcome=\"ok\"} 1\n"),
+               "/metrics does not count the restart and its result");
 
     /* within 30 s of the last: 429 with Retry-After, and nothing sent */
     long retry = -1;

@@ -38,6 +38,10 @@ static char *render(struct col_bot_view *v, size_t n)
     in.store.written = 99;
     in.store.dropped = 6;
     in.store.db_up = false;
+    in.have_commands = true;
+    in.commands.sent[COL_REC_RESTART] = 3;
+    in.commands.results[COL_REC_RESTART][COL_OUT_OK] = 2;
+    in.commands.results[COL_REC_RESTART][COL_OUT_REFUSED] = 1;
     char *s = col_metrics_render(&in);
     assert_non_null(s);
     return s;
@@ -92,6 +96,10 @@ static void test_collector_counters(void **state)
     has(s, "botpulse_store_written_total 99\n");
     has(s, "botpulse_store_dropped_total 6\n");
     has(s, "botpulse_db_connected 0\n");
+    has(s, "botpulse_commands_sent_total{action=\"restart\"} 3\n");
+    has(s, "botpulse_commands_sent_total{action=\"reconnect\"} 0\n");
+    has(s, "botpulse_command_results_total{action=\"restart\",outcome=\"ok\"} 2\n");
+    has(s, "botpulse_command_results_total{action=\"restart\",outcome=\"refused\"} 1\n");
     free(s);
 }
 
