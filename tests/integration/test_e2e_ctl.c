@@ -100,18 +100,7 @@ static void test_ctl_commands_and_exit_codes(void **state)
     free(t.out);
 }
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("ctl");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("ctl")
 
 int main(void)
 {

@@ -26,18 +26,7 @@
 #define CMD_TOPIC BPT_ROOT "/agents/agent-1/commands"
 #define RESULT_TOPIC BPT_ROOT "/agents/agent-1/results"
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("recovery");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("recovery")
 
 struct keys {
     uint8_t pk[BP_SIGN_PK_BYTES], sk[BP_SIGN_SK_BYTES];

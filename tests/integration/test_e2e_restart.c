@@ -37,18 +37,7 @@ struct t {
     char *out; /* the last HTTP body or botpulse-ctl output */
 };
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("restart");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("restart")
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {

@@ -15,18 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    struct bpt_env *env = bpt_env_new("signals");
-    *state = env;
-    return env ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    bpt_env_free(*state);
-    return 0;
-}
+BPT_ENV_FIXTURE("signals")
 
 /* Runs `botpulse-agent notify --socket S --bot BOT args...` (NULL-terminated); its exit code. */
 static int notify(struct bpt_stack *s, const char *bot, ...)
