@@ -271,6 +271,14 @@ static const char *const report_trades_sql =
     " AND received_at < to_timestamp($3::bigint / 1000.0)"
     " GROUP BY bot_id ORDER BY bot_id COLLATE \"C\"";
 
+/* Recovery commands sent (automatic or by an operator) and how many the agent ran with ok. */
+static const char *const report_restarts_sql =
+    "SELECT c.bot_id, count(*), count(*) FILTER (WHERE r.outcome = 'ok') FROM commands c"
+    " LEFT JOIN command_results r ON r.nonce = c.nonce"
+    " WHERE c.action <> 'pre_restart' AND ($1::text IS NULL OR c.bot_id = $1)"
+    " AND c.ts >= to_timestamp($2::bigint / 1000.0) AND c.ts < to_timestamp($3::bigint / 1000.0)"
+    " GROUP BY c.bot_id ORDER BY c.bot_id COLLATE \"C\"";
+
 static int report_transitions(PGresult *res, struct col_report *r)
 {
     int n = PQntuples(res);
@@ -294,16 +302,21 @@ static int report_transitions(PGresult *res, struct col_report *r)
     return 0;
 }
 
-static int report_counts(PGresult *res, struct col_report *r, bool alerts)
+enum count_kind { COUNT_ALERTS = 1, COUNT_TRADES, COUNT_RESTARTS };
+
+static int report_counts(PGresult *res, struct col_report *r, enum count_kind kind)
 {
     for (int i = 0; i < PQntuples(res); i++) {
         struct col_report_bot *b = col_report_bot(r, PQgetvalue(res, i, 0));
         if (!b)
             return -ENOMEM;
         int64_t a = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-        if (alerts) {
+        if (kind == COUNT_ALERTS) {
             b->alerts_warning = a;
             b->alerts_critical = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        } else if (kind == COUNT_RESTARTS) {
+            b->restarts = a;
+            b->restarts_ok = strtoll(PQgetvalue(res, i, 2), NULL, 10);
         } else {
             b->trades = a;
         }
@@ -318,16 +331,17 @@ int col_http_db_report(struct col_http_db *db, const char *bot, struct col_repor
     snprintf(from, sizeof(from), "%" PRId64, r->from);
     snprintf(to, sizeof(to), "%" PRId64, r->to);
     const char *params[] = {bot, from, to};
-    const char *const sqls[] = {report_transitions_sql, report_alerts_sql, report_trades_sql};
+    const char *const sqls[] = {report_transitions_sql, report_alerts_sql, report_trades_sql,
+                                report_restarts_sql};
     int rc = 0;
     pthread_mutex_lock(&db->mu);
-    for (int q = 0; q < 3 && rc == 0; q++) {
+    for (int q = 0; q < 4 && rc == 0; q++) {
         PGresult *res = query(db, sqls[q], 3, params, why, whylen);
         if (!res) {
             rc = -EIO;
             break;
         }
-        rc = q == 0 ? report_transitions(res, r) : report_counts(res, r, q == 1);
+        rc = q == 0 ? report_transitions(res, r) : report_counts(res, r, (enum count_kind)q);
         PQclear(res);
     }
     pthread_mutex_unlock(&db->mu);

@@ -184,19 +184,23 @@ static void add_uptime(cJSON *o, int64_t up_ms, int64_t observed_ms)
     cJSON_AddNumberToObject(o, "observed_ms", (double)observed_ms);
 }
 
-static void add_body(cJSON *o, const int64_t *ms_in, int64_t gaps, int64_t gap_ms, int64_t longest,
-                     int64_t warn, int64_t crit, int64_t trades, int64_t range)
+static void add_body(cJSON *o, const struct col_report_bot *b, int64_t range)
 {
+    const int64_t *ms_in = b->ms_in;
+    int64_t trades = b->trades;
     cJSON *t = cJSON_AddObjectToObject(o, "time_in_status_ms");
     for (int s = 0; s < COL_ST_COUNT; s++)
         cJSON_AddNumberToObject(t, col_status_name((enum col_status)s), (double)ms_in[s]);
     cJSON *g = cJSON_AddObjectToObject(o, "heartbeat_gaps");
-    cJSON_AddNumberToObject(g, "count", (double)gaps);
-    cJSON_AddNumberToObject(g, "total_ms", (double)gap_ms);
-    cJSON_AddNumberToObject(g, "longest_ms", (double)longest);
+    cJSON_AddNumberToObject(g, "count", (double)b->gaps);
+    cJSON_AddNumberToObject(g, "total_ms", (double)b->gap_ms);
+    cJSON_AddNumberToObject(g, "longest_ms", (double)b->longest_gap_ms);
     cJSON *a = cJSON_AddObjectToObject(o, "alerts");
-    cJSON_AddNumberToObject(a, "warning", (double)warn);
-    cJSON_AddNumberToObject(a, "critical", (double)crit);
+    cJSON_AddNumberToObject(a, "warning", (double)b->alerts_warning);
+    cJSON_AddNumberToObject(a, "critical", (double)b->alerts_critical);
+    cJSON *rs = cJSON_AddObjectToObject(o, "restarts");
+    cJSON_AddNumberToObject(rs, "sent", (double)b->restarts);
+    cJSON_AddNumberToObject(rs, "ok", (double)b->restarts_ok);
     cJSON_AddNumberToObject(o, "trades", (double)trades);
     double hours = (double)range / 3600000.0;
     cJSON_AddNumberToObject(o, "trades_per_hour",
@@ -208,8 +212,7 @@ static cJSON *bot_json(const struct col_report *r, const struct col_report_bot *
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "bot", b->bot);
     add_uptime(o, b->up_ms, b->observed_ms);
-    add_body(o, b->ms_in, b->gaps, b->gap_ms, b->longest_gap_ms, b->alerts_warning,
-             b->alerts_critical, b->trades, r->to - r->from);
+    add_body(o, b, r->to - r->from);
     cJSON *w = cJSON_AddArrayToObject(o, "worst_incidents");
     for (size_t i = 0; i < b->nworst; i++)
         cJSON_AddItemToArray(w, span_json(&b->worst[i]));
@@ -232,14 +235,15 @@ static cJSON *fleet_json(const struct col_report *r)
         f.alerts_warning += b->alerts_warning;
         f.alerts_critical += b->alerts_critical;
         f.trades += b->trades;
+        f.restarts += b->restarts;
+        f.restarts_ok += b->restarts_ok;
         for (size_t k = 0; k < b->nworst; k++)
             keep_worst(f.worst, &f.nworst, &b->worst[k]);
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "bots", (double)r->nbots);
     add_uptime(o, f.up_ms, f.observed_ms);
-    add_body(o, f.ms_in, f.gaps, f.gap_ms, f.longest_gap_ms, f.alerts_warning, f.alerts_critical,
-             f.trades, r->to - r->from);
+    add_body(o, &f, r->to - r->from);
     cJSON *w = cJSON_AddArrayToObject(o, "worst_incidents");
     for (size_t i = 0; i < f.nworst; i++)
         cJSON_AddItemToArray(w, span_json(&f.worst[i]));

@@ -31,6 +31,7 @@ struct col_report_bot {
     int64_t gaps, gap_ms, longest_gap_ms; /* periods down */
     int64_t alerts_warning, alerts_critical;
     int64_t trades;
+    int64_t restarts, restarts_ok; /* recovery commands (reconnect/restart/hard_restart), ok */
     struct col_report_span worst[COL_REPORT_WORST]; /* longest first */
     size_t nworst;
     /* private: the walk */

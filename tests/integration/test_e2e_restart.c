@@ -250,6 +250,10 @@ static void test_operator_restart_reaches_the_agent(void **state)
                    strstr(t.out, "botpulse_command_results_total{action=\"restart\","
                                  "outcome=\"ok\"} 1\n"),
                "/metrics does not count the restart and its result");
+    /* and the audit report: one restart for bot-1, ok */
+    bpt_assert(t.env, get(&t, "/report?bot=bot-1") == 200, "GET /report failed: %s", t.out);
+    bpt_assert(t.env, strstr(t.out, "\"restarts\":{\"sent\":1,\"ok\":1}"),
+               "the report does not count the restart: %s", t.out);
 
     /* within 30 s of the last: 429 with Retry-After, and nothing sent */
     long retry = -1;
