@@ -223,6 +223,50 @@ int col_store_migrate(const char *conninfo, int64_t timeout_ms)
     return rc;
 }
 
+/* Start-up reads: one short connection, one query, each row handed to row(). The row count,
+ * or -EIO (logged with what was being read). */
+static int load_rows(const char *conninfo, const char *what, const char *sql,
+                     void (*row)(PGresult *r, int i, void *ctx), void *ctx)
+{
+    struct db_err e = {.state = ""};
+    PGconn *c = NULL;
+    if (db_connect(conninfo, &c, &e) != 0) {
+        BP_ERROR(MOD, "cannot read %s: %s", what, e.msg);
+        return -EIO;
+    }
+    PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+    int n = -EIO;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        n = PQntuples(r);
+        for (int i = 0; i < n; i++)
+            row(r, i, ctx);
+    } else {
+        db_err_set(&e, c, r);
+        BP_ERROR(MOD, "cannot read %s: %s", what, e.msg);
+    }
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+struct open_alert_cb {
+    void (*cb)(void *ctx, const struct col_open_alert *a);
+    void *ctx;
+};
+
+static void open_alert_row(PGresult *r, int i, void *ctx)
+{
+    struct open_alert_cb *x = ctx;
+    struct col_open_alert a = {
+        .alert_id = PQgetvalue(r, i, 0),
+        .bot = PQgetvalue(r, i, 1),
+        .check = PQgetvalue(r, i, 2),
+        .severity = PQgetvalue(r, i, 3),
+        .opened_at = strtoll(PQgetvalue(r, i, 4), NULL, 10),
+    };
+    x->cb(x->ctx, &a);
+}
+
 int col_store_load_open_alerts(const char *conninfo,
                                void (*cb)(void *ctx, const struct col_open_alert *a), void *ctx)
 {
@@ -234,58 +278,49 @@ int col_store_load_open_alerts(const char *conninfo,
         "      FROM alert_events ORDER BY alert_id, id DESC) l "
         "JOIN alert_events o ON o.alert_id = l.alert_id AND o.event = 'opened' "
         "WHERE l.event <> 'resolved' AND l.check_name <> 'recovery' ORDER BY o.ts";
-    struct db_err e = {.state = ""};
-    PGconn *c = NULL;
-    if (db_connect(conninfo, &c, &e) != 0) {
-        BP_ERROR(MOD, "cannot read open alerts: %s", e.msg);
-        return -EIO;
-    }
-    PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
-    int n = -EIO;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-        n = PQntuples(r);
-        for (int i = 0; i < n; i++) {
-            struct col_open_alert a = {
-                .alert_id = PQgetvalue(r, i, 0),
-                .bot = PQgetvalue(r, i, 1),
-                .check = PQgetvalue(r, i, 2),
-                .severity = PQgetvalue(r, i, 3),
-                .opened_at = strtoll(PQgetvalue(r, i, 4), NULL, 10),
-            };
-            cb(ctx, &a);
-        }
-    } else {
-        db_err_set(&e, c, r);
-        BP_ERROR(MOD, "cannot read open alerts: %s", e.msg);
-    }
-    PQclear(r);
-    PQfinish(c);
-    return n;
+    struct open_alert_cb x = {cb, ctx};
+    return load_rows(conninfo, "open alerts", sql, open_alert_row, &x);
+}
+
+struct intent_cb {
+    void (*cb)(void *ctx, const char *bot, const char *intended);
+    void *ctx;
+};
+
+static void intent_row(PGresult *r, int i, void *ctx)
+{
+    struct intent_cb *x = ctx;
+    x->cb(x->ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
 }
 
 int col_store_load_intents(const char *conninfo,
                            void (*cb)(void *ctx, const char *bot, const char *intended), void *ctx)
 {
     static const char *const sql = "SELECT bot_id, intended FROM bot_intents ORDER BY bot_id";
-    struct db_err e = {.state = ""};
-    PGconn *c = NULL;
-    if (db_connect(conninfo, &c, &e) != 0) {
-        BP_ERROR(MOD, "cannot read intended states: %s", e.msg);
-        return -EIO;
-    }
-    PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
-    int n = -EIO;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-        n = PQntuples(r);
-        for (int i = 0; i < n; i++)
-            cb(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-    } else {
-        db_err_set(&e, c, r);
-        BP_ERROR(MOD, "cannot read intended states: %s", e.msg);
-    }
-    PQclear(r);
-    PQfinish(c);
-    return n;
+    struct intent_cb x = {cb, ctx};
+    return load_rows(conninfo, "intended states", sql, intent_row, &x);
+}
+
+struct silence_cb {
+    void (*cb)(void *ctx, const struct col_stored_silence *s);
+    void *ctx;
+};
+
+static void silence_row(PGresult *r, int i, void *ctx)
+{
+    struct silence_cb *x = ctx;
+    struct col_stored_silence sl = {
+        .id = PQgetvalue(r, i, 0),
+        .bot = PQgetvalue(r, i, 1),
+        .account = PQgetvalue(r, i, 2),
+        .host = PQgetvalue(r, i, 3),
+        .check = PQgetvalue(r, i, 4),
+        .reason = PQgetvalue(r, i, 5),
+        .created_by = PQgetvalue(r, i, 6),
+        .created_at = strtoll(PQgetvalue(r, i, 7), NULL, 10),
+        .ends_at = strtoll(PQgetvalue(r, i, 8), NULL, 10),
+    };
+    x->cb(x->ctx, &sl);
 }
 
 int col_store_load_silences(const char *conninfo,
@@ -296,37 +331,8 @@ int col_store_load_silences(const char *conninfo,
         "(extract(epoch FROM created_at) * 1000)::bigint, "
         "(extract(epoch FROM ends_at) * 1000)::bigint "
         "FROM silences WHERE removed_at IS NULL AND ends_at > now() ORDER BY created_at";
-    struct db_err e = {.state = ""};
-    PGconn *c = NULL;
-    if (db_connect(conninfo, &c, &e) != 0) {
-        BP_ERROR(MOD, "cannot read silences: %s", e.msg);
-        return -EIO;
-    }
-    PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
-    int n = -EIO;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-        n = PQntuples(r);
-        for (int i = 0; i < n; i++) {
-            struct col_stored_silence sl = {
-                .id = PQgetvalue(r, i, 0),
-                .bot = PQgetvalue(r, i, 1),
-                .account = PQgetvalue(r, i, 2),
-                .host = PQgetvalue(r, i, 3),
-                .check = PQgetvalue(r, i, 4),
-                .reason = PQgetvalue(r, i, 5),
-                .created_by = PQgetvalue(r, i, 6),
-                .created_at = strtoll(PQgetvalue(r, i, 7), NULL, 10),
-                .ends_at = strtoll(PQgetvalue(r, i, 8), NULL, 10),
-            };
-            cb(ctx, &sl);
-        }
-    } else {
-        db_err_set(&e, c, r);
-        BP_ERROR(MOD, "cannot read silences: %s", e.msg);
-    }
-    PQclear(r);
-    PQfinish(c);
-    return n;
+    struct silence_cb x = {cb, ctx};
+    return load_rows(conninfo, "silences", sql, silence_row, &x);
 }
 
 /* ---- rows per kind ----------------------------------------------------------------------- */
