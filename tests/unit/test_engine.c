@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The rules thread on a fake clock: evidence in, transitions, alerts and fleet counts out. */
 #include "engine.h"
+#include "engine_settings.h"
 #include "incidents.h"
 
 #include <setjmp.h>
@@ -26,20 +27,8 @@ static int setup(void **state)
 {
     static struct fx fx;
     memset(&fx, 0, sizeof(fx));
-    snprintf(fx.cfg.id, sizeof(fx.cfg.id), "c1");
-    snprintf(fx.cfg.topic_root, sizeof(fx.cfg.topic_root), "botpulse/v1");
-    fx.cfg.heartbeat_misses = 3;
-    fx.cfg.limits = (struct col_rule_limits){.heartbeat_misses = 3,
-                                             .trade_stale_ms = 60 * S,
-                                             .trade_stopped_ms = 120 * S,
-                                             .cpu = {80, 95},
-                                             .mem = {80, 90},
-                                             .disk = {85, 95},
-                                             .confirm = 3};
-    fx.cfg.summary_interval_ms = 1000;
-    fx.cfg.sample_interval_ms = 60000;
+    test_engine_settings(&fx.cfg, 60 * S, 120 * S);
     fx.cfg.reconnect_grace_ms = 5 * S;
-    fx.cfg.stats_interval_ms = 3600 * S; /* keep stats deadlines out of the way */
     assert_int_equal(col_engine_new(&fx.cfg, NULL, NULL, NULL, &fx.e), 0);
     *state = &fx;
     return 0;

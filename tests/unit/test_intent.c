@@ -7,6 +7,8 @@
 #include "intent.h"
 #include "query.h"
 
+#include "engine_settings.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,19 +122,7 @@ static void test_intended_stopped_at_run_time(void **state)
     (void)state;
     struct fx fx;
     memset(&fx, 0, sizeof(fx));
-    snprintf(fx.cfg.id, sizeof(fx.cfg.id), "c1");
-    snprintf(fx.cfg.topic_root, sizeof(fx.cfg.topic_root), "botpulse/v1");
-    fx.cfg.heartbeat_misses = 3;
-    fx.cfg.limits = (struct col_rule_limits){.heartbeat_misses = 3,
-                                             .trade_stale_ms = 60 * S,
-                                             .trade_stopped_ms = 120 * S,
-                                             .cpu = {80, 95},
-                                             .mem = {80, 90},
-                                             .disk = {85, 95},
-                                             .confirm = 3};
-    fx.cfg.summary_interval_ms = 1000;
-    fx.cfg.sample_interval_ms = 60000;
-    fx.cfg.stats_interval_ms = 3600 * S;
+    test_engine_settings(&fx.cfg, 60 * S, 120 * S);
     assert_int_equal(col_engine_new(&fx.cfg, NULL, NULL, NULL, &fx.e), 0);
 
     agent_state(&fx, 0);

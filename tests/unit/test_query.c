@@ -4,6 +4,8 @@
 #include "engine.h"
 #include "query.h"
 
+#include "engine_settings.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,19 +32,7 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *fx = calloc(1, sizeof(*fx));
-    snprintf(fx->cfg.id, sizeof(fx->cfg.id), "c1");
-    snprintf(fx->cfg.topic_root, sizeof(fx->cfg.topic_root), "botpulse/v1");
-    fx->cfg.heartbeat_misses = 3;
-    fx->cfg.limits = (struct col_rule_limits){.heartbeat_misses = 3,
-                                              .trade_stale_ms = 60000,
-                                              .trade_stopped_ms = 120000,
-                                              .cpu = {80, 95},
-                                              .mem = {80, 90},
-                                              .disk = {85, 95},
-                                              .confirm = 3};
-    fx->cfg.summary_interval_ms = 1000;
-    fx->cfg.sample_interval_ms = 60000;
-    fx->cfg.stats_interval_ms = 3600000;
+    test_engine_settings(&fx->cfg, 60000, 120000);
     assert_int_equal(col_engine_new(&fx->cfg, NULL, NULL, NULL, &fx->e), 0);
     fx->q = bp_queue_new(16);
     *state = fx;

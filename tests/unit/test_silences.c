@@ -9,6 +9,8 @@
 #include "report.h"
 #include "silences.h"
 
+#include "engine_settings.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,19 +196,7 @@ static int setup(void **state)
 {
     static struct fx fx;
     memset(&fx, 0, sizeof(fx));
-    snprintf(fx.cfg.id, sizeof(fx.cfg.id), "c1");
-    snprintf(fx.cfg.topic_root, sizeof(fx.cfg.topic_root), "botpulse/v1");
-    fx.cfg.heartbeat_misses = 3;
-    fx.cfg.limits = (struct col_rule_limits){.heartbeat_misses = 3,
-                                             .trade_stale_ms = 600 * S,
-                                             .trade_stopped_ms = 1200 * S,
-                                             .cpu = {80, 95},
-                                             .mem = {80, 90},
-                                             .disk = {85, 95},
-                                             .confirm = 3};
-    fx.cfg.summary_interval_ms = 1000;
-    fx.cfg.sample_interval_ms = 60000;
-    fx.cfg.stats_interval_ms = 3600 * S;
+    test_engine_settings(&fx.cfg, 600 * S, 1200 * S);
     assert_int_equal(col_engine_new(&fx.cfg, NULL, NULL, NULL, &fx.e), 0);
     *state = &fx;
     return 0;
