@@ -168,16 +168,15 @@ static void manual_alert(void *ctx, const char *bot, bool open, const char *reas
         }
         snprintf(id, COL_ALERT_ID_MAX + 1, "%s-r%llu", c->run_id, (unsigned long long)++c->next_id);
     }
-    struct col_bot tmp = *b; /* the alert encoder reads the alert from a bot */
-    tmp.alert = (struct col_alert){.open = open, .severity = COL_SEV_CRITICAL, .check = "recovery"};
-    snprintf(tmp.alert.id, sizeof(tmp.alert.id), "%s", id);
-    tmp.alert.opened_at = now;
-    snprintf(tmp.reason, sizeof(tmp.reason), "%s", reason);
+    struct col_alert a = {.open = open, .severity = COL_SEV_CRITICAL, .check = "recovery"};
+    snprintf(a.id, sizeof(a.id), "%s", id);
+    snprintf(a.reason, sizeof(a.reason), "%s", reason);
+    a.opened_at = now;
     enum col_alert_event ev = open ? COL_ALERT_OPENED : COL_ALERT_RESOLVED;
     BP_WARN("alerts", "%s critical recovery alert for bot %s: %s", col_alert_event_name(ev), bot,
             reason);
     if (c->mqtt)
-        col_publish_alert(c->mqtt, c->cfg->topic_root, &tmp, ev, now);
+        col_publish_alert(c->mqtt, c->cfg->topic_root, b, &a, reason, ev, now);
     struct col_store_op op = {.kind = COL_OP_ALERT, .ts = now};
     snprintf(op.event_id, sizeof(op.event_id), "%s-r%llu", c->run_id,
              (unsigned long long)++c->next_id);

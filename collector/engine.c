@@ -67,12 +67,11 @@ static int start_recovery(struct col_engine *e)
     return e->recovery ? 0 : -ENOMEM;
 }
 
-/* The active silence that covers b's alert, or NULL. */
+/* The active silence that covers b's alert for check, or NULL. */
 static const struct col_silence *silence_for(const struct col_engine *e, const struct col_bot *b,
-                                             int64_t now_mono)
+                                             const char *check, int64_t now_mono)
 {
-    return col_silences_find(&e->silences, b->id, b->account, col_bot_host(b),
-                             b->alert.check ? b->alert.check : b->check, now_mono);
+    return col_silences_find(&e->silences, b->id, b->account, col_bot_host(b), check, now_mono);
 }
 
 /* Tells recovery about a bot's new status. */
@@ -87,7 +86,7 @@ static void note_recovery(struct col_engine *e, struct col_bot *b, int64_t now_m
                                     .status = b->status,
                                     .agent_offline = b->ev.agent_offline,
                                     .intended_stopped = b->limits.intended_stopped,
-                                    .paused = silence_for(e, b, now_mono) != NULL,
+                                    .paused = silence_for(e, b, b->check, now_mono) != NULL,
                                     .pid = b->ev.proc_alive ? b->ev.pid : 0,
                                     .policy = &b->rec_policy};
     if (col_recovery_on_status(e->recovery, &in, now_mono) < 0)
@@ -198,34 +197,41 @@ static void store_transition(struct col_engine *e, const struct col_bot *b, enum
     submit(e, &op);
 }
 
-static void store_alert(struct col_engine *e, const struct col_bot *b, enum col_alert_event ev,
-                        int64_t now_wall)
+/* A resolution's reason is the bot's reason now (what it is instead). */
+static const char *alert_reason(const struct col_bot *b, const struct col_alert *a,
+                                enum col_alert_event ev)
+{
+    return ev == COL_ALERT_RESOLVED ? b->reason : a->reason;
+}
+
+static void store_alert(struct col_engine *e, const struct col_bot *b, const struct col_alert *a,
+                        enum col_alert_event ev, int64_t now_wall)
 {
     struct col_store_op op = {.kind = COL_OP_ALERT, .ts = now_wall};
     new_event_id(e, op.event_id, sizeof(op.event_id));
     snprintf(op.u.alert.bot, sizeof(op.u.alert.bot), "%s", b->id);
-    snprintf(op.u.alert.check, COL_CHECK_MAX, "%s", b->alert.check ? b->alert.check : "");
+    snprintf(op.u.alert.check, COL_CHECK_MAX, "%s", a->check);
     snprintf(op.u.alert.event, sizeof(op.u.alert.event), "%s", col_alert_event_name(ev));
     snprintf(op.u.alert.severity, sizeof(op.u.alert.severity), "%s",
-             col_severity_name(b->alert.severity));
+             col_severity_name(a->severity));
     snprintf(op.u.alert.status, COL_STATUS_MAX, "%s", col_status_name(b->status));
-    snprintf(op.u.alert.reason, sizeof(op.u.alert.reason), "%s", b->reason);
-    snprintf(op.u.alert.alert_id, sizeof(op.u.alert.alert_id), "%s", b->alert.id);
+    snprintf(op.u.alert.reason, sizeof(op.u.alert.reason), "%s", alert_reason(b, a, ev));
+    snprintf(op.u.alert.alert_id, sizeof(op.u.alert.alert_id), "%s", a->id);
     submit(e, &op);
 }
 
 /* Queues the alert for the webhook thread: never waits for the network. */
-static void send_webhook(struct col_engine *e, const struct col_bot *b, enum col_alert_event ev,
-                         int64_t now_wall)
+static void send_webhook(struct col_engine *e, const struct col_bot *b, const struct col_alert *a,
+                         enum col_alert_event ev, int64_t now_wall)
 {
-    char text[COL_REASON_MAX + 3 * BP_ID_MAX + 64];
-    const char *sev = ev == COL_ALERT_RESOLVED                ? "RESOLVED"
-                      : b->alert.severity == COL_SEV_CRITICAL ? "CRITICAL"
-                                                              : "WARNING";
-    snprintf(text, sizeof(text), "[%s] bot %s on %s is %s: %s (alert %s)", sev, b->id,
-             b->agent ? b->agent->id : "?", col_status_name(b->status), b->reason,
-             col_alert_event_name(ev));
-    char *alert = col_encode_alert(b, ev, now_wall);
+    char text[2 * COL_REASON_MAX + 3 * BP_ID_MAX + 96];
+    const char *sev = ev == COL_ALERT_RESOLVED          ? "RESOLVED"
+                      : a->severity == COL_SEV_CRITICAL ? "CRITICAL"
+                                                        : "WARNING";
+    snprintf(text, sizeof(text), "[%s] bot %s on %s, check %s: %s (status %s; alert %s)", sev,
+             b->id, b->agent ? b->agent->id : "?", a->check, alert_reason(b, a, ev),
+             col_status_name(b->status), col_alert_event_name(ev));
+    char *alert = col_encode_alert(b, a, alert_reason(b, a, ev), ev, now_wall);
     char *body =
         alert ? col_webhook_body(e->webhook_format, e->webhook_chat_id, alert, text) : NULL;
     free(alert);
@@ -234,32 +240,39 @@ static void send_webhook(struct col_engine *e, const struct col_bot *b, enum col
     col_webhook_submit(e->webhook, body); /* a full queue is counted and logged there */
 }
 
+/* Whether the bot's correlated incident speaks for this alert: its status's alerts. */
+static bool incident_speaks(const struct col_bot *b, const struct col_alert *a)
+{
+    return b->incident && (col_check_in_chain(a->check) || strcmp(a->check, b->check) == 0);
+}
 
-/* Records an alert event in PostgreSQL and tells MQTT and the webhook, unless the bot is in
- * a correlated incident, which speaks for it, or silenced. A resolution goes out if its
- * opening did. */
-static void announce(struct col_engine *e, struct col_bot *b, enum col_alert_event ev,
-                     int64_t now_mono, int64_t now_wall)
+/* Records an alert event in PostgreSQL and tells MQTT and the webhook, unless silenced, or
+ * the bot is in a correlated incident, which speaks for its status's alerts (not for, say,
+ * its full disk). A resolution goes out if its opening did. */
+static void announce(struct col_engine *e, struct col_bot *b, struct col_alert *a,
+                     enum col_alert_event ev, int64_t now_mono, int64_t now_wall)
 {
     if (ev != COL_ALERT_RESOLVED)
-        b->alert.last_sent_mono = now_mono;
-    const struct col_silence *sl = ev == COL_ALERT_RESOLVED ? NULL : silence_for(e, b, now_mono);
-    bool tell = ev == COL_ALERT_RESOLVED ? b->alert.announced : b->incident == NULL && !sl;
+        a->last_sent_mono = now_mono;
+    const struct col_silence *sl =
+        ev == COL_ALERT_RESOLVED ? NULL : silence_for(e, b, a->check, now_mono);
+    bool in_incident = incident_speaks(b, a);
+    bool tell = ev == COL_ALERT_RESOLVED ? a->announced : !in_incident && !sl;
     char note[COL_SILENCE_ID_MAX + 48] = "";
     if (!tell)
         snprintf(note, sizeof(note), " (not announced: %s%s)",
                  sl ? "silenced by " : "part of an incident", sl ? sl->id : "");
-    BP_INFO("alerts", "%s %s alert for bot %s: %s: %s%s", col_alert_event_name(ev),
-            col_severity_name(b->alert.severity), b->id, col_status_name(b->status), b->reason,
-            note);
-    store_alert(e, b, ev, now_wall);
+    BP_INFO("alerts", "%s %s %s alert for bot %s: %s: %s%s", col_alert_event_name(ev),
+            col_severity_name(a->severity), a->check, b->id, col_status_name(b->status),
+            alert_reason(b, a, ev), note);
+    store_alert(e, b, a, ev, now_wall);
     if (!tell)
         return;
-    b->alert.announced = ev != COL_ALERT_RESOLVED;
+    a->announced = ev != COL_ALERT_RESOLVED;
     if (e->mqtt)
-        col_publish_alert(e->mqtt, e->cfg->topic_root, b, ev, now_wall);
+        col_publish_alert(e->mqtt, e->cfg->topic_root, b, a, alert_reason(b, a, ev), ev, now_wall);
     if (e->webhook)
-        send_webhook(e, b, ev, now_wall);
+        send_webhook(e, b, a, ev, now_wall);
 }
 
 /* Tells MQTT and the webhook about a correlated incident. */
@@ -307,40 +320,65 @@ static void note_incident(struct col_engine *e, struct col_bot *b, int64_t now_m
         col_incidents_reap(&e->incidents);
 }
 
-static void announce_alert(struct col_engine *e, struct col_bot *b, int64_t now_mono,
-                           int64_t now_wall)
+static void new_alert_id(struct col_engine *e, char *buf, size_t size)
 {
-    char id[COL_ALERT_ID_MAX + 1];
-    snprintf(id, sizeof(id), "%s-a%llu", e->run_id, (unsigned long long)e->next_event + 1);
-    enum col_alert_event ev =
-        col_alert_apply(&b->alert, b->status, b->severity, b->check, id, now_wall);
-    if (ev == COL_ALERT_OPENED)
-        b->alert.repeats = 0;
-    if (ev != COL_ALERT_NONE)
-        announce(e, b, ev, now_mono, now_wall);
+    snprintf(buf, size, "%s-a%llu", e->run_id, (unsigned long long)++e->next_event);
 }
 
-/* Applies a verdict that differs from the bot's current status. */
-/* The bot just started flapping: one alert says so (opened, or the open one reminded with its
- * new reason), and until it settles no other alert event goes out for it. */
+struct apply_ctx {
+    struct col_engine *e;
+    struct col_bot *b;
+    int64_t now_mono, now_wall;
+};
+
+static void apply_id(void *ctx, char *buf, size_t size)
+{
+    new_alert_id(((struct apply_ctx *)ctx)->e, buf, size);
+}
+
+static void apply_emit(void *ctx, struct col_alert *a, enum col_alert_event ev)
+{
+    struct apply_ctx *x = ctx;
+    announce(x->e, x->b, a, ev, x->now_mono, x->now_wall);
+}
+
+/* The verdict's findings to the bot's alerts: one per failing check. A bot that does not flap
+ * (any more, or in this run: a restored one) resolves its flapping alert first. */
+static void apply_alerts(struct col_engine *e, struct col_bot *b, const struct col_verdict *v,
+                         int64_t now_mono, int64_t now_wall)
+{
+    struct col_alert *flap = col_alerts_find(&b->alerts, "flapping");
+    if (flap && v->status != COL_ST_UNKNOWN) {
+        flap->open = false;
+        announce(e, b, flap, COL_ALERT_RESOLVED, now_mono, now_wall);
+        col_alerts_remove(&b->alerts, flap);
+    }
+    struct apply_ctx x = {e, b, now_mono, now_wall};
+    if (col_alerts_apply(&b->alerts, v, now_wall, apply_id, apply_emit, &x) > 0)
+        BP_ERROR("alerts", "out of memory: an alert for bot %s could not be opened", b->id);
+}
+
+/* The bot just started flapping: one alert (check "flapping") says so, opened or reminded
+ * with the new reason, and until it settles no other alert event goes out for it. */
 static void announce_flapping(struct col_engine *e, struct col_bot *b, int64_t now_mono,
                               int64_t now_wall)
 {
-    struct col_alert *a = &b->alert;
     enum col_severity sev = b->severity > COL_SEV_WARNING ? b->severity : COL_SEV_WARNING;
+    struct col_alert *a = col_alerts_find(&b->alerts, "flapping");
     enum col_alert_event ev = COL_ALERT_REPEATED;
-    if (!a->open) {
-        a->open = true;
-        snprintf(a->id, sizeof(a->id), "%s-a%llu", e->run_id,
-                 (unsigned long long)e->next_event + 1);
-        a->opened_at = now_wall;
-        a->repeats = 0;
+    if (!a) {
+        char id[COL_ALERT_ID_MAX + 1];
+        new_alert_id(e, id, sizeof(id));
+        if (!(a = col_alerts_open(&b->alerts, "flapping", sev, b->reason, id, now_wall))) {
+            BP_ERROR("alerts", "out of memory: flapping alert for bot %s", b->id);
+            return;
+        }
         ev = COL_ALERT_OPENED;
     }
     if (sev > a->severity)
         a->severity = sev;
-    a->check = "flapping";
-    announce(e, b, ev, now_mono, now_wall);
+    snprintf(a->reason, sizeof(a->reason), "%s", b->reason);
+    announce(e, b, a, ev, now_mono, now_wall);
 }
 
 /* Sets the bot's reason: the verdict's, prefixed while the bot flaps. */
@@ -377,14 +415,11 @@ static void transition(struct col_engine *e, struct col_bot *b, const struct col
     store_bot(e, b, now_wall);
     if (e->mqtt)
         col_publish_status(e->mqtt, e->cfg->topic_root, b, now_wall);
-    note_incident(e, b, now_mono, now_wall); /* before the alert: a member's alert is quiet */
+    note_incident(e, b, now_mono, now_wall); /* before the alerts: a member's are quiet */
     if (flap_started) {
         BP_WARN("rules", "bot %s is flapping: %s", b->id, b->reason);
         announce_flapping(e, b, now_mono, now_wall);
-    } else if (!b->flap.flapping) {
-        announce_alert(e, b, now_mono, now_wall);
     }
-    note_recovery(e, b, now_mono);
     e->summary_dirty = true;
 }
 
@@ -398,10 +433,10 @@ static void settle(struct col_engine *e, struct col_bot *b, const struct col_ver
     store_bot(e, b, now_wall);
     if (e->mqtt)
         col_publish_status(e->mqtt, e->cfg->topic_root, b, now_wall);
-    bool was_open = b->alert.open;
-    announce_alert(e, b, now_mono, now_wall);
-    if (was_open && b->alert.open && b->alert.last_sent_mono != now_mono)
-        announce(e, b, COL_ALERT_REPEATED, now_mono, now_wall); /* still bad: its news */
+    apply_alerts(e, b, v, now_mono, now_wall);
+    for (int i = 0; i < b->alerts.n; i++) /* still bad after all that: their news */
+        if (b->alerts.v[i].last_sent_mono != now_mono)
+            announce(e, b, &b->alerts.v[i], COL_ALERT_REPEATED, now_mono, now_wall);
 }
 
 static void evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, int64_t now_wall)
@@ -422,13 +457,20 @@ static void evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, 
     int64_t calm;
     if (col_flap_settled(&b->flap, &e->cfg->flap, now_mono, &calm))
         settle(e, b, &v, now_mono, now_wall);
+    else if (!b->flap.flapping)
+        apply_alerts(e, b, &v, now_mono, now_wall);
+    if (changed)
+        note_recovery(e, b, now_mono);
     int64_t next = v.next_due_mono < calm ? v.next_due_mono : calm, reminder;
-    if (col_alert_repeat_due(&b->alert, e->cfg->alert_repeat_ms, now_mono, &reminder)) {
-        b->alert.repeats++;
-        announce(e, b, COL_ALERT_REPEATED, now_mono, now_wall);
+    for (int i = 0; i < b->alerts.n; i++) {
+        struct col_alert *a = &b->alerts.v[i];
+        if (col_alert_repeat_due(a, e->cfg->alert_repeat_ms, now_mono, &reminder)) {
+            a->repeats++;
+            announce(e, b, a, COL_ALERT_REPEATED, now_mono, now_wall);
+        }
+        if (reminder < next)
+            next = reminder;
     }
-    if (reminder < next)
-        next = reminder;
     if (next == INT64_MAX)
         bp_timerheap_remove(&e->timers, &b->timer);
     else if (bp_timerheap_set(&e->timers, &b->timer, next) < 0)
@@ -719,16 +761,18 @@ static void unsilence_bot(void *ctx, const char *key, void *v)
     struct ended *x = ctx;
     struct col_bot *b = v;
     (void)key;
-    const char *check = b->alert.check ? b->alert.check : b->check;
-    if (col_silence_matches(x->sl, b->id, b->account, col_bot_host(b), check))
+    if (col_silence_matches(x->sl, b->id, b->account, col_bot_host(b), b->check))
         note_recovery(x->e, b, x->now_mono); /* no longer paused, unless another silence */
-    if (!b->alert.open || b->incident || b->flap.flapping ||
-        !col_silence_matches(x->sl, b->id, b->account, col_bot_host(b),
-                             b->alert.check ? b->alert.check : b->check) ||
-        silence_for(x->e, b, x->now_mono))
-        return;
-    b->alert.repeats++;
-    announce(x->e, b, COL_ALERT_REPEATED, x->now_mono, x->now_wall);
+    for (int i = 0; i < b->alerts.n; i++) {
+        struct col_alert *a = &b->alerts.v[i];
+        bool held_by_flapping = b->flap.flapping && strcmp(a->check, "flapping") != 0;
+        if (incident_speaks(b, a) || held_by_flapping ||
+            !col_silence_matches(x->sl, b->id, b->account, col_bot_host(b), a->check) ||
+            silence_for(x->e, b, a->check, x->now_mono))
+            continue;
+        a->repeats++;
+        announce(x->e, b, a, COL_ALERT_REPEATED, x->now_mono, x->now_wall);
+    }
 }
 
 /* A silence ran out or was removed: announce the alerts it hid (a rare event, so one walk). */
@@ -967,8 +1011,10 @@ int col_engine_restore_alert(struct col_engine *e, const char *bot, const char *
     struct col_bot *b = bot_for(e, NULL, bot, now_mono);
     if (!b)
         return -ENOMEM;
-    col_alert_restore(&b->alert, alert_id, severity, check, opened_at);
-    b->alert.last_sent_mono = now_mono; /* the first reminder a full period from now */
+    int rc = col_alerts_restore(&b->alerts, alert_id, severity, check, opened_at);
+    if (rc < 0)
+        return rc;
+    col_alerts_find(&b->alerts, check)->last_sent_mono = now_mono; /* a full period on */
     /* Judged like any bot first seen now: unknown until evidence, down if none comes. */
     int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, &b->limits);
     return bp_timerheap_set(&e->timers, &b->timer, due) < 0 ? -ENOMEM : 0;

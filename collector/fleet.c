@@ -33,6 +33,7 @@ static void free_bot(void *v)
 {
     struct col_bot *b = v;
     free(b->cadence);
+    col_alerts_free(&b->alerts);
     free(b);
 }
 

@@ -57,7 +57,7 @@ struct col_bot {
     int64_t since_mono;
     struct col_incident *incident; /* the correlated incident it belongs to, or NULL */
     bool incident_bad;             /* counted as failing in that incident */
-    struct col_alert alert;
+    struct col_alerts alerts;      /* open, one per failing check */
     struct col_flap flap;
     struct col_cadence *cadence; /* learned trading cadence, only for bots that ask for it */
     struct col_recovery_policy rec_policy; /* resolved for its account; recovery borrows it */

@@ -126,7 +126,7 @@ void col_http_intended_handle(const struct col_http_ctx *ctx, const struct col_h
         else if (qr->rc < 0)
             col_http_error(reply, 500, "cannot set the intended state: %s", strerror(-qr->rc));
         else
-            col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0]));
+            col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0], qr->alerts));
     }
     col_query_release(qr);
 }

@@ -62,7 +62,22 @@ bool col_http_ask(const struct col_http_ctx *ctx, struct col_query *qr,
 
 /* ---- JSON ------------------------------------------------------------------------------ */
 
-cJSON *col_bot_json(const struct col_bot_view *v)
+cJSON *col_alert_json(const struct col_alert_view *a, const struct col_bot_view *v)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "alert_id", a->alert_id);
+    cJSON_AddStringToObject(o, "bot", a->bot);
+    cJSON_AddStringToObject(o, "severity", col_severity_name(a->severity));
+    cJSON_AddStringToObject(o, "check", a->check);
+    cJSON_AddStringToObject(o, "status", col_status_name(v->status));
+    cJSON_AddStringToObject(o, "reason", a->reason);
+    cJSON_AddNumberToObject(o, "opened_at", (double)a->opened_at);
+    cJSON_AddNumberToObject(o, "repeats", (double)a->repeats);
+    cJSON_AddBoolToObject(o, "announced", a->announced);
+    return o;
+}
+
+cJSON *col_bot_json(const struct col_bot_view *v, const struct col_alert_view *alerts)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -83,13 +98,16 @@ cJSON *col_bot_json(const struct col_bot_view *v)
     cJSON_AddStringToObject(o, "intended_by", v->intended_by_operator ? "operator" : "config");
     if (!v->alert_open) {
         cJSON_AddNullToObject(o, "alert");
-        return o;
+    } else {
+        cJSON *a = cJSON_AddObjectToObject(o, "alert");
+        cJSON_AddStringToObject(a, "alert_id", v->alert_id);
+        cJSON_AddStringToObject(a, "severity", col_severity_name(v->alert_severity));
+        cJSON_AddStringToObject(a, "check", v->alert_check);
+        cJSON_AddNumberToObject(a, "opened_at", (double)v->alert_opened_at);
     }
-    cJSON *a = cJSON_AddObjectToObject(o, "alert");
-    cJSON_AddStringToObject(a, "alert_id", v->alert_id);
-    cJSON_AddStringToObject(a, "severity", col_severity_name(v->alert_severity));
-    cJSON_AddStringToObject(a, "check", v->alert_check);
-    cJSON_AddNumberToObject(a, "opened_at", (double)v->alert_opened_at);
+    cJSON *arr = cJSON_AddArrayToObject(o, "alerts");
+    for (size_t i = 0; alerts && i < v->nalerts; i++)
+        cJSON_AddItemToArray(arr, col_alert_json(&alerts[v->alerts_first + i], v));
     return o;
 }
 
@@ -416,7 +434,7 @@ static void handle_bots(const struct col_http_ctx *ctx, const struct col_http_re
         cJSON_AddNumberToObject(res, "limit", (double)o.limit);
         cJSON *arr = cJSON_AddArrayToObject(res, "bots");
         for (size_t i = (size_t)o.offset; i < qr->nbots && i < (size_t)(o.offset + o.limit); i++)
-            cJSON_AddItemToArray(arr, col_bot_json(&qr->bots[i]));
+            cJSON_AddItemToArray(arr, col_bot_json(&qr->bots[i], qr->alerts));
         col_http_reply_json(reply, 200, res);
     }
     col_query_release(qr);
@@ -438,7 +456,7 @@ static void handle_bot(const struct col_http_ctx *ctx, const struct col_http_req
             col_http_error(reply, 503, "the collector has no broker connection: it cannot "
                                        "judge bots until it reconnects");
         else
-            col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0]));
+            col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0], qr->alerts));
     }
     col_query_release(qr);
 }
@@ -505,19 +523,6 @@ static void handle_history(const struct col_http_ctx *ctx, const struct col_http
     reply_page(ctx, col_http_db_transitions, "transitions", &p, reply);
 }
 
-static cJSON *open_alert_json(const struct col_bot_view *v)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "alert_id", v->alert_id);
-    cJSON_AddStringToObject(o, "bot", v->id);
-    cJSON_AddStringToObject(o, "severity", col_severity_name(v->alert_severity));
-    cJSON_AddStringToObject(o, "check", v->alert_check);
-    cJSON_AddStringToObject(o, "status", col_status_name(v->status));
-    cJSON_AddStringToObject(o, "reason", v->reason);
-    cJSON_AddNumberToObject(o, "opened_at", (double)v->alert_opened_at);
-    return o;
-}
-
 static void handle_alerts(const struct col_http_ctx *ctx, const struct col_http_request *req,
                           struct col_http_reply *reply)
 {
@@ -558,8 +563,10 @@ static void handle_alerts(const struct col_http_ctx *ctx, const struct col_http_
         col_bots_sort(qr->bots, qr->nbots, &o);
         cJSON *res = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(res, "alerts");
-        for (size_t i = 0; i < qr->nbots; i++)
-            cJSON_AddItemToArray(arr, open_alert_json(&qr->bots[i]));
+        for (size_t i = 0; i < qr->nbots; i++) /* by bot, each bot's oldest first */
+            for (size_t k = 0; k < qr->bots[i].nalerts; k++)
+                cJSON_AddItemToArray(
+                    arr, col_alert_json(&qr->alerts[qr->bots[i].alerts_first + k], &qr->bots[i]));
         col_http_reply_json(reply, 200, res);
     }
     col_query_release(qr);
@@ -578,6 +585,8 @@ static void handle_metrics(const struct col_http_ctx *ctx, struct col_http_reply
         struct col_metrics_input in = {
             .bots = qr->bots,
             .nbots = qr->nbots,
+            .alerts = qr->alerts,
+            .nalerts = qr->nalerts,
             .now_wall = bp_wall_ms(),
             .queue_depth = bp_queue_len(ctx->queue),
             .mqtt_connected = ctx->mqtt && bp_mqtt_is_connected(ctx->mqtt),

@@ -124,12 +124,12 @@ int col_silence_from_json(const char *body, int64_t now_wall, struct col_silence
         str_member(o, "bot", true, sl->bot, sizeof(sl->bot), err, errlen) < 0 ||
         str_member(o, "account", true, sl->account, sizeof(sl->account), err, errlen) < 0 ||
         str_member(o, "host", false, sl->host, sizeof(sl->host), err, errlen) < 0 ||
-        str_member(o, "check", true, sl->check, sizeof(sl->check), err, errlen) < 0 ||
+        str_member(o, "check", false, sl->check, sizeof(sl->check), err, errlen) < 0 ||
         str_member(o, "reason", false, sl->reason, sizeof(sl->reason), err, errlen) < 0 ||
         str_member(o, "by", true, sl->created_by, sizeof(sl->created_by), err, errlen) < 0 ||
         end_member(o, now_wall, sl, err, errlen) < 0)
         goto out;
-    if (sl->check[0] && !col_check_static(sl->check)[0]) {
+    if (sl->check[0] && !col_check_is_valid(sl->check)) {
         snprintf(err, errlen, "'check': '%s' is not a check name", sl->check);
         goto out;
     }

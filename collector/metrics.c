@@ -118,11 +118,10 @@ static void render_fleet(struct out *o, const struct col_metrics_input *in)
 {
     int64_t by_status[COL_ST_COUNT] = {0};
     int64_t alerts[3] = {0};
-    for (size_t i = 0; i < in->nbots; i++) {
+    for (size_t i = 0; i < in->nbots; i++)
         by_status[in->bots[i].status]++;
-        if (in->bots[i].alert_open)
-            alerts[in->bots[i].alert_severity]++;
-    }
+    for (size_t i = 0; i < in->nalerts; i++)
+        alerts[in->alerts[i].severity]++;
     family(o, "botpulse_fleet_bots", "gauge", "Bots known to the collector, by status.");
     for (int s = 0; s < COL_ST_COUNT; s++)
         put(o, "botpulse_fleet_bots{status=\"%s\"} %" PRId64 "\n",

@@ -19,6 +19,8 @@
 struct col_metrics_input {
     const struct col_bot_view *bots;
     size_t nbots;
+    const struct col_alert_view *alerts; /* every open alert */
+    size_t nalerts;
     int64_t now_wall; /* Unix ms: ages are measured from it */
     struct col_ingest_stats ingest;
     struct col_store_stats store;

@@ -47,20 +47,21 @@ char *col_encode_status(const struct col_bot *b, int64_t now_wall)
     return finish(o);
 }
 
-char *col_encode_alert(const struct col_bot *b, enum col_alert_event e, int64_t now_wall)
+char *col_encode_alert(const struct col_bot *b, const struct col_alert *a, const char *reason,
+                       enum col_alert_event e, int64_t now_wall)
 {
     cJSON *o = envelope("alert", now_wall);
     if (!o)
         return NULL;
-    cJSON_AddStringToObject(o, "alert_id", b->alert.id);
+    cJSON_AddStringToObject(o, "alert_id", a->id);
     cJSON_AddStringToObject(o, "event", col_alert_event_name(e));
-    cJSON_AddStringToObject(o, "severity", col_severity_name(b->alert.severity));
+    cJSON_AddStringToObject(o, "severity", col_severity_name(a->severity));
     cJSON_AddStringToObject(o, "bot", b->id);
     cJSON_AddStringToObject(o, "agent", b->agent ? b->agent->id : "");
-    cJSON_AddStringToObject(o, "check", b->alert.check ? b->alert.check : "");
+    cJSON_AddStringToObject(o, "check", a->check);
     cJSON_AddStringToObject(o, "status", col_status_name(b->status));
-    cJSON_AddStringToObject(o, "reason", b->reason);
-    cJSON_AddNumberToObject(o, "opened_at", (double)b->alert.opened_at);
+    cJSON_AddStringToObject(o, "reason", reason);
+    cJSON_AddNumberToObject(o, "opened_at", (double)a->opened_at);
     return finish(o);
 }
 
@@ -179,12 +180,12 @@ int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot
 }
 
 int col_publish_alert(struct bp_mqtt *m, const char *root, const struct col_bot *b,
-                      enum col_alert_event e, int64_t now_wall)
+                      const struct col_alert *a, const char *reason, enum col_alert_event e,
+                      int64_t now_wall)
 {
     char topic[256];
-    snprintf(topic, sizeof(topic), "%s/alerts/%s/%s", root, col_severity_name(b->alert.severity),
-             b->id);
-    return send_json(m, topic, col_encode_alert(b, e, now_wall), 1, false);
+    snprintf(topic, sizeof(topic), "%s/alerts/%s/%s", root, col_severity_name(a->severity), b->id);
+    return send_json(m, topic, col_encode_alert(b, a, reason, e, now_wall), 1, false);
 }
 
 int col_publish_incident(struct bp_mqtt *m, const char *root, const struct col_incident *inc,

@@ -27,7 +27,9 @@ struct col_collector_stats {
 };
 
 char *col_encode_status(const struct col_bot *b, int64_t now_wall);
-char *col_encode_alert(const struct col_bot *b, enum col_alert_event e, int64_t now_wall);
+/* Alert a of bot b; reason is the event's (a resolution's is the bot's reason now). */
+char *col_encode_alert(const struct col_bot *b, const struct col_alert *a, const char *reason,
+                       enum col_alert_event e, int64_t now_wall);
 /* At most COL_INCIDENT_LIST_MAX bot ids are listed; `count` has them all. */
 #define COL_INCIDENT_LIST_MAX 50
 char *col_encode_incident(const struct col_incident *inc, enum col_incident_event e,
@@ -40,8 +42,10 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
 /* Each returns 0 or -errno from bp_mqtt_publish (-ENOMEM if encoding failed). */
 int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot *b,
                        int64_t now_wall);
+/* To {root}/alerts/{severity}/{bot}: one topic per bot, the check in the message. */
 int col_publish_alert(struct bp_mqtt *m, const char *root, const struct col_bot *b,
-                      enum col_alert_event e, int64_t now_wall);
+                      const struct col_alert *a, const char *reason, enum col_alert_event e,
+                      int64_t now_wall);
 /* To {root}/incidents/{kind}/{group}, the group's characters outside [A-Za-z0-9_.-] as '_'. */
 int col_publish_incident(struct bp_mqtt *m, const char *root, const struct col_incident *inc,
                          enum col_incident_event e, const char *reason, int64_t now_wall);

@@ -40,6 +40,7 @@ void col_query_release(struct col_query *qr)
     pthread_cond_destroy(&qr->cond);
     pthread_mutex_destroy(&qr->mu);
     free(qr->bots);
+    free(qr->alerts);
     free(qr->silences);
     free(qr);
 }
@@ -85,7 +86,37 @@ bool col_query_matches(const struct col_query_filter *f, const struct col_bot *b
         return false;
     if (f->host[0] && strcmp(f->host, col_bot_host(b)) != 0)
         return false;
-    return !f->alert_open || b->alert.open;
+    return !f->alert_open || b->alerts.n > 0;
+}
+
+/* Copies b's open alerts after the query's others; v (b's view) points at them. */
+static int add_alerts(struct col_query *qr, struct col_bot_view *v, const struct col_bot *b)
+{
+    v->alerts_first = qr->nalerts;
+    if (qr->nalerts + (size_t)b->alerts.n > qr->alerts_cap) {
+        size_t cap = qr->alerts_cap ? qr->alerts_cap * 2 : 16;
+        while (cap < qr->nalerts + (size_t)b->alerts.n)
+            cap *= 2;
+        struct col_alert_view *a = realloc(qr->alerts, cap * sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        qr->alerts = a;
+        qr->alerts_cap = cap;
+    }
+    for (int i = 0; i < b->alerts.n; i++) {
+        const struct col_alert *in = &b->alerts.v[i];
+        struct col_alert_view *a = &qr->alerts[qr->nalerts++];
+        snprintf(a->bot, sizeof(a->bot), "%s", b->id);
+        snprintf(a->alert_id, sizeof(a->alert_id), "%s", in->id);
+        a->severity = in->severity;
+        snprintf(a->check, sizeof(a->check), "%s", in->check);
+        snprintf(a->reason, sizeof(a->reason), "%s", in->reason);
+        a->opened_at = in->opened_at;
+        a->repeats = in->repeats;
+        a->announced = in->announced;
+    }
+    v->nalerts = (size_t)b->alerts.n;
+    return 0;
 }
 
 int col_query_add_bot(struct col_query *qr, const struct col_bot *b)
@@ -114,15 +145,15 @@ int col_query_add_bot(struct col_query *qr, const struct col_bot *b)
     v->agent_online = b->agent && !b->agent->offline;
     v->intended_stopped = b->limits.intended_stopped;
     v->intended_by_operator = b->intent != COL_INTENT_CONFIG;
-    v->alert_open = b->alert.open;
-    if (b->alert.open) {
-        snprintf(v->alert_id, sizeof(v->alert_id), "%s", b->alert.id);
-        v->alert_severity = b->alert.severity;
-        snprintf(v->alert_check, sizeof(v->alert_check), "%s",
-                 b->alert.check ? b->alert.check : "");
-        v->alert_opened_at = b->alert.opened_at;
+    const struct col_alert *w = col_alerts_worst(&b->alerts);
+    v->alert_open = w != NULL;
+    if (w) {
+        snprintf(v->alert_id, sizeof(v->alert_id), "%s", w->id);
+        v->alert_severity = w->severity;
+        snprintf(v->alert_check, sizeof(v->alert_check), "%s", w->check);
+        v->alert_opened_at = w->opened_at;
     }
-    return 0;
+    return add_alerts(qr, v, b);
 }
 
 void col_query_finish(struct col_query *qr)

@@ -34,11 +34,26 @@ struct col_bot_view {
     bool agent_online;
     bool intended_stopped;     /* what the rules use now */
     bool intended_by_operator; /* set at run time (POST /bots/{id}/intended), not the config */
+    /* the alert that speaks for the bot: its most severe open one, the oldest of those */
     bool alert_open;
     char alert_id[COL_ALERT_ID_MAX + 1];
     enum col_severity alert_severity;
     char alert_check[COL_CHECK_MAX];
     int64_t alert_opened_at; /* Unix ms */
+    /* all its open alerts (one per failing check): the query's alerts[alerts_first ...] */
+    size_t alerts_first, nalerts;
+};
+
+/* One open alert, copied. */
+struct col_alert_view {
+    char bot[BP_ID_MAX + 1];
+    char alert_id[COL_ALERT_ID_MAX + 1];
+    enum col_severity severity;
+    char check[COL_CHECK_MAX];
+    char reason[COL_REASON_MAX + 1];
+    int64_t opened_at; /* Unix ms */
+    int64_t repeats;
+    bool announced; /* false: kept quiet (silenced, or an incident spoke for it) */
 };
 
 enum col_query_kind {
@@ -69,6 +84,8 @@ struct col_query {
     int rc; /* 0, -ENOENT (no such bot), -EAGAIN (no broker: not judging), -ENOMEM */
     struct col_bot_view *bots;
     size_t nbots, cap;
+    struct col_alert_view *alerts; /* the open alerts of the bots above, bot by bot */
+    size_t nalerts, alerts_cap;
     bool blind;        /* the collector has no broker connection */
     size_t fleet_size; /* bots known in all */
     /* silences: in for ADD (the answer fills id, ends_mono), out for REMOVE; the list for

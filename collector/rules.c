@@ -49,12 +49,85 @@ enum col_severity col_status_severity(enum col_status s)
 
 const char *col_check_static(const char *name)
 {
-    static const char *const checks[] = {"liveness", "process",   "loop",  "market", "trading",
-                                         "api",      "resources", "clock", "intent", "log"};
+    static const char *const checks[] = {
+        "liveness",   "process",   "loop",  "log",    "market",   "trading", "api",
+        "log_errors", "resources", "clock", "intent", "flapping", "recovery"};
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
         if (strcmp(name, checks[i]) == 0)
             return checks[i];
     return "";
+}
+
+/* The primary chain's checks, in the order they run. */
+static const char *const chain_checks[COL_CHAIN_PASSED] = {"liveness", "process", "loop",
+                                                           "log",      "market",  "trading"};
+
+static int chain_position(const char *check)
+{
+    for (int i = 0; i < COL_CHAIN_PASSED; i++)
+        if (strcmp(check, chain_checks[i]) == 0)
+            return i;
+    return -1;
+}
+
+bool col_check_is_valid(const char *name)
+{
+    if (strncmp(name, "metric:", 7) == 0)
+        return bp_metric_name_is_valid(name + 7);
+    return col_check_static(name)[0] != '\0';
+}
+
+bool col_check_in_chain(const char *check)
+{
+    return chain_position(check) >= 0;
+}
+
+/* Checks that run beside the chain on a bot that reports: metric rules, api, log errors,
+ * resources, clock. */
+static bool is_other_check(const char *check)
+{
+    return strncmp(check, "metric:", 7) == 0 || strcmp(check, "api") == 0 ||
+           strcmp(check, "log_errors") == 0 || strcmp(check, "resources") == 0 ||
+           strcmp(check, "clock") == 0;
+}
+
+bool col_verdict_judged(const struct col_verdict *v, const char *check)
+{
+    if (v->status == COL_ST_UNKNOWN)
+        return false; /* nothing judged yet */
+    if (strcmp(check, "intent") == 0)
+        return true;
+    int pos = chain_position(check);
+    if (pos >= 0)
+        return v->judged_all || pos <= (int)v->chain;
+    if (is_other_check(check))
+        return v->judged_all || v->others_judged;
+    return false; /* flapping, recovery: not the rules' */
+}
+
+const struct col_finding *col_verdict_finding(const struct col_verdict *v, const char *check)
+{
+    for (int i = 0; i < v->nfindings; i++)
+        if (strcmp(v->findings[i].check, check) == 0)
+            return &v->findings[i];
+    return NULL;
+}
+
+/* Records a failing check; a second finding for the same check keeps the worse. */
+static void add_finding(struct col_verdict *v, enum col_severity sev, const char *check,
+                        const char *reason)
+{
+    struct col_finding *f = (struct col_finding *)col_verdict_finding(v, check);
+    if (f && sev <= f->severity)
+        return;
+    if (!f) {
+        if (v->nfindings == COL_FINDINGS_MAX)
+            return; /* cannot happen: one per metric rule and per other check */
+        f = &v->findings[v->nfindings++];
+    }
+    f->check = check;
+    f->severity = sev;
+    snprintf(f->reason, sizeof(f->reason), "%s", reason);
 }
 
 void col_format_duration(int64_t ms, char *buf, size_t size)
@@ -91,6 +164,8 @@ static void set(struct col_verdict *v, enum col_status st, const char *check, in
     v->status = st;
     v->check = check;
     v->next_due_mono = due;
+    int pos = chain_position(check);
+    v->chain = pos >= 0 ? (enum col_chain)pos : COL_CHAIN_PASSED;
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -170,18 +245,22 @@ enum col_level col_resources_level(const struct col_rule_limits *lim, double pro
 static void eval_clock(const struct col_evidence *ev, const struct col_rule_limits *lim,
                        struct col_verdict *v)
 {
-    if (!ev->clock_known || lim->clock_skew_ms <= 0 || v->status != COL_ST_HEALTHY)
+    if (!v->others_judged || !ev->clock_known || lim->clock_skew_ms <= 0)
         return;
     int64_t off = ev->clock_ahead_ms < 0 ? -ev->clock_ahead_ms : ev->clock_ahead_ms;
     if (off <= lim->clock_skew_ms)
         return;
-    char d[32];
+    char d[32], r[COL_REASON_MAX + 1];
     col_format_duration(off, d, sizeof(d));
+    snprintf(r, sizeof(r), "agent clock %s %s the collector's", d,
+             ev->clock_ahead_ms > 0 ? "ahead of" : "behind");
+    add_finding(v, COL_SEV_WARNING, "clock", r);
+    if (v->status != COL_ST_HEALTHY)
+        return;
     v->status = COL_ST_DEGRADED;
     v->check = "clock";
     v->severity = COL_SEV_WARNING;
-    snprintf(v->reason, sizeof(v->reason), "agent clock %s %s the collector's", d,
-             ev->clock_ahead_ms > 0 ? "ahead of" : "behind");
+    snprintf(v->reason, sizeof(v->reason), "%s", r);
 }
 
 /* A bot stopped on purpose: absence is the plan, trading is the surprise. */
@@ -192,6 +271,8 @@ static void eval_intent(const struct col_evidence *ev, const struct col_rule_lim
         return;
     v->check = "intent";
     v->severity = COL_SEV_NONE;
+    v->nfindings = 0; /* stopped on purpose: only trading is news */
+    v->judged_all = true;
     if (v->status == COL_ST_DOWN || (v->status == COL_ST_STOPPED && !ev->proc_alive)) {
         v->status = COL_ST_STOPPED;
         snprintf(v->reason, sizeof(v->reason), "stopped, as intended");
@@ -199,6 +280,7 @@ static void eval_intent(const struct col_evidence *ev, const struct col_rule_lim
         v->status = COL_ST_DEGRADED;
         v->severity = COL_SEV_CRITICAL;
         snprintf(v->reason, sizeof(v->reason), "trading although intended stopped");
+        add_finding(v, COL_SEV_CRITICAL, "intent", v->reason);
         /* it stops counting as trading when the trade turns stale */
         v->next_due_mono = min64(v->next_due_mono, ev->last_trade_mono + lim->trade_stale_ms);
     } else {
@@ -253,28 +335,8 @@ static bool op_holds(enum col_op op, double x, double y)
     }
 }
 
-/* One candidate of the secondary checks (metric rules, exchange API, resources). */
-struct finding {
-    bool hit;
-    enum col_severity sev;
-    const char *check;
-    char reason[COL_REASON_MAX + 1];
-};
-
-/* Keeps the worse finding; on a tie the earlier one (metric rules, then API, then resources). */
-static void consider(struct finding *best, enum col_severity sev, const char *check,
-                     const char *reason)
-{
-    if (best->hit && sev <= best->sev)
-        return;
-    best->hit = true;
-    best->sev = sev;
-    best->check = check;
-    snprintf(best->reason, sizeof(best->reason), "%s", reason);
-}
-
 static void eval_metric_rules(const struct col_evidence *ev, const struct col_rule_limits *lim,
-                              struct finding *best)
+                              struct col_verdict *v)
 {
     char r[COL_REASON_MAX + 1];
     for (int i = 0; i < lim->nmetric_rules; i++) {
@@ -285,13 +347,13 @@ static void eval_metric_rules(const struct col_evidence *ev, const struct col_ru
                 continue;
             snprintf(r, sizeof(r), "%s = %g (rule %s %g %s)", mr->metric, ev->metrics[k].value,
                      col_op_name(mr->op), mr->value, col_severity_name(mr->severity));
-            consider(best, mr->severity, mr->check, r);
+            add_finding(v, mr->severity, mr->check, r);
         }
     }
 }
 
 static void eval_api(const struct col_evidence *ev, const struct col_rule_limits *lim,
-                     struct finding *best)
+                     struct col_verdict *v)
 {
     char r[COL_REASON_MAX + 1], d[32], t[32];
     if (ev->api_calls <= 0)
@@ -303,7 +365,7 @@ static void eval_api(const struct col_evidence *ev, const struct col_rule_limits
                  "exchange API errors: %lld of the last %lld calls (%.0f%% >= %.0f%%)",
                  (long long)ev->api_errors, (long long)ev->api_calls, rate,
                  crit ? lim->api_err_crit : lim->api_err_warn);
-        consider(best, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "api", r);
+        add_finding(v, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "api", r);
     }
     if (lim->api_latency_warn_ms > 0 && ev->api_latency_ms_max >= lim->api_latency_warn_ms) {
         bool crit = ev->api_latency_ms_max >= lim->api_latency_crit_ms;
@@ -311,45 +373,52 @@ static void eval_api(const struct col_evidence *ev, const struct col_rule_limits
         col_format_duration(crit ? lim->api_latency_crit_ms : lim->api_latency_warn_ms, t,
                             sizeof(t));
         snprintf(r, sizeof(r), "exchange API latency %s >= %s", d, t);
-        consider(best, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "api", r);
+        add_finding(v, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "api", r);
     }
 }
 
-/* A bot that works (healthy or idle): the worst of its custom-metric rules, exchange API and
- * resources makes it degraded. Resources alert only once confirmed. */
-static void eval_secondary(const struct col_evidence *ev, const struct col_rule_limits *lim,
-                           struct col_verdict *v)
+/* The checks beside the chain, on a bot that reports (neither down nor unknown): custom-metric
+ * rules, exchange API, log errors and resources, each a finding of its own (resources below
+ * `confirm` failing samples one without severity). On a bot that works (healthy or idle) the
+ * worst of them makes it degraded; on a tie the first in that order. */
+static void eval_others(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                        struct col_verdict *v)
 {
-    if (v->status != COL_ST_HEALTHY && v->status != COL_ST_IDLE)
+    if (v->status == COL_ST_DOWN || v->status == COL_ST_UNKNOWN)
         return;
-    struct finding best = {0};
+    v->others_judged = true;
+    int first = v->nfindings;
     char r[COL_REASON_MAX + 1];
-    eval_metric_rules(ev, lim, &best);
-    eval_api(ev, lim, &best);
+    eval_metric_rules(ev, lim, v);
+    eval_api(ev, lim, v);
     if (ev->has_log && ev->log_rate_known && lim->log_err_warn > 0 &&
         ev->log_err_per_min >= lim->log_err_warn) {
         bool crit = lim->log_err_crit > 0 && ev->log_err_per_min >= lim->log_err_crit;
         snprintf(r, sizeof(r), "log errors %.0f/min >= %.0f/min", ev->log_err_per_min,
                  crit ? lim->log_err_crit : lim->log_err_warn);
-        consider(&best, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "log", r);
+        add_finding(v, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "log_errors", r);
     }
     if (ev->res_level != COL_LEVEL_OK) {
         int confirm = lim->confirm > 0 ? lim->confirm : 1;
         if (ev->res_streak >= confirm) {
-            consider(&best, ev->res_level == COL_LEVEL_CRIT ? COL_SEV_CRITICAL : COL_SEV_WARNING,
-                     "resources", ev->res_reason);
+            add_finding(v, ev->res_level == COL_LEVEL_CRIT ? COL_SEV_CRITICAL : COL_SEV_WARNING,
+                        "resources", ev->res_reason);
         } else {
             snprintf(r, sizeof(r), "%s (%d of %d samples)", ev->res_reason, ev->res_streak,
                      confirm);
-            consider(&best, COL_SEV_NONE, "resources", r);
+            add_finding(v, COL_SEV_NONE, "resources", r);
         }
     }
-    if (!best.hit)
+    if (v->nfindings == first || (v->status != COL_ST_HEALTHY && v->status != COL_ST_IDLE))
         return;
+    const struct col_finding *worst = &v->findings[first];
+    for (int i = first + 1; i < v->nfindings; i++)
+        if (v->findings[i].severity > worst->severity)
+            worst = &v->findings[i];
     v->status = COL_ST_DEGRADED;
-    v->severity = best.sev;
-    v->check = best.check;
-    snprintf(v->reason, sizeof(v->reason), "%s", best.reason);
+    v->severity = worst->severity;
+    v->check = worst->check;
+    snprintf(v->reason, sizeof(v->reason), "%s", worst->reason);
 }
 
 /* A declared maintenance keeps the status the evidence shows, but holds its alert until the
@@ -360,6 +429,8 @@ static void eval_maintenance(const struct col_evidence *ev, int64_t now, struct 
         v->status == COL_ST_UNKNOWN)
         return;
     v->next_due_mono = min64(v->next_due_mono, ev->maintenance_until_mono);
+    v->nfindings = 0; /* every alert held, and any open one resolved */
+    v->judged_all = true;
     if (v->severity == COL_SEV_NONE)
         return;
     v->severity = COL_SEV_NONE;
@@ -373,10 +444,15 @@ void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_lim
                         int64_t now, struct col_verdict *v)
 {
     v->reason[0] = '\0';
+    v->nfindings = 0;
+    v->others_judged = false;
+    v->judged_all = false;
     eval_primary(ev, lim, now, v);
     v->severity = col_status_severity(v->status);
     scale_by_exposure(ev, v);
-    eval_secondary(ev, lim, v);
+    if (v->severity != COL_SEV_NONE)
+        add_finding(v, v->severity, v->check, v->reason);
+    eval_others(ev, lim, v);
     eval_clock(ev, lim, v);
     eval_intent(ev, lim, now, v);
     eval_maintenance(ev, now, v);
@@ -479,6 +555,8 @@ static void eval_primary(const struct col_evidence *ev, const struct col_rule_li
     } else {
         set(v, COL_ST_HEALTHY, "", min64(due, since + stale));
         snprintf(v->reason, sizeof(v->reason), "%s", ok);
+        if (!ev->has_trade) /* healthy for now, but trading is not judged until stale */
+            v->chain = COL_CHAIN_TRADING - 1;
     }
 }
 

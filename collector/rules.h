@@ -145,17 +145,57 @@ void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbe
                                 int64_t sent_ts, int64_t recv_mono);
 
 #define COL_REASON_MAX 128
+/* The most checks one verdict can find failing: the chain's one, a metric rule per metric,
+ * api, log_errors, resources and clock. */
+#define COL_FINDINGS_MAX (COL_METRIC_RULES_MAX + 6)
+
+/* One failing check: each holds its own alert, "one alert per (bot, check)". */
+struct col_finding {
+    const char *check;          /* as col_verdict.check */
+    enum col_severity severity; /* NONE: failing, not yet confirmed (resources below confirm) */
+    char reason[COL_REASON_MAX + 1];
+};
+
+/* The primary chain, in order: the first failing one decides; those before it passed, those
+ * after it could not be judged. COL_CHAIN_PASSED: every one passed. A bot never seen trading
+ * is healthy until trade_stale, but its trading is not judged before (a restored trading
+ * alert stays open). */
+enum col_chain {
+    COL_CHAIN_LIVENESS = 0,
+    COL_CHAIN_PROCESS,
+    COL_CHAIN_LOOP,
+    COL_CHAIN_LOG,
+    COL_CHAIN_MARKET,
+    COL_CHAIN_TRADING,
+    COL_CHAIN_PASSED
+};
 
 struct col_verdict {
     enum col_status status;
-    enum col_severity severity; /* of the alert this verdict holds open (NONE: none) */
-    const char *check;          /* "liveness", "process", "loop", "market", "trading", "api",
-                                   "resources", "intent", "metric:NAME" or ""; static, or owned by the
-                                   limits' metric rules */
+    enum col_severity severity; /* of the alert the status's check holds open (NONE: none) */
+    const char *check;          /* "liveness", "process", "loop", "log", "market", "trading",
+                                   "api", "log_errors", "resources", "clock", "intent",
+                                   "metric:NAME" or ""; static, or owned by the limits' metric
+                                   rules */
     char reason[COL_REASON_MAX + 1];
     int64_t next_due_mono; /* when the verdict can next change without new evidence;
                               INT64_MAX: only new evidence can change it */
+    /* Every check failing now, whatever decided the status: the alerts this verdict holds
+     * open. A check not listed passed, if judged (col_verdict_judged), so its alert resolves. */
+    enum col_chain chain; /* the last chain check judged: the failing one, or the last run */
+    bool others_judged;   /* the checks outside the chain ran (the bot reports: not down) */
+    bool judged_all;      /* intent or maintenance had the last word: every check judged */
+    int nfindings;
+    struct col_finding findings[COL_FINDINGS_MAX];
 };
+
+/* Whether the verdict judged check (so an open alert for it that has no finding resolves);
+ * false for checks the rules do not own (flapping, recovery). */
+bool col_verdict_judged(const struct col_verdict *v, const char *check);
+/* Whether check is one of the primary chain's (liveness, process, loop, log, market, trading). */
+bool col_check_in_chain(const char *check);
+/* The verdict's finding for check, or NULL. */
+const struct col_finding *col_verdict_finding(const struct col_verdict *v, const char *check);
 
 /* The heartbeat timeout in force for this evidence. */
 int64_t col_rules_heartbeat_timeout(const struct col_evidence *ev,
@@ -179,6 +219,10 @@ void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_lim
 /* The static name of a check (liveness, process, trading, resources, clock, intent, loop, …),
  * or "" for any other. */
 const char *col_check_static(const char *name);
+
+/* Whether name is a check an alert can carry (a static one, or "metric:" and a valid metric
+ * name): what a silence may match. */
+bool col_check_is_valid(const char *name);
 
 /* Formats a duration in ms as "2h5m", "30m", "45s", "800ms" into buf. */
 void col_format_duration(int64_t ms, char *buf, size_t size);

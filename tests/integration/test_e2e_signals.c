@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* End to end, the bot's own signals through `botpulse-agent notify`: a loop that stops ticking
  * while its process lives is hung with a critical alert; a custom-metric rule raises a critical
- * alert and the API error rate a degraded verdict; an event reaches MQTT; a declared maintenance
+ * alert and the API error rate a degraded verdict (both at once: two alerts, one per check); an
+ * event reaches MQTT; a declared maintenance
  * holds the alert of a bot killed during it, and the alert comes once it ends. */
 #include "stack.h"
 
@@ -130,6 +131,60 @@ static void test_metric_rule_api_and_event(void **state)
     bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
+/* A metric rule and the API error rate failing together: two alerts, one per check, each with
+ * its own id on MQTT and in alert_events; the metric's resolves while the API's stays open. */
+static void test_two_failing_checks_are_two_alerts(void **state)
+{
+    struct bpt_env *env = *state;
+    struct bpt_stack s;
+    struct bpt_rec *rec;
+    start(env, &s, &rec, "[bot bot-1]\nmetric_rule = unprotected_positions > 0 critical\n");
+    bpt_assert(env, notify(&s, "bot-1", "metric", "unprotected_positions=2", NULL) == 0,
+               "notify metric failed");
+    const char *metric[] = {"\"event\":\"opened\"", "\"check\":\"metric:unprotected_positions\"",
+                            NULL};
+    char *m = bpt_rec_wait(rec, BPT_ROOT "/alerts/critical/bot-1", metric, 10000);
+    bpt_assert(env, m, "no alert for the metric rule");
+    free(m);
+    /* 5 API calls, 1 failed: 20 %, critical: a second alert, the first one untouched */
+    for (int i = 0; i < 4; i++)
+        bpt_assert(env, notify(&s, "bot-1", "api", "--ok", NULL) == 0, "notify api failed");
+    bpt_assert(env, notify(&s, "bot-1", "api", "--error", NULL) == 0, "notify api failed");
+    const char *api[] = {"\"event\":\"opened\"", "\"check\":\"api\"", NULL};
+    m = bpt_rec_wait(rec, BPT_ROOT "/alerts/critical/bot-1", api, 10000);
+    bpt_assert(env, m, "no second alert for the API error rate while the metric one is open");
+    free(m);
+    const char *p[] = {"bot-1"};
+    int64_t n = bpt_pg_wait_int(env, 2, 10000,
+                                "SELECT count(DISTINCT alert_id) FROM alert_events WHERE "
+                                "bot_id = $1 AND event = 'opened' AND check_name IN "
+                                "('metric:unprotected_positions', 'api')",
+                                1, p);
+    bpt_assert(env, n == 2, "expected two alerts opened in alert_events, got %lld", (long long)n);
+    /* positions protected: the metric's alert resolves; the API's stays, and decides */
+    bpt_assert(env, notify(&s, "bot-1", "metric", "unprotected_positions=0", NULL) == 0,
+               "notify metric failed");
+    const char *resolved[] = {"\"event\":\"resolved\"",
+                              "\"check\":\"metric:unprotected_positions\"", NULL};
+    m = bpt_rec_wait(rec, BPT_ROOT "/alerts/+/bot-1", resolved, 10000);
+    bpt_assert(env, m, "the metric alert did not resolve");
+    free(m);
+    const char *status[] = {"\"status\":\"degraded\"", "\"check\":\"api\"", NULL};
+    m = bpt_rec_wait(rec, BPT_ROOT "/status/bot-1", status, 10000);
+    bpt_assert(env, m, "bot-1 not degraded by the API once the metric passed");
+    free(m);
+    const char *api_resolved[] = {"\"event\":\"resolved\"", "\"check\":\"api\"", NULL};
+    bpt_assert(env, bpt_rec_count(rec, BPT_ROOT "/alerts/#", api_resolved) == 0,
+               "the API alert resolved with the metric's");
+    n = bpt_pg_wait_int(env, 1, 10000,
+                        "SELECT count(*) FROM alert_events WHERE bot_id = $1 AND "
+                        "event = 'resolved' AND check_name = 'metric:unprotected_positions'",
+                        1, p);
+    bpt_assert(env, n == 1, "the metric's resolution is not in alert_events (%lld)", (long long)n);
+    bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
+}
+
 static void test_maintenance_holds_alert_until_it_ends(void **state)
 {
     struct bpt_env *env = *state;
@@ -163,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_silent_loop_is_hung_with_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metric_rule_api_and_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_failing_checks_are_two_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_maintenance_holds_alert_until_it_ends, setup,
                                         teardown),
     };

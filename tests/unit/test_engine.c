@@ -23,6 +23,17 @@ struct fx {
     int64_t seq;
 };
 
+/* The alert that speaks for the bot (its most severe open one), or NULL; and whether any. */
+static const struct col_alert *worst(const struct col_bot *b)
+{
+    return col_alerts_worst(&b->alerts);
+}
+
+static bool has_alert(const struct col_bot *b)
+{
+    return b->alerts.n > 0;
+}
+
 static int setup(void **state)
 {
     static struct fx fx;
@@ -121,11 +132,11 @@ static void test_heartbeat_timeout_goes_down_at_deadline(void **state)
     assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
     tick(fx, 30 * S);
     assert_int_equal(bot(fx, "bot-1")->status, COL_ST_DOWN);
-    assert_true(bot(fx, "bot-1")->alert.open);
-    assert_int_equal(bot(fx, "bot-1")->alert.severity, COL_SEV_CRITICAL);
+    assert_true(has_alert(bot(fx, "bot-1")));
+    assert_int_equal(worst(bot(fx, "bot-1"))->severity, COL_SEV_CRITICAL);
     heartbeat(fx, "a1", "bot-1", true, 31 * S);
     assert_int_equal(bot(fx, "bot-1")->status, COL_ST_HEALTHY);
-    assert_false(bot(fx, "bot-1")->alert.open);
+    assert_false(has_alert(bot(fx, "bot-1")));
 }
 
 static void test_last_will_downs_every_bot_at_once(void **state)
@@ -167,10 +178,10 @@ static void test_stale_then_stopped_then_trade_resolves(void **state)
     const struct col_bot *b = bot(fx, "bot-1");
     assert_int_equal(b->status, COL_ST_STOPPED);
     assert_string_equal(b->check, "trading");
-    assert_int_equal(b->alert.severity, COL_SEV_CRITICAL); /* escalated from warning */
+    assert_int_equal(worst(b)->severity, COL_SEV_CRITICAL); /* escalated from warning */
     trade(fx, "a1", "bot-1", 131 * S, 131 * S);
     assert_int_equal(b->status, COL_ST_HEALTHY);
-    assert_false(b->alert.open);
+    assert_false(has_alert(b));
 }
 
 static void test_open_alert_repeats_until_resolved(void **state)
@@ -182,32 +193,31 @@ static void test_open_alert_repeats_until_resolved(void **state)
     trade(fx, "a1", "bot-1", 0, 0);
     agent_state(fx, "a1", "host-1", false, "bot-1", "acct", 1 * S); /* Last Will */
     const struct col_bot *b = bot(fx, "bot-1");
-    assert_true(b->alert.open);
+    assert_true(has_alert(b));
     char id[COL_ALERT_ID_MAX + 1];
-    snprintf(id, sizeof(id), "%s", b->alert.id);
+    snprintf(id, sizeof(id), "%s", worst(b)->id);
     /* down by Last Will has no deadline of its own: the reminder is the next one */
     assert_int_equal(col_engine_next_deadline(fx->e) <= T0 + 61 * S, true);
     tick(fx, 60 * S);
-    assert_int_equal(b->alert.repeats, 0);
+    assert_int_equal(worst(b)->repeats, 0);
     tick(fx, 61 * S);
-    assert_int_equal(b->alert.repeats, 1);
+    assert_int_equal(worst(b)->repeats, 1);
     tick(fx, 100 * S);
-    assert_int_equal(b->alert.repeats, 1); /* at most one per period */
+    assert_int_equal(worst(b)->repeats, 1); /* at most one per period */
     tick(fx, 121 * S);
-    assert_int_equal(b->alert.repeats, 2);
-    assert_string_equal(b->alert.id, id); /* the same alert, reminded */
+    assert_int_equal(worst(b)->repeats, 2);
+    assert_string_equal(worst(b)->id, id); /* the same alert, reminded */
     agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 130 * S);
     heartbeat(fx, "a1", "bot-1", true, 130 * S);
     trade(fx, "a1", "bot-1", 130 * S, 130 * S);
     assert_int_equal(b->status, COL_ST_HEALTHY);
-    assert_false(b->alert.open);
+    assert_false(has_alert(b));
     for (int64_t t = 140 * S; t <= 300 * S; t += 10 * S) { /* healthy past 181 s, 241 s */
         heartbeat(fx, "a1", "bot-1", true, t);
         trade(fx, "a1", "bot-1", t, t);
         tick(fx, t);
     }
-    assert_false(b->alert.open);
-    assert_int_equal(b->alert.repeats, 2); /* resolved: no more reminders */
+    assert_false(has_alert(b)); /* resolved: nothing left to remind of */
 }
 
 static void test_no_repeat_when_disabled(void **state)
@@ -217,9 +227,9 @@ static void test_no_repeat_when_disabled(void **state)
     agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
     heartbeat(fx, "a1", "bot-1", true, 0);
     agent_state(fx, "a1", "host-1", false, "bot-1", "acct", 1 * S);
-    assert_true(bot(fx, "bot-1")->alert.open);
+    assert_true(has_alert(bot(fx, "bot-1")));
     tick(fx, 3600 * S);
-    assert_int_equal(bot(fx, "bot-1")->alert.repeats, 0);
+    assert_int_equal(worst(bot(fx, "bot-1"))->repeats, 0);
 }
 
 static void test_restored_alert_is_kept_then_resolved_by_its_id(void **state)
@@ -230,20 +240,38 @@ static void test_restored_alert_is_kept_then_resolved_by_its_id(void **state)
                      0);
     const struct col_bot *b = bot(fx, "bot-1");
     assert_int_equal(b->status, COL_ST_UNKNOWN);
-    assert_true(b->alert.open);
-    assert_string_equal(b->alert.check, "process");
+    assert_true(has_alert(b));
+    assert_string_equal(worst(b)->check, "process");
     /* still dead after the restart: the same alert, not a new one */
     agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 1 * S);
     heartbeat(fx, "a1", "bot-1", false, 1 * S);
     assert_int_equal(b->status, COL_ST_STOPPED);
-    assert_string_equal(b->alert.id, "old-a7");
-    assert_int_equal(b->alert.opened_at, W0 - 60 * S);
+    assert_string_equal(worst(b)->id, "old-a7");
+    assert_int_equal(worst(b)->opened_at, W0 - 60 * S);
     /* back: resolved, by that id */
     heartbeat(fx, "a1", "bot-1", true, 2 * S);
     trade(fx, "a1", "bot-1", 2 * S, 2 * S);
     assert_int_equal(b->status, COL_ST_HEALTHY);
-    assert_false(b->alert.open);
-    assert_string_equal(b->alert.id, "old-a7");
+    assert_false(has_alert(b));
+}
+
+/* A flapping alert left open by the previous run: this run has not seen the bot flap, so the
+ * first verdict on it resolves that alert (the rules never judge "flapping" themselves). */
+static void test_restored_flapping_alert_resolves_at_first_verdict(void **state)
+{
+    struct fx *fx = *state;
+    assert_int_equal(
+        col_engine_restore_alert(fx->e, "bot-1", "flapping", "old-f1", "warning", W0 - 60 * S, T0),
+        0);
+    const struct col_bot *b = bot(fx, "bot-1");
+    assert_non_null(col_alerts_find(&b->alerts, "flapping"));
+    tick(fx, 1 * S); /* unknown still: nothing judged, kept */
+    assert_non_null(col_alerts_find(&b->alerts, "flapping"));
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 2 * S);
+    heartbeat(fx, "a1", "bot-1", true, 2 * S);
+    trade(fx, "a1", "bot-1", 2 * S, 2 * S);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_false(has_alert(b));
 }
 
 static void test_restored_warning_escalates_and_silent_bot_goes_down(void **state)
@@ -257,19 +285,32 @@ static void test_restored_warning_escalates_and_silent_bot_goes_down(void **stat
                      0);
     assert_int_equal(col_engine_restore_alert(fx->e, "bad id!", "trading", "x", "warning", 0, T0),
                      -EINVAL);
-    heartbeat(fx, "a1", "bot-1", false, 1 * S); /* worse than before: escalated, same id */
     const struct col_bot *b1 = bot(fx, "bot-1");
-    assert_int_equal(b1->alert.severity, COL_SEV_CRITICAL);
-    assert_string_equal(b1->alert.id, "old-w1");
-    /* bot-2 never reports again: down at the heartbeat deadline, its alert still open */
-    tick(fx, 29 * S);
-    assert_int_equal(bot(fx, "bot-2")->status, COL_ST_UNKNOWN);
-    tick(fx, 30 * S);
+    /* bot-2 never reports again: down at the heartbeat deadline; bot-1 reports, no trade */
+    for (int64_t t = 1 * S; t <= 121 * S; t += 10 * S) {
+        heartbeat(fx, "a1", "bot-1", true, t);
+        tick(fx, t);
+        if (t == 21 * S)
+            assert_int_equal(bot(fx, "bot-2")->status, COL_ST_UNKNOWN);
+    }
+    /* bot-1: stale (the restored warning, kept), then stopped: escalated, the same id */
+    assert_int_equal(b1->status, COL_ST_STOPPED);
+    assert_int_equal(b1->alerts.n, 1);
+    assert_string_equal(worst(b1)->id, "old-w1");
+    assert_int_equal(worst(b1)->severity, COL_SEV_CRITICAL);
+    /* bot-2: down is the liveness check's alert; its trading could not be judged, so the
+     * restored trading alert stays open as it was */
     const struct col_bot *b2 = bot(fx, "bot-2");
     assert_int_equal(b2->status, COL_ST_DOWN);
-    assert_true(b2->alert.open);
-    assert_string_equal(b2->alert.id, "old-w2");
-    assert_int_equal(b2->alert.severity, COL_SEV_CRITICAL);
+    assert_int_equal(b2->alerts.n, 2);
+    const struct col_alert *trading = col_alerts_find(&b2->alerts, "trading");
+    const struct col_alert *liveness = col_alerts_find(&b2->alerts, "liveness");
+    assert_non_null(trading);
+    assert_non_null(liveness);
+    assert_string_equal(trading->id, "old-w2");
+    assert_int_equal(trading->severity, COL_SEV_WARNING);
+    assert_int_equal(liveness->severity, COL_SEV_CRITICAL);
+    assert_string_equal(worst(b2)->check, "liveness");
 }
 
 static void test_skewed_agent_clock_neither_hides_nor_invents_staleness(void **state)
@@ -305,23 +346,23 @@ static void test_flapping_bot_alerts_once_then_settles(void **state)
     trade(fx, "a1", "bot-1", 0, 0);
     const struct col_bot *b = bot(fx, "bot-1");
     heartbeat(fx, "a1", "bot-1", false, 5 * S); /* -> stopped: 2, alert opened */
-    assert_true(b->alert.open);
+    assert_true(has_alert(b));
     char id[COL_ALERT_ID_MAX + 1];
-    snprintf(id, sizeof(id), "%s", b->alert.id);
+    snprintf(id, sizeof(id), "%s", worst(b)->id);
     heartbeat(fx, "a1", "bot-1", true, 10 * S); /* -> healthy: 3, resolved */
-    assert_false(b->alert.open);
+    assert_false(has_alert(b));
     heartbeat(fx, "a1", "bot-1", false, 15 * S); /* -> stopped: 4, flapping */
     assert_true(b->flap.flapping);
-    assert_true(b->alert.open);
-    assert_string_equal(b->alert.check, "flapping");
-    assert_string_not_equal(b->alert.id, id); /* a new alert: the old one was resolved */
-    snprintf(id, sizeof(id), "%s", b->alert.id);
+    assert_true(has_alert(b));
+    assert_string_equal(worst(b)->check, "flapping");
+    assert_string_not_equal(worst(b)->id, id); /* a new alert: the old one was resolved */
+    snprintf(id, sizeof(id), "%s", worst(b)->id);
     assert_non_null(strstr(b->reason, "flapping (4 changes in 1m): process not running"));
     for (int64_t t = 20 * S; t <= 40 * S; t += 5 * S) { /* on, off, on, off, on */
         heartbeat(fx, "a1", "bot-1", (t / (5 * S)) % 2 == 0, t);
         trade(fx, "a1", "bot-1", t, t);
-        assert_true(b->alert.open); /* no storm: neither resolved nor reopened */
-        assert_string_equal(b->alert.id, id);
+        assert_true(has_alert(b)); /* no storm: neither resolved nor reopened */
+        assert_string_equal(worst(b)->id, id);
     }
     assert_int_equal(b->status, COL_ST_HEALTHY);
     /* steady from 40 s: at 100 s a whole window has passed without a change */
@@ -333,7 +374,7 @@ static void test_flapping_bot_alerts_once_then_settles(void **state)
     assert_true(b->flap.flapping);
     heartbeat(fx, "a1", "bot-1", true, 100 * S);
     assert_false(b->flap.flapping);
-    assert_false(b->alert.open); /* healthy after settling: resolved */
+    assert_false(has_alert(b)); /* healthy after settling: resolved */
     assert_string_equal(b->reason, "alive and trading");
 }
 
@@ -368,7 +409,7 @@ static void test_bots_failing_together_make_one_incident(void **state)
     heartbeat(fx, "a9", "bot-9", false, 2 * S); /* same moment, other exchange */
     const struct col_bot *b1 = bot(fx, "bot-1"), *b3 = bot(fx, "bot-3");
     assert_null(b1->incident); /* two are not yet an incident: their alerts went out */
-    assert_true(b1->alert.open && b1->alert.announced);
+    assert_true(has_alert(b1) && worst(b1)->announced);
     heartbeat(fx, "bot-3", "bot-3", false, 3 * S);
     const struct col_incident *inc = b3->incident;
     assert_non_null(inc);
@@ -377,8 +418,8 @@ static void test_bots_failing_together_make_one_incident(void **state)
     assert_int_equal(inc->nbots, 3);
     assert_ptr_equal(b1->incident, inc);
     assert_null(bot(fx, "bot-9")->incident);
-    assert_true(b3->alert.open);
-    assert_false(b3->alert.announced); /* the incident speaks for it */
+    assert_true(has_alert(b3));
+    assert_false(worst(b3)->announced); /* the incident speaks for it */
     char reason[256];
     col_incident_reason(inc, 60 * S, reason, sizeof(reason));
     assert_string_equal(reason, "3 bots on exchange ex1 failed within 1m (3 still failing; now "
@@ -392,7 +433,7 @@ static void test_bots_failing_together_make_one_incident(void **state)
         trade(fx, ids[i], ids[i], 10 * S, 10 * S);
         assert_ptr_equal(bot(fx, "bot-4")->incident, inc);
     }
-    assert_false(b1->alert.open);
+    assert_false(has_alert(b1));
     heartbeat(fx, "bot-4", "bot-4", true, 11 * S); /* the last: resolved, freed */
     trade(fx, "bot-4", "bot-4", 11 * S, 11 * S);
     for (int i = 0; i < 4; i++)
@@ -413,7 +454,7 @@ static void test_failures_far_apart_are_no_incident(void **state)
                 trade(fx, ids[j], ids[j], i * 61 * S + 1, i * 61 * S + 1);
             }
         assert_null(bot(fx, ids[i])->incident);
-        assert_true(bot(fx, ids[i])->alert.announced);
+        assert_true(worst(bot(fx, ids[i]))->announced);
     }
 }
 
@@ -587,11 +628,11 @@ static void test_silent_loop_goes_hung_at_its_deadline(void **state)
     tick(fx, 20 * S);
     assert_int_equal(b->status, COL_ST_HUNG);
     assert_string_equal(b->check, "loop");
-    assert_true(b->alert.open);
-    assert_int_equal(b->alert.severity, COL_SEV_CRITICAL);
+    assert_true(has_alert(b));
+    assert_int_equal(worst(b)->severity, COL_SEV_CRITICAL);
     heartbeat_signals(fx, "bot-1", true, 25 * S, 25 * S, 0); /* it ticks again */
     assert_int_equal(b->status, COL_ST_HEALTHY);
-    assert_false(b->alert.open);
+    assert_false(has_alert(b));
 }
 
 static void test_maintenance_holds_the_alert_until_it_ends(void **state)
@@ -604,17 +645,82 @@ static void test_maintenance_holds_the_alert_until_it_ends(void **state)
     heartbeat_signals(fx, "bot-1", false, 10 * S, 0, 45 * S); /* the bot is stopped */
     assert_int_equal(b->status, COL_ST_STOPPED);
     assert_int_equal(b->severity, COL_SEV_NONE);
-    assert_false(b->alert.open);
+    assert_false(has_alert(b));
     heartbeat_signals(fx, "bot-1", false, 20 * S, 0, 45 * S);
     heartbeat_signals(fx, "bot-1", false, 30 * S, 0, 45 * S);
     heartbeat_signals(fx, "bot-1", false, 40 * S, 0, 45 * S);
     tick(fx, 40 * S);
-    assert_false(b->alert.open);
+    assert_false(has_alert(b));
     assert_int_equal(col_engine_next_deadline(fx->e), T0 + 45 * S); /* woken at its end */
     tick(fx, 45 * S);
     assert_int_equal(b->status, COL_ST_STOPPED);
-    assert_true(b->alert.open);
-    assert_int_equal(b->alert.severity, COL_SEV_CRITICAL);
+    assert_true(has_alert(b));
+    assert_int_equal(worst(b)->severity, COL_SEV_CRITICAL);
+}
+
+static void stats(struct fx *fx, const char *bot, double disk_pct, int64_t at)
+{
+    struct col_event ev;
+    header(fx, &ev, BP_MSG_STATS, "a1", bot, at);
+    ev.msg.u.stats = (struct bp_stats){.proc_cpu_pct = 1,
+                                       .proc_rss_kb = 1000,
+                                       .host_cpu_pct = 5,
+                                       .host_mem_pct = 10,
+                                       .host_disk_pct = disk_pct};
+    col_engine_handle(fx->e, &ev);
+}
+
+/* Two checks failing at once are two alerts, each with its own id, each resolved by its own
+ * check; a silence on one check leaves the other loud. */
+static void test_each_failing_check_has_its_own_alert(void **state)
+{
+    struct fx *fx = *state;
+    struct col_silence sl = {.id = "s1",
+                             .bot = "bot-1",
+                             .check = "resources",
+                             .reason = "disk cleanup",
+                             .created_by = "ops",
+                             .ends_at = W0 + 3600 * S};
+    assert_int_equal(col_engine_restore_silence(fx->e, &sl, T0, W0), 0);
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    trade(fx, "a1", "bot-1", 0, 0);
+    const struct col_bot *b = bot(fx, "bot-1");
+    for (int64_t t = 1 * S; t <= 3 * S; t += S) /* disk 97 %: confirmed at the third sample */
+        stats(fx, "bot-1", 97, t);
+    assert_int_equal(b->status, COL_ST_DEGRADED);
+    assert_int_equal(b->alerts.n, 1);
+    const struct col_alert *res = col_alerts_find(&b->alerts, "resources");
+    assert_non_null(res);
+    assert_int_equal(res->severity, COL_SEV_CRITICAL);
+    assert_false(res->announced); /* silenced: stored, not told */
+    char res_id[COL_ALERT_ID_MAX + 1];
+    snprintf(res_id, sizeof(res_id), "%s", res->id);
+    /* no trade for a minute: trading fails too, and the bot's status is stale */
+    for (int64_t t = 10 * S; t <= 61 * S; t += 10 * S) {
+        heartbeat(fx, "a1", "bot-1", true, t);
+        stats(fx, "bot-1", 97, t);
+        tick(fx, t + 1 * S);
+    }
+    assert_int_equal(b->status, COL_ST_STALE);
+    assert_string_equal(b->check, "trading");
+    assert_int_equal(b->alerts.n, 2);
+    const struct col_alert *trading = col_alerts_find(&b->alerts, "trading");
+    assert_non_null(trading);
+    assert_int_equal(trading->severity, COL_SEV_WARNING);
+    assert_true(trading->announced); /* the silence covers resources only */
+    assert_string_not_equal(trading->id, res_id);
+    assert_string_equal(col_alerts_find(&b->alerts, "resources")->id, res_id); /* kept */
+    assert_string_equal(worst(b)->check, "resources"); /* the critical one speaks for it */
+    /* the disk is cleaned: resources resolves, trading stays */
+    stats(fx, "bot-1", 40, 65 * S);
+    assert_int_equal(b->alerts.n, 1);
+    assert_null(col_alerts_find(&b->alerts, "resources"));
+    assert_non_null(col_alerts_find(&b->alerts, "trading"));
+    /* a trade: trading resolves, the bot is healthy */
+    trade(fx, "a1", "bot-1", 66 * S, 66 * S);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_false(has_alert(b));
 }
 
 int main(void)
@@ -624,6 +730,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_last_will_downs_every_bot_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_process_dead_is_stopped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restored_flapping_alert_resolves_at_first_verdict,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_failing_check_has_its_own_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),

@@ -24,9 +24,21 @@ static void view(struct col_bot_view *v, const char *id, enum col_status st)
     v->status = st;
 }
 
+/* bot-2's open alerts: one per failing check, each counted */
+static const struct col_alert_view open_alerts[] = {
+    {.bot = "bot-2", .alert_id = "x-a1", .severity = COL_SEV_CRITICAL, .check = "liveness"},
+    {.bot = "bot-2", .alert_id = "x-a2", .severity = COL_SEV_WARNING, .check = "resources"},
+    {.bot = "bot-2", .alert_id = "x-a3", .severity = COL_SEV_WARNING, .check = "metric:lag"},
+};
+
 static char *render(struct col_bot_view *v, size_t n)
 {
-    struct col_metrics_input in = {.bots = v, .nbots = n, .now_wall = NOW, .have_store = true};
+    struct col_metrics_input in = {.bots = v,
+                                   .nbots = n,
+                                   .alerts = open_alerts,
+                                   .nalerts = sizeof(open_alerts) / sizeof(open_alerts[0]),
+                                   .now_wall = NOW,
+                                   .have_store = true};
     in.ingest.received = 10;
     in.ingest.accepted = 7;
     in.ingest.rejected[BP_MSG_ERR_JSON] = 2;
@@ -77,7 +89,7 @@ static void test_per_bot_series(void **state)
     has(s, "botpulse_fleet_bots{status=\"down\"} 1\n");
     has(s, "botpulse_fleet_bots{status=\"stale\"} 0\n");
     has(s, "botpulse_alerts_open{severity=\"critical\"} 1\n");
-    has(s, "botpulse_alerts_open{severity=\"warning\"} 0\n");
+    has(s, "botpulse_alerts_open{severity=\"warning\"} 2\n"); /* per check, not per bot */
     free(s);
 }
 

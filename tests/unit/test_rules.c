@@ -641,6 +641,106 @@ static void test_signal_table(void **state)
     print_message("%zu signal cases\n", n);
 }
 
+/* ---- findings: one per failing check, each its own alert ------------------------------- */
+
+/* A status case, and every finding its verdict must list ("check/severity", in order), the
+ * checks it must have judged, and those it must not have (an open alert for those stays). */
+struct finding_case {
+    struct sig_case in;
+    const char *findings;
+    const char *judged, *unjudged; /* space-separated check names */
+};
+
+#define RES_W .res = COL_LEVEL_WARN
+#define RES_C .res = COL_LEVEL_CRIT
+
+/* clang-format off */
+static const struct finding_case finding_cases[] = {
+    {{.name = "stale trading and a confirmed disk: two alerts", .trade_age = 40 * MIN, RES_W,
+      .streak = 3, .want = STALE_, .check = "trading", .sev = SWARN},
+     "trading/warning resources/warning", "liveness process loop log market trading resources",
+     ""},
+    {{.name = "dead process and an unprotected position: both", .dead = true,
+      .m1 = "unprotected_positions", .v1 = 1, .want = STOPPED_, .check = "process", .sev = SCRIT},
+     "process/critical metric:unprotected_positions/critical",
+     "liveness process api log_errors resources clock metric:unprotected_positions",
+     "loop log market trading"},
+    {{.name = "down: only liveness judged, the rest kept", .hb_age = 5 * MIN, RES_C, .streak = 3,
+      .m1 = "unprotected_positions", .v1 = 1, .want = DOWN_, .check = "liveness", .sev = SCRIT},
+     "liveness/critical", "liveness",
+     "process loop trading resources api clock metric:unprotected_positions"},
+    {{.name = "hung: trading not judged, API still", .tick_age = 5 * MIN, .api_calls = 20,
+      .api_errors = 5, .want = HUNG_, .check = "loop", .sev = SCRIT},
+     "loop/critical api/critical", "liveness process loop api resources", "log market trading"},
+    {{.name = "API warning beside resources not yet confirmed", .api_calls = 20, .api_errors = 2,
+      RES_W, .streak = 1, .want = DEG, .check = "api", .sev = SWARN},
+     "api/warning resources/none", "api resources trading", ""},
+    {{.name = "two metrics: one alert each, the worse rule per metric", .m1 = "drawdown_pct",
+      .v1 = 45, .m2 = "equity", .v2 = 50, .want = DEG, .check = "metric:drawdown_pct",
+      .sev = SCRIT},
+     "metric:drawdown_pct/critical metric:equity/warning", "metric:drawdown_pct metric:equity",
+     ""},
+    {{.name = "maintenance: no finding, every check judged", .dead = true, RES_C, .streak = 3,
+      .maint = true, .maint_left = 1 * MIN, .want = STOPPED_, .check = "process", .sev = NONE},
+     "", "liveness process trading resources intent", ""},
+    {{.name = "intended stopped, trading, full disk: only intent", RES_C, .streak = 3,
+      .intended_stopped = true, .want = DEG, .check = "intent", .sev = SCRIT},
+     "intent/critical", "intent trading resources", ""},
+    {{.name = "never traded, before stale: trading not judged yet", .trade_age = NEVER,
+      .first_age = 1 * MIN, .want = HEALTHY_, .check = ""},
+     "", "liveness process loop log market resources", "trading"},
+    {{.name = "no heartbeat yet: nothing judged", .hb_age = NEVER, .first_age = 1 * S,
+      .want = COL_ST_UNKNOWN, .check = "liveness"},
+     "", "", "liveness process trading resources intent"},
+    {{.name = "idle: trading judged, and passing", .tick_age = 1 * S, .trade_age = 40 * MIN,
+      .want = IDLE_, .check = "trading"},
+     "", "trading resources", ""},
+    {{.name = "flapping and recovery are not the rules' to resolve", .want = HEALTHY_,
+      .check = ""},
+     "", "liveness trading", "flapping recovery"},
+};
+/* clang-format on */
+
+static void assert_each_judged(const struct col_verdict *v, const char *name, const char *list,
+                               bool want)
+{
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *c = strtok_r(buf, " ", &save); c; c = strtok_r(NULL, " ", &save))
+        if (col_verdict_judged(v, c) != want)
+            fail_msg("case %s: check %s %s", name, c, want ? "not judged" : "judged");
+}
+
+static void test_findings_table(void **state)
+{
+    (void)state;
+    size_t n = sizeof(finding_cases) / sizeof(finding_cases[0]);
+    for (size_t i = 0; i < n; i++) {
+        const struct finding_case *fc = &finding_cases[i];
+        const struct sig_case *c = &fc->in;
+        struct col_evidence ev = sig_evidence(c);
+        struct col_rule_limits lim = signal_limits();
+        lim.intended_stopped = c->intended_stopped;
+        struct col_verdict v;
+        col_rules_evaluate(&ev, &lim, NOW_, &v);
+        char got[512] = "";
+        size_t len = 0;
+        for (int k = 0; k < v.nfindings; k++)
+            len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%s/%s", k ? " " : "",
+                                    v.findings[k].check, col_severity_name(v.findings[k].severity));
+        print_message("case: %s -> %s/%s [%s]\n", c->name, col_status_name(v.status), v.check, got);
+        assert_string_equal(col_status_name(v.status), col_status_name(c->want));
+        assert_string_equal(v.check, c->check);
+        assert_string_equal(col_severity_name(v.severity), col_severity_name(c->sev));
+        assert_string_equal(got, fc->findings);
+        for (int k = 0; k < v.nfindings; k++)
+            assert_true(strlen(v.findings[k].reason) > 0);
+        assert_each_judged(&v, c->name, fc->judged, true);
+        assert_each_judged(&v, c->name, fc->unjudged, false);
+    }
+    print_message("%zu finding cases\n", n);
+}
+
 /* A heartbeat's signals land on our clock by their age on the agent's: a skewed agent clock
  * moves nothing. */
 static void test_signals_to_evidence(void **state)
@@ -733,18 +833,18 @@ static void test_log_table(void **state)
          COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
         {"errors 9.9/min", true, 1 * S, 3600 * S, 1 * S, true, 9.9, 15 * MIN, false, false,
          COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
-        {"errors 10/min: warning", true, 1 * S, 3600 * S, 1 * S, true, 10, 15 * MIN, false,
-         false, COL_ST_DEGRADED, "log", COL_SEV_WARNING, "log errors 10/min >= 10/min"},
-        {"errors 59/min: warning", true, 1 * S, 3600 * S, 1 * S, true, 59, 15 * MIN, false,
-         false, COL_ST_DEGRADED, "log", COL_SEV_WARNING, NULL},
-        {"errors 60/min: critical", true, 1 * S, 3600 * S, 1 * S, true, 60, 15 * MIN, false,
-         false, COL_ST_DEGRADED, "log", COL_SEV_CRITICAL, "log errors 60/min >= 60/min"},
+        {"errors 10/min: warning", true, 1 * S, 3600 * S, 1 * S, true, 10, 15 * MIN, false, false,
+         COL_ST_DEGRADED, "log_errors", COL_SEV_WARNING, "log errors 10/min >= 10/min"},
+        {"errors 59/min: warning", true, 1 * S, 3600 * S, 1 * S, true, 59, 15 * MIN, false, false,
+         COL_ST_DEGRADED, "log_errors", COL_SEV_WARNING, NULL},
+        {"errors 60/min: critical", true, 1 * S, 3600 * S, 1 * S, true, 60, 15 * MIN, false, false,
+         COL_ST_DEGRADED, "log_errors", COL_SEV_CRITICAL, "log errors 60/min >= 60/min"},
         {"rate not yet known", true, 1 * S, 3600 * S, 1 * S, false, 500, 15 * MIN, false, false,
          COL_ST_HEALTHY, "", COL_SEV_NONE, NULL},
         {"dead process beats a silent log", true, 20 * MIN, 3600 * S, 1 * S, false, 0, 15 * MIN,
          true, false, COL_ST_STOPPED, "process", COL_SEV_CRITICAL, NULL},
-        {"silent log beats stale trading", true, 16 * MIN, 3600 * S, 40 * MIN, false, 0,
-         15 * MIN, false, false, COL_ST_HUNG, "log", COL_SEV_CRITICAL, NULL},
+        {"silent log beats stale trading", true, 16 * MIN, 3600 * S, 40 * MIN, false, 0, 15 * MIN,
+         false, false, COL_ST_HUNG, "log", COL_SEV_CRITICAL, NULL},
         {"stale trading beats log errors", true, 1 * S, 3600 * S, 40 * MIN, true, 100, 15 * MIN,
          false, false, COL_ST_STALE, "trading", COL_SEV_WARNING, NULL},
         {"intended stopped, silent log: nothing raised", true, 20 * MIN, 3600 * S, 3 * 3600 * S,
@@ -937,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_reason_texts),
         cmocka_unit_test(test_severity_mapping),
         cmocka_unit_test(test_signal_table),
+        cmocka_unit_test(test_findings_table),
         cmocka_unit_test(test_signals_to_evidence),
         cmocka_unit_test(test_metric_rule_parse),
     };

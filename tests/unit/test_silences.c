@@ -25,6 +25,17 @@
 #define T0 5000000
 #define W0 1700000000000LL
 
+/* The alert that speaks for the bot (its most severe open one), or NULL; and whether any. */
+static const struct col_alert *worst(const struct col_bot *b)
+{
+    return col_alerts_worst(&b->alerts);
+}
+
+static bool has_alert(const struct col_bot *b)
+{
+    return b->alerts.n > 0;
+}
+
 static struct col_silence silence(const char *id, const char *bot, const char *account,
                                   const char *host, const char *check, int64_t ends_mono)
 {
@@ -134,6 +145,16 @@ static void test_body_validation(void **state)
                      0);
     assert_int_equal(sl.ends_at, W0 + 60 * S);
     assert_string_equal(sl.created_by, "api");
+    /* one metric rule's alert, or the log error rate's, can be silenced alone */
+    assert_int_equal(col_silence_from_json("{\"bot\":\"b\",\"check\":\"metric:drawdown_pct\","
+                                           "\"duration\":\"1h\",\"reason\":\"r\"}",
+                                           W0, &sl, err, sizeof(err)),
+                     0);
+    assert_string_equal(sl.check, "metric:drawdown_pct");
+    assert_int_equal(col_silence_from_json("{\"bot\":\"b\",\"check\":\"log_errors\","
+                                           "\"duration\":\"1h\",\"reason\":\"r\"}",
+                                           W0, &sl, err, sizeof(err)),
+                     0);
     static const char *const bad[] = {
         "[]",
         "{\"duration\":\"30m\",\"reason\":\"r\"}", /* no matcher */
@@ -148,9 +169,11 @@ static void test_body_validation(void **state)
         "{\"bot\":\"b\",\"until\":1699999999999,\"reason\":\"r\"}",   /* past */
         "{\"bot\":\"b\",\"until\":1700000000000.5,\"reason\":\"r\"}", /* not an integer */
         "{\"bot\":\"b\",\"until\":\"soon\",\"reason\":\"r\"}",
-        "{\"bot\":\"b\",\"until\":1e300,\"reason\":\"r\"}",          /* far off */
-        "{\"check\":\"nope\",\"duration\":\"1h\",\"reason\":\"r\"}", /* not a check */
-        "{\"bots\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}",     /* typo: unknown */
+        "{\"bot\":\"b\",\"until\":1e300,\"reason\":\"r\"}",                /* far off */
+        "{\"check\":\"nope\",\"duration\":\"1h\",\"reason\":\"r\"}",       /* not a check */
+        "{\"check\":\"metric:Bad\",\"duration\":\"1h\",\"reason\":\"r\"}", /* bad metric */
+        "{\"check\":\"metric:\",\"duration\":\"1h\",\"reason\":\"r\"}",
+        "{\"bots\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}", /* typo: unknown */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
@@ -269,17 +292,17 @@ static void test_silenced_alert_is_quiet_then_announced_at_the_end(void **state)
     /* the silence's end is a deadline of the loop */
     assert_true(col_engine_next_deadline(fx->e) <= T0 + 100 * S);
     col_engine_tick(fx->e, T0 + 30 * S, W0 + 30 * S); /* both miss 3 heartbeats: down */
-    assert_true(bot(fx, "bot-1")->alert.open);
-    assert_false(bot(fx, "bot-1")->alert.announced); /* silenced: stored, not told */
-    assert_true(bot(fx, "bot-2")->alert.announced);
+    assert_true(has_alert(bot(fx, "bot-1")));
+    assert_false(worst(bot(fx, "bot-1"))->announced); /* silenced: stored, not told */
+    assert_true(worst(bot(fx, "bot-2"))->announced);
     qr = ask(fx, COL_Q_SILENCES, NULL, 31 * S);
     assert_int_equal(qr->nsilences, 1);
     assert_string_equal(qr->silences[0].id, id);
     col_query_release(qr);
     col_engine_tick(fx->e, T0 + 99 * S, W0 + 99 * S);
-    assert_false(bot(fx, "bot-1")->alert.announced);
+    assert_false(worst(bot(fx, "bot-1"))->announced);
     col_engine_tick(fx->e, T0 + 100 * S, W0 + 100 * S); /* the silence ends: told now */
-    assert_true(bot(fx, "bot-1")->alert.announced);
+    assert_true(worst(bot(fx, "bot-1"))->announced);
     qr = ask(fx, COL_Q_SILENCES, NULL, 101 * S);
     assert_int_equal(qr->nsilences, 0);
     col_query_release(qr);
@@ -300,8 +323,8 @@ static void test_removed_silence_announces_and_bad_ones_are_refused(void **state
     struct col_silence made = qr->silence;
     col_query_release(qr);
     col_engine_tick(fx->e, T0 + 30 * S, W0 + 30 * S);
-    assert_true(bot(fx, "bot-1")->alert.open);
-    assert_false(bot(fx, "bot-1")->alert.announced);
+    assert_true(has_alert(bot(fx, "bot-1")));
+    assert_false(worst(bot(fx, "bot-1"))->announced);
     struct col_silence gone = silence("no-such", "", "", "", "", 0);
     qr = ask(fx, COL_Q_SILENCE_REMOVE, &gone, 40 * S);
     assert_int_equal(qr->rc, -ENOENT);
@@ -309,9 +332,9 @@ static void test_removed_silence_announces_and_bad_ones_are_refused(void **state
     qr = ask(fx, COL_Q_SILENCE_REMOVE, &made, 40 * S);
     assert_int_equal(qr->rc, 0);
     col_query_release(qr);
-    assert_true(bot(fx, "bot-1")->alert.announced);
+    assert_true(worst(bot(fx, "bot-1"))->announced);
     heartbeat(fx, "bot-1", 41 * S); /* and the resolution goes out with it */
-    assert_false(bot(fx, "bot-1")->alert.open);
+    assert_false(has_alert(bot(fx, "bot-1")));
 }
 
 static void test_restored_silence_keeps_its_end(void **state)
