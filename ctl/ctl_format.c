@@ -216,14 +216,26 @@ static int print_bot(FILE *out, const cJSON *b, int64_t now)
     fprintf(out, "account:        %s\n", *str(b, "account") ? str(b, "account") : "-");
     fprintf(out, "exchange:       %s\n", *str(b, "exchange") ? str(b, "exchange") : "-");
     fprintf(out, "host:           %s\n", *str(b, "host") ? str(b, "host") : "-");
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "alert");
-    if (cJSON_IsObject(a)) {
-        ago(num(a, "opened_at"), now, t1, sizeof(t1));
-        fprintf(out, "alert:          %s %s (check %s, opened %s)\n", str(a, "severity"),
-                str(a, "alert_id"), str(a, "check"), t1);
-    } else {
-        fprintf(out, "alert:          none\n");
+    /* every open alert, one per failing check (an older collector sends only "alert") */
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(b, "alerts");
+    const cJSON *one = cJSON_GetObjectItemCaseSensitive(b, "alert");
+    int n = 0;
+    const cJSON *a;
+    if (cJSON_IsArray(all)) {
+        cJSON_ArrayForEach(a, all) {
+            ago(num(a, "opened_at"), now, t1, sizeof(t1));
+            fprintf(out, "%s %s %s (check %s, opened %s): %s\n",
+                    n++ ? "               " : "alerts:        ", str(a, "severity"),
+                    str(a, "alert_id"), str(a, "check"), t1, str(a, "reason"));
+        }
+    } else if (cJSON_IsObject(one)) {
+        ago(num(one, "opened_at"), now, t1, sizeof(t1));
+        fprintf(out, "alerts:         %s %s (check %s, opened %s)\n", str(one, "severity"),
+                str(one, "alert_id"), str(one, "check"), t1);
+        n = 1;
     }
+    if (n == 0)
+        fprintf(out, "alerts:         none\n");
     return 0;
 }
 

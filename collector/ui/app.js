@@ -184,8 +184,11 @@ function visibleBots() {
 function botRow(b) {
   const link = el("a", { href: "#/bot/" + encodeURIComponent(b.id) }, b.id);
   const btn = el("button", { type: "button", onclick: () => recheck(b.id) }, "re-check");
-  const alert = b.alert ? el("span", { class: "sev-" + b.alert.severity },
-                             b.alert.severity + " (" + b.alert.check + ")") : "";
+  // the alert that speaks for the bot, and how many more of its checks are failing
+  const more = (b.alerts || []).length > 1 ? " +" + (b.alerts.length - 1) : "";
+  const alert = b.alert ? el("span", { class: "sev-" + b.alert.severity,
+                                       title: (b.alerts || []).map((a) => a.check).join(", ") },
+                             b.alert.severity + " (" + b.alert.check + ")" + more) : "";
   return el("tr", { class: "st-" + b.status, "data-bot": b.id, "data-status": b.status },
     el("td", {}, link), el("td", {}, badge(b.status)), el("td", {}, b.reason),
     el("td", {}, b.account || "—"), el("td", {}, b.host || "—"),
@@ -244,8 +247,11 @@ function drawCard(b) {
   add("account", b.account || "—");
   add("exchange", b.exchange || "—");
   add("host", b.host || "—");
-  add("open alert", b.alert ? el("span", { class: "sev-" + b.alert.severity },
-      b.alert.severity + ", " + b.alert.check + ", opened " + ago(b.alert.opened_at)) : "none");
+  // one alert per failing check
+  const open = (b.alerts || []).map((a) => el("div", { class: "sev-" + a.severity,
+      "data-alert": a.alert_id }, a.severity + ", " + a.check + ": " + a.reason +
+      " (opened " + ago(a.opened_at) + ")"));
+  add("open alerts", open.length ? el("div", {}, ...open) : "none");
   $("#bot-card").replaceChildren(dl);
   // the toggle offers the other intended state
   const want = b.intended === "stopped" ? "running" : "stopped";

@@ -187,6 +187,21 @@ static void test_tables(void **state)
     out = render("alerts", "{\"alerts\":[]}", &rc);
     assert_string_equal(out, "no open alerts\n");
     free(out);
+    /* a bot with two failing checks: both alerts, one line each */
+    out = render("bot b",
+                 "{\"id\":\"b\",\"status\":\"stale\",\"check\":\"trading\",\"reason\":\"r\","
+                 "\"since\":1699999880000,\"alerts\":[{\"alert_id\":\"x-a1\",\"severity\":"
+                 "\"warning\",\"check\":\"trading\",\"reason\":\"last trade 40m ago\","
+                 "\"opened_at\":1699999880000},{\"alert_id\":\"x-a2\",\"severity\":"
+                 "\"critical\",\"check\":\"resources\",\"reason\":\"disk 97%\","
+                 "\"opened_at\":1699999940000}]}",
+                 &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "alerts:         warning x-a1 (check trading, opened 2m00s ago): "
+                                "last trade 40m ago\n"));
+    assert_non_null(strstr(out, "\n                critical x-a2 (check resources, opened "
+                                "1m00s ago): disk 97%\n"));
+    free(out);
     out = render("history b",
                  "{\"transitions\":[{\"ts\":1700000000000,\"from\":\"healthy\","
                  "\"to\":\"down\",\"check\":\"liveness\",\"reason\":\"r\"}]}",
