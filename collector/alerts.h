@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define COL_ALERT_ID_MAX 47
-#define COL_ALERT_CHECK_MAX 48 /* "metric:" and a 32-character metric name fit */
+#define COL_ALERT_CHECK_MAX COL_CHECK_NAME_MAX
 
 struct col_alert {
     bool open;

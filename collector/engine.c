@@ -650,6 +650,7 @@ static void on_bot_message(struct col_engine *e, const struct col_event *ev)
         note_trade(b, ev, hb->last_trade_ts);
         col_evidence_apply_signals(&b->ev, hb, h->ts, ev->recv_mono);
         col_evidence_apply_log(&b->ev, hb, h->ts, ev->recv_mono);
+        col_evidence_count_failures(&b->ev, &b->limits);
         break;
     }
     case BP_MSG_STATS: {

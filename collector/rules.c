@@ -377,17 +377,11 @@ static void eval_api(const struct col_evidence *ev, const struct col_rule_limits
     }
 }
 
-/* The checks beside the chain, on a bot that reports (neither down nor unknown): custom-metric
- * rules, exchange API, log errors and resources, each a finding of its own (resources below
- * `confirm` failing samples one without severity). On a bot that works (healthy or idle) the
- * worst of them makes it degraded; on a tie the first in that order. */
-static void eval_others(const struct col_evidence *ev, const struct col_rule_limits *lim,
-                        struct col_verdict *v)
+/* The checks the heartbeat's own evidence decides: custom-metric rules, exchange API, log
+ * errors; each a finding, as the latest heartbeat has it. */
+static void eval_heartbeat_checks(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                                  struct col_verdict *v)
 {
-    if (v->status == COL_ST_DOWN || v->status == COL_ST_UNKNOWN)
-        return;
-    v->others_judged = true;
-    int first = v->nfindings;
     char r[COL_REASON_MAX + 1];
     eval_metric_rules(ev, lim, v);
     eval_api(ev, lim, v);
@@ -397,6 +391,56 @@ static void eval_others(const struct col_evidence *ev, const struct col_rule_lim
         snprintf(r, sizeof(r), "log errors %.0f/min >= %.0f/min", ev->log_err_per_min,
                  crit ? lim->log_err_crit : lim->log_err_warn);
         add_finding(v, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "log_errors", r);
+    }
+}
+
+static int streak_of(const struct col_evidence *ev, const char *check)
+{
+    for (int i = 0; i < ev->nstreaks; i++)
+        if (strcmp(ev->streaks[i].check, check) == 0)
+            return ev->streaks[i].n;
+    return 0;
+}
+
+void col_evidence_count_failures(struct col_evidence *ev, const struct col_rule_limits *lim)
+{
+    struct col_verdict v;
+    v.nfindings = 0;
+    eval_heartbeat_checks(ev, lim, &v);
+    struct col_check_streak next[COL_FINDINGS_MAX];
+    int n = 0;
+    for (int i = 0; i < v.nfindings && n < COL_FINDINGS_MAX; i++) {
+        snprintf(next[n].check, sizeof(next[n].check), "%s", v.findings[i].check);
+        int was = streak_of(ev, v.findings[i].check);
+        next[n++].n = was < 1000000 ? was + 1 : was;
+    }
+    memcpy(ev->streaks, next, (size_t)n * sizeof(next[0]));
+    ev->nstreaks = n; /* a check not failing now starts from nothing */
+}
+
+/* The checks beside the chain, on a bot that reports (neither down nor unknown): custom-metric
+ * rules, exchange API, log errors and resources, each a finding of its own. One that has not
+ * failed `check_confirm` heartbeats in a row (resources: `confirm` stats samples) holds no
+ * severity yet. On a bot that works (healthy or idle) the worst of them makes it degraded; on
+ * a tie the first in that order. */
+static void eval_others(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                        struct col_verdict *v)
+{
+    if (v->status == COL_ST_DOWN || v->status == COL_ST_UNKNOWN)
+        return;
+    v->others_judged = true;
+    int first = v->nfindings;
+    char r[COL_REASON_MAX + 1];
+    eval_heartbeat_checks(ev, lim, v);
+    for (int i = first; lim->check_confirm > 1 && i < v->nfindings; i++) {
+        struct col_finding *f = &v->findings[i];
+        int n = streak_of(ev, f->check);
+        if (n >= lim->check_confirm)
+            continue;
+        f->severity = COL_SEV_NONE;
+        size_t len = strlen(f->reason);
+        snprintf(f->reason + len, sizeof(f->reason) - len, " (%d of %d heartbeats)", n,
+                 lim->check_confirm);
     }
     if (ev->res_level != COL_LEVEL_OK) {
         int confirm = lim->confirm > 0 ? lim->confirm : 1;

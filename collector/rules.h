@@ -40,6 +40,10 @@ struct col_threshold {
 enum col_op { COL_OP_LT = 0, COL_OP_LE, COL_OP_GT, COL_OP_GE, COL_OP_EQ, COL_OP_NE };
 
 #define COL_METRIC_RULES_MAX 16 /* per bot, [rules] ones and its own together */
+#define COL_CHECK_NAME_MAX 48   /* "metric:" and a 32-character metric name fit */
+/* The most checks one verdict can find failing: the chain's one, a metric rule per metric,
+ * api, log_errors, resources and clock. */
+#define COL_FINDINGS_MAX (COL_METRIC_RULES_MAX + 6)
 
 /* A custom-metric rule from the config: "NAME OP NUMBER SEVERITY". */
 struct col_metric_rule {
@@ -65,6 +69,8 @@ struct col_rule_limits {
     int64_t trade_stopped_ms;
     struct col_threshold cpu, mem, disk; /* process and host cpu; host memory; fullest disk */
     int confirm;            /* failing samples in a row before a resource alert */
+    int check_confirm;      /* failing heartbeats in a row before a metric-rule, api or
+                               log_errors alert (<= 1: at once) */
     int64_t clock_skew_ms;  /* an agent clock further off than this is a warning; 0: off */
     bool intended_stopped;  /* stopped on purpose: its absence raises nothing */
     /* the bot's own signals (heartbeat "signals") */
@@ -129,6 +135,13 @@ struct col_evidence {
     double log_err_per_min; /* over the last full minute or more */
     int nmetrics;
     struct bp_metric metrics[BP_METRICS_MAX];
+    /* metric-rule, api and log_errors checks failing in a row, one entry per failing check,
+     * counted per heartbeat (col_evidence_count_failures) */
+    int nstreaks;
+    struct col_check_streak {
+        char check[COL_CHECK_NAME_MAX];
+        int n;
+    } streaks[COL_FINDINGS_MAX];
 };
 
 /* Moves every time in ev forward by shift_ms (the time the collector could not hear anyone). */
@@ -143,11 +156,11 @@ void col_evidence_apply_log(struct col_evidence *ev, const struct bp_heartbeat *
                             int64_t sent_ts, int64_t recv_mono);
 void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbeat *hb,
                                 int64_t sent_ts, int64_t recv_mono);
+/* After a heartbeat's evidence is in: counts, per metric-rule, api and log_errors check, the
+ * heartbeats in a row on which it fails (a passing one starts it again from nothing). */
+void col_evidence_count_failures(struct col_evidence *ev, const struct col_rule_limits *lim);
 
 #define COL_REASON_MAX 128
-/* The most checks one verdict can find failing: the chain's one, a metric rule per metric,
- * api, log_errors, resources and clock. */
-#define COL_FINDINGS_MAX (COL_METRIC_RULES_MAX + 6)
 
 /* One failing check: each holds its own alert, "one alert per (bot, check)". */
 struct col_finding {

@@ -70,6 +70,9 @@ static const struct bp_cfg_key rules_keys[] = {
     {"disk_crit", BP_CFG_DOUBLE, 1, 101, "95", S(limits.disk.crit), "fullest disk %: critical"},
     {"resource_confirm", BP_CFG_INT, 1, 100, "3", S(resource_confirm),
      "failing stats samples in a row before a resource alert (degraded from the first)"},
+    {"check_confirm", BP_CFG_INT, 1, 100, "3", S(check_confirm),
+     "heartbeats in a row on which a metric rule, the API or log errors fail before their "
+     "alert (degraded from the first); 1 = at once"},
     {"clock_skew", BP_CFG_MS, 0, DAY_MS, "5s", S(limits.clock_skew_ms),
      "an agent clock further off than this is a warning (0 = never)"},
     {"flap_changes", BP_CFG_INT, 0, 16, "6", S(flap_changes),
@@ -188,6 +191,8 @@ static const struct bp_cfg_key bot_keys[] = {
     {"cadence", BP_CFG_STR, 0, 0, "", B(cadence), "fixed or learned; empty = as [rules]"},
     {"log_silence", BP_CFG_MS, 0, DAY_MS, "0", B(log_silence_ms),
      "0 = inherit; a quiet log is normal for some bots: give them longer"},
+    {"check_confirm", BP_CFG_INT, 0, 100, "0", B(check_confirm),
+     "0 = inherit; 1: this bot's metric rules, API and log errors alert at once"},
     {"metric_rule", BP_CFG_STR, 0, 0, "", B(metric_rule),
      "this bot's custom-metric rules, in addition to [rules] metric_rule"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
@@ -233,6 +238,7 @@ static const struct bp_cfg_key account_keys[] = {
     {"heartbeat_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(heartbeat_timeout_ms), "0 = inherit"},
     {"trade_stale", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stale_ms), "0 = inherit"},
     {"trade_stopped", BP_CFG_MS, 0, 30 * DAY_MS, "0", B(trade_stopped_ms), "0 = inherit"},
+    {"check_confirm", BP_CFG_INT, 0, 100, "0", B(check_confirm), "0 = inherit"},
     {"recovery", BP_CFG_STR, 0, 0, "", B(recovery), "on or off; empty = [recovery] enabled"},
     {"recovery_ladder", BP_CFG_STR, 0, 0, "", B(recovery_ladder), "empty = [recovery] ladder"},
     {"pre_restart", BP_CFG_STR, 0, 0, "", B(pre_restart),
@@ -449,6 +455,8 @@ static void apply_override(const struct col_bot_override *o, struct col_rule_lim
         out->trade_stale_ms = o->trade_stale_ms;
     if (o->trade_stopped_ms > 0)
         out->trade_stopped_ms = o->trade_stopped_ms;
+    if (o->check_confirm > 0)
+        out->check_confirm = (int)o->check_confirm;
 }
 
 static int validate(struct col_settings *s, const char *path, char *err, size_t errlen)
@@ -538,6 +546,7 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         snprintf(s->mqtt_client_id, sizeof(s->mqtt_client_id), "botpulse-collector-%s", s->id);
     s->limits.heartbeat_misses = (int)s->heartbeat_misses;
     s->limits.confirm = (int)s->resource_confirm;
+    s->limits.check_confirm = (int)s->check_confirm;
     s->limits.cadence_factor = strcmp(s->cadence, "learned") == 0 ? s->cadence_factor : 0;
     s->flap.changes = (int)s->flap_changes;
     s->incidents.min_bots = (int)s->incident_bots;

@@ -30,6 +30,7 @@ struct col_bot_override {
     int64_t tick_timeout_ms; /* 0 = inherit; set: ticks are expected from this bot */
     int64_t market_stale_ms; /* 0 = inherit */
     int64_t log_silence_ms;  /* 0 = inherit */
+    int64_t check_confirm;   /* 0 = inherit */
     char cadence[16];        /* "fixed", "learned" or "" = as [rules] */
     char metric_rule[1024];  /* its own rules, added to [rules] metric_rule */
     int nrules;              /* [rules] ones first, then its own (parsed at load) */
@@ -67,6 +68,7 @@ struct col_settings {
     int64_t incident_bots;
     int64_t flap_changes;
     int64_t resource_confirm;
+    int64_t check_confirm;
     char cadence[16];       /* [rules] cadence: "fixed" or "learned" */
     double cadence_factor;  /* applied as limits.cadence_factor for learned bots */
     int64_t api_min_calls;

@@ -741,6 +741,65 @@ static void test_findings_table(void **state)
     print_message("%zu finding cases\n", n);
 }
 
+/* Hysteresis of the heartbeat's own checks (check_confirm = 3): degraded from the first failing
+ * heartbeat, the alert only on the third in a row, and a passing heartbeat starts again. */
+static void test_heartbeat_check_hysteresis(void **state)
+{
+    (void)state;
+    struct col_rule_limits lim = signal_limits();
+    lim.check_confirm = 3;
+    const struct {
+        const char *name;
+        struct sig_case in;
+        const char *check;
+    } hcases[] = {
+        {"metric rule", {.m1 = "unprotected_positions", .v1 = 1}, "metric:unprotected_positions"},
+        {"api error rate", {.api_calls = 20, .api_errors = 5}, "api"},
+        {"api latency", {.api_calls = 3, .api_lat = 40 * S}, "api"},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof(hcases) / sizeof(hcases[0]); i++) {
+        struct col_evidence ev = sig_evidence(&hcases[i].in);
+        struct col_verdict v;
+        for (int beat = 1; beat <= 4; beat++, n++) {
+            col_evidence_count_failures(&ev, &lim);
+            col_rules_evaluate(&ev, &lim, NOW_, &v);
+            print_message("case: %s, heartbeat %d -> %s/%s/%s (%s)\n", hcases[i].name, beat,
+                          col_status_name(v.status), v.check, col_severity_name(v.severity),
+                          v.reason);
+            assert_int_equal(v.status, COL_ST_DEGRADED); /* from the first */
+            assert_string_equal(v.check, hcases[i].check);
+            assert_int_equal(v.severity, beat < 3 ? COL_SEV_NONE : COL_SEV_CRITICAL);
+            if (beat < 3) {
+                char want[32];
+                snprintf(want, sizeof(want), "(%d of 3 heartbeats)", beat);
+                if (!strstr(v.reason, want))
+                    fail_msg("%s: reason '%s' lacks '%s'", hcases[i].name, v.reason, want);
+            }
+        }
+        /* one passing heartbeat: healthy, and the count starts again */
+        struct col_evidence ok = sig_evidence(&(struct sig_case){0});
+        ok.nstreaks = ev.nstreaks;
+        memcpy(ok.streaks, ev.streaks, sizeof(ok.streaks));
+        col_evidence_count_failures(&ok, &lim);
+        assert_int_equal(ok.nstreaks, 0);
+        col_rules_evaluate(&ok, &lim, NOW_, &v);
+        assert_int_equal(v.status, COL_ST_HEALTHY);
+        ev.nstreaks = 0;
+        col_evidence_count_failures(&ev, &lim);
+        col_rules_evaluate(&ev, &lim, NOW_, &v);
+        assert_int_equal(v.severity, COL_SEV_NONE);
+        n += 2;
+    }
+    /* check_confirm 1 (or unset): at once, whatever the count */
+    lim.check_confirm = 1;
+    struct col_evidence ev = sig_evidence(&hcases[0].in);
+    struct col_verdict v;
+    col_rules_evaluate(&ev, &lim, NOW_, &v);
+    assert_int_equal(v.severity, COL_SEV_CRITICAL);
+    print_message("%d hysteresis cases\n", n + 1);
+}
+
 /* A heartbeat's signals land on our clock by their age on the agent's: a skewed agent clock
  * moves nothing. */
 static void test_signals_to_evidence(void **state)
@@ -1038,6 +1097,7 @@ int main(void)
         cmocka_unit_test(test_severity_mapping),
         cmocka_unit_test(test_signal_table),
         cmocka_unit_test(test_findings_table),
+        cmocka_unit_test(test_heartbeat_check_hysteresis),
         cmocka_unit_test(test_signals_to_evidence),
         cmocka_unit_test(test_metric_rule_parse),
     };

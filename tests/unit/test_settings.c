@@ -53,6 +53,7 @@ static void test_defaults_and_webhook(void **state)
     col_settings_limits_for(&s, "b1", "", &l);
     assert_true(l.intended_stopped);
     assert_int_equal(l.confirm, 3);
+    assert_int_equal(l.check_confirm, 3);
     assert_true(l.cpu.warn == 80 && l.cpu.crit == 95 && l.disk.crit == 95);
     col_settings_limits_for(&s, "b2", "", &l);
     assert_false(l.intended_stopped);
@@ -60,15 +61,18 @@ static void test_defaults_and_webhook(void **state)
     col_settings_cleanup(&s);
     /* [rules] < [account] < [bot]; a bot's configured account wins over its agent's label */
     assert_int_equal(load(BASE "[account quiet]\ntrade_stale = 3h\ntrade_stopped = 9h\n"
+                               "check_confirm = 5\n"
                                "[bot b1]\ntrade_stale = 4h\ntrade_stopped = 10h\n"
-                               "[bot b3]\naccount = quiet\n",
+                               "check_confirm = 1\n[bot b3]\naccount = quiet\n",
                           &s, err, sizeof(err)),
                      0);
     col_settings_limits_for(&s, "b1", "quiet", &l);
+    assert_int_equal(l.check_confirm, 1); /* the bot's own wins */
     assert_int_equal(l.trade_stale_ms, 4 * 3600 * 1000);
     assert_int_equal(l.trade_stopped_ms, 10 * 3600 * 1000);
     assert_int_equal(l.heartbeat_misses, 3);
     col_settings_limits_for(&s, "b2", "quiet", &l);
+    assert_int_equal(l.check_confirm, 5); /* the account's */
     assert_int_equal(l.trade_stale_ms, 3 * 3600 * 1000);
     assert_int_equal(l.trade_stopped_ms, 9 * 3600 * 1000);
     col_settings_limits_for(&s, "b2", "other", &l);
