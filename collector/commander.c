@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Signed commands out, results and manual-intervention alerts into the record. */
+/* Signed commands out, and results into the record. */
 #include "commander.h"
 
 #include "clock.h"
 #include "log.h"
 #include "publish.h"
 #include "sign.h"
-#include "strmap.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,8 +22,6 @@ struct col_commander {
     struct col_fleet *fleet;
     uint8_t sk[BP_SIGN_SK_BYTES];
     char run_id[17];
-    uint64_t next_id;
-    struct col_strmap *manual; /* bot → malloc'd alert id of its open manual alert */
     struct bp_msg msg;         /* scratch */
     struct col_command_counts counts;
 };
@@ -56,8 +53,6 @@ int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, stru
         BP_ERROR(MOD, "[recovery] signing_key_file: %s", rc == -EIO ? "libsodium failed" : err);
     if (rc == 0 && (rc = random_hex(c->run_id, 8)) < 0)
         BP_ERROR(MOD, "getrandom failed");
-    if (rc == 0 && !(c->manual = col_strmap_new()))
-        rc = -ENOMEM;
     if (rc < 0) {
         col_commander_free(c);
         return rc;
@@ -76,7 +71,6 @@ void col_commander_free(struct col_commander *c)
     if (!c)
         return;
     bp_sign_wipe(c->sk, sizeof(c->sk));
-    col_strmap_free(c->manual, free);
     free(c);
 }
 
@@ -150,53 +144,9 @@ int col_commander_send(struct col_commander *c, const char *agent, const char *b
     return send_one(c, agent, bot, col_rec_action_name(action), reason, nonce);
 }
 
-/* Announces the manual-intervention alert: MQTT alerts/critical/{bot} and alert_events. */
-static void manual_alert(void *ctx, const char *bot, bool open, const char *reason)
-{
-    struct col_commander *c = ctx;
-    struct col_bot *b = col_fleet_bot(c->fleet, bot);
-    char *id = col_strmap_get(c->manual, bot);
-    if (!b || (open && id) || (!open && !id))
-        return; /* exactly one alert open per bot */
-    int64_t now = bp_wall_ms();
-    if (open) {
-        id = malloc(COL_ALERT_ID_MAX + 1);
-        if (!id || col_strmap_put(c->manual, bot, id) < 0) {
-            free(id);
-            BP_ERROR(MOD, "out of memory: manual-intervention alert for %s not raised", bot);
-            return;
-        }
-        snprintf(id, COL_ALERT_ID_MAX + 1, "%s-r%llu", c->run_id, (unsigned long long)++c->next_id);
-    }
-    struct col_alert a = {.open = open, .severity = COL_SEV_CRITICAL, .check = "recovery"};
-    snprintf(a.id, sizeof(a.id), "%s", id);
-    snprintf(a.reason, sizeof(a.reason), "%s", reason);
-    a.opened_at = now;
-    enum col_alert_event ev = open ? COL_ALERT_OPENED : COL_ALERT_RESOLVED;
-    BP_WARN("alerts", "%s critical recovery alert for bot %s: %s", col_alert_event_name(ev), bot,
-            reason);
-    if (c->mqtt)
-        col_publish_alert(c->mqtt, c->cfg->topic_root, b, &a, reason, ev, now);
-    struct col_store_op op = {.kind = COL_OP_ALERT, .ts = now};
-    snprintf(op.event_id, sizeof(op.event_id), "%s-r%llu", c->run_id,
-             (unsigned long long)++c->next_id);
-    snprintf(op.u.alert.bot, sizeof(op.u.alert.bot), "%s", bot);
-    snprintf(op.u.alert.check, sizeof(op.u.alert.check), "recovery");
-    snprintf(op.u.alert.event, sizeof(op.u.alert.event), "%s", col_alert_event_name(ev));
-    snprintf(op.u.alert.severity, sizeof(op.u.alert.severity), "critical");
-    snprintf(op.u.alert.status, sizeof(op.u.alert.status), "%s", col_status_name(b->status));
-    snprintf(op.u.alert.reason, sizeof(op.u.alert.reason), "%s", reason);
-    snprintf(op.u.alert.alert_id, sizeof(op.u.alert.alert_id), "%s", id);
-    submit(c, &op);
-    if (!open) {
-        col_strmap_put(c->manual, bot, NULL); /* the map has no remove: a NULL value */
-        free(id);
-    }
-}
-
 struct col_recovery_ops col_commander_ops(struct col_commander *c)
 {
-    return (struct col_recovery_ops){.send = send_command, .manual = manual_alert, .ctx = c};
+    return (struct col_recovery_ops){.send = send_command, .manual = NULL, .ctx = c};
 }
 
 void col_commander_store_result(struct col_store *store, const struct col_event *ev)

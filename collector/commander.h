@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The recovery's hands: signs commands with the collector's Ed25519 key and publishes them to
  * {root}/agents/{agent}/commands (QoS 1), stores each command and each agent's result in
- * PostgreSQL, and announces a bot's manual-intervention alert (critical, check "recovery").
- * Runs on the rules thread; implements struct col_recovery_ops. */
+ * PostgreSQL. Runs on the rules thread; its ops send commands (the engine keeps the
+ * manual-intervention alert, check "recovery", among the bot's alerts). */
 #ifndef COL_COMMANDER_H
 #define COL_COMMANDER_H
 
@@ -20,7 +20,7 @@ struct col_commander;
 int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
                       struct col_fleet *fleet, struct col_commander **out);
 void col_commander_free(struct col_commander *c);
-/* The callbacks for col_recovery_new, bound to c. */
+/* Its command sender (.send, .ctx) for col_recovery_new; .manual is NULL (the engine's). */
 struct col_recovery_ops col_commander_ops(struct col_commander *c);
 /* Sends action for bot to agent now, outside the recovery policy (an operator's restart):
  * signed, published and stored with reason like every command. 0 with the nonce, or -errno

@@ -47,11 +47,22 @@ struct col_engine {
     int64_t summary_last_mono;
     int64_t stats_next_mono;
     struct col_commander *commander; /* recovery: NULL without [recovery] signing_key_file */
+    struct col_recovery_ops commander_ops; /* its command sender */
     struct col_recovery *recovery;
     struct col_manual *manual; /* operators' restarts: their rate limit */
 };
 
-/* Recovery runs only with a signing key: without one, no command could be trusted. */
+static int recovery_send(void *ctx, const char *agent, const char *bot, enum col_rec_action action,
+                         char nonce[BP_NONCE_MAX + 1])
+{
+    struct col_engine *e = ctx;
+    return e->commander_ops.send(e->commander_ops.ctx, agent, bot, action, nonce);
+}
+
+static void recovery_manual(void *ctx, const char *bot, bool open, const char *reason);
+
+/* Recovery runs only with a signing key: without one, no command could be trusted. Commands
+ * go out through the commander; the manual-intervention alert is one of the bot's alerts. */
 static int start_recovery(struct col_engine *e)
 {
     if (!e->cfg->rec_signing_key_file[0])
@@ -62,7 +73,8 @@ static int start_recovery(struct col_engine *e)
     struct col_recovery_limits lim = {.fleet_max_per_minute = (int)e->cfg->rec_fleet_max_per_minute,
                                       .exchange_max_failing =
                                           (int)e->cfg->rec_exchange_max_failing};
-    struct col_recovery_ops ops = col_commander_ops(e->commander);
+    e->commander_ops = col_commander_ops(e->commander);
+    struct col_recovery_ops ops = {.send = recovery_send, .manual = recovery_manual, .ctx = e};
     e->recovery = col_recovery_new(&lim, &ops);
     return e->recovery ? 0 : -ENOMEM;
 }
@@ -342,17 +354,52 @@ static void apply_emit(void *ctx, struct col_alert *a, enum col_alert_event ev)
     announce(x->e, x->b, a, ev, x->now_mono, x->now_wall);
 }
 
+static void resolve_alert(struct col_engine *e, struct col_bot *b, struct col_alert *a,
+                          int64_t now_mono, int64_t now_wall)
+{
+    a->open = false;
+    announce(e, b, a, COL_ALERT_RESOLVED, now_mono, now_wall);
+    col_alerts_remove(&b->alerts, a);
+}
+
+/* Recovery gave up on a bot (or it is back): its manual-intervention alert, check
+ * "recovery", opens (or resolves) among the bot's alerts, announced like any other. */
+static void recovery_manual(void *ctx, const char *bot, bool open, const char *reason)
+{
+    struct col_engine *e = ctx;
+    struct col_bot *b = col_fleet_bot(&e->fleet, bot);
+    if (!b)
+        return;
+    int64_t now_mono = bp_mono_ms(), now_wall = bp_wall_ms();
+    struct col_alert *a = col_alerts_find(&b->alerts, "recovery");
+    if (!open) {
+        if (a) /* else resolved already, when the bot turned healthy */
+            resolve_alert(e, b, a, now_mono, now_wall);
+        return;
+    }
+    if (a)
+        return; /* one per bot: this one, restored, or still open */
+    char id[COL_ALERT_ID_MAX + 1];
+    new_alert_id(e, id, sizeof(id));
+    if (!(a = col_alerts_open(&b->alerts, "recovery", COL_SEV_CRITICAL, reason, id, now_wall))) {
+        BP_ERROR("alerts", "out of memory: manual-intervention alert for bot %s", b->id);
+        return;
+    }
+    announce(e, b, a, COL_ALERT_OPENED, now_mono, now_wall);
+}
+
 /* The verdict's findings to the bot's alerts: one per failing check. A bot that does not flap
- * (any more, or in this run: a restored one) resolves its flapping alert first. */
+ * (any more, or in this run: a restored one) resolves its flapping alert first, and a bot that
+ * works again its manual-intervention alert (restored ones included). */
 static void apply_alerts(struct col_engine *e, struct col_bot *b, const struct col_verdict *v,
                          int64_t now_mono, int64_t now_wall)
 {
     struct col_alert *flap = col_alerts_find(&b->alerts, "flapping");
-    if (flap && v->status != COL_ST_UNKNOWN) {
-        flap->open = false;
-        announce(e, b, flap, COL_ALERT_RESOLVED, now_mono, now_wall);
-        col_alerts_remove(&b->alerts, flap);
-    }
+    if (flap && v->status != COL_ST_UNKNOWN)
+        resolve_alert(e, b, flap, now_mono, now_wall);
+    struct col_alert *manual = col_alerts_find(&b->alerts, "recovery");
+    if (manual && (v->status == COL_ST_HEALTHY || v->status == COL_ST_IDLE))
+        resolve_alert(e, b, manual, now_mono, now_wall);
     struct apply_ctx x = {e, b, now_mono, now_wall};
     if (col_alerts_apply(&b->alerts, v, now_wall, apply_id, apply_emit, &x) > 0)
         BP_ERROR("alerts", "out of memory: an alert for bot %s could not be opened", b->id);

@@ -277,7 +277,7 @@ int col_store_load_open_alerts(const char *conninfo,
         "FROM (SELECT DISTINCT ON (alert_id) alert_id, bot_id, check_name, severity, event "
         "      FROM alert_events ORDER BY alert_id, id DESC) l "
         "JOIN alert_events o ON o.alert_id = l.alert_id AND o.event = 'opened' "
-        "WHERE l.event <> 'resolved' AND l.check_name <> 'recovery' ORDER BY o.ts";
+        "WHERE l.event <> 'resolved' ORDER BY o.ts";
     struct open_alert_cb x = {cb, ctx};
     return load_rows(conninfo, "open alerts", sql, open_alert_row, &x);
 }

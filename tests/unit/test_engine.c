@@ -274,6 +274,26 @@ static void test_restored_flapping_alert_resolves_at_first_verdict(void **state)
     assert_false(has_alert(b));
 }
 
+/* A manual-intervention alert left open by the previous run stays open while the bot is still
+ * failing, and resolves once the bot works again. */
+static void test_restored_recovery_alert_waits_for_a_working_bot(void **state)
+{
+    struct fx *fx = *state;
+    assert_int_equal(
+        col_engine_restore_alert(fx->e, "bot-1", "recovery", "old-r1", "critical", W0 - 60 * S, T0),
+        0);
+    const struct col_bot *b = bot(fx, "bot-1");
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 1 * S);
+    heartbeat(fx, "a1", "bot-1", false, 1 * S); /* still dead: kept, and a process alert */
+    assert_int_equal(b->status, COL_ST_STOPPED);
+    assert_int_equal(b->alerts.n, 2);
+    assert_string_equal(col_alerts_find(&b->alerts, "recovery")->id, "old-r1");
+    heartbeat(fx, "a1", "bot-1", true, 2 * S);
+    trade(fx, "a1", "bot-1", 2 * S, 2 * S);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_false(has_alert(b)); /* both resolved */
+}
+
 static void test_restored_warning_escalates_and_silent_bot_goes_down(void **state)
 {
     struct fx *fx = *state;
@@ -732,6 +752,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_process_dead_is_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restored_flapping_alert_resolves_at_first_verdict,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restored_recovery_alert_waits_for_a_working_bot, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_each_failing_check_has_its_own_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, setup,
                                         teardown),
