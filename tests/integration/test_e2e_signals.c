@@ -37,6 +37,15 @@ static int notify(struct bpt_stack *s, const char *bot, ...)
     return rc;
 }
 
+/* bot-1 reports 5 exchange API calls (120 ms each), the last one failed: 20 %, critical. */
+static void api_one_in_five_fails(struct bpt_env *env, struct bpt_stack *s)
+{
+    for (int i = 0; i < 4; i++)
+        bpt_assert(env, notify(s, "bot-1", "api", "--ok", "--latency-ms", "120", NULL) == 0,
+                   "notify api failed");
+    bpt_assert(env, notify(s, "bot-1", "api", "--error", NULL) == 0, "notify api failed");
+}
+
 static void start(struct bpt_env *env, struct bpt_stack *s, struct bpt_rec **rec,
                   const char *collector_extra)
 {
@@ -111,11 +120,7 @@ static void test_metric_rule_api_and_event(void **state)
     bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 10000) == 0,
                "bot-1 not healthy once its positions are protected");
 
-    /* 5 API calls, 1 failed: 20 % of the window, critical */
-    for (int i = 0; i < 4; i++)
-        bpt_assert(env, notify(&s, "bot-1", "api", "--ok", "--latency-ms", "120", NULL) == 0,
-                   "notify api failed");
-    bpt_assert(env, notify(&s, "bot-1", "api", "--error", NULL) == 0, "notify api failed");
+    api_one_in_five_fails(env, &s); /* 20 % of the window, critical */
     const char *api[] = {"\"status\":\"degraded\"", "\"check\":\"api\"", NULL};
     m = bpt_rec_wait(rec, BPT_ROOT "/status/bot-1", api, 10000);
     bpt_assert(env, m, "bot-1 not degraded by its API error rate");
@@ -147,9 +152,7 @@ static void test_two_failing_checks_are_two_alerts(void **state)
     bpt_assert(env, m, "no alert for the metric rule");
     free(m);
     /* 5 API calls, 1 failed: 20 %, critical: a second alert, the first one untouched */
-    for (int i = 0; i < 4; i++)
-        bpt_assert(env, notify(&s, "bot-1", "api", "--ok", NULL) == 0, "notify api failed");
-    bpt_assert(env, notify(&s, "bot-1", "api", "--error", NULL) == 0, "notify api failed");
+    api_one_in_five_fails(env, &s);
     const char *api[] = {"\"event\":\"opened\"", "\"check\":\"api\"", NULL};
     m = bpt_rec_wait(rec, BPT_ROOT "/alerts/critical/bot-1", api, 10000);
     bpt_assert(env, m, "no second alert for the API error rate while the metric one is open");
