@@ -448,7 +448,10 @@ static void transition(struct col_engine *e, struct col_bot *b, const struct col
                        int64_t now_mono, int64_t now_wall)
 {
     enum col_status from = b->status;
-    bool flap_started = col_flap_change(&b->flap, &e->cfg->flap, now_mono);
+    /* a flap is a change of the status word: not the first verdict, not a severity or check
+     * change within one status (a confirmed alert, stale → stopped by another rule) */
+    bool flap_started = from != COL_ST_UNKNOWN && from != v->status &&
+                        col_flap_change(&b->flap, &e->cfg->flap, now_mono);
     col_fleet_count_status(&e->fleet, b, v->status);
     b->status = v->status;
     b->severity = v->severity;

@@ -361,23 +361,23 @@ static void test_skewed_agent_clock_neither_hides_nor_invents_staleness(void **s
 static void test_flapping_bot_alerts_once_then_settles(void **state)
 {
     struct fx *fx = *state;
-    fx->cfg.flap = (struct col_flap_limits){.changes = 4, .window_ms = 60 * S};
-    heartbeat(fx, "a1", "bot-1", true, 0); /* unknown -> healthy: change 1 */
+    fx->cfg.flap = (struct col_flap_limits){.changes = 3, .window_ms = 60 * S};
+    heartbeat(fx, "a1", "bot-1", true, 0); /* unknown -> healthy: the first verdict, no flap */
     trade(fx, "a1", "bot-1", 0, 0);
     const struct col_bot *b = bot(fx, "bot-1");
-    heartbeat(fx, "a1", "bot-1", false, 5 * S); /* -> stopped: 2, alert opened */
+    heartbeat(fx, "a1", "bot-1", false, 5 * S); /* -> stopped: change 1, alert opened */
     assert_true(has_alert(b));
     char id[COL_ALERT_ID_MAX + 1];
     snprintf(id, sizeof(id), "%s", worst(b)->id);
-    heartbeat(fx, "a1", "bot-1", true, 10 * S); /* -> healthy: 3, resolved */
+    heartbeat(fx, "a1", "bot-1", true, 10 * S); /* -> healthy: 2, resolved */
     assert_false(has_alert(b));
-    heartbeat(fx, "a1", "bot-1", false, 15 * S); /* -> stopped: 4, flapping */
+    heartbeat(fx, "a1", "bot-1", false, 15 * S); /* -> stopped: 3, flapping */
     assert_true(b->flap.flapping);
     assert_true(has_alert(b));
     assert_string_equal(worst(b)->check, "flapping");
     assert_string_not_equal(worst(b)->id, id); /* a new alert: the old one was resolved */
     snprintf(id, sizeof(id), "%s", worst(b)->id);
-    assert_non_null(strstr(b->reason, "flapping (4 changes in 1m): process not running"));
+    assert_non_null(strstr(b->reason, "flapping (3 changes in 1m): process not running"));
     for (int64_t t = 20 * S; t <= 40 * S; t += 5 * S) { /* on, off, on, off, on */
         heartbeat(fx, "a1", "bot-1", (t / (5 * S)) % 2 == 0, t);
         trade(fx, "a1", "bot-1", t, t);
@@ -743,6 +743,26 @@ static void test_each_failing_check_has_its_own_alert(void **state)
     assert_false(has_alert(b));
 }
 
+/* A flap is a change of status word: a resource alarm confirmed (degraded without alert, then
+ * degraded with one) is one change, not two. */
+static void test_confirmed_alarm_is_not_a_flap(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.flap = (struct col_flap_limits){.changes = 2, .window_ms = 60 * S};
+    agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    heartbeat(fx, "a1", "bot-1", true, 0);
+    trade(fx, "a1", "bot-1", 0, 0);
+    const struct col_bot *b = bot(fx, "bot-1");
+    for (int64_t t = 1 * S; t <= 3 * S; t += S)
+        stats(fx, "bot-1", 97, t); /* healthy -> degraded (1), then its alert at the third */
+    assert_int_equal(b->status, COL_ST_DEGRADED);
+    assert_int_equal(b->severity, COL_SEV_CRITICAL);
+    assert_false(b->flap.flapping);
+    assert_non_null(col_alerts_find(&b->alerts, "resources"));
+    stats(fx, "bot-1", 40, 4 * S); /* -> healthy (2): now it flaps */
+    assert_true(b->flap.flapping);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +775,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restored_recovery_alert_waits_for_a_working_bot, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_each_failing_check_has_its_own_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confirmed_alarm_is_not_a_flap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),
