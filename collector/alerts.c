@@ -58,7 +58,6 @@ static struct col_alert *append(struct col_alerts *s)
     }
     struct col_alert *a = &s->v[s->n++];
     memset(a, 0, sizeof(*a));
-    a->open = true;
     return a;
 }
 
@@ -92,7 +91,6 @@ int col_alerts_apply(struct col_alerts *s, const struct col_verdict *v, int64_t 
         struct col_alert *a = &s->v[i];
         if (col_verdict_finding(v, a->check) || !col_verdict_judged(v, a->check))
             continue;
-        a->open = false;
         emit(ctx, a, COL_ALERT_RESOLVED);
         col_alerts_remove(s, a);
     }
@@ -139,7 +137,7 @@ bool col_alert_repeat_due(const struct col_alert *a, int64_t repeat_ms, int64_t 
                           int64_t *next_mono)
 {
     *next_mono = INT64_MAX;
-    if (!a->open || repeat_ms <= 0)
+    if (repeat_ms <= 0)
         return false;
     int64_t due = a->last_sent_mono + repeat_ms;
     if (now_mono >= due) {

@@ -14,8 +14,8 @@
 #define COL_ALERT_ID_MAX 47
 #define COL_ALERT_CHECK_MAX COL_CHECK_NAME_MAX
 
+/* One open alert (an alert in a bot's set is open; resolving removes it). */
 struct col_alert {
-    bool open;
     char id[COL_ALERT_ID_MAX + 1];
     enum col_severity severity;
     char check[COL_ALERT_CHECK_MAX];
@@ -74,7 +74,7 @@ int col_alerts_apply(struct col_alerts *s, const struct col_verdict *v, int64_t 
 int col_alerts_restore(struct col_alerts *s, const char *id, const char *severity,
                        const char *check, int64_t opened_at);
 
-/* Whether an open alert is due a reminder at now_mono (repeat_ms 0: never), and when the
+/* Whether an alert is due a reminder at now_mono (repeat_ms 0: never), and when the
  * next one is due (INT64_MAX: never). */
 bool col_alert_repeat_due(const struct col_alert *a, int64_t repeat_ms, int64_t now_mono,
                           int64_t *next_mono);

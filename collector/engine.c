@@ -357,7 +357,6 @@ static void apply_emit(void *ctx, struct col_alert *a, enum col_alert_event ev)
 static void resolve_alert(struct col_engine *e, struct col_bot *b, struct col_alert *a,
                           int64_t now_mono, int64_t now_wall)
 {
-    a->open = false;
     announce(e, b, a, COL_ALERT_RESOLVED, now_mono, now_wall);
     col_alerts_remove(&b->alerts, a);
 }

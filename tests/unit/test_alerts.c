@@ -193,7 +193,7 @@ static void test_restore_and_worst(void **state)
 static void test_repeat_due(void **state)
 {
     (void)state;
-    struct col_alert a = {.open = true, .last_sent_mono = 1000};
+    struct col_alert a = {.last_sent_mono = 1000};
     int64_t next;
     assert_false(col_alert_repeat_due(&a, 60000, 60999, &next));
     assert_int_equal(next, 61000);

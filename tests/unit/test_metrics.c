@@ -72,8 +72,6 @@ static void test_per_bot_series(void **state)
     v[0].last_heartbeat = NOW - 1500;
     v[0].last_trade = NOW - 60000;
     view(&v[1], "bot-2", COL_ST_DOWN);
-    v[1].alert_open = true;
-    v[1].alert_severity = COL_SEV_CRITICAL;
     char *s = render(v, 2);
     has(s, "botpulse_bot_status{bot=\"bot-1\",agent=\"agent-1\",account=\"acct\","
            "exchange=\"bitmart\",host=\"vps-1\",status=\"healthy\"} 1\n");
