@@ -47,27 +47,53 @@ enum col_severity col_status_severity(enum col_status s)
     }
 }
 
-const char *col_check_static(const char *name)
+/* Every check an alert can carry (besides "metric:NAME"), and who judges it. The primary
+ * chain's come first, in the order they run: their index is their enum col_chain. */
+enum check_kind {
+    CHECK_CHAIN,  /* judged up to where the chain stopped */
+    CHECK_OTHER,  /* judged while the bot reports */
+    CHECK_INTENT, /* judged whenever anything is */
+    CHECK_ENGINE, /* flapping, recovery: the engine's, never the rules' */
+};
+
+static const struct {
+    const char *name;
+    enum check_kind kind;
+} checks[] = {
+    {"liveness", CHECK_CHAIN},  {"process", CHECK_CHAIN},    {"loop", CHECK_CHAIN},
+    {"log", CHECK_CHAIN},       {"market", CHECK_CHAIN},     {"trading", CHECK_CHAIN},
+    {"api", CHECK_OTHER},       {"log_errors", CHECK_OTHER}, {"resources", CHECK_OTHER},
+    {"clock", CHECK_OTHER},     {"intent", CHECK_INTENT},    {"flapping", CHECK_ENGINE},
+    {"recovery", CHECK_ENGINE},
+};
+
+static int find_check(const char *name)
 {
-    static const char *const checks[] = {
-        "liveness",   "process",   "loop",  "log",    "market",   "trading", "api",
-        "log_errors", "resources", "clock", "intent", "flapping", "recovery"};
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
-        if (strcmp(name, checks[i]) == 0)
-            return checks[i];
-    return "";
+        if (strcmp(name, checks[i].name) == 0)
+            return (int)i;
+    return -1;
 }
 
-/* The primary chain's checks, in the order they run. */
-static const char *const chain_checks[COL_CHAIN_PASSED] = {"liveness", "process", "loop",
-                                                           "log",      "market",  "trading"};
+const char *col_check_static(const char *name)
+{
+    int i = find_check(name);
+    return i >= 0 ? checks[i].name : "";
+}
 
+static enum check_kind check_kind(const char *name)
+{
+    if (strncmp(name, "metric:", 7) == 0)
+        return CHECK_OTHER;
+    int i = find_check(name);
+    return i >= 0 ? checks[i].kind : CHECK_ENGINE; /* unknown: not the rules' either */
+}
+
+/* Its place in the primary chain (enum col_chain), or -1. */
 static int chain_position(const char *check)
 {
-    for (int i = 0; i < COL_CHAIN_PASSED; i++)
-        if (strcmp(check, chain_checks[i]) == 0)
-            return i;
-    return -1;
+    int i = find_check(check);
+    return i >= 0 && checks[i].kind == CHECK_CHAIN ? i : -1;
 }
 
 bool col_check_is_valid(const char *name)
@@ -82,42 +108,42 @@ bool col_check_in_chain(const char *check)
     return chain_position(check) >= 0;
 }
 
-/* Checks that run beside the chain on a bot that reports: metric rules, api, log errors,
- * resources, clock. */
-static bool is_other_check(const char *check)
-{
-    return strncmp(check, "metric:", 7) == 0 || strcmp(check, "api") == 0 ||
-           strcmp(check, "log_errors") == 0 || strcmp(check, "resources") == 0 ||
-           strcmp(check, "clock") == 0;
-}
-
 bool col_verdict_judged(const struct col_verdict *v, const char *check)
 {
     if (v->status == COL_ST_UNKNOWN)
         return false; /* nothing judged yet */
-    if (strcmp(check, "intent") == 0)
-        return true;
-    int pos = chain_position(check);
-    if (pos >= 0)
-        return v->judged_all || pos <= (int)v->chain;
-    if (is_other_check(check))
+    switch (check_kind(check)) {
+    case CHECK_CHAIN:
+        return v->judged_all || chain_position(check) <= (int)v->chain;
+    case CHECK_OTHER:
         return v->judged_all || v->others_judged;
-    return false; /* flapping, recovery: not the rules' */
+    case CHECK_INTENT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int finding_index(const struct col_verdict *v, const char *check)
+{
+    for (int i = 0; i < v->nfindings; i++)
+        if (strcmp(v->findings[i].check, check) == 0)
+            return i;
+    return -1;
 }
 
 const struct col_finding *col_verdict_finding(const struct col_verdict *v, const char *check)
 {
-    for (int i = 0; i < v->nfindings; i++)
-        if (strcmp(v->findings[i].check, check) == 0)
-            return &v->findings[i];
-    return NULL;
+    int i = finding_index(v, check);
+    return i >= 0 ? &v->findings[i] : NULL;
 }
 
 /* Records a failing check; a second finding for the same check keeps the worse. */
 static void add_finding(struct col_verdict *v, enum col_severity sev, const char *check,
                         const char *reason)
 {
-    struct col_finding *f = (struct col_finding *)col_verdict_finding(v, check);
+    int i = finding_index(v, check);
+    struct col_finding *f = i >= 0 ? &v->findings[i] : NULL;
     if (f && sev <= f->severity)
         return;
     if (!f) {
