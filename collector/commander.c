@@ -19,7 +19,6 @@ struct col_commander {
     const struct col_settings *cfg;
     struct bp_mqtt *mqtt;
     struct col_store *store;
-    struct col_fleet *fleet;
     uint8_t sk[BP_SIGN_SK_BYTES];
     char run_id[17];
     struct bp_msg msg;         /* scratch */
@@ -36,7 +35,7 @@ static int random_hex(char *out, size_t nbytes)
 }
 
 int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
-                      struct col_fleet *fleet, struct col_commander **out)
+                      struct col_commander **out)
 {
     struct col_commander *c = calloc(1, sizeof(*c));
     if (!c)
@@ -44,7 +43,6 @@ int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, stru
     c->cfg = cfg;
     c->mqtt = mqtt;
     c->store = store;
-    c->fleet = fleet;
     char err[300];
     int rc = bp_sign_init();
     if (rc == 0)
@@ -127,26 +125,10 @@ static int send_one(struct col_commander *c, const char *agent, const char *bot,
     return 0;
 }
 
-static int send_command(void *ctx, const char *agent, const char *bot, enum col_rec_action action,
-                        char nonce[BP_NONCE_MAX + 1])
-{
-    struct col_commander *c = ctx;
-    const struct col_bot *b = col_fleet_bot(c->fleet, bot);
-    char reason[COL_REASON_MAX + 1];
-    snprintf(reason, sizeof(reason), "%s: %.100s", b ? col_status_name(b->status) : "?",
-             b ? b->reason : "");
-    return send_one(c, agent, bot, col_rec_action_name(action), reason, nonce);
-}
-
 int col_commander_send(struct col_commander *c, const char *agent, const char *bot,
                        enum col_rec_action action, const char *reason, char nonce[BP_NONCE_MAX + 1])
 {
     return send_one(c, agent, bot, col_rec_action_name(action), reason, nonce);
-}
-
-struct col_recovery_ops col_commander_ops(struct col_commander *c)
-{
-    return (struct col_recovery_ops){.send = send_command, .manual = NULL, .ctx = c};
 }
 
 void col_commander_store_result(struct col_store *store, const struct col_event *ev)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The recovery's hands: signs commands with the collector's Ed25519 key and publishes them to
  * {root}/agents/{agent}/commands (QoS 1), stores each command and each agent's result in
- * PostgreSQL. Runs on the rules thread; its ops send commands (the engine keeps the
+ * PostgreSQL. Runs on the rules thread; the engine wires it into recovery (and keeps the
  * manual-intervention alert, check "recovery", among the bot's alerts). */
 #ifndef COL_COMMANDER_H
 #define COL_COMMANDER_H
@@ -15,15 +15,13 @@
 
 struct col_commander;
 
-/* Loads cfg->rec_signing_key_file. cfg, mqtt (may be NULL), store (may be NULL) and fleet are
+/* Loads cfg->rec_signing_key_file. cfg, mqtt (may be NULL) and store (may be NULL) are
  * borrowed. 0, or -errno (logged). */
 int col_commander_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
-                      struct col_fleet *fleet, struct col_commander **out);
+                      struct col_commander **out);
 void col_commander_free(struct col_commander *c);
-/* Its command sender (.send, .ctx) for col_recovery_new; .manual is NULL (the engine's). */
-struct col_recovery_ops col_commander_ops(struct col_commander *c);
-/* Sends action for bot to agent now, outside the recovery policy (an operator's restart):
- * signed, published and stored with reason like every command. 0 with the nonce, or -errno
+/* Sends action for bot to agent now (for recovery, or an operator's restart): signed,
+ * published and stored with reason like every command. 0 with the nonce, or -errno
  * (-ENOTCONN: no broker). */
 int col_commander_send(struct col_commander *c, const char *agent, const char *bot,
                        enum col_rec_action action, const char *reason,

@@ -47,16 +47,20 @@ struct col_engine {
     int64_t summary_last_mono;
     int64_t stats_next_mono;
     struct col_commander *commander; /* recovery: NULL without [recovery] signing_key_file */
-    struct col_recovery_ops commander_ops; /* its command sender */
     struct col_recovery *recovery;
     struct col_manual *manual; /* operators' restarts: their rate limit */
 };
 
+/* Recovery's command: the bot's status and reason go with it into the commands row. */
 static int recovery_send(void *ctx, const char *agent, const char *bot, enum col_rec_action action,
                          char nonce[BP_NONCE_MAX + 1])
 {
     struct col_engine *e = ctx;
-    return e->commander_ops.send(e->commander_ops.ctx, agent, bot, action, nonce);
+    const struct col_bot *b = col_fleet_bot(&e->fleet, bot);
+    char reason[COL_REASON_MAX + 1];
+    snprintf(reason, sizeof(reason), "%s: %.100s", b ? col_status_name(b->status) : "?",
+             b ? b->reason : "");
+    return col_commander_send(e->commander, agent, bot, action, reason, nonce);
 }
 
 static void recovery_manual(void *ctx, const char *bot, bool open, const char *reason);
@@ -67,13 +71,12 @@ static int start_recovery(struct col_engine *e)
 {
     if (!e->cfg->rec_signing_key_file[0])
         return 0;
-    int rc = col_commander_new(e->cfg, e->mqtt, e->store, &e->fleet, &e->commander);
+    int rc = col_commander_new(e->cfg, e->mqtt, e->store, &e->commander);
     if (rc < 0)
         return rc;
     struct col_recovery_limits lim = {.fleet_max_per_minute = (int)e->cfg->rec_fleet_max_per_minute,
                                       .exchange_max_failing =
                                           (int)e->cfg->rec_exchange_max_failing};
-    e->commander_ops = col_commander_ops(e->commander);
     struct col_recovery_ops ops = {.send = recovery_send, .manual = recovery_manual, .ctx = e};
     e->recovery = col_recovery_new(&lim, &ops);
     return e->recovery ? 0 : -ENOMEM;
