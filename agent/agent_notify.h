@@ -45,9 +45,9 @@ enum agent_notify_verb {
 
 struct agent_notify_req {
     enum agent_notify_verb verb;
-    int bot;               /* index into cfg->bots */
-    struct bp_trade trade; /* trade: trade_ts 0 = "now" (the caller fills it in) */
-    int64_t ts;            /* tick (0 = now), market */
+    int bot;                   /* index into cfg->bots */
+    struct bp_trade trade;     /* trade: trade_ts 0 = "now" (the caller fills it in) */
+    int64_t ts;                /* tick (0 = now), market */
     int64_t positions, orders; /* exposure */
     int nmetrics;              /* metric: 1..BP_METRICS_MAX, unique names */
     struct bp_metric metrics[BP_METRICS_MAX];

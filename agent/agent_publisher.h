@@ -13,9 +13,9 @@ struct agent_config;
 struct agent_publisher;
 
 struct agent_publisher_counters {
-    uint64_t trades_sent;     /* accepted by the client (sent or buffered) */
-    uint64_t trades_dropped;  /* refused: offline buffer full or no buffer */
-    uint64_t events_sent;     /* bot events, likewise */
+    uint64_t trades_sent;    /* accepted by the client (sent or buffered) */
+    uint64_t trades_dropped; /* refused: offline buffer full or no buffer */
+    uint64_t events_sent;    /* bot events, likewise */
     uint64_t events_dropped;
     uint64_t skipped_offline; /* heartbeats and stats not sent while disconnected */
     uint64_t errors;          /* encode or publish failures */

@@ -20,10 +20,10 @@ struct col_alert {
     enum col_severity severity;
     char check[COL_ALERT_CHECK_MAX];
     char reason[COL_REASON_MAX + 1]; /* the newest reason its check gave */
-    int64_t opened_at;      /* Unix ms */
-    int64_t last_sent_mono; /* when it was last announced (opened, escalated, repeated) */
-    int64_t repeats;        /* reminders sent while it stayed open */
-    bool announced;         /* its opening went out (MQTT, webhook): so must its resolution */
+    int64_t opened_at;               /* Unix ms */
+    int64_t last_sent_mono;          /* when it was last announced (opened, escalated, repeated) */
+    int64_t repeats;                 /* reminders sent while it stayed open */
+    bool announced; /* its opening went out (MQTT, webhook): so must its resolution */
 };
 
 enum col_alert_event {

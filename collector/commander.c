@@ -21,7 +21,7 @@ struct col_commander {
     struct col_store *store;
     uint8_t sk[BP_SIGN_SK_BYTES];
     char run_id[17];
-    struct bp_msg msg;         /* scratch */
+    struct bp_msg msg; /* scratch */
     struct col_command_counts counts;
 };
 

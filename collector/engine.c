@@ -304,13 +304,12 @@ static void announce_incident(struct col_engine *e, struct col_incident *inc,
         return;
     char text[512];
     size_t n = (size_t)snprintf(text, sizeof(text), "[%s] incident %s: %s:",
-                                ev == COL_INCIDENT_RESOLVED ? "RESOLVED"
+                                ev == COL_INCIDENT_RESOLVED         ? "RESOLVED"
                                 : inc->severity == COL_SEV_CRITICAL ? "CRITICAL"
                                                                     : "WARNING",
                                 col_incident_event_name(ev), reason);
     for (size_t i = 0; i < inc->nbots && n + BP_ID_MAX + 8 < sizeof(text); i++)
-        n += (size_t)snprintf(text + n, sizeof(text) - n, "%s %s", i ? "," : "",
-                              inc->bots[i]->id);
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "%s %s", i ? "," : "", inc->bots[i]->id);
     if (inc->nbots > 0 && n + BP_ID_MAX + 8 >= sizeof(text))
         snprintf(text + n, sizeof(text) - n, " ...");
     char *json = col_encode_incident(inc, ev, reason, now_wall);
@@ -847,8 +846,8 @@ static int start_silence(struct col_engine *e, struct col_silence *sl, int64_t n
     return col_silences_add(&e->silences, sl);
 }
 
-int col_engine_restore_silence(struct col_engine *e, const struct col_silence *sl,
-                               int64_t now_mono, int64_t now_wall)
+int col_engine_restore_silence(struct col_engine *e, const struct col_silence *sl, int64_t now_mono,
+                               int64_t now_wall)
 {
     struct col_silence copy = *sl;
     return start_silence(e, &copy, now_mono, now_wall);
@@ -863,9 +862,11 @@ static void answer_silence(struct col_engine *e, struct col_query *qr, const str
         new_event_id(e, sl->id, sizeof(sl->id));
         sl->created_at = ev->recv_wall;
         if ((qr->rc = start_silence(e, sl, ev->recv_mono, ev->recv_wall)) == 0) {
-            BP_INFO("silences", "silence %s by %s until %lld: bot '%s' account '%s' host '%s' "
-                    "check '%s': %s", sl->id, sl->created_by, (long long)sl->ends_at, sl->bot,
-                    sl->account, sl->host, sl->check, sl->reason);
+            BP_INFO("silences",
+                    "silence %s by %s until %lld: bot '%s' account '%s' host '%s' "
+                    "check '%s': %s",
+                    sl->id, sl->created_by, (long long)sl->ends_at, sl->bot, sl->account, sl->host,
+                    sl->check, sl->reason);
             store_silence(e, sl, 0, ev->recv_wall);
         }
     } else if ((qr->rc = col_silences_remove(&e->silences, sl->id, sl)) == 0) {

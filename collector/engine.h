@@ -47,8 +47,8 @@ int col_engine_restore_alert(struct col_engine *e, const char *bot, const char *
 
 /* Takes back a silence still in force from PostgreSQL (at start); its end moves onto the
  * monotonic clock as far ahead as ends_at is of now_wall. 0, -EINVAL (ended), -EEXIST. */
-int col_engine_restore_silence(struct col_engine *e, const struct col_silence *sl,
-                               int64_t now_mono, int64_t now_wall);
+int col_engine_restore_silence(struct col_engine *e, const struct col_silence *sl, int64_t now_mono,
+                               int64_t now_wall);
 
 /* Takes back an operator's intended state from PostgreSQL (at start): the bot is known from
  * now on and judged under it. 0, -EINVAL or -ENOMEM. */

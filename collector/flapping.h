@@ -12,7 +12,7 @@
 #define COL_FLAP_MAX_CHANGES 16
 
 struct col_flap_limits {
-    int changes;       /* status changes within window that make a bot flap; 0: never */
+    int changes; /* status changes within window that make a bot flap; 0: never */
     int64_t window_ms;
 };
 

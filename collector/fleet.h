@@ -25,9 +25,9 @@ struct col_agent {
     char host[BP_TEXT_MAX + 1];
     char version[BP_TEXT_MAX + 1];
     char boot[BP_BOOT_MAX + 1];
-    bool offline;         /* its Last Will, or its own goodbye, said offline */
-    bool offline_pending; /* an offline received during our reconnect grace, held */
-    struct col_skew skew; /* how far its clock is ahead of ours */
+    bool offline;           /* its Last Will, or its own goodbye, said offline */
+    bool offline_pending;   /* an offline received during our reconnect grace, held */
+    struct col_skew skew;   /* how far its clock is ahead of ours */
     int64_t skew_stored_ms; /* the offset last written to the agents table */
     struct col_bot **bots;
     size_t nbots, cap;

@@ -138,8 +138,8 @@ static cJSON *rows_json(PGresult *r, const struct column *cols, int ncols)
 /* Runs a page query whose first column is the row id and whose parameters are
  * $1 bot (NULL = any), $2 from, $3 to, $4 before (NULL = open), $5 limit. */
 static int page(struct col_http_db *db, const char *sql, const struct col_history_page *p,
-                const struct column *cols, int ncols, cJSON **out, int64_t *next_before,
-                char *why, size_t whylen)
+                const struct column *cols, int ncols, cJSON **out, int64_t *next_before, char *why,
+                size_t whylen)
 {
     char from[24], to[24], before[24], limit[24];
     snprintf(from, sizeof(from), "%" PRId64, p->from);
@@ -172,9 +172,8 @@ static int page(struct col_http_db *db, const char *sql, const struct col_histor
 int col_http_db_transitions(struct col_http_db *db, const struct col_history_page *p, cJSON **out,
                             int64_t *next_before, char *why, size_t whylen)
 {
-    static const struct column cols[] = {{"id", K_INT},       {"ts", K_INT},
-                                         {"from", K_TEXT},    {"to", K_TEXT},
-                                         {"check", K_TEXT},   {"reason", K_TEXT},
+    static const struct column cols[] = {{"id", K_INT},       {"ts", K_INT},     {"from", K_TEXT},
+                                         {"to", K_TEXT},      {"check", K_TEXT}, {"reason", K_TEXT},
                                          {"event_id", K_TEXT}};
     return page(db,
                 "SELECT id, " TS_MS ", from_status, to_status, check_name, reason, event_id"
@@ -182,13 +181,13 @@ int col_http_db_transitions(struct col_http_db *db, const struct col_history_pag
                 p, cols, 7, out, next_before, why, whylen);
 }
 
-int col_http_db_alert_events(struct col_http_db *db, const struct col_history_page *p,
-                             cJSON **out, int64_t *next_before, char *why, size_t whylen)
+int col_http_db_alert_events(struct col_http_db *db, const struct col_history_page *p, cJSON **out,
+                             int64_t *next_before, char *why, size_t whylen)
 {
     static const struct column cols[] = {
-        {"id", K_INT},         {"ts", K_INT},       {"alert_id", K_TEXT}, {"bot", K_TEXT},
-        {"check", K_TEXT},     {"event", K_TEXT},   {"severity", K_TEXT}, {"status", K_TEXT},
-        {"reason", K_TEXT}};
+        {"id", K_INT},        {"ts", K_INT},      {"alert_id", K_TEXT},
+        {"bot", K_TEXT},      {"check", K_TEXT},  {"event", K_TEXT},
+        {"severity", K_TEXT}, {"status", K_TEXT}, {"reason", K_TEXT}};
     return page(db,
                 "SELECT id, " TS_MS ", alert_id, bot_id, check_name, event, severity, status,"
                 " reason FROM alert_events" PAGE_WHERE,
@@ -201,9 +200,12 @@ int col_http_db_samples(struct col_http_db *db, const char *bot, int64_t from, i
                         int64_t bucket_ms, cJSON **samples, cJSON **trades, char *why,
                         size_t whylen)
 {
-    static const struct column scols[] = {
-        {"ts", K_INT},           {"proc_cpu_pct", K_REAL}, {"proc_rss_kb", K_REAL},
-        {"host_cpu_pct", K_REAL}, {"host_mem_pct", K_REAL}, {"host_disk_pct", K_REAL}};
+    static const struct column scols[] = {{"ts", K_INT},
+                                          {"proc_cpu_pct", K_REAL},
+                                          {"proc_rss_kb", K_REAL},
+                                          {"host_cpu_pct", K_REAL},
+                                          {"host_mem_pct", K_REAL},
+                                          {"host_disk_pct", K_REAL}};
     static const struct column tcols[] = {{"ts", K_INT}, {"count", K_INT}};
     char f[24], t[24], b[24];
     snprintf(f, sizeof(f), "%" PRId64, from);
@@ -254,7 +256,8 @@ static const char *const report_transitions_sql =
     " SELECT bot_id, " TS_MS ", to_status, 1, id FROM status_transitions"
     "  WHERE ts >= to_timestamp($2::bigint / 1000.0) AND ts < to_timestamp($3::bigint / 1000.0)"
     "  AND ($1::text IS NULL OR bot_id = $1)"
-    ") t ORDER BY bot_id COLLATE \"C\", ord, ms, id LIMIT " "200001";
+    ") t ORDER BY bot_id COLLATE \"C\", ord, ms, id LIMIT "
+    "200001";
 
 /* Each alert once, critical if it was or became critical within the range. */
 static const char *const report_alerts_sql =
@@ -296,8 +299,7 @@ static int report_transitions(PGresult *res, struct col_report *r)
         if (strcmp(PQgetvalue(res, i, 3), "0") == 0)
             col_report_initial(r, b, (enum col_status)st);
         else
-            col_report_step(r, b, strtoll(PQgetvalue(res, i, 1), NULL, 10),
-                            (enum col_status)st);
+            col_report_step(r, b, strtoll(PQgetvalue(res, i, 1), NULL, 10), (enum col_status)st);
     }
     return 0;
 }

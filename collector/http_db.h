@@ -30,8 +30,8 @@ struct col_history_page {
 };
 int col_http_db_transitions(struct col_http_db *db, const struct col_history_page *p, cJSON **out,
                             int64_t *next_before, char *why, size_t whylen);
-int col_http_db_alert_events(struct col_http_db *db, const struct col_history_page *p,
-                             cJSON **out, int64_t *next_before, char *why, size_t whylen);
+int col_http_db_alert_events(struct col_http_db *db, const struct col_history_page *p, cJSON **out,
+                             int64_t *next_before, char *why, size_t whylen);
 
 /* A bot's stats between from and to (Unix ms), oldest first (at most 5000 rows): *samples an
  * array of {ts, proc_cpu_pct, proc_rss_kb, host_cpu_pct, host_mem_pct, host_disk_pct} (null

@@ -357,8 +357,8 @@ static cJSON *component_json(const struct component *c, int64_t now)
 static void handle_health(const struct col_http_ctx *ctx, const char *only,
                           struct col_http_reply *reply)
 {
-    static void (*const checks[])(const struct col_http_ctx *, struct component *) = {
-        check_broker, check_database, check_rules};
+    static void (*const checks[])(const struct col_http_ctx *,
+                                  struct component *) = {check_broker, check_database, check_rules};
     static const char *const names[] = {"broker", "database", "rules"};
     struct component comps[3] = {{0}};
     bool all = true;
@@ -453,8 +453,9 @@ static void handle_bot(const struct col_http_ctx *ctx, const struct col_http_req
         if (qr->rc == -ENOENT || (qr->rc == 0 && qr->nbots == 0))
             col_http_error(reply, 404, "no bot '%s'", req->route->id);
         else if (qr->rc == -EAGAIN)
-            col_http_error(reply, 503, "the collector has no broker connection: it cannot "
-                                       "judge bots until it reconnects");
+            col_http_error(reply, 503,
+                           "the collector has no broker connection: it cannot "
+                           "judge bots until it reconnects");
         else
             col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0], qr->alerts));
     }
@@ -547,8 +548,9 @@ static void handle_alerts(const struct col_http_ctx *ctx, const struct col_http_
     }
     if (req->arg(req->arg_cls, "limit") || req->arg(req->arg_cls, "before") ||
         req->arg(req->arg_cls, "from") || req->arg(req->arg_cls, "to")) {
-        col_http_error(reply, 400, "parameters 'from', 'to', 'limit' and 'before' are for "
-                                   "state=all (the history); state=open lists every open alert");
+        col_http_error(reply, 400,
+                       "parameters 'from', 'to', 'limit' and 'before' are for "
+                       "state=all (the history); state=open lists every open alert");
         return;
     }
     struct col_query *qr = col_query_new(COL_Q_BOTS);

@@ -39,7 +39,7 @@ struct col_http_request {
 
 struct col_http_reply {
     int status;
-    char *body; /* malloc'd */
+    char *body;      /* malloc'd */
     size_t body_len; /* 0: strlen(body) */
     const char *content_type;
     int64_t retry_after_s; /* > 0: a Retry-After header (429) */

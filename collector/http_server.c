@@ -159,8 +159,8 @@ static bool is_json(const char *ct)
 static int check_body(const struct col_route_match *m, struct MHD_Connection *conn,
                       const struct request *rq, struct col_http_reply *reply)
 {
-    bool needs_body = m->route == COL_R_HEARTBEAT || m->route == COL_R_SILENCES ||
-                      m->route == COL_R_BOT_INTENDED;
+    bool needs_body =
+        m->route == COL_R_HEARTBEAT || m->route == COL_R_SILENCES || m->route == COL_R_BOT_INTENDED;
     if (rq->len == 0 && !needs_body)
         return 0; /* a forced check, a restart or a removal needs no body */
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
@@ -170,7 +170,7 @@ static int check_body(const struct col_route_match *m, struct MHD_Connection *co
     }
     if (rq->len == 0) {
         col_http_error(reply, 400, "empty body: %s is required",
-                       m->route == COL_R_HEARTBEAT   ? "a heartbeat message"
+                       m->route == COL_R_HEARTBEAT  ? "a heartbeat message"
                        : m->route == COL_R_SILENCES ? "a silence"
                                                     : "{\"state\":\"running\"|\"stopped\"}");
         return -EINVAL;
@@ -232,9 +232,8 @@ out:
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct request *rq = *con_cls;
     if (!rq) { /* headers only so far */
@@ -302,16 +301,16 @@ int col_http_server_start(const struct col_http_opts *opts, struct col_http_serv
                                    .started_mono = bp_mono_ms()};
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, host, &addr.sin_addr);
-    s->daemon = s->db ? MHD_start_daemon(
-                            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                MHD_USE_ERROR_LOG,
-                            (uint16_t)port, NULL, NULL, on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, /* first, or MHD warns */
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                            MHD_OPTION_END)
-                      : NULL;
+    s->daemon =
+        s->db ? MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                     MHD_USE_ERROR_LOG,
+                                 (uint16_t)port, NULL, NULL, on_request, s,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, /* first, or MHD warns */
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 30u, MHD_OPTION_END)
+              : NULL;
     if (!s->daemon) {
         BP_ERROR("http", "cannot listen on %s (is the port taken?)", cfg->http_listen);
         int rc = s->db ? -EADDRINUSE : -ENOMEM;

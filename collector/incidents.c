@@ -66,8 +66,7 @@ static int add_bot(struct col_incident *inc, struct col_bot *b)
     return 0;
 }
 
-static struct col_incident *find_open(struct col_incidents *s, const char *kind,
-                                      const char *group)
+static struct col_incident *find_open(struct col_incidents *s, const char *kind, const char *group)
 {
     for (size_t i = 0; i < s->n; i++) {
         struct col_incident *inc = s->open[i];
@@ -206,8 +205,7 @@ void col_incidents_reap(struct col_incidents *s)
     s->n = kept;
 }
 
-void col_incident_reason(const struct col_incident *inc, int64_t window_ms, char *buf,
-                         size_t size)
+void col_incident_reason(const struct col_incident *inc, int64_t window_ms, char *buf, size_t size)
 {
     bool seen[COL_ST_COUNT] = {false};
     for (size_t i = 0; i < inc->nbots; i++)

@@ -23,15 +23,15 @@ struct col_incident_limits {
 
 struct col_incident {
     char id[COL_INCIDENT_ID_MAX + 1];
-    const char *kind;  /* "exchange" or "host" */
+    const char *kind; /* "exchange" or "host" */
     char group[BP_TEXT_MAX + 1];
     enum col_severity severity; /* the worst of its bots' */
     int64_t opened_at;          /* Unix ms */
     struct col_bot **bots;      /* every bot that joined (borrowed from the fleet) */
     size_t nbots, cap;
-    size_t nbad;                /* of which bad now */
-    bool dirty;                 /* bots joined since the last announcement */
-    bool resolved;              /* announced resolved; freed by col_incidents_reap */
+    size_t nbad;   /* of which bad now */
+    bool dirty;    /* bots joined since the last announcement */
+    bool resolved; /* announced resolved; freed by col_incidents_reap */
 };
 
 struct col_incidents {
@@ -39,8 +39,12 @@ struct col_incidents {
     size_t n, cap;
 };
 
-enum col_incident_event { COL_INCIDENT_NONE = 0, COL_INCIDENT_OPENED, COL_INCIDENT_UPDATED,
-                          COL_INCIDENT_RESOLVED };
+enum col_incident_event {
+    COL_INCIDENT_NONE = 0,
+    COL_INCIDENT_OPENED,
+    COL_INCIDENT_UPDATED,
+    COL_INCIDENT_RESOLVED
+};
 
 const char *col_incident_event_name(enum col_incident_event e);
 
@@ -61,7 +65,6 @@ enum col_incident_event col_incidents_on_change(struct col_incidents *s, struct 
 void col_incidents_reap(struct col_incidents *s);
 
 /* The shared cause in words: "3 bots on exchange binance stopped, down within 40s". */
-void col_incident_reason(const struct col_incident *inc, int64_t window_ms, char *buf,
-                         size_t size);
+void col_incident_reason(const struct col_incident *inc, int64_t window_ms, char *buf, size_t size);
 
 #endif

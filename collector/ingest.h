@@ -22,10 +22,10 @@ struct col_query;
 /* One accepted message (or a connection change) as the rules thread receives it. */
 struct col_event {
     enum col_event_kind kind;
-    int64_t recv_mono; /* our monotonic clock at receipt: what liveness is judged on */
-    int64_t recv_wall; /* our wall clock at receipt, Unix ms */
+    int64_t recv_mono;       /* our monotonic clock at receipt: what liveness is judged on */
+    int64_t recv_wall;       /* our wall clock at receipt, Unix ms */
     struct col_query *query; /* COL_EV_QUERY: holds one reference */
-    struct bp_msg msg; /* only the header and the variant of msg.hdr.type are allocated */
+    struct bp_msg msg;       /* only the header and the variant of msg.hdr.type are allocated */
 };
 
 struct col_ingest_stats {

@@ -57,9 +57,9 @@ struct col_alert_view {
 };
 
 enum col_query_kind {
-    COL_Q_PING,  /* is the rules thread answering? */
-    COL_Q_BOTS,  /* bots matching the filter (one bot when filter.bot is set) */
-    COL_Q_CHECK, /* re-evaluate filter.bot now, then answer with it */
+    COL_Q_PING,           /* is the rules thread answering? */
+    COL_Q_BOTS,           /* bots matching the filter (one bot when filter.bot is set) */
+    COL_Q_CHECK,          /* re-evaluate filter.bot now, then answer with it */
     COL_Q_SILENCES,       /* every active silence */
     COL_Q_SILENCE_ADD,    /* add .silence (id and ends_mono filled by the rules thread) */
     COL_Q_SILENCE_REMOVE, /* remove the silence .silence.id */

@@ -26,8 +26,13 @@ enum col_rec_action {
 #define COL_REC_LADDER_MAX 8
 
 /* Commands sent and results received since the collector started, by action and outcome. */
-enum col_rec_outcome { COL_OUT_OK = 0, COL_OUT_FAILED, COL_OUT_REFUSED, COL_OUT_TIMEOUT,
-                       COL_OUT_COUNT };
+enum col_rec_outcome {
+    COL_OUT_OK = 0,
+    COL_OUT_FAILED,
+    COL_OUT_REFUSED,
+    COL_OUT_TIMEOUT,
+    COL_OUT_COUNT
+};
 struct col_command_counts {
     uint64_t sent[COL_REC_NACTIONS];
     uint64_t results[COL_REC_NACTIONS][COL_OUT_COUNT];

@@ -657,8 +657,8 @@ void col_evidence_shift(struct col_evidence *ev, int64_t shift)
         ev->log_err_base_mono += shift;
 }
 
-void col_evidence_apply_log(struct col_evidence *ev, const struct bp_heartbeat *hb,
-                            int64_t sent_ts, int64_t recv_mono)
+void col_evidence_apply_log(struct col_evidence *ev, const struct bp_heartbeat *hb, int64_t sent_ts,
+                            int64_t recv_mono)
 {
     ev->has_log = hb->has_log;
     if (!hb->has_log)

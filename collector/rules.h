@@ -68,17 +68,17 @@ struct col_rule_limits {
     int64_t trade_stale_ms;
     int64_t trade_stopped_ms;
     struct col_threshold cpu, mem, disk; /* process and host cpu; host memory; fullest disk */
-    int confirm;            /* failing samples in a row before a resource alert */
-    int check_confirm;      /* failing heartbeats in a row before a metric-rule, api or
-                               log_errors alert (<= 1: at once) */
-    int64_t clock_skew_ms;  /* an agent clock further off than this is a warning; 0: off */
-    bool intended_stopped;  /* stopped on purpose: its absence raises nothing */
+    int confirm;                         /* failing samples in a row before a resource alert */
+    int check_confirm;                   /* failing heartbeats in a row before a metric-rule, api or
+                                            log_errors alert (<= 1: at once) */
+    int64_t clock_skew_ms; /* an agent clock further off than this is a warning; 0: off */
+    bool intended_stopped; /* stopped on purpose: its absence raises nothing */
     /* the bot's own signals (heartbeat "signals") */
-    int64_t tick_timeout_ms;           /* no loop tick for this long: hung */
-    bool tick_expected;                /* set per bot: hung even if no tick was ever seen */
-    int64_t market_stale_ms;           /* market data this old while the loop ticks: degraded */
-    int64_t log_silence_ms;            /* a tailed log without a new line this long: hung */
-    double cadence_factor; /* > 0: stale after this many learned gaps (if longer); 0: fixed */
+    int64_t tick_timeout_ms; /* no loop tick for this long: hung */
+    bool tick_expected;      /* set per bot: hung even if no tick was ever seen */
+    int64_t market_stale_ms; /* market data this old while the loop ticks: degraded */
+    int64_t log_silence_ms;  /* a tailed log without a new line this long: hung */
+    double cadence_factor;   /* > 0: stale after this many learned gaps (if longer); 0: fixed */
     int cadence_min_samples; /* gaps learned before the cadence is trusted */
     double log_err_warn, log_err_crit; /* error lines per minute in the tailed log */
     double api_err_warn, api_err_crit; /* error % over the agent's window of calls */
@@ -125,11 +125,11 @@ struct col_evidence {
     int64_t positions, orders;
     int64_t api_calls, api_errors, api_latency_ms_max;
     int64_t maintenance_until_mono; /* 0 = none declared */
-    int64_t cadence_gap_ms; /* the bot's normal gap after its last trade; 0 = not learned */
+    int64_t cadence_gap_ms;         /* the bot's normal gap after its last trade; 0 = not learned */
     /* the bot's tailed log (log_file in the agent's config), when it has one */
     bool has_log;
-    int64_t last_log_mono; /* newest line read, on our clock; 0 = none yet */
-    int64_t log_errors;    /* error lines counted by the agent since it started */
+    int64_t last_log_mono;                   /* newest line read, on our clock; 0 = none yet */
+    int64_t log_errors;                      /* error lines counted by the agent since it started */
     int64_t log_err_base, log_err_base_mono; /* the count at the start of the rate window */
     bool log_rate_known;
     double log_err_per_min; /* over the last full minute or more */
@@ -152,8 +152,8 @@ void col_evidence_shift(struct col_evidence *ev, int64_t shift_ms);
  * (or metrics) leaves those fields as they were. */
 /* Copies the heartbeat's log counts into ev (time on the agent's clock, as for signals) and
  * updates the error rate once a minute or more has passed since its window began. */
-void col_evidence_apply_log(struct col_evidence *ev, const struct bp_heartbeat *hb,
-                            int64_t sent_ts, int64_t recv_mono);
+void col_evidence_apply_log(struct col_evidence *ev, const struct bp_heartbeat *hb, int64_t sent_ts,
+                            int64_t recv_mono);
 void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbeat *hb,
                                 int64_t sent_ts, int64_t recv_mono);
 /* After a heartbeat's evidence is in: counts, per metric-rule, api and log_errors check, the

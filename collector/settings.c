@@ -510,7 +510,8 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         }
     }
     if (strcmp(s->cadence, "fixed") != 0 && strcmp(s->cadence, "learned") != 0) {
-        snprintf(err, errlen, "%s: [rules] cadence: '%s' is not fixed or learned", path, s->cadence);
+        snprintf(err, errlen, "%s: [rules] cadence: '%s' is not fixed or learned", path,
+                 s->cadence);
         return -EINVAL;
     }
     for (size_t i = 0; i < s->nbots; i++) {
@@ -591,7 +592,6 @@ const struct col_bot_override *col_settings_find_bot(const struct col_settings *
 {
     return find(s->bots, s->nbots, bot);
 }
-
 
 void col_settings_limits_for(const struct col_settings *s, const char *bot, const char *account,
                              struct col_rule_limits *out)

@@ -22,18 +22,18 @@ struct col_bot_override {
     int64_t heartbeat_timeout_ms; /* 0 = inherit from [rules] */
     int64_t trade_stale_ms;
     int64_t trade_stopped_ms;
-    char intended[16]; /* "running" or "stopped" */
-    char recovery[8];  /* "on", "off", or "" = as [recovery] enabled */
+    char intended[16];                 /* "running" or "stopped" */
+    char recovery[8];                  /* "on", "off", or "" = as [recovery] enabled */
     char recovery_ladder[128];         /* "" = as [recovery] ladder */
     char pre_restart[8];               /* "on", "off", or "" = as [recovery] pre_restart */
     struct col_recovery_policy policy; /* resolved by col_settings_load */
-    int64_t tick_timeout_ms; /* 0 = inherit; set: ticks are expected from this bot */
-    int64_t market_stale_ms; /* 0 = inherit */
-    int64_t log_silence_ms;  /* 0 = inherit */
-    int64_t check_confirm;   /* 0 = inherit */
-    char cadence[16];        /* "fixed", "learned" or "" = as [rules] */
-    char metric_rule[1024];  /* its own rules, added to [rules] metric_rule */
-    int nrules;              /* [rules] ones first, then its own (parsed at load) */
+    int64_t tick_timeout_ms;           /* 0 = inherit; set: ticks are expected from this bot */
+    int64_t market_stale_ms;           /* 0 = inherit */
+    int64_t log_silence_ms;            /* 0 = inherit */
+    int64_t check_confirm;             /* 0 = inherit */
+    char cadence[16];                  /* "fixed", "learned" or "" = as [rules] */
+    char metric_rule[1024];            /* its own rules, added to [rules] metric_rule */
+    int nrules;                        /* [rules] ones first, then its own (parsed at load) */
     struct col_metric_rule rules[COL_METRIC_RULES_MAX];
 };
 
@@ -69,8 +69,8 @@ struct col_settings {
     int64_t flap_changes;
     int64_t resource_confirm;
     int64_t check_confirm;
-    char cadence[16];       /* [rules] cadence: "fixed" or "learned" */
-    double cadence_factor;  /* applied as limits.cadence_factor for learned bots */
+    char cadence[16];      /* [rules] cadence: "fixed" or "learned" */
+    double cadence_factor; /* applied as limits.cadence_factor for learned bots */
     int64_t api_min_calls;
     char metric_rule[1024]; /* "NAME OP NUMBER SEVERITY[, ...]" */
     int nrules;

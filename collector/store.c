@@ -551,8 +551,8 @@ static const struct kind_desc kinds[] = {
      "INSERT INTO silences (silence_id, bot_id, account, host, check_name, reason, created_by, "
      "created_at, ends_at, removed_at) VALUES ",
      10, (1u << 7) | (1u << 8) | (1u << 9),
-     "ON CONFLICT (silence_id) DO UPDATE SET removed_at = EXCLUDED.removed_at",
-     fill_silence, key_silence},
+     "ON CONFLICT (silence_id) DO UPDATE SET removed_at = EXCLUDED.removed_at", fill_silence,
+     key_silence},
     {COL_OP_INTENT, "INSERT INTO bot_intents (bot_id, intended, set_at) VALUES ", 3, 1u << 2,
      "ON CONFLICT (bot_id) DO UPDATE SET intended = EXCLUDED.intended, set_at = EXCLUDED.set_at",
      fill_intent, key_intent},

@@ -56,8 +56,8 @@ char *col_webhook_body(enum col_webhook_format f, const char *chat_id, const cha
     if (ok && f == COL_WEBHOOK_TELEGRAM)
         ok = cJSON_AddStringToObject(o, "chat_id", chat_id ? chat_id : "") != NULL;
     if (ok)
-        ok = cJSON_AddStringToObject(o, f == COL_WEBHOOK_DISCORD ? "content" : "text", text) !=
-             NULL;
+        ok =
+            cJSON_AddStringToObject(o, f == COL_WEBHOOK_DISCORD ? "content" : "text", text) != NULL;
     char *body = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return body;

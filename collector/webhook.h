@@ -26,7 +26,7 @@ char *col_webhook_body(enum col_webhook_format f, const char *chat_id, const cha
                        const char *text);
 
 struct col_webhook_opts {
-    const char *url; /* http:// or https:// */
+    const char *url;    /* http:// or https:// */
     int64_t timeout_ms; /* per attempt, connect and transfer */
     int retries;        /* attempts after the first one */
     int64_t backoff_ms; /* wait before the first retry; doubles each time, at most 60 s */

@@ -17,9 +17,9 @@ struct bp_mqtt_opts {
     const char *client_id; /* stable across restarts when clean_session is false */
     const char *username;  /* NULL: none */
     const char *password;
-    const char *ca_file;   /* TLS trust anchors for ssl:// URLs; NULL: system default */
-    int keepalive_s;       /* 0: 20 s */
-    bool clean_session;    /* false: the broker keeps our subscriptions and queued QoS 1 */
+    const char *ca_file; /* TLS trust anchors for ssl:// URLs; NULL: system default */
+    int keepalive_s;     /* 0: 20 s */
+    bool clean_session;  /* false: the broker keeps our subscriptions and queued QoS 1 */
     /* Last Will: published by the broker if we vanish without DISCONNECT. NULL: none. */
     const char *will_topic;
     const char *will_payload;
@@ -43,10 +43,10 @@ struct bp_mqtt_opts {
 };
 
 struct bp_mqtt_stats {
-    uint64_t connects;       /* successful connects, including reconnects */
-    uint64_t published;      /* accepted by Paho (sent or buffered) */
-    uint64_t dropped_offline;/* QoS 0 publishes skipped while disconnected */
-    uint64_t dropped_full;   /* publishes refused because the offline buffer was full */
+    uint64_t connects;        /* successful connects, including reconnects */
+    uint64_t published;       /* accepted by Paho (sent or buffered) */
+    uint64_t dropped_offline; /* QoS 0 publishes skipped while disconnected */
+    uint64_t dropped_full;    /* publishes refused because the offline buffer was full */
     uint64_t received;
 };
 
@@ -60,8 +60,8 @@ int bp_mqtt_subscribe(struct bp_mqtt *m, const char *topic_filter, int qos);
 /* Publishes a copy of payload. QoS 0 while disconnected returns -ENOTCONN (dropped, counted);
  * QoS >= 1 while disconnected is buffered if max_buffered > 0, else -ENOTCONN;
  * a full buffer returns -ENOBUFS (counted). */
-int bp_mqtt_publish(struct bp_mqtt *m, const char *topic, const void *payload, size_t len,
-                    int qos, bool retain);
+int bp_mqtt_publish(struct bp_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+                    bool retain);
 bool bp_mqtt_is_connected(struct bp_mqtt *m);
 /* Waits up to timeout_ms (monotonic) for the first connection; 0 or -ETIMEDOUT. */
 int bp_mqtt_wait_connected(struct bp_mqtt *m, int64_t timeout_ms);

@@ -14,15 +14,15 @@
 #define BP_MSG_MAX_BYTES 8192
 /* Agent and bot ids: 1..64 chars of [A-Za-z0-9_.-] (safe in topics, file names and SQL). */
 #define BP_ID_MAX 64
-#define BP_BOOT_MAX 32    /* boot id: 1..32 chars of [A-Za-z0-9_.-] */
-#define BP_TEXT_MAX 128   /* free text (reasons, versions, host names); longer is rejected */
-#define BP_SHORT_MAX 32   /* symbol, side */
+#define BP_BOOT_MAX 32  /* boot id: 1..32 chars of [A-Za-z0-9_.-] */
+#define BP_TEXT_MAX 128 /* free text (reasons, versions, host names); longer is rejected */
+#define BP_SHORT_MAX 32 /* symbol, side */
 #define BP_AGENT_MAX_BOTS 64
 #define BP_ACTION_MAX 32 /* command action names: ids of at most 32 chars */
 #define BP_NONCE_MIN 16  /* command nonces: 16..64 id chars (the collector sends 32 hex) */
 #define BP_NONCE_MAX 64
-#define BP_SIG_HEX 128     /* an Ed25519 signature (64 bytes) as lowercase hex */
-#define BP_OUTPUT_MAX 2048 /* a command result's output: its last lines, in bytes */
+#define BP_SIG_HEX 128        /* an Ed25519 signature (64 bytes) as lowercase hex */
+#define BP_OUTPUT_MAX 2048    /* a command result's output: its last lines, in bytes */
 #define BP_METRICS_MAX 16     /* custom metrics per bot in one heartbeat */
 #define BP_METRIC_NAME_MAX 32 /* metric names: 1..32 chars of [a-z0-9_] */
 #define BP_EVENT_TEXT_MAX 256 /* free-form event text, in bytes */
@@ -65,13 +65,13 @@ struct bp_msg_error {
 
 /* Fields every agent message carries (a command, sent by the collector, has no boot/seq). */
 struct bp_msg_header {
-    int v;                   /* protocol version, == BP_PROTO_VERSION */
+    int v; /* protocol version, == BP_PROTO_VERSION */
     enum bp_msg_type type;
     char agent[BP_ID_MAX + 1];
-    char bot[BP_ID_MAX + 1]; /* "" for agent-level messages */
+    char bot[BP_ID_MAX + 1];    /* "" for agent-level messages */
     char boot[BP_BOOT_MAX + 1]; /* changes each time the agent process starts */
-    int64_t seq;             /* per boot, starts at 1, +1 per message the agent sends */
-    int64_t ts;              /* sender's wall clock, Unix ms */
+    int64_t seq;                /* per boot, starts at 1, +1 per message the agent sends */
+    int64_t ts;                 /* sender's wall clock, Unix ms */
 };
 
 struct bp_bot_info {
@@ -91,9 +91,9 @@ struct bp_agent_state {
 
 struct bp_proc_info {
     bool alive;
-    int64_t pid;        /* 0 when not alive */
-    int64_t uptime_s;   /* 0 when not alive */
-    int64_t start_ts;   /* process start, Unix ms; 0 when not alive */
+    int64_t pid;      /* 0 when not alive */
+    int64_t uptime_s; /* 0 when not alive */
+    int64_t start_ts; /* process start, Unix ms; 0 when not alive */
 };
 
 /* Optional evidence objects of a heartbeat (v1, added compatibly: see proto/README.md).
@@ -139,7 +139,7 @@ struct bp_metric {
 };
 
 struct bp_heartbeat {
-    int64_t interval_ms;   /* when the next heartbeat is due, 100..3600000 */
+    int64_t interval_ms; /* when the next heartbeat is due, 100..3600000 */
     struct bp_proc_info proc;
     int64_t last_trade_ts; /* Unix ms of the newest trade the agent knows; 0 = none yet */
     bool has_log, has_hb_file, has_probe, has_signals, has_metrics;
@@ -152,12 +152,12 @@ struct bp_heartbeat {
 };
 
 struct bp_stats {
-    double proc_cpu_pct;   /* 0..(100 * cores); -1 = unknown */
-    int64_t proc_rss_kb;   /* -1 = unknown */
-    double host_cpu_pct;   /* 0..100 */
-    double host_mem_pct;   /* 0..100 */
-    double host_disk_pct;  /* 0..100, the fullest watched mount */
-    double host_load1;     /* >= 0 */
+    double proc_cpu_pct;  /* 0..(100 * cores); -1 = unknown */
+    int64_t proc_rss_kb;  /* -1 = unknown */
+    double host_cpu_pct;  /* 0..100 */
+    double host_mem_pct;  /* 0..100 */
+    double host_disk_pct; /* 0..100, the fullest watched mount */
+    double host_load1;    /* >= 0 */
     /* Optional (added compatibly to v1): on the wire only when their has_* flag is set. */
     int64_t proc_threads; /* proc.threads, >= 1 */
     int64_t proc_fds;     /* proc.fds: open file descriptors, >= 0 */
@@ -166,8 +166,8 @@ struct bp_stats {
 };
 
 struct bp_trade {
-    char id[BP_TEXT_MAX + 1];     /* the bot's or exchange's trade id; "" when not given */
-    int64_t trade_ts;             /* when the trade happened, Unix ms */
+    char id[BP_TEXT_MAX + 1];      /* the bot's or exchange's trade id; "" when not given */
+    int64_t trade_ts;              /* when the trade happened, Unix ms */
     char symbol[BP_SHORT_MAX + 1]; /* "" when not given */
     char side[BP_SHORT_MAX + 1];   /* "buy", "sell" or "" */
 };

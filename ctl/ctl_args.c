@@ -274,8 +274,7 @@ static int silence_words(struct ctl_cmd *c, const char **words, int nwords, char
 }
 
 /* "intend ID running|stopped". */
-static int intend_words(struct ctl_cmd *c, const char **words, int nwords, char *err,
-                        size_t errlen)
+static int intend_words(struct ctl_cmd *c, const char **words, int nwords, char *err, size_t errlen)
 {
     c->verb = CTL_INTEND;
     if (nwords != 3 || (strcmp(words[2], "running") != 0 && strcmp(words[2], "stopped") != 0))
@@ -378,8 +377,8 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
     *method = c->verb == CTL_RECHECK || c->verb == CTL_SILENCE_ADD || c->verb == CTL_RESTART ||
                       c->verb == CTL_INTEND
                   ? "POST"
-              : c->verb == CTL_SILENCE_RM                         ? "DELETE"
-                                                                  : "GET";
+              : c->verb == CTL_SILENCE_RM ? "DELETE"
+                                          : "GET";
     if (c->verb == CTL_HISTORY)
         n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/history");
     if (c->verb == CTL_RECHECK)
@@ -430,8 +429,8 @@ char *ctl_request_body(const struct ctl_cmd *c, bool *err)
     }
     if (c->verb != CTL_SILENCE_ADD)
         return NULL;
-    static const char *const names[] = {"bot", "account", "host", "check", "duration", "reason",
-                                        "by"};
+    static const char *const names[] = {"bot",      "account", "host", "check",
+                                        "duration", "reason",  "by"};
     const char *vals[] = {c->bot, c->account, c->host, c->check, c->duration, c->reason, c->by};
     cJSON *o = cJSON_CreateObject();
     for (size_t i = 0; o && i < sizeof(names) / sizeof(names[0]); i++)

@@ -342,8 +342,7 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
         return print_silence(out, "removed", cJSON_GetObjectItemCaseSensitive(body, "removed"),
                              now);
     case CTL_SILENCE_LIST:
-        return print_list(out, body, "silences", silences_h, 5, silence_cell, now,
-                          "no silences");
+        return print_list(out, body, "silences", silences_h, 5, silence_cell, now, "no silences");
     case CTL_REPORT:
         return ctl_print_report(out, body);
     case CTL_RESTART:

@@ -13,8 +13,8 @@ struct ctl_answer {
 };
 
 /* Sends method url (a POST with body as JSON, or empty when body is NULL), with
- * "Authorization: Bearer token" when token is not empty, waiting at most timeout_ms. 0 with *a filled, or -ECONNREFUSED (no answer:
- * a->error says why) or -ENOMEM. Free a->body. */
+ * "Authorization: Bearer token" when token is not empty, waiting at most timeout_ms. 0 with *a
+ * filled, or -ECONNREFUSED (no answer: a->error says why) or -ENOMEM. Free a->body. */
 int ctl_http_request(const char *method, const char *url, const char *token, const char *body,
                      long timeout_ms, struct ctl_answer *a);
 

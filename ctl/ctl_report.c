@@ -46,7 +46,8 @@ static void summary_row(FILE *out, const char *name, const cJSON *o)
     uptime(o, up, sizeof(up));
     age(num(g, "total_ms"), gap, sizeof(gap));
     age(num(g, "longest_ms"), longest, sizeof(longest));
-    fprintf(out, "| %s | %s | %lld (%s, longest %s) | %lld | %lld | %lld (%lld ok) | %lld | %.2f |\n",
+    fprintf(out,
+            "| %s | %s | %lld (%s, longest %s) | %lld | %lld | %lld (%lld ok) | %lld | %.2f |\n",
             name, up, (long long)num(g, "count"), gap, longest, (long long)num(a, "critical"),
             (long long)num(a, "warning"), (long long)num(rs, "sent"), (long long)num(rs, "ok"),
             (long long)num(o, "trades"), numd(o, "trades_per_hour"));

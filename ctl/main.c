@@ -78,8 +78,9 @@ int main(int argc, char **argv)
     }
     const char *user = getenv("USER");
     if (cmd.verb == CTL_SILENCE_ADD && !cmd.by[0] && user && strlen(user) < sizeof(cmd.by) &&
-        user[0] && strspn(user, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                                "_.-") == strlen(user))
+        user[0] &&
+        strspn(user, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                     "_.-") == strlen(user))
         snprintf(cmd.by, sizeof(cmd.by), "%s", user); /* who made it, for the record */
     bool body_err;
     char *body = ctl_request_body(&cmd, &body_err);

@@ -82,12 +82,11 @@ static void test_open_alert_repeats_survives_restart_and_resolves_by_id(void **s
                                 "AND event = 'resolved'",
                                 1, p);
     bpt_assert(env, n == 1, "expected 1 resolved row for %s, got %lld", id, (long long)n);
-    n = bpt_pg_int(env, "SELECT count(*) FROM alert_events WHERE alert_id = $1 AND event = 'opened'",
-                   1, p);
+    n = bpt_pg_int(
+        env, "SELECT count(*) FROM alert_events WHERE alert_id = $1 AND event = 'opened'", 1, p);
     bpt_assert(env, n == 1, "expected 1 opened row for %s, got %lld", id, (long long)n);
-    n = bpt_pg_int(env,
-                   "SELECT count(*) FROM alert_events WHERE alert_id = $1 AND event = 'repeated'",
-                   1, p);
+    n = bpt_pg_int(
+        env, "SELECT count(*) FROM alert_events WHERE alert_id = $1 AND event = 'repeated'", 1, p);
     bpt_assert(env, n >= 1, "no repeated row for %s", id);
     n = bpt_pg_int(env, "SELECT count(DISTINCT alert_id) FROM alert_events WHERE bot_id = 'bot-1'",
                    0, NULL);

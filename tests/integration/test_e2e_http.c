@@ -130,14 +130,14 @@ static long post_json(struct t *t, const char *path, const char *token, const ch
     do {                                                                                           \
         bpt_assert((t)->env, (t)->r.status == (want), "%s:%d: HTTP %ld, want %d: %s", __FILE__,    \
                    __LINE__, (t)->r.status, (want), (t)->r.body);                                  \
-        bpt_assert((t)->env, strstr((t)->r.body, (needle)) != NULL,                                \
-                   "%s:%d: body lacks %s: %s", __FILE__, __LINE__, (needle), (t)->r.body);         \
+        bpt_assert((t)->env, strstr((t)->r.body, (needle)) != NULL, "%s:%d: body lacks %s: %s",    \
+                   __FILE__, __LINE__, (needle), (t)->r.body);                                     \
     } while (0)
 
 #define expect_json_error(t, want)                                                                 \
     do {                                                                                           \
         expect(t, want, "{\"error\":\"");                                                          \
-        bpt_assert((t)->env, strcmp((t)->r.ctype, "application/json") == 0,                       \
+        bpt_assert((t)->env, strcmp((t)->r.ctype, "application/json") == 0,                        \
                    "error without JSON content type: %s", (t)->r.ctype);                           \
     } while (0)
 
@@ -211,8 +211,9 @@ static void check_health_and_bots(struct t *t)
     expect(t, 200, "\"total\":0,");
     get(t, "/bots/bot-1");
     expect(t, 200, "\"id\":\"bot-1\",\"status\":\"healthy\"");
-    expect(t, 200, "\"agent\":\"agent-1\",\"agent_online\":true,\"account\":\"acct-0\","
-                   "\"exchange\":\"test-exchange\",\"host\":\"test-host\"");
+    expect(t, 200,
+           "\"agent\":\"agent-1\",\"agent_online\":true,\"account\":\"acct-0\","
+           "\"exchange\":\"test-exchange\",\"host\":\"test-host\"");
     get(t, "/bots/bot-2/health");
     expect(t, 200, "\"id\":\"bot-2\",\"status\":\"healthy\"");
     get(t, "/bots/nobody");
@@ -230,8 +231,9 @@ static void check_health_and_bots(struct t *t)
 static void check_metrics(struct t *t)
 {
     get(t, "/metrics");
-    expect(t, 200, "botpulse_bot_status{bot=\"bot-1\",agent=\"agent-1\",account=\"acct-0\","
-                   "exchange=\"test-exchange\",host=\"test-host\",status=\"healthy\"} 1\n");
+    expect(t, 200,
+           "botpulse_bot_status{bot=\"bot-1\",agent=\"agent-1\",account=\"acct-0\","
+           "exchange=\"test-exchange\",host=\"test-host\",status=\"healthy\"} 1\n");
     expect(t, 200, "botpulse_fleet_bots{status=\"healthy\"} 2\n");
     expect(t, 200, "botpulse_bot_last_heartbeat_age_seconds{bot=\"bot-2\"");
     expect(t, 200, "botpulse_ingest_received_total ");
@@ -336,8 +338,7 @@ static void check_mutations(struct t *t)
              (long long)now, (long long)now);
     post_json(t, "/bots/heartbeat", TOKEN, hb);
     expect(t, 202, "\"accepted\":true");
-    bpt_assert(t->env,
-               wait_status(t, "/bots/http-bot", 200, "\"status\":\"healthy\"") == 200,
+    bpt_assert(t->env, wait_status(t, "/bots/http-bot", 200, "\"status\":\"healthy\"") == 200,
                "the HTTP heartbeat did not make http-bot healthy: %s", t->r.body);
     expect(t, 200, "\"agent\":\"http\"");
     /* it is on MQTT like any other bot's status */
@@ -354,8 +355,7 @@ static void check_alerts_and_history(struct t *t)
     expect(t, 200, "\"bot\":\"bot-1\",\"severity\":\"critical\",\"check\":\"process\"");
     get(t, "/alerts?state=open&bot=bot-2");
     expect(t, 200, "{\"alerts\":[]}");
-    bpt_assert(t->env,
-               wait_status(t, "/alerts?state=all", 200, "\"event\":\"opened\"") == 200,
+    bpt_assert(t->env, wait_status(t, "/alerts?state=all", 200, "\"event\":\"opened\"") == 200,
                "no opened alert in the history: %s", t->r.body);
     expect(t, 200, "\"bot\":\"bot-1\"");
     /* history, newest first, paged by before */
@@ -407,8 +407,7 @@ static void check_dashboard_files(struct t *t)
     expect(t, 200, "<title>botpulse</title>");
     get(t, "/ui/app.js");
     expect(t, 200, "const POLL_MS");
-    bpt_assert(t->env, strncmp(t->r.ctype, "text/javascript", 15) == 0, "app.js is %s",
-               t->r.ctype);
+    bpt_assert(t->env, strncmp(t->r.ctype, "text/javascript", 15) == 0, "app.js is %s", t->r.ctype);
     get(t, "/ui/style.css");
     expect(t, 200, ".badge");
     bpt_assert(t->env, strncmp(t->r.ctype, "text/css", 8) == 0, "style.css is %s", t->r.ctype);

@@ -24,9 +24,11 @@ static struct col_webhook *webhook_to(int port, int retries, int64_t backoff_ms,
 {
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", port);
-    struct col_webhook_opts o = {
-        .url = url, .timeout_ms = 2000, .retries = retries, .backoff_ms = backoff_ms,
-        .queue_max = queue_max};
+    struct col_webhook_opts o = {.url = url,
+                                 .timeout_ms = 2000,
+                                 .retries = retries,
+                                 .backoff_ms = backoff_ms,
+                                 .queue_max = queue_max};
     struct col_webhook *w = NULL;
     assert_int_equal(col_webhook_new(&o, &w), 0);
     return w;

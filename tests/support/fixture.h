@@ -95,8 +95,8 @@ int64_t bpt_pg_int(struct bpt_env *env, const char *sql, int nparams, const char
 char *bpt_pg_text(struct bpt_env *env, const char *sql, int nparams, const char *const *params);
 /* Polls bpt_pg_int every 100 ms until it returns expected or timeout_ms passes.
  * Returns the last value seen. */
-int64_t bpt_pg_wait_int(struct bpt_env *env, int64_t expected, int64_t timeout_ms,
-                        const char *sql, int nparams, const char *const *params);
+int64_t bpt_pg_wait_int(struct bpt_env *env, int64_t expected, int64_t timeout_ms, const char *sql,
+                        int nparams, const char *const *params);
 
 /* ---- processes (proc.c) ---------------------------------------------------------------- */
 

@@ -35,8 +35,8 @@ struct bpt_env {
     char broker_url[64];
     char broker_conf[600];
     char broker_extra[1024]; /* lines that replace "allow_anonymous true" (bpt_broker_secure) */
-    struct bp_mqtt *pub; /* bpt_publish's client, kept while this broker instance runs */
-    int client_seq;      /* numbers the MQTT client ids of recorders and publishers */
+    struct bp_mqtt *pub;     /* bpt_publish's client, kept while this broker instance runs */
+    int client_seq;          /* numbers the MQTT client ids of recorders and publishers */
 
     /* PostgreSQL (pg.c) */
     char pg_conninfo[1024];

@@ -90,9 +90,9 @@ static void *serve(void *arg)
             }
             pthread_mutex_unlock(&s->mu);
             char resp[128];
-            int n = snprintf(resp, sizeof(resp),
-                             "HTTP/1.1 %d Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                             status);
+            int n = snprintf(
+                resp, sizeof(resp),
+                "HTTP/1.1 %d Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status);
             if (write(c, resp, (size_t)n) < 0)
                 perror("http_sink: write");
             free(body);
@@ -115,8 +115,8 @@ struct bpt_http_sink *bpt_http_sink_start(const int *statuses, int n)
     s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
-    if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        listen(s->fd, 16) < 0 || getsockname(s->fd, (struct sockaddr *)&a, &alen) < 0) {
+    if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s->fd, 16) < 0 ||
+        getsockname(s->fd, (struct sockaddr *)&a, &alen) < 0) {
         perror("http_sink: listen");
         goto fail;
     }

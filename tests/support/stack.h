@@ -26,8 +26,8 @@ struct bpt_stack_opts {
     /* Per bot: leave pid_file out of its section (its bot_extra then says how it is found,
      * e.g. by a heartbeat_file). */
     bool no_pid_file[BPT_MAX_BOTS];
-    const char *http_extra;         /* INI lines added to collector.ini's [http] (token = …) */
-    const char *agent_extra;        /* INI lines added to agent.ini's [agent] (command keys) */
+    const char *http_extra;  /* INI lines added to collector.ini's [http] (token = …) */
+    const char *agent_extra; /* INI lines added to agent.ini's [agent] (command keys) */
 };
 
 struct bpt_stack {

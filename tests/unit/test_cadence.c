@@ -29,7 +29,7 @@ static void test_learns_overall_first_then_per_hour(void **state)
     struct col_cadence c = {0};
     col_cadence_note_trade(&c, MONDAY);
     assert_int_equal(col_cadence_expected(&c, MONDAY, 3), 0); /* nothing learned */
-    for (int i = 1; i <= 3; i++) /* every 2 h */
+    for (int i = 1; i <= 3; i++)                              /* every 2 h */
         col_cadence_note_trade(&c, MONDAY + i * 2 * HOUR);
     assert_int_equal(col_cadence_expected(&c, MONDAY + 6 * HOUR, 3), 2 * HOUR); /* overall */
     col_cadence_note_trade(&c, MONDAY + 5 * HOUR); /* a late one: ignored */

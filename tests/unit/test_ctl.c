@@ -254,8 +254,9 @@ static void test_silence_and_report_commands(void **state)
     struct ctl_cmd c;
     char err[256] = "";
     bool e;
-    assert_int_equal(parse(&c, err, "silence add --bot b1 --check liveness --for 30m --reason "
-                                    "deploy --by alice"),
+    assert_int_equal(parse(&c, err,
+                           "silence add --bot b1 --check liveness --for 30m --reason "
+                           "deploy --by alice"),
                      0);
     assert_true(ctl_needs_token(c.verb));
     char *body = ctl_request_body(&c, &e);
@@ -268,22 +269,22 @@ static void test_silence_and_report_commands(void **state)
     assert_false(ctl_needs_token(c.verb));
     static const char *const bad[] = {
         "silence",
-        "silence add --for 30m --reason r",            /* no matcher */
-        "silence add --bot b1 --reason r",             /* no end */
+        "silence add --for 30m --reason r", /* no matcher */
+        "silence add --bot b1 --reason r",  /* no end */
         "silence add --bot b1 --for 1h --until 1800000000000 --reason r",
-        "silence add --bot b1 --for 1h",               /* no reason */
+        "silence add --bot b1 --for 1h", /* no reason */
         "silence rm",
         "silence rm a/b",
         "silence frob",
-        "bots --reason r",                             /* not for bots */
-        "report --from 1h --to 2h",                    /* from after to */
+        "bots --reason r",          /* not for bots */
+        "report --from 1h --to 2h", /* from after to */
         "report --format xml",
         "report --since 1h",
         "status --bot b1",
-        "restart",                                     /* no bot */
+        "restart", /* no bot */
         "restart a/b",
         "restart b1 b2",
-        "bot b1 --yes",                                /* --yes is for restart */
+        "bot b1 --yes", /* --yes is for restart */
         "intend b1",
         "intend b1 paused",
         "intend a/b stopped",
@@ -326,9 +327,12 @@ static void test_report_markdown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_requests),     cmocka_unit_test(test_percent_encoding),
-        cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_options_and_defaults),
-        cmocka_unit_test(test_tables),       cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_requests),
+        cmocka_unit_test(test_percent_encoding),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_options_and_defaults),
+        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_silence_and_report_commands),
         cmocka_unit_test(test_report_markdown),
     };

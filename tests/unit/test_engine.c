@@ -235,9 +235,9 @@ static void test_no_repeat_when_disabled(void **state)
 static void test_restored_alert_is_kept_then_resolved_by_its_id(void **state)
 {
     struct fx *fx = *state;
-    assert_int_equal(col_engine_restore_alert(fx->e, "bot-1", "process", "old-a7", "critical",
-                                              W0 - 60 * S, T0),
-                     0);
+    assert_int_equal(
+        col_engine_restore_alert(fx->e, "bot-1", "process", "old-a7", "critical", W0 - 60 * S, T0),
+        0);
     const struct col_bot *b = bot(fx, "bot-1");
     assert_int_equal(b->status, COL_ST_UNKNOWN);
     assert_true(has_alert(b));
@@ -297,12 +297,12 @@ static void test_restored_recovery_alert_waits_for_a_working_bot(void **state)
 static void test_restored_warning_escalates_and_silent_bot_goes_down(void **state)
 {
     struct fx *fx = *state;
-    assert_int_equal(col_engine_restore_alert(fx->e, "bot-1", "trading", "old-w1", "warning",
-                                              W0 - 60 * S, T0),
-                     0);
-    assert_int_equal(col_engine_restore_alert(fx->e, "bot-2", "trading", "old-w2", "warning",
-                                              W0 - 60 * S, T0),
-                     0);
+    assert_int_equal(
+        col_engine_restore_alert(fx->e, "bot-1", "trading", "old-w1", "warning", W0 - 60 * S, T0),
+        0);
+    assert_int_equal(
+        col_engine_restore_alert(fx->e, "bot-2", "trading", "old-w2", "warning", W0 - 60 * S, T0),
+        0);
     assert_int_equal(col_engine_restore_alert(fx->e, "bad id!", "trading", "x", "warning", 0, T0),
                      -EINVAL);
     const struct col_bot *b1 = bot(fx, "bot-1");

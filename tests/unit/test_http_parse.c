@@ -186,8 +186,8 @@ static void test_samples_range(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
-        assert_int_equal(
-            col_samples_range_parse(lookup, (void *)bad[i], now, &from, &to, err, 300), -EINVAL);
+        assert_int_equal(col_samples_range_parse(lookup, (void *)bad[i], now, &from, &to, err, 300),
+                         -EINVAL);
         assert_true(err[0] != '\0');
     }
 }
@@ -202,9 +202,9 @@ static void test_list_options(void **state)
     assert_int_equal(o.filter.status, -1);
     assert_int_equal(o.sort, COL_SORT_ID);
     assert_false(o.desc);
-    const char *all[] = {"status", "down",  "account", "acct-1", "host",   "h 1", "exchange",
-                         "ex",     "sort",  "since",   "order",  "desc",   "limit", "5",
-                         "offset", "10",    NULL};
+    const char *all[] = {"status",   "down", "account", "acct-1", "host",  "h 1",
+                         "exchange", "ex",   "sort",    "since",  "order", "desc",
+                         "limit",    "5",    "offset",  "10",     NULL};
     assert_int_equal(parse(all, &o), 0);
     assert_int_equal(o.filter.status, COL_ST_DOWN);
     assert_string_equal(o.filter.account, "acct-1");
@@ -308,7 +308,9 @@ static void test_openapi_lists_every_route(void **state)
             if (strncmp(p, "{id}", 4) == 0 || strncmp(p, "{component}", 11) == 0 ||
                 strncmp(p, "{asset}", 7) == 0) {
                 n += (size_t)snprintf(path + n, sizeof(path) - n, "%s",
-                                      p[1] == 'i' ? "bot-1" : p[1] == 'a' ? "app.js" : "rules");
+                                      p[1] == 'i'   ? "bot-1"
+                                      : p[1] == 'a' ? "app.js"
+                                                    : "rules");
                 p = strchr(p, '}');
                 continue;
             }

@@ -141,8 +141,8 @@ static const struct layer_case layer_cases[] = {
      COL_ST_DEGRADED, "resources", NONE},
     {"resources warn, 2 of 3: still no alert", 0, 0, true, false, WARN, 2, false, 1 * S,
      COL_ST_DEGRADED, "resources", NONE},
-    {"resources warn, 3 of 3: warning", 0, 0, true, false, WARN, 3, false, 1 * S,
-     COL_ST_DEGRADED, "resources", SWARN},
+    {"resources warn, 3 of 3: warning", 0, 0, true, false, WARN, 3, false, 1 * S, COL_ST_DEGRADED,
+     "resources", SWARN},
     {"resources crit, confirmed: critical", 0, 0, true, false, CRIT, 3, false, 1 * S,
      COL_ST_DEGRADED, "resources", SCRIT},
     {"resources crit, long streak", 0, 0, true, false, CRIT, 50, false, 1 * S, COL_ST_DEGRADED,
@@ -219,10 +219,9 @@ static void test_clock_table(void **state)
         {"behind", true, -42 * S, 5 * S, 0, 1 * S, COL_ST_DEGRADED, "clock",
          "agent clock 42s behind the collector's"},
         {"check off", true, 3600 * S, 0, 0, 1 * S, COL_ST_HEALTHY, "", NULL},
-        {"stale trading wins over the clock", true, 60 * S, 5 * S, 30 * MIN, 30 * MIN,
-         COL_ST_STALE, "trading", NULL},
-        {"down wins over the clock", true, 60 * S, 5 * S, 0, 30 * S, COL_ST_DOWN, "liveness",
-         NULL},
+        {"stale trading wins over the clock", true, 60 * S, 5 * S, 30 * MIN, 30 * MIN, COL_ST_STALE,
+         "trading", NULL},
+        {"down wins over the clock", true, 60 * S, 5 * S, 0, 30 * S, COL_ST_DOWN, "liveness", NULL},
     };
     for (size_t i = 0; i < sizeof(cases_clock) / sizeof(cases_clock[0]); i++) {
         const struct clock_case *c = &cases_clock[i];
@@ -286,8 +285,8 @@ static void test_resource_levels_at_each_boundary(void **state)
     for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
         const struct level_case *c = &levels[i];
         char reason[64];
-        enum col_level l = col_resources_level(&limits, c->proc_cpu, c->host_cpu, c->mem,
-                                               c->disk, reason, sizeof(reason));
+        enum col_level l = col_resources_level(&limits, c->proc_cpu, c->host_cpu, c->mem, c->disk,
+                                               reason, sizeof(reason));
         assert_int_equal(l, c->want);
         assert_string_equal(reason, c->want_reason);
     }
@@ -936,9 +935,9 @@ static void test_log_table(void **state)
         if (c->reason && !strstr(v.reason, c->reason))
             fail_msg("case %s: reason '%s' lacks '%s'", c->name, v.reason, c->reason);
         if (c->has_log && c->silence_ms > 0 && c->want == COL_ST_HEALTHY) /* woken in time */
-            assert_true(v.next_due_mono <= (c->line_age >= 0 ? now - c->line_age
-                                                              : now - c->first_age) +
-                                               c->silence_ms);
+            assert_true(v.next_due_mono <=
+                        (c->line_age >= 0 ? now - c->line_age : now - c->first_age) +
+                            c->silence_ms);
     }
 }
 
@@ -959,8 +958,8 @@ static void test_cadence_table(void **state)
          COL_ST_HEALTHY, NULL},
         {"learned 1 h gap: stale at 3 h", 3, 1 * 3600 * S, 3 * 3600 * S, COL_ST_STALE,
          "stale after 3h, learned cadence"},
-        {"learned 1 h gap: stopped 90 min later than fixed", 3, 1 * 3600 * S, 4 * 3600 * S + 30 * MIN,
-         COL_ST_STOPPED, "stopped after 4h30m, learned cadence"},
+        {"learned 1 h gap: stopped 90 min later than fixed", 3, 1 * 3600 * S,
+         4 * 3600 * S + 30 * MIN, COL_ST_STOPPED, "stopped after 4h30m, learned cadence"},
         {"learned 1 h gap: just before stopped", 3, 1 * 3600 * S, 4 * 3600 * S + 30 * MIN - 1,
          COL_ST_STALE, NULL},
         {"not learned yet: fixed", 3, 0, 31 * MIN, COL_ST_STALE, "stale after 30m)"},

@@ -74,8 +74,9 @@ static void test_off_disables(void **state)
 
 static void test_bad_listen_is_an_error_naming_the_key(void **state)
 {
-    static const char *const bad[] = {"8080", "localhost:8080", "127.0.0.1:0", "127.0.0.1:70000",
-                                      "127.0.0.1:", "127.0.0.1:80x", ":8080", "1.2.3:80"};
+    static const char *const bad[] = {
+        "8080",       "localhost:8080", "127.0.0.1:0", "127.0.0.1:70000",
+        "127.0.0.1:", "127.0.0.1:80x",  ":8080",       "1.2.3:80"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct col_settings s;
         char err[256] = "", extra[128];
