@@ -45,6 +45,9 @@ struct params {
     const char *url, *dir;
 };
 
+/* Set by the signal thread on SIGINT or SIGTERM: every wait ends, and the bench cleans up. */
+static atomic_int interrupted;
+
 /* ---- the simulated agents (child processes) -------------------------------------------- */
 
 static volatile sig_atomic_t silence_requested, stop_requested;
@@ -442,8 +445,8 @@ static int report_latency(const char *what, enum role role, int *undetected)
     int64_t *d = calloc((size_t)n, sizeof(*d));
     *undetected = 0;
     for (int i = 0; d && i < n; i++) {
-        if (W.bots[i].role != role)
-            continue;
+        if (W.bots[i].role != role || !W.bots[i].deadline)
+            continue; /* a bot whose last heartbeat time we do not know is not timed */
         if (W.bots[i].down_at)
             d[k++] = W.bots[i].down_at - W.bots[i].deadline;
         else
@@ -471,8 +474,10 @@ static int read_deadlines(const struct params *p, const char *dir)
         long long at;
         snprintf(path, sizeof(path), "%s/lasthb-%d.txt", dir, i);
         FILE *f = NULL;
-        for (int t = 0; t < 100 && !(f = fopen(path, "r")); t++)
-            bp_sleep_ms(50);
+        for (int t = 0; t < 600 && !(f = fopen(path, "r")) && !atomic_load(&interrupted); t++)
+            bp_sleep_ms(50); /* a publisher writes it when it goes quiet: 30 s at most */
+        if (!f)
+            fprintf(stderr, "bench: publisher %d wrote no %s\n", i, path);
         while (f && fscanf(f, "%31s %lld", id, &at) == 2) {
             struct watched *b = watched_bot(id);
             if (b) {
@@ -485,9 +490,6 @@ static int read_deadlines(const struct params *p, const char *dir)
     }
     return got;
 }
-
-/* Set by the signal thread on SIGINT or SIGTERM: every wait ends, and the bench cleans up. */
-static atomic_int interrupted;
 
 static void *signal_thread(void *arg)
 {
@@ -760,7 +762,8 @@ int main(int argc, char **argv)
         return p.will ? run_will_agent(&p) : run_publisher(&p);
     }
     signal(SIGPIPE, SIG_IGN);
-    static sigset_t stop_signals; /* the measuring process cleans up on Ctrl-C */
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress as it happens, also into a pipe */
+    static sigset_t stop_signals;     /* the measuring process cleans up on Ctrl-C */
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
