@@ -25,6 +25,10 @@
 
 static volatile sig_atomic_t stop_requested;
 
+/* The rules thread is woken when this many messages wait, or this long after the first. */
+#define RULES_BATCH 256
+#define RULES_LINGER_MS 2
+
 struct collector {
     struct col_settings cfg;
     struct bp_queue *queue;
@@ -198,6 +202,8 @@ static void restore_silence(void *ctx, const struct col_stored_silence *st)
 static int run(struct collector *c)
 {
     c->queue = bp_queue_new((size_t)c->cfg.queue_max);
+    if (c->queue) /* one wake-up of the rules thread per burst, not one per message */
+        bp_queue_set_batching(c->queue, RULES_BATCH, RULES_LINGER_MS);
     c->ingest = c->queue ? col_ingest_new(c->cfg.topic_root, c->queue) : NULL;
     if (!c->ingest)
         return -ENOMEM;
