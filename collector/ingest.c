@@ -2,6 +2,7 @@
 /* Ingest: validate on Paho's thread, count rejections, queue accepted messages. */
 #include "ingest.h"
 
+#include "batch.h"
 #include "clock.h"
 #include "log.h"
 #include "query.h"
@@ -18,7 +19,7 @@
 struct col_ingest {
     char *root;
     struct bp_queue *q;
-    atomic_uint_fast64_t received, accepted, queue_dropped;
+    atomic_uint_fast64_t received, accepted, queue_dropped, batches;
     atomic_uint_fast64_t rejected[BP_MSG_ERR_COUNT];
     atomic_int_fast64_t next_log_mono[BP_MSG_ERR_COUNT]; /* rate limit per reason */
     atomic_int_fast64_t next_drop_log_mono;
@@ -97,7 +98,18 @@ static struct col_event *event_new(const struct bp_msg *m)
     return ev;
 }
 
+/* Counts a message the rules thread's full queue could not take. */
+static void count_dropped(struct col_ingest *in, uint64_t n)
+{
+    uint64_t total = atomic_fetch_add(&in->queue_dropped, n) + n;
+    if (log_due(&in->next_drop_log_mono, bp_mono_ms()))
+        BP_ERROR("ingest", "rules queue full: dropped %llu message(s) (%llu dropped so far)",
+                 (unsigned long long)n, (unsigned long long)total);
+}
+
 static int push(struct col_ingest *in, const struct bp_msg *m);
+static void on_batch(struct col_ingest *in, const char *topic, const void *payload, size_t len,
+                     const struct bp_topic *t);
 
 void col_ingest_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
@@ -113,6 +125,10 @@ void col_ingest_on_message(void *ctx, const char *topic, const void *payload, si
         reject(in, topic, &err);
         return;
     }
+    if (t.type == BP_MSG_BATCH) {
+        on_batch(in, topic, payload, len, &t);
+        return;
+    }
     if (bp_msg_decode(payload, len, &m, &err) < 0 || bp_msg_check_topic(&m, &t, &err) < 0) {
         reject(in, topic, &err);
         return;
@@ -126,14 +142,53 @@ static int push(struct col_ingest *in, const struct bp_msg *m)
     struct col_event *ev = event_new(m);
     if (!ev || bp_queue_push(in->q, ev) < 0) {
         free(ev);
-        uint64_t n = atomic_fetch_add(&in->queue_dropped, 1) + 1;
-        if (log_due(&in->next_drop_log_mono, bp_mono_ms()))
-            BP_ERROR("ingest", "rules queue full: dropped a message (%llu dropped so far)",
-                     (unsigned long long)n);
+        count_dropped(in, 1);
         return ev ? -ENOBUFS : -ENOMEM;
     }
     atomic_fetch_add(&in->accepted, 1);
     return 0;
+}
+
+/* A batch: each item counts as one message, received, and then accepted or rejected on its own
+ * (a bad item rejects only itself; a bad envelope, the whole batch as one message). The
+ * accepted ones go to the rules thread together: one lock, one wake-up. */
+static void on_batch(struct col_ingest *in, const char *topic, const void *payload, size_t len,
+                     const struct bp_topic *t)
+{
+    struct bp_msg_error err = {0};
+    struct bp_batch *b = NULL;
+    if (bp_batch_open(payload, len, &b, &err) < 0 ||
+        strcmp(bp_batch_header(b)->agent, t->agent) != 0) {
+        if (b) {
+            err.code = BP_MSG_ERR_TOPIC;
+            snprintf(err.detail, sizeof(err.detail),
+                     "batch of agent '%.60s' on agent '%.60s''s topic", bp_batch_header(b)->agent,
+                     t->agent);
+        }
+        reject(in, topic, &err);
+        bp_batch_free(b);
+        return;
+    }
+    atomic_fetch_add(&in->batches, 1);
+    atomic_fetch_add(&in->received, (uint64_t)bp_batch_count(b) - 1); /* the batch counted once */
+    void *evs[BP_BATCH_MAX_ITEMS];
+    size_t n = 0, oom = 0;
+    struct bp_msg m;
+    for (int rc; (rc = bp_batch_next(b, &m, &err)) != 0;) {
+        if (rc < 0)
+            reject(in, topic, &err);
+        else if ((evs[n] = event_new(&m)) != NULL)
+            n++;
+        else
+            oom++;
+    }
+    bp_batch_free(b);
+    size_t pushed = n ? bp_queue_push_many(in->q, evs, n) : 0;
+    for (size_t i = pushed; i < n; i++)
+        free(evs[i]);
+    atomic_fetch_add(&in->accepted, pushed);
+    if (pushed < n || oom)
+        count_dropped(in, n - pushed + oom);
 }
 
 int col_ingest_submit(struct col_ingest *in, const struct bp_msg *m)
@@ -172,6 +227,7 @@ void col_ingest_get_stats(struct col_ingest *in, struct col_ingest_stats *out)
     out->received = atomic_load(&in->received);
     out->accepted = atomic_load(&in->accepted);
     out->queue_dropped = atomic_load(&in->queue_dropped);
+    out->batches = atomic_load(&in->batches);
     for (int i = 1; i < BP_MSG_ERR_COUNT; i++) {
         out->rejected[i] = atomic_load(&in->rejected[i]);
         out->rejected_total += out->rejected[i];

@@ -34,6 +34,7 @@ struct col_ingest_stats {
     uint64_t rejected[BP_MSG_ERR_COUNT]; /* by enum bp_msg_err; [BP_MSG_OK] unused */
     uint64_t rejected_total;
     uint64_t queue_dropped; /* accepted, but the rules thread's queue was full */
+    uint64_t batches;       /* batch messages read (each of their items counts as a message) */
 };
 
 struct col_ingest;

@@ -118,6 +118,9 @@ static int subscribe_fleet(struct collector *c)
     snprintf(filter, sizeof(filter), "%s/agents/+/results", c->cfg.topic_root);
     if (rc == 0)
         rc = bp_mqtt_subscribe(c->mqtt, filter, 1);
+    snprintf(filter, sizeof(filter), "%s/agents/+/batch", c->cfg.topic_root);
+    if (rc == 0)
+        rc = bp_mqtt_subscribe(c->mqtt, filter, 1);
     snprintf(filter, sizeof(filter), "%s/agents/+/bots/+/+", c->cfg.topic_root);
     return rc < 0 ? rc : bp_mqtt_subscribe(c->mqtt, filter, 1);
 }

@@ -143,6 +143,7 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
         cJSON_AddNumberToObject(rej, bp_msg_err_name((enum bp_msg_err)i),
                                 (double)s->ingest.rejected[i]);
     cJSON_AddNumberToObject(o, "queue_dropped", (double)s->ingest.queue_dropped);
+    cJSON_AddNumberToObject(o, "batches", (double)s->ingest.batches);
     cJSON_AddNumberToObject(o, "bots", (double)s->bots);
     cJSON_AddBoolToObject(o, "mqtt_connected", s->mqtt_connected);
     cJSON *st = cJSON_AddObjectToObject(o, "store");

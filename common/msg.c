@@ -121,26 +121,38 @@ static const struct bp_codec_field hb_signals_fields[] = {
     F_END,
 };
 
+/* A heartbeat's own fields after its envelope: also those of a heartbeat in a batch. */
+#define HEARTBEAT_BODY                                                                             \
+    F_INT("interval_ms", REQ, MSG_OFF(u.heartbeat.interval_ms), 100, 3600000),                     \
+        F_OBJ("proc", MSG_OFF(u.heartbeat.proc), proc_info_fields),                                \
+        F_INT("last_trade_ts", OPT, MSG_OFF(u.heartbeat.last_trade_ts), 0, INT_LIMIT),             \
+        F_OBJ_OPT("log", MSG_OFF(u.heartbeat.log), hb_log_fields, MSG_OFF(u.heartbeat.has_log)),   \
+        F_OBJ_OPT("hb_file", MSG_OFF(u.heartbeat.hb_file), hb_file_fields,                         \
+                  MSG_OFF(u.heartbeat.has_hb_file)),                                               \
+        F_OBJ_OPT("probe", MSG_OFF(u.heartbeat.probe), hb_probe_fields,                            \
+                  MSG_OFF(u.heartbeat.has_probe)),                                                 \
+        F_OBJ_OPT("signals", MSG_OFF(u.heartbeat.signals), hb_signals_fields,                      \
+                  MSG_OFF(u.heartbeat.has_signals)),                                               \
+    {                                                                                              \
+        .name = "metrics", .kind = BPC_METRICS, .required = OPT,                                   \
+        .off = MSG_OFF(u.heartbeat.metrics), .max = BP_METRICS_MAX,                                \
+        .count_off = MSG_OFF(u.heartbeat.nmetrics), .has_off = MSG_OFF(u.heartbeat.has_metrics)    \
+    }
+
 static const struct bp_codec_field heartbeat_fields[] = {
-    F_HEAD,
+    F_HEAD, F_BOT, F_TAIL, HEARTBEAT_BODY, F_END,
+};
+
+/* One item of a batch: its type and bot, then the body; the batch carries the envelope. */
+#define F_ITEM_TYPE                                                                                \
+    {                                                                                              \
+        .name = "type", .kind = BPC_FIXED                                                          \
+    }
+
+static const struct bp_codec_field heartbeat_item_fields[] = {
+    F_ITEM_TYPE,
     F_BOT,
-    F_TAIL,
-    F_INT("interval_ms", REQ, MSG_OFF(u.heartbeat.interval_ms), 100, 3600000),
-    F_OBJ("proc", MSG_OFF(u.heartbeat.proc), proc_info_fields),
-    F_INT("last_trade_ts", OPT, MSG_OFF(u.heartbeat.last_trade_ts), 0, INT_LIMIT),
-    F_OBJ_OPT("log", MSG_OFF(u.heartbeat.log), hb_log_fields, MSG_OFF(u.heartbeat.has_log)),
-    F_OBJ_OPT("hb_file", MSG_OFF(u.heartbeat.hb_file), hb_file_fields,
-              MSG_OFF(u.heartbeat.has_hb_file)),
-    F_OBJ_OPT("probe", MSG_OFF(u.heartbeat.probe), hb_probe_fields, MSG_OFF(u.heartbeat.has_probe)),
-    F_OBJ_OPT("signals", MSG_OFF(u.heartbeat.signals), hb_signals_fields,
-              MSG_OFF(u.heartbeat.has_signals)),
-    {.name = "metrics",
-     .kind = BPC_METRICS,
-     .required = OPT,
-     .off = MSG_OFF(u.heartbeat.metrics),
-     .max = BP_METRICS_MAX,
-     .count_off = MSG_OFF(u.heartbeat.nmetrics),
-     .has_off = MSG_OFF(u.heartbeat.has_metrics)},
+    HEARTBEAT_BODY,
     F_END,
 };
 
@@ -171,12 +183,18 @@ static const struct bp_codec_field stats_host_fields[] = {
     F_END,
 };
 
+#define STATS_BODY                                                                                 \
+    F_OBJ("proc", MSG_OFF(u.stats), stats_proc_fields),                                            \
+        F_OBJ("host", MSG_OFF(u.stats), stats_host_fields)
+
 static const struct bp_codec_field stats_fields[] = {
-    F_HEAD,
+    F_HEAD, F_BOT, F_TAIL, STATS_BODY, F_END,
+};
+
+static const struct bp_codec_field stats_item_fields[] = {
+    F_ITEM_TYPE,
     F_BOT,
-    F_TAIL,
-    F_OBJ("proc", MSG_OFF(u.stats), stats_proc_fields),
-    F_OBJ("host", MSG_OFF(u.stats), stats_host_fields),
+    STATS_BODY,
     F_END,
 };
 
@@ -233,11 +251,11 @@ static const struct bp_codec_field event_fields[] = {
 
 static const struct bp_codec_field *const type_fields[BP_MSG_TYPE_COUNT] = {
     agent_state_fields, heartbeat_fields,      stats_fields, trade_fields,
-    command_fields,     command_result_fields, event_fields};
+    command_fields,     command_result_fields, event_fields, NULL /* batch: batch.h */};
 static const char *const type_names[BP_MSG_TYPE_COUNT] = {
-    "agent_state", "heartbeat", "stats", "trade", "command", "command_result", "event"};
+    "agent_state", "heartbeat", "stats", "trade", "command", "command_result", "event", "batch"};
 static const char *const topic_leaves[BP_MSG_TYPE_COUNT] = {
-    "state", "heartbeat", "stats", "trades", "commands", "results", "events"};
+    "state", "heartbeat", "stats", "trades", "commands", "results", "events", "batch"};
 static const char *const err_names[BP_MSG_ERR_COUNT] = {
     "ok",      "too_large",  "json",          "version", "type",
     "missing", "wrong_type", "unknown_field", "range",   "topic"};
@@ -324,6 +342,9 @@ static int decode_root(const cJSON *root, struct bp_msg *out, struct bp_msg_erro
     int rc = check_version(root, err);
     if (!rc)
         rc = check_type(root, &out->hdr.type, err);
+    if (!rc && !type_fields[out->hdr.type])
+        rc = bp_codec_fail(err, BP_MSG_ERR_TYPE, "type '%s': read it with bp_batch_open",
+                           type_names[out->hdr.type]);
     if (!rc)
         rc = bp_codec_decode_object(root, type_fields[out->hdr.type], (char *)out, "", err);
     if (!rc)
@@ -361,7 +382,7 @@ int bp_msg_decode(const void *payload, size_t len, struct bp_msg *out, struct bp
  * exceed BP_MSG_MAX_BYTES (64 bots with 64-character ids and accounts can). */
 char *bp_msg_encode(const struct bp_msg *m)
 {
-    if ((unsigned)m->hdr.type >= BP_MSG_TYPE_COUNT) {
+    if ((unsigned)m->hdr.type >= BP_MSG_TYPE_COUNT || !type_fields[m->hdr.type]) {
         errno = EINVAL;
         return NULL;
     }
@@ -380,6 +401,53 @@ char *bp_msg_encode(const struct bp_msg *m)
         errno = EMSGSIZE;
     }
     return out;
+}
+
+/* The item table of a type a batch may carry, or NULL. */
+static const struct bp_codec_field *item_fields(enum bp_msg_type type)
+{
+    return type == BP_MSG_HEARTBEAT ? heartbeat_item_fields
+           : type == BP_MSG_STATS   ? stats_item_fields
+                                    : NULL;
+}
+
+int bp_msg_decode_body(const struct cJSON *obj, const struct bp_msg_header *hdr, struct bp_msg *out,
+                       struct bp_msg_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!cJSON_IsObject(obj))
+        return bp_codec_fail(err, BP_MSG_ERR_WRONG_TYPE, "expected object");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "type");
+    if (!cJSON_IsString(t))
+        return bp_codec_fail(err, BP_MSG_ERR_TYPE, "field 'type': expected string");
+    int i = 0;
+    while (i < BP_MSG_TYPE_COUNT && strcmp(t->valuestring, type_names[i]) != 0)
+        i++;
+    const struct bp_codec_field *fields = item_fields((enum bp_msg_type)i);
+    if (!fields)
+        return bp_codec_fail(err, BP_MSG_ERR_TYPE, "field 'type': '%.40s' cannot be batched",
+                             t->valuestring);
+    int rc = bp_codec_decode_object(obj, fields, (char *)out, "", err);
+    char bot[BP_ID_MAX + 1];
+    snprintf(bot, sizeof(bot), "%s", out->hdr.bot);
+    out->hdr = *hdr; /* the batch's agent, boot, seq and ts */
+    out->hdr.type = (enum bp_msg_type)i;
+    snprintf(out->hdr.bot, sizeof(out->hdr.bot), "%s", bot);
+    if (rc)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+struct cJSON *bp_msg_encode_body(const struct bp_msg *m)
+{
+    const struct bp_codec_field *fields = item_fields(m->hdr.type);
+    cJSON *obj = fields ? cJSON_CreateObject() : NULL;
+    if (obj && !(bp_codec_add(obj, "type", cJSON_CreateString(type_names[m->hdr.type])) &&
+                 bp_codec_encode_fields(obj, fields, (const char *)m))) {
+        cJSON_Delete(obj);
+        obj = NULL;
+    }
+    return obj;
 }
 
 /* ---- topics ------------------------------------------------------------------------------- */
@@ -436,6 +504,9 @@ int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out)
         rc = 0;
     } else if (strcmp(level, "results") == 0 && !p) {
         out->type = BP_MSG_COMMAND_RESULT;
+        rc = 0;
+    } else if (strcmp(level, "batch") == 0 && !p) {
+        out->type = BP_MSG_BATCH;
         rc = 0;
     } else if (strcmp(level, "bots") == 0) {
         rc = parse_bot_leaf(p, out);

@@ -35,6 +35,7 @@ enum bp_msg_type {
     BP_MSG_COMMAND,         /* agents/{agent}/commands: collector → agent, signed */
     BP_MSG_COMMAND_RESULT,  /* agents/{agent}/results: agent → collector */
     BP_MSG_EVENT,           /* agents/{agent}/bots/{bot}/events (added compatibly to v1) */
+    BP_MSG_BATCH,           /* agents/{agent}/batch: many bots' heartbeats and stats (batch.h) */
     BP_MSG_TYPE_COUNT
 };
 
@@ -224,6 +225,18 @@ int bp_msg_decode(const void *payload, size_t len, struct bp_msg *out, struct bp
 
 /* Encodes m as compact JSON, malloc'd and NUL-terminated (caller frees). NULL on ENOMEM. */
 char *bp_msg_encode(const struct bp_msg *m);
+
+/* ---- batch items (used by batch.h) ------------------------------------------------------ */
+
+struct cJSON;
+/* Decodes one item of a batch: an object with "type" (heartbeat or stats), "bot" and that
+ * type's own fields, without an envelope. The result is a whole message under the batch's
+ * header hdr (its agent, boot, seq and ts), with the item's type and bot. 0 or -EINVAL. */
+int bp_msg_decode_body(const struct cJSON *obj, const struct bp_msg_header *hdr, struct bp_msg *out,
+                       struct bp_msg_error *err);
+/* Encodes a heartbeat's or stats' item for a batch (type, bot, its own fields) as a new cJSON
+ * object (caller deletes); NULL on ENOMEM or for a type a batch cannot carry. */
+struct cJSON *bp_msg_encode_body(const struct bp_msg *m);
 
 /* ---- topics ---------------------------------------------------------------------------- */
 

@@ -142,6 +142,67 @@ static void send_stats(struct bp_mqtt *m, struct sim_bot *b, int64_t now_wall)
     send(m, topic, json, 0, false);
 }
 
+/* A batch (one message per agent and kind, as agents with batching send them): the heartbeats
+ * or stats of the bots of one agent in bots[0..n), the silenced ones left out. */
+static void send_batch(struct bp_mqtt *m, struct sim_bot *bots, int n, bool stats, bool silenced,
+                       const struct params *p, int64_t now_wall)
+{
+    static char json[256 * 1024];
+    char topic[128];
+    size_t o = (size_t)snprintf(json, sizeof(json),
+                                "{\"v\":1,\"type\":\"batch\",\"agent\":\"%s\",\"boot\":\"bench\","
+                                "\"seq\":%lld,\"ts\":%lld,\"items\":[",
+                                bots[0].agent, (long long)++bots[0].seq, (long long)now_wall);
+    int items = 0;
+    for (int i = 0; i < n && o < sizeof(json) - 1024; i++) {
+        if (silenced && bots[i].silent)
+            continue;
+        const char *sep = items++ ? "," : "";
+        if (stats) {
+            o += (size_t)snprintf(json + o, sizeof(json) - o,
+                                  "%s{\"type\":\"stats\",\"bot\":\"%s\",\"proc\":{\"cpu_pct\":12.5,"
+                                  "\"rss_kb\":183400,\"threads\":9},\"host\":{\"cpu_pct\":37.25,"
+                                  "\"mem_pct\":61.0,\"disk_pct\":72.4,\"load1\":1.38}}",
+                                  sep, bots[i].id);
+            continue;
+        }
+        o += (size_t)snprintf(json + o, sizeof(json) - o,
+                              "%s{\"type\":\"heartbeat\",\"bot\":\"%s\",\"interval_ms\":%d,"
+                              "\"proc\":{\"alive\":true,\"pid\":4242,\"uptime_s\":3600,"
+                              "\"start_ts\":%lld},\"last_trade_ts\":%lld}",
+                              sep, bots[i].id, p->interval_ms, (long long)(now_wall - 3600000),
+                              (long long)(now_wall - 60000));
+        bots[i].last_hb_wall = now_wall;
+    }
+    if (items == 0)
+        return;
+    snprintf(json + o, sizeof(json) - o, "]}");
+    snprintf(topic, sizeof(topic), ROOT "/agents/%s/batch", bots[0].agent);
+    send(m, topic, json, 0, false);
+}
+
+/* Sends the slot's messages: one per bot, or one batch per agent (whose bots are contiguous). */
+static void send_slot(struct bp_mqtt *m, struct sim_bot *bots, const int *order, int from, int to,
+                      bool stats, bool silenced, const struct params *p, int64_t wall)
+{
+    for (int k = from; k < to; k++) {
+        struct sim_bot *b = &bots[order[k]];
+        if (p->batch) {
+            int end = k + 1;
+            while (end < to && order[end] == order[end - 1] + 1 &&
+                   strcmp(bots[order[end]].agent, b->agent) == 0)
+                end++;
+            send_batch(m, b, end - k, stats, silenced, p, wall);
+            k = end - 1;
+        } else if (!(silenced && b->silent)) {
+            if (stats)
+                send_stats(m, b, wall);
+            else
+                send_heartbeat(m, b, p, wall);
+        }
+    }
+}
+
 /* Writes "bot last_heartbeat_wall" for every silenced bot, for the measuring process. */
 static void write_last_heartbeats(const struct params *p, const struct sim_bot *bots, int n,
                                   int64_t silenced_at)
@@ -158,6 +219,13 @@ static void write_last_heartbeats(const struct params *p, const struct sim_bot *
             fprintf(f, "%s %lld\n", bots[i].id, (long long)bots[i].last_hb_wall);
     fclose(f);
     rename(tmp, path);
+}
+
+/* The slot of a bot's heartbeat within the interval: its own, or with batches its agent's. */
+static int slot_of(const struct sim_bot *bots, int i, const struct params *p, int nslots)
+{
+    unsigned key = p->batch ? (unsigned)atoi(bots[i].agent + 1) : (unsigned)i;
+    return (int)(key * 2654435761u % (unsigned)nslots);
 }
 
 /* One fleet publisher: agents a with a % publishers == index, their bots on slots of 10 ms
@@ -192,12 +260,12 @@ static int run_publisher(const struct params *p)
     if (!first_of || !order)
         return 1;
     for (int i = 0; i < n; i++) /* bucket the bots by the slot of their heartbeat */
-        first_of[(unsigned)i * 2654435761u % (unsigned)nslots + 1]++;
+        first_of[slot_of(bots, i, p, nslots) + 1]++;
     for (int s = 0; s < nslots; s++)
         first_of[s + 1] += first_of[s];
     int *fill = calloc((size_t)nslots, sizeof(int));
     for (int i = 0; fill && i < n; i++) {
-        int s = (int)((unsigned)i * 2654435761u % (unsigned)nslots);
+        int s = slot_of(bots, i, p, nslots);
         order[first_of[s] + fill[s]++] = i;
     }
     free(fill);
@@ -217,12 +285,9 @@ static int run_publisher(const struct params *p)
         for (int64_t s = done_slot + 1; s <= now_slot; s++) {
             int64_t wall = bp_wall_ms();
             int hb = (int)(s % nslots), st = (int)((s + nslots / 2) % nslots);
-            for (int k = first_of[hb]; k < first_of[hb + 1]; k++)
-                if (!(silenced && bots[order[k]].silent))
-                    send_heartbeat(m, &bots[order[k]], p, wall);
-            for (int k = first_of[st]; p->stats && k < first_of[st + 1]; k++)
-                if (!(silenced && bots[order[k]].silent))
-                    send_stats(m, &bots[order[k]], wall);
+            send_slot(m, bots, order, first_of[hb], first_of[hb + 1], false, silenced, p, wall);
+            if (p->stats)
+                send_slot(m, bots, order, first_of[st], first_of[st + 1], true, silenced, p, wall);
         }
         done_slot = now_slot;
         bp_sleep_ms(SLOT_MS);
@@ -400,6 +465,7 @@ static pid_t start_child(const struct params *p, const char *role, int index, co
     snprintf(a[4], 16, "%d", p->exchanges);
     snprintf(a[5], 16, "%d", p->publishers);
     snprintf(a[6], 16, "%d", p->stats);
+    snprintf(a[7], 16, "%d", p->batch);
     char *argv[] = {"/proc/self/exe",
                     (char *)role,
                     a[0],
@@ -419,6 +485,8 @@ static pid_t start_child(const struct params *p, const char *role, int index, co
                     a[5],
                     "--stats",
                     a[6],
+                    "--batch",
+                    a[7],
                     NULL};
     pid_t pid = fork();
     if (pid == 0) {
@@ -656,9 +724,9 @@ static int run_bench(struct params *p)
     }
     int total = p->bots + p->per_agent;
     printf("bench_fleet: %d bots (%d per agent) + %d on the Will agent, heartbeat%s every %d ms, "
-           "%d publisher processes\n",
+           "%s, %d publisher processes\n",
            p->bots, p->per_agent, p->per_agent, p->stats ? " and stats" : "", p->interval_ms,
-           p->publishers);
+           p->batch ? "one batch per agent and kind" : "one message per bot", p->publishers);
     bp_sleep_ms(1000);
     p->rss_empty = rss_kib(bpt_pid(env, "collector"));
     pid_t pubs[MAX_PUBLISHERS];
