@@ -367,8 +367,9 @@ int agent_commands_check(struct agent_commands *c, const void *payload, size_t l
  */
 
 /* posix_spawnp without a shell: argv split on blanks, stdin /dev/null, stdout and stderr to
- * a non-blocking pipe, its own process group, default signals. */
-static int spawn(struct run *r, const char *cmdline)
+ * a non-blocking pipe, its own process group, default signals, nothing above fd 2 and the
+ * environment agent_spawn_env_build makes for this bot and action. */
+static int spawn(struct run *r, const char *cmdline, const struct agent_spawn_for *who)
 {
     char buf[AGENT_PATH_MAX];
     char *argv[MAX_ARGS + 1];
@@ -382,7 +383,7 @@ static int spawn(struct run *r, const char *cmdline)
     argv[n] = NULL;
     if (n == 0)
         return -EINVAL;
-    return agent_spawn(argv, true, &r->pid, &r->fd);
+    return agent_spawn(argv, who, true, &r->pid, &r->fd);
 }
 
 /* Reads what is there; keeps the last BP_OUTPUT_MAX bytes. */
@@ -452,7 +453,11 @@ static void start(struct agent_commands *c, int bot, enum agent_action action,
     struct run *r = &c->active[bot];
     memset(r, 0, sizeof(*r));
     r->fd = -1;
-    int rc = spawn(r, b->actions[action]);
+    struct agent_spawn_for who = {.bot = b->name,
+                                  .action = action_names[action],
+                                  .notify_socket = c->cfg->notify_socket,
+                                  .pass_env = b->pass_env};
+    int rc = spawn(r, b->actions[action], &who);
     if (rc != 0) {
         snprintf(res->outcome, sizeof(res->outcome), "failed");
         res->exit_code = -1;

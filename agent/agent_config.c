@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent_spawn.h"
 #include "config.h"
 #include "log.h"
 #include "sign.h"
@@ -105,6 +106,8 @@ static const struct bp_cfg_key bot_keys[] = {
             "command line for the hard_restart action (no shell)"),
     KEY_STR(struct agent_bot_config, actions[3], "pre_restart", "",
             "command line run before a restart, e.g. to cancel orders (no shell)"),
+    KEY_STR(struct agent_bot_config, pass_env, "pass_env", "",
+            "names of the agent's environment variables its probe and commands also get"),
     {0},
 };
 
@@ -265,6 +268,11 @@ static int check_bots(struct agent_config *cfg, const char *path, char *err, siz
         }
         if (strchr(b->process_name, '/') != NULL) {
             snprintf(err, errlen, "%s: [bot %s] process_name: a name, not a path", path, b->name);
+            return -EINVAL;
+        }
+        char why[128];
+        if (agent_spawn_check_pass_env(b->pass_env, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s: [bot %s] pass_env: %s", path, b->name, why);
             return -EINVAL;
         }
     }

@@ -42,6 +42,9 @@ struct agent_bot_config {
     /* What each command action runs for this bot (no shell: split on blanks); "" = the
      * action is refused. Indexed by enum agent_action (agent_commands.h). */
     char actions[4][AGENT_PATH_MAX];
+    /* Names of the agent's own environment variables its probe and command lines also get
+     * (agent_spawn.h); "" = none. */
+    char pass_env[AGENT_REGEX_MAX];
 };
 
 struct agent_mqtt_config {

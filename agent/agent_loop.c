@@ -412,6 +412,15 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
 
 /* ---- bots' sources ----------------------------------------------------------------------- */
 
+/* What the probe's environment says (agent_spawn.h): borrowed from the config. */
+static void set_probe_env(const struct agent *a, struct bot_state *b)
+{
+    b->probe.who = (struct agent_spawn_for){.bot = b->cfg->name,
+                                            .action = "probe",
+                                            .notify_socket = a->cfg->notify_socket,
+                                            .pass_env = b->cfg->pass_env};
+}
+
 /* The optional evidence sources of one bot (b->cfg set, the rest zeroed but sig and
  * last_trade_ts). The config was validated, so a failure here (a pattern that compiled then,
  * out of memory) is a bug or a full memory: -EINVAL or -ENOMEM, logged. */
@@ -446,6 +455,7 @@ static int start_bot(struct agent *a, struct bot_state *b)
             BP_ERROR(MOD, "bot %s: probe: cannot split '%s'", c->name, c->probe);
             return -EINVAL;
         }
+        set_probe_env(a, b);
         b->has_probe = true;
     }
     return 0;
@@ -476,7 +486,7 @@ static int start_sources(struct agent *a)
 
 /* A bot whose section did not change keeps all its state; it moved from *from: point what it
  * borrows at its new config and its probe's argv at its own copy. */
-static void rebind(struct bot_state *b, const struct agent_bot_config *c,
+static void rebind(const struct agent *a, struct bot_state *b, const struct agent_bot_config *c,
                    const struct bot_state *from)
 {
     b->cfg = c;
@@ -485,8 +495,10 @@ static void rebind(struct bot_state *b, const struct agent_bot_config *c,
     b->pw.process_name = c->process_name;
     b->pw.systemd_unit = c->systemd_unit;
     b->log.path = c->log_file;
-    if (b->has_probe)
+    if (b->has_probe) {
         agent_probe_moved(&b->probe, &from->probe);
+        set_probe_env(a, b);
+    }
 }
 
 /* Builds a->bots for the config just applied, from old (the previous array, nold bots). An
@@ -509,7 +521,7 @@ static void rebuild_bots(struct agent *a, struct bot_state *old, int nold,
         a->pws[j] = &b->pw;
         if (o >= 0 && d->same[j]) {
             *b = old[o];
-            rebind(b, &a->cfg->bots[j], &old[o]);
+            rebind(a, b, &a->cfg->bots[j], &old[o]);
             continue;
         }
         b->cfg = &a->cfg->bots[j];

@@ -205,6 +205,13 @@ static void test_evidence_sources(void **state)
              "probe_timeout = 10s\n",
              head);
     expect_error(buf, "probe_timeout: longer than probe_interval");
+    /* pass_env: names of the agent's variables its commands also get (agent_spawn.h). */
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\npass_env = VIRTUAL_ENV, DOCKER_HOST\n",
+             head);
+    assert_int_equal(write_ini(buf), 0);
+    assert_string_equal(cfg.bots[0].pass_env, "VIRTUAL_ENV, DOCKER_HOST");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\npass_env = A=B\n", head);
+    expect_error(buf, "[bot b1] pass_env: 'A=B' is not a variable name");
 }
 
 static void test_too_many_bots(void **state)
