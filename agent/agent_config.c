@@ -12,6 +12,7 @@
 #include "agent_spawn.h"
 #include "config.h"
 #include "log.h"
+#include "secret.h"
 #include "sign.h"
 
 #define KEY_STR(sect, field, nm, def, help)                                                        \
@@ -61,7 +62,10 @@ static const struct bp_cfg_key agent_keys[] = {
 static const struct bp_cfg_key mqtt_keys[] = {
     KEY_STR(struct agent_config, mqtt.url, "url", NULL, "broker URL: tcp://host:1883, ssl://..."),
     KEY_STR(struct agent_config, mqtt.username, "username", "", "broker user name"),
-    KEY_STR(struct agent_config, mqtt.password, "password", "", "broker password"),
+    KEY_STR(struct agent_config, mqtt.password, "password", "",
+            "broker password (then this file must be 0600; better: password_file)"),
+    KEY_STR(struct agent_config, mqtt.password_file, "password_file", "",
+            "file holding the broker password (mode 0600 or 0400)"),
     KEY_STR(struct agent_config, mqtt.ca_file, "ca_file", "", "CA bundle for ssl:// URLs"),
     KEY_STR(struct agent_config, mqtt.topic_root, "topic_root", "botpulse/v1", "topic prefix"),
     KEY_INT(struct agent_config, mqtt.max_buffered, "max_buffered", 0, 1000000, "10000",
@@ -308,6 +312,14 @@ int agent_config_finish(struct agent_config *cfg, const char *path, char *err, s
         snprintf(err, errlen, "%s: [mqtt] url: required", path);
         return -EINVAL;
     }
+    if (cfg->mqtt.password[0] != '\0' && cfg->mqtt.password_file[0] != '\0') {
+        snprintf(err, errlen, "%s: [mqtt] password_file: set either it or password", path);
+        return -EINVAL;
+    }
+    if (cfg->mqtt.password_file[0] != '\0' && cfg->mqtt.password_file[0] != '/') {
+        snprintf(err, errlen, "%s: [mqtt] password_file: must be an absolute path", path);
+        return -EINVAL;
+    }
     if (cfg->mqtt.topic_root[0] == '\0' || strpbrk(cfg->mqtt.topic_root, "+#") != NULL) {
         snprintf(err, errlen, "%s: [mqtt] topic_root: empty or contains a wildcard", path);
         return -EINVAL;
@@ -437,6 +449,21 @@ void agent_config_apply_live(struct agent_config *cur, const struct agent_config
     memcpy(cur->mounts, neu->mounts, sizeof(cur->mounts));
     cur->nbots = neu->nbots;
     memcpy(cur->bots, neu->bots, sizeof(cur->bots));
+}
+
+int agent_config_load_secrets(struct agent_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char why[512];
+    int rc = 0;
+    if (cfg->mqtt.password_file[0] != '\0')
+        rc = bp_secret_read_file(cfg->mqtt.password_file, cfg->mqtt.password,
+                                 sizeof(cfg->mqtt.password), why, sizeof(why));
+    else if (cfg->mqtt.password[0] != '\0')
+        rc = bp_secret_check_private(path, "[mqtt] password", why, sizeof(why));
+    if (rc != 0)
+        snprintf(err, errlen, "%s: [mqtt] %s: %s", path,
+                 cfg->mqtt.password_file[0] ? "password_file" : "password", why);
+    return rc;
 }
 
 int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen)

@@ -50,7 +50,8 @@ struct agent_bot_config {
 struct agent_mqtt_config {
     char url[AGENT_PATH_MAX];
     char username[BP_TEXT_MAX + 1];
-    char password[AGENT_PATH_MAX];
+    char password[AGENT_PATH_MAX]; /* inline, or read from password_file */
+    char password_file[AGENT_PATH_MAX];
     char ca_file[AGENT_PATH_MAX];
     char topic_root[BP_TEXT_MAX + 1];
     int64_t max_buffered;
@@ -87,6 +88,12 @@ struct agent_config {
 /* Loads and validates path into cfg (which it zeroes first). 0, or -errno with a message
  * naming the file (and line and key where the parser knows them) in err. */
 int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);
+
+/* Reads the secrets the running agent needs, which notify and check do not: [mqtt]
+ * password_file into mqtt.password (secret.h: the file must be private), or, when the password
+ * is inline, checks that path itself is private. Call after agent_config_load, before the
+ * config is used to connect (and again on a reload). 0, or -errno with the reason in err. */
+int agent_config_load_secrets(struct agent_config *cfg, const char *path, char *err, size_t errlen);
 
 /* The cross-key checks and derived values, run by agent_config_load after parsing; exposed so
  * tests can check a struct built by hand. path is only used in messages. */

@@ -566,7 +566,7 @@ static void apply(struct agent *a, const struct agent_config *neu,
  * MQTT session (agent_config_diff's restart_key), leaves the running config as it was. */
 static void reload(struct agent *a)
 {
-    char err[512];
+    char err[1024];
     struct agent_config_diff d;
     struct agent_config *neu = malloc(sizeof(*neu));
     struct bot_state *old = malloc(sizeof(a->bots));
@@ -574,7 +574,8 @@ static void reload(struct agent *a)
         BP_ERROR(MOD, "reload: out of memory; keeping the running config");
         goto out;
     }
-    if (agent_config_load(a->cfg_path, neu, err, sizeof(err)) != 0) {
+    if (agent_config_load(a->cfg_path, neu, err, sizeof(err)) != 0 ||
+        agent_config_load_secrets(neu, a->cfg_path, err, sizeof(err)) != 0) {
         BP_ERROR(MOD, "reload: %s; keeping the running config", err);
         agent_sdnotify_send(&a->sd, "STATUS=config reload refused (see the log)");
         goto out;

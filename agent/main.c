@@ -270,9 +270,15 @@ static int check_main(const char *config, int argc, char **argv, int i)
 static int agent_main(const char *config)
 {
     enum bp_log_level level = BP_LOG_INFO;
+    char err[1024];
     struct agent_config *cfg = load(config);
     if (!cfg)
         return 1;
+    if (agent_config_load_secrets(cfg, config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "error: %s\n", err);
+        free(cfg);
+        return 1;
+    }
     bp_log_level_parse(cfg->log_level, &level);
     bp_log_threshold = level;
     int rc = agent_loop_run(cfg, config);
