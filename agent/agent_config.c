@@ -4,8 +4,10 @@
 #include "agent_config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -112,6 +114,9 @@ static const struct bp_cfg_key bot_keys[] = {
             "command line run before a restart, e.g. to cancel orders (no shell)"),
     KEY_STR(struct agent_bot_config, pass_env, "pass_env", "",
             "names of the agent's environment variables its probe and commands also get"),
+    KEY_STR(struct agent_bot_config, notify_user, "notify_user", "",
+            "the user (name or uid) allowed to notify for this bot; empty: anyone who can "
+            "connect to the socket"),
     {0},
 };
 
@@ -245,6 +250,38 @@ static int check_unit(const struct agent_bot_config *b, const char *path, char *
     return 0;
 }
 
+/* notify_user: a uid, or a user name looked up now (a later rename is not followed). */
+static int resolve_notify_user(struct agent_bot_config *b, const char *path, char *err,
+                               size_t errlen)
+{
+    const char *u = b->notify_user;
+    b->has_notify_uid = false;
+    if (u[0] == '\0')
+        return 0;
+    if (strspn(u, "0123456789") == strlen(u) && strlen(u) <= 10) {
+        long long uid = strtoll(u, NULL, 10);
+        if (uid < 0 || uid >= (long long)UINT32_MAX) {
+            snprintf(err, errlen, "%s: [bot %s] notify_user: uid %s out of range", path, b->name,
+                     u);
+            return -EINVAL;
+        }
+        b->notify_uid = (uint32_t)uid;
+        b->has_notify_uid = true;
+        return 0;
+    }
+    char buf[4096];
+    struct passwd pw, *found = NULL;
+    int rc = getpwnam_r(u, &pw, buf, sizeof(buf), &found);
+    if (rc != 0 || !found) {
+        snprintf(err, errlen, "%s: [bot %s] notify_user: no user '%s'%s%s", path, b->name, u,
+                 rc ? ": " : "", rc ? strerror(rc) : "");
+        return -EINVAL;
+    }
+    b->notify_uid = (uint32_t)found->pw_uid;
+    b->has_notify_uid = true;
+    return 0;
+}
+
 static int check_bots(struct agent_config *cfg, const char *path, char *err, size_t errlen)
 {
     if (cfg->nbots == 0) {
@@ -279,6 +316,8 @@ static int check_bots(struct agent_config *cfg, const char *path, char *err, siz
             snprintf(err, errlen, "%s: [bot %s] pass_env: %s", path, b->name, why);
             return -EINVAL;
         }
+        if ((rc = resolve_notify_user(b, path, err, errlen)) != 0)
+            return rc;
     }
     return 0;
 }

@@ -45,6 +45,11 @@ struct agent_bot_config {
     /* Names of the agent's own environment variables its probe and command lines also get
      * (agent_spawn.h); "" = none. */
     char pass_env[AGENT_REGEX_MAX];
+    /* Who may speak for it on the notify socket (agent_notify_check_peer): a user name or a
+     * uid; "" = anyone who can connect to the socket. Derived: has_notify_uid, notify_uid. */
+    char notify_user[BP_ID_MAX + 1];
+    bool has_notify_uid;
+    uint32_t notify_uid;
 };
 
 struct agent_mqtt_config {

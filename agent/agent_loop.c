@@ -30,6 +30,7 @@
 #define MOD "agent"
 #define STOP_FLUSH_MS 2000
 #define READY_WITHOUT_BROKER_MS 10000 /* READY=1 after this (or one heartbeat) even offline */
+#define REFUSED_LOG_EVERY_MS 60000    /* refused notify senders: one log line a minute */
 #define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS + 2 * BP_AGENT_MAX_BOTS + 1)
 
 static volatile sig_atomic_t stop_requested;
@@ -64,6 +65,9 @@ struct agent {
     bool mqtt_event; /* the publisher's fd was readable */
     struct agent_sdnotify sd;
     int64_t ready_by; /* mono: READY=1 then at the latest, even without the broker */
+    /* notify requests refused because of who sent them (agent_notify_check_peer) */
+    uint64_t notify_refused, refused_unlogged;
+    int64_t refused_log_at; /* mono: the next refusal is logged then at the earliest */
 };
 
 static void on_signal(int sig)
@@ -328,13 +332,35 @@ static void handle_event(struct agent *a, struct bot_state *b, const struct agen
                  rc == -ENOBUFS ? "offline buffer full" : strerror(-rc));
 }
 
-static void handle_request(void *ctx, const char *req, size_t len, char *out, size_t outlen)
+/* A sender speaking for a bot it may not: counted, logged at most once a minute (a busy
+ * stranger must not flood the log), with how many were refused meanwhile. */
+static void refuse_sender(struct agent *a, const char *why)
+{
+    int64_t now = bp_mono_ms();
+    a->notify_refused++;
+    if (now < a->refused_log_at) {
+        a->refused_unlogged++;
+        return;
+    }
+    BP_WARN(MOD, "notify refused: %s (%llu refused since start; %llu more not logged)", why,
+            (unsigned long long)a->notify_refused, (unsigned long long)a->refused_unlogged);
+    a->refused_unlogged = 0;
+    a->refused_log_at = now + REFUSED_LOG_EVERY_MS;
+}
+
+static void handle_request(void *ctx, const struct agent_notify_peer *peer, const char *req,
+                           size_t len, char *out, size_t outlen)
 {
     struct agent *a = ctx;
     struct agent_notify_req r;
-    char err[200];
+    char err[300];
     if (agent_notify_parse(req, len, a->cfg, &r, err, sizeof(err)) != 0) {
         BP_WARN(MOD, "notify refused: %s", err);
+        snprintf(out, outlen, "error: %s", err);
+        return;
+    }
+    if (agent_notify_check_peer(&a->cfg->bots[r.bot], peer, err, sizeof(err)) != 0) {
+        refuse_sender(a, err);
         snprintf(out, outlen, "error: %s", err);
         return;
     }
@@ -684,10 +710,10 @@ static void finish(struct agent *a)
         stop_bot(&a->bots[i]);
     BP_INFO(MOD,
             "stopped: %llu trades sent, %llu dropped, %llu events sent, %llu dropped, %llu "
-            "messages skipped offline",
+            "messages skipped offline, %llu notify requests refused for their sender",
             (unsigned long long)c.trades_sent, (unsigned long long)c.trades_dropped,
             (unsigned long long)c.events_sent, (unsigned long long)c.events_dropped,
-            (unsigned long long)c.skipped_offline);
+            (unsigned long long)c.skipped_offline, (unsigned long long)a->notify_refused);
 }
 
 int agent_loop_run(struct agent_config *cfg, const char *path)

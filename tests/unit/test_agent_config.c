@@ -213,6 +213,20 @@ static void test_evidence_sources(void **state)
     assert_string_equal(cfg.bots[0].pass_env, "VIRTUAL_ENV, DOCKER_HOST");
     snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\npass_env = A=B\n", head);
     expect_error(buf, "[bot b1] pass_env: 'A=B' is not a variable name");
+    /* notify_user: a user name (looked up now) or a uid; unset, anyone may notify. */
+    snprintf(buf, sizeof(buf),
+             "%s[bot b1]\npid_file = /p\n[bot b2]\npid_file = /p\n"
+             "notify_user = root\n[bot b3]\npid_file = /p\nnotify_user = 1234\n",
+             head);
+    assert_int_equal(write_ini(buf), 0);
+    assert_false(cfg.bots[0].has_notify_uid);
+    assert_true(cfg.bots[1].has_notify_uid);
+    assert_int_equal(cfg.bots[1].notify_uid, 0);
+    assert_true(cfg.bots[2].has_notify_uid);
+    assert_int_equal(cfg.bots[2].notify_uid, 1234);
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nnotify_user = no-such-user-here\n",
+             head);
+    expect_error(buf, "[bot b1] notify_user: no user 'no-such-user-here'");
 }
 
 /* Writes text to a file of that mode; returns its path (static). */
