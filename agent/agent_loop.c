@@ -31,7 +31,13 @@
 #define STOP_FLUSH_MS 2000
 #define READY_WITHOUT_BROKER_MS 10000 /* READY=1 after this (or one heartbeat) even offline */
 #define REFUSED_LOG_EVERY_MS 60000    /* refused notify senders: one log line a minute */
-#define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS + 2 * BP_AGENT_MAX_BOTS + 1)
+#define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS + 3 * BP_AGENT_MAX_BOTS + 1)
+/* A bot's process that vanished is looked for again after these (doubling, up to one
+ * heartbeat interval), so a restarted process is found (and counted) before it can die too. */
+#define REFIND_FIRST_MS 50
+/* Heartbeats out of turn (its process died, or a new one was found): the first at once, then
+ * at most one a second per bot, so a crash loop cannot flood the broker. */
+#define URGENT_MIN_MS 1000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t hup_requested;
@@ -46,6 +52,10 @@ struct bot_state {
     struct agent_hbfile_sample hbf;
     struct agent_probe probe;
     struct agent_signals sig; /* what the bot said about itself through notify */
+    int64_t refind_at;        /* mono: look for its process again; 0 = no need */
+    int64_t refind_step_ms;
+    int64_t urgent_at;   /* mono: send its heartbeat out of turn then; 0 = none due */
+    int64_t urgent_sent; /* mono of the last one */
 };
 
 struct agent {
@@ -117,17 +127,56 @@ static int make_state_dirs(const struct agent_config *cfg)
 
 /* ---- sampling and publishing ------------------------------------------------------------- */
 
+static int64_t max64(int64_t x, int64_t y)
+{
+    return x > y ? x : y;
+}
+
+/* Its process changed: its heartbeat goes out now, or a second after the last such one. */
+static void make_urgent(const struct agent *a, struct bot_state *b)
+{
+    if (b->urgent_at == 0)
+        b->urgent_at = max64(a->mono, b->urgent_sent + URGENT_MIN_MS);
+}
+
+/* A bot whose process just vanished is looked for again soon, then less and less often. */
+static void plan_refind(struct agent *a, struct bot_state *b, bool was_alive)
+{
+    bool alive = agent_procwatch_is_alive(&b->pw);
+    if (agent_procwatch_vanished(&b->pw)) {
+        b->refind_at = a->mono + 1; /* gone before its pidfd opened: look again at once */
+        b->refind_step_ms = REFIND_FIRST_MS;
+    } else if (alive) {
+        b->refind_at = 0;
+    } else if (was_alive) {
+        b->refind_step_ms = REFIND_FIRST_MS;
+        b->refind_at = a->mono + b->refind_step_ms;
+    } else if (b->refind_at != 0 && a->mono >= b->refind_at) {
+        b->refind_step_ms *= 2;
+        b->refind_at = b->refind_step_ms > a->cfg->heartbeat_ms ? 0 : a->mono + b->refind_step_ms;
+    }
+}
+
+/* Re-finds every bot's process (once per loop turn). A bot whose process changed (died, or a
+ * new one) gets a heartbeat out of turn. */
 static void refresh(struct agent *a)
 {
     if (a->refreshed_at == a->mono)
         return;
+    int pid[BP_AGENT_MAX_BOTS];
+    uint64_t start[BP_AGENT_MAX_BOTS];
+    for (int i = 0; i < a->nbots; i++) {
+        pid[i] = a->bots[i].pw.pid;
+        start[i] = a->bots[i].pw.starttime;
+    }
     agent_procwatch_refresh(a->pws, (size_t)a->nbots, &a->env);
     a->refreshed_at = a->mono;
-}
-
-static int64_t max64(int64_t x, int64_t y)
-{
-    return x > y ? x : y;
+    for (int i = 0; i < a->nbots; i++) {
+        struct bot_state *b = &a->bots[i];
+        if (b->pw.pid != pid[i] || b->pw.starttime != start[i])
+            make_urgent(a, b);
+        plan_refind(a, b, pid[i] != 0);
+    }
 }
 
 /* Reads the bot's file-based evidence (log, heartbeat file) and folds every trade source
@@ -186,26 +235,54 @@ static void fill_evidence(const struct bot_state *b, struct bp_heartbeat *hb)
     }
 }
 
+/* One bot's heartbeat from what the last refresh found. 0, or -ENOTCONN while offline. */
+static int send_heartbeat(struct agent *a, struct bot_state *b)
+{
+    sample_evidence(a, b);
+    struct bp_heartbeat hb = {.interval_ms = a->cfg->heartbeat_ms,
+                              .last_trade_ts = b->last_trade_ts};
+    if (bot_alive(b)) {
+        hb.proc.alive = true;
+        if (agent_procwatch_is_alive(&b->pw)) {
+            hb.proc.pid = b->pw.pid;
+            hb.proc.start_ts = agent_procwatch_start_ts(&b->pw, &a->env);
+            hb.proc.uptime_s = agent_procwatch_uptime_s(&b->pw, &a->env, a->wall);
+        }
+    }
+    if ((hb.proc.has_restarts = b->has_finder))
+        hb.proc.restarts = (int64_t)agent_procwatch_restarts(&b->pw);
+    fill_evidence(b, &hb);
+    agent_signals_fill(&b->sig, &hb);
+    b->urgent_at = 0; /* this one says what an urgent one would */
+    return agent_publisher_heartbeat(a->pub, b->cfg->name, &hb, a->wall);
+}
+
 static void send_heartbeats(struct agent *a)
 {
     refresh(a);
+    for (int i = 0; i < a->nbots; i++)
+        if (send_heartbeat(a, &a->bots[i]) == -ENOTCONN)
+            return; /* offline: the rest would be skipped too */
+}
+
+/* Heartbeats out of turn: looks again for the processes that vanished when it is time, and
+ * sends the heartbeats of bots whose process changed. */
+static void send_urgent(struct agent *a)
+{
+    bool refind = false;
+    for (int i = 0; i < a->nbots; i++)
+        refind |= a->bots[i].refind_at != 0 && a->mono >= a->bots[i].refind_at;
+    if (refind) {
+        a->refreshed_at = -1;
+        refresh(a);
+    }
     for (int i = 0; i < a->nbots; i++) {
         struct bot_state *b = &a->bots[i];
-        sample_evidence(a, b);
-        struct bp_heartbeat hb = {.interval_ms = a->cfg->heartbeat_ms,
-                                  .last_trade_ts = b->last_trade_ts};
-        if (bot_alive(b)) {
-            hb.proc.alive = true;
-            if (agent_procwatch_is_alive(&b->pw)) {
-                hb.proc.pid = b->pw.pid;
-                hb.proc.start_ts = agent_procwatch_start_ts(&b->pw, &a->env);
-                hb.proc.uptime_s = agent_procwatch_uptime_s(&b->pw, &a->env, a->wall);
-            }
-        }
-        fill_evidence(b, &hb);
-        agent_signals_fill(&b->sig, &hb);
-        if (agent_publisher_heartbeat(a->pub, b->cfg->name, &hb, a->wall) == -ENOTCONN)
-            return; /* offline: the rest would be skipped too */
+        if (b->urgent_at == 0 || a->mono < b->urgent_at)
+            continue;
+        b->urgent_sent = a->mono;
+        if (send_heartbeat(a, b) == -ENOTCONN)
+            return;
     }
 }
 
@@ -286,6 +363,7 @@ static void run_due(struct agent *a)
         send_heartbeats(a);
         a->next_heartbeat = next_due(a->next_heartbeat, a->cfg->heartbeat_ms, a->mono);
     }
+    send_urgent(a);
     if (a->mono >= a->next_stats) {
         send_stats(a);
         a->next_stats = next_due(a->next_stats, a->cfg->stats_ms, a->mono);
@@ -411,17 +489,28 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
             probe_bot[nprobe++] = i;
         }
     }
-    size_t ncmd = 0;
+    size_t nexit = 0;
+    int exit_bot[BP_AGENT_MAX_BOTS];
+    for (int i = 0; i < a->nbots; i++) {
+        const struct bot_state *b = &a->bots[i];
+        due = min64(due, b->refind_at ? b->refind_at : INT64_MAX);
+        due = min64(due, b->urgent_at ? b->urgent_at : INT64_MAX);
+        if (agent_procwatch_pidfd(&b->pw) >= 0) {
+            pfds[1 + n + nprobe + nexit] =
+                (struct pollfd){.fd = agent_procwatch_pidfd(&b->pw), .events = POLLIN};
+            exit_bot[nexit++] = i;
+        }
+    }
+    size_t ncmd = 0, base = 1 + n + nprobe + nexit;
     if (a->commands) {
-        ncmd = agent_commands_pollfds(a->commands, pfds + 1 + n + nprobe,
-                                      MAX_POLLFDS - 1 - n - nprobe);
+        ncmd = agent_commands_pollfds(a->commands, pfds + base, MAX_POLLFDS - base);
         due = min64(due, agent_commands_deadline(a->commands));
     }
     int64_t wait = due - bp_mono_ms();
     if (wait < 0)
         wait = 0;
     struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
-    int rc = ppoll(pfds, n + 1 + nprobe + ncmd, &ts, wait_mask);
+    int rc = ppoll(pfds, base + ncmd, &ts, wait_mask);
     if (rc < 0 && errno != EINTR) {
         BP_ERROR(MOD, "ppoll: %s", strerror(errno));
         return -errno;
@@ -433,6 +522,14 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
     for (size_t k = 0; k < nprobe; k++)
         if (pfds[1 + n + k].revents != 0)
             agent_probe_read(&a->bots[probe_bot[k]].probe, bp_mono_ms());
+    for (size_t k = 0; k < nexit; k++) {
+        struct bot_state *b = &a->bots[exit_bot[k]];
+        if (pfds[1 + n + nprobe + k].revents == 0)
+            continue;
+        agent_procwatch_pidfd_fired(&b->pw); /* its process exited: look now */
+        b->refind_at = bp_mono_ms();
+        b->refind_step_ms = REFIND_FIRST_MS;
+    }
     return 0;
 }
 
