@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +30,33 @@ static int cmp_str(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* Starts a sleep through agent_spawn (which returns once it has exec'd) and reads what it
- * inherited from /proc: its descriptors (" 0 1 2 ...") and its environment, one per line,
- * sorted. */
+/* Waits until the child wrote its first line: it has finished starting (posix_spawn returns
+ * while the kernel may still be setting up its exec, and the dynamic loader then holds the
+ * libraries it maps open for a moment). */
+static void wait_ready(int fd)
+{
+    char buf[16];
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 10000), 1);
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n > 0)
+            return;
+        assert_true(n < 0 && errno == EAGAIN);
+    }
+}
+
+/* Starts a shell through agent_spawn and, once it runs, reads what it inherited from /proc:
+ * its descriptors (" 0 1 2 ...") and its environment, one per line, sorted. */
 static void inspect(const struct agent_spawn_for *who, char *fds, size_t fdlen, char *env,
                     size_t envlen)
 {
-    char *const argv[] = {"sleep", "30", NULL};
+    char *const argv[] = {"sh", "-c", "echo ready; sleep 30", NULL};
     char path[64], raw[8192];
     pid_t pid;
     int fd;
     assert_int_equal(agent_spawn(argv, who, true, &pid, &fd), 0);
+    wait_ready(fd);
     snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
     DIR *d = opendir(path);
     assert_non_null(d);
