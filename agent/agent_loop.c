@@ -35,9 +35,10 @@
 /* A bot's process that vanished is looked for again after these (doubling, up to one
  * heartbeat interval), so a restarted process is found (and counted) before it can die too. */
 #define REFIND_FIRST_MS 50
-/* Heartbeats out of turn (its process died, or a new one was found): the first at once, then
- * at most one a second per bot, so a crash loop cannot flood the broker. */
-#define URGENT_MIN_MS 1000
+/* Heartbeats out of turn (its process died, or a new one was found): at once, but at most
+ * URGENT_BURST in any second per bot, so a crash loop cannot flood the broker. */
+#define URGENT_BURST 4
+#define URGENT_WINDOW_MS 1000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t hup_requested;
@@ -54,8 +55,9 @@ struct bot_state {
     struct agent_signals sig; /* what the bot said about itself through notify */
     int64_t refind_at;        /* mono: look for its process again; 0 = no need */
     int64_t refind_step_ms;
-    int64_t urgent_at;   /* mono: send its heartbeat out of turn then; 0 = none due */
-    int64_t urgent_sent; /* mono of the last one */
+    int64_t urgent_at;                 /* mono: send its heartbeat out of turn then; 0 = none */
+    int64_t urgent_sent[URGENT_BURST]; /* mono of the last ones, a ring */
+    int urgent_next;                   /* the oldest in the ring, overwritten next */
 };
 
 struct agent {
@@ -132,11 +134,13 @@ static int64_t max64(int64_t x, int64_t y)
     return x > y ? x : y;
 }
 
-/* Its process changed: its heartbeat goes out now, or a second after the last such one. */
+/* Its process changed: its heartbeat goes out now, unless URGENT_BURST went out in the last
+ * second (then a second after the oldest of them). */
 static void make_urgent(const struct agent *a, struct bot_state *b)
 {
+    int64_t oldest = b->urgent_sent[b->urgent_next];
     if (b->urgent_at == 0)
-        b->urgent_at = max64(a->mono, b->urgent_sent + URGENT_MIN_MS);
+        b->urgent_at = oldest == 0 ? a->mono : max64(a->mono, oldest + URGENT_WINDOW_MS);
 }
 
 /* A bot whose process just vanished is looked for again soon, then less and less often. */
@@ -280,7 +284,8 @@ static void send_urgent(struct agent *a)
         struct bot_state *b = &a->bots[i];
         if (b->urgent_at == 0 || a->mono < b->urgent_at)
             continue;
-        b->urgent_sent = a->mono;
+        b->urgent_sent[b->urgent_next] = a->mono;
+        b->urgent_next = (b->urgent_next + 1) % URGENT_BURST;
         if (send_heartbeat(a, b) == -ENOTCONN)
             return;
     }
