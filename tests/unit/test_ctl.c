@@ -16,18 +16,8 @@
 
 #define NOW 1700000000000LL
 
-static int parse(struct ctl_cmd *c, char *err, const char *line)
-{
-    char buf[512], *argv[32];
-    int argc = 0;
-    snprintf(buf, sizeof(buf), "botpulse-ctl %s", line);
-    char *save = NULL;
-    for (char *w = strtok_r(buf, " ", &save); w && argc < 31; w = strtok_r(NULL, " ", &save))
-        argv[argc++] = w;
-    argv[argc] = NULL;
-    return ctl_args_parse(argc, argv, NULL, NOW, c, err, 256);
-}
-
+/* Parses "botpulse-ctl LINE" (words split at spaces) with $BOTPULSE_TOKEN and $BOTPULSE_URL
+ * as given (NULL: unset). */
 static int parse_env(struct ctl_cmd *c, char *err, const char *token, const char *url,
                      const char *line)
 {
@@ -40,6 +30,11 @@ static int parse_env(struct ctl_cmd *c, char *err, const char *token, const char
     argv[argc] = NULL;
     struct ctl_env env = {.token = token, .url = url};
     return ctl_args_parse(argc, argv, &env, NOW, c, err, 256);
+}
+
+static int parse(struct ctl_cmd *c, char *err, const char *line)
+{
+    return parse_env(c, err, NULL, NULL, line);
 }
 
 static void expect_request(const char *line, const char *method, const char *path)
