@@ -174,33 +174,42 @@ class AgentFromPython(unittest.TestCase):
         self.assertFalse(r.ok)
         self.assertTrue(r.startswith("error: cannot reach the agent"), r)
 
+    def tick_as_other(self):
+        """tick for [bot locked] from a uid it does not allow; the agent's reply."""
+        if os.getuid() != 0:
+            return Notifier("locked", socket_path=self.socket).tick()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child speaks as nobody
+            try:
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                os.write(w, Notifier("locked", socket_path=self.socket).tick().encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        reply = os.read(r, 512).decode()
+        os.close(r)
+        return reply
+
     def test_notify_user_is_enforced(self):
-        """[bot locked] takes requests from one uid only: another uid gets the agent's error."""
+        """[bot locked] takes requests from one uid only: another uid gets the agent's error,
+        counted, and logged once a minute at most."""
         if os.getuid() == 0:
             os.chmod(os.path.dirname(self.socket), 0o755)
             os.chmod(self.socket, 0o666)  # anyone may connect: the uid check is what is left
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child speaks as nobody
-                try:
-                    os.setgid(NOBODY)
-                    os.setuid(NOBODY)
-                    reply = Notifier("locked", socket_path=self.socket).tick()
-                    os.write(w, reply.encode())
-                finally:
-                    os._exit(0)
-            os.close(w)
-            os.waitpid(pid, 0)
-            reply = os.read(r, 512).decode()
-            os.close(r)
-            self.assertTrue(reply.startswith("error: uid %d (pid " % NOBODY), reply)
             self.assertEqual(Notifier("locked", socket_path=self.socket).tick(), "ok")  # root
-        else:
-            reply = Notifier("locked", socket_path=self.socket).tick()
-            self.assertTrue(reply.startswith("error: uid %d (pid " % os.getuid()), reply)
-        self.assertIn("may not speak for bot locked", reply)
+        sender = NOBODY if os.getuid() == 0 else os.getuid()
+        for _ in range(3):
+            reply = self.tick_as_other()
+            self.assertTrue(reply.startswith("error: uid %d (pid " % sender), reply)
+            self.assertIn("may not speak for bot locked", reply)
         self.assertEqual(Notifier("py-bot", socket_path=self.socket).tick(), "ok")
-
+        with open(os.path.join(self.dir, "agent.log")) as f:
+            logged = [l for l in f if "notify refused: uid %d" % sender in l]
+        self.assertEqual(len(logged), 1, logged)  # the other two were counted, not logged
+        self.assertIn("(1 refused since start", logged[0])
 
 if __name__ == "__main__":
     if not AGENT or not os.path.exists(AGENT):
