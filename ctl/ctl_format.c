@@ -348,6 +348,7 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
     case CTL_RESTART:
         return print_restart(out, body);
     case CTL_HELP:
+    case CTL_VERSION:
         break;
     }
     return 0;

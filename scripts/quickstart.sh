@@ -36,7 +36,9 @@ AGENT=$BUILD_DIR/agent/botpulse-agent
 CTL=$BUILD_DIR/ctl/botpulse-ctl
 mkdir -p "$LOGS" "$DATA/mosquitto/data" "$DATA/agent"
 
-say() { printf '\033[1mquickstart:\033[0m %s\n' "$*"; }
+# Bold only on a terminal, and not with NO_COLOR set (https://no-color.org).
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD= PLAIN=; fi
+say() { printf '%squickstart:%s %s\n' "$BOLD" "$PLAIN" "$*"; }
 die() {
     printf 'quickstart: error: %s\n' "$*" >&2
     exit 1
@@ -247,6 +249,20 @@ stop_restarted_bot() {
     kill -TERM "$pid" 2>/dev/null || true
 }
 
+# An agent the user started again from the hint in watch() is not our child either: find it by
+# its exact command line (the data folder makes it ours).
+stop_restarted_agent() {
+    local want cmd d pid
+    want=$(printf '%s\n' "$AGENT" -c "$DATA/agent.ini")
+    for d in /proc/[0-9]*; do
+        pid=${d#/proc/}
+        [[ $pid != "$AGENT_PID" ]] || continue
+        cmd=$(tr '\0' '\n' 2>/dev/null <"$d/cmdline") || continue
+        [[ $cmd == "$want" ]] && stop_pid "agent (started again)" "$pid"
+    done
+    return 0
+}
+
 write_configs() {
     HTTP_PORT=$(free_port)
     HTTP_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
@@ -325,6 +341,7 @@ start_daemons() {
     COLLECTOR_PID=$LAST_PID
     start_bg agent "$AGENT" -c "$DATA/agent.ini"
     AGENT_PID=$LAST_PID
+    STOPS+=("stop_restarted_agent")
     for _ in $(seq 100); do # the demo bot needs the agent's notify socket
         [[ -S $DATA/agent/notify.sock ]] && break
         kill -0 "$AGENT_PID" 2>/dev/null || break
@@ -366,7 +383,8 @@ EOF
     if ((!SERVERS_ONLY)); then
         echo "| see a recovery: kill the demo bot: kill $BOT_PID  (stopped, alert, then the"
         echo "|                collector restarts it through a signed command; its output: $LOGS/demo-bot.log)"
-        echo "| see a Last Will: kill the agent: kill -9 $AGENT_PID"
+        echo "| see a Last Will: kill the agent: kill -9 $AGENT_PID  (the broker says at once that"
+        echo "|                it is offline; its bot turns down)"
     fi
     cat <<EOF
 | stop:          Ctrl-C (stops everything started here; data stays in $DATA)
@@ -390,7 +408,8 @@ watch() {
             agent_noted=1
             say "the agent (pid $AGENT_PID) is gone: the broker publishes its Last Will and" \
                 "the collector marks its bots down (watch $TOPIC_ROOT/status/#)." \
-                "Start it again with: $AGENT -c $DATA/agent.ini"
+                "Start it again with: $AGENT -c $DATA/agent.ini &" \
+                "(Ctrl-C here stops that one too)"
         fi
         if ((!bot_noted)) && ! kill -0 "$BOT_PID" 2>/dev/null; then
             bot_noted=1
