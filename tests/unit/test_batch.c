@@ -146,7 +146,8 @@ static struct bp_msg heartbeat(const char *bot, int64_t last_trade)
     m.hdr.type = BP_MSG_HEARTBEAT;
     snprintf(m.hdr.bot, sizeof(m.hdr.bot), "%s", bot);
     m.u.heartbeat.interval_ms = 10000;
-    m.u.heartbeat.proc = (struct bp_proc_info){true, 42, 60, 1000};
+    m.u.heartbeat.proc =
+        (struct bp_proc_info){.alive = true, .pid = 42, .uptime_s = 60, .start_ts = 1000};
     m.u.heartbeat.last_trade_ts = last_trade;
     return m;
 }
