@@ -125,6 +125,10 @@ char *col_encode_collector_state(const char *id, bool online, int64_t now_wall)
     cJSON_AddStringToObject(o, "collector", id);
     cJSON_AddStringToObject(o, "state", online ? "online" : "offline");
     cJSON_AddStringToObject(o, "version", BP_VERSION);
+    if (online) { /* what it reads beyond the v1 basics: agents use batches when it says so */
+        cJSON *accepts = cJSON_AddArrayToObject(o, "accepts");
+        cJSON_AddItemToArray(accepts, cJSON_CreateString("batch"));
+    }
     return finish(o);
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,9 +64,9 @@ static void test_batch_keeps_bots_alive_and_bad_items_alone(void **state)
     }
     bpt_assert(env, bpt_stack_wait_status(&s, rec, "b1", "healthy", 5000) == 0, "b1 not healthy");
     bpt_assert(env, bpt_stack_wait_status(&s, rec, "b2", "healthy", 5000) == 0, "b2 not healthy");
-    const char *counted[] = {"\"unknown_field\":6", "\"batches\":6", NULL};
+    const char *counted[] = {"\"unknown_field\":6", NULL};
     char *m = bpt_rec_wait(rec, BPT_ROOT "/collector/stats", counted, 10000);
-    bpt_assert(env, m, "bad items not counted one by one, or batches not counted");
+    bpt_assert(env, m, "bad items not counted one by one");
     free(m);
     bpt_assert(env, bpt_rec_count(rec, BPT_ROOT "/status/b3", NULL) == 0,
                "a rejected item created its bot");
@@ -99,12 +100,65 @@ static void test_batch_for_another_agent_refused(void **state)
     bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }
 
+/* A real agent with the default batch = auto: once the collector's retained state says it
+ * reads batches, every heartbeat and stats round is one message, and a killed bot is still
+ * seen at once (its out-of-turn heartbeat goes alone). With batch = off, none is sent. */
+static void test_agent_batches_when_the_collector_reads_them(void **state)
+{
+    struct bpt_env *env = *state;
+    struct bpt_stack s;
+    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"}};
+    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
+    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
+    bpt_assert(env, rec, "recorder did not connect");
+    bpt_assert(env, bpt_rec_wait(rec, BPT_ROOT "/agents/agent-1/batch", NULL, 10000) != NULL,
+               "the agent sent no batch although the collector reads them");
+    bp_sleep_ms(300);
+    bpt_rec_clear(rec); /* from here on: batches only */
+    bp_sleep_ms(1200);  /* two heartbeat rounds and a stats round */
+    bpt_assert(env, bpt_rec_count(rec, BPT_ROOT "/agents/agent-1/bots/+/+", NULL) == 0,
+               "heartbeats or stats went out one message per bot");
+    const char *healthy[] = {"\"status\":\"healthy\"", NULL};
+    bpt_assert(env, bpt_rec_count(rec, BPT_ROOT "/status/+", healthy) == 0,
+               "a status changed while batches kept the bots alive");
+    const char *batched[] = {"\"bot-1\"", "\"bot-2\"", NULL};
+    bpt_assert(env, bpt_rec_count(rec, BPT_ROOT "/agents/agent-1/batch", batched) >= 3,
+               "fewer batches than heartbeat and stats rounds");
+    bpt_assert(env, bpt_signal(env, "bot-bot-1", SIGKILL) == 0, "could not kill bot-1");
+    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "stopped", 5000) == 0,
+               "a killed bot was not seen");
+    bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
+}
+
+static void test_agent_batch_off(void **state)
+{
+    struct bpt_env *env = *state;
+    struct bpt_stack s;
+    struct bpt_stack_opts o = {.bots = {"bot-1"}, .mqtt_extra = "batch = off\n"};
+    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
+    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
+    bpt_assert(env, rec, "recorder did not connect");
+    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 10000) == 0,
+               "bot-1 not healthy");
+    bpt_assert(
+        env, bpt_rec_wait(rec, BPT_ROOT "/agents/agent-1/bots/bot-1/heartbeat", NULL, 5000) != NULL,
+        "no heartbeat of its own with batch = off");
+    bpt_assert(env, bpt_rec_count(rec, BPT_ROOT "/agents/agent-1/batch", NULL) == 0,
+               "a batch was sent with batch = off");
+    bpt_rec_free(rec);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_batch_keeps_bots_alive_and_bad_items_alone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_batch_for_another_agent_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agent_batches_when_the_collector_reads_them, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_agent_batch_off, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
