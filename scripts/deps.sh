@@ -13,6 +13,7 @@ PACKAGES=(
     chromium chromium-driver fonts-dejavu-core
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
+    dpkg-dev file openssl polkitd dbus-daemon systemd # packages, TLS, the polkit rule, units
 )
 
 PACKAGES+=("$@") # extra packages a caller needs (e.g. a benchmark's peers)
