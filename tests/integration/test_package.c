@@ -208,6 +208,17 @@ static void check_installed(struct bpt_env *env)
                stat("/etc/botpulse", &st) == 0 && (st.st_mode & 07777) == 0750 &&
                    st.st_gid == pw->pw_gid,
                "/etc/botpulse is not root:botpulse 0750");
+    /* the installed units parse, and their binaries exist where they say */
+    if (access("/usr/bin/systemd-analyze", X_OK) == 0) {
+        char *verify[] = {"/usr/bin/systemd-analyze", "verify",
+                          "/lib/systemd/system/botpulse-agent.service",
+                          "/lib/systemd/system/botpulse-collector.service", NULL};
+        char *out = NULL;
+        int rc = bpt_run(env, verify, 60000, &out);
+        bpt_assert(env, rc == 0 && (!out || !out[0]), "systemd-analyze verify (%d): %s", rc,
+                   out ? out : "");
+        free(out);
+    }
     static const char *const need[][5] = {
         {"botpulse-agent", "libsodium", "libpaho-mqtt", "libcjson", "libinih"},
         {"botpulse-collector", "libsodium", "libmicrohttpd", "libcurl", "libpq5"},
