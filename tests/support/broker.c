@@ -9,6 +9,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -109,23 +110,20 @@ static char *read_text(const char *path)
  * in place by mosquitto_passwd -U, so no password is ever on a command line. */
 static int write_passwd(struct bpt_env *env)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    snprintf(env->broker_passwd, sizeof(env->broker_passwd), "%s/mosquitto.passwd", env->dir);
+    /* 0600 from its creation: the plain passwords are never readable by anyone else */
+    int fd = open(env->broker_passwd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
-    if (!f)
-        return -ENOMEM;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return -EIO;
+    }
     for (int i = 0; i < env->nlogins; i++)
         fprintf(f, "%s:%s\n", env->logins[i].user, env->logins[i].password);
-    if (fclose(f) != 0) {
-        free(text);
-        return -ENOMEM;
-    }
-    const char *path = bpt_write_file(env, "mosquitto.passwd", "%s", text);
-    free(text);
-    if (!path || chmod(path, 0600) != 0)
+    if (fclose(f) != 0)
         return -EIO;
-    snprintf(env->broker_passwd, sizeof(env->broker_passwd), "%s", path);
     char *argv[] = {BPT_MOSQUITTO_PASSWD_BIN, "-U", env->broker_passwd, NULL};
     char *out = NULL;
     int rc = bpt_run(env, argv, 10000, &out);
