@@ -348,15 +348,14 @@ const char *bpt_broker_login(struct bpt_env *env, const char *user)
 
 void bpt_broker_login_for_topic(const char *topic, char *user, size_t size)
 {
-    const char *agent = topic + strlen(ROOT_AGENTS);
-    size_t n = strcspn(agent, "/");
-
     snprintf(user, size, "%s", BPT_OBSERVER_LOGIN);
     if (strncmp(topic, "botpulse/v1/", 12) != 0)
         return;
     snprintf(user, size, "%s", BPT_COLLECTOR_LOGIN);
-    if (strncmp(topic, ROOT_AGENTS, strlen(ROOT_AGENTS)) != 0 || n == 0 || n >= size ||
-        strcmp(agent + n, "/commands") == 0)
+    if (strncmp(topic, ROOT_AGENTS, strlen(ROOT_AGENTS)) != 0)
         return;
-    snprintf(user, size, "%.*s", (int)n, agent);
+    const char *agent = topic + strlen(ROOT_AGENTS);
+    size_t n = strcspn(agent, "/");
+    if (n > 0 && n < size && strcmp(agent + n, "/commands") != 0)
+        snprintf(user, size, "%.*s", (int)n, agent);
 }
