@@ -253,15 +253,20 @@ void bpt_rec_clear(struct bpt_rec *rec)
     free_list(old);
 }
 
+/* Disconnects and frees one kept publisher (nothing if the slot is empty). */
+static void pub_close(struct bpt_pub *p)
+{
+    if (!p->mqtt)
+        return;
+    bp_mqtt_stop(p->mqtt, 1000);
+    bp_mqtt_free(p->mqtt);
+    p->mqtt = NULL;
+}
+
 void bpt_publisher_drop(struct bpt_env *env)
 {
-    for (int i = 0; i < BPT_MAX_PUBS; i++) {
-        if (!env->pubs[i].mqtt)
-            continue;
-        bp_mqtt_stop(env->pubs[i].mqtt, 1000);
-        bp_mqtt_free(env->pubs[i].mqtt);
-        env->pubs[i].mqtt = NULL;
-    }
+    for (int i = 0; i < BPT_MAX_PUBS; i++)
+        pub_close(&env->pubs[i]);
 }
 
 /* The kept client of user, or a free slot for it (the oldest one is dropped when all are
@@ -277,9 +282,7 @@ static struct bpt_pub *pub_slot(struct bpt_env *env, const char *user)
     }
     if (!free_slot) {
         free_slot = &env->pubs[0];
-        bp_mqtt_stop(free_slot->mqtt, 1000);
-        bp_mqtt_free(free_slot->mqtt);
-        free_slot->mqtt = NULL;
+        pub_close(free_slot);
     }
     snprintf(free_slot->user, sizeof(free_slot->user), "%s", user);
     return free_slot;
@@ -312,11 +315,8 @@ static int publisher(struct bpt_env *env, const char *topic, struct bp_mqtt **ou
     }
     if (rc == 0)
         rc = bp_mqtt_wait_connected(p->mqtt, CONNECT_MS);
-    if (rc != 0 && p->mqtt) {
-        bp_mqtt_stop(p->mqtt, 1000);
-        bp_mqtt_free(p->mqtt);
-        p->mqtt = NULL;
-    }
+    if (rc != 0)
+        pub_close(p);
     *out = p->mqtt;
     return rc;
 }
