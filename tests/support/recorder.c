@@ -134,8 +134,10 @@ struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter)
     snprintf(rec->probe_topic, sizeof(rec->probe_topic), PROBE_PREFIX "%s", id);
     /* A persistent session: QoS 1 messages published while we reconnect after a broker
      * restart are queued for us, as they are for the daemons. */
-    struct bp_mqtt_opts opts = {.url = bpt_broker_url(env),
+    struct bp_mqtt_opts opts = {.url = bpt_broker_tools_url(env),
                                 .client_id = id,
+                                .username = BPT_OBSERVER_LOGIN,
+                                .password = bpt_broker_login(env, BPT_OBSERVER_LOGIN),
                                 .keepalive_s = 10,
                                 .clean_session = false,
                                 .min_retry_s = 1,
@@ -154,7 +156,8 @@ struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter)
     if (rc == 0)
         rc = wait_subscribed(rec);
     if (rc != 0) {
-        bpt_note(env, "recorder for %s on %s: %s", filter, bpt_broker_url(env), strerror(-rc));
+        bpt_note(env, "recorder for %s on %s: %s", filter, bpt_broker_tools_url(env),
+                 strerror(-rc));
         bpt_rec_free(rec);
         return NULL;
     }
@@ -250,38 +253,71 @@ void bpt_rec_clear(struct bpt_rec *rec)
     free_list(old);
 }
 
+/* Disconnects and frees one kept publisher (nothing if the slot is empty). */
+static void pub_close(struct bpt_pub *p)
+{
+    if (!p->mqtt)
+        return;
+    bp_mqtt_stop(p->mqtt, 1000);
+    bp_mqtt_free(p->mqtt);
+    p->mqtt = NULL;
+}
+
 void bpt_publisher_drop(struct bpt_env *env)
 {
-    if (!env->pub)
-        return;
-    bp_mqtt_stop(env->pub, 1000);
-    bp_mqtt_free(env->pub);
-    env->pub = NULL;
+    for (int i = 0; i < BPT_MAX_PUBS; i++)
+        pub_close(&env->pubs[i]);
+}
+
+/* The kept client of user, or a free slot for it (the oldest one is dropped when all are
+ * taken). */
+static struct bpt_pub *pub_slot(struct bpt_env *env, const char *user)
+{
+    struct bpt_pub *free_slot = NULL;
+    for (int i = 0; i < BPT_MAX_PUBS; i++) {
+        if (env->pubs[i].mqtt && strcmp(env->pubs[i].user, user) == 0)
+            return &env->pubs[i];
+        if (!env->pubs[i].mqtt && !free_slot)
+            free_slot = &env->pubs[i];
+    }
+    if (!free_slot) {
+        free_slot = &env->pubs[0];
+        pub_close(free_slot);
+    }
+    snprintf(free_slot->user, sizeof(free_slot->user), "%s", user);
+    return free_slot;
 }
 
 /* Paho makes each new client in a process wait up to ~2 s for its CONNACK (its receive
- * thread polls with a 1 s timeout), so one publisher is kept per broker instance. */
-static int publisher(struct bpt_env *env, struct bp_mqtt **out)
+ * thread polls with a 1 s timeout), so one publisher per login is kept per broker instance. */
+static int publisher(struct bpt_env *env, const char *topic, struct bp_mqtt **out)
 {
-    char id[96];
+    char id[96], user[80];
     int rc = 0;
 
-    if (!env->pub) {
+    bpt_broker_login_for_topic(topic, user, sizeof(user));
+    const char *password = bpt_broker_login(env, user);
+    if (!password)
+        return -EACCES;
+    struct bpt_pub *p = pub_slot(env, user);
+    if (!p->mqtt) {
         client_id(env, id, sizeof(id), "pub");
-        struct bp_mqtt_opts opts = {.url = bpt_broker_url(env),
+        struct bp_mqtt_opts opts = {.url = bpt_broker_tools_url(env),
                                     .client_id = id,
+                                    .username = user,
+                                    .password = password,
                                     .clean_session = true,
                                     .min_retry_s = 1,
                                     .max_retry_s = 2};
-        rc = bp_mqtt_new(&opts, &env->pub);
+        rc = bp_mqtt_new(&opts, &p->mqtt);
         if (rc == 0)
-            rc = bp_mqtt_start(env->pub);
+            rc = bp_mqtt_start(p->mqtt);
     }
     if (rc == 0)
-        rc = bp_mqtt_wait_connected(env->pub, CONNECT_MS);
+        rc = bp_mqtt_wait_connected(p->mqtt, CONNECT_MS);
     if (rc != 0)
-        bpt_publisher_drop(env);
-    *out = env->pub;
+        pub_close(p);
+    *out = p->mqtt;
     return rc;
 }
 
@@ -289,7 +325,7 @@ int bpt_publish(struct bpt_env *env, const char *topic, const void *payload, siz
                 bool retain)
 {
     struct bp_mqtt *m;
-    int rc = publisher(env, &m);
+    int rc = publisher(env, topic, &m);
 
     if (rc == 0)
         rc = bp_mqtt_publish(m, topic, payload, len, qos, retain);
