@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 static const char *agent_id(const struct bpt_stack *s)
@@ -82,7 +83,7 @@ int bpt_stack_write_agent_ini(struct bpt_stack *s)
         agent_id(s), s->opts.heartbeat ? s->opts.heartbeat : "500ms", bpt_env_dir(s->env),
         s->notify_socket, s->opts.agent_extra ? s->opts.agent_extra : "", bpt_broker_url(s->env),
         agent_id(s), password, bots);
-    if (!path)
+    if (!path || chmod(path, 0600) != 0) /* it holds a password: the agent refuses it else */
         return -EIO;
     snprintf(s->agent_ini, sizeof(s->agent_ini), "%s", path);
     return 0;
