@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -134,7 +135,9 @@ static const char *agent_ini(struct bpt_env *env, const char *added, pid_t bot)
     const char *path =
         bpt_write_file(env, "host-a-complete.ini", "%s\n[bot bot-1]\npid_file = %s/bot-1.pid\n",
                        moved, bpt_env_dir(env));
-    bpt_assert(env, path && bpt_write_file(env, "bot-1.pid", "%d\n", (int)bot), "agent.ini");
+    /* as add-agent.sh wrote it: 0600, since it holds the password (the agent refuses it else) */
+    bpt_assert(env, path && chmod(path, 0600) == 0, "chmod agent.ini");
+    bpt_assert(env, bpt_write_file(env, "bot-1.pid", "%d\n", (int)bot), "bot-1.pid");
     free(text);
     free(moved);
     return path;
@@ -206,6 +209,7 @@ static void test_fleet_guide_on_loopback(void **state)
     char *text = read_all(ini);
     char *wrong = replace(text, ca, "/etc/ssl/certs/ca-certificates.crt");
     const char *bad = bpt_write_file(env, "host-a-wrong-ca.ini", "%s", wrong);
+    bpt_assert(env, bad && chmod(bad, 0600) == 0, "host-a-wrong-ca.ini");
     free(text);
     free(wrong);
     char *bargv[] = {AGENT_TLS_BIN, "-c", (char *)bad, NULL};
