@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The dashboard's files (collector/ui/: html, js, css), compiled into the collector by
+/* The dashboard's files (collector/http/ui/: html, js, css), compiled into the collector by
  * embed_ui.cmake: GET / serves index.html, GET /ui/{name} the others. */
 #ifndef COL_UI_H
 #define COL_UI_H

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-# Writes OUT: a C table of the dashboard's files (collector/ui/) as byte arrays, with their
+# Writes OUT: a C table of the dashboard's files (collector/http/ui/) as byte arrays, with their
 # names and content types, so the collector serves them without any file on disk.
-set(body "/* Generated from collector/ui/ by embed_ui.cmake: do not edit. */\n")
+set(body "/* Generated from collector/http/ui/ by embed_ui.cmake: do not edit. */\n")
 string(APPEND body "#include \"ui.h\"\n\n")
 set(table "")
 set(i 0)
