@@ -8,6 +8,7 @@
 #include "log.h"
 #include "manual.h"
 #include "publish.h"
+#include "queue.h"
 #include "query.h"
 #include "recovery.h"
 #include "silences.h"
@@ -94,7 +95,8 @@ static void note_recovery(struct col_engine *e, struct col_bot *b, int64_t now_m
 {
     if (!e->recovery)
         return;
-    col_settings_recovery_for(e->cfg, b->id, b->account, &b->rec_policy); /* outlives `in` */
+    struct col_recovery_policy policy;
+    col_settings_recovery_for(e->cfg, b->id, b->account, &policy);
     struct col_recovery_input in = {.bot = b->id,
                                     .agent = b->agent ? b->agent->id : "",
                                     .exchange = b->exchange,
@@ -103,7 +105,7 @@ static void note_recovery(struct col_engine *e, struct col_bot *b, int64_t now_m
                                     .intended_stopped = b->limits.intended_stopped,
                                     .paused = silence_for(e, b, b->check, now_mono) != NULL,
                                     .pid = b->ev.proc_alive ? b->ev.pid : 0,
-                                    .policy = &b->rec_policy};
+                                    .policy = &policy};
     if (col_recovery_on_status(e->recovery, &in, now_mono) < 0)
         BP_ERROR("engine", "out of memory tracking recovery of bot %s", b->id);
 }
@@ -186,16 +188,7 @@ static void submit(struct col_engine *e, const struct col_store_op *op)
 static void store_bot(struct col_engine *e, const struct col_bot *b, int64_t now_wall)
 {
     struct col_store_op op = {.kind = COL_OP_BOT, .ts = now_wall};
-    snprintf(op.u.bot.bot, sizeof(op.u.bot.bot), "%s", b->id);
-    snprintf(op.u.bot.agent, sizeof(op.u.bot.agent), "%s", b->agent ? b->agent->id : "");
-    snprintf(op.u.bot.account, sizeof(op.u.bot.account), "%s", b->account);
-    snprintf(op.u.bot.exchange, sizeof(op.u.bot.exchange), "%s", b->exchange);
-    snprintf(op.u.bot.host, sizeof(op.u.bot.host), "%s", col_bot_host(b));
-    snprintf(op.u.bot.status, sizeof(op.u.bot.status), "%s", col_status_name(b->status));
-    snprintf(op.u.bot.reason, sizeof(op.u.bot.reason), "%s", b->reason);
-    op.u.bot.status_since = b->since_wall;
-    op.u.bot.last_heartbeat = b->last_heartbeat_wall;
-    op.u.bot.last_trade = b->last_trade_wall;
+    col_bot_snapshot_take(b, &op.u.bot);
     submit(e, &op);
 }
 
@@ -464,8 +457,11 @@ static void transition(struct col_engine *e, struct col_bot *b, const struct col
             col_status_name(b->status), b->reason);
     store_transition(e, b, from, now_wall);
     store_bot(e, b, now_wall);
-    if (e->mqtt)
-        col_publish_status(e->mqtt, e->cfg->topic_root, b, now_wall);
+    if (e->mqtt) {
+        struct col_bot_snapshot snap;
+        col_bot_snapshot_take(b, &snap);
+        col_publish_status(e->mqtt, e->cfg->topic_root, &snap, now_wall);
+    }
     note_incident(e, b, now_mono, now_wall); /* before the alerts: a member's are quiet */
     if (flap_started) {
         BP_WARN("rules", "bot %s is flapping: %s", b->id, b->reason);
@@ -482,8 +478,11 @@ static void settle(struct col_engine *e, struct col_bot *b, const struct col_ver
     BP_INFO("rules", "bot %s stopped flapping: %s: %s", b->id, col_status_name(b->status),
             b->reason);
     store_bot(e, b, now_wall);
-    if (e->mqtt)
-        col_publish_status(e->mqtt, e->cfg->topic_root, b, now_wall);
+    if (e->mqtt) {
+        struct col_bot_snapshot snap;
+        col_bot_snapshot_take(b, &snap);
+        col_publish_status(e->mqtt, e->cfg->topic_root, &snap, now_wall);
+    }
     apply_alerts(e, b, v, now_mono, now_wall);
     for (int i = 0; i < b->alerts.n; i++) /* still bad after all that: their news */
         if (b->alerts.v[i].last_sent_mono != now_mono)
@@ -796,7 +795,7 @@ static void store_silence(struct col_engine *e, const struct col_silence *sl, in
                           int64_t now_wall)
 {
     struct col_store_op op;
-    col_silence_store_op(sl, removed_at, now_wall, &op);
+    col_store_op_silence(&op, sl, removed_at, now_wall);
     submit(e, &op);
 }
 

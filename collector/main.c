@@ -179,19 +179,11 @@ static void restore_intent(void *ctx, const char *bot, const char *intended)
         BP_WARN("main", "cannot restore the intended state of bot %s: %s", bot, strerror(-rc));
 }
 
-static void restore_silence(void *ctx, const struct col_stored_silence *st)
+static void restore_silence(void *ctx, const struct col_silence *sl)
 {
-    struct col_silence sl = {.created_at = st->created_at, .ends_at = st->ends_at};
-    snprintf(sl.id, sizeof(sl.id), "%s", st->id);
-    snprintf(sl.bot, sizeof(sl.bot), "%s", st->bot);
-    snprintf(sl.account, sizeof(sl.account), "%s", st->account);
-    snprintf(sl.host, sizeof(sl.host), "%s", st->host);
-    snprintf(sl.check, sizeof(sl.check), "%s", st->check);
-    snprintf(sl.reason, sizeof(sl.reason), "%s", st->reason);
-    snprintf(sl.created_by, sizeof(sl.created_by), "%s", st->created_by);
-    int rc = col_engine_restore_silence(ctx, &sl, bp_mono_ms(), bp_wall_ms());
+    int rc = col_engine_restore_silence(ctx, sl, bp_mono_ms(), bp_wall_ms());
     if (rc < 0)
-        BP_WARN("main", "cannot restore silence %s: %s", st->id, strerror(-rc));
+        BP_WARN("main", "cannot restore silence %s: %s", sl->id, strerror(-rc));
 }
 
 /* Everything from the config to a running rules loop; each step logs its own failure. */

@@ -7,30 +7,22 @@
 #ifndef COL_QUERY_H
 #define COL_QUERY_H
 
-#include "fleet.h"
-#include "queue.h"
+#include "alerts.h"
 #include "recovery.h"
 #include "silences.h"
-#include "store.h"
+#include "snapshot.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+struct bp_queue;
+struct col_bot;
+
 /* One bot as the rules thread saw it when it answered: a copy, safe on any thread. */
 struct col_bot_view {
-    char id[BP_ID_MAX + 1];
-    char agent[BP_ID_MAX + 1];
-    char account[BP_ID_MAX + 1];
-    char exchange[BP_ID_MAX + 1];
-    char host[BP_TEXT_MAX + 1];
-    enum col_status status;
-    char check[COL_CHECK_MAX];
-    char reason[COL_REASON_MAX + 1];
-    int64_t since;          /* Unix ms */
-    int64_t last_heartbeat; /* Unix ms, 0 = never */
-    int64_t last_trade;     /* Unix ms, 0 = never */
+    struct col_bot_snapshot snap; /* what the status message and the bots row say too */
     bool agent_online;
     bool intended_stopped;     /* what the rules use now */
     bool intended_by_operator; /* set at run time (POST /bots/{id}/intended), not the config */

@@ -12,13 +12,12 @@
 #include <stdint.h>
 
 #define COL_ALERT_ID_MAX 47
-#define COL_ALERT_CHECK_MAX COL_CHECK_NAME_MAX
 
 /* One open alert (an alert in a bot's set is open; resolving removes it). */
 struct col_alert {
     char id[COL_ALERT_ID_MAX + 1];
     enum col_severity severity;
-    char check[COL_ALERT_CHECK_MAX];
+    char check[COL_CHECK_MAX];
     char reason[COL_REASON_MAX + 1]; /* the newest reason its check gave */
     int64_t opened_at;               /* Unix ms */
     int64_t last_sent_mono;          /* when it was last announced (opened, escalated, repeated) */

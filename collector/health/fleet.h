@@ -10,7 +10,6 @@
 #include "clockskew.h"
 #include "flapping.h"
 #include "msg.h"
-#include "recovery.h"
 #include "rules.h"
 #include "strmap.h"
 #include "timerheap.h"
@@ -60,7 +59,6 @@ struct col_bot {
     struct col_alerts alerts;      /* open, one per failing check */
     struct col_flap flap;
     struct col_cadence *cadence; /* learned trading cadence, only for bots that ask for it */
-    struct col_recovery_policy rec_policy; /* resolved for its account; recovery borrows it */
     int64_t last_sample_mono;
     struct bp_timer timer; /* next evaluation deadline */
 };

@@ -40,7 +40,9 @@ struct col_threshold {
 enum col_op { COL_OP_LT = 0, COL_OP_LE, COL_OP_GT, COL_OP_GE, COL_OP_EQ, COL_OP_NE };
 
 #define COL_METRIC_RULES_MAX 16 /* per bot, [rules] ones and its own together */
-#define COL_CHECK_NAME_MAX 48   /* "metric:" and a 32-character metric name fit */
+#define COL_CHECK_MAX 48        /* a check's name: "metric:" and a 32-character metric name fit */
+#define COL_STATUS_MAX 16       /* a status word and its NUL */
+#define COL_REASON_MAX 128      /* a verdict's reason, in words for people */
 /* The most checks one verdict can find failing: the chain's one, a metric rule per metric,
  * api, log_errors, resources and clock. */
 #define COL_FINDINGS_MAX (COL_METRIC_RULES_MAX + 6)
@@ -139,7 +141,7 @@ struct col_evidence {
      * counted per heartbeat (col_evidence_count_failures) */
     int nstreaks;
     struct col_check_streak {
-        char check[COL_CHECK_NAME_MAX];
+        char check[COL_CHECK_MAX];
         int n;
     } streaks[COL_FINDINGS_MAX];
 };
@@ -159,8 +161,6 @@ void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbe
 /* After a heartbeat's evidence is in: counts, per metric-rule, api and log_errors check, the
  * heartbeats in a row on which it fails (a passing one starts it again from nothing). */
 void col_evidence_count_failures(struct col_evidence *ev, const struct col_rule_limits *lim);
-
-#define COL_REASON_MAX 128
 
 /* One failing check: each holds its own alert, "one alert per (bot, check)". */
 struct col_finding {

@@ -120,21 +120,3 @@ int col_silences_copy(const struct col_silences *s, struct col_silence **out, si
     *n = s->n;
     return 0;
 }
-
-void col_silence_store_op(const struct col_silence *sl, int64_t removed_at, int64_t now_wall,
-                          struct col_store_op *op)
-{
-    memset(op, 0, sizeof(*op));
-    op->kind = COL_OP_SILENCE;
-    op->ts = now_wall;
-    snprintf(op->u.silence.id, sizeof(op->u.silence.id), "%s", sl->id);
-    snprintf(op->u.silence.bot, sizeof(op->u.silence.bot), "%s", sl->bot);
-    snprintf(op->u.silence.account, sizeof(op->u.silence.account), "%s", sl->account);
-    snprintf(op->u.silence.host, sizeof(op->u.silence.host), "%s", sl->host);
-    snprintf(op->u.silence.check, sizeof(op->u.silence.check), "%s", sl->check);
-    snprintf(op->u.silence.reason, sizeof(op->u.silence.reason), "%s", sl->reason);
-    snprintf(op->u.silence.created_by, sizeof(op->u.silence.created_by), "%s", sl->created_by);
-    op->u.silence.created_at = sl->created_at;
-    op->u.silence.ends_at = sl->ends_at;
-    op->u.silence.removed_at = removed_at;
-}

@@ -7,7 +7,7 @@
 #define COL_SILENCES_H
 
 #include "msg.h"
-#include "store.h"
+#include "rules.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,8 +61,4 @@ bool col_silences_pop_ended(struct col_silences *s, int64_t now_mono, struct col
 /* Copies every silence into a new array (*out, caller frees; NULL when there are none). 0 or
  * -ENOMEM. */
 int col_silences_copy(const struct col_silences *s, struct col_silence **out, size_t *n);
-/* The store operation that upserts sl's row (removed_at: Unix ms, 0 = not removed). */
-void col_silence_store_op(const struct col_silence *sl, int64_t removed_at, int64_t now_wall,
-                          struct col_store_op *op);
-
 #endif

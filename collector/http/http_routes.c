@@ -8,6 +8,7 @@
 #include "http_samples.h"
 #include "http_silences.h"
 #include "metrics.h"
+#include "queue.h"
 #include "strmap.h"
 #include "ui.h"
 
@@ -69,7 +70,7 @@ cJSON *col_alert_json(const struct col_alert_view *a, const struct col_bot_view 
     cJSON_AddStringToObject(o, "bot", a->bot);
     cJSON_AddStringToObject(o, "severity", col_severity_name(a->severity));
     cJSON_AddStringToObject(o, "check", a->check);
-    cJSON_AddStringToObject(o, "status", col_status_name(v->status));
+    cJSON_AddStringToObject(o, "status", col_status_name(v->snap.status));
     cJSON_AddStringToObject(o, "reason", a->reason);
     cJSON_AddNumberToObject(o, "opened_at", (double)a->opened_at);
     cJSON_AddNumberToObject(o, "repeats", (double)a->repeats);
@@ -82,18 +83,18 @@ cJSON *col_bot_json(const struct col_bot_view *v, const struct col_alert_view *a
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    cJSON_AddStringToObject(o, "id", v->id);
-    cJSON_AddStringToObject(o, "status", col_status_name(v->status));
-    cJSON_AddStringToObject(o, "check", v->check);
-    cJSON_AddStringToObject(o, "reason", v->reason);
-    cJSON_AddNumberToObject(o, "since", (double)v->since);
-    cJSON_AddNumberToObject(o, "last_heartbeat", (double)v->last_heartbeat);
-    cJSON_AddNumberToObject(o, "last_trade", (double)v->last_trade);
-    cJSON_AddStringToObject(o, "agent", v->agent);
+    cJSON_AddStringToObject(o, "id", v->snap.id);
+    cJSON_AddStringToObject(o, "status", col_status_name(v->snap.status));
+    cJSON_AddStringToObject(o, "check", v->snap.check);
+    cJSON_AddStringToObject(o, "reason", v->snap.reason);
+    cJSON_AddNumberToObject(o, "since", (double)v->snap.since);
+    cJSON_AddNumberToObject(o, "last_heartbeat", (double)v->snap.last_heartbeat);
+    cJSON_AddNumberToObject(o, "last_trade", (double)v->snap.last_trade);
+    cJSON_AddStringToObject(o, "agent", v->snap.agent);
     cJSON_AddBoolToObject(o, "agent_online", v->agent_online);
-    cJSON_AddStringToObject(o, "account", v->account);
-    cJSON_AddStringToObject(o, "exchange", v->exchange);
-    cJSON_AddStringToObject(o, "host", v->host);
+    cJSON_AddStringToObject(o, "account", v->snap.account);
+    cJSON_AddStringToObject(o, "exchange", v->snap.exchange);
+    cJSON_AddStringToObject(o, "host", v->snap.host);
     cJSON_AddStringToObject(o, "intended", v->intended_stopped ? "stopped" : "running");
     cJSON_AddStringToObject(o, "intended_by", v->intended_by_operator ? "operator" : "config");
     if (!v->alert_open) {
@@ -154,10 +155,10 @@ cJSON *col_summary_json(const struct col_bot_view *v, size_t n, bool flat)
     cJSON *o = cJSON_CreateObject();
     bool ok = o && (flat || (accounts && hosts));
     for (size_t i = 0; ok && i < n; i++) {
-        by_status[v[i].status]++;
+        by_status[v[i].snap.status]++;
         if (!flat)
-            ok = count_in(accounts, v[i].account, v[i].status) == 0 &&
-                 count_in(hosts, v[i].host, v[i].status) == 0;
+            ok = count_in(accounts, v[i].snap.account, v[i].snap.status) == 0 &&
+                 count_in(hosts, v[i].snap.host, v[i].snap.status) == 0;
     }
     if (ok) {
         cJSON_AddNumberToObject(o, "total", (double)n);
@@ -272,20 +273,20 @@ static int cmp_view(const void *pa, const void *pb, void *ctx)
     int c = 0;
     switch (o->sort) {
     case COL_SORT_STATUS:
-        c = cmp64(a->status, b->status); /* enum order: unknown, healthy … down, error */
+        c = cmp64(a->snap.status, b->snap.status); /* enum order: unknown, healthy … down, error */
         break;
     case COL_SORT_SINCE:
-        c = cmp64(a->since, b->since);
+        c = cmp64(a->snap.since, b->snap.since);
         break;
     case COL_SORT_LAST_HEARTBEAT:
-        c = cmp64(a->last_heartbeat, b->last_heartbeat);
+        c = cmp64(a->snap.last_heartbeat, b->snap.last_heartbeat);
         break;
     case COL_SORT_ID:
-        return o->desc ? strcmp(b->id, a->id) : strcmp(a->id, b->id);
+        return o->desc ? strcmp(b->snap.id, a->snap.id) : strcmp(a->snap.id, b->snap.id);
     }
     if (o->desc)
         c = -c;
-    return c ? c : strcmp(a->id, b->id);
+    return c ? c : strcmp(a->snap.id, b->snap.id);
 }
 
 void col_bots_sort(struct col_bot_view *views, size_t n, const struct col_list_opts *o)

@@ -66,7 +66,7 @@ static void family(struct out *o, const char *name, const char *type, const char
 }
 
 /* The label set of one bot: {bot="…",agent="…",account="…",exchange="…",host="…"}. */
-static void bot_labels(const struct col_bot_view *b, char *buf, size_t size)
+static void bot_labels(const struct col_bot_snapshot *b, char *buf, size_t size)
 {
     char e[5][2 * BP_TEXT_MAX + 2];
     col_metrics_escape(e[0], sizeof(e[0]), b->id);
@@ -90,27 +90,27 @@ static void render_bots(struct out *o, const struct col_metrics_input *in)
     family(o, "botpulse_bot_status", "gauge",
            "The bot's current status: 1 for the status it is in (one series per bot).");
     for (size_t i = 0; i < in->nbots; i++) {
-        bot_labels(&in->bots[i], labels, sizeof(labels));
+        bot_labels(&in->bots[i].snap, labels, sizeof(labels));
         put(o, "botpulse_bot_status{%s,status=\"%s\"} 1\n", labels,
-            col_status_name(in->bots[i].status));
+            col_status_name(in->bots[i].snap.status));
     }
     family(o, "botpulse_bot_last_heartbeat_age_seconds", "gauge",
            "Seconds since the bot's last heartbeat arrived (bots that sent one).");
     for (size_t i = 0; i < in->nbots; i++) {
-        if (in->bots[i].last_heartbeat <= 0)
+        if (in->bots[i].snap.last_heartbeat <= 0)
             continue;
-        bot_labels(&in->bots[i], labels, sizeof(labels));
+        bot_labels(&in->bots[i].snap, labels, sizeof(labels));
         put(o, "botpulse_bot_last_heartbeat_age_seconds{%s} %.3f\n", labels,
-            age_s(in->now_wall, in->bots[i].last_heartbeat));
+            age_s(in->now_wall, in->bots[i].snap.last_heartbeat));
     }
     family(o, "botpulse_bot_last_trade_age_seconds", "gauge",
            "Seconds since the bot's newest known trade (bots that traded).");
     for (size_t i = 0; i < in->nbots; i++) {
-        if (in->bots[i].last_trade <= 0)
+        if (in->bots[i].snap.last_trade <= 0)
             continue;
-        bot_labels(&in->bots[i], labels, sizeof(labels));
+        bot_labels(&in->bots[i].snap, labels, sizeof(labels));
         put(o, "botpulse_bot_last_trade_age_seconds{%s} %.3f\n", labels,
-            age_s(in->now_wall, in->bots[i].last_trade));
+            age_s(in->now_wall, in->bots[i].snap.last_trade));
     }
 }
 
@@ -119,7 +119,7 @@ static void render_fleet(struct out *o, const struct col_metrics_input *in)
     int64_t by_status[COL_ST_COUNT] = {0};
     int64_t alerts[3] = {0};
     for (size_t i = 0; i < in->nbots; i++)
-        by_status[in->bots[i].status]++;
+        by_status[in->bots[i].snap.status]++;
     for (size_t i = 0; i < in->nalerts; i++)
         alerts[in->alerts[i].severity]++;
     family(o, "botpulse_fleet_bots", "gauge", "Bots known to the collector, by status.");

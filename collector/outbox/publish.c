@@ -28,22 +28,22 @@ static char *finish(cJSON *o)
     return s;
 }
 
-char *col_encode_status(const struct col_bot *b, int64_t now_wall)
+char *col_encode_status(const struct col_bot_snapshot *s, int64_t now_wall)
 {
     cJSON *o = envelope("status", now_wall);
     if (!o)
         return NULL;
-    cJSON_AddStringToObject(o, "bot", b->id);
-    cJSON_AddStringToObject(o, "agent", b->agent ? b->agent->id : "");
-    cJSON_AddStringToObject(o, "account", b->account);
-    cJSON_AddStringToObject(o, "exchange", b->exchange);
-    cJSON_AddStringToObject(o, "host", col_bot_host(b));
-    cJSON_AddStringToObject(o, "status", col_status_name(b->status));
-    cJSON_AddStringToObject(o, "check", b->check);
-    cJSON_AddStringToObject(o, "reason", b->reason);
-    cJSON_AddNumberToObject(o, "since", (double)b->since_wall);
-    cJSON_AddNumberToObject(o, "last_heartbeat", (double)b->last_heartbeat_wall);
-    cJSON_AddNumberToObject(o, "last_trade", (double)b->last_trade_wall);
+    cJSON_AddStringToObject(o, "bot", s->id);
+    cJSON_AddStringToObject(o, "agent", s->agent);
+    cJSON_AddStringToObject(o, "account", s->account);
+    cJSON_AddStringToObject(o, "exchange", s->exchange);
+    cJSON_AddStringToObject(o, "host", s->host);
+    cJSON_AddStringToObject(o, "status", col_status_name(s->status));
+    cJSON_AddStringToObject(o, "check", s->check);
+    cJSON_AddStringToObject(o, "reason", s->reason);
+    cJSON_AddNumberToObject(o, "since", (double)s->since);
+    cJSON_AddNumberToObject(o, "last_heartbeat", (double)s->last_heartbeat);
+    cJSON_AddNumberToObject(o, "last_trade", (double)s->last_trade);
     return finish(o);
 }
 
@@ -171,12 +171,12 @@ static int send_json(struct bp_mqtt *m, const char *topic, char *json, int qos, 
     return rc;
 }
 
-int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot *b,
+int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot_snapshot *s,
                        int64_t now_wall)
 {
     char topic[256];
-    snprintf(topic, sizeof(topic), "%s/status/%s", root, b->id);
-    return send_json(m, topic, col_encode_status(b, now_wall), 1, true);
+    snprintf(topic, sizeof(topic), "%s/status/%s", root, s->id);
+    return send_json(m, topic, col_encode_status(s, now_wall), 1, true);
 }
 
 int col_publish_alert(struct bp_mqtt *m, const char *root, const struct col_bot *b,

@@ -10,6 +10,7 @@
 #include "incidents.h"
 #include "ingest.h"
 #include "mqtt.h"
+#include "snapshot.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -26,7 +27,7 @@ struct col_collector_stats {
     struct col_webhook_stats webhook;
 };
 
-char *col_encode_status(const struct col_bot *b, int64_t now_wall);
+char *col_encode_status(const struct col_bot_snapshot *s, int64_t now_wall);
 /* Alert a of bot b; reason is the event's (a resolution's is the bot's reason now). */
 char *col_encode_alert(const struct col_bot *b, const struct col_alert *a, const char *reason,
                        enum col_alert_event e, int64_t now_wall);
@@ -40,7 +41,7 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
                                  int64_t now_wall);
 
 /* Each returns 0 or -errno from bp_mqtt_publish (-ENOMEM if encoding failed). */
-int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot *b,
+int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot_snapshot *s,
                        int64_t now_wall);
 /* To {root}/alerts/{severity}/{bot}: one topic per bot, the check in the message. */
 int col_publish_alert(struct bp_mqtt *m, const char *root, const struct col_bot *b,

@@ -24,7 +24,8 @@ struct rec_bot {
     char bot[BP_ID_MAX + 1];
     char agent[BP_ID_MAX + 1];
     char exchange[BP_ID_MAX + 1];
-    const struct col_recovery_policy *policy;
+    struct col_recovery_policy policy; /* a copy: the caller's may change or go */
+    bool has_policy;
     enum col_status status;
     bool agent_offline, intended_stopped, paused;
     int64_t pid;       /* newest pid seen */
@@ -159,7 +160,7 @@ void col_recovery_free(struct col_recovery *r)
 static void prune_attempts(struct rec_bot *b, int64_t now)
 {
     int drop = 0;
-    while (drop < b->nattempts && b->attempts[drop] <= now - b->policy->window_ms)
+    while (drop < b->nattempts && b->attempts[drop] <= now - b->policy.window_ms)
         drop++;
     memmove(b->attempts, b->attempts + drop, (size_t)(b->nattempts - drop) * sizeof(int64_t));
     b->nattempts -= drop;
@@ -232,7 +233,7 @@ static bool exchange_outage(struct col_recovery *r, const struct rec_bot *b)
 
 static bool triggering(const struct rec_bot *b)
 {
-    if (!(b->policy->trigger_mask & (1u << b->status)))
+    if (!(b->policy.trigger_mask & (1u << b->status)))
         return false;
     return !(b->status == COL_ST_DOWN && b->agent_offline); /* nobody there to run it */
 }
@@ -268,14 +269,14 @@ static bool send(struct col_recovery *r, struct rec_bot *b, enum col_rec_action 
     int rc = r->ops.send ? r->ops.send(r->ops.ctx, b->agent, b->bot, a, nonce) : -ENOSYS;
     if (rc < 0) {
         BP_WARN(MOD, "bot %s: %s not sent: %s; trying again in %lld ms", b->bot,
-                col_rec_action_name(a), strerror(-rc), (long long)b->policy->min_interval_ms);
-        schedule(r, b, now + b->policy->min_interval_ms);
+                col_rec_action_name(a), strerror(-rc), (long long)b->policy.min_interval_ms);
+        schedule(r, b, now + b->policy.min_interval_ms);
         return false;
     }
     b->pending = true;
     b->pending_action = a;
     snprintf(b->nonce, sizeof(b->nonce), "%s", nonce);
-    b->pending_deadline = now + b->policy->deadline_ms;
+    b->pending_deadline = now + b->policy.deadline_ms;
     schedule(r, b, b->pending_deadline);
     return true;
 }
@@ -305,7 +306,7 @@ static void hold(struct col_recovery *r, struct rec_bot *b, int64_t due, const c
 /* Starts the next attempt if the bot needs one and every budget allows it now. */
 static void consider(struct col_recovery *r, struct rec_bot *b, int64_t now)
 {
-    const struct col_recovery_policy *p = b->policy;
+    const struct col_recovery_policy *p = &b->policy;
     if (!p->enabled || b->intended_stopped || b->paused || !triggering(b) || b->gave_up) {
         b->held = false;
         if (!b->pending)
@@ -401,13 +402,14 @@ int col_recovery_on_status(struct col_recovery *r, const struct col_recovery_inp
     struct rec_bot *b = bot_get(r, in);
     if (!b)
         return -ENOMEM;
-    bool was_triggering = b->policy && triggering(b);
+    bool was_triggering = b->has_policy && triggering(b);
     snprintf(b->agent, sizeof(b->agent), "%s", in->agent ? in->agent : "");
     if (strcmp(b->exchange, in->exchange ? in->exchange : "") != 0) {
         set_failing(r, b, false);
         snprintf(b->exchange, sizeof(b->exchange), "%s", in->exchange ? in->exchange : "");
     }
-    b->policy = in->policy;
+    b->policy = *in->policy;
+    b->has_policy = true;
     b->status = in->status;
     b->agent_offline = in->agent_offline;
     b->intended_stopped = in->intended_stopped;
@@ -418,7 +420,7 @@ int col_recovery_on_status(struct col_recovery *r, const struct col_recovery_inp
     if (good(in->status)) {
         on_good(r, b, now_mono);
     } else if (now_triggering && !was_triggering && b->step > 0 && b->recovered_mono > 0) {
-        if (now_mono - b->recovered_mono > b->policy->flap_window_ms) {
+        if (now_mono - b->recovered_mono > b->policy.flap_window_ms) {
             b->step = 0; /* stayed up long enough: a fresh incident */
         } else {
             BP_WARN(MOD, "bot %s: failed again %lld ms after coming back: flapping, escalating",
@@ -440,7 +442,7 @@ static void tick_bot(struct col_recovery *r, struct rec_bot *b, int64_t now)
             return;
         }
         BP_WARN(MOD, "bot %s: %s did not bring it back within %lld ms", b->bot,
-                col_rec_action_name(b->pending_action), (long long)b->policy->deadline_ms);
+                col_rec_action_name(b->pending_action), (long long)b->policy.deadline_ms);
     }
     consider(r, b, now);
 }

@@ -69,7 +69,7 @@ struct col_recovery_ops {
     void *ctx;
 };
 
-/* What the engine knows about a bot when its status changes. Strings are copied. */
+/* What the engine knows about a bot when its status changes. Strings and policy are copied. */
 struct col_recovery_input {
     const char *bot, *agent, *exchange;
     enum col_status status;
@@ -77,7 +77,7 @@ struct col_recovery_input {
     bool intended_stopped; /* stopped on purpose: never recovered */
     bool paused;           /* an operator's silence covers it: no attempt while it lasts */
     int64_t pid;           /* the process the newest heartbeat saw (0: none) */
-    const struct col_recovery_policy *policy; /* borrowed; must outlive the recovery */
+    const struct col_recovery_policy *policy; /* copied */
 };
 
 /* A bot's recovery state, for tests and the HTTP API. */

@@ -302,29 +302,27 @@ int col_store_load_intents(const char *conninfo,
 }
 
 struct silence_cb {
-    void (*cb)(void *ctx, const struct col_stored_silence *s);
+    void (*cb)(void *ctx, const struct col_silence *s);
     void *ctx;
 };
 
 static void silence_row(PGresult *r, int i, void *ctx)
 {
     struct silence_cb *x = ctx;
-    struct col_stored_silence sl = {
-        .id = PQgetvalue(r, i, 0),
-        .bot = PQgetvalue(r, i, 1),
-        .account = PQgetvalue(r, i, 2),
-        .host = PQgetvalue(r, i, 3),
-        .check = PQgetvalue(r, i, 4),
-        .reason = PQgetvalue(r, i, 5),
-        .created_by = PQgetvalue(r, i, 6),
-        .created_at = strtoll(PQgetvalue(r, i, 7), NULL, 10),
-        .ends_at = strtoll(PQgetvalue(r, i, 8), NULL, 10),
-    };
+    struct col_silence sl = {.created_at = strtoll(PQgetvalue(r, i, 7), NULL, 10),
+                             .ends_at = strtoll(PQgetvalue(r, i, 8), NULL, 10)};
+    snprintf(sl.id, sizeof(sl.id), "%s", PQgetvalue(r, i, 0));
+    snprintf(sl.bot, sizeof(sl.bot), "%s", PQgetvalue(r, i, 1));
+    snprintf(sl.account, sizeof(sl.account), "%s", PQgetvalue(r, i, 2));
+    snprintf(sl.host, sizeof(sl.host), "%s", PQgetvalue(r, i, 3));
+    snprintf(sl.check, sizeof(sl.check), "%s", PQgetvalue(r, i, 4));
+    snprintf(sl.reason, sizeof(sl.reason), "%s", PQgetvalue(r, i, 5));
+    snprintf(sl.created_by, sizeof(sl.created_by), "%s", PQgetvalue(r, i, 6));
     x->cb(x->ctx, &sl);
 }
 
 int col_store_load_silences(const char *conninfo,
-                            void (*cb)(void *ctx, const struct col_stored_silence *s), void *ctx)
+                            void (*cb)(void *ctx, const struct col_silence *s), void *ctx)
 {
     static const char *const sql =
         "SELECT silence_id, bot_id, account, host, check_name, reason, created_by, "
@@ -368,14 +366,14 @@ static void fill_agent(const struct col_store_op *op, const char **v, char (*num
 
 static void fill_bot(const struct col_store_op *op, const char **v, char (*num)[NUM_LEN])
 {
-    v[0] = op->u.bot.bot;
+    v[0] = op->u.bot.id;
     v[1] = op->u.bot.agent;
     v[2] = op->u.bot.account;
     v[3] = op->u.bot.exchange;
     v[4] = op->u.bot.host;
-    v[5] = op->u.bot.status;
+    v[5] = col_status_name(op->u.bot.status);
     v[6] = op->u.bot.reason;
-    v[7] = fmt_i64(num[7], op->u.bot.status_since);
+    v[7] = fmt_i64(num[7], op->u.bot.since);
     v[8] = fmt_ms_opt(num[8], op->u.bot.last_heartbeat);
     v[9] = fmt_ms_opt(num[9], op->u.bot.last_trade);
 }
@@ -464,21 +462,32 @@ static void fill_result(const struct col_store_op *op, const char **v, char (*nu
 
 static void fill_silence(const struct col_store_op *op, const char **v, char (*num)[NUM_LEN])
 {
-    v[0] = op->u.silence.id;
-    v[1] = op->u.silence.bot;
-    v[2] = op->u.silence.account;
-    v[3] = op->u.silence.host;
-    v[4] = op->u.silence.check;
-    v[5] = op->u.silence.reason;
-    v[6] = op->u.silence.created_by;
-    v[7] = fmt_i64(num[7], op->u.silence.created_at);
-    v[8] = fmt_i64(num[8], op->u.silence.ends_at);
+    const struct col_silence *sl = &op->u.silence.silence;
+    v[0] = sl->id;
+    v[1] = sl->bot;
+    v[2] = sl->account;
+    v[3] = sl->host;
+    v[4] = sl->check;
+    v[5] = sl->reason;
+    v[6] = sl->created_by;
+    v[7] = fmt_i64(num[7], sl->created_at);
+    v[8] = fmt_i64(num[8], sl->ends_at);
     v[9] = fmt_ms_opt(num[9], op->u.silence.removed_at);
 }
 
 static const char *key_silence(const struct col_store_op *op)
 {
-    return op->u.silence.id;
+    return op->u.silence.silence.id;
+}
+
+void col_store_op_silence(struct col_store_op *op, const struct col_silence *sl, int64_t removed_at,
+                          int64_t now_wall)
+{
+    memset(op, 0, sizeof(*op));
+    op->kind = COL_OP_SILENCE;
+    op->ts = now_wall;
+    op->u.silence.silence = *sl;
+    op->u.silence.removed_at = removed_at;
 }
 
 static void fill_intent(const struct col_store_op *op, const char **v, char (*num)[NUM_LEN])
@@ -500,7 +509,7 @@ static const char *key_agent(const struct col_store_op *op)
 
 static const char *key_bot(const struct col_store_op *op)
 {
-    return op->u.bot.bot;
+    return op->u.bot.id;
 }
 
 /* In the order they are written within a transaction. */
@@ -848,9 +857,11 @@ static void terminate_strings(struct col_store_op *op)
         TERM(op->u.agent.boot);
         break;
     case COL_OP_BOT:
-        TERM(op->u.bot.bot), TERM(op->u.bot.agent), TERM(op->u.bot.account);
-        TERM(op->u.bot.exchange), TERM(op->u.bot.host), TERM(op->u.bot.status);
+        TERM(op->u.bot.id), TERM(op->u.bot.agent), TERM(op->u.bot.account);
+        TERM(op->u.bot.exchange), TERM(op->u.bot.host), TERM(op->u.bot.check);
         TERM(op->u.bot.reason);
+        if ((unsigned)op->u.bot.status >= COL_ST_COUNT)
+            op->u.bot.status = COL_ST_UNKNOWN;
         break;
     case COL_OP_TRANSITION:
         TERM(op->u.transition.bot), TERM(op->u.transition.from_status);
@@ -879,9 +890,10 @@ static void terminate_strings(struct col_store_op *op)
         TERM(op->u.result.output), TERM(op->u.result.reason);
         break;
     case COL_OP_SILENCE:
-        TERM(op->u.silence.id), TERM(op->u.silence.bot), TERM(op->u.silence.account);
-        TERM(op->u.silence.host), TERM(op->u.silence.check), TERM(op->u.silence.reason);
-        TERM(op->u.silence.created_by);
+        TERM(op->u.silence.silence.id), TERM(op->u.silence.silence.bot);
+        TERM(op->u.silence.silence.account), TERM(op->u.silence.silence.host);
+        TERM(op->u.silence.silence.check), TERM(op->u.silence.silence.reason);
+        TERM(op->u.silence.silence.created_by);
         break;
     case COL_OP_INTENT:
         TERM(op->u.intent.bot), TERM(op->u.intent.intended);

@@ -8,6 +8,8 @@
 #define COL_STORE_H
 
 #include "msg.h"
+#include "silences.h"
+#include "snapshot.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,9 +33,6 @@ enum col_store_op_kind {
  * so the result does not grow every op in the spool. */
 #define COL_RESULT_OUTPUT_MAX 256
 
-#define COL_STATUS_MAX 16
-#define COL_CHECK_MAX 48 /* "metric:" and a 32-character metric name fit */
-
 /* One write, self-contained (fixed-size copies, no pointers) so it can wait in the spool. */
 struct col_store_op {
     enum col_store_op_kind kind;
@@ -50,18 +49,7 @@ struct col_store_op {
             bool online;
             int64_t clock_offset_ms; /* its clock ahead of ours (negative: behind) */
         } agent;
-        struct {
-            char bot[BP_ID_MAX + 1];
-            char agent[BP_ID_MAX + 1];
-            char account[BP_ID_MAX + 1];
-            char exchange[BP_ID_MAX + 1];
-            char host[BP_TEXT_MAX + 1];
-            char status[COL_STATUS_MAX];
-            char reason[BP_TEXT_MAX + 1];
-            int64_t status_since;   /* Unix ms */
-            int64_t last_heartbeat; /* Unix ms, 0 = never */
-            int64_t last_trade;     /* Unix ms, 0 = never */
-        } bot;
+        struct col_bot_snapshot bot; /* ts: when the row was made */
         struct {
             char bot[BP_ID_MAX + 1];
             char from_status[COL_STATUS_MAX];
@@ -111,16 +99,8 @@ struct col_store_op {
             char reason[BP_TEXT_MAX + 1];
         } result;
         struct {
-            char id[48];
-            char bot[BP_ID_MAX + 1];
-            char account[BP_ID_MAX + 1];
-            char host[BP_TEXT_MAX + 1];
-            char check[COL_CHECK_MAX];
-            char reason[BP_TEXT_MAX + 1];
-            char created_by[BP_ID_MAX + 1];
-            int64_t created_at; /* Unix ms; ts is when the op was made */
-            int64_t ends_at;    /* Unix ms */
-            int64_t removed_at; /* Unix ms, 0 = not removed */
+            struct col_silence silence; /* as the rules thread holds it (ends_mono unused) */
+            int64_t removed_at;         /* Unix ms, 0 = not removed; ts is when the op was made */
         } silence;
         struct {
             char bot[BP_ID_MAX + 1];
@@ -128,6 +108,10 @@ struct col_store_op {
         } intent;
     } u;
 };
+
+/* The op that upserts sl's silences row (removed_at: Unix ms, 0 = not removed). */
+void col_store_op_silence(struct col_store_op *op, const struct col_silence *sl, int64_t removed_at,
+                          int64_t now_wall);
 
 struct col_store_opts {
     const char *conninfo; /* libpq connection string */
@@ -164,16 +148,11 @@ struct col_open_alert {
 int col_store_load_open_alerts(const char *conninfo,
                                void (*cb)(void *ctx, const struct col_open_alert *a), void *ctx);
 
-/* A silence still in force (not removed, ends_at in the future), as stored. */
-struct col_stored_silence {
-    const char *id, *bot, *account, *host, *check, *reason, *created_by;
-    int64_t created_at, ends_at; /* Unix ms */
-};
-
-/* Reads every silence still in force (one short connection, at start-up, after
- * col_store_migrate) and calls cb for each. The count, or -errno (logged). */
+/* Reads every silence still in force (not removed, ends_at in the future; one short
+ * connection, at start-up, after col_store_migrate) and calls cb for each (ends_mono unset). The
+ * count, or -errno (logged). */
 int col_store_load_silences(const char *conninfo,
-                            void (*cb)(void *ctx, const struct col_stored_silence *s), void *ctx);
+                            void (*cb)(void *ctx, const struct col_silence *s), void *ctx);
 
 /* Reads every operator's intended state (one short connection, at start-up, after
  * col_store_migrate) and calls cb with the bot and "running" or "stopped". The count, or

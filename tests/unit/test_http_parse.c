@@ -227,10 +227,10 @@ static void view(struct col_bot_view *v, const char *id, enum col_status st, int
                  int64_t hb)
 {
     memset(v, 0, sizeof(*v));
-    snprintf(v->id, sizeof(v->id), "%s", id);
-    v->status = st;
-    v->since = since;
-    v->last_heartbeat = hb;
+    snprintf(v->snap.id, sizeof(v->snap.id), "%s", id);
+    v->snap.status = st;
+    v->snap.since = since;
+    v->snap.last_heartbeat = hb;
 }
 
 static void test_sort(void **state)
@@ -242,24 +242,24 @@ static void test_sort(void **state)
     view(&v[3], "b", COL_ST_HEALTHY, 40, 4);
     struct col_list_opts o = {.sort = COL_SORT_ID};
     col_bots_sort(v, 4, &o);
-    assert_string_equal(v[0].id, "a");
-    assert_string_equal(v[3].id, "d");
+    assert_string_equal(v[0].snap.id, "a");
+    assert_string_equal(v[3].snap.id, "d");
     o.desc = true;
     col_bots_sort(v, 4, &o);
-    assert_string_equal(v[0].id, "d");
+    assert_string_equal(v[0].snap.id, "d");
     o.sort = COL_SORT_STATUS; /* worst first, ties by id ascending */
     col_bots_sort(v, 4, &o);
-    assert_string_equal(v[0].id, "c");
-    assert_string_equal(v[1].id, "d");
-    assert_string_equal(v[2].id, "a");
+    assert_string_equal(v[0].snap.id, "c");
+    assert_string_equal(v[1].snap.id, "d");
+    assert_string_equal(v[2].snap.id, "a");
     o = (struct col_list_opts){.sort = COL_SORT_SINCE};
     col_bots_sort(v, 4, &o);
-    assert_string_equal(v[0].id, "a");
-    assert_string_equal(v[1].id, "d");
+    assert_string_equal(v[0].snap.id, "a");
+    assert_string_equal(v[1].snap.id, "d");
     o = (struct col_list_opts){.sort = COL_SORT_LAST_HEARTBEAT, .desc = true};
     col_bots_sort(v, 4, &o);
-    assert_string_equal(v[0].id, "b");
-    assert_string_equal(v[3].id, "c");
+    assert_string_equal(v[0].snap.id, "b");
+    assert_string_equal(v[3].snap.id, "c");
 }
 
 static void test_summary_counts(void **state)
@@ -268,8 +268,8 @@ static void test_summary_counts(void **state)
     view(&v[0], "a", COL_ST_HEALTHY, 0, 0);
     view(&v[1], "b", COL_ST_DOWN, 0, 0);
     view(&v[2], "c", COL_ST_HEALTHY, 0, 0);
-    snprintf(v[0].account, sizeof(v[0].account), "acct");
-    snprintf(v[1].host, sizeof(v[1].host), "h1");
+    snprintf(v[0].snap.account, sizeof(v[0].snap.account), "acct");
+    snprintf(v[1].snap.host, sizeof(v[1].snap.host), "h1");
     cJSON *o = col_summary_json(v, 3, false);
     char *s = cJSON_PrintUnformatted(o);
     assert_non_null(strstr(s, "\"total\":3,\"by_status\":{\"unknown\":0,\"healthy\":2"));

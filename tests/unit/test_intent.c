@@ -142,8 +142,8 @@ static void test_intended_stopped_at_run_time(void **state)
     assert_int_equal(qr->nbots, 1);
     assert_true(qr->bots[0].intended_stopped);
     assert_true(qr->bots[0].intended_by_operator);
-    assert_int_equal(qr->bots[0].status, COL_ST_STOPPED);
-    assert_string_equal(qr->bots[0].reason, "stopped, as intended");
+    assert_int_equal(qr->bots[0].snap.status, COL_ST_STOPPED);
+    assert_string_equal(qr->bots[0].snap.reason, "stopped, as intended");
     assert_false(qr->bots[0].alert_open); /* resolved at once */
     col_query_release(qr);
 

@@ -93,9 +93,9 @@ static void test_add_remove_and_expiry_on_fake_clock(void **state)
     assert_string_equal(copy[1].id, "b");
     free(copy);
     struct col_store_op op;
-    col_silence_store_op(&b, 0, W0, &op);
+    col_store_op_silence(&op, &b, 0, W0);
     assert_int_equal(op.kind, COL_OP_SILENCE);
-    assert_string_equal(op.u.silence.account, "acct");
+    assert_string_equal(op.u.silence.silence.account, "acct");
     assert_int_equal(op.u.silence.removed_at, 0);
     assert_string_equal(col_silences_find(&s, "bot-2", "acct", "h", "", T0)->id, "b");
     assert_null(col_silences_find(&s, "bot-2", "other", "h", "", T0));
