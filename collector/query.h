@@ -8,6 +8,7 @@
 #define COL_QUERY_H
 
 #include "alerts.h"
+#include "manual.h"
 #include "recovery.h"
 #include "silences.h"
 #include "snapshot.h"
@@ -85,12 +86,9 @@ struct col_query {
     struct col_silence silence;
     struct col_silence *silences;
     size_t nsilences;
-    /* RESTART: in .action (enum col_rec_action); out .agent and .nonce, or .retry_ms when
-     * rc is -EBUSY (see col_manual_answer for every rc) */
-    int action;
-    char agent[BP_ID_MAX + 1];
-    char nonce[BP_NONCE_MAX + 1];
-    int64_t retry_ms;
+    /* RESTART: in .restart.action; out .restart.agent and .nonce, or .retry_ms when rc is
+     * -EBUSY (see col_manual_answer for every rc) */
+    struct col_manual_order restart;
     int intent; /* INTEND: enum col_intent (RUNNING or STOPPED) */
     /* BOTS: the recovery commands sent and their results (when this collector sends any) */
     bool have_commands;

@@ -57,7 +57,7 @@ static void refuse(const struct col_query *qr, const char *bot, struct col_http_
                        bot);
         break;
     case -EBUSY:
-        reply->retry_after_s = (qr->retry_ms + 999) / 1000;
+        reply->retry_after_s = (qr->restart.retry_ms + 999) / 1000;
         col_http_error(reply, 429,
                        "bot '%s' got an operator's command less than %d s ago; retry in %lld s",
                        bot, COL_MANUAL_INTERVAL_MS / 1000, (long long)reply->retry_after_s);
@@ -87,16 +87,16 @@ void col_http_restart_handle(const struct col_http_ctx *ctx, const struct col_ht
         return;
     }
     snprintf(qr->filter.bot, sizeof(qr->filter.bot), "%s", req->route->id);
-    qr->action = (int)action;
+    qr->restart.action = action;
     if (col_http_ask(ctx, qr, reply)) {
         if (qr->rc < 0) {
             refuse(qr, req->route->id, reply);
         } else {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "bot", req->route->id);
-            cJSON_AddStringToObject(o, "agent", qr->agent);
+            cJSON_AddStringToObject(o, "agent", qr->restart.agent);
             cJSON_AddStringToObject(o, "action", col_rec_action_name(action));
-            cJSON_AddStringToObject(o, "nonce", qr->nonce);
+            cJSON_AddStringToObject(o, "nonce", qr->restart.nonce);
             cJSON_AddStringToObject(o, "status", "sent");
             col_http_reply_json(reply, 202, o);
         }

@@ -2,6 +2,8 @@
 /* Operator's restarts: checks, the per-bot rate limit, and the send. */
 #include "manual.h"
 
+#include "commander.h"
+#include "fleet.h"
 #include "log.h"
 #include "strmap.h"
 
@@ -65,34 +67,30 @@ int col_manual_note_sent(struct col_manual *m, const char *bot, int64_t now_mono
     return 0;
 }
 
-void col_manual_answer(struct col_manual *m, struct col_commander *c, const struct col_bot *b,
-                       bool blind, struct col_query *qr, int64_t now_mono)
+int col_manual_answer(struct col_manual *m, struct col_commander *c, const struct col_bot *b,
+                      bool blind, struct col_manual_order *o, int64_t now_mono)
 {
-    qr->rc = 0;
     if (!c)
-        qr->rc = -ENOTSUP;
-    else if (!b)
-        qr->rc = -ENOENT;
-    else if (!b->agent || b->agent->offline)
-        qr->rc = -EHOSTDOWN;
-    else if (blind)
-        qr->rc = -EAGAIN;
-    else if (!col_manual_may_send(m, b->id, now_mono, &qr->retry_ms))
-        qr->rc = -EBUSY;
-    if (qr->rc < 0)
-        return;
-    enum col_rec_action action = (enum col_rec_action)qr->action;
+        return -ENOTSUP;
+    if (!b)
+        return -ENOENT;
+    if (!b->agent || b->agent->offline)
+        return -EHOSTDOWN;
+    if (blind)
+        return -EAGAIN;
+    if (!col_manual_may_send(m, b->id, now_mono, &o->retry_ms))
+        return -EBUSY;
     char reason[COL_REASON_MAX + 1];
-    snprintf(reason, sizeof(reason), "operator: %s while %s", col_rec_action_name(action),
+    snprintf(reason, sizeof(reason), "operator: %s while %s", col_rec_action_name(o->action),
              col_status_name(b->status));
-    snprintf(qr->agent, sizeof(qr->agent), "%s", b->agent->id);
-    int rc = col_commander_send(c, b->agent->id, b->id, action, reason, qr->nonce);
+    snprintf(o->agent, sizeof(o->agent), "%s", b->agent->id);
+    int rc = col_commander_send(c, b->agent->id, b->id, o->action, reason, o->nonce);
     if (rc < 0) {
-        BP_WARN(MOD, "operator's %s for bot %s not sent: %s", col_rec_action_name(action), b->id,
+        BP_WARN(MOD, "operator's %s for bot %s not sent: %s", col_rec_action_name(o->action), b->id,
                 strerror(-rc));
-        qr->rc = rc == -ENOMEM ? -ENOMEM : -EIO;
-        return;
+        return rc == -ENOMEM ? -ENOMEM : -EIO;
     }
     if (col_manual_note_sent(m, b->id, now_mono) < 0)
         BP_ERROR(MOD, "out of memory: the rate limit of bot %s forgot a command", b->id);
+    return 0;
 }

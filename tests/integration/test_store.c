@@ -5,6 +5,7 @@
 #include "fixture.h"
 #include "migrations.h"
 #include "store.h"
+#include "store_load.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -7,6 +7,8 @@
 #ifndef BPT_FIXTURE_H
 #define BPT_FIXTURE_H
 
+#include "testkit.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,8 +134,5 @@ void bpt_rec_clear(struct bpt_rec *rec);
 /* Publishes raw bytes to the env's broker (connects a short-lived client). 0 or -errno. */
 int bpt_publish(struct bpt_env *env, const char *topic, const void *payload, size_t len, int qos,
                 bool retain);
-
-/* True if topic matches an MQTT filter with + and # wildcards. */
-bool bpt_topic_matches(const char *filter, const char *topic);
 
 #endif

@@ -44,30 +44,6 @@ static void client_id(struct bpt_env *env, char *buf, size_t size, const char *k
     snprintf(buf, size, "bpt-%s-%s-%d", kind, suffix ? suffix + 1 : "x", ++env->client_seq);
 }
 
-bool bpt_topic_matches(const char *filter, const char *topic)
-{
-    /* Wildcards do not match topics starting with '$' at the first level (MQTT 4.7.2). */
-    if (topic[0] == '$' && (filter[0] == '+' || filter[0] == '#'))
-        return false;
-    for (;;) {
-        if (filter[0] == '#' && filter[1] == '\0')
-            return true;
-        const char *fend = strchrnul(filter, '/');
-        const char *tend = strchrnul(topic, '/');
-        if (!(fend - filter == 1 && filter[0] == '+') &&
-            (fend - filter != tend - topic || memcmp(filter, topic, (size_t)(fend - filter)) != 0))
-            return false;
-        if (*fend == '\0' && *tend == '\0')
-            return true;
-        if (*fend == '\0')
-            return false;
-        if (*tend == '\0') /* "a/#" also matches "a" */
-            return strcmp(fend, "/#") == 0;
-        filter = fend + 1;
-        topic = tend + 1;
-    }
-}
-
 /* Paho's thread: copy the message onto the list. */
 static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {

@@ -5,7 +5,7 @@
 #include "query.h"
 #include "queue.h"
 
-#include "engine_settings.h"
+#include "engine_fx.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,8 +33,8 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *fx = calloc(1, sizeof(*fx));
-    test_engine_settings(&fx->cfg, 60000, 120000);
-    assert_int_equal(col_engine_new(&fx->cfg, NULL, NULL, NULL, &fx->e), 0);
+    efx_settings(&fx->cfg, 60000, 120000);
+    assert_int_equal(col_engine_new(&fx->cfg, NULL, NULL, &fx->e), 0);
     fx->q = bp_queue_new(16);
     *state = fx;
     return 0;
