@@ -2,7 +2,10 @@
 /* HTTP restart: body validation, the question to the rules thread, the 202 or the 4xx. */
 #include "http_commands.h"
 
+#include "http_bots.h"
+#include "http_parse.h"
 #include "intent.h"
+#include "query.h"
 
 #include <errno.h>
 #include <stdio.h>

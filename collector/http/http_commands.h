@@ -5,7 +5,7 @@
 #ifndef COL_HTTP_COMMANDS_H
 #define COL_HTTP_COMMANDS_H
 
-#include "http_routes.h"
+#include "http_reply.h"
 #include "manual.h"
 #include "recovery.h"
 

@@ -9,144 +9,118 @@
 #include <stdio.h>
 #include <string.h>
 
-#define LIST_PARAMS "status account host exchange sort order limit offset"
-#define SUMMARY_PARAMS "account host exchange"
-#define HISTORY_PARAMS "from to limit before"
-
-static bool is_get(const char *method)
+static bool is_component(const char *s)
 {
-    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    return strcmp(s, "broker") == 0 || strcmp(s, "database") == 0 || strcmp(s, "rules") == 0;
 }
 
-/* Fills m for a route that exists at this path; checks the method. */
-static int found(struct col_route_match *m, const char *method, enum col_route r, bool post,
-                 const char *params)
+/* What a {name} segment of a pattern may stand for. */
+static const struct placeholder {
+    const char *name; /* with its braces */
+    const char *what; /* without: for messages */
+    bool may_be_empty;
+    bool bad_is_404;               /* a value that is not valid: no match (else a 400) */
+    bool (*valid)(const char *id); /* NULL: any value that fits */
+} placeholders[] = {
+    {"{bot}", "bot", false, false, bp_id_is_valid},
+    {"{silence}", "silence", true, false, bp_id_is_valid},
+    {"{component}", "component", false, true, is_component},
+    {"{file}", "file", false, true, bp_id_is_valid}, /* one plain file name: no '/' */
+};
+
+static const struct placeholder *placeholder_of(const char *seg, size_t n)
 {
-    m->route = r;
-    m->allow = post ? "POST" : "GET, HEAD";
-    m->params = params;
-    m->mutating = post;
-    if (post ? strcmp(method, "POST") != 0 : !is_get(method))
-        return -EPERM;
-    return 0;
+    for (size_t i = 0; i < sizeof(placeholders) / sizeof(placeholders[0]); i++)
+        if (strlen(placeholders[i].name) == n && strncmp(placeholders[i].name, seg, n) == 0)
+            return &placeholders[i];
+    return NULL;
 }
 
-/* Copies the next path segment of s (up to '/' or the end) into buf; NULL if it does not fit
- * or is empty. Returns the rest (at '/' or '\0'). */
-static const char *segment(const char *s, char *buf, size_t size)
+/* Whether path fits pattern; the value of its placeholder (if any) goes to *ph, id (which holds
+ * an id, or "" when the value does not fit) and *id_ok. */
+static bool fits(const char *pattern, const char *path, const struct placeholder **ph, char *id,
+                 size_t idsize, bool *id_ok)
 {
-    size_t n = strcspn(s, "/");
-    if (n == 0 || n >= size)
-        return NULL;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return s + n;
-}
-
-/* Routes under /bots/{id}. */
-static int bot_route(const char *method, const char *rest, struct col_route_match *m)
-{
-    char id[BP_ID_MAX + 2]; /* one more: a 65-byte id is invalid, not "not found" */
-    const char *tail = segment(rest, id, sizeof(id));
-    if (!tail) {
-        size_t n = strcspn(rest, "/");
-        if (n == 0)
-            return -ENOENT;
-        tail = rest + n;
-        id[0] = '\0'; /* too long: the route decides 404 or 400 below */
+    *ph = NULL;
+    *id_ok = true;
+    id[0] = '\0';
+    while (*pattern == '/' && *path == '/') {
+        pattern++, path++;
+        size_t pn = strcspn(pattern, "/"), n = strcspn(path, "/");
+        const struct placeholder *p = placeholder_of(pattern, pn);
+        if (!p && (pn != n || strncmp(pattern, path, n) != 0))
+            return false;
+        if (p) {
+            if (n == 0 && !p->may_be_empty)
+                return false;
+            if (n < idsize) {
+                memcpy(id, path, n);
+                id[n] = '\0';
+            }
+            *id_ok = n < idsize && (!p->valid || p->valid(id));
+            if (!*id_ok && p->bad_is_404)
+                return false;
+            if (!*id_ok)
+                id[0] = '\0';
+            *ph = p;
+        }
+        pattern += pn;
+        path += n;
     }
-    enum col_route r;
-    bool post = false;
-    const char *params = "";
-    if (strcmp(tail, "") == 0 || strcmp(tail, "/health") == 0) {
-        r = COL_R_BOT;
-    } else if (strcmp(tail, "/history") == 0 || strcmp(tail, "/health/history") == 0) {
-        r = COL_R_BOT_HISTORY;
-        params = HISTORY_PARAMS;
-    } else if (strcmp(tail, "/health/check") == 0) {
-        r = COL_R_BOT_CHECK;
-        post = true;
-    } else if (strcmp(tail, "/restart") == 0) {
-        r = COL_R_BOT_RESTART;
-        post = true;
-    } else if (strcmp(tail, "/intended") == 0) {
-        r = COL_R_BOT_INTENDED;
-        post = true;
-    } else if (strcmp(tail, "/samples") == 0) {
-        r = COL_R_BOT_SAMPLES;
-        params = "from to";
-    } else {
-        return -ENOENT;
-    }
-    int rc = found(m, method, r, post, params);
-    if (rc < 0)
-        return rc;
-    if (!bp_id_is_valid(id))
-        return -EINVAL;
-    snprintf(m->id, sizeof(m->id), "%s", id);
-    return 0;
+    return *pattern == '\0' && *path == '\0';
 }
 
-/* DELETE /silences/{id}. */
-static int silence_route(const char *method, const char *id, struct col_route_match *m)
+static bool method_takes(const char *route_method, const char *method)
 {
-    m->route = COL_R_SILENCE;
-    m->allow = "DELETE";
-    m->mutating = true;
-    if (strcmp(method, "DELETE") != 0)
-        return -EPERM;
-    if (!bp_id_is_valid(id))
-        return -EINVAL;
-    snprintf(m->id, sizeof(m->id), "%s", id);
-    return 0;
+    if (strcmp(route_method, "GET") == 0)
+        return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    return strcmp(route_method, method) == 0;
+}
+
+/* The methods every route with this pattern takes, in table order ("GET, HEAD, POST"). */
+static void allowed(const char *pattern, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < col_routes_count; i++) {
+        const struct col_route *r = &col_routes[i];
+        if (strcmp(r->pattern, pattern) == 0)
+            n += (size_t)snprintf(buf + n, size - n, "%s%s%s", n ? ", " : "", r->method,
+                                  strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
+    }
 }
 
 int col_route_match(const char *method, const char *path, struct col_route_match *m)
 {
     memset(m, 0, sizeof(*m));
-    m->allow = "";
     m->params = "";
-    if (strcmp(path, "/health") == 0)
-        return found(m, method, COL_R_HEALTH, false, "");
-    if (strncmp(path, "/health/", 8) == 0) {
-        const char *c = path + 8;
-        if (strcmp(c, "broker") != 0 && strcmp(c, "database") != 0 && strcmp(c, "rules") != 0)
-            return -ENOENT;
-        snprintf(m->id, sizeof(m->id), "%s", c);
-        return found(m, method, COL_R_HEALTH_COMPONENT, false, "");
+    const struct col_route *hit = NULL;
+    const struct placeholder *ph = NULL;
+    bool id_ok = true;
+    char id[sizeof(m->id)];
+    for (size_t i = 0; i < col_routes_count && !hit; i++)
+        if (fits(col_routes[i].pattern, path, &ph, id, sizeof(id), &id_ok))
+            hit = &col_routes[i];
+    if (!hit)
+        return -ENOENT;
+    allowed(hit->pattern, m->allow, sizeof(m->allow));
+    for (size_t i = 0; i < col_routes_count; i++) {
+        const struct col_route *r = &col_routes[i];
+        if (strcmp(r->pattern, hit->pattern) == 0 && method_takes(r->method, method)) {
+            hit = r;
+            break;
+        }
     }
-    if (strcmp(path, "/fleet/summary") == 0)
-        return found(m, method, COL_R_FLEET_SUMMARY, false, SUMMARY_PARAMS);
-    if (strcmp(path, "/bots/health/summary") == 0)
-        return found(m, method, COL_R_BOTS_SUMMARY, false, SUMMARY_PARAMS);
-    if (strcmp(path, "/bots") == 0)
-        return found(m, method, COL_R_BOTS, false, LIST_PARAMS);
-    if (strcmp(path, "/bots/heartbeat") == 0)
-        return found(m, method, COL_R_HEARTBEAT, true, "");
-    if (strcmp(path, "/alerts") == 0)
-        return found(m, method, COL_R_ALERTS, false, "state bot from to limit before");
-    if (strcmp(path, "/metrics") == 0)
-        return found(m, method, COL_R_METRICS, false, "");
-    if (strncmp(path, "/bots/", 6) == 0)
-        return bot_route(method, path + 6, m);
-    if (strcmp(path, "/silences") == 0) { /* GET lists, POST adds */
-        int rc = found(m, method, COL_R_SILENCES, strcmp(method, "POST") == 0, "");
-        m->allow = "GET, HEAD, POST";
-        return rc;
-    }
-    if (strncmp(path, "/silences/", 10) == 0)
-        return silence_route(method, path + 10, m);
-    if (strcmp(path, "/report") == 0)
-        return found(m, method, COL_R_REPORT, false, "from to bot");
-    if (strcmp(path, "/") == 0)
-        return found(m, method, COL_R_UI, false, "");
-    if (strncmp(path, "/ui/", 4) == 0) {
-        if (!bp_id_is_valid(path + 4)) /* one plain file name: no '/' */
-            return -ENOENT;
-        snprintf(m->id, sizeof(m->id), "%s", path + 4);
-        return found(m, method, COL_R_UI, false, "");
-    }
-    return -ENOENT;
+    m->route = hit;
+    m->params = hit->params;
+    m->mutating = strcmp(hit->method, "GET") != 0;
+    m->what = ph ? ph->what : "";
+    if (!method_takes(hit->method, method))
+        return -EPERM;
+    if (!id_ok)
+        return -EINVAL;
+    snprintf(m->id, sizeof(m->id), "%s", id);
+    return 0;
 }
 
 bool col_route_takes(const char *params, const char *name)

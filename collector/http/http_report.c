@@ -3,13 +3,13 @@
 #include "http_report.h"
 
 #include "clock.h"
+#include "http_db.h"
+#include "http_parse.h"
 #include "report.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-#define MAX_TS_MS 9007199254740991LL /* 2^53 - 1: exact in JSON */
 
 /* Reads an optional Unix ms parameter. */
 static int ms_arg(const struct col_http_request *req, const char *name, int64_t *out,
@@ -18,7 +18,7 @@ static int ms_arg(const struct col_http_request *req, const char *name, int64_t 
     const char *v = req->arg(req->arg_cls, name);
     if (!v)
         return 0;
-    if (col_parse_int(v, 0, MAX_TS_MS, out) < 0) {
+    if (col_parse_int(v, 0, COL_HTTP_TS_MAX, out) < 0) {
         col_http_error(reply, 400, "parameter '%s': want a Unix time in ms (0..2^53-1)", name);
         return -EINVAL;
     }

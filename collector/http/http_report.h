@@ -4,7 +4,7 @@
 #ifndef COL_HTTP_REPORT_H
 #define COL_HTTP_REPORT_H
 
-#include "http_routes.h"
+#include "http_reply.h"
 
 #define COL_REPORT_RANGE_MAX (366LL * 24 * 3600 * 1000)
 #define COL_REPORT_RANGE_DEFAULT (24LL * 3600 * 1000)

@@ -3,12 +3,12 @@
 #include "http_samples.h"
 
 #include "clock.h"
+#include "http_db.h"
+#include "http_parse.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-#define MAX_TS_MS 9007199254740991LL /* 2^53 - 1: exact in JSON */
 
 static int ts_arg(const char *(*arg)(void *, const char *), void *cls, const char *name,
                   int64_t *out, char *err, size_t errlen)
@@ -16,9 +16,9 @@ static int ts_arg(const char *(*arg)(void *, const char *), void *cls, const cha
     const char *v = arg(cls, name);
     if (!v)
         return 0;
-    if (col_parse_int(v, 1, MAX_TS_MS, out) < 0) {
+    if (col_parse_int(v, 1, COL_HTTP_TS_MAX, out) < 0) {
         snprintf(err, errlen, "parameter '%s': want a Unix time in ms, 1..%lld", name,
-                 (long long)MAX_TS_MS);
+                 (long long)COL_HTTP_TS_MAX);
         return -EINVAL;
     }
     return 0;

@@ -4,7 +4,7 @@
 #ifndef COL_HTTP_SAMPLES_H
 #define COL_HTTP_SAMPLES_H
 
-#include "http_routes.h"
+#include "http_reply.h"
 
 #define COL_SAMPLES_DEFAULT_MS (6 * 3600 * 1000LL)  /* without from: the last 6 h */
 #define COL_SAMPLES_MAX_MS (7 * 24 * 3600 * 1000LL) /* the widest range asked at once */

@@ -5,7 +5,7 @@
 #include "clock.h"
 #include "http_db.h"
 #include "http_parse.h"
-#include "http_routes.h"
+#include "http_reply.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -159,9 +159,8 @@ static bool is_json(const char *ct)
 static int check_body(const struct col_route_match *m, struct MHD_Connection *conn,
                       const struct request *rq, struct col_http_reply *reply)
 {
-    bool needs_body =
-        m->route == COL_R_HEARTBEAT || m->route == COL_R_SILENCES || m->route == COL_R_BOT_INTENDED;
-    if (rq->len == 0 && !needs_body)
+    const struct col_route *r = m->route;
+    if (rq->len == 0 && !r->body)
         return 0; /* a forced check, a restart or a removal needs no body */
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     if (!is_json(ct)) {
@@ -169,13 +168,10 @@ static int check_body(const struct col_route_match *m, struct MHD_Connection *co
         return -EINVAL;
     }
     if (rq->len == 0) {
-        col_http_error(reply, 400, "empty body: %s is required",
-                       m->route == COL_R_HEARTBEAT  ? "a heartbeat message"
-                       : m->route == COL_R_SILENCES ? "a silence"
-                                                    : "{\"state\":\"running\"|\"stopped\"}");
+        col_http_error(reply, 400, "empty body: %s is required", r->body);
         return -EINVAL;
     }
-    if (m->route != COL_R_HEARTBEAT) {
+    if (!r->raw_body) {
         cJSON *j = cJSON_ParseWithLength(rq->body, rq->len);
         bool ok = cJSON_IsObject(j);
         cJSON_Delete(j);
@@ -199,8 +195,7 @@ static enum MHD_Result respond(struct col_http_server *s, struct MHD_Connection 
     else if (rc == -EPERM)
         col_http_error(&reply, 405, "%s is not allowed here; use %s", method, m.allow);
     else if (rc == -EINVAL)
-        col_http_error(&reply, 400, "invalid %s id: want 1..64 of [A-Za-z0-9_.-]",
-                       m.route == COL_R_SILENCE ? "silence" : "bot");
+        col_http_error(&reply, 400, "invalid %s id: want 1..64 of [A-Za-z0-9_.-]", m.what);
     if (rc < 0)
         goto out;
     a.allowed = m.params;
@@ -225,7 +220,7 @@ static enum MHD_Result respond(struct col_http_server *s, struct MHD_Connection 
         .body = rq->body,
         .body_len = rq->len,
     };
-    col_http_handle(&s->ctx, &req, &reply);
+    m.route->handler(&s->ctx, &req, &reply);
 out:
     BP_DEBUG("http", "%s %.200s -> %d", method, url, reply.status);
     return send_reply(conn, &reply, m.allow);

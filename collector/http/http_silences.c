@@ -3,6 +3,8 @@
 #include "http_silences.h"
 
 #include "clock.h"
+#include "http_parse.h"
+#include "query.h"
 #include "rules.h"
 
 #include <ctype.h>
@@ -10,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_TS_MS 9007199254740991LL /* 2^53 - 1: exact in JSON */
 
 int col_parse_duration(const char *text, int64_t *ms)
 {
@@ -99,7 +99,7 @@ static int end_member(const cJSON *o, int64_t now_wall, struct col_silence *sl, 
     }
     double d = cJSON_IsNumber(until) ? until->valuedouble : -1;
     /* range first: casting an out-of-range double to an integer is undefined */
-    if (d <= (double)now_wall || d > (double)MAX_TS_MS || d != (double)(int64_t)d ||
+    if (d <= (double)now_wall || d > (double)COL_HTTP_TS_MAX || d != (double)(int64_t)d ||
         (int64_t)d - now_wall > COL_SILENCE_MAX_MS) {
         snprintf(err, errlen,
                  "'until': want an integer Unix time in ms, in the future, at most "
@@ -174,7 +174,8 @@ static int cmp_silence(const void *pa, const void *pb)
     return strcmp(a->id, b->id);
 }
 
-static void list(const struct col_http_ctx *ctx, struct col_query *qr, struct col_http_reply *reply)
+static void list(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                 struct col_query *qr, struct col_http_reply *reply)
 {
     if (!col_http_ask(ctx, qr, reply))
         return;
@@ -225,23 +226,36 @@ static void remove_one(const struct col_http_ctx *ctx, const struct col_http_req
     col_http_reply_json(reply, 200, o);
 }
 
-void col_http_silences_handle(const struct col_http_ctx *ctx, const struct col_http_request *req,
-                              struct col_http_reply *reply)
+/* Asks a new query of kind through fn, then lets it go. */
+static void with_query(enum col_query_kind kind,
+                       void (*fn)(const struct col_http_ctx *, const struct col_http_request *,
+                                  struct col_query *, struct col_http_reply *),
+                       const struct col_http_ctx *ctx, const struct col_http_request *req,
+                       struct col_http_reply *reply)
 {
-    bool post = strcmp(req->method, "POST") == 0;
-    enum col_query_kind kind = req->route->route == COL_R_SILENCE ? COL_Q_SILENCE_REMOVE
-                               : post                             ? COL_Q_SILENCE_ADD
-                                                                  : COL_Q_SILENCES;
     struct col_query *qr = col_query_new(kind);
     if (!qr) {
         col_http_error(reply, 500, "out of memory");
         return;
     }
-    if (kind == COL_Q_SILENCES)
-        list(ctx, qr, reply);
-    else if (kind == COL_Q_SILENCE_ADD)
-        add(ctx, req, qr, reply);
-    else
-        remove_one(ctx, req, qr, reply);
+    fn(ctx, req, qr, reply);
     col_query_release(qr);
+}
+
+void col_http_silences_list(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                            struct col_http_reply *reply)
+{
+    with_query(COL_Q_SILENCES, list, ctx, req, reply);
+}
+
+void col_http_silence_add(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                          struct col_http_reply *reply)
+{
+    with_query(COL_Q_SILENCE_ADD, add, ctx, req, reply);
+}
+
+void col_http_silence_remove(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                             struct col_http_reply *reply)
+{
+    with_query(COL_Q_SILENCE_REMOVE, remove_one, ctx, req, reply);
 }

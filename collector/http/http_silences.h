@@ -4,7 +4,7 @@
 #ifndef COL_HTTP_SILENCES_H
 #define COL_HTTP_SILENCES_H
 
-#include "http_routes.h"
+#include "http_reply.h"
 #include "silences.h"
 
 #include <cjson/cJSON.h>
@@ -13,9 +13,15 @@
 
 #define COL_SILENCE_MAX_MS (366LL * 24 * 3600 * 1000) /* a silence lasts at most a year */
 
-/* Runs COL_R_SILENCES (GET, POST) and COL_R_SILENCE (DELETE). */
-void col_http_silences_handle(const struct col_http_ctx *ctx, const struct col_http_request *req,
-                              struct col_http_reply *reply);
+/* GET /silences: 200 {silences: [...]}, oldest first. */
+void col_http_silences_list(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                            struct col_http_reply *reply);
+/* POST /silences: 201 with the silence made, or 400. */
+void col_http_silence_add(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                          struct col_http_reply *reply);
+/* DELETE /silences/{silence}: 200 {removed: {...}}, or 404. */
+void col_http_silence_remove(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                             struct col_http_reply *reply);
 
 /* Parses a duration: a positive integer and one unit (s, m, h, d), e.g. "30m". 0 or -EINVAL. */
 int col_parse_duration(const char *text, int64_t *ms);

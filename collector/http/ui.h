@@ -4,6 +4,8 @@
 #ifndef COL_UI_H
 #define COL_UI_H
 
+#include "http_reply.h"
+
 #include <stddef.h>
 
 struct col_ui_asset {
@@ -18,5 +20,9 @@ extern const int col_ui_assets_count;
 
 /* The asset called name ("" means index.html), or NULL. */
 const struct col_ui_asset *col_ui_find(const char *name);
+
+/* GET / and GET /ui/{file}: 200 with the file and its content type, or 404. */
+void col_http_ui(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                 struct col_http_reply *reply);
 
 #endif

@@ -4,6 +4,7 @@
  * ends. */
 #include "engine_fx.h"
 #include "http_parse.h"
+#include "http_report.h"
 #include "http_silences.h"
 #include "silences.h"
 
@@ -168,14 +169,15 @@ static void test_routes(void **state)
 {
     struct col_route_match m;
     assert_int_equal(col_route_match("GET", "/silences", &m), 0);
-    assert_int_equal(m.route, COL_R_SILENCES);
+    assert_ptr_equal(m.route->handler, col_http_silences_list);
     assert_false(m.mutating);
     assert_int_equal(col_route_match("POST", "/silences", &m), 0);
+    assert_ptr_equal(m.route->handler, col_http_silence_add);
     assert_true(m.mutating);
     assert_int_equal(col_route_match("DELETE", "/silences", &m), -EPERM);
     assert_string_equal(m.allow, "GET, HEAD, POST");
     assert_int_equal(col_route_match("DELETE", "/silences/abc-1", &m), 0);
-    assert_int_equal(m.route, COL_R_SILENCE);
+    assert_ptr_equal(m.route->handler, col_http_silence_remove);
     assert_true(m.mutating);
     assert_string_equal(m.id, "abc-1");
     assert_int_equal(col_route_match("GET", "/silences/abc-1", &m), -EPERM);
@@ -183,7 +185,7 @@ static void test_routes(void **state)
     assert_int_equal(col_route_match("DELETE", "/silences/a b", &m), -EINVAL);
     assert_int_equal(col_route_match("DELETE", "/silences/", &m), -EINVAL);
     assert_int_equal(col_route_match("GET", "/report", &m), 0);
-    assert_int_equal(m.route, COL_R_REPORT);
+    assert_ptr_equal(m.route->handler, col_http_report_handle);
     assert_true(col_route_takes(m.params, "from") && col_route_takes(m.params, "bot"));
     assert_int_equal(col_route_match("POST", "/report", &m), -EPERM);
 }
