@@ -13,6 +13,7 @@ PACKAGES=(
     chromium chromium-driver fonts-dejavu-core
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
+    python3
 )
 
 PACKAGES+=("$@") # extra packages a caller needs (e.g. a benchmark's peers)
