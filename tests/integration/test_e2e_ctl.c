@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CTL_BIN BP_BIN_DIR "/ctl/botpulse-ctl"
 #define TOKEN "ctl-token"
 
 struct t {
@@ -27,14 +26,8 @@ struct t {
 static int ctl(struct t *t, const char *a1, const char *a2, const char *a3, const char *a4,
                const char *a5)
 {
-    char *argv[] = {CTL_BIN,    "--url",    t->url,     (char *)a1, (char *)a2,
-                    (char *)a3, (char *)a4, (char *)a5, NULL};
-    free(t->out);
-    t->out = NULL;
-    int rc = bpt_run(t->env, argv, 20000, &t->out);
-    if (!t->out)
-        t->out = calloc(1, 1);
-    return rc;
+    const char *words[] = {a1, a2, a3, a4, a5, NULL};
+    return bpt_ctl_argv(t->env, &t->out, t->url, NULL, words);
 }
 
 #define expect_ctl(t, want, needle, ...)                                                           \
