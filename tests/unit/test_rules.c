@@ -83,7 +83,6 @@ struct layer_case {
     enum col_severity want_sev;
 };
 
-
 static const struct layer_case layer_cases[] = {
     {"resources ok", 0, 0, true, false, OK_, 0, false, 1 * S, COL_ST_HEALTHY, "", NONE},
     {"resources warn, 1 of 3: degraded, no alert", 0, 0, true, false, WARN, 1, false, 1 * S,
