@@ -137,16 +137,17 @@ void bpt_rec_free(struct bpt_rec *rec);
 char *bpt_rec_wait(struct bpt_rec *rec, const char *topic_filter, const char *const *needles,
                    int64_t timeout_ms);
 /* Waits like bpt_rec_wait for a message whose JSON has every "key=value" field of the
- * NULL-terminated list (testkit.h); a malloc'd copy of the newest one, or NULL on timeout. */
-char *bpt_rec_wait_fields(struct bpt_rec *rec, const char *topic_filter, int64_t timeout_ms, ...)
-    __attribute__((sentinel));
-/* Expects a message on topic_filter whose JSON has every "key=value" field of the
- * NULL-terminated list, recorded since the start or the last clear, within timeout_ms; fails the
+ * NULL-terminated array (testkit.h); a malloc'd copy of the newest one, or NULL on timeout. */
+char *bpt_rec_wait_fields(struct bpt_rec *rec, const char *topic_filter, int64_t timeout_ms,
+                          const char *const *fields);
+/* Expects a message on topic_filter whose JSON has every "key=value" field listed after the
+ * timeout (testkit.h), recorded since the start or the last clear, within timeout_ms; fails the
  * test (every log dumped, the newest message on the topic shown) when none comes. */
 #define bpt_expect_msg(rec, topic_filter, timeout_ms, ...)                                         \
-    bpt_expect_msg_at((rec), __FILE__, __LINE__, (topic_filter), (timeout_ms), __VA_ARGS__)
+    bpt_expect_msg_at((rec), __FILE__, __LINE__, (topic_filter), (timeout_ms),                     \
+                      (const char *const[]){__VA_ARGS__, NULL})
 void bpt_expect_msg_at(struct bpt_rec *rec, const char *file, int line, const char *topic_filter,
-                       int64_t timeout_ms, ...) __attribute__((sentinel));
+                       int64_t timeout_ms, const char *const *fields);
 /* Number of recorded messages matching topic_filter and needles. */
 int bpt_rec_count(struct bpt_rec *rec, const char *topic_filter, const char *const *needles);
 /* Forgets everything recorded so far. */

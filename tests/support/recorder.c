@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,27 +266,17 @@ int bpt_rec_count(struct bpt_rec *rec, const char *topic_filter, const char *con
     return count;
 }
 
-char *bpt_rec_wait_fields(struct bpt_rec *rec, const char *topic_filter, int64_t timeout_ms, ...)
+char *bpt_rec_wait_fields(struct bpt_rec *rec, const char *topic_filter, int64_t timeout_ms,
+                          const char *const *fields)
 {
-    const char *fields[BPT_FIELDS_MAX + 1];
-    va_list ap;
-    va_start(ap, timeout_ms);
-    bpt_fields_collect(ap, fields);
-    va_end(ap);
     struct want w = {.fields = fields};
     return wait_for(rec, topic_filter, &w, timeout_ms);
 }
 
 void bpt_expect_msg_at(struct bpt_rec *rec, const char *file, int line, const char *topic_filter,
-                       int64_t timeout_ms, ...)
+                       int64_t timeout_ms, const char *const *fields)
 {
-    const char *fields[BPT_FIELDS_MAX + 1];
-    va_list ap;
-    va_start(ap, timeout_ms);
-    bpt_fields_collect(ap, fields);
-    va_end(ap);
-    struct want w = {.fields = fields};
-    char *found = wait_for(rec, topic_filter, &w, timeout_ms);
+    char *found = bpt_rec_wait_fields(rec, topic_filter, timeout_ms, fields);
     if (found) {
         free(found);
         return;

@@ -13,21 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    static struct efx fx;
-    efx_start(&fx, 60 * S, 120 * S);
-    fx.cfg.reconnect_grace_ms = 5 * S;
-    *state = &fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    efx_stop(*state);
-    return 0;
-}
-
 static void test_open_alert_repeats_until_resolved(void **state)
 {
     struct efx *fx = *state;
@@ -361,20 +346,23 @@ static void test_flapping_bot_alerts_once_then_settles(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_alert_repeats_until_resolved, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_repeat_when_disabled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restored_alert_is_kept_then_resolved_by_its_id, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_open_alert_repeats_until_resolved, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_repeat_when_disabled, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_restored_alert_is_kept_then_resolved_by_its_id,
+                                        efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_restored_flapping_alert_resolves_at_first_verdict,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restored_recovery_alert_waits_for_a_working_bot, setup,
-                                        teardown),
+                                        efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_restored_recovery_alert_waits_for_a_working_bot,
+                                        efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_restored_warning_escalates_and_silent_bot_goes_down,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_each_failing_check_has_its_own_alert, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_confirmed_alarm_is_not_a_flap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flapping_bot_alerts_once_then_settles, setup,
-                                        teardown),
+                                        efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_each_failing_check_has_its_own_alert, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_confirmed_alarm_is_not_a_flap, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_flapping_bot_alerts_once_then_settles, efx_setup,
+                                        efx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

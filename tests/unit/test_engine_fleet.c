@@ -11,21 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    static struct efx fx;
-    efx_start(&fx, 60 * S, 120 * S);
-    fx.cfg.reconnect_grace_ms = 5 * S;
-    *state = &fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    efx_stop(*state);
-    return 0;
-}
-
 static void test_account_counts_follow_labels(void **state)
 {
     struct efx *fx = *state;
@@ -142,10 +127,11 @@ static void test_failures_far_apart_are_no_incident(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_account_counts_follow_labels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bots_failing_together_make_one_incident, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_failures_far_apart_are_no_incident, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_counts_follow_labels, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_bots_failing_together_make_one_incident, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_failures_far_apart_are_no_incident, efx_setup,
+                                        efx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,21 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    static struct efx fx;
-    efx_start(&fx, 60 * S, 120 * S);
-    fx.cfg.reconnect_grace_ms = 5 * S;
-    *state = &fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    efx_stop(*state);
-    return 0;
-}
-
 static void test_heartbeat_timeout_goes_down_at_deadline(void **state)
 {
     struct efx *fx = *state;
@@ -274,19 +259,21 @@ static void test_maintenance_holds_the_alert_until_it_ends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_heartbeat_timeout_goes_down_at_deadline, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_last_will_downs_every_bot_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_process_dead_is_stopped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blind_collector_judges_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_silence_during_grace_is_judged_when_it_ends, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_offline_during_grace_waits_for_online, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_silent_loop_goes_hung_at_its_deadline, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_maintenance_holds_the_alert_until_it_ends, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_timeout_goes_down_at_deadline, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_last_will_downs_every_bot_at_once, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_process_dead_is_stopped, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_blind_collector_judges_nothing, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_silence_during_grace_is_judged_when_it_ends, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_offline_during_grace_waits_for_online, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_silent_loop_goes_hung_at_its_deadline, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_maintenance_holds_the_alert_until_it_ends, efx_setup,
+                                        efx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

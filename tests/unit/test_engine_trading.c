@@ -11,21 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    static struct efx fx;
-    efx_start(&fx, 60 * S, 120 * S);
-    fx.cfg.reconnect_grace_ms = 5 * S;
-    *state = &fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    efx_stop(*state);
-    return 0;
-}
-
 static void test_stale_then_stopped_then_trade_resolves(void **state)
 {
     struct efx *fx = *state;
@@ -143,12 +128,14 @@ static void test_skewed_agent_clock_neither_hides_nor_invents_staleness(void **s
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_learned_cadence_stretches_staleness, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_learned_cadence_stretches_staleness, efx_setup,
+                                        efx_teardown),
         cmocka_unit_test_setup_teardown(test_skewed_agent_clock_neither_hides_nor_invents_staleness,
-                                        setup, teardown),
+                                        efx_setup, efx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,21 @@ void efx_stop(struct efx *fx)
     recorder_free(fx->said);
 }
 
+int efx_setup(void **state)
+{
+    static struct efx fx;
+    efx_start(&fx, 60 * S, 120 * S);
+    fx.cfg.reconnect_grace_ms = 5 * S;
+    *state = &fx;
+    return 0;
+}
+
+int efx_teardown(void **state)
+{
+    efx_stop(*state);
+    return 0;
+}
+
 void efx_header(struct efx *fx, struct col_event *ev, enum bp_msg_type type, const char *agent,
                 const char *bot, int64_t at)
 {

@@ -33,6 +33,10 @@ void efx_settings(struct col_settings *cfg, int64_t stale_ms, int64_t stopped_ms
 /* Settings with stale and stopped as given, a recorder, and an engine on them. */
 void efx_start(struct efx *fx, int64_t stale_ms, int64_t stopped_ms);
 void efx_stop(struct efx *fx);
+/* cmocka's setup and teardown for suites of the engine on these settings: stale after 60 s,
+ * stopped after 120 s, a reconnect grace of 5 s (state is the struct efx *). */
+int efx_setup(void **state);
+int efx_teardown(void **state);
 
 /* A message from agent (about bot, "" for the agent itself) received at `at`. */
 void efx_header(struct efx *fx, struct col_event *ev, enum bp_msg_type type, const char *agent,

@@ -2,6 +2,11 @@
 /* The rules' unit-test fixture: the design's limits and a live bot's evidence. */
 #include "rules_fx.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
 const struct col_rule_limits rfx_limits = {
     .heartbeat_timeout_ms = 0,
     .heartbeat_misses = 3,
@@ -40,4 +45,16 @@ struct col_evidence rfx_evidence(int64_t heartbeat_at, int64_t trade_at, bool pr
     ev.proc_alive = proc_alive;
     ev.agent_offline = agent_offline;
     return ev;
+}
+
+void rfx_judge(const char *name, const struct col_evidence *ev, const struct col_rule_limits *lim,
+               int64_t now, enum col_status want, const char *check, enum col_severity sev,
+               struct col_verdict *v)
+{
+    col_rules_evaluate(ev, lim, now, v);
+    print_message("case: %s -> %s/%s/%s (%s)\n", name, col_status_name(v->status), v->check,
+                  col_severity_name(v->severity), v->reason);
+    assert_string_equal(col_status_name(v->status), col_status_name(want));
+    assert_string_equal(v->check, check);
+    assert_string_equal(col_severity_name(v->severity), col_severity_name(sev));
 }

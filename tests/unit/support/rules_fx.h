@@ -30,4 +30,10 @@ struct col_evidence rfx_alive(void);
 struct col_evidence rfx_evidence(int64_t heartbeat_at, int64_t trade_at, bool proc_alive,
                                  bool agent_offline);
 
+/* Judges ev under lim at now into *v, prints the case, and asserts the status, check and
+ * severity it gives. */
+void rfx_judge(const char *name, const struct col_evidence *ev, const struct col_rule_limits *lim,
+               int64_t now, enum col_status want, const char *check, enum col_severity sev,
+               struct col_verdict *v);
+
 #endif
