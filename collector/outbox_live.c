@@ -5,6 +5,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "publish.h"
+#include "snapshot.h"
 #include "store.h"
 
 #include <errno.h>

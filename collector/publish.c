@@ -2,7 +2,9 @@
 /* The collector's outbound messages: encoders (cJSON), their topics, QoS and retain flags. */
 #include "publish.h"
 
+#include "fleet.h"
 #include "mqtt.h"
+#include "snapshot.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

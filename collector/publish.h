@@ -7,10 +7,8 @@
 #define COL_PUBLISH_H
 
 #include "alerts.h"
-#include "fleet.h"
 #include "incidents.h"
 #include "ingest.h"
-#include "snapshot.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -19,6 +17,8 @@
 
 struct bp_mqtt;
 struct bp_msg;
+struct col_bot_snapshot;
+struct col_fleet;
 
 struct col_collector_stats {
     int64_t uptime_s;

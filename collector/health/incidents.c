@@ -2,6 +2,8 @@
 /* Correlated incidents over the fleet: formed, joined, resolved on status changes. */
 #include "incidents.h"
 
+#include "fleet.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,13 +8,17 @@
 #ifndef COL_INCIDENTS_H
 #define COL_INCIDENTS_H
 
-#include "fleet.h"
+#include "msg.h"
+#include "rules.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define COL_INCIDENT_ID_MAX 47
+
+struct col_bot;
+struct col_fleet;
 
 struct col_incident_limits {
     int min_bots;      /* bots failing together that make an incident; 0: never */

@@ -7,6 +7,7 @@
 #include "http_parse.h"
 #include "http_reply.h"
 #include "log.h"
+#include "settings.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -7,11 +7,11 @@
 #ifndef COL_HTTP_SERVER_H
 #define COL_HTTP_SERVER_H
 
-#include "ingest.h"
-#include "mqtt.h"
-#include "queue.h"
-#include "settings.h"
-#include "store.h"
+struct bp_mqtt;
+struct bp_queue;
+struct col_ingest;
+struct col_settings;
+struct col_store;
 
 #define COL_HTTP_BODY_MAX 8192
 

@@ -2,6 +2,8 @@
 /* Prometheus text rendering of the fleet and the collector's own counters. */
 #include "metrics.h"
 
+#include "query.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

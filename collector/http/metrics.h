@@ -6,13 +6,15 @@
 #define COL_METRICS_H
 
 #include "ingest.h"
-#include "query.h"
 #include "recovery.h"
 #include "store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct col_alert_view;
+struct col_bot_view;
 
 #define COL_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

@@ -7,12 +7,12 @@
 #ifndef COL_STORE_H
 #define COL_STORE_H
 
-#include "store_op.h"
-
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct col_store;
+struct col_store_op;
 
 struct col_store_opts {
     const char *conninfo; /* libpq connection string */

@@ -6,6 +6,7 @@
 #include "migrations.h"
 #include "store.h"
 #include "store_load.h"
+#include "store_op.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -3,6 +3,9 @@
  * that does not answer (or is not running) turns into 503 after [http] timeout, not a hang. */
 #include "engine.h"
 #include "http_server.h"
+#include "ingest.h"
+#include "queue.h"
+#include "settings.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

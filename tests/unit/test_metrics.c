@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* /metrics rendering: the exact series a scraper sees, escaping, and HELP/TYPE for each family. */
 #include "metrics.h"
+#include "query.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -7,6 +7,7 @@
 #include "incidents.h"
 #include "publish.h"
 #include "schema.h"
+#include "snapshot.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

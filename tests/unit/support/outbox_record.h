@@ -8,7 +8,7 @@
 
 #include "outbox.h"
 #include "publish.h"
-#include "store.h"
+#include "store_op.h"
 
 #include <stdbool.h>
 #include <stddef.h>
