@@ -175,7 +175,8 @@ def main():
         graph[module_of(p)]
         for kind, name in INCLUDE.findall(text):
             if node in pure and name in IO_HEADERS:
-                problems.append(f"{p}: includes <{name}>, an I/O header, in pure {node}/")
+                shown = f'"{name}"' if kind == '"' else f"<{name}>"
+                problems.append(f"{p}: includes {shown}, an I/O header, in pure {node}/")
             if kind != '"':
                 continue
             target, err = resolve(p, name, by_base, by_path)
