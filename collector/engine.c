@@ -278,7 +278,8 @@ void col_engine_handle(struct col_engine *e, const struct col_event *ev)
 void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall)
 {
     struct bp_timer *t;
-    if (e->offline_pending && now_mono >= e->grace_until_mono) /* first: the truer reason */
+    /* first: the truer reason; and not while blind, when the next connect starts a new grace */
+    if (!e->blind && e->offline_pending && now_mono >= e->grace_until_mono)
         engine_grace_ended(e, now_mono, now_wall);
     while (!e->blind && (t = bp_timerheap_pop_due(&e->timers, now_mono)) != NULL)
         engine_evaluate(e, BP_CONTAINER_OF(t, struct col_bot, timer), now_mono, now_wall);
@@ -305,7 +306,7 @@ int64_t col_engine_next_deadline(const struct col_engine *e)
     int64_t silence_end = col_silences_next_end(&e->silences);
     if (silence_end < next)
         next = silence_end;
-    if (e->offline_pending && e->grace_until_mono < next)
+    if (!e->blind && e->offline_pending && e->grace_until_mono < next)
         next = e->grace_until_mono;
     if (e->summary_dirty) {
         int64_t s = e->summary_last_mono + e->cfg->summary_interval_ms;

@@ -12,18 +12,17 @@
 int bpt_ctl_argv(struct bpt_env *env, char **out, const char *url, const char *token,
                  const char *const *words)
 {
-    char *argv[6 + WORDS_MAX + 1] = {BPT_CTL_BIN, "--url", (char *)url};
+    char *argv[3 + WORDS_MAX + 1] = {BPT_CTL_BIN, "--url", (char *)url};
     int n = 3;
-    if (token) {
-        argv[n++] = "--token";
-        argv[n++] = (char *)token;
-    }
     for (int i = 0; i < WORDS_MAX && words[i]; i++)
         argv[n++] = (char *)words[i];
     argv[n] = NULL;
     free(*out);
     *out = NULL;
+    if (token) /* not on the command line, where everyone on the host would see it */
+        setenv("BOTPULSE_TOKEN", token, 1);
     int rc = bpt_run(env, argv, 20000, out);
+    unsetenv("BOTPULSE_TOKEN");
     if (!*out)
         *out = calloc(1, 1);
     return rc;

@@ -8,9 +8,10 @@ struct bpt_env;
 
 #define BPT_CTL_BIN BP_BIN_DIR "/ctl/botpulse-ctl"
 
-/* Runs botpulse-ctl --url url [--token token] and the NULL-terminated words after it (at most
- * 16), within 20 s. Its stdout and stderr go to *out (what *out held is freed; "" when it
- * printed nothing; the caller frees). Returns its exit status, or -errno. */
+/* Runs botpulse-ctl --url url and the NULL-terminated words after it (at most 16), within
+ * 20 s, with token (NULL: none) in its BOTPULSE_TOKEN. Its stdout and stderr go to *out (what *out
+ * held is freed; "" when it printed nothing; the caller frees). Returns its exit status, or -errno.
+ */
 int bpt_ctl(struct bpt_env *env, char **out, const char *url, const char *token, ...)
     __attribute__((sentinel));
 /* The same with the words in a NULL-terminated array. */

@@ -183,6 +183,39 @@ static void test_offline_during_grace_waits_for_online(void **state)
     expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=opened", "check=liveness", NULL);
 }
 
+/* A Will held in the grace after our first connect, and then the broker goes away with us
+ * blind past the grace's end: the Will waits for the grace that starts when we are back, as
+ * everything else about liveness does, instead of being judged while nothing can reach us. */
+static void test_grace_does_not_end_while_blind(void **state)
+{
+    struct efx *fx = *state;
+    efx_connection(fx, COL_EV_CONNECTED, 0); /* grace until 5 s */
+    efx_agent_state(fx, "a1", "h", true, "bot-1", "acct", 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    efx_agent_state(fx, "a2", "h", true, "bot-2", "acct", 0);
+    efx_heartbeat(fx, "a2", "bot-2", true, 0);
+    efx_agent_state(fx, "a1", "h", false, "bot-1", "acct", 1 * S); /* the broker stopping */
+    efx_agent_state(fx, "a2", "h", false, "bot-2", "acct", 1 * S);
+    efx_connection(fx, COL_EV_DISCONNECTED, 1 * S);
+    recorder_clear(fx->said);
+    efx_tick(fx, 6 * S); /* the first grace is over, and we are blind */
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_HEALTHY);
+    expect_silent(fx->said, ROOT "/status/#");
+    efx_connection(fx, COL_EV_CONNECTED, 7 * S);                  /* a new grace, until 12 s */
+    efx_agent_state(fx, "a1", "h", true, "bot-1", "acct", 8 * S); /* a1 is back; a2 is not */
+    efx_heartbeat(fx, "a1", "bot-1", true, 8 * S);
+    efx_tick(fx, 11 * S);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_HEALTHY);
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 12 * S);
+    efx_tick(fx, 12 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_DOWN);
+    expect_said(fx->said, ROOT "/status/bot-2", "status=down", "reason=agent offline",
+                "since=1700000012000", NULL);
+    assert_int_equal(said_count(fx->said, ROOT "/status/bot-1"), 0);
+}
+
 /* A heartbeat carrying signals: the loop's last tick and a maintenance end, both Unix ms. */
 static void heartbeat_signals(struct efx *fx, const char *bot, bool alive, int64_t at,
                               int64_t tick_at, int64_t maint_until)
@@ -269,6 +302,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_silence_during_grace_is_judged_when_it_ends, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_offline_during_grace_waits_for_online, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_grace_does_not_end_while_blind, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_silent_loop_goes_hung_at_its_deadline, efx_setup,
                                         efx_teardown),
