@@ -7,6 +7,10 @@
 #ifndef BPT_FIXTURE_H
 #define BPT_FIXTURE_H
 
+#include "ctl_run.h"
+#include "http_client.h"
+#include "testkit.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -136,6 +140,13 @@ int bpt_run(struct bpt_env *env, char *const argv[], int64_t timeout_ms, char **
  * message matching filter (MQTT wildcards allowed). Waits for the subscription (10 s). NULL on
  * failure. */
 struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter);
+/* The same, logged in as a broker user (bpt_broker_secure), recording every message matching
+ * any of the NULL-terminated filters (at most 4) that the broker lets this user read. */
+struct bpt_rec *bpt_rec_new_as(struct bpt_env *env, const char *user, const char *password,
+                               const char *const *filters);
+/* Publishes payload to topic with QoS 1 as the recorder's user, and waits until the broker has
+ * it (a publish the ACL refuses is acknowledged and dropped). 0 or -errno. */
+int bpt_rec_publish(struct bpt_rec *rec, const char *topic, const char *payload);
 void bpt_rec_free(struct bpt_rec *rec);
 /* Waits until a message whose topic matches topic_filter (MQTT wildcards) and whose payload
  * contains every one of the NULL-terminated substrings in needles has been recorded (at any
@@ -143,6 +154,18 @@ void bpt_rec_free(struct bpt_rec *rec);
  * of the newest such payload (caller frees), or NULL on timeout. */
 char *bpt_rec_wait(struct bpt_rec *rec, const char *topic_filter, const char *const *needles,
                    int64_t timeout_ms);
+/* Waits like bpt_rec_wait for a message whose JSON has every "key=value" field of the
+ * NULL-terminated array (testkit.h); a malloc'd copy of the newest one, or NULL on timeout. */
+char *bpt_rec_wait_fields(struct bpt_rec *rec, const char *topic_filter, int64_t timeout_ms,
+                          const char *const *fields);
+/* Expects a message on topic_filter whose JSON has every "key=value" field listed after the
+ * timeout (testkit.h), recorded since the start or the last clear, within timeout_ms; fails the
+ * test (every log dumped, the newest message on the topic shown) when none comes. */
+#define bpt_expect_msg(rec, topic_filter, timeout_ms, ...)                                         \
+    bpt_expect_msg_at((rec), __FILE__, __LINE__, (topic_filter), (timeout_ms),                     \
+                      (const char *const[]){__VA_ARGS__, NULL})
+void bpt_expect_msg_at(struct bpt_rec *rec, const char *file, int line, const char *topic_filter,
+                       int64_t timeout_ms, const char *const *fields);
 /* Number of recorded messages matching topic_filter and needles. */
 int bpt_rec_count(struct bpt_rec *rec, const char *topic_filter, const char *const *needles);
 /* Forgets everything recorded so far. */
@@ -154,8 +177,5 @@ void bpt_rec_clear(struct bpt_rec *rec);
  * refuses is dropped by the broker silently, as MQTT 3.1.1 wants. 0 or -errno. */
 int bpt_publish(struct bpt_env *env, const char *topic, const void *payload, size_t len, int qos,
                 bool retain);
-
-/* True if topic matches an MQTT filter with + and # wildcards. */
-bool bpt_topic_matches(const char *filter, const char *topic);
 
 #endif
