@@ -3,6 +3,7 @@
 #include "ctl_args.h"
 #include "ctl_format.h"
 #include "ctl_http.h"
+#include "ctl_report.h"
 #include "secret.h"
 
 #include <cjson/cJSON.h>
@@ -45,7 +46,8 @@ static int report(const struct ctl_cmd *cmd, const struct ctl_answer *a, int64_t
                 cJSON_IsString(e) ? e->valuestring : "(no reason given)");
     } else if (cmd->json) { /* also report --format json */
         printf("%s\n", a->body ? a->body : "");
-    } else if (!body || ctl_print(stdout, cmd, body, now) < 0) {
+    } else if (!body || (cmd->verb == CTL_REPORT ? ctl_print_report(stdout, body)
+                                                 : ctl_print(stdout, cmd, body, now)) < 0) {
         fprintf(stderr, "botpulse-ctl: the collector's answer is not what this version "
                         "expects\n");
         code = CTL_EXIT_REFUSED;

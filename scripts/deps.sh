@@ -14,6 +14,7 @@ PACKAGES=(
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
     python3
+    dpkg-dev file openssl polkitd dbus-daemon systemd # packages, TLS, the polkit rule, units
 )
 
 PACKAGES+=("$@") # extra packages a caller needs (e.g. a benchmark's peers)

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CTL_BIN BP_BIN_DIR "/ctl/botpulse-ctl"
 #define TOKEN "ctl-token"
 
 struct t {
@@ -29,14 +28,8 @@ struct t {
 static int ctl(struct t *t, const char *a1, const char *a2, const char *a3, const char *a4,
                const char *a5)
 {
-    char *argv[] = {CTL_BIN,    "--url",    t->url,     (char *)a1, (char *)a2,
-                    (char *)a3, (char *)a4, (char *)a5, NULL};
-    free(t->out);
-    t->out = NULL;
-    int rc = bpt_run(t->env, argv, 20000, &t->out);
-    if (!t->out)
-        t->out = calloc(1, 1);
-    return rc;
+    const char *words[] = {a1, a2, a3, a4, a5, NULL};
+    return bpt_ctl_argv(t->env, &t->out, t->url, NULL, words);
 }
 
 #define expect_ctl(t, want, needle, ...)                                                           \
@@ -91,7 +84,7 @@ static void test_ctl_commands_and_exit_codes(void **state)
     expect_ctl(&t, 0, "status:         healthy", "recheck", "bot-1", NULL, NULL, NULL);
     unsetenv("BOTPULSE_TOKEN");
     /* $BOTPULSE_URL instead of --url; --version */
-    char *argv[] = {CTL_BIN, "status", NULL}, *vargv[] = {CTL_BIN, "--version", NULL};
+    char *argv[] = {BPT_CTL_BIN, "status", NULL}, *vargv[] = {BPT_CTL_BIN, "--version", NULL};
     setenv("BOTPULSE_URL", t.url, 1);
     free(t.out);
     t.out = NULL;

@@ -3,6 +3,7 @@
  * command makes, the tables it prints and the exit code each answer means. */
 #include "ctl_args.h"
 #include "ctl_format.h"
+#include "ctl_report.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
