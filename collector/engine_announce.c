@@ -157,8 +157,8 @@ void engine_note_incident(struct col_engine *e, struct col_bot *b, int64_t now_m
     char id[COL_INCIDENT_ID_MAX + 1];
     engine_new_id(e, "i", id, sizeof(id));
     struct col_incident *inc;
-    enum col_incident_event ev = col_incidents_on_change(
-        &e->incidents, &e->fleet, b, &e->cfg->incidents, id, now_mono, now_wall, &inc);
+    enum col_incident_event ev =
+        col_incidents_on_change(&e->incidents, b, &e->cfg->incidents, id, now_mono, now_wall, &inc);
     if (ev == COL_INCIDENT_OPENED || ev == COL_INCIDENT_RESOLVED)
         announce_incident(e, inc, ev, now_wall);
     else if (ev == COL_INCIDENT_UPDATED)

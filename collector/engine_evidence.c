@@ -71,8 +71,11 @@ static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t
     col_outbox_row(e->out, &op);
 }
 
-/* Every message from an agent refines its clock offset; its bots see the estimate. */
-static void note_clock(struct col_engine *e, struct col_agent *a, const struct col_event *ev)
+/* Every message from an agent refines its clock offset. The bot it speaks for sees the new
+ * estimate at once (b; NULL: every bot of the agent, for an agent_state): the others at their
+ * own next message, so a message costs the same whatever the number of bots on its host. */
+static void note_clock(struct col_engine *e, struct col_agent *a, struct col_bot *b,
+                       const struct col_event *ev)
 {
     int64_t ahead = col_skew_add(&a->skew, ev->msg.hdr.ts, ev->recv_wall);
     int64_t moved = ahead - a->skew_stored_ms;
@@ -80,9 +83,10 @@ static void note_clock(struct col_engine *e, struct col_agent *a, const struct c
         a->skew_stored_ms = ahead;
         store_agent(e, a, ev->recv_wall);
     }
-    for (size_t i = 0; i < a->nbots; i++) {
-        a->bots[i]->ev.clock_known = true;
-        a->bots[i]->ev.clock_ahead_ms = ahead;
+    for (size_t i = 0; i < (b ? 1 : a->nbots); i++) {
+        struct col_bot *x = b ? b : a->bots[i];
+        x->ev.clock_known = true;
+        x->ev.clock_ahead_ms = ahead;
     }
 }
 
@@ -112,7 +116,7 @@ static void on_agent_state(struct col_engine *e, const struct col_event *ev)
     if (!a)
         return;
     if (st->online) /* a Will was composed at connect time: its ts says nothing of the clock */
-        note_clock(e, a, ev);
+        note_clock(e, a, NULL, ev);
     if (a->offline == st->online || strcmp(a->boot, h->boot) != 0)
         BP_INFO("engine", "agent %s is %s (host %s, boot %s, %d bots)", a->id,
                 st->online ? "online" : "offline", st->host, h->boot, st->nbots);
@@ -217,7 +221,7 @@ static void on_bot_message(struct col_engine *e, const struct col_event *ev)
     struct col_bot *b = engine_bot_for(e, a, h->bot, ev->recv_mono);
     if (!b)
         return;
-    note_clock(e, a, ev);
+    note_clock(e, a, b, ev);
     switch (h->type) {
     case BP_MSG_HEARTBEAT:
         on_heartbeat(b, ev);

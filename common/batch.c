@@ -162,7 +162,7 @@ struct bp_batch_writer {
 
 struct bp_batch_writer *bp_batch_writer_new(const char *agent, const char *boot)
 {
-    if (!bp_id_is_valid(agent) || !boot || !bp_codec_id_ok(boot, strlen(boot), BP_BOOT_MAX))
+    if (!bp_id_is_valid(agent) || !boot || !bp_id_chars_ok(boot, strlen(boot), BP_BOOT_MAX))
         return NULL;
     struct bp_batch_writer *w = calloc(1, sizeof(*w));
     if (!w)

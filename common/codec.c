@@ -25,21 +25,8 @@ int bp_codec_fail(struct bp_msg_error *err, enum bp_msg_err code, const char *fm
     return -EINVAL;
 }
 
-/* True if s[0..len) is 1..max characters of [A-Za-z0-9_.-]. */
-bool bp_codec_id_ok(const char *s, size_t len, size_t max)
-{
-    if (len == 0 || len > max)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
+/* True if s is valid UTF-8 (no overlongs, no surrogates) without control characters (but
+ * newlines and tabs when lines is true). */
 static bool text_ok(const char *s, bool lines)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -123,7 +110,7 @@ static int decode_str(const cJSON *it, const struct bp_codec_field *f, char *bas
                              path, f->name, len, f->min, f->max);
     bool ok = len == 0; /* only optional fields have min 0 */
     if (!ok && f->kind == BPC_ID)
-        ok = bp_codec_id_ok(s, len, (size_t)f->max);
+        ok = bp_id_chars_ok(s, len, (size_t)f->max);
     else if (!ok && (f->kind == BPC_TEXT || f->kind == BPC_LINES))
         ok = text_ok(s, f->kind == BPC_LINES);
     else if (!ok && f->kind == BPC_SIDE)

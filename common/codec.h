@@ -5,7 +5,7 @@
 #ifndef BP_CODEC_H
 #define BP_CODEC_H
 
-#include "msg.h"
+#include "wire.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -48,8 +48,6 @@ struct bp_codec_field {
 /* Fills err (control characters in the detail become '?') and returns -EINVAL. */
 __attribute__((format(printf, 3, 4))) int bp_codec_fail(struct bp_msg_error *err,
                                                         enum bp_msg_err code, const char *fmt, ...);
-/* True if s[0..len) is 1..max characters of [A-Za-z0-9_.-]. */
-bool bp_codec_id_ok(const char *s, size_t len, size_t max);
 /* True if d is a whole number that an int64_t holds. */
 bool bp_codec_is_integral(double d);
 /* Parses exactly len bytes as one JSON value (only whitespace may follow); NULL with err. */

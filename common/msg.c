@@ -258,34 +258,10 @@ static const char *const type_names[BP_MSG_TYPE_COUNT] = {
     "agent_state", "heartbeat", "stats", "trade", "command", "command_result", "event", "batch"};
 static const char *const topic_leaves[BP_MSG_TYPE_COUNT] = {
     "state", "heartbeat", "stats", "trades", "commands", "results", "events", "batch"};
-static const char *const err_names[BP_MSG_ERR_COUNT] = {
-    "ok",      "too_large",  "json",          "version", "type",
-    "missing", "wrong_type", "unknown_field", "range",   "topic"};
-
-const char *bp_msg_err_name(enum bp_msg_err err)
-{
-    return (unsigned)err < BP_MSG_ERR_COUNT ? err_names[err] : "unknown";
-}
 
 const char *bp_msg_type_name(enum bp_msg_type type)
 {
     return (unsigned)type < BP_MSG_TYPE_COUNT ? type_names[type] : "unknown";
-}
-
-bool bp_id_is_valid(const char *s)
-{
-    return s && bp_codec_id_ok(s, strnlen(s, BP_ID_MAX + 1), BP_ID_MAX);
-}
-
-bool bp_metric_name_is_valid(const char *s)
-{
-    size_t n = s ? strnlen(s, BP_METRIC_NAME_MAX + 1) : 0;
-    if (n == 0 || n > BP_METRIC_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
 }
 
 /* True if s is valid UTF-8 (no overlongs, no surrogates) without control characters (but
