@@ -2,6 +2,7 @@
 /* What the rules thread says, through the outbox: transitions and the bots rows, retained
  * statuses, alert events (stored always, told unless silenced or spoken for by an incident),
  * incidents, flapping, the summary and the collector's stats. Each alert is encoded once. */
+#include "engine.h"
 #include "engine_impl.h"
 
 #include "clock.h"
@@ -182,6 +183,11 @@ void engine_say_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall)
     s.uptime_s = (now_mono - e->started_mono) / 1000;
     if (e->ingest)
         col_ingest_get_stats(e->ingest, &s.ingest);
+    s.queue_len = (int64_t)e->queue_len;
+    s.lag_ms = e->lag_ms;
+    s.lag_max_ms = e->lag_max_ms;
+    s.behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
+    s.blind = e->blind;
     s.bots = (int64_t)col_strmap_len(e->fleet.bots);
     col_outbox_stats(e->out, &s, now_wall);
 }

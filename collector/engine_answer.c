@@ -166,6 +166,8 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
 {
     struct col_query *qr = ev->query;
     qr->blind = e->blind;
+    qr->lag_ms = e->lag_ms;
+    qr->behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
     if ((qr->have_commands = e->commander != NULL))
         col_commander_counts(e->commander, &qr->commands);

@@ -298,27 +298,40 @@ static void shift_bot(void *ctx, const char *key, void *v)
     engine_evaluate(w->e, b, w->now_mono, w->now_wall);
 }
 
+void engine_go_blind(struct col_engine *e, int64_t now_mono)
+{
+    if (e->blind)
+        return;
+    e->blind = true;
+    e->blind_since_mono = now_mono;
+    if (e->recovery) /* nothing we see now is news: no restarts while blind */
+        col_recovery_pause_until(e->recovery, INT64_MAX);
+}
+
+void engine_see_again(struct col_engine *e, int64_t now_mono, int64_t now_wall)
+{
+    e->grace_until_mono = now_mono + e->cfg->reconnect_grace_ms;
+    if (e->recovery)
+        col_recovery_pause_until(e->recovery, e->grace_until_mono);
+    if (!e->blind || e->broker_lost || e->lossy)
+        return;
+    e->blind = false;
+    struct walk w = {e, now_mono - e->blind_since_mono, now_mono, now_wall};
+    BP_INFO("engine", "blind for %lld ms: liveness judgement resumed", (long long)w.shift);
+    col_strmap_each(e->fleet.bots, shift_bot, &w);
+}
+
 static void on_connection(struct col_engine *e, const struct col_event *ev)
 {
     if (ev->kind == COL_EV_DISCONNECTED) {
-        if (!e->blind)
+        if (!e->broker_lost)
             BP_WARN("engine", "broker connection lost: liveness judgement paused");
-        e->blind = true;
-        e->blind_since_mono = ev->recv_mono;
-        if (e->recovery) /* nothing we see now is news: no restarts while blind */
-            col_recovery_pause_until(e->recovery, INT64_MAX);
+        e->broker_lost = true;
+        engine_go_blind(e, ev->recv_mono);
         return;
     }
-    e->grace_until_mono = ev->recv_mono + e->cfg->reconnect_grace_ms;
-    if (e->recovery)
-        col_recovery_pause_until(e->recovery, e->grace_until_mono);
-    if (!e->blind)
-        return;
-    e->blind = false;
-    struct walk w = {e, ev->recv_mono - e->blind_since_mono, ev->recv_mono, ev->recv_wall};
-    BP_INFO("engine", "broker connection back after %lld ms: liveness judgement resumed",
-            (long long)w.shift);
-    col_strmap_each(e->fleet.bots, shift_bot, &w);
+    e->broker_lost = false;
+    engine_see_again(e, ev->recv_mono, ev->recv_wall);
 }
 
 void engine_take_evidence(struct col_engine *e, const struct col_event *ev)

@@ -40,8 +40,15 @@ struct col_engine {
     /* While we have no broker connection no evidence can arrive: we judge nothing, and
      * after we reconnect, agents' "offline" states (Wills the broker fired while it
      * restarted) wait reconnect_grace for the agent's own "online" before they count. */
-    bool blind;
+    bool blind;       /* broker_lost or lossy: no liveness judgement */
+    bool broker_lost; /* our broker connection is down */
+    bool lossy;       /* messages were dropped (the rules queue was full) */
     int64_t blind_since_mono;
+    uint64_t dropped_seen;  /* ingest's queue_dropped when last looked at */
+    int64_t last_drop_mono; /* when a drop was last seen */
+    /* How far behind the rules thread is: the age of the oldest message not yet applied. */
+    int64_t lag_ms, lag_max_ms; /* now, and the most since the last stats */
+    size_t queue_len;
     int64_t grace_until_mono;
     size_t offline_pending;
     bool summary_dirty;
@@ -69,6 +76,11 @@ const struct col_silence *engine_silence_for(const struct col_engine *e, const s
 
 /* Applies a message or a change of our broker connection. */
 void engine_take_evidence(struct col_engine *e, const struct col_event *ev);
+/* We stop seeing (why: broker_lost or lossy set by the caller) at now_mono. */
+void engine_go_blind(struct col_engine *e, int64_t now_mono);
+/* We see again: every bot is credited the time we could not see, and agents get the
+ * reconnect grace to report in. */
+void engine_see_again(struct col_engine *e, int64_t now_mono, int64_t now_wall);
 /* The reconnect grace is over: agents still offline are offline now, their bots judged. */
 void engine_grace_ended(struct col_engine *e, int64_t now_mono, int64_t now_wall);
 /* The bot, created (with its configured limits and labels) on first sight, and attached to

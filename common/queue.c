@@ -149,3 +149,8 @@ size_t bp_queue_len(struct bp_queue *q)
     pthread_mutex_unlock(&q->lock);
     return n;
 }
+
+size_t bp_queue_cap(const struct bp_queue *q)
+{
+    return q->cap;
+}

@@ -32,5 +32,7 @@ size_t bp_queue_pop_wait(struct bp_queue *q, void **out, size_t max, int64_t dea
 /* Wakes a waiting consumer without an item (for shutdown or re-evaluation). */
 void bp_queue_wake(struct bp_queue *q);
 size_t bp_queue_len(struct bp_queue *q);
+/* The most items it holds (as created). */
+size_t bp_queue_cap(const struct bp_queue *q);
 
 #endif
