@@ -23,6 +23,7 @@
 #include <sys/random.h>
 
 #define BATCH 512
+#define FLUSH_RETRY_MS 10 /* while items wait for room in the outbox */
 
 /* ---- recovery's wiring ------------------------------------------------------------------ */
 
@@ -123,6 +124,7 @@ int col_engine_new(const struct col_settings *cfg, struct col_outbox *out,
     snprintf(e->run_id, sizeof(e->run_id), "%016llx",
              (unsigned long long)(r ^ (uint64_t)bp_wall_ms()));
     e->started_mono = bp_mono_ms();
+    e->flush_due_mono = INT64_MAX;
     e->summary_last_mono = INT64_MIN / 2;
     e->stats_next_mono = 0; /* due at the first tick */
     int rc = start_recovery(e);
@@ -295,6 +297,7 @@ static void housekeeping(struct col_engine *e, int64_t now_mono, int64_t now_wal
         engine_say_summary(e, now_wall);
     }
     engine_silences_tick(e, now_mono, now_wall);
+    e->flush_due_mono = engine_flush(e, now_wall) > 0 ? now_mono + FLUSH_RETRY_MS : INT64_MAX;
     if (now_mono >= e->stats_next_mono) {
         e->stats_next_mono = now_mono + e->cfg->stats_interval_ms;
         engine_say_stats(e, now_mono, now_wall);
@@ -360,6 +363,8 @@ int64_t col_engine_next_deadline(const struct col_engine *e)
     }
     if (e->recovery && !e->blind && col_recovery_next_deadline(e->recovery) < next)
         next = col_recovery_next_deadline(e->recovery);
+    if (e->flush_due_mono < next)
+        next = e->flush_due_mono;
     return next;
 }
 

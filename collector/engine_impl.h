@@ -49,6 +49,11 @@ struct col_engine {
     /* How far behind the rules thread is: the age of the oldest message not yet applied. */
     int64_t lag_ms, lag_max_ms; /* now, and the most since the last stats */
     size_t queue_len;
+    /* Bots whose retained status waits for room in the outbox: one entry per bot, whatever
+     * its changes meanwhile (the newest goes out), in the order they changed. */
+    struct col_bot *status_head, *status_tail;
+    size_t statuses_waiting;
+    int64_t flush_due_mono; /* when to try again (INT64_MAX: nothing waits) */
     int64_t grace_until_mono;
     size_t offline_pending;
     bool summary_dirty;
@@ -91,10 +96,13 @@ struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const 
 /* ---- engine_announce.c ---------------------------------------------------------------- */
 
 /* b's status changed from `from`: its transition row, its bots row, its retained status. */
-void engine_say_transition(struct col_engine *e, const struct col_bot *b, enum col_status from,
+void engine_say_transition(struct col_engine *e, struct col_bot *b, enum col_status from,
                            int64_t now_wall);
 /* b's bots row and retained status (status true), or its bots row only. */
-void engine_say_bot(struct col_engine *e, const struct col_bot *b, bool status, int64_t now_wall);
+void engine_say_bot(struct col_engine *e, struct col_bot *b, bool status, int64_t now_wall);
+/* Lets out what waits for room: the outbox's own backlog, then waiting statuses (each the
+ * bot's newest). Returns how many items still wait. */
+size_t engine_flush(struct col_engine *e, int64_t now_wall);
 /* An alert event: stored always; told (MQTT, webhook) unless silenced, or an incident speaks
  * for it. A resolution is told if its opening was. */
 void engine_announce(struct col_engine *e, struct col_bot *b, struct col_alert *a,

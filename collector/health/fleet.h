@@ -61,6 +61,9 @@ struct col_bot {
     struct col_cadence *cadence; /* learned trading cadence, only for bots that ask for it */
     int64_t last_sample_mono;
     struct bp_timer timer; /* next evaluation deadline */
+    /* Its retained status waits for room in the outbox (the engine's list, in order). */
+    bool status_waiting;
+    struct col_bot *status_next;
 };
 
 /* Counts of bots by status within one group (the whole fleet, one account, one host). */
