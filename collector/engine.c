@@ -91,7 +91,7 @@ void engine_note_recovery(struct col_engine *e, struct col_bot *b, int64_t now_m
                                     .exchange = b->exchange,
                                     .status = b->status,
                                     .agent_offline = b->ev.agent_offline,
-                                    .intended_stopped = b->limits.intended_stopped,
+                                    .intended_stopped = b->limits->intended_stopped,
                                     .paused = engine_silence_for(e, b, b->check, now_mono) != NULL,
                                     .pid = b->ev.proc_alive ? b->ev.pid : 0,
                                     .policy = &policy};
@@ -239,7 +239,7 @@ static int64_t remind(struct col_engine *e, struct col_bot *b, int64_t now_mono,
 void engine_evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, int64_t now_wall)
 {
     struct col_verdict v;
-    col_rules_evaluate(&b->ev, &b->limits, now_mono, &v);
+    col_rules_evaluate(&b->ev, b->limits, now_mono, &v);
     if (v.status == COL_ST_DOWN && !b->ev.agent_offline && now_mono < e->grace_until_mono) {
         /* just (re)connected: agents get the grace to report in before silence counts */
         if (bp_timerheap_set(&e->timers, &b->timer, e->grace_until_mono) < 0)
@@ -410,7 +410,7 @@ void col_engine_run(struct col_engine *e, struct bp_queue *q, volatile sig_atomi
 /* A bot first seen now is judged like any: unknown until evidence, down if none comes. */
 static int await_first_evidence(struct col_engine *e, struct col_bot *b)
 {
-    int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, &b->limits);
+    int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, b->limits);
     return bp_timerheap_set(&e->timers, &b->timer, due) < 0 ? -ENOMEM : 0;
 }
 
@@ -441,5 +441,6 @@ int col_engine_restore_intent(struct col_engine *e, const char *bot, enum col_in
         return -ENOMEM;
     if (col_intent_set(b, intent) < 0)
         return -EINVAL;
+    engine_set_limits(e, b);
     return known ? 0 : await_first_evidence(e, b);
 }

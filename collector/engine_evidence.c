@@ -22,6 +22,19 @@ static struct col_agent *agent_for(struct col_engine *e, const char *id)
     return a ? a : col_fleet_agent_add(&e->fleet, id);
 }
 
+void engine_set_limits(struct col_engine *e, struct col_bot *b)
+{
+    struct col_rule_limits lim;
+    memset(&lim, 0, sizeof(lim)); /* compared byte for byte, padding too */
+    col_settings_limits_for(e->cfg, b->id, b->account, &lim); /* [account] may apply */
+    col_intent_apply(b, &lim);
+    const struct col_rule_limits *shared = col_fleet_limits(&e->fleet, &lim);
+    if (shared)
+        b->limits = shared;
+    else if (!b->limits) /* out of memory before it ever had limits: the defaults */
+        b->limits = &e->cfg->limits;
+}
+
 struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const char *id,
                                int64_t now_mono)
 {
@@ -30,13 +43,12 @@ struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const 
         b = col_fleet_bot_add(&e->fleet, id, now_mono);
         if (!b)
             return NULL;
-        col_settings_limits_for(e->cfg, id, "", &b->limits);
-        col_intent_apply(b);
         const struct col_bot_override *o = col_settings_find_bot(e->cfg, id);
         if (o && o->account[0])
             col_fleet_set_account(&e->fleet, b, o->account);
         if (o && o->exchange[0])
-            snprintf(b->exchange, sizeof(b->exchange), "%s", o->exchange);
+            col_fleet_set_exchange(&e->fleet, b, o->exchange);
+        engine_set_limits(e, b);
     }
     if (a && b->agent != a) {
         if (b->agent)
@@ -54,9 +66,8 @@ static void apply_labels(struct col_engine *e, struct col_bot *b, const struct b
     if (!(o && o->account[0]))
         col_fleet_set_account(&e->fleet, b, info->account);
     if (!(o && o->exchange[0]))
-        snprintf(b->exchange, sizeof(b->exchange), "%s", info->exchange);
-    col_settings_limits_for(e->cfg, b->id, b->account, &b->limits); /* [account] may apply */
-    col_intent_apply(b);
+        col_fleet_set_exchange(&e->fleet, b, info->exchange);
+    engine_set_limits(e, b);
 }
 
 static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t now_wall)
@@ -153,7 +164,7 @@ static void note_trade(struct col_bot *b, const struct col_event *ev, int64_t tr
     b->ev.has_trade = true;
     b->ev.last_trade_mono = mono;
     b->last_trade_wall = trade_ts;
-    if (b->limits.cadence_factor > 0 && !b->cadence) {
+    if (b->limits->cadence_factor > 0 && !b->cadence) {
         b->cadence = calloc(1, sizeof(*b->cadence));
         if (!b->cadence)
             BP_ERROR("engine", "out of memory: bot %s judged without its learned cadence", b->id);
@@ -161,7 +172,7 @@ static void note_trade(struct col_bot *b, const struct col_event *ev, int64_t tr
     if (b->cadence) {
         col_cadence_note_trade(b->cadence, trade_ts); /* gaps on the agent's clock: no skew */
         b->ev.cadence_gap_ms =
-            col_cadence_expected(b->cadence, trade_ts, b->limits.cadence_min_samples);
+            col_cadence_expected(b->cadence, trade_ts, b->limits->cadence_min_samples);
     }
 }
 
@@ -177,7 +188,7 @@ static void on_heartbeat(struct col_bot *b, const struct col_event *ev)
     note_trade(b, ev, hb->last_trade_ts);
     col_evidence_apply_signals(&b->ev, hb, ev->msg.hdr.ts, ev->recv_mono);
     col_evidence_apply_log(&b->ev, hb, ev->msg.hdr.ts, ev->recv_mono);
-    col_evidence_count_failures(&b->ev, &b->limits);
+    col_evidence_count_failures(&b->ev, b->limits);
 }
 
 /* At most one sample row per bot per sample_interval, with its bots row kept fresh. */
@@ -193,7 +204,7 @@ static void on_stats(struct col_engine *e, struct col_bot *b, const struct col_e
         engine_say_bot(e, b, false, ev->recv_wall); /* last_heartbeat/last_trade stay fresh */
     }
     b->ev.res_level =
-        col_resources_level(&b->limits, st->proc_cpu_pct, st->host_cpu_pct, st->host_mem_pct,
+        col_resources_level(b->limits, st->proc_cpu_pct, st->host_cpu_pct, st->host_mem_pct,
                             st->host_disk_pct, b->ev.res_reason, sizeof(b->ev.res_reason));
     if (b->ev.res_level == COL_LEVEL_OK)
         b->ev.res_streak = 0;

@@ -88,6 +88,9 @@ void engine_go_blind(struct col_engine *e, int64_t now_mono);
 void engine_see_again(struct col_engine *e, int64_t now_mono, int64_t now_wall);
 /* The reconnect grace is over: agents still offline are offline now, their bots judged. */
 void engine_grace_ended(struct col_engine *e, int64_t now_mono, int64_t now_wall);
+/* b's rule limits from the config (its [bot] section, its account's) and the operator's
+ * intent, shared with every bot that has the same (col_fleet_limits). */
+void engine_set_limits(struct col_engine *e, struct col_bot *b);
 /* The bot, created (with its configured limits and labels) on first sight, and attached to
  * agent a (NULL: none yet). NULL on ENOMEM. */
 struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const char *id,
