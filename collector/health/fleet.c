@@ -36,6 +36,7 @@ static void free_bot(void *v)
 {
     struct col_bot *b = v;
     free(b->cadence);
+    col_evidence_cleanup(&b->ev);
     col_alerts_free(&b->alerts);
     free(b);
 }
