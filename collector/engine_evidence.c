@@ -35,10 +35,29 @@ void engine_set_limits(struct col_engine *e, struct col_bot *b)
         b->limits = &e->cfg->limits;
 }
 
+/* A bot past its agent's [agents] bots_max: refused, counted, logged once per LOG_EVERY_MS. */
+static void refuse_bot(struct col_engine *e, const struct col_agent *a, const char *id,
+                       int64_t now_mono)
+{
+    e->bots_refused++;
+    if (now_mono < e->next_refuse_log_mono)
+        return;
+    e->next_refuse_log_mono = now_mono + COL_ENGINE_LOG_EVERY_MS;
+    BP_WARN("engine",
+            "agent %s speaks for more than [agents] bots_max = %lld bots: bot %s refused (%llu "
+            "refused so far)",
+            a->id, (long long)e->cfg->agent_bots_max, id, (unsigned long long)e->bots_refused);
+}
+
 struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const char *id,
                                int64_t now_mono)
 {
     struct col_bot *b = col_fleet_bot(&e->fleet, id);
+    if (a && (!b || b->agent != a) && e->cfg->agent_bots_max > 0 &&
+        a->nbots >= (size_t)e->cfg->agent_bots_max) {
+        refuse_bot(e, a, id, now_mono);
+        return NULL;
+    }
     if (!b) {
         b = col_fleet_bot_add(&e->fleet, id, now_mono);
         if (!b)

@@ -25,6 +25,8 @@ struct col_manual;
 struct col_recovery;
 struct col_verdict;
 
+#define COL_ENGINE_LOG_EVERY_MS 10000 /* a repeated warning, at most this often */
+
 struct col_engine {
     const struct col_settings *cfg;
     struct col_outbox *out; /* everything the engine says */
@@ -47,7 +49,9 @@ struct col_engine {
     uint64_t dropped_seen;  /* ingest's queue_dropped when last looked at */
     int64_t last_drop_mono; /* when a drop was last seen */
     /* How far behind the rules thread is: the age of the oldest message not yet applied. */
-    int64_t lag_ms, lag_max_ms; /* now, and the most since the last stats */
+    int64_t lag_ms, lag_max_ms;   /* now, and the most since the last stats */
+    uint64_t bots_refused;        /* past their agent's [agents] bots_max */
+    int64_t next_refuse_log_mono; /* logged at most once per COL_ENGINE_LOG_EVERY_MS */
     size_t queue_len;
     /* Bots whose retained status waits for room in the outbox: one entry per bot, whatever
      * its changes meanwhile (the newest goes out), in the order they changed. */

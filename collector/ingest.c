@@ -7,8 +7,10 @@
 #include "log.h"
 #include "query.h"
 #include "queue.h"
+#include "strmap.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,6 +18,15 @@
 #include <string.h>
 
 #define LOG_EVERY_MS 10000
+#define BUCKETS_MAX 100000 /* agents with a bucket of their own; the rest share one */
+
+/* One agent's allowance: a token bucket, refilled at the rate, holding at most the burst. */
+struct agent_bucket {
+    double tokens;
+    int64_t last_mono;
+    int64_t next_log_mono;
+    uint64_t dropped;
+};
 
 struct col_ingest {
     char *root;
@@ -24,6 +35,12 @@ struct col_ingest {
     atomic_uint_fast64_t rejected[BP_MSG_ERR_COUNT];
     atomic_int_fast64_t next_log_mono[BP_MSG_ERR_COUNT]; /* rate limit per reason */
     atomic_int_fast64_t next_drop_log_mono;
+    /* per-agent rate cap (col_ingest_limit_agents); rate 0 = none */
+    pthread_mutex_t rate_lock;
+    struct col_strmap *buckets; /* agent id → struct agent_bucket */
+    struct agent_bucket others; /* every agent past BUCKETS_MAX */
+    double rate, burst;
+    atomic_uint_fast64_t rate_dropped;
 };
 
 struct col_ingest *col_ingest_new(const char *root, struct bp_queue *q)
@@ -37,7 +54,75 @@ struct col_ingest *col_ingest_new(const char *root, struct bp_queue *q)
         return NULL;
     }
     in->q = q;
+    pthread_mutex_init(&in->rate_lock, NULL);
     return in;
+}
+
+int col_ingest_limit_agents(struct col_ingest *in, int64_t rate, int64_t burst)
+{
+    if (rate <= 0 || burst <= 0)
+        return -EINVAL;
+    if (!in->buckets && !(in->buckets = col_strmap_new()))
+        return -ENOMEM;
+    in->rate = (double)rate;
+    in->burst = (double)burst;
+    in->others.tokens = in->burst;
+    in->others.last_mono = bp_mono_ms();
+    return 0;
+}
+
+static struct agent_bucket *bucket_of(struct col_ingest *in, const char *agent, int64_t now)
+{
+    struct agent_bucket *b = col_strmap_get(in->buckets, agent);
+    if (b)
+        return b;
+    if (col_strmap_len(in->buckets) >= BUCKETS_MAX || !(b = calloc(1, sizeof(*b))))
+        return &in->others;
+    if (col_strmap_put(in->buckets, agent, b) < 0) {
+        free(b);
+        return &in->others;
+    }
+    b->tokens = in->burst;
+    b->last_mono = now;
+    return b;
+}
+
+/* How many of n messages from agent its rate lets through now; the rest are dropped, counted
+ * and logged (once per agent per LOG_EVERY_MS). O(1): one lookup. */
+static size_t admit(struct col_ingest *in, const char *agent, size_t n)
+{
+    if (in->rate <= 0)
+        return n;
+    int64_t now = bp_mono_ms();
+    pthread_mutex_lock(&in->rate_lock);
+    struct agent_bucket *b = bucket_of(in, agent, now);
+    if (now > b->last_mono) {
+        b->tokens += (double)(now - b->last_mono) * in->rate / 1000.0;
+        if (b->tokens > in->burst)
+            b->tokens = in->burst;
+        b->last_mono = now;
+    }
+    size_t ok = b->tokens >= (double)n ? n : (size_t)b->tokens;
+    b->tokens -= (double)ok;
+    size_t over = n - ok;
+    bool log = false;
+    if (over) {
+        b->dropped += over;
+        if ((log = now >= b->next_log_mono))
+            b->next_log_mono = now + LOG_EVERY_MS;
+    }
+    uint64_t total = b->dropped;
+    pthread_mutex_unlock(&in->rate_lock);
+    if (over) {
+        atomic_fetch_add(&in->rate_dropped, over);
+        if (log)
+            BP_WARN("ingest",
+                    "agent %s sends faster than [agents] rate = %.0f/s: dropped %zu message(s) "
+                    "(%llu from it so far)",
+                    b == &in->others ? "(one of many)" : agent, in->rate, over,
+                    (unsigned long long)total);
+    }
+    return ok;
 }
 
 void col_ingest_free(struct col_ingest *in)
@@ -45,6 +130,8 @@ void col_ingest_free(struct col_ingest *in)
     if (!in)
         return;
     free(in->root);
+    col_strmap_free(in->buckets, free);
+    pthread_mutex_destroy(&in->rate_lock);
     free(in);
 }
 
@@ -130,6 +217,9 @@ void col_ingest_on_message(void *ctx, const char *topic, const void *payload, si
         on_batch(in, topic, payload, len, &t);
         return;
     }
+    /* trades are never dropped: each is stored exactly once, and the agent's spool bounds them */
+    if (t.type != BP_MSG_TRADE && admit(in, t.agent, 1) == 0)
+        return;
     if (bp_msg_decode(payload, len, &m, &err) < 0 || bp_msg_check_topic(&m, &t, &err) < 0) {
         reject(in, topic, &err);
         return;
@@ -175,7 +265,10 @@ static void on_batch(struct col_ingest *in, const char *topic, const void *paylo
     void *evs[BP_BATCH_MAX_ITEMS];
     size_t n = 0, oom = 0;
     struct bp_msg m;
-    for (int rc; (rc = bp_batch_next(b, &m, &err)) != 0;) {
+    /* the first items its rate allows are read; the rest are dropped and counted there */
+    size_t allowed = admit(in, t->agent, (size_t)bp_batch_count(b));
+    size_t seen = 0;
+    for (int rc; seen < allowed && (rc = bp_batch_next(b, &m, &err)) != 0; seen++) {
         if (rc < 0)
             reject(in, topic, &err);
         else if ((evs[n] = event_new(&m)) != NULL)
@@ -229,6 +322,7 @@ void col_ingest_get_stats(struct col_ingest *in, struct col_ingest_stats *out)
     out->accepted = atomic_load(&in->accepted);
     out->queue_dropped = atomic_load(&in->queue_dropped);
     out->batches = atomic_load(&in->batches);
+    out->rate_dropped = atomic_load(&in->rate_dropped);
     for (int i = 1; i < BP_MSG_ERR_COUNT; i++) {
         out->rejected[i] = atomic_load(&in->rejected[i]);
         out->rejected_total += out->rejected[i];

@@ -211,7 +211,7 @@ static int run(struct collector *c)
     if (c->queue) /* one wake-up of the rules thread per burst, not one per message */
         bp_queue_set_batching(c->queue, RULES_BATCH, RULES_LINGER_MS);
     c->ingest = c->queue ? col_ingest_new(c->cfg.topic_root, c->queue) : NULL;
-    if (!c->ingest)
+    if (!c->ingest || col_ingest_limit_agents(c->ingest, c->cfg.agent_rate, c->cfg.agent_burst) < 0)
         return -ENOMEM;
     pthread_t sig;
     int rc = -pthread_create(&sig, NULL, signal_thread, c);

@@ -29,6 +29,7 @@ struct col_collector_stats {
     bool behind;        /* lag past COL_ENGINE_BEHIND_MS: statuses come late (never false) */
     bool blind;         /* no liveness judgement: broker connection lost, or messages dropped */
     int64_t bots;
+    uint64_t bots_refused; /* past their agent's [agents] bots_max */
     bool mqtt_connected;
     struct col_store_stats store;
     bool has_webhook;
