@@ -136,13 +136,6 @@ static void answer_intent(struct col_engine *e, struct col_query *qr, const stru
     qr->rc = col_query_add_bot(qr, b);
 }
 
-static void collect_bot(void *ctx, const char *key, void *v)
-{
-    struct col_query *qr = ctx;
-    if (qr->rc == 0 && col_query_matches(&qr->filter, v))
-        qr->rc = col_query_add_bot(qr, v);
-}
-
 /* COL_Q_CHECK judges the bot now; COL_Q_BOTS copies one bot or every bot that matches. */
 static void answer_bots(struct col_engine *e, struct col_query *qr, const struct col_event *ev)
 {
@@ -158,8 +151,8 @@ static void answer_bots(struct col_engine *e, struct col_query *qr, const struct
             qr->rc = col_query_add_bot(qr, b);
     } else if (qr->kind == COL_Q_BOTS && qr->filter.bot[0]) {
         qr->rc = b ? (col_query_matches(&qr->filter, b) ? col_query_add_bot(qr, b) : 0) : -ENOENT;
-    } else if (qr->kind == COL_Q_BOTS) {
-        col_strmap_each(e->fleet.bots, collect_bot, qr);
+    } else {
+        col_query_page(qr, &e->fleet); /* BOTS or COUNTS over the fleet, one page */
     }
 }
 
@@ -188,6 +181,7 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
         break;
     case COL_Q_PING:
     case COL_Q_BOTS:
+    case COL_Q_COUNTS:
     case COL_Q_CHECK:
         answer_bots(e, qr, ev);
         break;

@@ -8,6 +8,7 @@
 #define COL_QUERY_H
 
 #include "alerts.h"
+#include "fleet.h"
 #include "manual.h"
 #include "recovery.h"
 #include "silences.h"
@@ -20,6 +21,7 @@
 
 struct bp_queue;
 struct col_bot;
+struct col_strmap;
 
 /* One bot as the rules thread saw it when it answered: a copy, safe on any thread. */
 struct col_bot_view {
@@ -52,6 +54,7 @@ struct col_alert_view {
 enum col_query_kind {
     COL_Q_PING,           /* is the rules thread answering? */
     COL_Q_BOTS,           /* bots matching the filter (one bot when filter.bot is set) */
+    COL_Q_COUNTS,         /* how many bots match, by status, account and host: nothing copied */
     COL_Q_CHECK,          /* re-evaluate filter.bot now, then answer with it */
     COL_Q_SILENCES,       /* every active silence */
     COL_Q_SILENCE_ADD,    /* add .silence (id and ends_mono filled by the rules thread) */
@@ -67,8 +70,13 @@ struct col_query_filter {
     char account[BP_ID_MAX + 1];
     char host[BP_TEXT_MAX + 1];
     char exchange[BP_ID_MAX + 1];
-    bool alert_open; /* only bots with an open alert */
+    bool alert_open;          /* only bots with an open alert */
+    char text[BP_ID_MAX + 1]; /* a substring of its id, agent, account, exchange, host or reason */
 };
+
+/* The rules thread answers a query over the fleet one page of COL_QUERY_PAGE bots at a time,
+ * the asker asking again for the next: 100,000 bots never hold it for more than a few ms. */
+#define COL_QUERY_PAGE 4096
 
 struct col_query {
     enum col_query_kind kind;
@@ -79,6 +87,13 @@ struct col_query {
     size_t nbots, cap;
     struct col_alert_view *alerts; /* the open alerts of the bots above, bot by bot */
     size_t nalerts, alerts_cap;
+    /* COUNTS: the matching bots counted, all, and by account and by host (label or "-" →
+     * struct col_group; only groups with bots) */
+    struct col_group counts;
+    struct col_strmap *counts_by_account, *counts_by_host;
+    /* BOTS and COUNTS over the fleet: the next page starts at the fleet's bot number next */
+    size_t next;
+    bool more;
     bool blind;        /* the collector judges no liveness (no broker, or messages dropped) */
     int64_t lag_ms;    /* the rules thread's lag when it answered (engine.h) */
     bool behind;       /* ... past the bound where statuses come late */
@@ -112,8 +127,14 @@ void col_query_release(struct col_query *qr);
  * keeps its reference either way and releases it. */
 int col_query_ask(struct col_query *qr, struct bp_queue *q, int64_t timeout_ms);
 
+/* Rules thread: one page of BOTS or COUNTS over the fleet's bots, from qr->next on (sets next
+ * and more). */
+void col_query_page(struct col_query *qr, struct col_fleet *f);
+
 /* Rules thread: true if the bot passes the filter. */
 bool col_query_matches(const struct col_query_filter *f, const struct col_bot *b);
+/* Rules thread: counts b in the answer (COUNTS). 0 or -ENOMEM. */
+int col_query_count_bot(struct col_query *qr, const struct col_bot *b);
 /* Rules thread: appends a view of b to the answer. 0 or -ENOMEM. */
 int col_query_add_bot(struct col_query *qr, const struct col_bot *b);
 /* Rules thread: marks the answer complete, wakes the asker and drops the queue's reference. */

@@ -58,6 +58,7 @@ static void free_limits(void *v)
 void col_fleet_cleanup(struct col_fleet *f)
 {
     col_strmap_free(f->bots, free_bot);
+    free(f->order);
     col_strmap_free(f->agents, free_agent);
     col_strmap_free(f->accounts, free);
     col_strmap_free(f->hosts, free);
@@ -162,10 +163,21 @@ struct col_bot *col_fleet_bot_add(struct col_fleet *f, const char *id, int64_t n
     b->ev.first_seen_mono = now_mono;
     b->last_sample_mono = INT64_MIN / 2;
     bp_timer_init(&b->timer);
+    if (f->norder == f->order_cap) {
+        size_t cap = f->order_cap ? f->order_cap * 2 : 1024;
+        struct col_bot **order = realloc(f->order, cap * sizeof(*order));
+        if (!order) {
+            free(b);
+            return NULL;
+        }
+        f->order = order;
+        f->order_cap = cap;
+    }
     if (col_strmap_put(f->bots, id, b) < 0) {
         free(b);
         return NULL;
     }
+    f->order[f->norder++] = b;
     count(f, b->account, "", b->status, +1);
     return b;
 }

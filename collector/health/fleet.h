@@ -74,6 +74,8 @@ struct col_group {
 
 struct col_fleet {
     struct col_strmap *bots;     /* id → struct col_bot */
+    struct col_bot **order;      /* every bot in the order it came; bots are never removed, so */
+    size_t norder, order_cap;    /* an index into it is a stable cursor (col_query pages) */
     struct col_strmap *strings;  /* interned labels: text → its one copy */
     struct col_strmap *limits;   /* interned rule limits: their bytes' hash → a chain of them */
     struct col_strmap *agents;   /* id → struct col_agent */

@@ -70,63 +70,30 @@ static void add_counts(cJSON *o, const int64_t *by_status)
         cJSON_AddNumberToObject(o, col_status_name((enum col_status)s), (double)by_status[s]);
 }
 
-struct group {
-    int64_t total;
-    int64_t by_status[COL_ST_COUNT];
-};
-
-static int count_in(struct col_strmap *m, const char *label, enum col_status st)
-{
-    const char *key = *label ? label : "-";
-    struct group *g = col_strmap_get(m, key);
-    if (!g) {
-        g = calloc(1, sizeof(*g));
-        if (!g || col_strmap_put(m, key, g) < 0) {
-            free(g);
-            return -ENOMEM;
-        }
-    }
-    g->total++;
-    g->by_status[st]++;
-    return 0;
-}
-
 static void group_json(void *ctx, const char *key, void *v)
 {
-    const struct group *g = v;
+    const struct col_group *g = v;
     cJSON *o = cJSON_AddObjectToObject(ctx, key);
     cJSON_AddNumberToObject(o, "total", (double)g->total);
     add_counts(cJSON_AddObjectToObject(o, "by_status"), g->by_status);
 }
 
-cJSON *col_summary_json(const struct col_bot_view *v, size_t n, bool flat)
+cJSON *col_summary_json(const struct col_query *qr, bool flat)
 {
-    int64_t by_status[COL_ST_COUNT] = {0};
-    struct col_strmap *accounts = flat ? NULL : col_strmap_new();
-    struct col_strmap *hosts = flat ? NULL : col_strmap_new();
     cJSON *o = cJSON_CreateObject();
-    bool ok = o && (flat || (accounts && hosts));
-    for (size_t i = 0; ok && i < n; i++) {
-        by_status[v[i].snap.status]++;
-        if (!flat)
-            ok = count_in(accounts, v[i].snap.account, v[i].snap.status) == 0 &&
-                 count_in(hosts, v[i].snap.host, v[i].snap.status) == 0;
-    }
-    if (ok) {
-        cJSON_AddNumberToObject(o, "total", (double)n);
-        if (flat)
-            add_counts(o, by_status);
-        add_counts(cJSON_AddObjectToObject(o, "by_status"), by_status);
-        if (!flat) {
-            col_strmap_each(accounts, group_json, cJSON_AddObjectToObject(o, "by_account"));
-            col_strmap_each(hosts, group_json, cJSON_AddObjectToObject(o, "by_host"));
-        }
-    }
-    col_strmap_free(accounts, free);
-    col_strmap_free(hosts, free);
-    if (!ok) {
-        cJSON_Delete(o);
+    if (!o)
         return NULL;
+    cJSON_AddNumberToObject(o, "total", (double)qr->counts.total);
+    if (flat)
+        add_counts(o, qr->counts.by_status);
+    add_counts(cJSON_AddObjectToObject(o, "by_status"), qr->counts.by_status);
+    if (!flat) {
+        cJSON *acc = cJSON_AddObjectToObject(o, "by_account");
+        cJSON *hosts = cJSON_AddObjectToObject(o, "by_host");
+        if (qr->counts_by_account)
+            col_strmap_each(qr->counts_by_account, group_json, acc);
+        if (qr->counts_by_host)
+            col_strmap_each(qr->counts_by_host, group_json, hosts);
     }
     return o;
 }
@@ -153,7 +120,9 @@ int col_list_opts_parse(const char *(*arg)(void *, const char *), void *cls,
     memset(o, 0, sizeof(*o));
     o->filter.status = -1;
     o->limit = COL_HTTP_LIST_LIMIT_DEFAULT;
-    if (filter_args(arg, cls, &o->filter, err, errlen) < 0)
+    if (filter_args(arg, cls, &o->filter, err, errlen) < 0 ||
+        col_http_arg_label(arg, cls, "q", false, o->filter.text, sizeof(o->filter.text), err,
+                           errlen) < 0)
         return -EINVAL;
     const char *v = arg(cls, "status");
     if (v && (o->filter.status = col_parse_status(v)) < 0) {
@@ -224,7 +193,7 @@ static void handle_summary(const struct col_http_ctx *ctx, const struct col_http
                            bool flat, struct col_http_reply *reply)
 {
     char err[200];
-    struct col_query *qr = col_query_new(COL_Q_BOTS);
+    struct col_query *qr = col_query_new(COL_Q_COUNTS); /* counted by the rules thread */
     if (!qr) {
         col_http_error(reply, 500, "out of memory");
         return;
@@ -232,7 +201,7 @@ static void handle_summary(const struct col_http_ctx *ctx, const struct col_http
     if (filter_args(req->arg, req->arg_cls, &qr->filter, err, sizeof(err)) < 0)
         col_http_error(reply, 400, "%s", err);
     else if (col_http_ask(ctx, qr, reply)) {
-        cJSON *o = col_summary_json(qr->bots, qr->nbots, flat);
+        cJSON *o = col_summary_json(qr, flat);
         if (o) {
             cJSON_AddNumberToObject(o, "ts", (double)bp_wall_ms());
             if (qr->filter.account[0])

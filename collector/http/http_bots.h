@@ -49,8 +49,8 @@ void col_bots_sort(struct col_bot_view *views, size_t n, const struct col_list_o
 cJSON *col_bot_json(const struct col_bot_view *v, const struct col_alert_view *alerts);
 /* One open alert of the bot v. */
 cJSON *col_alert_json(const struct col_alert_view *a, const struct col_bot_view *v);
-/* The summary body over views: total and by_status; by_account/by_host unless flat;
- * flat (seed 000 shape) adds each status count at the top level. */
-cJSON *col_summary_json(const struct col_bot_view *v, size_t n, bool flat);
+/* The summary body of a COL_Q_COUNTS answer: total and by_status; by_account/by_host unless
+ * flat; flat (seed 000 shape) adds each status count at the top level. */
+cJSON *col_summary_json(const struct col_query *qr, bool flat);
 
 #endif

@@ -14,7 +14,7 @@
 #include "http_silences.h"
 #include "ui.h"
 
-#define LIST "status account host exchange sort order limit offset"
+#define LIST "status account host exchange q sort order limit offset"
 #define SUMMARY "account host exchange"
 #define HISTORY "from to limit before"
 #define INTENT_BODY "{\"state\":\"running\"|\"stopped\"}"
