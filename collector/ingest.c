@@ -6,6 +6,7 @@
 #include "log.h"
 #include "query.h"
 #include "queue.h"
+#include "takeover.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -148,6 +149,8 @@ void col_event_free(void *p)
     struct col_event *ev = p;
     if (ev && ev->kind == COL_EV_QUERY)
         col_query_release(ev->query);
+    if (ev && ev->kind == COL_EV_TAKEOVER)
+        col_takeover_free(ev->takeover);
     free(ev);
 }
 

@@ -83,7 +83,7 @@ static void live_stats(struct col_outbox *o, struct col_collector_stats *s, int6
         col_webhook_get_stats(l->o.webhook, &s->webhook);
     struct col_pub p;
     if (l->o.mqtt)
-        publish(l, col_pub_collector_stats(&p, l->o.root, l->o.id, s, now_wall), &p);
+        publish(l, col_pub_collector_stats(&p, l->o.root, l->o.id, l->o.per_id, s, now_wall), &p);
 }
 
 static int live_command(struct col_outbox *o, const struct bp_msg *cmd)
