@@ -37,7 +37,9 @@ struct col_cluster {
     uint32_t *handed; /* per slot: the epoch handed to the rules thread */
     int nheld;        /* shards held (the leader's slot not counted) */
     bool mismatch_logged;
+    bool evict_refused; /* logged */
     char last_error[256];
+    char why[256]; /* what the last failed statement said */
     struct col_cluster_row *rows;
     int nrows;
     uint64_t takeovers;
@@ -152,13 +154,12 @@ static void held_text(const struct col_cluster *c, char *buf, size_t size)
 
 static int connect_session(struct col_cluster *c)
 {
-    char why[256];
-    if (col_cluster_db_connect(c->conninfo, c->o.lease_ms, &c->conn, why, sizeof(why)) < 0 ||
+    if (col_cluster_db_connect(c->conninfo, c->o.lease_ms, &c->conn, c->why, sizeof(c->why)) < 0 ||
         col_cluster_db_register(c->conn, c->id, c->host, c->started_wall, c->o.shards,
-                                c->o.lease_ms, why, sizeof(why)) < 0) {
-        if (strcmp(c->last_error, why) != 0)
-            BP_WARN(MOD, "cannot join the cluster: %s", why);
-        snprintf(c->last_error, sizeof(c->last_error), "%s", why);
+                                c->o.lease_ms, c->why, sizeof(c->why)) < 0) {
+        if (strcmp(c->last_error, c->why) != 0)
+            BP_WARN(MOD, "cannot join the cluster: %s", c->why);
+        snprintf(c->last_error, sizeof(c->last_error), "%s", c->why);
         PQfinish(c->conn);
         c->conn = NULL;
         return -EIO;
@@ -216,10 +217,10 @@ static int take(struct col_cluster *c, int want, int64_t now)
     int n = free_shards(c, cand);
     if (n > want)
         n = want;
-    char why[256];
     if (n == 0)
         return 0;
-    if (col_cluster_db_try_lock(c->conn, cand, n, got, &ngot, c->o.lease_ms, why, sizeof(why)) < 0)
+    if (col_cluster_db_try_lock(c->conn, cand, n, got, &ngot, c->o.lease_ms, c->why,
+                                sizeof(c->why)) < 0)
         return -EIO;
     for (int i = 0; i < ngot; i++)
         took(c, got[i], now);
@@ -242,8 +243,7 @@ static int give_back(struct col_cluster *c, int n)
         c->held[out[i]] = false;
         c->nheld--;
     }
-    char why[256];
-    if (k > 0 && col_cluster_db_unlock(c->conn, out, k, c->o.lease_ms, why, sizeof(why)) < 0)
+    if (k > 0 && col_cluster_db_unlock(c->conn, out, k, c->o.lease_ms, c->why, sizeof(c->why)) < 0)
         return -EIO;
     if (k > 0)
         BP_INFO(MOD, "gave back %d shard(s) to rebalance; %d held", k, c->nheld);
@@ -265,8 +265,8 @@ static int balance(struct col_cluster *c, int64_t now)
             col_owners_release(c->o.owners, COL_OWNERS_LEADER);
             c->held[c->o.shards] = false;
             int leader = COL_OWNERS_LEADER;
-            char why[256];
-            if (col_cluster_db_unlock(c->conn, &leader, 1, c->o.lease_ms, why, sizeof(why)) < 0)
+            if (col_cluster_db_unlock(c->conn, &leader, 1, c->o.lease_ms, c->why, sizeof(c->why)) <
+                0)
                 return -EIO;
         }
         return c->nheld > 0 ? give_back(c, c->nheld) : 0;
@@ -281,9 +281,8 @@ static int balance(struct col_cluster *c, int64_t now)
                                                                 : c->o.rebalance_max);
     if (rc == 0 && !c->held[c->o.shards]) {
         int leader = COL_OWNERS_LEADER, got = 0, ngot = 0;
-        char why[256];
-        rc = col_cluster_db_try_lock(c->conn, &leader, 1, &got, &ngot, c->o.lease_ms, why,
-                                     sizeof(why));
+        rc = col_cluster_db_try_lock(c->conn, &leader, 1, &got, &ngot, c->o.lease_ms, c->why,
+                                     sizeof(c->why));
         if (rc == 0 && ngot == 1) {
             took(c, COL_OWNERS_LEADER, now);
             BP_INFO(MOD, "leading the cluster (fleet summary, incidents)");
@@ -314,10 +313,11 @@ static int hand_over(struct col_cluster *c, int64_t now)
         t->epochs[t->nslots++] = epoch;
         taken[s] = true;
     }
-    char why[256] = "out of memory";
+    snprintf(c->why, sizeof(c->why), "out of memory");
     bool shards = t && t->nslots > 0 && !(t->nslots == 1 && t->slots[0] == COL_OWNERS_LEADER);
     if (rc == 0 && shards) /* the leader's slot alone needs nothing from the tables */
-        rc = col_cluster_db_read_takeover(c->conn, taken, c->o.shards, t, 10000, why, sizeof(why));
+        rc = col_cluster_db_read_takeover(c->conn, taken, c->o.shards, t, 10000, c->why,
+                                          sizeof(c->why));
     if (rc == 0 && t->nslots > 0) {
         t->owners = c->o.owners;
         int n = t->nslots;
@@ -333,7 +333,7 @@ static int hand_over(struct col_cluster *c, int64_t now)
             t = NULL; /* the rules thread's now */
         }
     } else if (rc < 0) {
-        BP_WARN(MOD, "cannot read what a takeover needs: %s", why);
+        BP_WARN(MOD, "cannot read what a takeover needs: %s", c->why);
     }
     col_takeover_free(t);
     free(taken);
@@ -374,34 +374,44 @@ static void publish_view(struct col_cluster *c, int64_t now)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Ends the lock sessions of collectors silent past evict_after, so that their shards need not
+ * wait for the server's keepalives. A refusal (no right to end another role's sessions) is
+ * logged once; the session goes on. */
+static void evict(struct col_cluster *c)
+{
+    int n = col_cluster_db_evict(c->conn, c->o.evict_ms, c->o.lease_ms, c->why, sizeof(c->why));
+    if (n > 0)
+        BP_WARN(MOD, "ended the lock session(s) of %d collector(s) silent for %" PRId64 " ms", n,
+                c->o.evict_ms);
+    if (n < 0 && !c->evict_refused)
+        BP_WARN(MOD, "cannot end the lock sessions of silent collectors: %s", c->why);
+    c->evict_refused = n < 0;
+}
+
 static void round_once(struct col_cluster *c)
 {
     if (!c->conn && connect_session(c) < 0)
         return;
-    char held[8 * (COL_SHARDS_MAX + 2)], why[256];
+    char held[8 * (COL_SHARDS_MAX + 2)];
     held_text(c, held, sizeof(held));
     int64_t t0 = bp_mono_ms();
-    int rc = col_cluster_db_confirm(c->conn, c->id, held, c->o.lease_ms, why, sizeof(why));
+    int rc = col_cluster_db_confirm(c->conn, c->id, held, c->o.lease_ms, c->why, sizeof(c->why));
     if (rc < 0) {
         if (rc == -ESTALE)
-            BP_ERROR(MOD, "%s: is another collector running with id %s?", why, c->id);
-        lose_session(c, why);
+            BP_ERROR(MOD, "%s: is another collector running with id %s?", c->why, c->id);
+        lose_session(c, c->why);
         return;
     }
     col_owners_confirm(c->o.owners, t0);
     int64_t live_ms = c->o.evict_ms > 0 ? c->o.evict_ms : 3 * c->o.lease_ms;
     c->nrows = col_cluster_db_members(c->conn, live_ms, c->rows, COL_CLUSTER_MEMBERS_MAX,
-                                      c->o.lease_ms, why, sizeof(why));
-    int ev = 0;
+                                      c->o.lease_ms, c->why, sizeof(c->why));
     if (c->nrows >= 0 && c->o.evict_ms > 0)
-        ev = col_cluster_db_evict(c->conn, c->o.evict_ms, c->o.lease_ms, why, sizeof(why));
-    if (ev > 0)
-        BP_WARN(MOD, "ended the lock session(s) of %d collector(s) silent for %" PRId64 " ms", ev,
-                c->o.evict_ms);
+        evict(c);
     int64_t now = bp_mono_ms();
-    if (c->nrows < 0 || ev < 0 ||
+    if (c->nrows < 0 || PQstatus(c->conn) != CONNECTION_OK ||
         (now - c->started_mono >= c->o.warmup_ms && balance(c, now) < 0) || hand_over(c, now) < 0) {
-        lose_session(c, why);
+        lose_session(c, c->why);
         c->nrows = 0;
     }
 }
