@@ -286,6 +286,18 @@ static int64_t trades_stored(struct fleet *f)
     return bpt_pg_int(f->env, "SELECT count(*) FROM trades", 0, NULL);
 }
 
+/* GET path from collector i: asserts a 200 whose body holds want. */
+static void expect_http(struct fleet *f, int i, const char *path, const char *want)
+{
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", f->http[i]);
+    struct bpt_http r = {0};
+    bpt_http(f->env, &(struct bpt_http_req){.base = base, .path = path}, &r);
+    bpt_assert(f->env, r.status == 200 && strstr(r.body, want), "c-%d %s: %ld %s (want %s)", i + 1,
+               path, r.status, r.body, want);
+    bpt_http_cleanup(&r);
+}
+
 static void test_kill_the_owner_then_bring_it_back(void **state)
 {
     struct fleet f;
@@ -312,6 +324,14 @@ static void test_kill_the_owner_then_bring_it_back(void **state)
                bpt_pg_wait_int(f.env, 1, 10000,
                                "SELECT count(*) FROM alert_events WHERE alert_id = $1", 1, pa) == 1,
                "alert %s was not stored", alert_a);
+    /* another collector tells the same: y's owner, and the alert under the id it announced */
+    int other = (v + 1) % NCOL;
+    char path[128], want[64];
+    snprintf(path, sizeof(path), "/alerts?bot=%s", by);
+    expect_http(&f, other, path, alert_a);
+    snprintf(path, sizeof(path), "/bots/%s", by);
+    snprintf(want, sizeof(want), "\"owner\":\"c-%d\"", v + 1);
+    expect_http(&f, other, path, want);
 
     /* kill -9 its owner, and x's bot with it */
     bpt_rec_clear(f.rec);
