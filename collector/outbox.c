@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void col_outbox_fence(struct col_outbox *o, struct col_owners *owners)
 {
@@ -90,4 +91,14 @@ void col_outbox_free(struct col_outbox *o)
 {
     if (o)
         o->ops->free(o);
+}
+
+size_t col_outbox_flush(struct col_outbox *o)
+{
+    return o && o->ops->flush ? o->ops->flush(o) : 0;
+}
+
+size_t col_outbox_room(struct col_outbox *o)
+{
+    return o && o->ops->room ? o->ops->room(o) : SIZE_MAX;
 }
