@@ -35,6 +35,16 @@ static bool may_act_for(struct col_outbox *o, const char *agent)
     return !o->owners || may_act(o, col_shard_of(agent, col_owners_shards(o->owners)));
 }
 
+int col_outbox_slot_of(const struct col_outbox *o, const char *agent)
+{
+    return o && o->owners ? col_shard_of(agent, col_owners_shards(o->owners)) : 0;
+}
+
+bool col_outbox_may_still_act(struct col_outbox *o, int slot)
+{
+    return !o || may_act(o, slot);
+}
+
 /* Trades and command results are written by every collector (their keys make the copies one
  * row, and none is lost while a shard changes hands); silences and intents are an operator's,
  * made through this collector; the rest belong to the shard's owner. */

@@ -91,6 +91,12 @@ void col_outbox_stats(struct col_outbox *o, struct col_collector_stats *s, int64
 int col_outbox_command(struct col_outbox *o, const struct bp_msg *cmd);
 /* A row for PostgreSQL (op->shard says whose, for the kinds only a shard's owner writes). */
 void col_outbox_row(struct col_outbox *o, const struct col_store_op *op);
+/* For an implementation holding an item it was given (an alert or incident event waiting for
+ * room): the slot of an agent's shard ("" for a bot no agent speaks for yet), and whether the
+ * item may still go out now; one that may not is counted as fenced and must be dropped. Both
+ * pass everything when the outbox is not fenced. */
+int col_outbox_slot_of(const struct col_outbox *o, const char *agent);
+bool col_outbox_may_still_act(struct col_outbox *o, int slot);
 /* Lets out what waits for room (the live outbox bounds what it hands to Paho); the rules
  * thread calls it every turn. Returns how many items still wait (0: none). */
 size_t col_outbox_flush(struct col_outbox *o);
