@@ -32,7 +32,8 @@ int col_engine_new(const struct col_settings *cfg, struct col_outbox *out,
                    struct col_ingest *ingest, struct col_engine **out_engine);
 void col_engine_free(struct col_engine *e);
 
-/* Applies one accepted message (its receive times are inside it). */
+/* Applies one accepted message (its receive times are inside it), answers a query, or adopts
+ * a takeover (which it frees). */
 void col_engine_handle(struct col_engine *e, const struct col_event *ev);
 /* Evaluates every bot whose deadline has passed; publishes a due summary or stats. */
 void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall);

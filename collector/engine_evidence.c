@@ -91,7 +91,7 @@ static void apply_labels(struct col_engine *e, struct col_bot *b, const struct b
 
 static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t now_wall)
 {
-    struct col_store_op op = {.kind = COL_OP_AGENT, .ts = now_wall};
+    struct col_store_op op = {.kind = COL_OP_AGENT, .ts = now_wall, .shard = a->shard};
     snprintf(op.u.agent.agent, sizeof(op.u.agent.agent), "%s", a->id);
     snprintf(op.u.agent.host, sizeof(op.u.agent.host), "%s", a->host);
     snprintf(op.u.agent.version, sizeof(op.u.agent.version), "%s", a->version);
@@ -216,7 +216,8 @@ static void on_stats(struct col_engine *e, struct col_bot *b, const struct col_e
     const struct bp_stats *st = &ev->msg.u.stats;
     if (ev->recv_mono - b->last_sample_mono >= e->cfg->sample_interval_ms) {
         b->last_sample_mono = ev->recv_mono;
-        struct col_store_op op = {.kind = COL_OP_SAMPLE, .ts = ev->recv_wall};
+        struct col_store_op op = {
+            .kind = COL_OP_SAMPLE, .ts = ev->recv_wall, .shard = col_bot_shard(&e->fleet, b)};
         snprintf(op.u.sample.bot, sizeof(op.u.sample.bot), "%s", b->id);
         op.u.sample.stats = *st;
         col_outbox_row(e->out, &op);

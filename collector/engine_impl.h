@@ -21,6 +21,7 @@ struct col_event;
 struct col_ingest;
 struct col_outbox;
 struct col_settings;
+struct col_takeover;
 struct col_manual;
 struct col_recovery;
 struct col_verdict;
@@ -134,6 +135,13 @@ void engine_say_summary(struct col_engine *e, int64_t now_wall);
 void engine_say_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall);
 /* Recovery's manual-intervention alert (check "recovery") opens or resolves (recovery ops). */
 void engine_recovery_manual(void *ctx, const char *bot, bool open, const char *reason);
+
+/* ---- engine_adopt.c ------------------------------------------------------------------- */
+
+/* Takes over the slots of t (takes ownership of t): adopts them in t->owners, replaces their
+ * bots' alerts with the open ones PostgreSQL holds, publishes a status only where it differs
+ * from the one stored last, and judges the bots again so that what is missing is said. */
+void engine_adopt(struct col_engine *e, struct col_takeover *t, int64_t now_mono, int64_t now_wall);
 
 /* ---- engine_answer.c ------------------------------------------------------------------ */
 

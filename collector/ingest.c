@@ -8,6 +8,7 @@
 #include "query.h"
 #include "queue.h"
 #include "strmap.h"
+#include "takeover.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -296,6 +297,8 @@ void col_event_free(void *p)
     struct col_event *ev = p;
     if (ev && ev->kind == COL_EV_QUERY)
         col_query_release(ev->query);
+    if (ev && ev->kind == COL_EV_TAKEOVER)
+        col_takeover_free(ev->takeover);
     free(ev);
 }
 

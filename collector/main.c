@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* botpulse-collector: start-up, wiring (MQTT → ingest → rules thread → store/MQTT), shutdown. */
 #include "clock.h"
+#include "cluster.h"
 #include "engine.h"
 #include "http_server.h"
 #include "ingest.h"
@@ -8,12 +9,14 @@
 #include "log.h"
 #include "mqtt.h"
 #include "outbox_live.h"
+#include "owners.h"
 #include "publish.h"
 #include "queue.h"
 #include "settings.h"
 #include "sign.h"
 #include "store.h"
 #include "store_load.h"
+#include "takeover.h"
 #include "webhook.h"
 
 #include <errno.h>
@@ -41,6 +44,8 @@ struct collector {
     struct col_engine *engine;
     struct col_webhook *webhook; /* NULL: none configured */
     struct col_http_server *http;
+    struct col_owners *owners;   /* [cluster]: who may act for which shard; NULL: all ours */
+    struct col_cluster *cluster; /* [cluster]: the thread holding our shards' locks */
     sigset_t signals;
 };
 
@@ -74,7 +79,8 @@ static void *signal_thread(void *arg)
 static void say_state(struct collector *c, bool online)
 {
     struct col_pub p;
-    if (col_pub_collector_state(&p, c->cfg.topic_root, c->cfg.id, online, bp_wall_ms()) == 0)
+    if (col_pub_collector_state(&p, c->cfg.topic_root, c->cfg.id, c->cfg.cluster_enabled, online,
+                                bp_wall_ms()) == 0)
         col_pub_send(c->mqtt, &p);
 }
 
@@ -100,7 +106,8 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
 static int start_mqtt(struct collector *c, char *will)
 {
     char will_topic[256];
-    snprintf(will_topic, sizeof(will_topic), "%s/collector/state", c->cfg.topic_root);
+    col_pub_collector_topic(will_topic, sizeof(will_topic), c->cfg.topic_root, c->cfg.id,
+                            c->cfg.cluster_enabled, "state");
     struct bp_mqtt_opts o = {
         .url = c->cfg.mqtt_url,
         .client_id = c->cfg.mqtt_client_id,
@@ -204,6 +211,52 @@ static void restore_silence(void *ctx, const struct col_silence *sl)
         BP_WARN("main", "cannot restore silence %s: %s", sl->id, strerror(-rc));
 }
 
+/* The cluster thread's hand-over: shards taken over, onto the rules thread's queue. */
+static int push_takeover(void *ctx, struct col_takeover *t)
+{
+    struct collector *c = ctx;
+    struct col_event *ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return -ENOMEM;
+    ev->kind = COL_EV_TAKEOVER;
+    ev->takeover = t;
+    ev->recv_mono = bp_mono_ms();
+    ev->recv_wall = bp_wall_ms();
+    int rc = bp_queue_push(c->queue, ev);
+    if (rc < 0)
+        free(ev); /* t stays the cluster thread's: it tries again next round */
+    return rc;
+}
+
+/* With [cluster], the outbox says only what this collector may say (owners.h); the cluster
+ * thread that decides it starts later, with the broker connection. */
+static int fence_outbox(struct collector *c)
+{
+    const struct col_settings *cfg = &c->cfg;
+    if (!cfg->cluster_enabled)
+        return 0;
+    c->owners = col_owners_new((int)cfg->cluster_shards, cfg->cluster_lease_ms);
+    if (!c->owners)
+        return -ENOMEM;
+    col_outbox_fence(c->outbox, c->owners);
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        host[0] = '\0';
+    struct col_cluster_opts o = {.id = cfg->id,
+                                 .host = host,
+                                 .conninfo = cfg->cluster_conninfo,
+                                 .shards = (int)cfg->cluster_shards,
+                                 .lease_ms = cfg->cluster_lease_ms,
+                                 .round_ms = cfg->cluster_round_ms,
+                                 .warmup_ms = cfg->cluster_warmup_ms,
+                                 .evict_ms = cfg->cluster_evict_ms,
+                                 .rebalance_max = (int)cfg->cluster_rebalance_max,
+                                 .owners = c->owners,
+                                 .on_takeover = push_takeover,
+                                 .ctx = c};
+    return col_cluster_new(&o, &c->cluster);
+}
+
 /* Everything from the config to a running rules loop; each step logs its own failure. */
 static int run(struct collector *c)
 {
@@ -230,12 +283,15 @@ static int run(struct collector *c)
         return rc;
     struct col_outbox_live_opts oo = {.root = c->cfg.topic_root,
                                       .id = c->cfg.id,
+                                      .per_id = c->cfg.cluster_enabled,
                                       .mqtt = c->mqtt,
                                       .store = c->store,
                                       .webhook = c->webhook,
                                       .webhook_chat_id = c->cfg.webhook_chat_id};
     col_webhook_format_parse(c->cfg.webhook_format, &oo.webhook_format); /* checked at load */
     rc = col_outbox_live_new(&oo, &c->outbox);
+    if (rc == 0)
+        rc = fence_outbox(c);
     if (rc == 0)
         rc = col_engine_new(&c->cfg, c->outbox, c->ingest, &c->engine);
     if (rc < 0)
@@ -257,12 +313,16 @@ static int run(struct collector *c)
         BP_INFO("main", "%d intended state(s) set by operators: restored", rc);
     if ((rc = subscribe_fleet(c)) < 0 || (rc = bp_mqtt_start(c->mqtt)) < 0)
         return rc;
+    if (c->cluster && (rc = col_cluster_start(c->cluster)) < 0)
+        return rc;
     if (c->cfg.http_listen[0]) {
         struct col_http_opts ho = {.cfg = &c->cfg,
                                    .queue = c->queue,
                                    .ingest = c->ingest,
                                    .store = c->store,
-                                   .mqtt = c->mqtt};
+                                   .mqtt = c->mqtt,
+                                   .cluster = c->cluster,
+                                   .owners = c->owners};
         if ((rc = col_http_server_start(&ho, &c->http)) < 0)
             return rc;
     }
@@ -275,6 +335,7 @@ static int run(struct collector *c)
 static void shutdown_all(struct collector *c)
 {
     col_http_server_free(c->http); /* first: its requests ask the engine, which has stopped */
+    col_cluster_stop(c->cluster);  /* our shards go to the others at once */
     if (c->mqtt) {
         if (bp_mqtt_is_connected(c->mqtt)) {
             say_state(c, false);
@@ -289,6 +350,8 @@ static void shutdown_all(struct collector *c)
     bp_mqtt_free(c->mqtt); /* no more Paho callbacks after this */
     col_engine_free(c->engine);
     col_outbox_free(c->outbox);
+    col_cluster_free(c->cluster);
+    col_owners_free(c->owners);
     col_webhook_free(c->webhook);
     col_store_free(c->store);
     col_ingest_free(c->ingest);

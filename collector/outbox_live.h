@@ -9,12 +9,15 @@
 #include "outbox.h"
 #include "webhook.h"
 
+#include <stdbool.h>
+
 struct bp_mqtt;
 struct col_store;
 
 struct col_outbox_live_opts {
     const char *root;            /* topic root; borrowed, outlives the outbox */
     const char *id;              /* the collector's id, in its stats; borrowed */
+    bool per_id;                 /* stats on {root}/collector/{id}/stats (several collectors) */
     struct bp_mqtt *mqtt;        /* NULL: nothing is published, a command gets -ENOTCONN */
     struct col_store *store;     /* NULL: no rows are kept */
     struct col_webhook *webhook; /* NULL: no webhook configured */

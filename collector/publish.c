@@ -224,17 +224,26 @@ int col_pub_summary(struct col_pub *p, const char *root, const struct col_fleet 
     return own(p, col_encode_summary(f, now_wall), 1, true);
 }
 
-int col_pub_collector_state(struct col_pub *p, const char *root, const char *id, bool online,
-                            int64_t now_wall)
+void col_pub_collector_topic(char *buf, size_t size, const char *root, const char *id, bool per_id,
+                             const char *what)
 {
-    snprintf(p->topic, sizeof(p->topic), "%s/collector/state", root);
+    if (per_id)
+        snprintf(buf, size, "%s/collector/%s/%s", root, id, what);
+    else
+        snprintf(buf, size, "%s/collector/%s", root, what);
+}
+
+int col_pub_collector_state(struct col_pub *p, const char *root, const char *id, bool per_id,
+                            bool online, int64_t now_wall)
+{
+    col_pub_collector_topic(p->topic, sizeof(p->topic), root, id, per_id, "state");
     return own(p, col_encode_collector_state(id, online, now_wall), 1, true);
 }
 
-int col_pub_collector_stats(struct col_pub *p, const char *root, const char *id,
+int col_pub_collector_stats(struct col_pub *p, const char *root, const char *id, bool per_id,
                             const struct col_collector_stats *s, int64_t now_wall)
 {
-    snprintf(p->topic, sizeof(p->topic), "%s/collector/stats", root);
+    col_pub_collector_topic(p->topic, sizeof(p->topic), root, id, per_id, "stats");
     return own(p, col_encode_collector_stats(id, s, now_wall), 0, true);
 }
 

@@ -13,6 +13,7 @@
 #include "webhook.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bp_mqtt;
@@ -75,11 +76,15 @@ int col_pub_incident(struct col_pub *p, const char *root, const struct col_incid
 /* {root}/fleet/summary, QoS 1, retained. */
 int col_pub_summary(struct col_pub *p, const char *root, const struct col_fleet *f,
                     int64_t now_wall);
-/* {root}/collector/state, QoS 1, retained (also the collector's Last Will). */
-int col_pub_collector_state(struct col_pub *p, const char *root, const char *id, bool online,
-                            int64_t now_wall);
-/* {root}/collector/stats, QoS 0, retained. */
-int col_pub_collector_stats(struct col_pub *p, const char *root, const char *id,
+/* The collector's own topic for what ("state", "stats"): {root}/collector/{what}, or with
+ * per_id (several collectors share the fleet, [cluster]) {root}/collector/{id}/{what}. */
+void col_pub_collector_topic(char *buf, size_t size, const char *root, const char *id, bool per_id,
+                             const char *what);
+/* Its state topic, QoS 1, retained (also the collector's Last Will). */
+int col_pub_collector_state(struct col_pub *p, const char *root, const char *id, bool per_id,
+                            bool online, int64_t now_wall);
+/* Its stats topic, QoS 0, retained. */
+int col_pub_collector_stats(struct col_pub *p, const char *root, const char *id, bool per_id,
                             const struct col_collector_stats *s, int64_t now_wall);
 /* {root}/agents/{agent}/commands, QoS 1: the signed command as the codec encodes it. 0,
  * -ENOMEM, or -EINVAL (ids that make no topic). */

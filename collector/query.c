@@ -235,6 +235,7 @@ int col_query_add_bot(struct col_query *qr, const struct col_bot *b)
     v->agent_online = b->agent && !b->agent->offline;
     v->intended_stopped = b->limits->intended_stopped;
     v->intended_by_operator = b->intent != COL_INTENT_CONFIG;
+    v->shard = b->agent ? b->agent->shard : -1;
     const struct col_alert *w = col_alerts_worst(&b->alerts);
     v->alert_open = w != NULL;
     if (w) {

@@ -29,6 +29,9 @@ struct col_bot_view {
     bool agent_online;
     bool intended_stopped;     /* what the rules use now */
     bool intended_by_operator; /* set at run time (POST /bots/{id}/intended), not the config */
+    int shard;                 /* its agent's shard (shard.h); -1: no agent speaks for it yet */
+    bool clustered;            /* [cluster] is on: shard and owner mean something (HTTP fills) */
+    char owner[BP_ID_MAX + 1]; /* the collector holding its shard, as the table says; "": none */
     /* the alert that speaks for the bot: its most severe open one, the oldest of those */
     bool alert_open;
     char alert_id[COL_ALERT_ID_MAX + 1];

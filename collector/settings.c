@@ -184,6 +184,28 @@ static const struct bp_cfg_key recovery_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
+static const struct bp_cfg_key cluster_keys[] = {
+    {"enabled", BP_CFG_BOOL, 0, 0, "off", S(cluster_enabled),
+     "share the fleet with other collectors through PostgreSQL (off: own every shard)"},
+    {"shards", BP_CFG_INT, 1, 4096, "64", S(cluster_shards),
+     "parts the fleet is split into, by agent; the same on every collector"},
+    {"lease", BP_CFG_MS, 200, 60000, "2s", S(cluster_lease_ms),
+     "a collector acts for a shard only while its lock session answered within this long, "
+     "and only this long after it took the shard"},
+    {"round", BP_CFG_MS, 50, 10000, "500ms", S(cluster_round_ms),
+     "how often the lock session is confirmed and shards are taken or given back"},
+    {"rebalance_max", BP_CFG_INT, 1, 4096, "4", S(cluster_rebalance_max),
+     "shards given back per round by a collector holding more than its fair share"},
+    {"warmup", BP_CFG_MS, 0, 3600000, "15s", S(cluster_warmup_ms),
+     "after start, how long a collector watches the fleet before it takes shards (keep it "
+     "above the agents' heartbeat interval)"},
+    {"evict_after", BP_CFG_MS, 0, 3600000, "6s", S(cluster_evict_ms),
+     "a collector silent this long loses its lock session to the others (0 = never)"},
+    {"conninfo", BP_CFG_STR, 0, 0, "", S(cluster_conninfo),
+     "libpq connection string of the lock session; empty = [database] conninfo"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
 static const struct bp_cfg_key bot_keys[] = {
     {"account", BP_CFG_STR, 0, 0, "", B(account), "account the bot trades for"},
     {"exchange", BP_CFG_STR, 0, 0, "", B(exchange), "exchange the bot trades on"},
@@ -278,7 +300,8 @@ static const struct bp_cfg_schema schema = {
                  {"rules", rules_keys},
                  {"webhook", webhook_keys},
                  {"http", http_keys},
-                 {"recovery", recovery_keys}},
+                 {"recovery", recovery_keys},
+                 {"cluster", cluster_keys}},
     .repeated = {{"bot", bot_keys, add_bot}, {"account", account_keys, add_account}},
 };
 
@@ -456,6 +479,26 @@ static int validate_signals(struct col_settings *s, const char *path, char *err,
     return 0;
 }
 
+/* A lease no longer than a round would lapse between two healthy rounds; an eviction within
+ * the lease would cut sessions that are merely slow. */
+static int validate_cluster(struct col_settings *s, const char *path, char *err, size_t errlen)
+{
+    if (!s->cluster_enabled)
+        return 0;
+    if (s->cluster_round_ms * 2 > s->cluster_lease_ms) {
+        snprintf(err, errlen, "%s: [cluster] round must be at most half the lease", path);
+        return -EINVAL;
+    }
+    if (s->cluster_evict_ms > 0 && s->cluster_evict_ms <= s->cluster_lease_ms) {
+        snprintf(err, errlen, "%s: [cluster] evict_after must be longer than the lease (or 0)",
+                 path);
+        return -EINVAL;
+    }
+    if (!s->cluster_conninfo[0])
+        snprintf(s->cluster_conninfo, sizeof(s->cluster_conninfo), "%s", s->db_conninfo);
+    return 0;
+}
+
 /* Applies an override's thresholds (0 = inherit) to out. */
 static void apply_override(const struct col_bot_override *o, struct col_rule_limits *out)
 {
@@ -552,6 +595,8 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         }
     }
     if (validate_recovery(s, path, err, errlen) < 0)
+        return -EINVAL;
+    if (validate_cluster(s, path, err, errlen) < 0)
         return -EINVAL;
     if (validate_signals(s, path, err, errlen) < 0)
         return -EINVAL;

@@ -107,6 +107,15 @@ struct col_settings {
     int64_t rec_fleet_max_per_minute;
     int64_t rec_exchange_max_failing;
     struct col_recovery_policy recovery; /* resolved [recovery], for bots without a section */
+    /* [cluster]: several collectors sharing the fleet (off: this one owns every shard) */
+    bool cluster_enabled;
+    int64_t cluster_shards;
+    int64_t cluster_lease_ms;
+    int64_t cluster_round_ms;
+    int64_t cluster_rebalance_max;
+    int64_t cluster_warmup_ms;
+    int64_t cluster_evict_ms;
+    char cluster_conninfo[1024]; /* "" = [database] conninfo */
     /* [bot NAME] */
     struct col_bot_override **bots; /* each allocated on its own: the loader keeps pointers */
     size_t nbots;

@@ -4,6 +4,7 @@
 #include "http_bots.h"
 
 #include "clock.h"
+#include "cluster.h"
 #include "http_parse.h"
 #include "ingest.h"
 #include "strmap.h"
@@ -49,6 +50,10 @@ cJSON *col_bot_json(const struct col_bot_view *v, const struct col_alert_view *a
     cJSON_AddStringToObject(o, "host", v->snap.host);
     cJSON_AddStringToObject(o, "intended", v->intended_stopped ? "stopped" : "running");
     cJSON_AddStringToObject(o, "intended_by", v->intended_by_operator ? "operator" : "config");
+    if (v->clustered) {
+        cJSON_AddNumberToObject(o, "shard", v->shard);
+        cJSON_AddStringToObject(o, "owner", v->owner);
+    }
     if (!v->alert_open) {
         cJSON_AddNullToObject(o, "alert");
     } else {
@@ -62,6 +67,20 @@ cJSON *col_bot_json(const struct col_bot_view *v, const struct col_alert_view *a
     for (size_t i = 0; alerts && i < v->nalerts; i++)
         cJSON_AddItemToArray(arr, col_alert_json(&alerts[v->alerts_first + i], v));
     return o;
+}
+
+void col_http_bots_owners(const struct col_http_ctx *ctx, struct col_bot_view *bots, size_t n)
+{
+    struct col_cluster_view *v = ctx->cluster ? malloc(sizeof(*v)) : NULL;
+    if (!v)
+        return;
+    col_cluster_view_get(ctx->cluster, v);
+    for (size_t i = 0; i < n; i++) {
+        bots[i].clustered = true;
+        snprintf(bots[i].owner, sizeof(bots[i].owner), "%s",
+                 col_cluster_view_owner(v, bots[i].shard));
+    }
+    free(v);
 }
 
 static void add_counts(cJSON *o, const int64_t *by_status)
@@ -245,6 +264,7 @@ void col_http_bots_list(const struct col_http_ctx *ctx, const struct col_http_re
     qr->filter = o.filter;
     if (col_http_ask(ctx, qr, reply)) {
         col_bots_sort(qr->bots, qr->nbots, &o);
+        col_http_bots_owners(ctx, qr->bots, qr->nbots);
         cJSON *res = cJSON_CreateObject();
         cJSON_AddNumberToObject(res, "total", (double)qr->nbots);
         cJSON_AddNumberToObject(res, "offset", (double)o.offset);
@@ -274,8 +294,10 @@ static void handle_bot(const struct col_http_ctx *ctx, const struct col_http_req
             col_http_error(reply, 503,
                            "the collector has no broker connection: it cannot "
                            "judge bots until it reconnects");
-        else
+        else {
+            col_http_bots_owners(ctx, qr->bots, 1);
             col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0], qr->alerts));
+        }
     }
     col_query_release(qr);
 }

@@ -65,6 +65,13 @@ static void refuse(const struct col_query *qr, const char *bot, struct col_http_
                        "bot '%s' got an operator's command less than %d s ago; retry in %lld s",
                        bot, COL_MANUAL_INTERVAL_MS / 1000, (long long)reply->retry_after_s);
         break;
+    case -EPERM:
+        col_http_error(reply, 409,
+                       "bot '%s' belongs to a shard this collector does not act for (another "
+                       "collector owns it, or it is being taken over): ask its owner (GET "
+                       "/bots/%s says which)",
+                       bot, bot);
+        break;
     case -EAGAIN:
     case -EIO:
         col_http_error(reply, 503, "the command could not be published: no broker connection");

@@ -3,6 +3,7 @@
 #include "http_db.h"
 
 #include "http_parse.h"
+#include "query.h"
 #include "report.h"
 
 #include <errno.h>
@@ -192,6 +193,69 @@ int col_http_db_alert_events(struct col_http_db *db, const struct col_history_pa
                 "SELECT id, " TS_MS ", alert_id, bot_id, check_name, event, severity, status,"
                 " reason FROM alert_events" PAGE_WHERE,
                 p, cols, 9, out, next_before, why, whylen);
+}
+
+/* ---- open alerts ------------------------------------------------------------------------ */
+
+/* "{"a","b"}": bot ids are [A-Za-z0-9_.-], nothing to escape. NULL on ENOMEM. */
+static char *text_array(const char *const *v, size_t n)
+{
+    size_t size = 3, len = 0;
+    for (size_t i = 0; i < n; i++)
+        size += strlen(v[i]) + 3;
+    char *buf = malloc(size);
+    if (!buf)
+        return NULL;
+    len += (size_t)snprintf(buf, size, "{");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s\"%s\"", i ? "," : "", v[i]);
+    snprintf(buf + len, size - len, "}");
+    return buf;
+}
+
+static void alert_row(PGresult *r, int i, struct col_alert_view *a)
+{
+    memset(a, 0, sizeof(*a));
+    snprintf(a->alert_id, sizeof(a->alert_id), "%s", PQgetvalue(r, i, 0));
+    snprintf(a->bot, sizeof(a->bot), "%s", PQgetvalue(r, i, 1));
+    snprintf(a->check, sizeof(a->check), "%s", PQgetvalue(r, i, 2));
+    a->severity = strcmp(PQgetvalue(r, i, 3), "critical") == 0 ? COL_SEV_CRITICAL : COL_SEV_WARNING;
+    snprintf(a->reason, sizeof(a->reason), "%s", PQgetvalue(r, i, 4));
+    a->opened_at = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+    a->repeats = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+    a->announced = true; /* the owner's word: what it stored is what it said, or kept quiet */
+}
+
+int col_http_db_open_alerts(struct col_http_db *db, const char *const *bots, size_t n,
+                            struct col_alert_view **out, size_t *nout, char *why, size_t whylen)
+{
+    *out = NULL;
+    *nout = 0;
+    char *arr = text_array(bots, n);
+    if (!arr)
+        return -ENOMEM;
+    const char *params[] = {arr};
+    pthread_mutex_lock(&db->mu);
+    PGresult *r = query(
+        db,
+        "SELECT l.alert_id, l.bot_id, l.check_name, l.severity, l.reason, "
+        "(extract(epoch FROM o.ts) * 1000)::bigint, (SELECT count(*) FROM alert_events p "
+        "WHERE p.alert_id = l.alert_id AND p.event = 'repeated') "
+        "FROM (SELECT DISTINCT ON (alert_id) alert_id, bot_id, check_name, severity, reason, event "
+        "      FROM alert_events WHERE bot_id = ANY($1::text[]) ORDER BY alert_id, id DESC) l "
+        "JOIN alert_events o ON o.alert_id = l.alert_id AND o.event = 'opened' "
+        "WHERE l.event <> 'resolved' ORDER BY l.bot_id COLLATE \"C\", o.ts",
+        1, params, why, whylen);
+    pthread_mutex_unlock(&db->mu);
+    free(arr);
+    if (!r)
+        return -EIO;
+    int rows = PQntuples(r);
+    *out = calloc(rows > 0 ? (size_t)rows : 1, sizeof(**out));
+    for (int i = 0; *out && i < rows; i++)
+        alert_row(r, i, &(*out)[(*nout)++]);
+    PQclear(r);
+    return *out ? 0 : -ENOMEM;
 }
 
 /* ---- chart data ------------------------------------------------------------------------ */

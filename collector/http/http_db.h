@@ -41,6 +41,13 @@ int col_http_db_samples(struct col_http_db *db, const char *bot, int64_t from, i
                         int64_t bucket_ms, cJSON **samples, cJSON **trades, char *why,
                         size_t whylen);
 
+/* The open alerts (the newest event of each is not "resolved") of the n bots, oldest first per
+ * bot, as their owners announced them: *out (caller frees) and *nout. 0, -ENOMEM, or -EIO with
+ * the reason in why. */
+struct col_alert_view;
+int col_http_db_open_alerts(struct col_http_db *db, const char *const *bots, size_t n,
+                            struct col_alert_view **out, size_t *nout, char *why, size_t whylen);
+
 /* Fills r (initialised with its range) for one bot (NULL: every bot) from status_transitions,
  * alert_events and trades, then finishes it. Bots appear if they have a status before r->to,
  * an alert or a trade in the range. 0, -ENOMEM, or -EIO with the reason in why. */

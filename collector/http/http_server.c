@@ -292,6 +292,8 @@ int col_http_server_start(const struct col_http_opts *opts, struct col_http_serv
                                    .ingest = opts->ingest,
                                    .store = opts->store,
                                    .mqtt = opts->mqtt,
+                                   .cluster = opts->cluster,
+                                   .owners = opts->owners,
                                    .db = s->db,
                                    .timeout_ms = cfg->http_timeout_ms,
                                    .started_mono = bp_mono_ms()};

@@ -2,6 +2,7 @@
 /* Prometheus text rendering of the fleet and the collector's own counters. */
 #include "metrics.h"
 
+#include "cluster.h"
 #include "query.h"
 
 #include <inttypes.h>
@@ -198,6 +199,44 @@ static void render_commands(struct out *o, const struct col_metrics_input *in)
                 col_rec_outcome_name((enum col_rec_outcome)r), c->results[a][r]);
 }
 
+static void render_cluster(struct out *o, const struct col_metrics_input *in)
+{
+    const struct col_cluster_view *v = in->cluster;
+    if (!v)
+        return;
+    gauge(o, "botpulse_cluster_lease_ok",
+          "1 while this collector may act for its shards (lock session confirmed within the "
+          "lease).",
+          v->lease_ok ? 1 : 0);
+    gauge(o, "botpulse_cluster_shards_held", "Shards this collector holds.", v->held);
+    gauge(o, "botpulse_cluster_leader", "1 while this collector leads (fleet summary).",
+          v->leader ? 1 : 0);
+    gauge(o, "botpulse_cluster_last_rebalance_timestamp_seconds",
+          "When a live collector's shards last changed (Unix seconds).",
+          (double)v->last_rebalance / 1000.0);
+    counter(o, "botpulse_cluster_fenced_total",
+            "Items not said or written: no lease for their shard.", v->fenced);
+    counter(o, "botpulse_cluster_takeovers_total", "Shards adopted by the rules thread.",
+            v->takeovers);
+    family(o, "botpulse_cluster_collector_shards", "gauge",
+           "Shards each live collector holds, as the collectors table shows it.");
+    for (int i = 0; i < v->nmembers; i++) {
+        char id[2 * sizeof(v->members[i].id)];
+        col_metrics_escape(id, sizeof(id), v->members[i].id);
+        if (v->members[i].live)
+            put(o, "botpulse_cluster_collector_shards{collector=\"%s\"} %d\n", id,
+                v->members[i].nshards);
+    }
+    family(o, "botpulse_cluster_collector_last_seen_timestamp_seconds", "gauge",
+           "When each collector last confirmed its round (Unix seconds).");
+    for (int i = 0; i < v->nmembers; i++) {
+        char id[2 * sizeof(v->members[i].id)];
+        col_metrics_escape(id, sizeof(id), v->members[i].id);
+        put(o, "botpulse_cluster_collector_last_seen_timestamp_seconds{collector=\"%s\"} %.3f\n",
+            id, (double)v->members[i].last_seen / 1000.0);
+    }
+}
+
 char *col_metrics_render(const struct col_metrics_input *in)
 {
     struct out o = {0};
@@ -205,6 +244,7 @@ char *col_metrics_render(const struct col_metrics_input *in)
     render_fleet(&o, in);
     render_collector(&o, in);
     render_commands(&o, in);
+    render_cluster(&o, in);
     if (o.failed) {
         free(o.s);
         return NULL;

@@ -15,6 +15,7 @@
 
 struct col_alert_view;
 struct col_bot_view;
+struct col_cluster_view;
 
 #define COL_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -32,6 +33,7 @@ struct col_metrics_input {
     int64_t uptime_s;
     bool have_commands; /* recovery configured: the counts below mean something */
     struct col_command_counts commands;
+    const struct col_cluster_view *cluster; /* [cluster]'s view; NULL: one collector */
 };
 
 /* The exposition text, malloc'd (caller frees); NULL on ENOMEM. */

@@ -86,6 +86,10 @@ void bpt_broker_open(struct bpt_env *env);
  * password file is rewritten and mosquitto re-reads it, SIGHUP, before this returns). The
  * service logins exist from bpt_broker_start on. Returns the password (owned by env) or NULL. */
 const char *bpt_broker_login(struct bpt_env *env, const char *user);
+/* Before bpt_broker_start: a login for one more collector (several share the fleet), with the
+ * shipped ACL's block for collector@botpulse copied under it, as docs/deployment.md says to do
+ * for each collector. Returns its password (owned by env) or NULL. */
+const char *bpt_broker_add_collector(struct bpt_env *env, const char *user);
 /* Stops it (SIGTERM, waits; persistence is written on exit). 0 or -errno. */
 int bpt_broker_stop(struct bpt_env *env);
 /* Starts it again on the same ports. 0 or -errno. */
@@ -108,6 +112,9 @@ int bpt_pg_stop(struct bpt_env *env);
 int bpt_pg_restart(struct bpt_env *env);
 /* libpq conninfo for the "botpulse" database (owned by env). */
 const char *bpt_pg_conninfo(struct bpt_env *env);
+/* Runs sql, one or more statements without parameters (DDL, ALTER ROLE ...). 0, or -1 on an
+ * error (printed). */
+int bpt_pg_exec(struct bpt_env *env, const char *sql);
 /* Runs sql (with $1.. params, all text) and returns the first column of the first row as an
  * integer; -1 on any error (printed) or when there is no row / it is NULL. */
 int64_t bpt_pg_int(struct bpt_env *env, const char *sql, int nparams, const char *const *params);

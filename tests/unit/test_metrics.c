@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* /metrics rendering: the exact series a scraper sees, escaping, and HELP/TYPE for each family. */
+#include "cluster.h"
 #include "metrics.h"
 #include "query.h"
 
@@ -32,9 +33,10 @@ static const struct col_alert_view open_alerts[] = {
     {.bot = "bot-2", .alert_id = "x-a3", .severity = COL_SEV_WARNING, .check = "metric:lag"},
 };
 
-static char *render(struct col_bot_view *v, size_t n)
+static char *render_with(struct col_bot_view *v, size_t n, const struct col_cluster_view *cv)
 {
-    struct col_metrics_input in = {.bots = v,
+    struct col_metrics_input in = {.cluster = cv,
+                                   .bots = v,
                                    .nbots = n,
                                    .alerts = open_alerts,
                                    .nalerts = sizeof(open_alerts) / sizeof(open_alerts[0]),
@@ -58,6 +60,11 @@ static char *render(struct col_bot_view *v, size_t n)
     char *s = col_metrics_render(&in);
     assert_non_null(s);
     return s;
+}
+
+static char *render(struct col_bot_view *v, size_t n)
+{
+    return render_with(v, n, NULL);
 }
 
 static void has(const char *text, const char *line)
@@ -157,6 +164,44 @@ static void test_label_values_are_escaped(void **state)
     assert_int_equal(strlen(buf), 3);
 }
 
+/* With [cluster]: this collector's lease and shards, and each live collector's shards. */
+static void test_cluster_gauges(void **state)
+{
+    char *s = render(NULL, 0);
+    assert_null(strstr(s, "botpulse_cluster_")); /* one collector: nothing of the kind */
+    free(s);
+    struct col_cluster_view *v = calloc(1, sizeof(*v));
+    assert_non_null(v);
+    v->shards = 8;
+    v->held = 3;
+    v->leader = true;
+    v->lease_ok = false;
+    v->fenced = 12;
+    v->takeovers = 4;
+    v->last_rebalance = 1700000000500LL;
+    v->nmembers = 2;
+    snprintf(v->members[0].id, sizeof(v->members[0].id), "c-1");
+    v->members[0].nshards = 3;
+    v->members[0].live = true;
+    v->members[0].last_seen = 1700000001000LL;
+    snprintf(v->members[1].id, sizeof(v->members[1].id), "c-\"2");
+    v->members[1].nshards = 5; /* dead: its row still says what it held */
+    v->members[1].last_seen = 1700000000000LL;
+    s = render_with(NULL, 0, v);
+    has(s, "botpulse_cluster_lease_ok 0\n");
+    has(s, "botpulse_cluster_shards_held 3\n");
+    has(s, "botpulse_cluster_leader 1\n");
+    has(s, "botpulse_cluster_fenced_total 12\n");
+    has(s, "botpulse_cluster_takeovers_total 4\n");
+    has(s, "botpulse_cluster_last_rebalance_timestamp_seconds 1700000000.5\n");
+    has(s, "botpulse_cluster_collector_shards{collector=\"c-1\"} 3\n");
+    assert_null(strstr(s, "botpulse_cluster_collector_shards{collector=\"c-\\\"2\"}"));
+    has(s, "botpulse_cluster_collector_last_seen_timestamp_seconds{collector=\"c-\\\"2\"} "
+           "1700000000.000\n");
+    free(s);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_collector_counters),
         cmocka_unit_test(test_help_and_type_for_every_family),
         cmocka_unit_test(test_label_values_are_escaped),
+        cmocka_unit_test(test_cluster_gauges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
