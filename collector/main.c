@@ -156,6 +156,14 @@ static int start_store(struct collector *c)
         .spool_max = (size_t)cfg->db_spool_max,
         .batch_max = (int)cfg->db_batch_max,
         .retry_ms = (int)cfg->db_retry_ms,
+        .maint_interval_ms = cfg->db_maintenance_interval_ms,
+        .hist = {.partition_days = (int)cfg->db_partition_days,
+                 .ahead_days = (int)cfg->db_partition_ahead_days,
+                 .retention_ms = {[COL_RET_SAMPLES] = cfg->db_retention_samples_ms,
+                                  [COL_RET_TRADES] = cfg->db_retention_trades_ms,
+                                  [COL_RET_TRANSITIONS] = cfg->db_retention_transitions_ms,
+                                  [COL_RET_ALERTS] = cfg->db_retention_alerts_ms,
+                                  [COL_RET_COMMANDS] = cfg->db_retention_commands_ms}},
     };
     rc = col_store_new(&so, &c->store);
     return rc < 0 ? rc : col_store_start(c->store);

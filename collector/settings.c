@@ -16,6 +16,7 @@
 #define B(field)                                                                                   \
     offsetof(struct col_bot_override, field), sizeof(((struct col_bot_override *)0)->field)
 #define DAY_MS (86400.0 * 1000)
+#define RETENTION_MAX (100 * 366 * DAY_MS)
 
 static const struct bp_cfg_key collector_keys[] = {
     {"id", BP_CFG_STR, 0, 0, "collector-1", S(id), "collector id (topics, client id, logs)"},
@@ -56,6 +57,23 @@ static const struct bp_cfg_key database_keys[] = {
     {"retry", BP_CFG_MS, 100, 60000, "1s", S(db_retry_ms), "wait between reconnect attempts"},
     {"migrate_timeout", BP_CFG_MS, 0, DAY_MS, "60s", S(db_migrate_timeout_ms),
      "how long start-up waits for the database before giving up"},
+    /* History partitions and retention (collector/store/store_parts.h) */
+    {"partition_days", BP_CFG_INT, 1, 31, "1", S(db_partition_days),
+     "days of history per partition of each history table"},
+    {"partition_ahead_days", BP_CFG_INT, 1, 90, "3", S(db_partition_ahead_days),
+     "partitions are made this many days ahead"},
+    {"maintenance_interval", BP_CFG_MS, 1000, DAY_MS, "15m", S(db_maintenance_interval_ms),
+     "how often partitions are made ahead, strays moved and old partitions dropped"},
+    {"retention_samples", BP_CFG_MS, 0, RETENTION_MAX, "30d", S(db_retention_samples_ms),
+     "bot_samples kept at least this long, then dropped by whole partitions (0: forever)"},
+    {"retention_trades", BP_CFG_MS, 0, RETENTION_MAX, "400d", S(db_retention_trades_ms),
+     "trades kept at least this long (0: forever)"},
+    {"retention_transitions", BP_CFG_MS, 0, RETENTION_MAX, "730d", S(db_retention_transitions_ms),
+     "status_transitions and status_daily kept at least this long (0: forever)"},
+    {"retention_alerts", BP_CFG_MS, 0, RETENTION_MAX, "730d", S(db_retention_alerts_ms),
+     "alert_events kept at least this long (0: forever)"},
+    {"retention_commands", BP_CFG_MS, 0, RETENTION_MAX, "730d", S(db_retention_commands_ms),
+     "commands and command_results kept at least this long (0: forever)"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -514,9 +532,27 @@ static void apply_override(const struct col_bot_override *o, struct col_rule_lim
         out->check_confirm = (int)o->check_confirm;
 }
 
+/* A retention under a day would drop the partition being written (a bare number is seconds). */
+static int validate_retention(const struct col_settings *s, const char *path, char *err,
+                              size_t errlen)
+{
+    const int64_t v[] = {s->db_retention_samples_ms, s->db_retention_trades_ms,
+                         s->db_retention_transitions_ms, s->db_retention_alerts_ms,
+                         s->db_retention_commands_ms};
+    const char *const names[] = {"samples", "trades", "transitions", "alerts", "commands"};
+    for (int i = 0; i < 5; i++) {
+        if (v[i] != 0 && v[i] < (int64_t)DAY_MS) {
+            snprintf(err, errlen, "%s: [database] retention_%s: 0 (keep forever) or at least 1d",
+                     path, names[i]);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int validate(struct col_settings *s, const char *path, char *err, size_t errlen)
 {
-    if (validate_http(s, path, err, errlen) < 0)
+    if (validate_http(s, path, err, errlen) < 0 || validate_retention(s, path, err, errlen) < 0)
         return -EINVAL;
     if (!bp_id_is_valid(s->id)) {
         snprintf(err, errlen, "%s: [collector] id: '%s' is not a valid id", path, s->id);

@@ -60,6 +60,14 @@ struct col_settings {
     int64_t db_batch_max;
     int64_t db_retry_ms;
     int64_t db_migrate_timeout_ms;
+    int64_t db_partition_days;          /* days per partition of the history tables */
+    int64_t db_partition_ahead_days;    /* partitions made this far ahead */
+    int64_t db_maintenance_interval_ms; /* partitions, retention: how often */
+    int64_t db_retention_samples_ms;    /* 0 keeps forever, as for the four below */
+    int64_t db_retention_trades_ms;
+    int64_t db_retention_transitions_ms;
+    int64_t db_retention_alerts_ms;
+    int64_t db_retention_commands_ms;
     /* [rules] */
     struct col_rule_limits limits;
     int64_t heartbeat_misses;

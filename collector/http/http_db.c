@@ -170,16 +170,21 @@ static int page(struct col_http_db *db, const char *sql, const struct col_histor
 
 #define TS_MS "(extract(epoch FROM ts) * 1000)::bigint"
 
+static const char *const transitions_page_sql =
+    "SELECT id, " TS_MS ", from_status, to_status, check_name, reason, event_id"
+    " FROM status_transitions" PAGE_WHERE;
+
+static const char *const alerts_page_sql =
+    "SELECT id, " TS_MS ", alert_id, bot_id, check_name, event, severity, status,"
+    " reason FROM alert_events" PAGE_WHERE;
+
 int col_http_db_transitions(struct col_http_db *db, const struct col_history_page *p, cJSON **out,
                             int64_t *next_before, char *why, size_t whylen)
 {
     static const struct column cols[] = {{"id", K_INT},       {"ts", K_INT},     {"from", K_TEXT},
                                          {"to", K_TEXT},      {"check", K_TEXT}, {"reason", K_TEXT},
                                          {"event_id", K_TEXT}};
-    return page(db,
-                "SELECT id, " TS_MS ", from_status, to_status, check_name, reason, event_id"
-                " FROM status_transitions" PAGE_WHERE,
-                p, cols, 7, out, next_before, why, whylen);
+    return page(db, transitions_page_sql, p, cols, 7, out, next_before, why, whylen);
 }
 
 int col_http_db_alert_events(struct col_http_db *db, const struct col_history_page *p, cJSON **out,
@@ -189,10 +194,7 @@ int col_http_db_alert_events(struct col_http_db *db, const struct col_history_pa
         {"id", K_INT},        {"ts", K_INT},      {"alert_id", K_TEXT},
         {"bot", K_TEXT},      {"check", K_TEXT},  {"event", K_TEXT},
         {"severity", K_TEXT}, {"status", K_TEXT}, {"reason", K_TEXT}};
-    return page(db,
-                "SELECT id, " TS_MS ", alert_id, bot_id, check_name, event, severity, status,"
-                " reason FROM alert_events" PAGE_WHERE,
-                p, cols, 9, out, next_before, why, whylen);
+    return page(db, alerts_page_sql, p, cols, 9, out, next_before, why, whylen);
 }
 
 /* ---- open alerts ------------------------------------------------------------------------ */
@@ -260,6 +262,19 @@ int col_http_db_open_alerts(struct col_http_db *db, const char *const *bots, siz
 
 /* ---- chart data ------------------------------------------------------------------------ */
 
+/* $1 bot, $2 from, $3 to (Unix ms). */
+static const char *const samples_sql =
+    "SELECT " TS_MS ", proc_cpu_pct, proc_rss_kb, host_cpu_pct, host_mem_pct, host_disk_pct"
+    " FROM bot_samples WHERE bot_id = $1 AND ts >= to_timestamp($2::bigint / 1000.0)"
+    " AND ts < to_timestamp($3::bigint / 1000.0) ORDER BY ts LIMIT 5000";
+
+/* $1 bot, $2 from, $3 to (Unix ms), $4 bucket (ms). */
+static const char *const trade_buckets_sql =
+    "SELECT (floor(extract(epoch FROM trade_ts) * 1000 / $4::bigint) * $4::bigint)::bigint"
+    " AS bucket, count(*) FROM trades WHERE bot_id = $1"
+    " AND trade_ts >= to_timestamp($2::bigint / 1000.0)"
+    " AND trade_ts < to_timestamp($3::bigint / 1000.0) GROUP BY bucket ORDER BY bucket";
+
 int col_http_db_samples(struct col_http_db *db, const char *bot, int64_t from, int64_t to,
                         int64_t bucket_ms, cJSON **samples, cJSON **trades, char *why,
                         size_t whylen)
@@ -278,20 +293,8 @@ int col_http_db_samples(struct col_http_db *db, const char *bot, int64_t from, i
     const char *params[] = {bot, f, t, b};
     *samples = *trades = NULL;
     pthread_mutex_lock(&db->mu);
-    PGresult *rs = query(db,
-                         "SELECT " TS_MS ", proc_cpu_pct, proc_rss_kb, host_cpu_pct, host_mem_pct,"
-                         " host_disk_pct FROM bot_samples WHERE bot_id = $1"
-                         " AND ts >= to_timestamp($2::bigint / 1000.0)"
-                         " AND ts < to_timestamp($3::bigint / 1000.0) ORDER BY ts LIMIT 5000",
-                         3, params, why, whylen);
-    PGresult *rt = rs ? query(db,
-                              "SELECT (floor(extract(epoch FROM trade_ts) * 1000 / $4::bigint)"
-                              " * $4::bigint)::bigint AS bucket, count(*) FROM trades"
-                              " WHERE bot_id = $1 AND trade_ts >= to_timestamp($2::bigint / 1000.0)"
-                              " AND trade_ts < to_timestamp($3::bigint / 1000.0)"
-                              " GROUP BY bucket ORDER BY bucket",
-                              4, params, why, whylen)
-                      : NULL;
+    PGresult *rs = query(db, samples_sql, 3, params, why, whylen);
+    PGresult *rt = rs ? query(db, trade_buckets_sql, 4, params, why, whylen) : NULL;
     pthread_mutex_unlock(&db->mu);
     int rc = rs && rt ? 0 : -EIO;
     if (rc == 0) {
@@ -309,13 +312,29 @@ int col_http_db_samples(struct col_http_db *db, const char *bot, int64_t from, i
 
 #define REPORT_ROWS_MAX 200000 /* transitions read at most; more sets r->truncated */
 
-/* $1 bot (NULL = any), $2 from, $3 to (Unix ms). Byte order ("C") so the report's sorted
- * bots are fed in order. The status before the range comes first (ord 0) at ts = from. */
+/* $1 from (Unix ms): the newest day in status_daily at most 7 days before from's day, as Unix
+ * ms, or NULL (none: the report then looks back through every older partition). */
+static const char *const report_checkpoint_sql =
+    "SELECT (extract(epoch FROM max(at)) * 1000)::bigint FROM status_daily"
+    " WHERE at <= to_timestamp(($1::bigint / 86400000 * 86400000) / 1000.0)"
+    " AND at >= to_timestamp(($1::bigint / 86400000 * 86400000 - 7 * 86400000) / 1000.0)";
+
+/* $1 bot (NULL = any), $2 from, $3 to (Unix ms), $4 the day from report_checkpoint_sql (NULL:
+ * none). Byte order ("C") so the report's sorted bots are fed in order. The status before the
+ * range comes first (ord 0) at ts = from: the last transition between that day and from, else
+ * the bot's status at 00:00 of that day (status_daily), so only the partitions from that day to
+ * the range's end are read. */
 static const char *const report_transitions_sql =
     "SELECT bot_id, ms, to_status, ord FROM ("
-    " (SELECT DISTINCT ON (bot_id) bot_id, $2::bigint AS ms, to_status, 0 AS ord, id"
-    "  FROM status_transitions WHERE ts < to_timestamp($2::bigint / 1000.0)"
-    "  AND ($1::text IS NULL OR bot_id = $1) ORDER BY bot_id, ts DESC, id DESC)"
+    " (SELECT DISTINCT ON (bot_id) bot_id, $2::bigint AS ms, to_status, 0 AS ord, id FROM ("
+    "   SELECT bot_id, to_status, ts, id FROM status_transitions"
+    "    WHERE ts < to_timestamp($2::bigint / 1000.0)"
+    "    AND ($4::bigint IS NULL OR ts >= to_timestamp($4::bigint / 1000.0))"
+    "    AND ($1::text IS NULL OR bot_id = $1)"
+    "   UNION ALL"
+    "   SELECT bot_id, status, '-infinity'::timestamptz, 0 FROM status_daily"
+    "    WHERE at = to_timestamp($4::bigint / 1000.0) AND ($1::text IS NULL OR bot_id = $1)"
+    "  ) b ORDER BY bot_id, ts DESC, id DESC)"
     " UNION ALL"
     " SELECT bot_id, " TS_MS ", to_status, 1, id FROM status_transitions"
     "  WHERE ts >= to_timestamp($2::bigint / 1000.0) AND ts < to_timestamp($3::bigint / 1000.0)"
@@ -331,17 +350,21 @@ static const char *const report_alerts_sql =
     "  AND ts >= to_timestamp($2::bigint / 1000.0) AND ts < to_timestamp($3::bigint / 1000.0)"
     "  GROUP BY bot_id, alert_id) a GROUP BY bot_id ORDER BY bot_id COLLATE \"C\"";
 
-/* Trades by when the collector received them (its clock, not the bot's). */
+/* Trades by when they happened (the bot's clock: trades are partitioned by it). */
 static const char *const report_trades_sql =
     "SELECT bot_id, count(*) FROM trades WHERE ($1::text IS NULL OR bot_id = $1)"
-    " AND received_at >= to_timestamp($2::bigint / 1000.0)"
-    " AND received_at < to_timestamp($3::bigint / 1000.0)"
+    " AND trade_ts >= to_timestamp($2::bigint / 1000.0)"
+    " AND trade_ts < to_timestamp($3::bigint / 1000.0)"
     " GROUP BY bot_id ORDER BY bot_id COLLATE \"C\"";
 
-/* Recovery commands sent (automatic or by an operator) and how many the agent ran with ok. */
+/* Recovery commands sent (automatic or by an operator) and how many the agent ran with ok; a
+ * result counts when the agent stamped it within a day of the range (a command expires in
+ * minutes), so only those partitions of command_results are read. */
 static const char *const report_restarts_sql =
     "SELECT c.bot_id, count(*), count(*) FILTER (WHERE r.outcome = 'ok') FROM commands c"
     " LEFT JOIN command_results r ON r.nonce = c.nonce"
+    "  AND r.ts >= to_timestamp(($2::bigint - 86400000) / 1000.0)"
+    "  AND r.ts < to_timestamp(($3::bigint + 86400000) / 1000.0)"
     " WHERE c.action <> 'pre_restart' AND ($1::text IS NULL OR c.bot_id = $1)"
     " AND c.ts >= to_timestamp($2::bigint / 1000.0) AND c.ts < to_timestamp($3::bigint / 1000.0)"
     " GROUP BY c.bot_id ORDER BY c.bot_id COLLATE \"C\"";
@@ -390,19 +413,43 @@ static int report_counts(PGresult *res, struct col_report *r, enum count_kind ki
     return 0;
 }
 
+const char *col_http_db_sql(enum col_http_db_sql q)
+{
+    static const char *const sqls[COL_SQL_COUNT] = {
+        [COL_SQL_TRANSITIONS_PAGE] = transitions_page_sql,
+        [COL_SQL_ALERTS_PAGE] = alerts_page_sql,
+        [COL_SQL_SAMPLES] = samples_sql,
+        [COL_SQL_TRADE_BUCKETS] = trade_buckets_sql,
+        [COL_SQL_REPORT_CHECKPOINT] = report_checkpoint_sql,
+        [COL_SQL_REPORT_TRANSITIONS] = report_transitions_sql,
+        [COL_SQL_REPORT_ALERTS] = report_alerts_sql,
+        [COL_SQL_REPORT_TRADES] = report_trades_sql,
+        [COL_SQL_REPORT_RESTARTS] = report_restarts_sql,
+    };
+    return (unsigned)q < COL_SQL_COUNT ? sqls[q] : NULL;
+}
+
 int col_http_db_report(struct col_http_db *db, const char *bot, struct col_report *r, char *why,
                        size_t whylen)
 {
-    char from[24], to[24];
+    char from[24], to[24], day[24];
     snprintf(from, sizeof(from), "%" PRId64, r->from);
     snprintf(to, sizeof(to), "%" PRId64, r->to);
-    const char *params[] = {bot, from, to};
+    const char *params[] = {bot, from, to, NULL};
     const char *const sqls[] = {report_transitions_sql, report_alerts_sql, report_trades_sql,
                                 report_restarts_sql};
     int rc = 0;
     pthread_mutex_lock(&db->mu);
+    PGresult *res = query(db, report_checkpoint_sql, 1, params + 1, why, whylen);
+    if (!res)
+        rc = -EIO;
+    else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        snprintf(day, sizeof(day), "%s", PQgetvalue(res, 0, 0));
+        params[3] = day;
+    }
+    PQclear(res);
     for (int q = 0; q < 4 && rc == 0; q++) {
-        PGresult *res = query(db, sqls[q], 3, params, why, whylen);
+        res = query(db, sqls[q], q == 0 ? 4 : 3, params, why, whylen);
         if (!res) {
             rc = -EIO;
             break;

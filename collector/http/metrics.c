@@ -180,6 +180,75 @@ static void render_collector(struct out *o, const struct col_metrics_input *in)
           st->db_up ? 1 : 0);
 }
 
+/* ---- history: COPY batches, partitions, strays, retention (store_parts.h) ------------------ */
+
+/* One series per history table: v(t) of each. */
+static void per_table(struct out *o, const char *name, const char *type, const char *help,
+                      const struct col_hist_stats *h,
+                      int64_t (*v)(const struct col_hist_table_stats *))
+{
+    family(o, name, type, help);
+    for (int t = 0; t < COL_HIST_NTABLES; t++)
+        put(o, "%s{table=\"%s\"} %" PRId64 "\n", name, col_hist_table_name((enum col_hist_table)t),
+            v(&h->t[t]));
+}
+
+static int64_t hist_partitions(const struct col_hist_table_stats *t)
+{
+    return t->partitions;
+}
+static int64_t hist_default_rows(const struct col_hist_table_stats *t)
+{
+    return t->default_rows;
+}
+static int64_t hist_strays(const struct col_hist_table_stats *t)
+{
+    return (int64_t)t->strays;
+}
+static int64_t hist_created(const struct col_hist_table_stats *t)
+{
+    return (int64_t)t->created;
+}
+static int64_t hist_dropped(const struct col_hist_table_stats *t)
+{
+    return (int64_t)t->dropped;
+}
+
+static void render_history(struct out *o, const struct col_metrics_input *in)
+{
+    if (!in->have_store)
+        return;
+    const struct col_store_stats *st = &in->store;
+    const struct col_hist_stats *h = &st->hist;
+    counter(o, "botpulse_store_copy_batches_total",
+            "COPY statements committed (one per history table per transaction).", st->copy_batches);
+    counter(o, "botpulse_store_copy_staged_total",
+            "COPY batches that met a row stored already and went through the staging table.",
+            st->copy_staged);
+    per_table(o, "botpulse_store_partitions", "gauge",
+              "Partitions of each history table (the default one not counted), at the last pass.",
+              h, hist_partitions);
+    per_table(o, "botpulse_store_default_partition_rows", "gauge",
+              "Rows in each history table's default partition after the last pass (should be 0).",
+              h, hist_default_rows);
+    per_table(o, "botpulse_store_stray_rows_total", "counter",
+              "Rows found in a default partition (no partition covered their time), moved out "
+              "or dropped past the retention.",
+              h, hist_strays);
+    per_table(o, "botpulse_store_partitions_created_total", "counter",
+              "Partitions made by this collector.", h, hist_created);
+    per_table(o, "botpulse_store_retention_dropped_partitions_total", "counter",
+              "Partitions dropped by this collector past the table's retention.", h, hist_dropped);
+    family(o, "botpulse_store_maintenance_runs_total", "counter",
+           "History maintenance passes: ok, failed, or skipped (another collector held the lock).");
+    put(o, "botpulse_store_maintenance_runs_total{result=\"ok\"} %" PRIu64 "\n", h->passes);
+    put(o, "botpulse_store_maintenance_runs_total{result=\"failed\"} %" PRIu64 "\n", h->failures);
+    put(o, "botpulse_store_maintenance_runs_total{result=\"skipped\"} %" PRIu64 "\n", h->skipped);
+    gauge(o, "botpulse_store_maintenance_last_success_timestamp_seconds",
+          "Unix time of this collector's last completed maintenance pass (0: none yet).",
+          (double)h->last_pass / 1000.0);
+}
+
 static void render_commands(struct out *o, const struct col_metrics_input *in)
 {
     if (!in->have_commands)
@@ -243,6 +312,7 @@ char *col_metrics_render(const struct col_metrics_input *in)
     render_bots(&o, in);
     render_fleet(&o, in);
     render_collector(&o, in);
+    render_history(&o, in);
     render_commands(&o, in);
     render_cluster(&o, in);
     if (o.failed) {

@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MOD "store"
-#define MIGRATE_LOCK_KEY "7093569655663551234" /* pg_advisory_lock key shared by all collectors */
 #define CONNECT_RETRY_MS 500
 
 static int migrate_one(PGconn *c, const struct col_migration *m, bool *applied)
@@ -46,9 +46,9 @@ static int migrate_one(PGconn *c, const struct col_migration *m, bool *applied)
     return 0;
 }
 
-static int migrate_all(PGconn *c)
+static int migrate_all(PGconn *c, const char *until)
 {
-    const char *key[] = {MIGRATE_LOCK_KEY};
+    const char *key[] = {COL_STORE_SCHEMA_LOCK_KEY};
     struct col_store_db_err e = {.state = ""};
     if (col_store_db_run(c, "SELECT pg_advisory_lock($1::bigint)", 1, key, &e)) {
         BP_ERROR(MOD, "migrate: cannot take the migration lock: %s", e.msg);
@@ -63,6 +63,8 @@ static int migrate_all(PGconn *c)
         rc = -EIO;
     }
     for (int i = 0; rc == 0 && i < col_migrations_count; i++) {
+        if (until && strcmp(col_migrations[i].version, until) == 0)
+            break;
         bool done = false;
         rc = migrate_one(c, &col_migrations[i], &done);
         applied += done;
@@ -75,6 +77,11 @@ static int migrate_all(PGconn *c)
 }
 
 int col_store_migrate(const char *conninfo, int64_t timeout_ms)
+{
+    return col_store_migrate_until(conninfo, timeout_ms, NULL);
+}
+
+int col_store_migrate_until(const char *conninfo, int64_t timeout_ms, const char *until)
 {
     if (!conninfo)
         return -EINVAL;
@@ -93,7 +100,7 @@ int col_store_migrate(const char *conninfo, int64_t timeout_ms)
         waiting_logged = true;
         bp_sleep_ms(left < CONNECT_RETRY_MS ? left : CONNECT_RETRY_MS);
     }
-    int rc = migrate_all(c);
+    int rc = migrate_all(c, until);
     PQfinish(c);
     return rc;
 }

@@ -14,6 +14,9 @@
  * its own transaction, recorded in schema_migrations; concurrent collectors serialise on an
  * advisory lock). Retries until timeout_ms (monotonic) passes. 0 or -errno, logged. */
 int col_store_migrate(const char *conninfo, int64_t timeout_ms);
+/* The same, stopping before the first migration whose version is until (NULL: all of them):
+ * a database as an earlier release left it (the tests of a migration fill one). */
+int col_store_migrate_until(const char *conninfo, int64_t timeout_ms, const char *until);
 
 /* An alert whose newest event is not "resolved": left open by an earlier run. */
 struct col_open_alert {

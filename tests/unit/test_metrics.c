@@ -202,6 +202,39 @@ static void test_cluster_gauges(void **state)
     free(v);
 }
 
+/* The history block: COPY batches, partitions per table, strays, retention, maintenance runs. */
+static void test_history_counters(void **state)
+{
+    struct col_metrics_input in = {.now_wall = NOW, .have_store = true};
+    in.store.copy_batches = 12;
+    in.store.copy_staged = 2;
+    struct col_hist_stats *h = &in.store.hist;
+    h->t[COL_HIST_TRADES] = (struct col_hist_table_stats){
+        .partitions = 34, .default_rows = 1, .created = 4, .dropped = 3, .strays = 7};
+    h->t[COL_HIST_SAMPLES].partitions = 31;
+    h->passes = 5;
+    h->failures = 1;
+    h->skipped = 2;
+    h->last_pass = 1700000000500;
+    char *s = col_metrics_render(&in);
+    assert_non_null(s);
+    has(s, "botpulse_store_copy_batches_total 12\n");
+    has(s, "botpulse_store_copy_staged_total 2\n");
+    has(s, "botpulse_store_partitions{table=\"trades\"} 34\n");
+    has(s, "botpulse_store_partitions{table=\"bot_samples\"} 31\n");
+    has(s, "botpulse_store_partitions{table=\"status_daily\"} 0\n");
+    has(s, "botpulse_store_default_partition_rows{table=\"trades\"} 1\n");
+    has(s, "botpulse_store_stray_rows_total{table=\"trades\"} 7\n");
+    has(s, "botpulse_store_partitions_created_total{table=\"trades\"} 4\n");
+    has(s, "botpulse_store_retention_dropped_partitions_total{table=\"trades\"} 3\n");
+    has(s, "botpulse_store_retention_dropped_partitions_total{table=\"command_results\"} 0\n");
+    has(s, "botpulse_store_maintenance_runs_total{result=\"ok\"} 5\n");
+    has(s, "botpulse_store_maintenance_runs_total{result=\"failed\"} 1\n");
+    has(s, "botpulse_store_maintenance_runs_total{result=\"skipped\"} 2\n");
+    has(s, "botpulse_store_maintenance_last_success_timestamp_seconds 1700000000.5\n");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_help_and_type_for_every_family),
         cmocka_unit_test(test_label_values_are_escaped),
         cmocka_unit_test(test_cluster_gauges),
+        cmocka_unit_test(test_history_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
