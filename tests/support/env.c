@@ -227,6 +227,31 @@ static void dump_file(const char *path)
     fclose(f);
 }
 
+static bool file_has_line(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    bool hit = false;
+    while (f && !hit && fgets(line, sizeof(line), f))
+        hit = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return hit;
+}
+
+bool bpt_log_has(struct bpt_env *env, const char *name, const char *needle, int64_t timeout_ms)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s.log", env->dir, name);
+    for (int64_t waited = 0;; waited += 100) {
+        if (file_has_line(path, needle))
+            return true;
+        if (waited >= timeout_ms)
+            return false;
+        usleep(100 * 1000);
+    }
+}
+
 void bpt_dump_logs(struct bpt_env *env)
 {
     struct log_list list = {0};
