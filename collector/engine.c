@@ -109,6 +109,11 @@ int col_engine_new(const struct col_settings *cfg, struct col_outbox *out,
         free(e);
         return -ENOMEM;
     }
+    if (col_owners_init(&e->owners, (size_t)cfg->max_bots_per_agent) < 0) {
+        col_fleet_cleanup(&e->fleet);
+        free(e);
+        return -ENOMEM;
+    }
     e->cfg = cfg;
     e->out = out;
     e->ingest = ingest;
@@ -145,6 +150,7 @@ void col_engine_free(struct col_engine *e)
     bp_timerheap_cleanup(&e->timers);
     col_incidents_cleanup(&e->incidents);
     col_silences_cleanup(&e->silences);
+    col_owners_cleanup(&e->owners);
     col_fleet_cleanup(&e->fleet);
     free(e);
 }

@@ -190,6 +190,13 @@ static void restore_intent(void *ctx, const char *bot, const char *intended)
         BP_WARN("main", "cannot restore the intended state of bot %s: %s", bot, strerror(-rc));
 }
 
+static void restore_owner(void *ctx, const char *bot, const char *agent)
+{
+    int rc = col_engine_restore_owner(ctx, bot, agent);
+    if (rc < 0)
+        BP_WARN("main", "cannot restore the agent of bot %s: %s", bot, strerror(-rc));
+}
+
 static void restore_silence(void *ctx, const struct col_silence *sl)
 {
     int rc = col_engine_restore_silence(ctx, sl, bp_mono_ms(), bp_wall_ms());
@@ -246,6 +253,11 @@ static int run(struct collector *c)
         return rc;
     if (rc > 0)
         BP_INFO("main", "%d intended state(s) set by operators: restored", rc);
+    rc = col_store_load_owners(c->cfg.db_conninfo, restore_owner, c->engine);
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        BP_INFO("main", "%d bot(s) keep the agent they belong to", rc);
     if ((rc = subscribe_fleet(c)) < 0 || (rc = bp_mqtt_start(c->mqtt)) < 0)
         return rc;
     if (c->cfg.http_listen[0]) {

@@ -148,6 +148,10 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
                                 (double)s->ingest.rejected[i]);
     cJSON_AddNumberToObject(o, "queue_dropped", (double)s->ingest.queue_dropped);
     cJSON_AddNumberToObject(o, "bots", (double)s->bots);
+    cJSON *claims = cJSON_AddObjectToObject(o, "claims_refused");
+    for (int i = 1; i < COL_CLAIM_COUNT; i++)
+        cJSON_AddNumberToObject(claims, col_claim_name((enum col_claim)i),
+                                (double)s->claims_refused[i]);
     cJSON_AddBoolToObject(o, "mqtt_connected", s->mqtt_connected);
     cJSON *st = cJSON_AddObjectToObject(o, "store");
     cJSON_AddNumberToObject(st, "written", (double)s->store.written);

@@ -9,6 +9,7 @@
 #include "alerts.h"
 #include "incidents.h"
 #include "ingest.h"
+#include "owners.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -24,6 +25,7 @@ struct col_collector_stats {
     int64_t uptime_s;
     struct col_ingest_stats ingest;
     int64_t bots;
+    uint64_t claims_refused[COL_CLAIM_COUNT]; /* claims on bots refused, by reason (owners.h) */
     bool mqtt_connected;
     struct col_store_stats store;
     bool has_webhook;

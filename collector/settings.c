@@ -24,6 +24,8 @@ static const struct bp_cfg_key collector_keys[] = {
      "how often collector/stats is published"},
     {"queue_max", BP_CFG_INT, 1000, 10000000, "200000", S(queue_max),
      "messages waiting between MQTT and the rules thread; beyond it they are dropped, counted"},
+    {"max_bots_per_agent", BP_CFG_INT, 1, 1000000, "256", S(max_bots_per_agent),
+     "bots one agent may bring; its claims on more are refused, counted and logged"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -174,6 +176,8 @@ static const struct bp_cfg_key recovery_keys[] = {
 };
 
 static const struct bp_cfg_key bot_keys[] = {
+    {"agent", BP_CFG_STR, 0, 0, "", B(agent),
+     "the agent that speaks for this bot; others' claims are refused (empty: the first to)"},
     {"account", BP_CFG_STR, 0, 0, "", B(account), "account the bot trades for"},
     {"exchange", BP_CFG_STR, 0, 0, "", B(exchange), "exchange the bot trades on"},
     {"heartbeat_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(heartbeat_timeout_ms), "0 = inherit"},
@@ -519,6 +523,14 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         if (c[0] && strcmp(c, "fixed") != 0 && strcmp(c, "learned") != 0) {
             snprintf(err, errlen, "%s: [bot %s] cadence: '%s' is not fixed or learned", path,
                      s->bots[i]->name, c);
+            return -EINVAL;
+        }
+    }
+    for (size_t i = 0; i < s->nbots; i++) {
+        const char *ag = s->bots[i]->agent;
+        if (ag[0] && !bp_id_is_valid(ag)) {
+            snprintf(err, errlen, "%s: [bot %s] agent: '%s' is not a valid agent id", path,
+                     s->bots[i]->name, ag);
             return -EINVAL;
         }
     }

@@ -17,6 +17,7 @@
 
 struct col_bot_override {
     char name[BP_ID_MAX + 1];
+    char agent[BP_ID_MAX + 1];   /* the only agent that speaks for it; "" = the first to */
     char account[BP_ID_MAX + 1]; /* "" = as the agent reports it */
     char exchange[BP_ID_MAX + 1];
     int64_t heartbeat_timeout_ms; /* 0 = inherit from [rules] */
@@ -43,6 +44,7 @@ struct col_settings {
     char log_level[16];
     int64_t stats_interval_ms;
     int64_t queue_max;
+    int64_t max_bots_per_agent;
     /* [mqtt] */
     char mqtt_url[256];
     char mqtt_client_id[128];

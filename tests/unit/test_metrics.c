@@ -45,6 +45,7 @@ static char *render(struct col_bot_view *v, size_t n)
     in.ingest.rejected[BP_MSG_ERR_JSON] = 2;
     in.ingest.rejected[BP_MSG_ERR_TOPIC] = 1;
     in.ingest.queue_dropped = 4;
+    in.claims_refused[COL_CLAIM_FOREIGN] = 8;
     in.queue_depth = 3;
     in.mqtt_connected = true;
     in.store.spooled = 5;
@@ -101,6 +102,8 @@ static void test_collector_counters(void **state)
     has(s, "botpulse_ingest_rejected_total{reason=\"topic\"} 1\n");
     has(s, "botpulse_ingest_rejected_total{reason=\"too_large\"} 0\n");
     has(s, "botpulse_ingest_queue_dropped_total 4\n");
+    has(s, "botpulse_bot_claims_refused_total{reason=\"foreign\"} 8\n");
+    has(s, "botpulse_bot_claims_refused_total{reason=\"agent_full\"} 0\n");
     has(s, "botpulse_queue_depth 3\n");
     has(s, "botpulse_mqtt_connected 1\n");
     has(s, "botpulse_store_spooled 5\n");
