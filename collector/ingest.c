@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,46 @@ static struct col_event *event_new(const struct bp_msg *m)
 
 static int push(struct col_ingest *in, const struct bp_msg *m);
 
+/* One time field: 0 (absent) or plausible, else err says which and by how much. */
+static int check_time(const char *field, int64_t ts, int64_t now_wall, bool floor,
+                      struct bp_msg_error *err)
+{
+    if (ts > now_wall + COL_TS_AHEAD_MAX_MS) {
+        err->code = BP_MSG_ERR_RANGE;
+        snprintf(err->detail, sizeof(err->detail),
+                 "field '%s': %lld h ahead of the collector's clock (at most 24 h)", field,
+                 (long long)((ts - now_wall) / 3600000));
+        return -ERANGE;
+    }
+    if (floor && ts < COL_TS_FLOOR_MS) {
+        err->code = BP_MSG_ERR_RANGE;
+        snprintf(err->detail, sizeof(err->detail),
+                 "field '%s': before 2020: the sender's clock is not set", field);
+        return -ERANGE;
+    }
+    return 0;
+}
+
+int col_ingest_check_times(const struct bp_msg *m, int64_t now_wall, struct bp_msg_error *err)
+{
+    int64_t inner = 0;
+    const char *name = "";
+    if (m->hdr.type == BP_MSG_TRADE) {
+        inner = m->u.trade.trade_ts;
+        name = "trade.ts";
+    } else if (m->hdr.type == BP_MSG_EVENT) {
+        inner = m->u.event.event_ts;
+        name = "event.ts";
+    } else if (m->hdr.type == BP_MSG_HEARTBEAT) {
+        inner = m->u.heartbeat.last_trade_ts;
+        name = "last_trade_ts";
+    }
+    if (check_time("ts", m->hdr.ts, now_wall, true, err) < 0 ||
+        check_time(name, inner, now_wall, false, err) < 0)
+        return -ERANGE;
+    return 0;
+}
+
 void col_ingest_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct col_ingest *in = ctx;
@@ -114,7 +155,8 @@ void col_ingest_on_message(void *ctx, const char *topic, const void *payload, si
         reject(in, topic, &err);
         return;
     }
-    if (bp_msg_decode(payload, len, &m, &err) < 0 || bp_msg_check_topic(&m, &t, &err) < 0) {
+    if (bp_msg_decode(payload, len, &m, &err) < 0 || bp_msg_check_topic(&m, &t, &err) < 0 ||
+        col_ingest_check_times(&m, bp_wall_ms(), &err) < 0) {
         reject(in, topic, &err);
         return;
     }

@@ -329,7 +329,8 @@ void col_http_heartbeat(const struct col_http_ctx *ctx, const struct col_http_re
 {
     struct bp_msg m;
     struct bp_msg_error err = {0};
-    if (bp_msg_decode(req->body ? req->body : "", req->body_len, &m, &err) < 0) {
+    if (bp_msg_decode(req->body ? req->body : "", req->body_len, &m, &err) < 0 ||
+        col_ingest_check_times(&m, bp_wall_ms(), &err) < 0) {
         col_http_error(reply, 400, "invalid heartbeat: %s: %s", bp_msg_err_name(err.code),
                        err.detail);
         return;
