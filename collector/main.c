@@ -10,6 +10,7 @@
 #include "outbox_live.h"
 #include "publish.h"
 #include "queue.h"
+#include "secret.h"
 #include "settings.h"
 #include "sign.h"
 #include "store.h"
@@ -164,9 +165,10 @@ static int start_webhook(struct collector *c)
         rc = col_webhook_start(c->webhook);
     if (rc < 0)
         BP_ERROR("main", "cannot start the webhook sink: %s", strerror(-rc));
-    else
-        BP_INFO("main", "alerts also go to the webhook %s (format %s)", cfg->webhook_url,
-                cfg->webhook_format);
+    char host[256]; /* the host only: the URL holds the receiver's secret (a token, a key) */
+    bp_secret_url_host(cfg->webhook_url, host, sizeof(host));
+    if (rc == 0)
+        BP_INFO("main", "alerts also go to a webhook on %s (format %s)", host, cfg->webhook_format);
     return rc;
 }
 

@@ -50,10 +50,12 @@ struct col_settings {
     char mqtt_client_id[128];
     char mqtt_username[128];
     char mqtt_password[256];
+    char mqtt_password_file[256];
     char mqtt_ca_file[256];
     char topic_root[128];
     /* [database] */
-    char db_conninfo[1024];
+    char db_conninfo[1024]; /* with password_file: the password is in here too */
+    char db_password_file[256];
     int64_t db_spool_max;
     int64_t db_batch_max;
     int64_t db_retry_ms;
@@ -78,7 +80,8 @@ struct col_settings {
     int nrules;
     struct col_metric_rule rules[COL_METRIC_RULES_MAX];
     /* [webhook] */
-    char webhook_url[512];
+    char webhook_url[512]; /* it holds the receiver's secret: logs show its host only */
+    char webhook_url_file[256];
     char webhook_format[16];
     char webhook_chat_id[64];
     int64_t webhook_timeout_ms;

@@ -87,26 +87,38 @@ static void make_parents(const char *path)
     }
 }
 
-const char *bpt_write_file(struct bpt_env *env, const char *name, const char *fmt, ...)
+/* fopen(path, "w"), or for a secret, a file that is 0600 from the moment it exists. */
+static FILE *open_for_writing(const char *path, bool secret)
+{
+    if (!secret)
+        return fopen(path, "w");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f)
+        close(fd);
+    return f;
+}
+
+static const char *write_file_v(struct bpt_env *env, const char *name, bool secret, const char *fmt,
+                                va_list ap)
 {
     char *path = NULL, *text = NULL;
     const char *result = NULL;
     FILE *f;
-    va_list ap;
 
     if (asprintf(&path, "%s/%s", env->dir, name) < 0) {
         path = NULL;
         goto out;
     }
-    va_start(ap, fmt);
     int len = vasprintf(&text, fmt, ap);
-    va_end(ap);
     if (len < 0) {
         text = NULL;
         goto out;
     }
     make_parents(path);
-    f = fopen(path, "w");
+    f = open_for_writing(path, secret);
     if (!f) {
         bpt_note(env, "opening %s: %s", path, strerror(errno));
         goto out;
@@ -129,6 +141,24 @@ out:
     free(text);
     free(path);
     return result;
+}
+
+const char *bpt_write_file(struct bpt_env *env, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const char *path = write_file_v(env, name, false, fmt, ap);
+    va_end(ap);
+    return path;
+}
+
+const char *bpt_write_secret(struct bpt_env *env, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const char *path = write_file_v(env, name, true, fmt, ap);
+    va_end(ap);
+    return path;
 }
 
 int bpt_free_port(void)
