@@ -151,6 +151,9 @@ static const struct bp_cfg_key http_keys[] = {
     {"token", BP_CFG_STR, 0, 0, "", S(http_token), "bearer token for the mutating routes"},
     {"token_file", BP_CFG_STR, 0, 0, "", S(http_token_file),
      "file holding the bearer token (mode 0600)"},
+    {"allowed_hosts", BP_CFG_STR, 0, 0, "", S(http_allowed_hosts),
+     "Host header names served, comma-separated; default: the listen address, localhost, "
+     "127.0.0.1, ::1 (others get 421: DNS rebinding)"},
     {"timeout", BP_CFG_MS, 100, 60000, "2s", S(http_timeout_ms),
      "how long a request waits for the rules thread or the database before 503"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},

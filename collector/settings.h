@@ -92,7 +92,8 @@ struct col_settings {
     char http_listen[64]; /* "127.0.0.1:8080"; "" or "off": no HTTP server */
     char http_token[256]; /* bearer token for mutating routes; "" = they answer 403 */
     char http_token_file[256];
-    int64_t http_timeout_ms; /* wait for the rules thread or the database per request */
+    char http_allowed_hosts[512]; /* "" = the listen address and the loopback names */
+    int64_t http_timeout_ms;      /* wait for the rules thread or the database per request */
     /* [recovery] */
     bool rec_enabled;
     char rec_signing_key_file[256]; /* Ed25519 secret key; "" = no recovery at all */
