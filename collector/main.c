@@ -10,10 +10,12 @@
 #include "outbox_live.h"
 #include "publish.h"
 #include "queue.h"
+#include "sdnotify.h"
 #include "secret.h"
 #include "settings.h"
 #include "sign.h"
 #include "store.h"
+#include "watchdog.h"
 #include "store_load.h"
 #include "webhook.h"
 
@@ -38,6 +40,8 @@ struct collector {
     struct col_engine *engine;
     struct col_webhook *webhook; /* NULL: none configured */
     struct col_http_server *http;
+    struct bp_sdnotify sd;         /* systemd: off unless $NOTIFY_SOCKET */
+    struct col_watchdog *watchdog; /* READY=1, WATCHDOG=1 once the rules thread answers */
     sigset_t signals;
 };
 
@@ -60,6 +64,7 @@ static void *signal_thread(void *arg)
             continue;
         }
         BP_INFO("main", "signal %d: stopping", sig);
+        bp_sdnotify_send(&c->sd, "STOPPING=1\nSTATUS=stopping");
         stop_requested = 1;
         bp_queue_wake(c->queue);
         break;
@@ -273,13 +278,16 @@ static int run(struct collector *c)
     }
     BP_INFO("main", "botpulse-collector %s running as %s (broker %s, topics %s/...)", BP_VERSION,
             c->cfg.id, c->cfg.mqtt_url, c->cfg.topic_root);
+    if ((rc = col_watchdog_start(&c->sd, c->queue, &c->watchdog)) < 0)
+        return rc;
     col_engine_run(c->engine, c->queue, &stop_requested);
     return 0;
 }
 
 static void shutdown_all(struct collector *c)
 {
-    col_http_server_free(c->http); /* first: its requests ask the engine, which has stopped */
+    col_watchdog_stop(c->watchdog); /* the rules thread has stopped: no more pings */
+    col_http_server_free(c->http);  /* first: its requests ask the engine, which has stopped */
     if (c->mqtt) {
         if (bp_mqtt_is_connected(c->mqtt)) {
             say_state(c, false);
@@ -298,6 +306,7 @@ static void shutdown_all(struct collector *c)
     col_store_free(c->store);
     col_ingest_free(c->ingest);
     bp_queue_free(c->queue, col_event_free); /* unanswered queries too */
+    bp_sdnotify_cleanup(&c->sd);
     col_settings_cleanup(&c->cfg);
 }
 
@@ -373,6 +382,7 @@ int main(int argc, char **argv)
         col_settings_cleanup(&c.cfg);
         return 0;
     }
+    bp_sdnotify_init(&c.sd, bp_mono_ms()); /* before any thread: it unsets the variables */
     sigemptyset(&c.signals);
     sigaddset(&c.signals, SIGINT);
     sigaddset(&c.signals, SIGTERM);
