@@ -27,8 +27,17 @@ static const struct bp_cfg_key collector_keys[] = {
      "how often collector/stats is published"},
     {"queue_max", BP_CFG_INT, 1000, 10000000, "200000", S(queue_max),
      "messages waiting between MQTT and the rules thread; beyond it they are dropped, counted"},
-    {"max_bots_per_agent", BP_CFG_INT, 1, 1000000, "256", S(max_bots_per_agent),
-     "bots one agent may bring; its claims on more are refused, counted and logged"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
+static const struct bp_cfg_key agents_keys[] = {
+    {"rate", BP_CFG_INT, 1, 1000000, "500", S(agent_rate),
+     "messages per second one agent may send (batch items count one each; trades are never "
+     "dropped); beyond it they are dropped, counted and logged"},
+    {"burst", BP_CFG_INT, 1, 10000000, "5000", S(agent_burst),
+     "messages one agent may send at once above its rate (a reconnect, a replayed backlog)"},
+    {"bots_max", BP_CFG_INT, 1, 1000000, "1000", S(agent_bots_max),
+     "bots one agent may speak for; more are refused, counted and logged"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -278,6 +287,7 @@ static void *add_account(void *cfg, const char *name, char *err, size_t errlen)
 
 static const struct bp_cfg_schema schema = {
     .sections = {{"collector", collector_keys},
+                 {"agents", agents_keys},
                  {"mqtt", mqtt_keys},
                  {"database", database_keys},
                  {"rules", rules_keys},

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Bot ownership: whose claims on a bot count, the per-agent cap, refusals counted. */
+/* Bot ownership: whose claims on a bot count, refusals counted. */
 #include "owners.h"
 
 #include "fleet.h"
@@ -8,12 +8,11 @@
 #include <errno.h>
 #include <string.h>
 
-static const char *const claim_names[COL_CLAIM_COUNT] = {"ok", "foreign", "agent_full"};
+static const char *const claim_names[COL_CLAIM_COUNT] = {"ok", "foreign"};
 
-int col_owners_init(struct col_owners *o, size_t max_per_agent)
+int col_owners_init(struct col_owners *o)
 {
     memset(o, 0, sizeof(*o));
-    o->max_per_agent = max_per_agent;
     o->restored = col_strmap_new();
     return o->restored ? 0 : -ENOMEM;
 }
@@ -45,11 +44,7 @@ enum col_claim col_owners_judge(const struct col_owners *o, const char *bot,
                                 const struct col_agent *a)
 {
     const char *owner = col_owners_owner(o, bot, b, pinned);
-    if (owner)
-        return strcmp(owner, a->id) == 0 ? COL_CLAIM_OK : COL_CLAIM_FOREIGN;
-    if (o->max_per_agent > 0 && a->nbots >= o->max_per_agent)
-        return COL_CLAIM_AGENT_FULL;
-    return COL_CLAIM_OK;
+    return !owner || strcmp(owner, a->id) == 0 ? COL_CLAIM_OK : COL_CLAIM_FOREIGN;
 }
 
 bool col_owners_refuse(struct col_owners *o, enum col_claim why, int64_t now_mono, uint64_t *since)

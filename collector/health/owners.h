@@ -22,21 +22,19 @@ struct col_strmap;
 /* A claim's verdict; the refusals index col_owners.refused. */
 enum col_claim {
     COL_CLAIM_OK = 0,
-    COL_CLAIM_FOREIGN,    /* the bot belongs to another agent */
-    COL_CLAIM_AGENT_FULL, /* a new bot, and the agent has max_per_agent already */
+    COL_CLAIM_FOREIGN, /* the bot belongs to another agent */
     COL_CLAIM_COUNT
 };
 
 struct col_owners {
     struct col_strmap *restored; /* bot id → struct col_agent * (the fleet's): a previous run's */
-    size_t max_per_agent;
     uint64_t refused[COL_CLAIM_COUNT];
     uint64_t logged[COL_CLAIM_COUNT]; /* refused[] when its last line was logged */
     int64_t next_log_mono[COL_CLAIM_COUNT];
 };
 
-/* 0 or -ENOMEM. max_per_agent: bots an agent may bring (0: no limit). */
-int col_owners_init(struct col_owners *o, size_t max_per_agent);
+/* 0 or -ENOMEM. (How many bots an agent may bring is [agents] bots_max, the engine's.) */
+int col_owners_init(struct col_owners *o);
 void col_owners_cleanup(struct col_owners *o);
 
 /* Remembers that a previous run gave bot to agent a (borrowed: the fleet owns agents and keeps
@@ -57,7 +55,7 @@ enum col_claim col_owners_judge(const struct col_owners *o, const char *bot,
  * reason); *since is then the refusals of that reason since the last line, this one included. */
 bool col_owners_refuse(struct col_owners *o, enum col_claim why, int64_t now_mono, uint64_t *since);
 
-/* "foreign", "agent_full": the names in collector_stats and /metrics. */
+/* "foreign": the names in collector_stats and /metrics. */
 const char *col_claim_name(enum col_claim c);
 
 #endif

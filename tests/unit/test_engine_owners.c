@@ -56,8 +56,7 @@ static void test_another_agent_cannot_keep_a_bot_alive(void **state)
     /* the collector's stats say so */
     fx->cfg.stats_interval_ms = 1000;
     efx_tick(fx, 3700 * S);
-    expect_said(fx->said, ROOT "/collector/stats", "claims_refused.foreign=39",
-                "claims_refused.agent_full=0", NULL);
+    expect_said(fx->said, ROOT "/collector/stats", "claims_refused.foreign=39", NULL);
 }
 
 /* Nothing a refused message says reaches the bot: not a listing's labels, not a trade row. */
@@ -107,26 +106,6 @@ static void test_the_config_names_the_owner(void **state)
     fx->cfg.bots = NULL;
     fx->cfg.nbots = 0;
     free(o);
-}
-
-/* An agent brings at most max_bots_per_agent bots; the next is refused and never created. */
-static void test_bots_per_agent_are_capped(void **state)
-{
-    struct efx *fx = *state;
-    efx_stop(fx);
-    efx_start(fx, 60 * S, 120 * S);
-    fx->cfg.max_bots_per_agent = 2;
-    col_engine_free(fx->e);
-    assert_int_equal(col_engine_new(&fx->cfg, &fx->said->base, NULL, &fx->e), 0);
-    efx_heartbeat(fx, "a1", "bot-1", true, 0);
-    efx_heartbeat(fx, "a1", "bot-2", true, 0);
-    efx_heartbeat(fx, "a1", "bot-3", true, 0);
-    efx_heartbeat(fx, "a1", "bot-1", true, 1 * S); /* its own bots still count */
-    assert_null(col_strmap_get(col_engine_fleet(fx->e)->bots, "bot-3"));
-    assert_int_equal(col_strmap_len(col_engine_fleet(fx->e)->bots), 2);
-    assert_int_equal(owners(fx)->refused[COL_CLAIM_AGENT_FULL], 1);
-    efx_heartbeat(fx, "a2", "bot-3", true, 2 * S); /* another agent has room */
-    assert_string_equal(efx_bot(fx, "bot-3")->agent->id, "a2");
 }
 
 /* The owner a previous run stored comes back before the bot does. */
@@ -180,16 +159,15 @@ static void test_refusals_are_logged_once_a_minute(void **state)
     (void)state;
     struct col_owners o;
     uint64_t since = 0;
-    assert_int_equal(col_owners_init(&o, 0), 0);
+    assert_int_equal(col_owners_init(&o), 0);
     assert_true(col_owners_refuse(&o, COL_CLAIM_FOREIGN, 1000, &since));
     assert_int_equal(since, 1);
     for (int i = 0; i < 10; i++)
         assert_false(col_owners_refuse(&o, COL_CLAIM_FOREIGN, 2000 + i, &since));
-    assert_true(col_owners_refuse(&o, COL_CLAIM_AGENT_FULL, 3000, &since)); /* its own limit */
     assert_true(col_owners_refuse(&o, COL_CLAIM_FOREIGN, 1000 + COL_OWNERS_LOG_EVERY_MS, &since));
     assert_int_equal(since, 11);
     assert_int_equal(o.refused[COL_CLAIM_FOREIGN], 12);
-    assert_string_equal(col_claim_name(COL_CLAIM_AGENT_FULL), "agent_full");
+    assert_string_equal(col_claim_name(COL_CLAIM_FOREIGN), "foreign");
     col_owners_cleanup(&o);
 }
 
@@ -201,7 +179,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_refused_claim_changes_nothing, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_the_config_names_the_owner, efx_setup, efx_teardown),
-        cmocka_unit_test_setup_teardown(test_bots_per_agent_are_capped, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_a_restart_keeps_the_owner, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_an_operator_moves_a_bot, efx_setup, efx_teardown),
         cmocka_unit_test(test_refusals_are_logged_once_a_minute),

@@ -103,7 +103,6 @@ static void test_collector_counters(void **state)
     has(s, "botpulse_ingest_rejected_total{reason=\"too_large\"} 0\n");
     has(s, "botpulse_ingest_queue_dropped_total 4\n");
     has(s, "botpulse_bot_claims_refused_total{reason=\"foreign\"} 8\n");
-    has(s, "botpulse_bot_claims_refused_total{reason=\"agent_full\"} 0\n");
     has(s, "botpulse_queue_depth 3\n");
     has(s, "botpulse_mqtt_connected 1\n");
     has(s, "botpulse_store_spooled 5\n");

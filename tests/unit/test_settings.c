@@ -51,7 +51,6 @@ static void test_defaults_and_webhook(void **state)
                           &s, err, sizeof(err)),
                      0);
     assert_string_equal(col_settings_find_bot(&s, "b1")->agent, "vps-1");
-    assert_int_equal(s.max_bots_per_agent, 256);
     struct col_rule_limits l;
     col_settings_limits_for(&s, "b1", "", &l);
     assert_true(l.intended_stopped);
