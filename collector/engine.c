@@ -113,6 +113,11 @@ int col_engine_new(const struct col_settings *cfg, struct col_outbox *out,
         free(e);
         return -ENOMEM;
     }
+    if (col_claims_init(&e->claims) < 0) {
+        col_fleet_cleanup(&e->fleet);
+        free(e);
+        return -ENOMEM;
+    }
     e->cfg = cfg;
     e->out = out;
     col_fleet_set_shards(&e->fleet, cfg->cluster_enabled ? (int)cfg->cluster_shards : 1);
@@ -151,6 +156,7 @@ void col_engine_free(struct col_engine *e)
     bp_timerheap_cleanup(&e->timers);
     col_incidents_cleanup(&e->incidents);
     col_silences_cleanup(&e->silences);
+    col_claims_cleanup(&e->claims);
     col_fleet_cleanup(&e->fleet);
     free(e);
 }

@@ -74,6 +74,10 @@ int col_engine_restore_silence(struct col_engine *e, const struct col_silence *s
 int col_engine_restore_intent(struct col_engine *e, const char *bot, enum col_intent intent,
                               int64_t now_mono);
 
+/* Takes back a bot's owner from PostgreSQL (the bots table, at start): until the bot is seen,
+ * only agent may speak for it (owners.h). 0, -EINVAL or -ENOMEM. */
+int col_engine_restore_owner(struct col_engine *e, const char *bot, const char *agent);
+
 const struct col_fleet *col_engine_fleet(const struct col_engine *e);
 
 #endif

@@ -136,6 +136,15 @@ static void answer_intent(struct col_engine *e, struct col_query *qr, const stru
     qr->rc = col_query_add_bot(qr, b);
 }
 
+/* An operator moves a bot to another agent (owners.h); the answer is the bot after that. */
+static void answer_move(struct col_engine *e, struct col_query *qr, const struct col_event *ev)
+{
+    struct col_bot *b = NULL;
+    qr->rc = engine_move_bot(e, qr->filter.bot, qr->agent, ev->recv_mono, ev->recv_wall, &b);
+    if (qr->rc == 0)
+        qr->rc = col_query_add_bot(qr, b);
+}
+
 /* COL_Q_CHECK judges the bot now; COL_Q_BOTS copies one bot or every bot that matches. */
 static void answer_bots(struct col_engine *e, struct col_query *qr, const struct col_event *ev)
 {
@@ -163,6 +172,7 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
     qr->lag_ms = e->lag_ms;
     qr->behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
+    memcpy(qr->claims_refused, e->claims.refused, sizeof(qr->claims_refused));
     if ((qr->have_commands = e->commander != NULL))
         col_commander_counts(e->commander, &qr->commands);
     switch (qr->kind) {
@@ -173,6 +183,9 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
         break;
     case COL_Q_INTEND:
         answer_intent(e, qr, ev);
+        break;
+    case COL_Q_MOVE:
+        answer_move(e, qr, ev);
         break;
     case COL_Q_SILENCES:
     case COL_Q_SILENCE_ADD:

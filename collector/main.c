@@ -12,9 +12,12 @@
 #include "owners.h"
 #include "publish.h"
 #include "queue.h"
+#include "sdnotify.h"
+#include "secret.h"
 #include "settings.h"
 #include "sign.h"
 #include "store.h"
+#include "watchdog.h"
 #include "store_load.h"
 #include "takeover.h"
 #include "webhook.h"
@@ -44,8 +47,10 @@ struct collector {
     struct col_engine *engine;
     struct col_webhook *webhook; /* NULL: none configured */
     struct col_http_server *http;
-    struct col_owners *owners;   /* [cluster]: who may act for which shard; NULL: all ours */
-    struct col_cluster *cluster; /* [cluster]: the thread holding our shards' locks */
+    struct col_owners *owners;     /* [cluster]: who may act for which shard; NULL: all ours */
+    struct col_cluster *cluster;   /* [cluster]: the thread holding our shards' locks */
+    struct bp_sdnotify sd;         /* systemd: off unless $NOTIFY_SOCKET */
+    struct col_watchdog *watchdog; /* READY=1, WATCHDOG=1 once the rules thread answers */
     sigset_t signals;
 };
 
@@ -68,6 +73,7 @@ static void *signal_thread(void *arg)
             continue;
         }
         BP_INFO("main", "signal %d: stopping", sig);
+        bp_sdnotify_send(&c->sd, "STOPPING=1\nSTATUS=stopping");
         stop_requested = 1;
         bp_queue_wake(c->queue);
         break;
@@ -186,9 +192,10 @@ static int start_webhook(struct collector *c)
         rc = col_webhook_start(c->webhook);
     if (rc < 0)
         BP_ERROR("main", "cannot start the webhook sink: %s", strerror(-rc));
-    else
-        BP_INFO("main", "alerts also go to the webhook %s (format %s)", cfg->webhook_url,
-                cfg->webhook_format);
+    char host[256]; /* the host only: the URL holds the receiver's secret (a token, a key) */
+    bp_secret_url_host(cfg->webhook_url, host, sizeof(host));
+    if (rc == 0)
+        BP_INFO("main", "alerts also go to a webhook on %s (format %s)", host, cfg->webhook_format);
     return rc;
 }
 
@@ -210,6 +217,13 @@ static void restore_intent(void *ctx, const char *bot, const char *intended)
         rc = col_engine_restore_intent(ctx, bot, i, bp_mono_ms());
     if (rc < 0)
         BP_WARN("main", "cannot restore the intended state of bot %s: %s", bot, strerror(-rc));
+}
+
+static void restore_owner(void *ctx, const char *bot, const char *agent)
+{
+    int rc = col_engine_restore_owner(ctx, bot, agent);
+    if (rc < 0)
+        BP_WARN("main", "cannot restore the agent of bot %s: %s", bot, strerror(-rc));
 }
 
 static void restore_silence(void *ctx, const struct col_silence *sl)
@@ -319,6 +333,11 @@ static int run(struct collector *c)
         return rc;
     if (rc > 0)
         BP_INFO("main", "%d intended state(s) set by operators: restored", rc);
+    rc = col_store_load_owners(c->cfg.db_conninfo, restore_owner, c->engine);
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        BP_INFO("main", "%d bot(s) keep the agent they belong to", rc);
     if ((rc = subscribe_fleet(c)) < 0 || (rc = bp_mqtt_start(c->mqtt)) < 0)
         return rc;
     if (c->cluster && (rc = col_cluster_start(c->cluster)) < 0)
@@ -336,14 +355,17 @@ static int run(struct collector *c)
     }
     BP_INFO("main", "botpulse-collector %s running as %s (broker %s, topics %s/...)", BP_VERSION,
             c->cfg.id, c->cfg.mqtt_url, c->cfg.topic_root);
+    if ((rc = col_watchdog_start(&c->sd, c->queue, &c->watchdog)) < 0)
+        return rc;
     col_engine_run(c->engine, c->queue, &stop_requested);
     return 0;
 }
 
 static void shutdown_all(struct collector *c)
 {
-    col_http_server_free(c->http); /* first: its requests ask the engine, which has stopped */
-    col_cluster_stop(c->cluster);  /* our shards go to the others at once */
+    col_watchdog_stop(c->watchdog); /* the rules thread has stopped: no more pings */
+    col_http_server_free(c->http);  /* first: its requests ask the engine, which has stopped */
+    col_cluster_stop(c->cluster);   /* our shards go to the others at once */
     if (c->mqtt) {
         if (bp_mqtt_is_connected(c->mqtt)) {
             say_state(c, false);
@@ -364,6 +386,7 @@ static void shutdown_all(struct collector *c)
     col_store_free(c->store);
     col_ingest_free(c->ingest);
     bp_queue_free(c->queue, col_event_free); /* unanswered queries too */
+    bp_sdnotify_cleanup(&c->sd);
     col_settings_cleanup(&c->cfg);
 }
 
@@ -439,6 +462,7 @@ int main(int argc, char **argv)
         col_settings_cleanup(&c.cfg);
         return 0;
     }
+    bp_sdnotify_init(&c.sd, bp_mono_ms()); /* before any thread: it unsets the variables */
     sigemptyset(&c.signals);
     sigaddset(&c.signals, SIGINT);
     sigaddset(&c.signals, SIGTERM);

@@ -159,6 +159,10 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
     cJSON_AddBoolToObject(o, "behind", s->behind);
     cJSON_AddBoolToObject(o, "blind", s->blind);
     cJSON_AddNumberToObject(o, "bots", (double)s->bots);
+    cJSON *claims = cJSON_AddObjectToObject(o, "claims_refused");
+    for (int i = 1; i < COL_CLAIM_COUNT; i++)
+        cJSON_AddNumberToObject(claims, col_claim_name((enum col_claim)i),
+                                (double)s->claims_refused[i]);
     cJSON_AddNumberToObject(o, "bots_refused", (double)s->bots_refused);
     cJSON_AddBoolToObject(o, "mqtt_connected", s->mqtt_connected);
     cJSON *st = cJSON_AddObjectToObject(o, "store");

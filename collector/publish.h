@@ -9,6 +9,7 @@
 #include "alerts.h"
 #include "incidents.h"
 #include "ingest.h"
+#include "claims.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -30,7 +31,8 @@ struct col_collector_stats {
     bool behind;        /* lag past COL_ENGINE_BEHIND_MS: statuses come late (never false) */
     bool blind;         /* no liveness judgement: broker connection lost, or messages dropped */
     int64_t bots;
-    uint64_t bots_refused; /* past their agent's [agents] bots_max */
+    uint64_t claims_refused[COL_CLAIM_COUNT]; /* claims on bots refused, by reason (claims.h) */
+    uint64_t bots_refused;                    /* past their agent's [agents] bots_max */
     bool mqtt_connected;
     struct col_store_stats store;
     bool has_webhook;

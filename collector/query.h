@@ -10,6 +10,7 @@
 #include "alerts.h"
 #include "fleet.h"
 #include "manual.h"
+#include "claims.h"
 #include "recovery.h"
 #include "silences.h"
 #include "snapshot.h"
@@ -64,6 +65,7 @@ enum col_query_kind {
     COL_Q_SILENCE_REMOVE, /* remove the silence .silence.id */
     COL_Q_RESTART,        /* an operator's .action for filter.bot (manual.h) */
     COL_Q_INTEND,         /* set filter.bot's intended state to .intent, re-evaluate, answer */
+    COL_Q_MOVE,           /* an operator moves filter.bot to .agent (claims.h), then answer */
 };
 
 /* Empty strings and status < 0 match everything. */
@@ -109,7 +111,10 @@ struct col_query {
     /* RESTART: in .restart.action; out .restart.agent and .nonce, or .retry_ms when rc is
      * -EBUSY (see col_manual_answer for every rc) */
     struct col_manual_order restart;
-    int intent; /* INTEND: enum col_intent (RUNNING or STOPPED) */
+    int intent;                /* INTEND: enum col_intent (RUNNING or STOPPED) */
+    char agent[BP_ID_MAX + 1]; /* MOVE: the agent; rc -EPERM: its [bot] section pins another */
+    /* every answer: claims on bots refused since start, by reason (claims.h) */
+    uint64_t claims_refused[COL_CLAIM_COUNT];
     /* BOTS: the recovery commands sent and their results (when this collector sends any) */
     bool have_commands;
     struct col_command_counts commands;

@@ -17,6 +17,7 @@
 
 struct col_bot_override {
     char name[BP_ID_MAX + 1];
+    char agent[BP_ID_MAX + 1];   /* the only agent that speaks for it; "" = the first to */
     char account[BP_ID_MAX + 1]; /* "" = as the agent reports it */
     char exchange[BP_ID_MAX + 1];
     int64_t heartbeat_timeout_ms; /* 0 = inherit from [rules] */
@@ -52,10 +53,12 @@ struct col_settings {
     char mqtt_client_id[128];
     char mqtt_username[128];
     char mqtt_password[256];
+    char mqtt_password_file[256];
     char mqtt_ca_file[256];
     char topic_root[128];
     /* [database] */
-    char db_conninfo[1024];
+    char db_conninfo[1024]; /* with password_file: the password is in here too */
+    char db_password_file[256];
     int64_t db_spool_max;
     int64_t db_batch_max;
     int64_t db_retry_ms;
@@ -88,7 +91,8 @@ struct col_settings {
     int nrules;
     struct col_metric_rule rules[COL_METRIC_RULES_MAX];
     /* [webhook] */
-    char webhook_url[512];
+    char webhook_url[512]; /* it holds the receiver's secret: logs show its host only */
+    char webhook_url_file[256];
     char webhook_format[16];
     char webhook_chat_id[64];
     int64_t webhook_timeout_ms;
@@ -99,7 +103,8 @@ struct col_settings {
     char http_listen[64]; /* "127.0.0.1:8080"; "" or "off": no HTTP server */
     char http_token[256]; /* bearer token for mutating routes; "" = they answer 403 */
     char http_token_file[256];
-    int64_t http_timeout_ms; /* wait for the rules thread or the database per request */
+    char http_allowed_hosts[512]; /* "" = the listen address and the loopback names */
+    int64_t http_timeout_ms;      /* wait for the rules thread or the database per request */
     /* [recovery] */
     bool rec_enabled;
     char rec_signing_key_file[256]; /* Ed25519 secret key; "" = no recovery at all */

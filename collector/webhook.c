@@ -4,6 +4,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "secret.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -18,6 +19,7 @@
 
 struct col_webhook {
     char *url;
+    char host[256]; /* what the logs show: the URL holds the receiver's secret */
     int64_t timeout_ms, backoff_ms;
     int retries;
     CURL *curl;
@@ -94,6 +96,7 @@ int col_webhook_new(const struct col_webhook_opts *opts, struct col_webhook **ou
         return -ENOMEM;
     }
     w->url = strdup(opts->url);
+    bp_secret_url_host(opts->url, w->host, sizeof(w->host));
     w->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 5000;
     w->backoff_ms = opts->backoff_ms > 0 ? opts->backoff_ms : 1000;
     w->retries = opts->retries;
@@ -185,15 +188,15 @@ static void deliver(struct col_webhook *w, const char *body)
         }
         if (permanent(status) || attempt >= w->retries) {
             w->stats.failed++;
-            BP_ERROR("webhook", "alert not delivered to %s after %d attempt(s): %s", w->url,
+            BP_ERROR("webhook", "alert not delivered to %s after %d attempt(s): %s", w->host,
                      attempt + 1, err);
             return;
         }
         if (attempt == 0)
-            BP_WARN("webhook", "delivery to %s failed (%s): retrying", w->url, err);
+            BP_WARN("webhook", "delivery to %s failed (%s): retrying", w->host, err);
         if (!wait_until(w, bp_mono_ms() + backoff)) {
             w->stats.failed++;
-            BP_ERROR("webhook", "alert not delivered to %s: stopping (%s)", w->url, err);
+            BP_ERROR("webhook", "alert not delivered to %s: stopping (%s)", w->host, err);
             return;
         }
         w->stats.retries++;

@@ -325,9 +325,14 @@ void col_http_heartbeat(const struct col_http_ctx *ctx, const struct col_http_re
                        err.detail);
         return;
     }
-    if (m.hdr.type != BP_MSG_HEARTBEAT) {
+    if (m.hdr.type != BP_MSG_HEARTBEAT) { /* the type first: the most basic mistake */
         col_http_error(reply, 400, "invalid heartbeat: type is '%s', want 'heartbeat'",
                        bp_msg_type_name(m.hdr.type));
+        return;
+    }
+    if (col_ingest_check_times(&m, bp_wall_ms(), &err) < 0) {
+        col_http_error(reply, 400, "invalid heartbeat: %s: %s", bp_msg_err_name(err.code),
+                       err.detail);
         return;
     }
     int rc = col_ingest_submit(ctx->ingest, &m);

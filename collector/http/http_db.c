@@ -2,7 +2,9 @@
 /* The HTTP side's PostgreSQL reader: bounded, parameterised, one mutex-guarded connection. */
 #include "http_db.h"
 
+#include "clock.h"
 #include "http_parse.h"
+#include "log.h"
 #include "query.h"
 #include "report.h"
 
@@ -20,6 +22,7 @@ struct col_http_db {
     char *conninfo;
     int64_t timeout_ms;
     PGconn *conn;
+    int64_t last_log_ms; /* the last libpq error logged (monotonic) */
 };
 
 struct col_http_db *col_http_db_new(const char *conninfo, int64_t timeout_ms)
@@ -47,12 +50,23 @@ void col_http_db_free(struct col_http_db *db)
     free(db);
 }
 
-static void set_why(char *why, size_t whylen, const char *what, const char *pgmsg)
+/* why (for the client) says what failed, generically; libpq's text names the server's host,
+ * port, socket and user, so it goes to the log only, at most every 10 s. Called with the mutex
+ * held (which guards last_log_ms). */
+static void set_why(struct col_http_db *db, char *why, size_t whylen, const char *what,
+                    const char *pgmsg)
 {
-    snprintf(why, whylen, "%s: %s", what, pgmsg && *pgmsg ? pgmsg : "unknown error");
-    size_t n = strlen(why); /* libpq messages end in a newline */
-    while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '\r'))
-        why[--n] = '\0';
+    snprintf(why, whylen, "%s (the collector's log says why)", what);
+    int64_t now = bp_mono_ms();
+    if (db->last_log_ms && now - db->last_log_ms < 10000)
+        return;
+    db->last_log_ms = now;
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", pgmsg && *pgmsg ? pgmsg : "unknown error");
+    size_t n = strlen(msg); /* libpq messages end in a newline */
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    BP_WARN("http", "%s: %s", what, msg);
 }
 
 /* A working connection, or NULL with why set. Called with the mutex held. */
@@ -69,7 +83,7 @@ static PGconn *connection(struct col_http_db *db, char *why, size_t whylen)
     const char *vals[] = {db->conninfo, timeout, options, "botpulse-collector-http", NULL};
     db->conn = PQconnectdbParams(keys, vals, 1); /* expand_dbname: conninfo may be a full string */
     if (PQstatus(db->conn) != CONNECTION_OK) {
-        set_why(why, whylen, "cannot connect to PostgreSQL", PQerrorMessage(db->conn));
+        set_why(db, why, whylen, "cannot connect to PostgreSQL", PQerrorMessage(db->conn));
         PQfinish(db->conn);
         db->conn = NULL;
     }
@@ -87,7 +101,7 @@ static PGresult *query(struct col_http_db *db, const char *sql, int n, const cha
     PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK)
         return r;
-    set_why(why, whylen, "query failed", PQresultErrorMessage(r));
+    set_why(db, why, whylen, "query failed", PQresultErrorMessage(r));
     PQclear(r);
     if (PQstatus(c) != CONNECTION_OK) {
         PQfinish(db->conn);

@@ -207,6 +207,7 @@ void col_http_metrics(const struct col_http_ctx *ctx, const struct col_http_requ
             .have_commands = qr->have_commands,
             .commands = qr->commands,
         };
+        memcpy(in.claims_refused, qr->claims_refused, sizeof(in.claims_refused));
         if (ctx->ingest)
             col_ingest_get_stats(ctx->ingest, &in.ingest);
         if (ctx->store)

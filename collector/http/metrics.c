@@ -156,6 +156,12 @@ static void render_collector(struct out *o, const struct col_metrics_input *in)
     for (int i = 1; i < BP_MSG_ERR_COUNT; i++)
         put(o, "botpulse_ingest_rejected_total{reason=\"%s\"} %" PRIu64 "\n",
             bp_msg_err_name((enum bp_msg_err)i), s->rejected[i]);
+    family(o, "botpulse_bot_claims_refused_total", "counter",
+           "Messages naming a bot refused because another agent owns it, or the agent has its "
+           "most bots, by reason.");
+    for (int i = 1; i < COL_CLAIM_COUNT; i++)
+        put(o, "botpulse_bot_claims_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+            col_claim_name((enum col_claim)i), in->claims_refused[i]);
     counter(o, "botpulse_ingest_queue_dropped_total",
             "Accepted messages dropped because the rules queue was full.", s->queue_dropped);
     counter(o, "botpulse_ingest_rate_dropped_total",

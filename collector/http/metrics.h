@@ -6,6 +6,7 @@
 #define COL_METRICS_H
 
 #include "ingest.h"
+#include "claims.h"
 #include "recovery.h"
 #include "store.h"
 
@@ -26,6 +27,7 @@ struct col_metrics_input {
     size_t nalerts;
     int64_t now_wall; /* Unix ms: ages are measured from it */
     struct col_ingest_stats ingest;
+    uint64_t claims_refused[COL_CLAIM_COUNT]; /* by reason (claims.h), from the rules thread */
     struct col_store_stats store;
     bool have_store;
     size_t queue_depth;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The store's start-up work: migrations under an advisory lock, then what the previous run
- * left (open alerts, silences, intended states), each read over one short connection. */
+ * left (open alerts, silences, intended states, bots' agents), each read over one short
+ * connection. */
 #include "store_load.h"
 
 #include "clock.h"
@@ -182,6 +183,15 @@ int col_store_load_intents(const char *conninfo,
     static const char *const sql = "SELECT bot_id, intended FROM bot_intents ORDER BY bot_id";
     struct intent_cb x = {cb, ctx};
     return load_rows(conninfo, "intended states", sql, intent_row, &x);
+}
+
+int col_store_load_owners(const char *conninfo,
+                          void (*cb)(void *ctx, const char *bot, const char *agent), void *ctx)
+{
+    static const char *const sql =
+        "SELECT bot_id, agent_id FROM bots WHERE agent_id <> '' ORDER BY bot_id";
+    struct intent_cb x = {cb, ctx}; /* two text columns, as intents */
+    return load_rows(conninfo, "bots' agents", sql, intent_row, &x);
 }
 
 struct silence_cb {

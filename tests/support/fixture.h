@@ -35,8 +35,15 @@ const char *bpt_env_dir(struct bpt_env *env);
 /* Writes dir/name with printf-style content; returns the path (owned by env) or NULL. */
 const char *bpt_write_file(struct bpt_env *env, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for a secret (a key, a token, a password, a webhook URL): mode 0600 from the start,
+ * as the daemons want. */
+const char *bpt_write_secret(struct bpt_env *env, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A free TCP port on 127.0.0.1 (bind to port 0, read it back, close). */
 int bpt_free_port(void);
+/* Waits up to timeout_ms (0: looks once) until dir/<name>.log (a child's stdout and stderr,
+ * bpt_spawn) has a line containing needle. */
+bool bpt_log_has(struct bpt_env *env, const char *name, const char *needle, int64_t timeout_ms);
 /* Prints every log file in the env dir (servers and daemons) to stderr. */
 void bpt_dump_logs(struct bpt_env *env);
 /* Records a failure (keeps the temp dir), dumps the logs, then fails the cmocka test. */

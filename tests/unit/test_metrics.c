@@ -47,6 +47,7 @@ static char *render_with(struct col_bot_view *v, size_t n, const struct col_clus
     in.ingest.rejected[BP_MSG_ERR_JSON] = 2;
     in.ingest.rejected[BP_MSG_ERR_TOPIC] = 1;
     in.ingest.queue_dropped = 4;
+    in.claims_refused[COL_CLAIM_FOREIGN] = 8;
     in.queue_depth = 3;
     in.mqtt_connected = true;
     in.store.spooled = 5;
@@ -108,6 +109,7 @@ static void test_collector_counters(void **state)
     has(s, "botpulse_ingest_rejected_total{reason=\"topic\"} 1\n");
     has(s, "botpulse_ingest_rejected_total{reason=\"too_large\"} 0\n");
     has(s, "botpulse_ingest_queue_dropped_total 4\n");
+    has(s, "botpulse_bot_claims_refused_total{reason=\"foreign\"} 8\n");
     has(s, "botpulse_queue_depth 3\n");
     has(s, "botpulse_mqtt_connected 1\n");
     has(s, "botpulse_store_spooled 5\n");

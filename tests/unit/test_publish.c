@@ -231,6 +231,7 @@ static void test_collector_state_and_stats(void **state)
     s.ingest.rejected[BP_MSG_ERR_JSON] = 1;
     s.ingest.rejected[BP_MSG_ERR_WRONG_TYPE] = 1;
     s.ingest.rejected[BP_MSG_ERR_UNKNOWN_FIELD] = 1;
+    s.claims_refused[COL_CLAIM_FOREIGN] = 2;
     assert_int_equal(col_pub_collector_stats(&p, ROOT, "col-1", false, &s, 1767225605000), 0);
     expect_pub(&p, ROOT "/collector/stats", 0, true);
     expect_golden("collector_stats", p.payload);

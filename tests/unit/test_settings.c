@@ -46,9 +46,11 @@ static void test_defaults_and_webhook(void **state)
     assert_int_equal(s.limits.trade_stale_ms, 30 * 60 * 1000);
     assert_int_equal(s.limits.trade_stopped_ms, 2 * 3600 * 1000);
     col_settings_cleanup(&s);
-    assert_int_equal(load(BASE "[bot b1]\nintended = stopped\n[bot b2]\ntrade_stale = 1h\n", &s,
-                          err, sizeof(err)),
+    assert_int_equal(load(BASE "[bot b1]\nintended = stopped\nagent = vps-1\n[bot b2]\n"
+                               "trade_stale = 1h\n",
+                          &s, err, sizeof(err)),
                      0);
+    assert_string_equal(col_settings_find_bot(&s, "b1")->agent, "vps-1");
     struct col_rule_limits l;
     col_settings_limits_for(&s, "b1", "", &l);
     assert_true(l.intended_stopped);
@@ -136,6 +138,7 @@ static void test_cross_key_errors(void **state)
     expect_error(BASE "[rules]\ntrade_stale = 3h\n", "trade_stale must be shorter");
     expect_error(BASE "[bot b1]\ntrade_stale = 5h\n", "[bot b1]");
     expect_error(BASE "[bot b1]\nintended = paused\n", "[bot b1] intended");
+    expect_error(BASE "[bot b1]\nagent = agent/1\n", "[bot b1] agent");
     expect_error(BASE "[rules]\ncadence = guessed\n", "[rules] cadence");
     expect_error(BASE "[account a1]\nrecovery = maybe\n", "[account a1] recovery");
     expect_error(BASE "[account a1]\nrecovery_ladder = pray\n", "[account a1] recovery_ladder");
