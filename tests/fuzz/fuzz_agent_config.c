@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Fuzzes the agent's config loading (agent/agent_config.c over common/config.c and inih) with
+ * any file: a load either fails with a message or yields a config that holds what
+ * agent_config_finish promises, and that a reload of the same file finds unchanged.
+ * Input: the bytes of agent.ini. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_config.h"
+#include "fuzz_support.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct fuzz_file file;
+static struct agent_config *cfg;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    fuzz_log_everything();
+    fuzz_file_open(&file);
+    cfg = malloc(sizeof(*cfg));
+    if (!cfg)
+        abort();
+    return 0;
+}
+
+static void check_loaded(const struct agent_config *c)
+{
+    FUZZ_CHECK(bp_id_is_valid(c->id), "id '%s'", c->id);
+    FUZZ_CHECK(c->nbots >= 1 && c->nbots <= BP_AGENT_MAX_BOTS, "%d bots", c->nbots);
+    FUZZ_CHECK(c->nmounts >= 1 && c->nmounts <= AGENT_MAX_MOUNTS, "%d mounts", c->nmounts);
+    FUZZ_CHECK(c->notify_socket[0] != '\0', "no notify socket");
+    FUZZ_CHECK(c->state_dir[0] == '/', "state_dir '%s'", c->state_dir);
+    for (int i = 0; i < c->nmounts; i++)
+        FUZZ_CHECK(c->mounts[i][0] == '/', "mount '%s'", c->mounts[i]);
+    for (int i = 0; i < c->nbots; i++) {
+        FUZZ_CHECK(bp_id_is_valid(c->bots[i].name), "bot '%s'", c->bots[i].name);
+        FUZZ_CHECK(agent_config_find_bot(c, c->bots[i].name) == i, "bot %d not found", i);
+    }
+    struct agent_config_diff d;
+    agent_config_diff(c, c, &d);
+    FUZZ_CHECK(d.restart_key[0] == '\0' && !d.state_changed && !d.agent_changed,
+               "a config differs from itself: '%s'", d.restart_key);
+    FUZZ_CHECK(d.unchanged == c->nbots && d.added + d.removed + d.changed == 0,
+               "bots of a config differ from themselves");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[512];
+    memset(err, 0x5a, sizeof(err));
+    int rc = agent_config_load(fuzz_file_write(&file, data, size), cfg, err, sizeof(err));
+    if (rc == 0) {
+        check_loaded(cfg);
+    } else {
+        FUZZ_CHECK(rc < 0, "rc %d", rc);
+        FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL, "error message not terminated");
+        FUZZ_CHECK(err[0] != '\0', "failed (%d) without a message", rc);
+    }
+    return 0;
+}
