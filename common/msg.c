@@ -823,9 +823,9 @@ static int parse_bot_leaf(const char *p, struct bp_topic *out)
     return -EINVAL;
 }
 
-int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out)
+/* The levels after the root; fills out as it goes (bp_topic_parse clears it on failure). */
+static int parse_agent_topic(const char *root, const char *topic, struct bp_topic *out)
 {
-    memset(out, 0, sizeof(*out));
     size_t rl = strlen(root);
     if (rl == 0 || strncmp(topic, root, rl) != 0 || topic[rl] != '/')
         return -EINVAL;
@@ -835,20 +835,26 @@ int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out)
         !take_level(&p, out->agent, sizeof(out->agent)) || !bp_id_is_valid(out->agent) ||
         !take_level(&p, level, sizeof(level)))
         return -EINVAL;
-    int rc = -EINVAL;
     if (strcmp(level, "state") == 0 && !p) {
         out->type = BP_MSG_AGENT_STATE;
-        rc = 0;
-    } else if (strcmp(level, "commands") == 0 && !p) {
-        out->type = BP_MSG_COMMAND;
-        rc = 0;
-    } else if (strcmp(level, "results") == 0 && !p) {
-        out->type = BP_MSG_COMMAND_RESULT;
-        rc = 0;
-    } else if (strcmp(level, "bots") == 0) {
-        rc = parse_bot_leaf(p, out);
+        return 0;
     }
-    if (rc)
+    if (strcmp(level, "commands") == 0 && !p) {
+        out->type = BP_MSG_COMMAND;
+        return 0;
+    }
+    if (strcmp(level, "results") == 0 && !p) {
+        out->type = BP_MSG_COMMAND_RESULT;
+        return 0;
+    }
+    return strcmp(level, "bots") == 0 ? parse_bot_leaf(p, out) : -EINVAL;
+}
+
+int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = parse_agent_topic(root, topic, out);
+    if (rc) /* every refusal leaves nothing half-read behind (the agent of ".../agents/a") */
         memset(out, 0, sizeof(*out));
     return rc;
 }

@@ -554,10 +554,15 @@ static void test_topic_parse_rejects(void **state)
         ROOT "/agents/"
              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/state",
     };
-    struct bp_topic t;
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    struct bp_topic t, zero;
+    memset(&zero, 0, sizeof(zero));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&t, 0xa5, sizeof(t));
         if (bp_topic_parse(ROOT, bad[i], &t) != -EINVAL)
             fail_msg("accepted bad topic '%s'", bad[i]);
+        if (memcmp(&t, &zero, sizeof(t)) != 0) /* found by tests/fuzz/fuzz_topic */
+            fail_msg("refused '%s' but left agent '%.64s' in the result", bad[i], t.agent);
+    }
     assert_int_equal(bp_topic_parse("", "/agents/a/state", &t), -EINVAL);
 }
 
