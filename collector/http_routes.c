@@ -28,6 +28,7 @@ void col_http_error(struct col_http_reply *reply, int status, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    bp_text_sanitize(msg); /* it may quote the request, or cut a character in two */
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", msg);
     reply->status = status;
@@ -180,7 +181,8 @@ cJSON *col_summary_json(const struct col_bot_view *v, size_t n, bool flat)
 
 /* ---- parameters ------------------------------------------------------------------------ */
 
-/* Reads an id-like filter parameter (account, exchange) or host (text) into buf. */
+/* Reads an id-like filter parameter (account, exchange) or host (text, as the wire allows it:
+ * a host with other bytes cannot match, and the summary echoes the filter) into buf. */
 static int label_arg(const char *(*arg)(void *, const char *), void *cls, const char *name,
                      bool is_id, char *buf, size_t size, char *err, size_t errlen)
 {
@@ -188,9 +190,9 @@ static int label_arg(const char *(*arg)(void *, const char *), void *cls, const 
     buf[0] = '\0';
     if (!v || !*v)
         return 0;
-    if (strlen(v) >= size || (is_id && !bp_id_is_valid(v))) {
+    if (strlen(v) >= size || (is_id ? !bp_id_is_valid(v) : !bp_text_is_valid(v))) {
         snprintf(err, errlen, "parameter '%s': %s", name,
-                 is_id ? "not 1..64 of [A-Za-z0-9_.-]" : "too long");
+                 is_id ? "not 1..64 of [A-Za-z0-9_.-]" : "too long, or not UTF-8 text");
         return -EINVAL;
     }
     snprintf(buf, size, "%s", v);

@@ -280,7 +280,7 @@ const char *bp_msg_type_name(enum bp_msg_type type)
     return (unsigned)type < BP_MSG_TYPE_COUNT ? type_names[type] : "unknown";
 }
 
-/* Fills err (control characters in the detail become '?') and returns -EINVAL. */
+/* Fills err (what is not UTF-8 text in the detail becomes '?') and returns -EINVAL. */
 __attribute__((format(printf, 3, 4))) static int fail(struct bp_msg_error *err,
                                                       enum bp_msg_err code, const char *fmt, ...)
 {
@@ -288,9 +288,7 @@ __attribute__((format(printf, 3, 4))) static int fail(struct bp_msg_error *err,
     va_start(ap, fmt);
     vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
     va_end(ap);
-    for (char *p = err->detail; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    bp_text_sanitize(err->detail); /* it quotes the payload: logs and HTTP 400s show it */
     err->code = code;
     return -EINVAL;
 }
@@ -326,38 +324,64 @@ bool bp_metric_name_is_valid(const char *s)
     return true;
 }
 
-/* True if s is valid UTF-8 (no overlongs, no surrogates) without control characters (but
- * newlines and tabs when lines is true). */
+/* Bytes in the character at p: 1..4 for valid UTF-8 (no overlong, no surrogate, nothing past
+ * U+10FFFF, not cut short by the terminator), 0 for a byte that starts none. */
+static int utf8_char_len(const unsigned char *p)
+{
+    unsigned c = *p, cp, min;
+    int n;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xe0) == 0xc0)
+        n = 1, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0)
+        n = 2, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0)
+        n = 3, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    for (int i = 1; i <= n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n + 1;
+}
+
+static bool is_control(unsigned char c, bool lines)
+{
+    return (c < 0x20 && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f;
+}
+
+/* True if s is valid UTF-8 without control characters (but newlines and tabs when lines). */
 static bool text_ok(const char *s, bool lines)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p, cp, min;
-        int n;
-        if (c < 0x80) {
-            if ((c < 0x20 && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f)
-                return false;
-            p++;
-            continue;
-        }
-        if ((c & 0xe0) == 0xc0)
-            n = 1, cp = c & 0x1f, min = 0x80;
-        else if ((c & 0xf0) == 0xe0)
-            n = 2, cp = c & 0x0f, min = 0x800;
-        else if ((c & 0xf8) == 0xf0)
-            n = 3, cp = c & 0x07, min = 0x10000;
-        else
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_char_len(p);
+        if (n == 0 || (n == 1 && is_control(*p, lines)))
             return false;
-        for (int i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += n + 1;
+        p += n;
     }
     return true;
+}
+
+bool bp_text_is_valid(const char *s)
+{
+    return text_ok(s, false);
+}
+
+void bp_text_sanitize(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; *p;) {
+        int n = utf8_char_len(p);
+        if (n == 0 || (n == 1 && is_control(*p, false))) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
 }
 
 /* True if d is a whole number that an int64_t holds (no libm needed). */
