@@ -698,6 +698,19 @@ static bool add_int(cJSON *obj, const char *name, int64_t v)
     return add(obj, name, cJSON_CreateRaw(buf));
 }
 
+/* A finite double in the fewest significant digits (15 to 17) that read back as exactly it:
+ * cJSON_CreateNumber prints 15 when they come within an epsilon, losing the last bits. */
+static bool add_num(cJSON *obj, const char *name, double d)
+{
+    char buf[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof(buf), "%.*g", digits, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return add(obj, name, cJSON_CreateRaw(buf));
+}
+
 static cJSON *encode_object(const struct field *fields, const char *base);
 
 static cJSON *encode_array(const struct field *f, const char *base)
@@ -725,7 +738,7 @@ static cJSON *encode_metrics(const struct field *f, const char *base)
     n = n < 0 ? 0 : n > (int)f->max ? (int)f->max : n;
     cJSON *obj = cJSON_CreateObject();
     for (int i = 0; obj && i < n; i++) {
-        if (!add(obj, m[i].name, cJSON_CreateNumber(m[i].value))) {
+        if (!add_num(obj, m[i].name, m[i].value)) {
             cJSON_Delete(obj);
             return NULL;
         }
@@ -750,7 +763,7 @@ static bool encode_value(cJSON *obj, const struct field *f, const char *base)
         if (f->has_flag && !*(const bool *)(base + f->has_off))
             return true;
         memcpy(&d, p, sizeof(d));
-        return add(obj, f->name, cJSON_CreateNumber(d));
+        return add_num(obj, f->name, d);
     case K_BOOL:
         return add(obj, f->name, cJSON_CreateBool(*(const bool *)p));
     case K_OBJ:
