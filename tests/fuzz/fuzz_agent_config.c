@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzzes the agent's config loading (agent/agent_config.c over common/config.c and inih) with
  * any file: a load either fails with a message or yields a config that holds what
- * agent_config_finish promises, and that a reload of the same file finds unchanged.
- * Input: the bytes of agent.ini. */
+ * agent_config_finish promises, and that a reload of the same file finds unchanged. With a
+ * second file, it is the SIGHUP reload (agent_loop.c): when no key needing a restart changed,
+ * what agent_config_apply_live leaves running is the new file, key for key.
+ * Input: the bytes of agent.ini, optionally "\f" and the bytes of the reloaded one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +16,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct fuzz_file file;
-static struct agent_config *cfg;
+static struct agent_config *cfg, *neu, *cur;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     fuzz_log_everything();
     fuzz_file_open(&file);
     cfg = malloc(sizeof(*cfg));
-    if (!cfg)
+    neu = malloc(sizeof(*neu));
+    cur = malloc(sizeof(*cur));
+    if (!cfg || !neu || !cur)
         abort();
     return 0;
 }
@@ -47,17 +51,49 @@ static void check_loaded(const struct agent_config *c)
                "bots of a config differ from themselves");
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Loads one file into c: 0 with its properties checked, or the error checked. */
+static int load(const uint8_t *data, size_t size, struct agent_config *c)
 {
     char err[512];
     memset(err, 0x5a, sizeof(err));
-    int rc = agent_config_load(fuzz_file_write(&file, data, size), cfg, err, sizeof(err));
+    int rc = agent_config_load(fuzz_file_write(&file, data, size), c, err, sizeof(err));
     if (rc == 0) {
-        check_loaded(cfg);
+        check_loaded(c);
     } else {
         FUZZ_CHECK(rc < 0, "rc %d", rc);
         FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL, "error message not terminated");
         FUZZ_CHECK(err[0] != '\0', "failed (%d) without a message", rc);
     }
+    return rc;
+}
+
+/* The reload from old to neu: the diff adds up, and applying it live leaves nothing to apply. */
+static void check_reload(const struct agent_config *old, const struct agent_config *n)
+{
+    struct agent_config_diff d;
+    agent_config_diff(old, n, &d);
+    FUZZ_CHECK(d.added + d.changed + d.unchanged == n->nbots, "bots do not add up");
+    FUZZ_CHECK(d.removed == old->nbots - d.changed - d.unchanged, "%d removed", d.removed);
+    if (d.restart_key[0])
+        return; /* the agent refuses it and says to restart */
+    memcpy(cur, old, sizeof(*cur));
+    agent_config_apply_live(cur, n);
+    agent_config_diff(cur, n, &d);
+    FUZZ_CHECK(d.restart_key[0] == '\0' && !d.agent_changed && !d.state_changed,
+               "applied live, yet differs: '%s'", d.restart_key);
+    FUZZ_CHECK(d.unchanged == n->nbots && d.added + d.removed + d.changed == 0,
+               "applied live, yet bots differ");
+    for (int i = 0; i < n->nbots; i++)
+        FUZZ_CHECK(d.old_index[i] == i && d.same[i], "bot %d differs after the reload", i);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *second;
+    size_t second_len, first_len;
+    fuzz_split(data, size, '\f', &second, &second_len, &first_len);
+    int rc = load(data, first_len, cfg);
+    if (second && load(second, second_len, neu) == 0 && rc == 0)
+        check_reload(cfg, neu);
     return 0;
 }
