@@ -183,6 +183,112 @@ static int set_str(const struct bp_cfg_key *k, char *field, const char *value, c
     return 0;
 }
 
+/* ---- regular expressions -------------------------------------------------------------------- */
+
+#define REGEX_COST_MAX 1000 /* elements after expanding repetitions; x{1,1000} costs ~10 MB */
+#define REGEX_DEPTH_MAX 32  /* nested groups */
+
+/* Skips a bracket expression at p ('['): returns the byte after its ']', or NULL. */
+static const char *skip_bracket(const char *p)
+{
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++; /* a leading ']' is a member */
+    for (; *p && *p != ']'; p++) {
+        if (*p == '[' && (p[1] == ':' || p[1] == '=' || p[1] == '.')) {
+            const char *end = strchr(p + 2, p[1]);
+            while (end && end[1] != ']')
+                end = strchr(end + 1, p[1]);
+            if (!end)
+                return NULL;
+            p = end + 1;
+        }
+    }
+    return *p ? p + 1 : NULL;
+}
+
+/* Reads an interval "{m}", "{m,}" or "{m,n}" at p; returns the byte after it and the copies
+ * glibc makes (n, or m + 1 for "{m,}"), or NULL when it is none (then '{' is an atom). */
+static const char *interval(const char *p, double *copies)
+{
+    char *end;
+    if (!isdigit((unsigned char)p[1]))
+        return NULL;
+    double m = strtod(p + 1, &end), n = m + 1;
+    if (*end == ',') {
+        if (isdigit((unsigned char)end[1]))
+            n = strtod(end + 1, &end);
+        else
+            end++;
+    } else {
+        n = m;
+    }
+    if (*end != '}')
+        return NULL;
+    *copies = n > 1 ? n : 1;
+    return end + 1;
+}
+
+/* How many elements glibc's regcomp builds for an extended pattern, roughly: repetitions copy
+ * what they repeat (x+ is x x*, x{2,5} five x's), so nesting multiplies. Its memory and time
+ * grow with this (faster than linearly for {m,n}); 20 stacked '+' took 1.5 GB and 20 s, and
+ * x{1,32767} more than 4 GB. Saturates; a syntax error is left to regcomp. */
+static double regex_cost(const char *p)
+{
+    double sum[REGEX_DEPTH_MAX + 1] = {0}, alts[REGEX_DEPTH_MAX + 1] = {0};
+    double last = 0; /* the size of the piece a quantifier would repeat (0: none) */
+    int depth = 0;
+    while (*p) {
+        double copies = 0, atom = 1, extra = 1; /* x* is x plus a loop; x{2,5} is 5 x's */
+        const char *next = p + 1;
+        if (*p == '\\' && p[1]) {
+            next = p + 2;
+        } else if (*p == '[') {
+            if (!(next = skip_bracket(p)))
+                return 0;
+        } else if (*p == '(' && depth < REGEX_DEPTH_MAX) {
+            depth++;
+            sum[depth] = alts[depth] = last = 0;
+            p = next;
+            continue;
+        } else if (*p == ')' && depth > 0) {
+            atom = alts[depth] + sum[depth];
+            depth--;
+        } else if (*p == '|') {
+            alts[depth] += sum[depth];
+            sum[depth] = last = 0;
+            p = next;
+            continue;
+        } else if (*p == '*' || *p == '?') {
+            copies = 1;
+        } else if (*p == '+') {
+            copies = 2;
+        } else if (*p == '{') {
+            extra = 0;
+            if (!(next = interval(p, &copies)))
+                next = p + 1;
+        }
+        if (copies > 0 && last > 0) { /* repeats the last piece: replace it by its copies */
+            double grown = last * copies + extra;
+            sum[depth] += grown - last;
+            last = grown;
+        } else {
+            sum[depth] += atom;
+            last = atom;
+        }
+        if (sum[depth] > 1e9)
+            return 1e9;
+        p = next;
+    }
+    while (depth > 0) { /* an unclosed group: regcomp refuses it */
+        sum[depth - 1] += alts[depth] + sum[depth];
+        depth--;
+    }
+    return alts[0] + sum[0];
+}
+
 /* A string that must also compile with regcomp(REG_EXTENDED); "" means "not set". */
 static int set_regex(const struct bp_cfg_key *k, char *field, const char *value, char *why,
                      size_t whylen)
@@ -190,6 +296,14 @@ static int set_regex(const struct bp_cfg_key *k, char *field, const char *value,
     int rc = set_str(k, field, value, why, whylen);
     if (rc != 0 || value[0] == '\0')
         return rc;
+    if (regex_cost(value) > REGEX_COST_MAX) {
+        snprintf(why, whylen,
+                 "too complex: its repetitions expand to more than %d elements (x{1,%d} is "
+                 "the most)",
+                 REGEX_COST_MAX, REGEX_COST_MAX);
+        field[0] = '\0';
+        return -EINVAL;
+    }
     regex_t re;
     int rerr = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
     if (rerr != 0) {
