@@ -60,9 +60,7 @@ static int load(const uint8_t *data, size_t size, struct agent_config *c)
     if (rc == 0) {
         check_loaded(c);
     } else {
-        FUZZ_CHECK(rc < 0, "rc %d", rc);
-        FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL, "error message not terminated");
-        FUZZ_CHECK(err[0] != '\0', "failed (%d) without a message", rc);
+        fuzz_check_refusal(rc, err, sizeof(err));
     }
     return rc;
 }

@@ -37,6 +37,13 @@ void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ..
     abort();
 }
 
+void fuzz_check_refusal(int rc, const char *err, size_t size)
+{
+    FUZZ_CHECK(rc < 0, "rc %d", rc);
+    FUZZ_CHECK(memchr(err, '\0', size) != NULL, "error message not terminated");
+    FUZZ_CHECK(err[0] != '\0', "failed (%d) without a message", rc);
+}
+
 char *fuzz_strndup(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);

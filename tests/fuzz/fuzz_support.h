@@ -19,6 +19,10 @@
 _Noreturn void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A refusal by a loader that reports into err[0..size): a negative errno and a message, within
+ * the buffer (fill err with non-zero bytes before the call). */
+void fuzz_check_refusal(int rc, const char *err, size_t size);
+
 /* A malloc'd NUL-terminated copy of data[0..size) (which may hold NULs); aborts on ENOMEM. */
 char *fuzz_strndup(const uint8_t *data, size_t size);
 
