@@ -186,7 +186,7 @@ static int set_str(const struct bp_cfg_key *k, char *field, const char *value, c
 /* ---- regular expressions -------------------------------------------------------------------- */
 
 #define REGEX_COST_MAX 1000 /* elements after expanding repetitions; x{1,1000} costs ~10 MB */
-#define REGEX_DEPTH_MAX 32  /* nested groups */
+#define REGEX_DEPTH_MAX 32  /* nested groups; deeper is too complex */
 
 /* Skips a bracket expression at p ('['): returns the byte after its ']', or NULL. */
 static const char *skip_bracket(const char *p)
@@ -234,7 +234,8 @@ static const char *interval(const char *p, double *copies)
 /* How many elements glibc's regcomp builds for an extended pattern, roughly: repetitions copy
  * what they repeat (x+ is x x*, x{2,5} five x's), so nesting multiplies. Its memory and time
  * grow with this (faster than linearly for {m,n}); 20 stacked '+' took 1.5 GB and 20 s, and
- * x{1,32767} more than 4 GB. Saturates; a syntax error is left to regcomp. */
+ * x{1,32767} more than 4 GB. Saturates; a syntax error is left to regcomp (which reports it
+ * only after compiling what comes before it, so that counts). */
 static double regex_cost(const char *p)
 {
     double sum[REGEX_DEPTH_MAX + 1] = {0}, alts[REGEX_DEPTH_MAX + 1] = {0};
@@ -247,8 +248,10 @@ static double regex_cost(const char *p)
             next = p + 2;
         } else if (*p == '[') {
             if (!(next = skip_bracket(p)))
-                return 0;
-        } else if (*p == '(' && depth < REGEX_DEPTH_MAX) {
+                break; /* regcomp refuses it, but only after compiling what came before */
+        } else if (*p == '(') {
+            if (depth == REGEX_DEPTH_MAX)
+                return 1e9; /* deeper than we follow: too complex */
             depth++;
             sum[depth] = alts[depth] = last = 0;
             p = next;

@@ -186,8 +186,14 @@ static void test_evidence_sources(void **state)
 
     /* glibc's regcomp expands repetitions: x{1,32767}, or 20 stacked '+', took gigabytes (found
      * by tests/fuzz/fuzz_agent_config); past 1000 expanded elements a pattern is refused. */
-    static const char *const costly[] = {"x{1,2000}", "a++++++++++++", "((a+)+)(((b+)+)+)+{1,99}",
-                                         "(ab){50}(cd){1,451}", "x{1,32767}"};
+    static const char *const costly[] = {
+        "x{1,2000}",
+        "a++++++++++++",
+        "((a+)+)(((b+)+)+)+{1,99}",
+        "(ab){50}(cd){1,451}",
+        "x{1,32767}",
+        "x+++++++++++++[", /* regcomp fails late */
+        "((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))+"};
     for (size_t i = 0; i < sizeof(costly) / sizeof(costly[0]); i++) {
         snprintf(buf, sizeof(buf), "%s[bot b1]\ncmdline = %s\n", head, costly[i]);
         expect_error(buf, "[bot b1] cmdline: too complex");
