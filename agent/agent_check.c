@@ -110,6 +110,7 @@ int agent_check_run(const struct agent_config *cfg, const char *proc_root, FILE 
         return AGENT_CHECK_CRIT;
     }
     agent_proc_env_init(&env, proc_root);
+    env.pidfds = false; /* one look: nothing to wait for */
     agent_hoststats_init(&host, proc_root);
     agent_hoststats_sample(&host, cfg->mounts, cfg->nmounts, &hs);
     env.btime_ms = hs.btime_ms;

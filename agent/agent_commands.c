@@ -82,14 +82,21 @@ static void forget_old(struct agent_commands *c, int64_t wall)
     c->nnonces = k;
 }
 
-/* Rewrites the file with the live nonces only (write a temp file, rename over). */
+/* Rewrites the file with the live nonces only (write a temp file, rename over). The file is
+ * 0600 whatever the umask: it says which commands ran. */
 static int rewrite_nonces(struct agent_commands *c)
 {
     char tmp[sizeof(c->nonce_path) + 8];
     snprintf(tmp, sizeof(tmp), "%s.tmp", c->nonce_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -errno;
+    unlink(tmp); /* a leftover keeps its mode under O_CREAT */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int rc = -errno;
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
     for (int i = 0; i < c->nnonces; i++)
         fprintf(f, "%s %" PRId64 "\n", c->nonces[i].id, c->nonces[i].forget_at);
     int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
@@ -101,23 +108,51 @@ static int rewrite_nonces(struct agent_commands *c)
     return rc;
 }
 
+/* One line of the nonce file: "<nonce> <forget_at ms>\n", exactly as written. 0 or -EINVAL. */
+static int parse_nonce_line(const char *line, struct nonce *n)
+{
+    size_t idlen =
+        strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
+    if (idlen < BP_NONCE_MIN || idlen > BP_NONCE_MAX || line[idlen] != ' ')
+        return -EINVAL;
+    const char *num = line + idlen + 1;
+    size_t digits = strspn(num, "0123456789");
+    if (digits == 0 || digits > 18 || strcmp(num + digits, "\n") != 0)
+        return -EINVAL;
+    memcpy(n->id, line, idlen);
+    n->id[idlen] = '\0';
+    n->forget_at = strtoll(num, NULL, 10);
+    return 0;
+}
+
+/* Loads the nonces still live. A line that does not read back (a torn or edited file) stops
+ * the agent: skipping it could let the command it named run again. */
 static int load_nonces(struct agent_commands *c, int64_t wall)
 {
-    FILE *f = fopen(c->nonce_path, "r");
+    FILE *f = fopen(c->nonce_path, "re");
     if (!f)
         return errno == ENOENT ? 0 : -errno;
     char line[256];
-    while (fgets(line, sizeof(line), f) && c->nnonces < AGENT_NONCES_MAX) {
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
         struct nonce n;
-        char id[BP_NONCE_MAX + 2];
-        if (sscanf(line, "%65s %" SCNd64, id, &n.forget_at) != 2 || strlen(id) > BP_NONCE_MAX)
-            continue;
-        snprintf(n.id, sizeof(n.id), "%s", id);
-        if (n.forget_at > wall)
+        lineno++;
+        if (parse_nonce_line(line, &n) != 0) {
+            BP_ERROR(MOD,
+                     "%s:%d: not '<nonce> <unix ms>': the file is corrupted; refusing to start, "
+                     "since a command it no longer lists could be replayed. Once "
+                     "command_max_ttl + command_skew have passed since the agent stopped, "
+                     "move the file away and start again",
+                     c->nonce_path, lineno);
+            rc = -EBADMSG;
+        } else if (n.forget_at > wall && c->nnonces < AGENT_NONCES_MAX) {
             c->nonces[c->nnonces++] = n;
+        }
     }
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
     fclose(f);
-    return rewrite_nonces(c);
+    return rc != 0 ? rc : rewrite_nonces(c);
 }
 
 static bool nonce_seen(const struct agent_commands *c, const char *id)
@@ -128,7 +163,8 @@ static bool nonce_seen(const struct agent_commands *c, const char *id)
     return false;
 }
 
-/* Remembers a nonce, on disk (appended, synced) before anything runs. 0 or -errno. */
+/* Remembers a nonce, on disk (appended, synced) before anything runs. A failed append is cut
+ * off again, so the file never holds a torn line. 0 or -errno. */
 static int remember_nonce(struct agent_commands *c, const char *id, int64_t forget_at, int64_t wall)
 {
     forget_old(c, wall);
@@ -144,9 +180,13 @@ static int remember_nonce(struct agent_commands *c, const char *id, int64_t forg
         return -errno;
     char line[128];
     int len = snprintf(line, sizeof(line), "%s %" PRId64 "\n", id, forget_at);
-    int rc = write(fd, line, (size_t)len) == len && fdatasync(fd) == 0 ? 0 : -errno;
+    off_t end = lseek(fd, 0, SEEK_END);
+    ssize_t w = write(fd, line, (size_t)len);
+    int rc = w == len && fdatasync(fd) == 0 ? 0 : w < 0 || w == len ? -errno : -ENOSPC;
+    if (rc != 0 && end >= 0 && ftruncate(fd, end) != 0)
+        BP_ERROR(MOD, "%s: cannot cut a failed append: %s", c->nonce_path, strerror(errno));
     close(fd);
-    return rc ? rc : 0;
+    return rc;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------------
@@ -164,7 +204,7 @@ int agent_commands_new(const struct agent_config *cfg, int64_t wall, struct agen
         c->active[i].fd = -1;
     snprintf(c->nonce_path, sizeof(c->nonce_path), "%s/" NONCE_FILE, cfg->state_dir);
     int rc = c->wake_fd < 0 ? -errno : !c->inbox ? -ENOMEM : bp_sign_init();
-    if (rc == 0 && (rc = load_nonces(c, wall)) != 0)
+    if (rc == 0 && (rc = load_nonces(c, wall)) != 0 && rc != -EBADMSG)
         BP_ERROR(MOD, "%s: %s", c->nonce_path, strerror(-rc));
     if (rc != 0) {
         agent_commands_free(c);
@@ -367,8 +407,9 @@ int agent_commands_check(struct agent_commands *c, const void *payload, size_t l
  */
 
 /* posix_spawnp without a shell: argv split on blanks, stdin /dev/null, stdout and stderr to
- * a non-blocking pipe, its own process group, default signals. */
-static int spawn(struct run *r, const char *cmdline)
+ * a non-blocking pipe, its own process group, default signals, nothing above fd 2 and the
+ * environment agent_spawn_env_build makes for this bot and action. */
+static int spawn(struct run *r, const char *cmdline, const struct agent_spawn_for *who)
 {
     char buf[AGENT_PATH_MAX];
     char *argv[MAX_ARGS + 1];
@@ -382,7 +423,7 @@ static int spawn(struct run *r, const char *cmdline)
     argv[n] = NULL;
     if (n == 0)
         return -EINVAL;
-    return agent_spawn(argv, true, &r->pid, &r->fd);
+    return agent_spawn(argv, who, true, &r->pid, &r->fd);
 }
 
 /* Reads what is there; keeps the last BP_OUTPUT_MAX bytes. */
@@ -452,7 +493,11 @@ static void start(struct agent_commands *c, int bot, enum agent_action action,
     struct run *r = &c->active[bot];
     memset(r, 0, sizeof(*r));
     r->fd = -1;
-    int rc = spawn(r, b->actions[action]);
+    struct agent_spawn_for who = {.bot = b->name,
+                                  .action = action_names[action],
+                                  .notify_socket = c->cfg->notify_socket,
+                                  .pass_env = b->pass_env};
+    int rc = spawn(r, b->actions[action], &who);
     if (rc != 0) {
         snprintf(res->outcome, sizeof(res->outcome), "failed");
         res->exit_code = -1;

@@ -4,13 +4,17 @@
 #include "agent_config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "agent_spawn.h"
 #include "config.h"
 #include "log.h"
+#include "secret.h"
 #include "sign.h"
 
 #define KEY_STR(sect, field, nm, def, help)                                                        \
@@ -60,7 +64,10 @@ static const struct bp_cfg_key agent_keys[] = {
 static const struct bp_cfg_key mqtt_keys[] = {
     KEY_STR(struct agent_config, mqtt.url, "url", NULL, "broker URL: tcp://host:1883, ssl://..."),
     KEY_STR(struct agent_config, mqtt.username, "username", "", "broker user name"),
-    KEY_STR(struct agent_config, mqtt.password, "password", "", "broker password"),
+    KEY_STR(struct agent_config, mqtt.password, "password", "",
+            "broker password (then this file must be 0600; better: password_file)"),
+    KEY_STR(struct agent_config, mqtt.password_file, "password_file", "",
+            "file holding the broker password (mode 0600 or 0400)"),
     KEY_STR(struct agent_config, mqtt.ca_file, "ca_file", "", "CA bundle for ssl:// URLs"),
     KEY_STR(struct agent_config, mqtt.topic_root, "topic_root", "botpulse/v1", "topic prefix"),
     KEY_INT(struct agent_config, mqtt.max_buffered, "max_buffered", 0, 1000000, "10000",
@@ -105,6 +112,11 @@ static const struct bp_cfg_key bot_keys[] = {
             "command line for the hard_restart action (no shell)"),
     KEY_STR(struct agent_bot_config, actions[3], "pre_restart", "",
             "command line run before a restart, e.g. to cancel orders (no shell)"),
+    KEY_STR(struct agent_bot_config, pass_env, "pass_env", "",
+            "names of the agent's environment variables its probe and commands also get"),
+    KEY_STR(struct agent_bot_config, notify_user, "notify_user", "",
+            "the user (name or uid) allowed to notify for this bot; empty: anyone who can "
+            "connect to the socket"),
     {0},
 };
 
@@ -238,6 +250,38 @@ static int check_unit(const struct agent_bot_config *b, const char *path, char *
     return 0;
 }
 
+/* notify_user: a uid, or a user name looked up now (a later rename is not followed). */
+static int resolve_notify_user(struct agent_bot_config *b, const char *path, char *err,
+                               size_t errlen)
+{
+    const char *u = b->notify_user;
+    b->has_notify_uid = false;
+    if (u[0] == '\0')
+        return 0;
+    if (strspn(u, "0123456789") == strlen(u) && strlen(u) <= 10) {
+        long long uid = strtoll(u, NULL, 10);
+        if (uid < 0 || uid >= (long long)UINT32_MAX) {
+            snprintf(err, errlen, "%s: [bot %s] notify_user: uid %s out of range", path, b->name,
+                     u);
+            return -EINVAL;
+        }
+        b->notify_uid = (uint32_t)uid;
+        b->has_notify_uid = true;
+        return 0;
+    }
+    char buf[4096];
+    struct passwd pw, *found = NULL;
+    int rc = getpwnam_r(u, &pw, buf, sizeof(buf), &found);
+    if (rc != 0 || !found) {
+        snprintf(err, errlen, "%s: [bot %s] notify_user: no user '%s'%s%s", path, b->name, u,
+                 rc ? ": " : "", rc ? strerror(rc) : "");
+        return -EINVAL;
+    }
+    b->notify_uid = (uint32_t)found->pw_uid;
+    b->has_notify_uid = true;
+    return 0;
+}
+
 static int check_bots(struct agent_config *cfg, const char *path, char *err, size_t errlen)
 {
     if (cfg->nbots == 0) {
@@ -267,6 +311,13 @@ static int check_bots(struct agent_config *cfg, const char *path, char *err, siz
             snprintf(err, errlen, "%s: [bot %s] process_name: a name, not a path", path, b->name);
             return -EINVAL;
         }
+        char why[128];
+        if (agent_spawn_check_pass_env(b->pass_env, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s: [bot %s] pass_env: %s", path, b->name, why);
+            return -EINVAL;
+        }
+        if ((rc = resolve_notify_user(b, path, err, errlen)) != 0)
+            return rc;
     }
     return 0;
 }
@@ -298,6 +349,14 @@ int agent_config_finish(struct agent_config *cfg, const char *path, char *err, s
     }
     if (cfg->mqtt.url[0] == '\0') {
         snprintf(err, errlen, "%s: [mqtt] url: required", path);
+        return -EINVAL;
+    }
+    if (cfg->mqtt.password[0] != '\0' && cfg->mqtt.password_file[0] != '\0') {
+        snprintf(err, errlen, "%s: [mqtt] password_file: set either it or password", path);
+        return -EINVAL;
+    }
+    if (cfg->mqtt.password_file[0] != '\0' && cfg->mqtt.password_file[0] != '/') {
+        snprintf(err, errlen, "%s: [mqtt] password_file: must be an absolute path", path);
         return -EINVAL;
     }
     if (cfg->mqtt.topic_root[0] == '\0' || strpbrk(cfg->mqtt.topic_root, "+#") != NULL) {
@@ -429,6 +488,21 @@ void agent_config_apply_live(struct agent_config *cur, const struct agent_config
     memcpy(cur->mounts, neu->mounts, sizeof(cur->mounts));
     cur->nbots = neu->nbots;
     memcpy(cur->bots, neu->bots, sizeof(cur->bots));
+}
+
+int agent_config_load_secrets(struct agent_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char why[512];
+    int rc = 0;
+    if (cfg->mqtt.password_file[0] != '\0')
+        rc = bp_secret_read_file(cfg->mqtt.password_file, cfg->mqtt.password,
+                                 sizeof(cfg->mqtt.password), why, sizeof(why));
+    else if (cfg->mqtt.password[0] != '\0')
+        rc = bp_secret_check_private(path, "[mqtt] password", why, sizeof(why));
+    if (rc != 0)
+        snprintf(err, errlen, "%s: [mqtt] %s: %s", path,
+                 cfg->mqtt.password_file[0] ? "password_file" : "password", why);
+    return rc;
 }
 
 int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen)

@@ -42,12 +42,21 @@ struct agent_bot_config {
     /* What each command action runs for this bot (no shell: split on blanks); "" = the
      * action is refused. Indexed by enum agent_action (agent_commands.h). */
     char actions[4][AGENT_PATH_MAX];
+    /* Names of the agent's own environment variables its probe and command lines also get
+     * (agent_spawn.h); "" = none. */
+    char pass_env[AGENT_REGEX_MAX];
+    /* Who may speak for it on the notify socket (agent_notify_check_peer): a user name or a
+     * uid; "" = anyone who can connect to the socket. Derived: has_notify_uid, notify_uid. */
+    char notify_user[BP_ID_MAX + 1];
+    bool has_notify_uid;
+    uint32_t notify_uid;
 };
 
 struct agent_mqtt_config {
     char url[AGENT_PATH_MAX];
     char username[BP_TEXT_MAX + 1];
-    char password[AGENT_PATH_MAX];
+    char password[AGENT_PATH_MAX]; /* inline, or read from password_file */
+    char password_file[AGENT_PATH_MAX];
     char ca_file[AGENT_PATH_MAX];
     char topic_root[BP_TEXT_MAX + 1];
     int64_t max_buffered;
@@ -84,6 +93,12 @@ struct agent_config {
 /* Loads and validates path into cfg (which it zeroes first). 0, or -errno with a message
  * naming the file (and line and key where the parser knows them) in err. */
 int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);
+
+/* Reads the secrets the running agent needs, which notify and check do not: [mqtt]
+ * password_file into mqtt.password (secret.h: the file must be private), or, when the password
+ * is inline, checks that path itself is private. Call after agent_config_load, before the
+ * config is used to connect (and again on a reload). 0, or -errno with the reason in err. */
+int agent_config_load_secrets(struct agent_config *cfg, const char *path, char *err, size_t errlen);
 
 /* The cross-key checks and derived values, run by agent_config_load after parsing; exposed so
  * tests can check a struct built by hand. path is only used in messages. */

@@ -30,7 +30,15 @@
 #define MOD "agent"
 #define STOP_FLUSH_MS 2000
 #define READY_WITHOUT_BROKER_MS 10000 /* READY=1 after this (or one heartbeat) even offline */
-#define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS + 2 * BP_AGENT_MAX_BOTS + 1)
+#define REFUSED_LOG_EVERY_MS 60000    /* refused notify senders: one log line a minute */
+#define MAX_POLLFDS (1 + 1 + AGENT_NOTIFY_MAX_CONNS + 3 * BP_AGENT_MAX_BOTS + 1)
+/* A bot's process that vanished is looked for again after these (doubling, up to one
+ * heartbeat interval), so a restarted process is found (and counted) before it can die too. */
+#define REFIND_FIRST_MS 50
+/* Heartbeats out of turn (its process died, or a new one was found): at once, but at most
+ * URGENT_BURST in any second per bot, so a crash loop cannot flood the broker. */
+#define URGENT_BURST 4
+#define URGENT_WINDOW_MS 1000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t hup_requested;
@@ -45,6 +53,11 @@ struct bot_state {
     struct agent_hbfile_sample hbf;
     struct agent_probe probe;
     struct agent_signals sig; /* what the bot said about itself through notify */
+    int64_t refind_at;        /* mono: look for its process again; 0 = no need */
+    int64_t refind_step_ms;
+    int64_t urgent_at;                 /* mono: send its heartbeat out of turn then; 0 = none */
+    int64_t urgent_sent[URGENT_BURST]; /* mono of the last ones, a ring */
+    int urgent_next;                   /* the oldest in the ring, overwritten next */
 };
 
 struct agent {
@@ -64,6 +77,9 @@ struct agent {
     bool mqtt_event; /* the publisher's fd was readable */
     struct agent_sdnotify sd;
     int64_t ready_by; /* mono: READY=1 then at the latest, even without the broker */
+    /* notify requests refused because of who sent them (agent_notify_check_peer) */
+    uint64_t notify_refused, refused_unlogged;
+    int64_t refused_log_at; /* mono: the next refusal is logged then at the earliest */
 };
 
 static void on_signal(int sig)
@@ -113,17 +129,58 @@ static int make_state_dirs(const struct agent_config *cfg)
 
 /* ---- sampling and publishing ------------------------------------------------------------- */
 
+static int64_t max64(int64_t x, int64_t y)
+{
+    return x > y ? x : y;
+}
+
+/* Its process changed: its heartbeat goes out now, unless URGENT_BURST went out in the last
+ * second (then a second after the oldest of them). */
+static void make_urgent(const struct agent *a, struct bot_state *b)
+{
+    int64_t oldest = b->urgent_sent[b->urgent_next];
+    if (b->urgent_at == 0)
+        b->urgent_at = oldest == 0 ? a->mono : max64(a->mono, oldest + URGENT_WINDOW_MS);
+}
+
+/* A bot whose process just vanished is looked for again soon, then less and less often. */
+static void plan_refind(struct agent *a, struct bot_state *b, bool was_alive)
+{
+    bool alive = agent_procwatch_is_alive(&b->pw);
+    if (agent_procwatch_vanished(&b->pw)) {
+        b->refind_at = a->mono + 1; /* gone before its pidfd opened: look again at once */
+        b->refind_step_ms = REFIND_FIRST_MS;
+    } else if (alive) {
+        b->refind_at = 0;
+    } else if (was_alive) {
+        b->refind_step_ms = REFIND_FIRST_MS;
+        b->refind_at = a->mono + b->refind_step_ms;
+    } else if (b->refind_at != 0 && a->mono >= b->refind_at) {
+        b->refind_step_ms *= 2;
+        b->refind_at = b->refind_step_ms > a->cfg->heartbeat_ms ? 0 : a->mono + b->refind_step_ms;
+    }
+}
+
+/* Re-finds every bot's process (once per loop turn). A bot whose process changed (died, or a
+ * new one) gets a heartbeat out of turn. */
 static void refresh(struct agent *a)
 {
     if (a->refreshed_at == a->mono)
         return;
+    int pid[BP_AGENT_MAX_BOTS];
+    uint64_t start[BP_AGENT_MAX_BOTS];
+    for (int i = 0; i < a->nbots; i++) {
+        pid[i] = a->bots[i].pw.pid;
+        start[i] = a->bots[i].pw.starttime;
+    }
     agent_procwatch_refresh(a->pws, (size_t)a->nbots, &a->env);
     a->refreshed_at = a->mono;
-}
-
-static int64_t max64(int64_t x, int64_t y)
-{
-    return x > y ? x : y;
+    for (int i = 0; i < a->nbots; i++) {
+        struct bot_state *b = &a->bots[i];
+        if (b->pw.pid != pid[i] || b->pw.starttime != start[i])
+            make_urgent(a, b);
+        plan_refind(a, b, pid[i] != 0);
+    }
 }
 
 /* Reads the bot's file-based evidence (log, heartbeat file) and folds every trade source
@@ -182,26 +239,55 @@ static void fill_evidence(const struct bot_state *b, struct bp_heartbeat *hb)
     }
 }
 
+/* One bot's heartbeat from what the last refresh found. 0, or -ENOTCONN while offline. */
+static int send_heartbeat(struct agent *a, struct bot_state *b)
+{
+    sample_evidence(a, b);
+    struct bp_heartbeat hb = {.interval_ms = a->cfg->heartbeat_ms,
+                              .last_trade_ts = b->last_trade_ts};
+    if (bot_alive(b)) {
+        hb.proc.alive = true;
+        if (agent_procwatch_is_alive(&b->pw)) {
+            hb.proc.pid = b->pw.pid;
+            hb.proc.start_ts = agent_procwatch_start_ts(&b->pw, &a->env);
+            hb.proc.uptime_s = agent_procwatch_uptime_s(&b->pw, &a->env, a->wall);
+        }
+    }
+    if ((hb.proc.has_restarts = b->has_finder))
+        hb.proc.restarts = (int64_t)agent_procwatch_restarts(&b->pw);
+    fill_evidence(b, &hb);
+    agent_signals_fill(&b->sig, &hb);
+    b->urgent_at = 0; /* this one says what an urgent one would */
+    return agent_publisher_heartbeat(a->pub, b->cfg->name, &hb, a->wall);
+}
+
 static void send_heartbeats(struct agent *a)
 {
     refresh(a);
+    for (int i = 0; i < a->nbots; i++)
+        if (send_heartbeat(a, &a->bots[i]) == -ENOTCONN)
+            return; /* offline: the rest would be skipped too */
+}
+
+/* Heartbeats out of turn: looks again for the processes that vanished when it is time, and
+ * sends the heartbeats of bots whose process changed. */
+static void send_urgent(struct agent *a)
+{
+    bool refind = false;
+    for (int i = 0; i < a->nbots; i++)
+        refind |= a->bots[i].refind_at != 0 && a->mono >= a->bots[i].refind_at;
+    if (refind) {
+        a->refreshed_at = -1;
+        refresh(a);
+    }
     for (int i = 0; i < a->nbots; i++) {
         struct bot_state *b = &a->bots[i];
-        sample_evidence(a, b);
-        struct bp_heartbeat hb = {.interval_ms = a->cfg->heartbeat_ms,
-                                  .last_trade_ts = b->last_trade_ts};
-        if (bot_alive(b)) {
-            hb.proc.alive = true;
-            if (agent_procwatch_is_alive(&b->pw)) {
-                hb.proc.pid = b->pw.pid;
-                hb.proc.start_ts = agent_procwatch_start_ts(&b->pw, &a->env);
-                hb.proc.uptime_s = agent_procwatch_uptime_s(&b->pw, &a->env, a->wall);
-            }
-        }
-        fill_evidence(b, &hb);
-        agent_signals_fill(&b->sig, &hb);
-        if (agent_publisher_heartbeat(a->pub, b->cfg->name, &hb, a->wall) == -ENOTCONN)
-            return; /* offline: the rest would be skipped too */
+        if (b->urgent_at == 0 || a->mono < b->urgent_at)
+            continue;
+        b->urgent_sent[b->urgent_next] = a->mono;
+        b->urgent_next = (b->urgent_next + 1) % URGENT_BURST;
+        if (send_heartbeat(a, b) == -ENOTCONN)
+            return;
     }
 }
 
@@ -282,6 +368,7 @@ static void run_due(struct agent *a)
         send_heartbeats(a);
         a->next_heartbeat = next_due(a->next_heartbeat, a->cfg->heartbeat_ms, a->mono);
     }
+    send_urgent(a);
     if (a->mono >= a->next_stats) {
         send_stats(a);
         a->next_stats = next_due(a->next_stats, a->cfg->stats_ms, a->mono);
@@ -328,13 +415,35 @@ static void handle_event(struct agent *a, struct bot_state *b, const struct agen
                  rc == -ENOBUFS ? "offline buffer full" : strerror(-rc));
 }
 
-static void handle_request(void *ctx, const char *req, size_t len, char *out, size_t outlen)
+/* A sender speaking for a bot it may not: counted, logged at most once a minute (a busy
+ * stranger must not flood the log), with how many were refused meanwhile. */
+static void refuse_sender(struct agent *a, const char *why)
+{
+    int64_t now = bp_mono_ms();
+    a->notify_refused++;
+    if (now < a->refused_log_at) {
+        a->refused_unlogged++;
+        return;
+    }
+    BP_WARN(MOD, "notify refused: %s (%llu refused since start; %llu more not logged)", why,
+            (unsigned long long)a->notify_refused, (unsigned long long)a->refused_unlogged);
+    a->refused_unlogged = 0;
+    a->refused_log_at = now + REFUSED_LOG_EVERY_MS;
+}
+
+static void handle_request(void *ctx, const struct agent_notify_peer *peer, const char *req,
+                           size_t len, char *out, size_t outlen)
 {
     struct agent *a = ctx;
     struct agent_notify_req r;
-    char err[200];
+    char err[300];
     if (agent_notify_parse(req, len, a->cfg, &r, err, sizeof(err)) != 0) {
         BP_WARN(MOD, "notify refused: %s", err);
+        snprintf(out, outlen, "error: %s", err);
+        return;
+    }
+    if (agent_notify_check_peer(&a->cfg->bots[r.bot], peer, err, sizeof(err)) != 0) {
+        refuse_sender(a, err);
         snprintf(out, outlen, "error: %s", err);
         return;
     }
@@ -385,17 +494,28 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
             probe_bot[nprobe++] = i;
         }
     }
-    size_t ncmd = 0;
+    size_t nexit = 0;
+    int exit_bot[BP_AGENT_MAX_BOTS];
+    for (int i = 0; i < a->nbots; i++) {
+        const struct bot_state *b = &a->bots[i];
+        due = min64(due, b->refind_at ? b->refind_at : INT64_MAX);
+        due = min64(due, b->urgent_at ? b->urgent_at : INT64_MAX);
+        if (agent_procwatch_pidfd(&b->pw) >= 0) {
+            pfds[1 + n + nprobe + nexit] =
+                (struct pollfd){.fd = agent_procwatch_pidfd(&b->pw), .events = POLLIN};
+            exit_bot[nexit++] = i;
+        }
+    }
+    size_t ncmd = 0, base = 1 + n + nprobe + nexit;
     if (a->commands) {
-        ncmd = agent_commands_pollfds(a->commands, pfds + 1 + n + nprobe,
-                                      MAX_POLLFDS - 1 - n - nprobe);
+        ncmd = agent_commands_pollfds(a->commands, pfds + base, MAX_POLLFDS - base);
         due = min64(due, agent_commands_deadline(a->commands));
     }
     int64_t wait = due - bp_mono_ms();
     if (wait < 0)
         wait = 0;
     struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
-    int rc = ppoll(pfds, n + 1 + nprobe + ncmd, &ts, wait_mask);
+    int rc = ppoll(pfds, base + ncmd, &ts, wait_mask);
     if (rc < 0 && errno != EINTR) {
         BP_ERROR(MOD, "ppoll: %s", strerror(errno));
         return -errno;
@@ -407,10 +527,27 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
     for (size_t k = 0; k < nprobe; k++)
         if (pfds[1 + n + k].revents != 0)
             agent_probe_read(&a->bots[probe_bot[k]].probe, bp_mono_ms());
+    for (size_t k = 0; k < nexit; k++) {
+        struct bot_state *b = &a->bots[exit_bot[k]];
+        if (pfds[1 + n + nprobe + k].revents == 0)
+            continue;
+        agent_procwatch_pidfd_fired(&b->pw); /* its process exited: look now */
+        b->refind_at = bp_mono_ms();
+        b->refind_step_ms = REFIND_FIRST_MS;
+    }
     return 0;
 }
 
 /* ---- bots' sources ----------------------------------------------------------------------- */
+
+/* What the probe's environment says (agent_spawn.h): borrowed from the config. */
+static void set_probe_env(const struct agent *a, struct bot_state *b)
+{
+    b->probe.who = (struct agent_spawn_for){.bot = b->cfg->name,
+                                            .action = "probe",
+                                            .notify_socket = a->cfg->notify_socket,
+                                            .pass_env = b->cfg->pass_env};
+}
 
 /* The optional evidence sources of one bot (b->cfg set, the rest zeroed but sig and
  * last_trade_ts). The config was validated, so a failure here (a pattern that compiled then,
@@ -446,6 +583,7 @@ static int start_bot(struct agent *a, struct bot_state *b)
             BP_ERROR(MOD, "bot %s: probe: cannot split '%s'", c->name, c->probe);
             return -EINVAL;
         }
+        set_probe_env(a, b);
         b->has_probe = true;
     }
     return 0;
@@ -476,7 +614,7 @@ static int start_sources(struct agent *a)
 
 /* A bot whose section did not change keeps all its state; it moved from *from: point what it
  * borrows at its new config and its probe's argv at its own copy. */
-static void rebind(struct bot_state *b, const struct agent_bot_config *c,
+static void rebind(const struct agent *a, struct bot_state *b, const struct agent_bot_config *c,
                    const struct bot_state *from)
 {
     b->cfg = c;
@@ -485,8 +623,10 @@ static void rebind(struct bot_state *b, const struct agent_bot_config *c,
     b->pw.process_name = c->process_name;
     b->pw.systemd_unit = c->systemd_unit;
     b->log.path = c->log_file;
-    if (b->has_probe)
+    if (b->has_probe) {
         agent_probe_moved(&b->probe, &from->probe);
+        set_probe_env(a, b);
+    }
 }
 
 /* Builds a->bots for the config just applied, from old (the previous array, nold bots). An
@@ -509,7 +649,7 @@ static void rebuild_bots(struct agent *a, struct bot_state *old, int nold,
         a->pws[j] = &b->pw;
         if (o >= 0 && d->same[j]) {
             *b = old[o];
-            rebind(b, &a->cfg->bots[j], &old[o]);
+            rebind(a, b, &a->cfg->bots[j], &old[o]);
             continue;
         }
         b->cfg = &a->cfg->bots[j];
@@ -554,7 +694,7 @@ static void apply(struct agent *a, const struct agent_config *neu,
  * MQTT session (agent_config_diff's restart_key), leaves the running config as it was. */
 static void reload(struct agent *a)
 {
-    char err[512];
+    char err[1024];
     struct agent_config_diff d;
     struct agent_config *neu = malloc(sizeof(*neu));
     struct bot_state *old = malloc(sizeof(a->bots));
@@ -562,7 +702,8 @@ static void reload(struct agent *a)
         BP_ERROR(MOD, "reload: out of memory; keeping the running config");
         goto out;
     }
-    if (agent_config_load(a->cfg_path, neu, err, sizeof(err)) != 0) {
+    if (agent_config_load(a->cfg_path, neu, err, sizeof(err)) != 0 ||
+        agent_config_load_secrets(neu, a->cfg_path, err, sizeof(err)) != 0) {
         BP_ERROR(MOD, "reload: %s; keeping the running config", err);
         agent_sdnotify_send(&a->sd, "STATUS=config reload refused (see the log)");
         goto out;
@@ -671,10 +812,10 @@ static void finish(struct agent *a)
         stop_bot(&a->bots[i]);
     BP_INFO(MOD,
             "stopped: %llu trades sent, %llu dropped, %llu events sent, %llu dropped, %llu "
-            "messages skipped offline",
+            "messages skipped offline, %llu notify requests refused for their sender",
             (unsigned long long)c.trades_sent, (unsigned long long)c.trades_dropped,
             (unsigned long long)c.events_sent, (unsigned long long)c.events_dropped,
-            (unsigned long long)c.skipped_offline);
+            (unsigned long long)c.skipped_offline, (unsigned long long)a->notify_refused);
 }
 
 int agent_loop_run(struct agent_config *cfg, const char *path)

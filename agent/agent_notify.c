@@ -500,9 +500,36 @@ static void reply(int fd, const char *text)
         BP_DEBUG(MOD, "reply not delivered: %s", strerror(errno));
 }
 
+int agent_notify_check_peer(const struct agent_bot_config *b, const struct agent_notify_peer *peer,
+                            char *err, size_t errlen)
+{
+    if (!b->has_notify_uid || (peer->known && (peer->uid == b->notify_uid || peer->uid == 0)))
+        return 0;
+    if (!peer->known)
+        snprintf(err, errlen, "bot %s takes requests from user %s only, and the sender is unknown",
+                 b->name, b->notify_user);
+    else
+        snprintf(err, errlen,
+                 "uid %u (pid %d) may not speak for bot %s: it takes requests from user %s "
+                 "(uid %u) and root only",
+                 (unsigned)peer->uid, peer->pid, b->name, b->notify_user, (unsigned)b->notify_uid);
+    return -EPERM;
+}
+
+static struct agent_notify_peer peer_of(int fd)
+{
+    struct ucred uc;
+    socklen_t len = sizeof(uc);
+    struct agent_notify_peer p = {0};
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && len == sizeof(uc))
+        p = (struct agent_notify_peer){true, (int)uc.pid, (uint32_t)uc.uid, (uint32_t)uc.gid};
+    return p;
+}
+
 /* Reads the request if it has arrived: true when the connection is done with (answered or
  * dead), false when the client has not sent yet. */
-static bool serve(int fd, agent_notify_handler handler, void *ctx)
+static bool serve(int fd, const struct agent_notify_peer *peer, agent_notify_handler handler,
+                  void *ctx)
 {
     char buf[AGENT_NOTIFY_MAX_BYTES + 1], out[256];
     struct iovec iov = {buf, sizeof(buf)};
@@ -517,7 +544,7 @@ static bool serve(int fd, agent_notify_handler handler, void *ctx)
                  AGENT_NOTIFY_MAX_BYTES);
         BP_WARN(MOD, "refused an oversize request");
     } else {
-        handler(ctx, buf, (size_t)n, out, sizeof(out));
+        handler(ctx, peer, buf, (size_t)n, out, sizeof(out));
     }
     reply(fd, out);
     return true;
@@ -533,14 +560,15 @@ static void accept_all(struct agent_notify_server *s, int64_t now_ms, agent_noti
                 BP_WARN(MOD, "accept: %s", strerror(errno));
             return;
         }
-        if (serve(fd, handler, ctx)) {
+        struct agent_notify_peer peer = peer_of(fd);
+        if (serve(fd, &peer, handler, ctx)) {
             close(fd);
         } else if (s->nconns >= AGENT_NOTIFY_MAX_CONNS) {
             reply(fd, "error: agent busy, try again");
             close(fd);
         } else {
             s->conns[s->nconns++] =
-                (struct agent_notify_conn){fd, now_ms + AGENT_NOTIFY_CONN_TIMEOUT_MS};
+                (struct agent_notify_conn){fd, now_ms + AGENT_NOTIFY_CONN_TIMEOUT_MS, peer};
         }
     }
 }
@@ -553,7 +581,7 @@ void agent_notify_server_process(struct agent_notify_server *s, const struct pol
     for (int i = 0; i < s->nconns; i++) {
         struct agent_notify_conn c = s->conns[i];
         bool ready = (size_t)i + 1 < n && pfds[i + 1].fd == c.fd && pfds[i + 1].revents != 0;
-        bool done = ready && serve(c.fd, handler, ctx);
+        bool done = ready && serve(c.fd, &c.peer, handler, ctx);
         if (!done && now_ms >= c.deadline_ms) {
             reply(c.fd, "error: no request received in time");
             done = true;

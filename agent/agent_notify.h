@@ -12,7 +12,9 @@
  *   api bot=ID result=ok|error [latency_ms=N] one exchange API call's outcome
  *   maintenance bot=ID for=DURATION [reason=TEXT...]   for=0 ends it
  *   event bot=ID text=TEXT...
- * reason= and text= come last and take the rest of the line, spaces included. */
+ * reason= and text= come last and take the rest of the line, spaces included.
+ * The server knows each client's uid (SO_PEERCRED); a bot may name the one user allowed to
+ * speak for it (notify_user), see agent_notify_check_peer. */
 #ifndef AGENT_NOTIFY_H
 #define AGENT_NOTIFY_H
 
@@ -22,6 +24,7 @@
 
 #include "msg.h"
 
+struct agent_bot_config;
 struct agent_config;
 struct pollfd;
 
@@ -64,13 +67,27 @@ struct agent_notify_req {
 int agent_notify_parse(const char *buf, size_t len, const struct agent_config *cfg,
                        struct agent_notify_req *out, char *err, size_t errlen);
 
+/* Who sent a request: the kernel's word (SO_PEERCRED, taken when the client connected). */
+struct agent_notify_peer {
+    bool known; /* false if the kernel would not say (then only a bot without notify_user) */
+    int pid;
+    uint32_t uid, gid;
+};
+
+/* May peer speak for bot b? Yes when b names no notify_user (anyone who can connect to the
+ * socket may: its mode, 0660, is the only guard then), when peer runs as that user, or as
+ * root (who could do anything anyway). 0, or -EPERM with the reason in err. */
+int agent_notify_check_peer(const struct agent_bot_config *b, const struct agent_notify_peer *peer,
+                            char *err, size_t errlen);
+
 /* Called once per request; writes the reply text ("ok" or "error: ...") into reply. */
-typedef void (*agent_notify_handler)(void *ctx, const char *req, size_t len, char *reply,
-                                     size_t replylen);
+typedef void (*agent_notify_handler)(void *ctx, const struct agent_notify_peer *peer,
+                                     const char *req, size_t len, char *reply, size_t replylen);
 
 struct agent_notify_conn {
     int fd;
     int64_t deadline_ms;
+    struct agent_notify_peer peer;
 };
 
 /* The listening side, owned by the agent's loop thread. Caller-allocated. */

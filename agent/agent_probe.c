@@ -71,7 +71,7 @@ int agent_probe_parse_output(const char *buf, size_t len, int64_t wall, int64_t 
 
 static int spawn(struct agent_probe *p)
 {
-    return agent_spawn(p->argv, false, &p->pid, &p->fd);
+    return agent_spawn(p->argv, &p->who, false, &p->pid, &p->fd);
 }
 
 __attribute__((format(printf, 2, 3))) static void fail(struct agent_probe *p, const char *fmt, ...)

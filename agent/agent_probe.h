@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent_spawn.h"
 #include "msg.h"
 
 #define AGENT_PROBE_CMD_MAX 256
@@ -32,6 +33,8 @@ struct agent_probe {
     int64_t reap_backoff_ms;
     char out[AGENT_PROBE_OUT_MAX + 1];
     size_t outlen;
+    /* Its environment (agent_spawn.h): set by the owner after init, borrowed strings. */
+    struct agent_spawn_for who;
 
     /* Results. Times are Unix ms. */
     int64_t runs;

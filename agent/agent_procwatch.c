@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent_procfs.h"
@@ -167,6 +168,7 @@ int agent_proc_env_init(struct agent_proc_env *env, const char *root)
     env->page_kb = page >= 1024 ? page / 1024 : 4;
     env->btime_ms = 0;
     env->self_pid = (int)getpid();
+    env->pidfds = strcmp(root, "/proc") == 0; /* a fixture tree's pids are not real */
     return 0;
 }
 
@@ -257,11 +259,19 @@ void agent_procwatch_init(struct agent_procwatch *w, const char *name, const cha
     w->name = name;
     w->pid_file = pid_file;
     w->process_name = process_name;
+    w->pidfd = -1;
+}
+
+static void free_cmdline(struct agent_procwatch *w)
+{
+    if (w->has_cmdline)
+        regfree(&w->cmdline_re);
+    w->has_cmdline = false;
 }
 
 int agent_procwatch_set_cmdline(struct agent_procwatch *w, const char *pattern)
 {
-    agent_procwatch_cleanup(w);
+    free_cmdline(w);
     if (!has(pattern))
         return 0;
     if (regcomp(&w->cmdline_re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
@@ -272,9 +282,10 @@ int agent_procwatch_set_cmdline(struct agent_procwatch *w, const char *pattern)
 
 void agent_procwatch_cleanup(struct agent_procwatch *w)
 {
-    if (w->has_cmdline)
-        regfree(&w->cmdline_re);
-    w->has_cmdline = false;
+    free_cmdline(w);
+    if (w->pidfd >= 0)
+        close(w->pidfd);
+    w->pidfd = -1;
 }
 
 static void adopt(struct agent_procwatch *w, const struct agent_proc_stat *st)
@@ -414,6 +425,71 @@ static void log_change(const struct agent_procwatch *w, int old_pid)
         BP_WARN(MOD, "bot %s: restarted: pid %d -> %d", w->name, old_pid, w->pid);
 }
 
+/* A process other than the last one seen is a restart (the first one found is not). */
+static void count_restart(struct agent_procwatch *w)
+{
+    if (w->pid == 0 || (w->seen && w->pid == w->seen_pid && w->starttime == w->seen_starttime))
+        return;
+    if (w->seen)
+        w->restarts++;
+    w->seen = true;
+    w->seen_pid = w->pid;
+    w->seen_starttime = w->starttime;
+}
+
+/* Keeps the pidfd on the current process: closes the old one, opens one for a new process and
+ * checks it is still the process found (pid reuse between the two reads). */
+static void track_exit(struct agent_procwatch *w, const struct agent_proc_env *env)
+{
+    w->vanished = false;
+    if (!env->pidfds || (w->pid == w->pidfd_pid && w->starttime == w->pidfd_starttime))
+        return; /* the same process: its pidfd (or the decision not to have one) stands */
+    if (w->pidfd >= 0)
+        close(w->pidfd);
+    w->pidfd = -1;
+    w->pidfd_pid = w->pid;
+    w->pidfd_starttime = w->starttime;
+    if (w->pid == 0)
+        return;
+    int fd = (int)syscall(SYS_pidfd_open, w->pid, 0);
+    struct agent_proc_stat st;
+    if (fd < 0 && errno != ESRCH) {
+        BP_DEBUG(MOD, "bot %s: no pidfd for pid %d (%s): its exit is seen at the next refresh",
+                 w->name, w->pid, strerror(errno));
+        return;
+    }
+    if (fd < 0 || read_stat(env, w->pid, &st) != 0 || !is_live(&st) ||
+        st.starttime != w->starttime) {
+        if (fd >= 0)
+            close(fd);
+        w->vanished = true;
+        return;
+    }
+    w->pidfd = fd;
+}
+
+int agent_procwatch_pidfd(const struct agent_procwatch *w)
+{
+    return w->pidfd;
+}
+
+void agent_procwatch_pidfd_fired(struct agent_procwatch *w)
+{
+    if (w->pidfd >= 0)
+        close(w->pidfd);
+    w->pidfd = -1;
+}
+
+bool agent_procwatch_vanished(const struct agent_procwatch *w)
+{
+    return w->vanished;
+}
+
+uint64_t agent_procwatch_restarts(const struct agent_procwatch *w)
+{
+    return w->restarts;
+}
+
 int agent_procwatch_refresh(struct agent_procwatch *const *ws, size_t n,
                             const struct agent_proc_env *env)
 {
@@ -441,6 +517,8 @@ int agent_procwatch_refresh(struct agent_procwatch *const *ws, size_t n,
             scan_by_name(missing, nmissing, env);
         for (size_t i = 0; i < chunk; i++) {
             log_change(ws[off + i], old[i]);
+            count_restart(ws[off + i]);
+            track_exit(ws[off + i], env);
             alive += ws[off + i]->pid != 0;
         }
     }

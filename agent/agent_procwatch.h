@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Finds each bot's process (pid file and/or process name), follows it across restarts under a
- * new pid, and reads its uptime, CPU time and RSS from /proc. The parsers take buffers and
+ * new pid (counting them), watches it through a pidfd so its exit is seen at once, and reads its
+ * uptime, CPU time and RSS from /proc. The parsers take buffers and
  * every reader takes the /proc root, so tests feed fixture files and fake process trees. */
 #ifndef AGENT_PROCWATCH_H
 #define AGENT_PROCWATCH_H
@@ -59,6 +60,7 @@ struct agent_proc_env {
     long page_kb;            /* page size in kB */
     int64_t btime_ms;        /* boot time, Unix ms (btime of /proc/stat) */
     int self_pid;            /* never matched by name */
+    bool pidfds;             /* watch found processes through pidfds (the real /proc only) */
 };
 
 int agent_proc_env_init(struct agent_proc_env *env, const char *root);
@@ -79,6 +81,17 @@ struct agent_procwatch {
     int cpu_pid;
     uint64_t cpu_starttime, cpu_ticks;
     int64_t cpu_mono_ms;
+    /* Restarts: a process other than the last one seen (new pid or start time). */
+    uint64_t restarts;
+    bool seen; /* some process was found once: the next different one is a restart */
+    int seen_pid;
+    uint64_t seen_starttime;
+    /* The pidfd of the current process (-1: none), readable the moment it exits, and the
+     * process it was opened for (or given up on). */
+    int pidfd;
+    int pidfd_pid;
+    uint64_t pidfd_starttime;
+    bool vanished; /* it exited between being found and its pidfd being opened */
 };
 
 void agent_procwatch_init(struct agent_procwatch *w, const char *name, const char *pid_file,
@@ -88,7 +101,7 @@ void agent_procwatch_init(struct agent_procwatch *w, const char *name, const cha
  * must match: with a pid file or process name, as an extra condition; alone, to find the
  * bot by one scan like process_name. "" or NULL: none. 0, or -EINVAL for a bad pattern. */
 int agent_procwatch_set_cmdline(struct agent_procwatch *w, const char *pattern);
-/* Frees the pattern. */
+/* Frees the pattern and closes the pidfd. */
 void agent_procwatch_cleanup(struct agent_procwatch *w);
 
 /* A bot with systemd_unit is the oldest live process listed in
@@ -99,9 +112,24 @@ void agent_procwatch_cleanup(struct agent_procwatch *w);
  * lives and its pid file (if any) still names it; a bot with a pid file is the live process that
  * file names (which, when process_name is set too, must have that name), and nothing else; bots
  * with only a process_name and/or a cmdline pattern are found by one scan of <root>/ * for all of
- * them. Logs when a bot is found, lost or restarted. Returns how many bots are alive. */
+ * them. Logs when a bot is found, lost or restarted, and counts each process found after
+ * another one as a restart. With env->pidfds, opens a pidfd for each newly found process and
+ * closes the one of a process that is gone (agent_procwatch_pidfd). Returns how many bots are
+ * alive. */
 int agent_procwatch_refresh(struct agent_procwatch *const *ws, size_t n,
                             const struct agent_proc_env *env);
+
+/* The pidfd of the watched process (poll it: readable = it exited), or -1 (none found, not on
+ * the real /proc, or a kernel without pidfd_open). */
+int agent_procwatch_pidfd(const struct agent_procwatch *w);
+/* After its pidfd was readable: closes it and does not open another for the same process
+ * (a refresh follows; a process that somehow still lives is then only polled). */
+void agent_procwatch_pidfd_fired(struct agent_procwatch *w);
+/* True when the last refresh found the process, but it was gone before its pidfd could be
+ * opened: look again at once. */
+bool agent_procwatch_vanished(const struct agent_procwatch *w);
+/* Processes found after another one since the agent started (agent_procwatch_refresh). */
+uint64_t agent_procwatch_restarts(const struct agent_procwatch *w);
 
 bool agent_procwatch_is_alive(const struct agent_procwatch *w);
 /* Process start, Unix ms (btime + starttime), and whole seconds since then (>= 0). */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* botpulse-agent: the command line. Runs the agent, or sends one notify request to it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent_check.h"
 #include "agent_config.h"
@@ -268,9 +270,15 @@ static int check_main(const char *config, int argc, char **argv, int i)
 static int agent_main(const char *config)
 {
     enum bp_log_level level = BP_LOG_INFO;
+    char err[1024];
     struct agent_config *cfg = load(config);
     if (!cfg)
         return 1;
+    if (agent_config_load_secrets(cfg, config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "error: %s\n", err);
+        free(cfg);
+        return 1;
+    }
     bp_log_level_parse(cfg->log_level, &level);
     bp_log_threshold = level;
     int rc = agent_loop_run(cfg, config);
@@ -278,9 +286,23 @@ static int agent_main(const char *config)
     return rc;
 }
 
+/* A daemon started with 0, 1 or 2 closed would hand those numbers to its first sockets and
+ * pipes, and a command's stdout could land on the broker connection: open /dev/null there. */
+static void keep_std_fds_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (nfd >= 0 && nfd != fd) /* a lower one was closed too: it took that */
+            close(nfd);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *config = NULL;
+    keep_std_fds_open();
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];

@@ -1,34 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /* The rules thread: owns the fleet, applies each accepted message, keeps one deadline per bot
  * in a min-heap and evaluates a bot only when new evidence arrives or its deadline passes (no
- * periodic sweep). On each status change it writes the transition, publishes the retained
- * status, opens/escalates/resolves the alert, and schedules a (coalesced) fleet summary.
- * Time comes in as parameters, so tests drive it with a fake clock and no broker or database
- * (mqtt and store may be NULL). */
+ * periodic sweep). Everything it decides to say (the retained status, alert and incident
+ * events, the coalesced fleet summary, its stats, recovery's commands, the rows for
+ * PostgreSQL) goes through one outbox (outbox.h). Time comes in as parameters, so tests drive
+ * it with a fake clock and a recording outbox, and assert what it said.
+ *
+ * The engine's own files: engine.c (the loop and the judgement), engine_evidence.c (what each
+ * message says about a bot), engine_announce.c (saying it), engine_answer.c (questions from
+ * other threads, and silences). */
 #ifndef COL_ENGINE_H
 #define COL_ENGINE_H
 
 #include "fleet.h"
-#include "ingest.h"
-#include "mqtt.h"
-#include "settings.h"
-#include "silences.h"
-#include "store.h"
-#include "webhook.h"
 
 #include <signal.h>
 #include <stdint.h>
 
+struct bp_queue;
+struct col_event;
+struct col_ingest;
+struct col_outbox;
+struct col_settings;
+struct col_silence;
+
 struct col_engine;
 
-/* cfg, mqtt, store and ingest are borrowed and must outlive the engine; any may be NULL except
- * cfg. 0 or -errno. */
-int col_engine_new(const struct col_settings *cfg, struct bp_mqtt *mqtt, struct col_store *store,
-                   struct col_ingest *ingest, struct col_engine **out);
+/* cfg, out and ingest are borrowed and must outlive the engine; out (NULL: say nothing) and
+ * ingest (NULL: no ingest counters in the stats) may be NULL. 0 or -errno. */
+int col_engine_new(const struct col_settings *cfg, struct col_outbox *out,
+                   struct col_ingest *ingest, struct col_engine **out_engine);
 void col_engine_free(struct col_engine *e);
-/* Also sends every alert event to this webhook (borrowed; NULL: none), formatted as fmt. */
-void col_engine_set_webhook(struct col_engine *e, struct col_webhook *w,
-                            enum col_webhook_format fmt, const char *chat_id);
 
 /* Applies one accepted message (its receive times are inside it). */
 void col_engine_handle(struct col_engine *e, const struct col_event *ev);

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "log.h"
 #include "query.h"
+#include "queue.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -5,28 +5,14 @@
 #ifndef COL_INGEST_H
 #define COL_INGEST_H
 
+#include "event.h"
 #include "msg.h"
-#include "queue.h"
+
+#include <stddef.h>
 
 #include <stdint.h>
 
-enum col_event_kind {
-    COL_EV_MESSAGE = 0,  /* an accepted message from the fleet */
-    COL_EV_CONNECTED,    /* our broker connection is up (again) */
-    COL_EV_DISCONNECTED, /* our broker connection is lost: we are blind */
-    COL_EV_QUERY,        /* a question from another thread (query.h); carries query */
-};
-
-struct col_query;
-
-/* One accepted message (or a connection change) as the rules thread receives it. */
-struct col_event {
-    enum col_event_kind kind;
-    int64_t recv_mono;       /* our monotonic clock at receipt: what liveness is judged on */
-    int64_t recv_wall;       /* our wall clock at receipt, Unix ms */
-    struct col_query *query; /* COL_EV_QUERY: holds one reference */
-    struct bp_msg msg;       /* only the header and the variant of msg.hdr.type are allocated */
-};
+struct bp_queue;
 
 struct col_ingest_stats {
     uint64_t received;

@@ -7,11 +7,13 @@
 #include "intent.h"
 #include "log.h"
 #include "mqtt.h"
+#include "outbox_live.h"
 #include "publish.h"
 #include "queue.h"
 #include "settings.h"
 #include "sign.h"
 #include "store.h"
+#include "store_load.h"
 #include "webhook.h"
 
 #include <errno.h>
@@ -31,6 +33,7 @@ struct collector {
     struct col_ingest *ingest;
     struct col_store *store;
     struct bp_mqtt *mqtt;
+    struct col_outbox *outbox; /* what the engine says: to MQTT, the store, the webhook */
     struct col_engine *engine;
     struct col_webhook *webhook; /* NULL: none configured */
     struct col_http_server *http;
@@ -63,10 +66,18 @@ static void *signal_thread(void *arg)
     return NULL;
 }
 
+/* Says the collector's own state, retained: online, or offline before a clean stop. */
+static void say_state(struct collector *c, bool online)
+{
+    struct col_pub p;
+    if (col_pub_collector_state(&p, c->cfg.topic_root, c->cfg.id, online, bp_wall_ms()) == 0)
+        col_pub_send(c->mqtt, &p);
+}
+
 static void on_connected(void *ctx, bool reconnect)
 {
     struct collector *c = ctx;
-    col_publish_collector_state(c->mqtt, c->cfg.topic_root, c->cfg.id, true, bp_wall_ms());
+    say_state(c, true);
     col_ingest_push_control(c->ingest, COL_EV_CONNECTED);
 }
 
@@ -179,19 +190,11 @@ static void restore_intent(void *ctx, const char *bot, const char *intended)
         BP_WARN("main", "cannot restore the intended state of bot %s: %s", bot, strerror(-rc));
 }
 
-static void restore_silence(void *ctx, const struct col_stored_silence *st)
+static void restore_silence(void *ctx, const struct col_silence *sl)
 {
-    struct col_silence sl = {.created_at = st->created_at, .ends_at = st->ends_at};
-    snprintf(sl.id, sizeof(sl.id), "%s", st->id);
-    snprintf(sl.bot, sizeof(sl.bot), "%s", st->bot);
-    snprintf(sl.account, sizeof(sl.account), "%s", st->account);
-    snprintf(sl.host, sizeof(sl.host), "%s", st->host);
-    snprintf(sl.check, sizeof(sl.check), "%s", st->check);
-    snprintf(sl.reason, sizeof(sl.reason), "%s", st->reason);
-    snprintf(sl.created_by, sizeof(sl.created_by), "%s", st->created_by);
-    int rc = col_engine_restore_silence(ctx, &sl, bp_mono_ms(), bp_wall_ms());
+    int rc = col_engine_restore_silence(ctx, sl, bp_mono_ms(), bp_wall_ms());
     if (rc < 0)
-        BP_WARN("main", "cannot restore silence %s: %s", st->id, strerror(-rc));
+        BP_WARN("main", "cannot restore silence %s: %s", sl->id, strerror(-rc));
 }
 
 /* Everything from the config to a running rules loop; each step logs its own failure. */
@@ -216,7 +219,16 @@ static int run(struct collector *c)
         return rc;
     if ((rc = start_webhook(c)) < 0)
         return rc;
-    rc = col_engine_new(&c->cfg, c->mqtt, c->store, c->ingest, &c->engine);
+    struct col_outbox_live_opts oo = {.root = c->cfg.topic_root,
+                                      .id = c->cfg.id,
+                                      .mqtt = c->mqtt,
+                                      .store = c->store,
+                                      .webhook = c->webhook,
+                                      .webhook_chat_id = c->cfg.webhook_chat_id};
+    col_webhook_format_parse(c->cfg.webhook_format, &oo.webhook_format); /* checked at load */
+    rc = col_outbox_live_new(&oo, &c->outbox);
+    if (rc == 0)
+        rc = col_engine_new(&c->cfg, c->outbox, c->ingest, &c->engine);
     if (rc < 0)
         return rc;
     rc = col_store_load_open_alerts(c->cfg.db_conninfo, restore_alert, c->engine);
@@ -234,11 +246,6 @@ static int run(struct collector *c)
         return rc;
     if (rc > 0)
         BP_INFO("main", "%d intended state(s) set by operators: restored", rc);
-    if (c->webhook) {
-        enum col_webhook_format fmt = COL_WEBHOOK_ALERT;
-        col_webhook_format_parse(c->cfg.webhook_format, &fmt); /* validated with the config */
-        col_engine_set_webhook(c->engine, c->webhook, fmt, c->cfg.webhook_chat_id);
-    }
     if ((rc = subscribe_fleet(c)) < 0 || (rc = bp_mqtt_start(c->mqtt)) < 0)
         return rc;
     if (c->cfg.http_listen[0]) {
@@ -261,7 +268,7 @@ static void shutdown_all(struct collector *c)
     col_http_server_free(c->http); /* first: its requests ask the engine, which has stopped */
     if (c->mqtt) {
         if (bp_mqtt_is_connected(c->mqtt)) {
-            col_publish_collector_state(c->mqtt, c->cfg.topic_root, c->cfg.id, false, bp_wall_ms());
+            say_state(c, false);
             bp_mqtt_flush(c->mqtt, 2000);
         }
         bp_mqtt_stop(c->mqtt, 1000);
@@ -272,6 +279,7 @@ static void shutdown_all(struct collector *c)
         col_store_stop(c->store, 5000);
     bp_mqtt_free(c->mqtt); /* no more Paho callbacks after this */
     col_engine_free(c->engine);
+    col_outbox_free(c->outbox);
     col_webhook_free(c->webhook);
     col_store_free(c->store);
     col_ingest_free(c->ingest);

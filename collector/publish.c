@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The collector's outbound messages: encoders (cJSON) and their topics. */
+/* The collector's outbound messages: encoders (cJSON), their topics, QoS and retain flags. */
 #include "publish.h"
+
+#include "fleet.h"
+#include "mqtt.h"
+#include "snapshot.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -28,27 +32,27 @@ static char *finish(cJSON *o)
     return s;
 }
 
-char *col_encode_status(const struct col_bot *b, int64_t now_wall)
+char *col_encode_status(const struct col_bot_snapshot *s, int64_t now_wall)
 {
     cJSON *o = envelope("status", now_wall);
     if (!o)
         return NULL;
-    cJSON_AddStringToObject(o, "bot", b->id);
-    cJSON_AddStringToObject(o, "agent", b->agent ? b->agent->id : "");
-    cJSON_AddStringToObject(o, "account", b->account);
-    cJSON_AddStringToObject(o, "exchange", b->exchange);
-    cJSON_AddStringToObject(o, "host", col_bot_host(b));
-    cJSON_AddStringToObject(o, "status", col_status_name(b->status));
-    cJSON_AddStringToObject(o, "check", b->check);
-    cJSON_AddStringToObject(o, "reason", b->reason);
-    cJSON_AddNumberToObject(o, "since", (double)b->since_wall);
-    cJSON_AddNumberToObject(o, "last_heartbeat", (double)b->last_heartbeat_wall);
-    cJSON_AddNumberToObject(o, "last_trade", (double)b->last_trade_wall);
+    cJSON_AddStringToObject(o, "bot", s->id);
+    cJSON_AddStringToObject(o, "agent", s->agent);
+    cJSON_AddStringToObject(o, "account", s->account);
+    cJSON_AddStringToObject(o, "exchange", s->exchange);
+    cJSON_AddStringToObject(o, "host", s->host);
+    cJSON_AddStringToObject(o, "status", col_status_name(s->status));
+    cJSON_AddStringToObject(o, "check", s->check);
+    cJSON_AddStringToObject(o, "reason", s->reason);
+    cJSON_AddNumberToObject(o, "since", (double)s->since);
+    cJSON_AddNumberToObject(o, "last_heartbeat", (double)s->last_heartbeat);
+    cJSON_AddNumberToObject(o, "last_trade", (double)s->last_trade);
     return finish(o);
 }
 
-char *col_encode_alert(const struct col_bot *b, const struct col_alert *a, const char *reason,
-                       enum col_alert_event e, int64_t now_wall)
+char *col_encode_alert(const struct col_bot_snapshot *bot, const struct col_alert *a,
+                       const char *reason, enum col_alert_event e, int64_t now_wall)
 {
     cJSON *o = envelope("alert", now_wall);
     if (!o)
@@ -56,10 +60,10 @@ char *col_encode_alert(const struct col_bot *b, const struct col_alert *a, const
     cJSON_AddStringToObject(o, "alert_id", a->id);
     cJSON_AddStringToObject(o, "event", col_alert_event_name(e));
     cJSON_AddStringToObject(o, "severity", col_severity_name(a->severity));
-    cJSON_AddStringToObject(o, "bot", b->id);
-    cJSON_AddStringToObject(o, "agent", b->agent ? b->agent->id : "");
+    cJSON_AddStringToObject(o, "bot", bot->id);
+    cJSON_AddStringToObject(o, "agent", bot->agent);
     cJSON_AddStringToObject(o, "check", a->check);
-    cJSON_AddStringToObject(o, "status", col_status_name(b->status));
+    cJSON_AddStringToObject(o, "status", col_status_name(bot->status));
     cJSON_AddStringToObject(o, "reason", reason);
     cJSON_AddNumberToObject(o, "opened_at", (double)a->opened_at);
     return finish(o);
@@ -162,64 +166,83 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
     return finish(o);
 }
 
-static int send_json(struct bp_mqtt *m, const char *topic, char *json, int qos, bool retain)
+/* A message of its own encoding: fills p unless json is NULL. */
+static int own(struct col_pub *p, char *json, int qos, bool retain)
 {
     if (!json)
         return -ENOMEM;
-    int rc = bp_mqtt_publish(m, topic, json, strlen(json), qos, retain);
-    free(json);
-    return rc;
+    p->payload = p->owned = json;
+    p->qos = qos;
+    p->retain = retain;
+    return 0;
 }
 
-int col_publish_status(struct bp_mqtt *m, const char *root, const struct col_bot *b,
-                       int64_t now_wall)
+int col_pub_status(struct col_pub *p, const char *root, const struct col_bot_snapshot *s,
+                   int64_t now_wall)
 {
-    char topic[256];
-    snprintf(topic, sizeof(topic), "%s/status/%s", root, b->id);
-    return send_json(m, topic, col_encode_status(b, now_wall), 1, true);
+    snprintf(p->topic, sizeof(p->topic), "%s/status/%s", root, s->id);
+    return own(p, col_encode_status(s, now_wall), 1, true);
 }
 
-int col_publish_alert(struct bp_mqtt *m, const char *root, const struct col_bot *b,
-                      const struct col_alert *a, const char *reason, enum col_alert_event e,
-                      int64_t now_wall)
+int col_pub_alert(struct col_pub *p, const char *root, const char *bot, enum col_severity sev,
+                  const char *json)
 {
-    char topic[256];
-    snprintf(topic, sizeof(topic), "%s/alerts/%s/%s", root, col_severity_name(a->severity), b->id);
-    return send_json(m, topic, col_encode_alert(b, a, reason, e, now_wall), 1, false);
+    *p = (struct col_pub){.payload = json, .qos = 1};
+    snprintf(p->topic, sizeof(p->topic), "%s/alerts/%s/%s", root, col_severity_name(sev), bot);
+    return 0;
 }
 
-int col_publish_incident(struct bp_mqtt *m, const char *root, const struct col_incident *inc,
-                         enum col_incident_event e, const char *reason, int64_t now_wall)
+int col_pub_incident(struct col_pub *p, const char *root, const struct col_incident *inc,
+                     const char *json)
 {
-    char group[BP_TEXT_MAX + 1], topic[512];
+    char group[BP_TEXT_MAX + 1];
     size_t n = 0;
     for (const char *c = inc->group; *c && n + 1 < sizeof(group); c++)
         group[n++] = (isalnum((unsigned char)*c) || strchr("_.-", *c)) ? *c : '_';
     group[n] = '\0';
-    snprintf(topic, sizeof(topic), "%s/incidents/%s/%s", root, inc->kind, group);
-    return send_json(m, topic, col_encode_incident(inc, e, reason, now_wall), 1, false);
+    *p = (struct col_pub){.payload = json, .qos = 1};
+    snprintf(p->topic, sizeof(p->topic), "%s/incidents/%s/%s", root, inc->kind, group);
+    return 0;
 }
 
-int col_publish_summary(struct bp_mqtt *m, const char *root, const struct col_fleet *f,
-                        int64_t now_wall)
+int col_pub_summary(struct col_pub *p, const char *root, const struct col_fleet *f,
+                    int64_t now_wall)
 {
-    char topic[256];
-    snprintf(topic, sizeof(topic), "%s/fleet/summary", root);
-    return send_json(m, topic, col_encode_summary(f, now_wall), 1, true);
+    snprintf(p->topic, sizeof(p->topic), "%s/fleet/summary", root);
+    return own(p, col_encode_summary(f, now_wall), 1, true);
 }
 
-int col_publish_collector_state(struct bp_mqtt *m, const char *root, const char *id, bool online,
-                                int64_t now_wall)
+int col_pub_collector_state(struct col_pub *p, const char *root, const char *id, bool online,
+                            int64_t now_wall)
 {
-    char topic[256];
-    snprintf(topic, sizeof(topic), "%s/collector/state", root);
-    return send_json(m, topic, col_encode_collector_state(id, online, now_wall), 1, true);
+    snprintf(p->topic, sizeof(p->topic), "%s/collector/state", root);
+    return own(p, col_encode_collector_state(id, online, now_wall), 1, true);
 }
 
-int col_publish_collector_stats(struct bp_mqtt *m, const char *root, const char *id,
-                                const struct col_collector_stats *s, int64_t now_wall)
+int col_pub_collector_stats(struct col_pub *p, const char *root, const char *id,
+                            const struct col_collector_stats *s, int64_t now_wall)
 {
-    char topic[256];
-    snprintf(topic, sizeof(topic), "%s/collector/stats", root);
-    return send_json(m, topic, col_encode_collector_stats(id, s, now_wall), 0, true);
+    snprintf(p->topic, sizeof(p->topic), "%s/collector/stats", root);
+    return own(p, col_encode_collector_stats(id, s, now_wall), 0, true);
+}
+
+int col_pub_command(struct col_pub *p, const char *root, const struct bp_msg *cmd)
+{
+    int rc = bp_topic_format(p->topic, sizeof(p->topic), root, BP_MSG_COMMAND, cmd->hdr.agent,
+                             cmd->hdr.bot);
+    return rc < 0 ? rc : own(p, bp_msg_encode(cmd), 1, false);
+}
+
+void col_pub_cleanup(struct col_pub *p)
+{
+    free(p->owned);
+    p->owned = NULL;
+    p->payload = NULL;
+}
+
+int col_pub_send(struct bp_mqtt *m, struct col_pub *p)
+{
+    int rc = bp_mqtt_publish(m, p->topic, p->payload, strlen(p->payload), p->qos, p->retain);
+    col_pub_cleanup(p);
+    return rc;
 }

@@ -3,7 +3,9 @@
 #include "query.h"
 
 #include "clock.h"
-#include "ingest.h"
+#include "event.h"
+#include "fleet.h"
+#include "queue.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -131,17 +133,7 @@ int col_query_add_bot(struct col_query *qr, const struct col_bot *b)
     }
     struct col_bot_view *v = &qr->bots[qr->nbots++];
     memset(v, 0, sizeof(*v));
-    snprintf(v->id, sizeof(v->id), "%s", b->id);
-    snprintf(v->agent, sizeof(v->agent), "%s", b->agent ? b->agent->id : "");
-    snprintf(v->account, sizeof(v->account), "%s", b->account);
-    snprintf(v->exchange, sizeof(v->exchange), "%s", b->exchange);
-    snprintf(v->host, sizeof(v->host), "%s", col_bot_host(b));
-    v->status = b->status;
-    snprintf(v->check, sizeof(v->check), "%s", b->check ? b->check : "");
-    snprintf(v->reason, sizeof(v->reason), "%s", b->reason);
-    v->since = b->since_wall;
-    v->last_heartbeat = b->last_heartbeat_wall;
-    v->last_trade = b->last_trade_wall;
+    col_bot_snapshot_take(b, &v->snap);
     v->agent_online = b->agent && !b->agent->offline;
     v->intended_stopped = b->limits.intended_stopped;
     v->intended_by_operator = b->intent != COL_INTENT_CONFIG;

@@ -7,30 +7,23 @@
 #ifndef COL_QUERY_H
 #define COL_QUERY_H
 
-#include "fleet.h"
-#include "queue.h"
+#include "alerts.h"
+#include "manual.h"
 #include "recovery.h"
 #include "silences.h"
-#include "store.h"
+#include "snapshot.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+struct bp_queue;
+struct col_bot;
+
 /* One bot as the rules thread saw it when it answered: a copy, safe on any thread. */
 struct col_bot_view {
-    char id[BP_ID_MAX + 1];
-    char agent[BP_ID_MAX + 1];
-    char account[BP_ID_MAX + 1];
-    char exchange[BP_ID_MAX + 1];
-    char host[BP_TEXT_MAX + 1];
-    enum col_status status;
-    char check[COL_CHECK_MAX];
-    char reason[COL_REASON_MAX + 1];
-    int64_t since;          /* Unix ms */
-    int64_t last_heartbeat; /* Unix ms, 0 = never */
-    int64_t last_trade;     /* Unix ms, 0 = never */
+    struct col_bot_snapshot snap; /* what the status message and the bots row say too */
     bool agent_online;
     bool intended_stopped;     /* what the rules use now */
     bool intended_by_operator; /* set at run time (POST /bots/{id}/intended), not the config */
@@ -93,12 +86,9 @@ struct col_query {
     struct col_silence silence;
     struct col_silence *silences;
     size_t nsilences;
-    /* RESTART: in .action (enum col_rec_action); out .agent and .nonce, or .retry_ms when
-     * rc is -EBUSY (see col_manual_answer for every rc) */
-    int action;
-    char agent[BP_ID_MAX + 1];
-    char nonce[BP_NONCE_MAX + 1];
-    int64_t retry_ms;
+    /* RESTART: in .restart.action; out .restart.agent and .nonce, or .retry_ms when rc is
+     * -EBUSY (see col_manual_answer for every rc) */
+    struct col_manual_order restart;
     int intent; /* INTEND: enum col_intent (RUNNING or STOPPED) */
     /* BOTS: the recovery commands sent and their results (when this collector sends any) */
     bool have_commands;

@@ -172,7 +172,7 @@ int bp_mqtt_start(struct bp_mqtt *m)
     co.cleansession = m->opts.clean_session;
     co.automaticReconnect = 1;
     co.minRetryInterval = m->opts.min_retry_s > 0 ? m->opts.min_retry_s : 1;
-    co.maxRetryInterval = m->opts.max_retry_s > 0 ? m->opts.max_retry_s : 30;
+    co.maxRetryInterval = m->opts.max_retry_s > 0 ? m->opts.max_retry_s : BP_MQTT_MAX_RETRY_S;
     co.connectTimeout = 10;
     co.username = m->username;
     co.password = m->password;

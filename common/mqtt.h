@@ -12,6 +12,9 @@
 
 struct bp_mqtt;
 
+/* The longest wait between two reconnect attempts, unless opts say otherwise. */
+#define BP_MQTT_MAX_RETRY_S 4
+
 struct bp_mqtt_opts {
     const char *url;       /* "tcp://127.0.0.1:1883", "ssl://host:8883" */
     const char *client_id; /* stable across restarts when clean_session is false */
@@ -30,7 +33,10 @@ struct bp_mqtt_opts {
     /* Directory for Paho's file persistence (in-flight and buffered messages survive a
      * restart of our process); NULL keeps them in memory only. */
     const char *persist_dir;
-    int min_retry_s; /* reconnect backoff bounds; 0: 1 s and 30 s */
+    /* Reconnect backoff bounds; 0: 1 s and BP_MQTT_MAX_RETRY_S. The cap is short on purpose:
+     * after a broker restart every agent must be back within the collector's reconnect_grace
+     * (10 s by default), or its bots turn down although nothing happened to them. */
+    int min_retry_s;
     int max_retry_s;
 
     /* Each message as received; topic and payload are valid only during the call. */

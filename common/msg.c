@@ -99,6 +99,8 @@ static const struct field proc_info_fields[] = {
     F_INT("pid", OPT, offsetof(struct bp_proc_info, pid), 0, INT_LIMIT),
     F_INT("uptime_s", OPT, offsetof(struct bp_proc_info, uptime_s), 0, INT_LIMIT),
     F_INT("start_ts", OPT, offsetof(struct bp_proc_info, start_ts), 0, INT_LIMIT),
+    F_INT_HAS("restarts", offsetof(struct bp_proc_info, restarts), 0, INT_LIMIT,
+              offsetof(struct bp_proc_info, has_restarts)),
     F_END,
 };
 

@@ -94,6 +94,11 @@ struct bp_proc_info {
     int64_t pid;      /* 0 when not alive */
     int64_t uptime_s; /* 0 when not alive */
     int64_t start_ts; /* process start, Unix ms; 0 when not alive */
+    /* Optional (added compatibly to v1): processes the agent found for the bot after another
+     * one (a new pid or start time) since the agent started; on the wire only when the agent
+     * watches a process for the bot. */
+    int64_t restarts;
+    bool has_restarts;
 };
 
 /* Optional evidence objects of a heartbeat (v1, added compatibly: see proto/README.md).

@@ -12,7 +12,7 @@
 #include <string.h>
 
 const char ctl_usage[] =
-    "usage: botpulse-ctl [--url URL] [--token T] [--json] COMMAND\n"
+    "usage: botpulse-ctl [--url URL] [--token-file FILE] [--json] COMMAND\n"
     "\n"
     "  status [--account A] [--host H]    fleet counts; exit 1 if a bot is not healthy\n"
     "  bots [--status S] [--account A] [--host H] [--limit N]\n"
@@ -34,14 +34,17 @@ const char ctl_usage[] =
     "                                     audit report: uptime, time per status, gaps,\n"
     "                                     alerts, trades, worst incidents (default: 24 h)\n"
     "\n"
-    "  --url URL     the collector's HTTP API (default http://127.0.0.1:8080)\n"
-    "  --token T     bearer token for recheck, restart, intend, silence add/rm\n"
-    "                (default: $BOTPULSE_TOKEN)\n"
-    "  --json        print the API's JSON instead of a table\n"
+    "  --url URL          the collector's HTTP API (default: $BOTPULSE_URL, else\n"
+    "                     http://127.0.0.1:8080)\n"
+    "  --token-file FILE  the bearer token for recheck, restart, intend, silence add/rm, read\n"
+    "                     from FILE (mode 0600); default: $BOTPULSE_TOKEN\n"
+    "  --token T          the same on the command line (ps and shell history show it: avoid)\n"
+    "  --json             print the API's JSON instead of a table\n"
+    "  --version          print the version\n"
     "\n"
     "exit: 0 ok, 1 some bot unhealthy (status), 2 usage, 3 collector unreachable,\n"
-    "      4 no such bot or silence, 5 the collector refused (token, bad request, 409, 429,\n"
-    "      503), 6 restart not confirmed\n";
+    "      4 no such bot or silence, 5 refused (no token or a wrong one, bad request, 409,\n"
+    "      429, 503, an answer this version cannot read), 6 restart not confirmed\n";
 
 static const struct {
     const char *name;
@@ -151,8 +154,15 @@ static int option(int argc, char *const argv[], int *i, int64_t now_ms, struct c
     const char *v = value_of(argc, argv, i);
     if (strcmp(o, "--url") == 0)
         return set_text(c->url, sizeof(c->url), v, o, err, errlen);
-    if (strcmp(o, "--token") == 0)
+    if (strcmp(o, "--token") == 0 || strcmp(o, "--token-file") == 0) {
+        if (c->token_on_argv || c->token_file[0])
+            return fail(err, errlen, "--token and --token-file: give one, once");
+        c->token[0] = '\0'; /* wins over $BOTPULSE_TOKEN */
+        if (strcmp(o, "--token-file") == 0)
+            return set_text(c->token_file, sizeof(c->token_file), v, o, err, errlen);
+        c->token_on_argv = true;
         return set_text(c->token, sizeof(c->token), v, o, err, errlen);
+    }
     if (strcmp(o, "--account") == 0)
         return set_text(c->account, sizeof(c->account), v, o, err, errlen);
     if (strcmp(o, "--host") == 0)
@@ -286,18 +296,25 @@ static int intend_words(struct ctl_cmd *c, const char **words, int nwords, char 
     return finish(c, err, errlen);
 }
 
-int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t now_ms,
+int ctl_args_parse(int argc, char *const argv[], const struct ctl_env *env, int64_t now_ms,
                    struct ctl_cmd *c, char *err, size_t errlen)
 {
     const char *words[3] = {NULL};
     int nwords = 0;
     memset(c, 0, sizeof(*c));
-    snprintf(c->url, sizeof(c->url), "http://127.0.0.1:8080");
-    if (token_env)
-        snprintf(c->token, sizeof(c->token), "%s", token_env);
+    const char *url = env && env->url && *env->url ? env->url : "http://127.0.0.1:8080";
+    if (strlen(url) >= sizeof(c->url))
+        return fail(err, errlen, "$BOTPULSE_URL: too long");
+    snprintf(c->url, sizeof(c->url), "%s", url);
+    if (env && env->token)
+        snprintf(c->token, sizeof(c->token), "%s", env->token);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             c->verb = CTL_HELP;
+            return 0;
+        }
+        if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+            c->verb = CTL_VERSION;
             return 0;
         }
         if (strncmp(argv[i], "--", 2) == 0) {
@@ -366,6 +383,7 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
                                         [CTL_ALERTS] = "/alerts",
                                         [CTL_RECHECK] = "/bots/",
                                         [CTL_HELP] = "/",
+                                        [CTL_VERSION] = "/",
                                         [CTL_SILENCE_ADD] = "/silences",
                                         [CTL_SILENCE_LIST] = "/silences",
                                         [CTL_SILENCE_RM] = "/silences/",

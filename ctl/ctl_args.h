@@ -33,12 +33,21 @@ enum ctl_verb {
     CTL_REPORT,       /* report --from 7d [--to T] [--bot ID] [--format md|json] */
     CTL_RESTART,      /* restart ID [--yes] */
     CTL_INTEND,       /* intend ID running|stopped */
+    CTL_VERSION,      /* --version */
+};
+
+/* What botpulse-ctl takes from its environment (each may be NULL). */
+struct ctl_env {
+    const char *token; /* $BOTPULSE_TOKEN */
+    const char *url;   /* $BOTPULSE_URL */
 };
 
 struct ctl_cmd {
     enum ctl_verb verb;
-    char url[256];   /* the collector, without a trailing '/' */
-    char token[256]; /* "" = none */
+    char url[256];        /* the collector, without a trailing '/' */
+    char token[256];      /* "" = none */
+    char token_file[256]; /* --token-file: main reads the token from it (secret.h) */
+    bool token_on_argv;   /* --token was given: main warns that ps can see it */
     bool json;
     char id[65];                             /* bot, for bot/history/recheck */
     char status[16], account[65], host[256]; /* filters for status/bots */
@@ -54,11 +63,11 @@ struct ctl_cmd {
     char state[8];          /* intend: "running" or "stopped" */
 };
 
-/* Parses argv (options anywhere: --url U, --token T, --json, --status S, --account A,
- * --host H, --since T, --limit N; then the verb and its ID). now_ms turns --since 1h into a
- * time. token_env is $BOTPULSE_TOKEN (may be NULL); --token wins. 0, or -EINVAL with the
- * reason in err. */
-int ctl_args_parse(int argc, char *const argv[], const char *token_env, int64_t now_ms,
+/* Parses argv (options anywhere: --url U, --token T, --token-file F, --json, --status S,
+ * --account A, --host H, --since T, --limit N; then the verb and its ID). now_ms turns --since 1h
+ * into a time. env may be NULL; --url wins over $BOTPULSE_URL, --token and --token-file (one of
+ * them) over $BOTPULSE_TOKEN. 0, or -EINVAL with the reason in err. */
+int ctl_args_parse(int argc, char *const argv[], const struct ctl_env *env, int64_t now_ms,
                    struct ctl_cmd *cmd, char *err, size_t errlen);
 
 /* Parses --since: a duration back from now (90s, 30m, 2h, 7d) or Unix ms. 0 or -EINVAL. */

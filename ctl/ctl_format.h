@@ -10,13 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Prints body (the 2xx answer to cmd) as a table or key: value lines. 0, or -EINVAL when the
- * body does not have the expected shape. */
+/* Prints body (the 2xx answer to cmd) as a table or key: value lines (the report is Markdown:
+ * ctl_report.h). 0, or -EINVAL when the body does not have the expected shape. */
 int ctl_print(FILE *out, const struct ctl_cmd *cmd, const cJSON *body, int64_t now_ms);
-
-/* Prints a GET /report answer as Markdown: the fleet, then a table per topic over the bots.
- * 0, or -EINVAL when the body does not have the expected shape. (ctl_report.c) */
-int ctl_print_report(FILE *out, const cJSON *body);
 
 /* The exit code for an answer: HTTP status and body (NULL if not JSON). */
 enum ctl_exit ctl_exit_for(const struct ctl_cmd *cmd, long http_status, const cJSON *body);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* botpulse-ctl report: the audit report's JSON as Markdown tables. */
+#include "ctl_report.h"
+
 #include "ctl_format.h"
 
 #include <errno.h>

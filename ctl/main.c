@@ -3,6 +3,8 @@
 #include "ctl_args.h"
 #include "ctl_format.h"
 #include "ctl_http.h"
+#include "ctl_report.h"
+#include "secret.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -44,7 +46,8 @@ static int report(const struct ctl_cmd *cmd, const struct ctl_answer *a, int64_t
                 cJSON_IsString(e) ? e->valuestring : "(no reason given)");
     } else if (cmd->json) { /* also report --format json */
         printf("%s\n", a->body ? a->body : "");
-    } else if (!body || ctl_print(stdout, cmd, body, now) < 0) {
+    } else if (!body || (cmd->verb == CTL_REPORT ? ctl_print_report(stdout, body)
+                                                 : ctl_print(stdout, cmd, body, now)) < 0) {
         fprintf(stderr, "botpulse-ctl: the collector's answer is not what this version "
                         "expects\n");
         code = CTL_EXIT_REFUSED;
@@ -53,13 +56,36 @@ static int report(const struct ctl_cmd *cmd, const struct ctl_answer *a, int64_t
     return code;
 }
 
+/* The bearer token: read from --token-file, warned about on the command line, and required
+ * by the verbs that change something. CTL_EXIT_OK or the exit code. */
+static int token(struct ctl_cmd *cmd)
+{
+    char err[512];
+    if (cmd->token_file[0] &&
+        bp_secret_read_file(cmd->token_file, cmd->token, sizeof(cmd->token), err, sizeof(err))) {
+        fprintf(stderr, "botpulse-ctl: --token-file %s\n", err);
+        return CTL_EXIT_USAGE;
+    }
+    if (cmd->token_on_argv)
+        fprintf(stderr, "botpulse-ctl: warning: --token shows the token to everyone on this host "
+                        "(ps, /proc, shell history); use --token-file FILE or BOTPULSE_TOKEN\n");
+    if (ctl_needs_token(cmd->verb) && !cmd->token[0]) {
+        /* The collector would refuse it (401): the same answer, without the round trip. */
+        fprintf(stderr, "botpulse-ctl: refused: this command needs the bearer token "
+                        "(--token-file FILE or BOTPULSE_TOKEN)\n");
+        return CTL_EXIT_REFUSED;
+    }
+    return CTL_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     struct ctl_cmd cmd;
     char err[256], path[1024], url[1400];
     const char *method;
     int64_t now = wall_ms();
-    if (ctl_args_parse(argc, argv, getenv("BOTPULSE_TOKEN"), now, &cmd, err, sizeof(err)) < 0) {
+    struct ctl_env env = {.token = getenv("BOTPULSE_TOKEN"), .url = getenv("BOTPULSE_URL")};
+    if (ctl_args_parse(argc, argv, &env, now, &cmd, err, sizeof(err)) < 0) {
         fprintf(stderr, "botpulse-ctl: %s\n\n%s", err, ctl_usage);
         return CTL_EXIT_USAGE;
     }
@@ -67,11 +93,13 @@ int main(int argc, char **argv)
         fputs(ctl_usage, stdout);
         return CTL_EXIT_OK;
     }
-    if (ctl_needs_token(cmd.verb) && !cmd.token[0]) {
-        fprintf(stderr, "botpulse-ctl: this command needs the bearer token: --token or "
-                        "BOTPULSE_TOKEN\n");
-        return CTL_EXIT_USAGE;
+    if (cmd.verb == CTL_VERSION) {
+        printf("botpulse-ctl %s\n", BP_VERSION);
+        return CTL_EXIT_OK;
     }
+    int rc = token(&cmd);
+    if (rc != CTL_EXIT_OK)
+        return rc;
     if (cmd.verb == CTL_RESTART && !cmd.yes && !confirmed(&cmd)) {
         fprintf(stderr, "botpulse-ctl: not restarted\n");
         return CTL_EXIT_ABORTED;

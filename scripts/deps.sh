@@ -14,6 +14,8 @@ PACKAGES=(
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
     clang libclang-rt-dev llvm # scripts/fuzz.sh: libFuzzer, and llvm-symbolizer for its reports
+    python3
+    dpkg-dev file openssl polkitd dbus-daemon systemd # packages, TLS, the polkit rule, units
 )
 
 PACKAGES+=("$@") # extra packages a caller needs (e.g. a benchmark's peers)

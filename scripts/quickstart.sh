@@ -36,7 +36,9 @@ AGENT=$BUILD_DIR/agent/botpulse-agent
 CTL=$BUILD_DIR/ctl/botpulse-ctl
 mkdir -p "$LOGS" "$DATA/mosquitto/data" "$DATA/agent"
 
-say() { printf '\033[1mquickstart:\033[0m %s\n' "$*"; }
+# Bold only on a terminal, and not with NO_COLOR set (https://no-color.org).
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD= PLAIN=; fi
+say() { printf '%squickstart:%s %s\n' "$BOLD" "$PLAIN" "$*"; }
 die() {
     printf 'quickstart: error: %s\n' "$*" >&2
     exit 1
@@ -115,14 +117,39 @@ fi
 
 # ---- mosquitto -------------------------------------------------------------------------------
 
+# Logins as in a fleet (deploy/mosquitto/botpulse.acl): the collector, the demo agent (its id)
+# and an observer for mosquitto_sub, each with a new random password on every start. The
+# password file is written in plain text (0600) and hashed in place by mosquitto_passwd -U:
+# no password is ever on a command line. mosquitto_sub reads the observer's login from
+# $DATA/mqtt/mosquitto_sub (its per-user options file, found through XDG_CONFIG_HOME).
+AGENT_ID=demo-host
+write_logins() {
+    pw() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+    COLLECTOR_PW=$(pw) AGENT_PW=$(pw) OBSERVER_PW=$(pw)
+    (
+        umask 077
+        printf '%s:%s\n' collector@botpulse "$COLLECTOR_PW" "$AGENT_ID" "$AGENT_PW" \
+            observer@botpulse "$OBSERVER_PW" >"$DATA/mosquitto/botpulse.passwd"
+        mkdir -p "$DATA/mqtt"
+        printf -- '-u observer@botpulse\n-P %s\n' "$OBSERVER_PW" >"$DATA/mqtt/mosquitto_sub"
+    )
+    mosquitto_passwd -U "$DATA/mosquitto/botpulse.passwd" ||
+        die "mosquitto_passwd could not hash $DATA/mosquitto/botpulse.passwd"
+}
+
 start_mosquitto() {
     local conf=$DATA/mosquitto/mosquitto.conf
+    write_logins
     for _ in 1 2 3; do
         MQTT_PORT=$(free_port)
         {
             echo "# written by scripts/quickstart.sh on each start (the port changes)"
             echo "listener $MQTT_PORT 127.0.0.1"
-            echo "allow_anonymous true"
+            # As deploy/mosquitto/botpulse.conf, but for use_username_as_clientid: on this
+            # loopback demo, several mosquitto_sub may share the observer's login.
+            echo "allow_anonymous false"
+            echo "password_file $DATA/mosquitto/botpulse.passwd"
+            echo "acl_file $ROOT/deploy/mosquitto/botpulse.acl"
             echo "persistence true"
             echo "persistence_location $DATA/mosquitto/data/"
             echo "log_dest file $LOGS/mosquitto.log"
@@ -247,6 +274,20 @@ stop_restarted_bot() {
     kill -TERM "$pid" 2>/dev/null || true
 }
 
+# An agent the user started again from the hint in watch() is not our child either: find it by
+# its exact command line (the data folder makes it ours).
+stop_restarted_agent() {
+    local want cmd d pid
+    want=$(printf '%s\n' "$AGENT" -c "$DATA/agent.ini")
+    for d in /proc/[0-9]*; do
+        pid=${d#/proc/}
+        [[ $pid != "$AGENT_PID" ]] || continue
+        cmd=$(tr '\0' '\n' 2>/dev/null <"$d/cmdline") || continue
+        [[ $cmd == "$want" ]] && stop_pid "agent (started again)" "$pid"
+    done
+    return 0
+}
+
 write_configs() {
     HTTP_PORT=$(free_port)
     HTTP_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
@@ -266,8 +307,8 @@ stats_interval = 5s
 [mqtt]
 url = tcp://127.0.0.1:$MQTT_PORT
 topic_root = $TOPIC_ROOT
-username =
-password =
+username = collector@botpulse
+password = $COLLECTOR_PW
 
 [database]
 conninfo = $PG_CONNINFO
@@ -295,7 +336,7 @@ EOF
     cat >"$DATA/agent.ini" <<EOF
 ; written by scripts/quickstart.sh on each start (ports change)
 [agent]
-id = demo-host
+id = $AGENT_ID
 heartbeat = 2s
 stats = 10s
 state_dir = $DATA/agent
@@ -305,6 +346,8 @@ command_public_key = $PUBLIC_KEY
 [mqtt]
 url = tcp://127.0.0.1:$MQTT_PORT
 topic_root = $TOPIC_ROOT
+username = $AGENT_ID
+password = $AGENT_PW
 
 [bot $BOT]
 pid_file = $DATA/demo-bot.pid
@@ -312,6 +355,7 @@ account = demo
 exchange = demo-exchange
 restart = $DATA/restart-demo-bot
 EOF
+    chmod 0600 "$DATA/collector.ini" "$DATA/agent.ini" # they hold the broker passwords
     { # the agent splits its command lines on blanks, without a shell: a wrapper holds the args
         echo '#!/bin/sh'
         printf 'exec %q %q %q %q %q %q\n' "$ROOT/deploy/demo/restart-demo-bot.sh" "$AGENT" \
@@ -325,6 +369,7 @@ start_daemons() {
     COLLECTOR_PID=$LAST_PID
     start_bg agent "$AGENT" -c "$DATA/agent.ini"
     AGENT_PID=$LAST_PID
+    STOPS+=("stop_restarted_agent")
     for _ in $(seq 100); do # the demo bot needs the agent's notify socket
         [[ -S $DATA/agent/notify.sock ]] && break
         kill -0 "$AGENT_PID" 2>/dev/null || break
@@ -344,7 +389,7 @@ start_daemons() {
 }
 
 print_box() {
-    local sub="mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -v -t"
+    local sub="XDG_CONFIG_HOME=$DATA/mqtt mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -v -t"
     local sql="SELECT ts, bot_id, from_status, to_status, reason FROM status_transitions"
     cat <<EOF
 
@@ -366,7 +411,8 @@ EOF
     if ((!SERVERS_ONLY)); then
         echo "| see a recovery: kill the demo bot: kill $BOT_PID  (stopped, alert, then the"
         echo "|                collector restarts it through a signed command; its output: $LOGS/demo-bot.log)"
-        echo "| see a Last Will: kill the agent: kill -9 $AGENT_PID"
+        echo "| see a Last Will: kill the agent: kill -9 $AGENT_PID  (the broker says at once that"
+        echo "|                it is offline; its bot turns down)"
     fi
     cat <<EOF
 | stop:          Ctrl-C (stops everything started here; data stays in $DATA)
@@ -390,7 +436,8 @@ watch() {
             agent_noted=1
             say "the agent (pid $AGENT_PID) is gone: the broker publishes its Last Will and" \
                 "the collector marks its bots down (watch $TOPIC_ROOT/status/#)." \
-                "Start it again with: $AGENT -c $DATA/agent.ini"
+                "Start it again with: $AGENT -c $DATA/agent.ini &" \
+                "(Ctrl-C here stops that one too)"
         fi
         if ((!bot_noted)) && ! kill -0 "$BOT_PID" 2>/dev/null; then
             bot_noted=1

@@ -294,6 +294,8 @@ int main(int argc, char **argv)
     if (p.publisher_index >= 0)
         return p.url && publish_share(&p) >= 0 ? 0 : 1;
     struct bpt_env *env = bpt_env_new("bench");
+    if (env)
+        bpt_broker_open(env); /* anonymous, no ACL: the figures in docs/benchmarks.md */
     if (!env || bpt_broker_start(env) < 0 || bpt_pg_start(env) < 0) {
         fprintf(stderr, "bench: could not start mosquitto and PostgreSQL\n");
         bpt_env_free(env);

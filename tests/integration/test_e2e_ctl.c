@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* End to end, botpulse-ctl against a real collector (mosquitto, PostgreSQL, agent, bots):
  * each command's table and --json, and the exit codes scripts rely on: 0 all healthy, 1 a bot
- * is not, 2 usage, 3 collector unreachable, 4 no such bot, 5 refused (wrong token). */
+ * is not, 2 usage (and a token file others may read), 3 collector unreachable, 4 no such bot,
+ * 5 refused (no token or a wrong one); --token-file, BOTPULSE_TOKEN, BOTPULSE_URL, --version. */
 #include "stack.h"
 
 #include <setjmp.h>
@@ -13,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#define CTL_BIN BP_BIN_DIR "/ctl/botpulse-ctl"
 #define TOKEN "ctl-token"
 
 struct t {
@@ -27,14 +28,8 @@ struct t {
 static int ctl(struct t *t, const char *a1, const char *a2, const char *a3, const char *a4,
                const char *a5)
 {
-    char *argv[] = {CTL_BIN,    "--url",    t->url,     (char *)a1, (char *)a2,
-                    (char *)a3, (char *)a4, (char *)a5, NULL};
-    free(t->out);
-    t->out = NULL;
-    int rc = bpt_run(t->env, argv, 20000, &t->out);
-    if (!t->out)
-        t->out = calloc(1, 1);
-    return rc;
+    const char *words[] = {a1, a2, a3, a4, a5, NULL};
+    return bpt_ctl_argv(t->env, &t->out, t->url, NULL, words);
 }
 
 #define expect_ctl(t, want, needle, ...)                                                           \
@@ -70,9 +65,38 @@ static void test_ctl_commands_and_exit_codes(void **state)
     expect_ctl(&t, 4, "no bot 'nobody'", "bot", "nobody", NULL, NULL, NULL);
     expect_ctl(&t, 0, "no transitions", "history", "nobody-else", NULL, NULL, NULL);
     expect_ctl(&t, 2, "unknown command", "restart-everything", NULL, NULL, NULL, NULL);
-    expect_ctl(&t, 2, "needs the bearer token", "recheck", "bot-1", NULL, NULL, NULL);
+    /* The README's exit code for a missing token is the collector's: 5 (refused). */
+    unsetenv("BOTPULSE_TOKEN");
+    expect_ctl(&t, 5, "needs the bearer token", "recheck", "bot-1", NULL, NULL, NULL);
     expect_ctl(&t, 5, "wrong bearer token", "recheck", "bot-1", "--token", "nope", NULL);
     expect_ctl(&t, 0, "status:         healthy", "recheck", "bot-1", "--token", TOKEN, NULL);
+    bpt_assert(t.env, strstr(t.out, "warning: --token shows the token"), "no warning: %s", t.out);
+    /* The token from a private file; a file others may read is refused, naming it. */
+    const char *tf = bpt_write_file(t.env, "token", TOKEN "\n");
+    bpt_assert(t.env, tf && chmod(tf, 0600) == 0, "cannot write the token file");
+    expect_ctl(&t, 0, "status:         healthy", "recheck", "bot-1", "--token-file", tf, NULL);
+    bpt_assert(t.env, !strstr(t.out, "warning"), "a warning for --token-file: %s", t.out);
+    bpt_assert(t.env, chmod(tf, 0644) == 0, "chmod");
+    expect_ctl(&t, 2, "mode 0644 gives its group and everyone access", "recheck", "bot-1",
+               "--token-file", tf, NULL);
+    bpt_assert(t.env, !strstr(t.out, TOKEN), "the token was printed: %s", t.out);
+    setenv("BOTPULSE_TOKEN", TOKEN, 1);
+    expect_ctl(&t, 0, "status:         healthy", "recheck", "bot-1", NULL, NULL, NULL);
+    unsetenv("BOTPULSE_TOKEN");
+    /* $BOTPULSE_URL instead of --url; --version */
+    char *argv[] = {BPT_CTL_BIN, "status", NULL}, *vargv[] = {BPT_CTL_BIN, "--version", NULL};
+    setenv("BOTPULSE_URL", t.url, 1);
+    free(t.out);
+    t.out = NULL;
+    int rc = bpt_run(t.env, argv, 20000, &t.out);
+    unsetenv("BOTPULSE_URL");
+    bpt_assert(t.env, rc == 0 && t.out && strstr(t.out, "2 bots: healthy 2"),
+               "BOTPULSE_URL: exit %d: %s", rc, t.out ? t.out : "");
+    free(t.out);
+    t.out = NULL;
+    rc = bpt_run(t.env, vargv, 20000, &t.out);
+    bpt_assert(t.env, rc == 0 && t.out && strstr(t.out, "botpulse-ctl " BP_VERSION),
+               "--version: exit %d: %s", rc, t.out ? t.out : "");
     expect_ctl(&t, 0, "no open alerts", "alerts", NULL, NULL, NULL, NULL);
 
     bpt_assert(t.env, bpt_signal(t.env, "bot-bot-2", SIGKILL) == 0, "could not kill bot-2");

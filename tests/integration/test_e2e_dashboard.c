@@ -32,57 +32,27 @@ struct t {
     char session[128];
 };
 
-struct buf {
-    char *p;
-    size_t n;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    struct buf *b = ud;
-    char *q = realloc(b->p, b->n + size * n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + b->n, p, size * n);
-    b->p = q;
-    b->n += size * n;
-    b->p[b->n] = '\0';
-    return size * n;
-}
-
 /* One WebDriver call; returns the response's "value" (caller deletes the returned root through
  * *root), or NULL when the driver does not answer or answers an error. */
 static cJSON *wd(struct t *t, const char *method, const char *path, const char *body, cJSON **root)
 {
-    char url[512];
-    struct buf b = {0};
-    long status = 0;
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", t->wd_port);
+    struct bpt_http r = {0};
+    struct bpt_http_req rq = {.method = method,
+                              .base = base,
+                              .path = path,
+                              .ctype = "application/json",
+                              .body = body,
+                              .timeout_ms = 90000,
+                              .no_answer_ok = true};
     *root = NULL;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", t->wd_port, path);
-    CURL *c = curl_easy_init();
-    if (!c)
-        return NULL;
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 90000L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK || !b.p) {
-        free(b.p);
-        return NULL;
-    }
-    *root = cJSON_Parse(b.p);
-    if (status != 200)
-        fprintf(stderr, "[dashboard] %s %s -> %ld %.300s\n", method, path, status, b.p);
-    free(b.p);
+    long status = bpt_http(t->env, &rq, &r);
+    if (status >= 0)
+        *root = cJSON_Parse(r.body);
+    if (status >= 0 && status != 200)
+        fprintf(stderr, "[dashboard] %s %s -> %ld %.300s\n", method, path, status, r.body);
+    bpt_http_cleanup(&r);
     return status == 200 ? cJSON_GetObjectItem(*root, "value") : NULL;
 }
 

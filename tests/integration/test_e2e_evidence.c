@@ -110,15 +110,9 @@ static void test_silent_log_is_hung(void **state)
     char *m = bpt_rec_wait(rec, BPT_ROOT "/status/bot-1", hung, 15000);
     bpt_assert(env, m, "bot-1's log fell silent and it was not reported hung");
     free(m);
-    const char *opened[] = {"\"event\":\"opened\"", "\"check\":\"log\"", NULL};
-    m = bpt_rec_wait(rec, BPT_ROOT "/alerts/critical/bot-1", opened, 5000);
-    bpt_assert(env, m, "no critical alert for the silent log");
-    free(m);
+    bpt_expect_msg(rec, BPT_ROOT "/alerts/critical/bot-1", 5000, "event=opened", "check=log");
     append(env, log, "working again\n");
-    const char *resolved[] = {"\"event\":\"resolved\"", NULL};
-    m = bpt_rec_wait(rec, BPT_ROOT "/alerts/critical/bot-1", resolved, 10000);
-    bpt_assert(env, m, "a new log line did not resolve the alert");
-    free(m);
+    bpt_expect_msg(rec, BPT_ROOT "/alerts/critical/bot-1", 10000, "event=resolved");
     bpt_rec_free(rec);
     bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }

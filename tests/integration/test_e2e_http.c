@@ -22,97 +22,26 @@
 
 #define TOKEN "s3cret-token"
 
-struct resp {
-    long status;
-    char *body;
-    size_t len;
-    char ctype[128];
-    char allow[64];
-    char www_auth[64];
-};
-
 struct t {
     struct bpt_env *env;
     struct bpt_stack s;
     struct bpt_rec *rec;
-    int port;
-    struct resp r; /* the last response */
+    char url[64];
+    struct bpt_http r; /* the last response */
 };
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    struct resp *r = ud;
-    char *b = realloc(r->body, r->len + size * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + r->len, p, size * n);
-    r->body = b;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-/* Copies the value of header name (case-insensitive) from line into buf. */
-static void header_value(const char *line, size_t n, const char *name, char *buf, size_t size)
-{
-    size_t k = strlen(name);
-    if (n <= k + 1 || strncasecmp(line, name, k) != 0 || line[k] != ':')
-        return;
-    const char *v = line + k + 1;
-    while (*v == ' ')
-        v++;
-    size_t len = n - (size_t)(v - line);
-    while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n'))
-        len--;
-    snprintf(buf, size, "%.*s", (int)len, v);
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    struct resp *r = ud;
-    header_value(p, size * n, "Content-Type", r->ctype, sizeof(r->ctype));
-    header_value(p, size * n, "Allow", r->allow, sizeof(r->allow));
-    header_value(p, size * n, "WWW-Authenticate", r->www_auth, sizeof(r->www_auth));
-    return size * n;
-}
 
 /* One request; the response lands in t->r. token NULL: no Authorization header. */
 static long req(struct t *t, const char *method, const char *path, const char *token,
                 const char *ctype, const char *body, size_t body_len)
 {
-    free(t->r.body);
-    memset(&t->r, 0, sizeof(t->r));
-    char url[512], auth[300], ct[200];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", t->port, path);
-    CURL *c = curl_easy_init();
-    bpt_assert(t->env, c, "curl_easy_init failed");
-    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-    }
-    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "");
-    h = curl_slist_append(h, ct);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? body_len : 0));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t->r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t->r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t->r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    bpt_assert(t->env, rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
-    if (!t->r.body)
-        t->r.body = calloc(1, 1);
-    return t->r.status;
+    struct bpt_http_req rq = {.method = method,
+                              .base = t->url,
+                              .path = path,
+                              .token = token,
+                              .ctype = ctype,
+                              .body = body,
+                              .body_len = body_len};
+    return bpt_http(t->env, &rq, &t->r);
 }
 
 static long get(struct t *t, const char *path)
@@ -154,7 +83,7 @@ static int teardown(void **state)
     struct t *t = *state;
     bpt_rec_free(t->rec);
     bpt_env_free(t->env);
-    free(t->r.body);
+    bpt_http_cleanup(&t->r);
     free(t);
     return 0;
 }
@@ -163,7 +92,7 @@ static void start(struct t *t, const char *http_extra)
 {
     struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"}, .http_extra = http_extra};
     bpt_assert(t->env, bpt_stack_start(t->env, &o, &t->s) == 0, "stack did not start");
-    t->port = t->s.http_port;
+    snprintf(t->url, sizeof(t->url), "http://127.0.0.1:%d", t->s.http_port);
     t->rec = bpt_rec_new(t->env, BPT_ROOT "/#");
     bpt_assert(t->env, t->rec, "recorder did not connect");
     bpt_assert(t->env, bpt_stack_wait_status(&t->s, t->rec, "bot-1", "healthy", 15000) == 0,

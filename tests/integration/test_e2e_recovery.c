@@ -2,8 +2,8 @@
 /* End to end, recovery: a killed bot restarted through a signed command and healthy again
  * (command and result rows in PostgreSQL); a bot that dies after every start, given up on with
  * exactly one manual-intervention alert; crafted commands (forged, expired, replayed, action not
- * configured) refused, reported and nothing run; and the shipped broker ACL keeping agents in
- * their own topics. Real mosquitto, PostgreSQL, collector and agent. */
+ * configured) refused, reported and nothing run. Real mosquitto, PostgreSQL, collector and
+ * agent. (The shipped broker ACL has its own test: test_e2e_broker.c.) */
 #include "stack.h"
 
 #include <setjmp.h>
@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,6 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "mqtt.h"
 #include "msg.h"
 #include "sign.h"
 
@@ -319,119 +317,6 @@ static void test_crafted_commands_are_refused_and_run_nothing(void **state)
     free(text);
 }
 
-/* ---- the broker ACL ------------------------------------------------------------------------ */
-
-struct sink {
-    pthread_mutex_t mu;
-    char seen[4096];
-};
-
-static void on_msg(void *ctx, const char *topic, const void *payload, size_t len)
-{
-    struct sink *s = ctx;
-    pthread_mutex_lock(&s->mu);
-    size_t n = strlen(s->seen);
-    snprintf(s->seen + n, sizeof(s->seen) - n, "%s=%.*s;", topic, (int)len, (const char *)payload);
-    pthread_mutex_unlock(&s->mu);
-}
-
-static bool saw(struct sink *s, const char *needle)
-{
-    pthread_mutex_lock(&s->mu);
-    bool r = strstr(s->seen, needle) != NULL;
-    pthread_mutex_unlock(&s->mu);
-    return r;
-}
-
-static bool wait_saw(struct sink *s, const char *needle, int64_t ms)
-{
-    int64_t end = bp_mono_ms() + ms;
-    while (!saw(s, needle) && bp_mono_ms() < end)
-        bp_sleep_ms(20);
-    return saw(s, needle);
-}
-
-static struct bp_mqtt *client(struct bpt_env *env, const char *user, struct sink *s,
-                              const char *sub1, const char *sub2)
-{
-    char id[96];
-    snprintf(id, sizeof(id), "acl-test-%s", user);
-    struct bp_mqtt_opts o = {.url = bpt_broker_url(env),
-                             .client_id = id,
-                             .username = user,
-                             .password = "secret-pw",
-                             .clean_session = true,
-                             .on_message = on_msg,
-                             .ctx = s};
-    struct bp_mqtt *m = NULL;
-    bpt_assert(env, bp_mqtt_new(&o, &m) == 0, "client %s", user);
-    if (sub1)
-        bp_mqtt_subscribe(m, sub1, 1);
-    if (sub2)
-        bp_mqtt_subscribe(m, sub2, 1);
-    bpt_assert(env, bp_mqtt_start(m) == 0 && bp_mqtt_wait_connected(m, 10000) == 0,
-               "%s could not connect", user);
-    return m;
-}
-
-static void pub(struct bpt_env *env, struct bp_mqtt *m, const char *topic, const char *body)
-{
-    bpt_assert(env, bp_mqtt_publish(m, topic, body, strlen(body), 1, false) == 0, "publish %s",
-               topic);
-}
-
-static void test_acl_confines_each_agent(void **state)
-{
-    struct bpt_env *env = *state;
-    const char *pw = bpt_write_file(env, "passwd", "%s", "");
-    bpt_assert(env, pw, "cannot write passwd");
-    const char *users[] = {"agent-a", "agent-b", "collector@botpulse", "alerts@botpulse"};
-    for (int i = 0; i < 4; i++) {
-        char *argv[] = {
-            "/usr/bin/mosquitto_passwd", "-b", (char *)pw, (char *)users[i], "secret-pw", NULL};
-        bpt_assert(env, bpt_run(env, argv, 10000, NULL) == 0, "mosquitto_passwd %s", users[i]);
-    }
-    bpt_assert(env, bpt_broker_secure(env, pw, BP_SOURCE_DIR "/deploy/mosquitto/botpulse.acl") == 0,
-               "secure");
-    bpt_assert(env, bpt_broker_start(env) == 0, "broker did not start with the ACL");
-    struct sink sa = {.mu = PTHREAD_MUTEX_INITIALIZER}, sb = sa, sc = sa, sr = sa;
-    struct bp_mqtt *col = client(env, "collector@botpulse", &sc, BPT_ROOT "/agents/#", NULL);
-    struct bp_mqtt *b = client(env, "agent-b", &sb, BPT_ROOT "/agents/agent-b/commands", NULL);
-    struct bp_mqtt *a = client(env, "agent-a", &sa, BPT_ROOT "/agents/agent-b/commands",
-                               BPT_ROOT "/agents/agent-a/commands");
-    struct bp_mqtt *ro = client(env, "alerts@botpulse", &sr, BPT_ROOT "/alerts/#", NULL);
-    bp_sleep_ms(300); /* subscriptions settle */
-
-    pub(env, a, BPT_ROOT "/agents/agent-b/bots/x/heartbeat", "forged-by-a");
-    pub(env, a, BPT_ROOT "/agents/agent-b/state", "forged-state-by-a");
-    pub(env, a, BPT_ROOT "/agents/agent-a/commands", "self-command-by-a");
-    pub(env, ro, BPT_ROOT "/alerts/critical/x", "alert-by-readonly");
-    pub(env, a, BPT_ROOT "/agents/agent-a/bots/x/heartbeat", "legit-a");
-    pub(env, col, BPT_ROOT "/agents/agent-b/commands", "cmd-for-b");
-    pub(env, col, BPT_ROOT "/agents/agent-a/commands", "cmd-for-a");
-    pub(env, col, BPT_ROOT "/alerts/critical/x", "alert-by-collector");
-
-    bpt_assert(env, wait_saw(&sc, "legit-a", 5000), "collector did not get agent-a's own message");
-    bpt_assert(env, wait_saw(&sb, "cmd-for-b", 5000), "agent-b did not get its command");
-    bpt_assert(env, wait_saw(&sa, "cmd-for-a", 5000), "agent-a did not get its command");
-    bpt_assert(env, wait_saw(&sr, "alert-by-collector", 5000), "read-only account got no alert");
-    bp_sleep_ms(500);
-    bpt_assert(env, !saw(&sc, "forged-by-a"), "agent-a wrote into agent-b's bot topics");
-    bpt_assert(env, !saw(&sc, "forged-state-by-a"), "agent-a wrote agent-b's state");
-    bpt_assert(env, !saw(&sc, "self-command-by-a") && !saw(&sa, "self-command-by-a"),
-               "agent-a wrote its own commands topic");
-    bpt_assert(env, !saw(&sa, "cmd-for-b"), "agent-a read agent-b's commands");
-    bpt_assert(env, !saw(&sr, "alert-by-readonly"), "the read-only account published an alert");
-    bp_mqtt_stop(a, 1000);
-    bp_mqtt_stop(b, 1000);
-    bp_mqtt_stop(col, 1000);
-    bp_mqtt_stop(ro, 1000);
-    bp_mqtt_free(a);
-    bp_mqtt_free(b);
-    bp_mqtt_free(col);
-    bp_mqtt_free(ro);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,7 +324,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_looping_bot_is_given_up_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crafted_commands_are_refused_and_run_nothing, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_acl_confines_each_agent, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

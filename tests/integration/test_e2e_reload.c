@@ -91,12 +91,13 @@ static void test_reload(void **state)
     expect_heartbeat(env, rec, "bot-1");
     expect_heartbeat(env, rec, "bot-2");
 
-    /* A key that needs a new MQTT session: refused, a restart is needed. */
+    /* A key that needs a new MQTT session: refused, a restart is needed. The agent id is also
+     * its broker login, so [mqtt] username, checked first, changes with it. */
     s.opts.agent_id = "agent-9";
     bpt_assert(env, bpt_stack_write_agent_ini(&s) == 0, "cannot rewrite agent.ini");
     bpt_assert(env, bpt_signal(env, "agent", SIGHUP) == 0, "cannot signal the agent");
-    bpt_assert(env, agent_log_has(env, "[agent] id changed: a restart is needed", 5000),
-               "a change of agent id was not refused");
+    bpt_assert(env, agent_log_has(env, "[mqtt] username changed: a restart is needed", 5000),
+               "a change of agent id (and login) was not refused");
     expect_heartbeat(env, rec, "bot-2");
     bpt_assert(env, bpt_pid(env, "agent") == agent, "the agent restarted");
 

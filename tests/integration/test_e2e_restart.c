@@ -10,7 +10,6 @@
  * in its 10-minute bucket, and bad ranges answered 400. */
 #include "stack.h"
 
-#include <curl/curl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +25,6 @@
 #include "msg.h"
 #include "sign.h"
 
-#define CTL_BIN BP_BIN_DIR "/ctl/botpulse-ctl"
 #define TOKEN "restart-token"
 #define RESULT_TOPIC BPT_ROOT "/agents/agent-1/results"
 
@@ -39,75 +37,34 @@ struct t {
 
 BPT_ENV_FIXTURE("restart")
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
+/* One request; the status, the body in t->out, the Retry-After header in retry (may be NULL). */
+static long req(struct t *t, const char *method, const char *path, const char *token,
+                const char *body, long *retry)
 {
-    struct t *t = ud;
-    size_t len = strlen(t->out), k = size * n;
-    char *b = realloc(t->out, len + k + 1);
-    if (!b)
-        return 0;
-    memcpy(b + len, p, k);
-    b[len + k] = '\0';
-    t->out = b;
-    return k;
+    struct bpt_http r = {0};
+    struct bpt_http_req rq = {.method = method,
+                              .base = t->url,
+                              .path = path,
+                              .token = token,
+                              .ctype =
+                                  body || strcmp(method, "POST") == 0 ? "application/json" : NULL,
+                              .body = body};
+    long status = bpt_http(t->env, &rq, &r);
+    if (retry)
+        *retry = r.retry_after;
+    free(t->out);
+    t->out = r.body; /* kept as the test's last output */
+    return status;
 }
 
-/* One POST; the status, the body in t->out, the Retry-After header in retry (may be NULL). */
 static long post(struct t *t, const char *path, const char *token, const char *body, long *retry)
 {
-    char url[512], auth[128];
-    free(t->out);
-    t->out = calloc(1, 1);
-    snprintf(url, sizeof(url), "%s%s", t->url, path);
-    CURL *c = curl_easy_init();
-    bpt_assert(t->env, c && t->out, "curl_easy_init failed");
-    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-    }
-    h = curl_slist_append(h, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (retry) {
-        struct curl_header *hd = NULL;
-        *retry = curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK
-                     ? atol(hd->value)
-                     : -1;
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    bpt_assert(t->env, rc == CURLE_OK, "POST %s: %s", path, curl_easy_strerror(rc));
-    return status;
+    return req(t, "POST", path, token, body, retry);
 }
 
-/* One GET; the status, the body in t->out. */
 static long get(struct t *t, const char *path)
 {
-    char url[512];
-    free(t->out);
-    t->out = calloc(1, 1);
-    snprintf(url, sizeof(url), "%s%s", t->url, path);
-    CURL *c = curl_easy_init();
-    bpt_assert(t->env, c && t->out, "curl_easy_init failed");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    bpt_assert(t->env, rc == CURLE_OK, "GET %s: %s", path, curl_easy_strerror(rc));
-    return status;
+    return req(t, "GET", path, NULL, NULL, NULL);
 }
 
 #define expect_get(t, want, needle, path)                                                          \
@@ -156,14 +113,7 @@ static int read_pid(struct t *t)
 /* Runs botpulse-ctl --url U --token T w1 w2 w3; its exit status, output in t->out. */
 static int ctl(struct t *t, const char *w1, const char *w2, const char *w3)
 {
-    char *argv[] = {CTL_BIN,    "--url",    t->url,     "--token", TOKEN,
-                    (char *)w1, (char *)w2, (char *)w3, NULL};
-    free(t->out);
-    t->out = NULL;
-    int rc = bpt_run(t->env, argv, 20000, &t->out);
-    if (!t->out)
-        t->out = calloc(1, 1);
-    return rc;
+    return bpt_ctl(t->env, &t->out, t->url, TOKEN, w1, w2, w3, NULL);
 }
 
 static int ctl_restart(struct t *t, const char *bot)

@@ -6,7 +6,6 @@
 #include "stack.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +17,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define CTL_BIN BP_BIN_DIR "/ctl/botpulse-ctl"
 #define TOKEN "silence-token"
 
 struct t {
@@ -29,20 +27,10 @@ struct t {
     long status;
 };
 
-/* Runs botpulse-ctl --url <collector> --token T with up to 8 more words; its exit status. */
+/* Runs botpulse-ctl --url <collector> --token T with more words; its exit status. */
 static int ctl(struct t *t, const char *const *words)
 {
-    char *argv[16] = {CTL_BIN, "--url", t->url, "--token", TOKEN};
-    int n = 5;
-    for (; *words && n < 15; words++)
-        argv[n++] = (char *)*words;
-    argv[n] = NULL;
-    free(t->out);
-    t->out = NULL;
-    int rc = bpt_run(t->env, argv, 20000, &t->out);
-    if (!t->out)
-        t->out = calloc(1, 1);
-    return rc;
+    return bpt_ctl_argv(t->env, &t->out, t->url, TOKEN, words);
 }
 
 #define expect_ctl(t, want, needle, ...)                                                           \
@@ -54,52 +42,20 @@ static int ctl(struct t *t, const char *const *words)
                    (want), (needle), (t)->out);                                                    \
     } while (0)
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    struct t *t = ud;
-    size_t len = strlen(t->out), k = size * n;
-    char *b = realloc(t->out, len + k + 1);
-    if (!b)
-        return 0;
-    memcpy(b + len, p, k);
-    b[len + k] = '\0';
-    t->out = b;
-    return k;
-}
-
 /* One raw request (the CLI cannot send bad input); the status, the body in t->out. */
 static long req(struct t *t, const char *method, const char *path, const char *token,
                 const char *ctype, const char *body)
 {
-    char url[512], auth[128], ct[128];
+    struct bpt_http r = {0};
+    struct bpt_http_req rq = {.method = method,
+                              .base = t->url,
+                              .path = path,
+                              .token = token,
+                              .ctype = ctype,
+                              .body = body};
+    t->status = bpt_http(t->env, &rq, &r);
     free(t->out);
-    t->out = calloc(1, 1);
-    snprintf(url, sizeof(url), "%s%s", t->url, path);
-    CURL *c = curl_easy_init();
-    bpt_assert(t->env, c && t->out, "curl_easy_init failed");
-    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-    }
-    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "");
-    h = curl_slist_append(h, ct);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
-    CURLcode rc = curl_easy_perform(c);
-    t->status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t->status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    bpt_assert(t->env, rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+    t->out = r.body; /* kept as the test's last output */
     return t->status;
 }
 

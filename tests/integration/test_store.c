@@ -5,6 +5,8 @@
 #include "fixture.h"
 #include "migrations.h"
 #include "store.h"
+#include "store_load.h"
+#include "store_op.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -231,20 +233,20 @@ static void test_spool_overflow(void **state)
     col_store_free(s);
 }
 
-static void bot_op(struct col_store_op *op, const char *status, const char *reason,
+static void bot_op(struct col_store_op *op, enum col_status status, const char *reason,
                    int64_t last_heartbeat)
 {
     memset(op, 0, sizeof(*op));
     op->kind = COL_OP_BOT;
     op->ts = bp_wall_ms();
-    snprintf(op->u.bot.bot, sizeof(op->u.bot.bot), "bot-collapse");
+    snprintf(op->u.bot.id, sizeof(op->u.bot.id), "bot-collapse");
     snprintf(op->u.bot.agent, sizeof(op->u.bot.agent), "agent-c");
     snprintf(op->u.bot.account, sizeof(op->u.bot.account), "acct");
     snprintf(op->u.bot.exchange, sizeof(op->u.bot.exchange), "binance");
     snprintf(op->u.bot.host, sizeof(op->u.bot.host), "h1");
-    snprintf(op->u.bot.status, sizeof(op->u.bot.status), "%s", status);
+    op->u.bot.status = status;
     snprintf(op->u.bot.reason, sizeof(op->u.bot.reason), "%s", reason);
-    op->u.bot.status_since = 1700000000000;
+    op->u.bot.since = 1700000000000;
     op->u.bot.last_heartbeat = last_heartbeat;
     op->u.bot.last_trade = 1700000000500;
 }
@@ -260,7 +262,7 @@ static void test_bot_upsert_collapse(void **state)
     struct col_store_op op;
 
     /* Spooled before the writer starts: all five land in one transaction. */
-    bot_op(&op, "ok", "", 1700000000900);
+    bot_op(&op, COL_ST_HEALTHY, "", 1700000000900);
     bpt_assert(env, col_store_submit(s, &op) == 0, "submit");
     for (int online = 1; online >= 0; online--) {
         struct col_store_op a = {.kind = COL_OP_AGENT, .ts = 1700000001000 + online};
@@ -268,7 +270,7 @@ static void test_bot_upsert_collapse(void **state)
         a.u.agent.online = online;
         bpt_assert(env, col_store_submit(s, &a) == 0, "submit agent");
     }
-    bot_op(&op, "down", "process gone", 0);
+    bot_op(&op, COL_ST_DOWN, "process gone", 0);
     bpt_assert(env, col_store_submit(s, &op) == 0, "submit");
     bpt_assert(env, col_store_start(s) == 0, "start");
     struct col_store_stats st = wait_stats(env, s, UNTIL_WRITTEN, 4);
@@ -282,11 +284,11 @@ static void test_bot_upsert_collapse(void **state)
     bpt_assert(env, online == 0, "agent online %" PRId64, online);
 
     /* A later batch updates the row again. */
-    bot_op(&op, "ok", "recovered", 1700000002000);
+    bot_op(&op, COL_ST_HEALTHY, "recovered", 1700000002000);
     bpt_assert(env, col_store_submit(s, &op) == 0, "submit");
     wait_stats(env, s, UNTIL_WRITTEN, 5);
     row = bpt_pg_text(env, BOT_ROW_SQL, 0, NULL);
-    bpt_assert(env, row && strcmp(row, "ok/recovered/false") == 0, "bot row %s", row);
+    bpt_assert(env, row && strcmp(row, "healthy/recovered/false") == 0, "bot row %s", row);
     free(row);
     col_store_stop(s, 2000);
     col_store_free(s);

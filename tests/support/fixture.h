@@ -7,6 +7,10 @@
 #ifndef BPT_FIXTURE_H
 #define BPT_FIXTURE_H
 
+#include "ctl_run.h"
+#include "http_client.h"
+#include "testkit.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,20 +65,36 @@ void bpt_fail(struct bpt_env *env, const char *file, int line, const char *fmt, 
 
 /* ---- mosquitto (broker.c) -------------------------------------------------------------- */
 
-/* Starts mosquitto on a free 127.0.0.1 port with persistence in the env dir (so sessions and
- * queued QoS 1 messages survive a restart), anonymous access, log in dir/mosquitto.log.
- * Waits until the port accepts connections (10 s deadline). 0 or -errno. */
+/* The shipped ACL's service logins (deploy/mosquitto/botpulse.acl). */
+#define BPT_COLLECTOR_LOGIN "collector@botpulse"
+#define BPT_OBSERVER_LOGIN "observer@botpulse"
+
+/* Starts mosquitto the way deploy/mosquitto/botpulse.conf runs it: no anonymous access, one
+ * login per user in a password file (each with its own random password: bpt_broker_login),
+ * deploy/mosquitto/botpulse.acl as it is, and use_username_as_clientid, on a free 127.0.0.1
+ * port (bpt_broker_url: for the daemons). A second port (bpt_broker_tools_url) serves the
+ * test's own recorders and publishers: the same logins and ACL (plus the test-only topics
+ * bpt/# and bpt-probe/#), but client ids are kept, so a test client can log in as a daemon's
+ * user without kicking the daemon off. Persistence in the env dir (sessions and queued QoS 1
+ * messages survive a restart), log in dir/mosquitto.log. Waits until both ports accept
+ * connections (10 s deadline). 0 or -errno. */
 int bpt_broker_start(struct bpt_env *env);
-/* Before bpt_broker_start: no anonymous access; users from password_file (mosquitto_passwd),
- * topics per acl_file. 0 or -errno. */
-int bpt_broker_secure(struct bpt_env *env, const char *password_file, const char *acl_file);
+/* Before bpt_broker_start: anonymous access and no ACL instead (the benchmarks, which measure
+ * the broker as before). */
+void bpt_broker_open(struct bpt_env *env);
+/* The password of user's login, adding the login if it has none (with a running broker: the
+ * password file is rewritten and mosquitto re-reads it, SIGHUP, before this returns). The
+ * service logins exist from bpt_broker_start on. Returns the password (owned by env) or NULL. */
+const char *bpt_broker_login(struct bpt_env *env, const char *user);
 /* Stops it (SIGTERM, waits; persistence is written on exit). 0 or -errno. */
 int bpt_broker_stop(struct bpt_env *env);
-/* Starts it again on the same port. 0 or -errno. */
+/* Starts it again on the same ports. 0 or -errno. */
 int bpt_broker_restart(struct bpt_env *env);
 int bpt_broker_port(struct bpt_env *env);
-/* "tcp://127.0.0.1:<port>" (owned by env). */
+/* "tcp://127.0.0.1:<port>" of the daemons' listener (owned by env). */
 const char *bpt_broker_url(struct bpt_env *env);
+/* "tcp://127.0.0.1:<port>" of the test clients' listener (owned by env). */
+const char *bpt_broker_tools_url(struct bpt_env *env);
 
 /* ---- PostgreSQL (pg.c) ----------------------------------------------------------------- */
 
@@ -115,9 +135,18 @@ int bpt_run(struct bpt_env *env, char *const argv[], int64_t timeout_ms, char **
 
 /* ---- MQTT recorder (recorder.c) -------------------------------------------------------- */
 
-/* Connects a Paho client (bp_mqtt) to the env's broker and records every message matching
- * filter (MQTT wildcards allowed). Waits for the subscription (10 s). NULL on failure. */
+/* Connects a Paho client (bp_mqtt) to the env's broker (its test clients' listener, as
+ * BPT_OBSERVER_LOGIN, which the ACL lets read everything under botpulse/v1) and records every
+ * message matching filter (MQTT wildcards allowed). Waits for the subscription (10 s). NULL on
+ * failure. */
 struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter);
+/* The same, logged in as a broker user (bpt_broker_secure), recording every message matching
+ * any of the NULL-terminated filters (at most 4) that the broker lets this user read. */
+struct bpt_rec *bpt_rec_new_as(struct bpt_env *env, const char *user, const char *password,
+                               const char *const *filters);
+/* Publishes payload to topic with QoS 1 as the recorder's user, and waits until the broker has
+ * it (a publish the ACL refuses is acknowledged and dropped). 0 or -errno. */
+int bpt_rec_publish(struct bpt_rec *rec, const char *topic, const char *payload);
 void bpt_rec_free(struct bpt_rec *rec);
 /* Waits until a message whose topic matches topic_filter (MQTT wildcards) and whose payload
  * contains every one of the NULL-terminated substrings in needles has been recorded (at any
@@ -125,15 +154,28 @@ void bpt_rec_free(struct bpt_rec *rec);
  * of the newest such payload (caller frees), or NULL on timeout. */
 char *bpt_rec_wait(struct bpt_rec *rec, const char *topic_filter, const char *const *needles,
                    int64_t timeout_ms);
+/* Waits like bpt_rec_wait for a message whose JSON has every "key=value" field of the
+ * NULL-terminated array (testkit.h); a malloc'd copy of the newest one, or NULL on timeout. */
+char *bpt_rec_wait_fields(struct bpt_rec *rec, const char *topic_filter, int64_t timeout_ms,
+                          const char *const *fields);
+/* Expects a message on topic_filter whose JSON has every "key=value" field listed after the
+ * timeout (testkit.h), recorded since the start or the last clear, within timeout_ms; fails the
+ * test (every log dumped, the newest message on the topic shown) when none comes. */
+#define bpt_expect_msg(rec, topic_filter, timeout_ms, ...)                                         \
+    bpt_expect_msg_at((rec), __FILE__, __LINE__, (topic_filter), (timeout_ms),                     \
+                      (const char *const[]){__VA_ARGS__, NULL})
+void bpt_expect_msg_at(struct bpt_rec *rec, const char *file, int line, const char *topic_filter,
+                       int64_t timeout_ms, const char *const *fields);
 /* Number of recorded messages matching topic_filter and needles. */
 int bpt_rec_count(struct bpt_rec *rec, const char *topic_filter, const char *const *needles);
 /* Forgets everything recorded so far. */
 void bpt_rec_clear(struct bpt_rec *rec);
-/* Publishes raw bytes to the env's broker (connects a short-lived client). 0 or -errno. */
+/* Publishes raw bytes to the env's broker (a client kept per login while the broker runs) under
+ * the login the shipped ACL lets write there: an agent's own for its topics
+ * (botpulse/v1/agents/<agent>/...), the collector's for an agent's commands and the
+ * collector's topics, the observer's for the test-only topics bpt/#. A publish the ACL
+ * refuses is dropped by the broker silently, as MQTT 3.1.1 wants. 0 or -errno. */
 int bpt_publish(struct bpt_env *env, const char *topic, const void *payload, size_t len, int qos,
                 bool retain);
-
-/* True if topic matches an MQTT filter with + and # wildcards. */
-bool bpt_topic_matches(const char *filter, const char *topic);
 
 #endif

@@ -7,11 +7,14 @@
 #include "fixture.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #define BPT_MAX_PROCS 32
 #define BPT_MAX_FILES 64
+#define BPT_MAX_LOGINS 32
+#define BPT_MAX_PUBS 8
 
 /* One child started by bpt_spawn, remembered by name. A slot whose process has exited keeps
  * its status until the name is spawned again. */
@@ -24,19 +27,36 @@ struct bpt_proc {
     int status;  /* wait status once exited */
 };
 
+/* A broker login (broker.c): each user has its own random password. */
+struct bpt_login {
+    char user[80];
+    char password[40];
+};
+
+/* bpt_publish's client for one login, kept while the broker instance runs (recorder.c). */
+struct bpt_pub {
+    char user[80];
+    struct bp_mqtt *mqtt;
+};
+
 struct bpt_env {
     char dir[512]; /* the temp dir, 0755 */
     char name[64]; /* the test's name, for messages */
     bool failed;   /* set by bpt_fail: keep the dir */
 
     /* mosquitto (broker.c); runs as the child named "mosquitto" */
-    int broker_port; /* 0 until the first start; kept across restarts */
+    int broker_port; /* the daemons' listener; 0 until the first start; kept across restarts */
+    int tools_port;  /* the test clients' listener, likewise */
     bool broker_running;
+    bool broker_open; /* bpt_broker_open: anonymous, no ACL */
     char broker_url[64];
+    char tools_url[64];
     char broker_conf[600];
-    char broker_extra[1024]; /* lines that replace "allow_anonymous true" (bpt_broker_secure) */
-    struct bp_mqtt *pub;     /* bpt_publish's client, kept while this broker instance runs */
-    int client_seq;          /* numbers the MQTT client ids of recorders and publishers */
+    char broker_passwd[600]; /* the password file (hashed by mosquitto_passwd -U) */
+    struct bpt_login logins[BPT_MAX_LOGINS];
+    int nlogins;
+    struct bpt_pub pubs[BPT_MAX_PUBS]; /* bpt_publish's clients, one per login */
+    int client_seq;                    /* numbers the MQTT client ids of recorders, publishers */
 
     /* PostgreSQL (pg.c) */
     char pg_conninfo[1024];
@@ -67,9 +87,14 @@ int bpt_proc_stop(struct bpt_env *env, const char *name, int64_t timeout_ms);
  * group, 5 s for all of them, then SIGKILL; waits for each. */
 void bpt_procs_stop_all(struct bpt_env *env, const char *skip);
 
-/* recorder.c: disconnects and frees bpt_publish's cached client (before the broker stops, so
+/* recorder.c: disconnects and frees bpt_publish's cached clients (before the broker stops, so
  * the next publish starts a fresh session on the next broker instance). */
 void bpt_publisher_drop(struct bpt_env *env);
+
+/* broker.c: the login a test client publishing to topic uses under the shipped ACL: the
+ * agent's own for botpulse/v1/agents/<agent>/..., the collector's for an agent's commands and
+ * the collector's topics, the observer's for anything else (the test-only topics). */
+void bpt_broker_login_for_topic(const char *topic, char *user, size_t size);
 
 /* env.c: a line on stderr prefixed with "[fixture <test>]". */
 void bpt_note(struct bpt_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The test's ears and mouth on MQTT: a recorder that keeps every message matching a filter
- * (through our own bp_mqtt wrapper), a one-shot publisher, and MQTT topic matching. */
+/* The test's ears and mouth on MQTT: a recorder that keeps every message matching its filters
+ * (through our own bp_mqtt wrapper), anonymous or logged in as a broker user, and waits for or
+ * expects messages by their JSON fields; and a one-shot publisher. */
 #include "fixture.h"
 #include "fixture_internal.h"
 
@@ -27,10 +28,14 @@ struct rec_msg {
     size_t len;
 };
 
+#define FILTERS_MAX 4
+
 struct bpt_rec {
     struct bpt_env *env;
     struct bp_mqtt *mqtt;
-    char filter[256];
+    char filters[FILTERS_MAX][256];
+    int nfilters;
+    char user[64];
     char probe_topic[128]; /* our own echo, to know the subscription is in place */
     pthread_mutex_t lock;
     struct rec_msg *head, *tail; /* oldest first */
@@ -42,30 +47,6 @@ static void client_id(struct bpt_env *env, char *buf, size_t size, const char *k
 {
     const char *suffix = strrchr(env->dir, '-');
     snprintf(buf, size, "bpt-%s-%s-%d", kind, suffix ? suffix + 1 : "x", ++env->client_seq);
-}
-
-bool bpt_topic_matches(const char *filter, const char *topic)
-{
-    /* Wildcards do not match topics starting with '$' at the first level (MQTT 4.7.2). */
-    if (topic[0] == '$' && (filter[0] == '+' || filter[0] == '#'))
-        return false;
-    for (;;) {
-        if (filter[0] == '#' && filter[1] == '\0')
-            return true;
-        const char *fend = strchrnul(filter, '/');
-        const char *tend = strchrnul(topic, '/');
-        if (!(fend - filter == 1 && filter[0] == '+') &&
-            (fend - filter != tend - topic || memcmp(filter, topic, (size_t)(fend - filter)) != 0))
-            return false;
-        if (*fend == '\0' && *tend == '\0')
-            return true;
-        if (*fend == '\0')
-            return false;
-        if (*tend == '\0') /* "a/#" also matches "a" */
-            return strcmp(fend, "/#") == 0;
-        filter = fend + 1;
-        topic = tend + 1;
-    }
 }
 
 /* Paho's thread: copy the message onto the list. */
@@ -119,7 +100,17 @@ static int wait_subscribed(struct bpt_rec *rec)
     return -ETIMEDOUT;
 }
 
-struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter)
+/* Logged in, a recorder may not read its own echo (the ACL): its QoS 1 publish after the
+ * SUBSCRIBEs is acknowledged only once the broker has processed them (one connection's packets
+ * are handled in order), whether the ACL lets the publish through or not. */
+static int wait_subscribed_as_user(struct bpt_rec *rec)
+{
+    int rc = bp_mqtt_publish(rec->mqtt, rec->probe_topic, "probe", 5, 1, false);
+    return rc == 0 ? bp_mqtt_flush(rec->mqtt, SUBSCRIBE_MS) : rc;
+}
+
+static struct bpt_rec *rec_start(struct bpt_env *env, const char *const *filters, const char *user,
+                                 const char *password)
 {
     char id[96];
     struct bpt_rec *rec = calloc(1, sizeof(*rec));
@@ -129,13 +120,18 @@ struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter)
         return NULL;
     rec->env = env;
     pthread_mutex_init(&rec->lock, NULL);
-    snprintf(rec->filter, sizeof(rec->filter), "%s", filter);
+    for (; *filters && rec->nfilters < FILTERS_MAX; filters++)
+        snprintf(rec->filters[rec->nfilters++], sizeof(rec->filters[0]), "%s", *filters);
+    snprintf(rec->user, sizeof(rec->user), "%s", user ? user : "");
     client_id(env, id, sizeof(id), "rec");
     snprintf(rec->probe_topic, sizeof(rec->probe_topic), PROBE_PREFIX "%s", id);
     /* A persistent session: QoS 1 messages published while we reconnect after a broker
      * restart are queued for us, as they are for the daemons. */
-    struct bp_mqtt_opts opts = {.url = bpt_broker_url(env),
+    struct bp_mqtt_opts opts = {.url = bpt_broker_tools_url(env),
                                 .client_id = id,
+                                .username = user ? user : BPT_OBSERVER_LOGIN,
+                                .password =
+                                    user ? password : bpt_broker_login(env, BPT_OBSERVER_LOGIN),
                                 .keepalive_s = 10,
                                 .clean_session = false,
                                 .min_retry_s = 1,
@@ -147,18 +143,37 @@ struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter)
         rc = bp_mqtt_start(rec->mqtt);
     if (rc == 0)
         rc = bp_mqtt_wait_connected(rec->mqtt, CONNECT_MS);
-    if (rc == 0)
-        rc = bp_mqtt_subscribe(rec->mqtt, filter, 1);
-    if (rc == 0)
+    for (int i = 0; rc == 0 && i < rec->nfilters; i++)
+        rc = bp_mqtt_subscribe(rec->mqtt, rec->filters[i], 1);
+    if (rc == 0 && !user)
         rc = bp_mqtt_subscribe(rec->mqtt, rec->probe_topic, 0);
     if (rc == 0)
-        rc = wait_subscribed(rec);
+        rc = user ? wait_subscribed_as_user(rec) : wait_subscribed(rec);
     if (rc != 0) {
-        bpt_note(env, "recorder for %s on %s: %s", filter, bpt_broker_url(env), strerror(-rc));
+        bpt_note(env, "recorder for %s on %s%s%s: %s", rec->filters[0], bpt_broker_tools_url(env),
+                 user ? " as " : "", user ? user : "", strerror(-rc));
         bpt_rec_free(rec);
         return NULL;
     }
     return rec;
+}
+
+struct bpt_rec *bpt_rec_new(struct bpt_env *env, const char *filter)
+{
+    const char *filters[] = {filter, NULL};
+    return rec_start(env, filters, NULL, NULL);
+}
+
+struct bpt_rec *bpt_rec_new_as(struct bpt_env *env, const char *user, const char *password,
+                               const char *const *filters)
+{
+    return rec_start(env, filters, user, password);
+}
+
+int bpt_rec_publish(struct bpt_rec *rec, const char *topic, const char *payload)
+{
+    int rc = bp_mqtt_publish(rec->mqtt, topic, payload, strlen(payload), 1, false);
+    return rc == 0 ? bp_mqtt_flush(rec->mqtt, FLUSH_MS) : rc;
 }
 
 static void free_list(struct rec_msg *m)
@@ -185,26 +200,31 @@ void bpt_rec_free(struct bpt_rec *rec)
     free(rec);
 }
 
-static bool msg_matches(const struct rec_msg *m, const char *topic_filter,
-                        const char *const *needles)
+/* What a wanted message has: substrings of its payload, or "key=value" JSON fields. */
+struct want {
+    const char *const *needles;
+    const char *const *fields;
+};
+
+static bool msg_matches(const struct rec_msg *m, const char *topic_filter, const struct want *w)
 {
     if (!bpt_topic_matches(topic_filter, m->topic))
         return false;
-    for (size_t i = 0; needles && needles[i]; i++)
-        if (!strstr(m->payload, needles[i]))
+    for (size_t i = 0; w->needles && w->needles[i]; i++)
+        if (!strstr(m->payload, w->needles[i]))
             return false;
-    return true;
+    return !w->fields || bpt_json_fields(m->payload, w->fields, NULL, 0);
 }
 
 /* A copy of the newest matching payload and the number of matches; call with the lock held. */
-static char *find_locked(struct bpt_rec *rec, const char *topic_filter, const char *const *needles,
+static char *find_locked(struct bpt_rec *rec, const char *topic_filter, const struct want *w,
                          int *count)
 {
     const struct rec_msg *newest = NULL;
 
     *count = 0;
     for (const struct rec_msg *m = rec->head; m; m = m->next) {
-        if (msg_matches(m, topic_filter, needles)) {
+        if (msg_matches(m, topic_filter, w)) {
             newest = m;
             (*count)++;
         }
@@ -212,8 +232,8 @@ static char *find_locked(struct bpt_rec *rec, const char *topic_filter, const ch
     return newest ? strdup(newest->payload) : NULL;
 }
 
-char *bpt_rec_wait(struct bpt_rec *rec, const char *topic_filter, const char *const *needles,
-                   int64_t timeout_ms)
+static char *wait_for(struct bpt_rec *rec, const char *topic_filter, const struct want *w,
+                      int64_t timeout_ms)
 {
     int64_t deadline = bp_mono_ms() + timeout_ms;
     char *found;
@@ -221,7 +241,7 @@ char *bpt_rec_wait(struct bpt_rec *rec, const char *topic_filter, const char *co
 
     for (;;) {
         pthread_mutex_lock(&rec->lock);
-        found = find_locked(rec, topic_filter, needles, &count);
+        found = find_locked(rec, topic_filter, w, &count);
         pthread_mutex_unlock(&rec->lock);
         if (found || bp_mono_ms() >= deadline)
             return found;
@@ -229,14 +249,47 @@ char *bpt_rec_wait(struct bpt_rec *rec, const char *topic_filter, const char *co
     }
 }
 
+char *bpt_rec_wait(struct bpt_rec *rec, const char *topic_filter, const char *const *needles,
+                   int64_t timeout_ms)
+{
+    struct want w = {.needles = needles};
+    return wait_for(rec, topic_filter, &w, timeout_ms);
+}
+
 int bpt_rec_count(struct bpt_rec *rec, const char *topic_filter, const char *const *needles)
 {
+    struct want w = {.needles = needles};
     int count;
 
     pthread_mutex_lock(&rec->lock);
-    free(find_locked(rec, topic_filter, needles, &count));
+    free(find_locked(rec, topic_filter, &w, &count));
     pthread_mutex_unlock(&rec->lock);
     return count;
+}
+
+char *bpt_rec_wait_fields(struct bpt_rec *rec, const char *topic_filter, int64_t timeout_ms,
+                          const char *const *fields)
+{
+    struct want w = {.fields = fields};
+    return wait_for(rec, topic_filter, &w, timeout_ms);
+}
+
+void bpt_expect_msg_at(struct bpt_rec *rec, const char *file, int line, const char *topic_filter,
+                       int64_t timeout_ms, const char *const *fields)
+{
+    char *found = bpt_rec_wait_fields(rec, topic_filter, timeout_ms, fields);
+    if (found) {
+        free(found);
+        return;
+    }
+    struct want any = {0};
+    char why[300] = "nothing at all on that topic";
+    char *last = wait_for(rec, topic_filter, &any, 0);
+    if (last)
+        bpt_json_fields(last, fields, why, sizeof(why));
+    bpt_fail(rec->env, file, line, "no message on %s with %s%s within %lld ms (the newest: %s: %s)",
+             topic_filter, fields[0] ? fields[0] : "", fields[0] && fields[1] ? ", ..." : "",
+             (long long)timeout_ms, last ? last : "none", why);
 }
 
 void bpt_rec_clear(struct bpt_rec *rec)
@@ -250,38 +303,71 @@ void bpt_rec_clear(struct bpt_rec *rec)
     free_list(old);
 }
 
+/* Disconnects and frees one kept publisher (nothing if the slot is empty). */
+static void pub_close(struct bpt_pub *p)
+{
+    if (!p->mqtt)
+        return;
+    bp_mqtt_stop(p->mqtt, 1000);
+    bp_mqtt_free(p->mqtt);
+    p->mqtt = NULL;
+}
+
 void bpt_publisher_drop(struct bpt_env *env)
 {
-    if (!env->pub)
-        return;
-    bp_mqtt_stop(env->pub, 1000);
-    bp_mqtt_free(env->pub);
-    env->pub = NULL;
+    for (int i = 0; i < BPT_MAX_PUBS; i++)
+        pub_close(&env->pubs[i]);
+}
+
+/* The kept client of user, or a free slot for it (the oldest one is dropped when all are
+ * taken). */
+static struct bpt_pub *pub_slot(struct bpt_env *env, const char *user)
+{
+    struct bpt_pub *free_slot = NULL;
+    for (int i = 0; i < BPT_MAX_PUBS; i++) {
+        if (env->pubs[i].mqtt && strcmp(env->pubs[i].user, user) == 0)
+            return &env->pubs[i];
+        if (!env->pubs[i].mqtt && !free_slot)
+            free_slot = &env->pubs[i];
+    }
+    if (!free_slot) {
+        free_slot = &env->pubs[0];
+        pub_close(free_slot);
+    }
+    snprintf(free_slot->user, sizeof(free_slot->user), "%s", user);
+    return free_slot;
 }
 
 /* Paho makes each new client in a process wait up to ~2 s for its CONNACK (its receive
- * thread polls with a 1 s timeout), so one publisher is kept per broker instance. */
-static int publisher(struct bpt_env *env, struct bp_mqtt **out)
+ * thread polls with a 1 s timeout), so one publisher per login is kept per broker instance. */
+static int publisher(struct bpt_env *env, const char *topic, struct bp_mqtt **out)
 {
-    char id[96];
+    char id[96], user[80];
     int rc = 0;
 
-    if (!env->pub) {
+    bpt_broker_login_for_topic(topic, user, sizeof(user));
+    const char *password = bpt_broker_login(env, user);
+    if (!password)
+        return -EACCES;
+    struct bpt_pub *p = pub_slot(env, user);
+    if (!p->mqtt) {
         client_id(env, id, sizeof(id), "pub");
-        struct bp_mqtt_opts opts = {.url = bpt_broker_url(env),
+        struct bp_mqtt_opts opts = {.url = bpt_broker_tools_url(env),
                                     .client_id = id,
+                                    .username = user,
+                                    .password = password,
                                     .clean_session = true,
                                     .min_retry_s = 1,
                                     .max_retry_s = 2};
-        rc = bp_mqtt_new(&opts, &env->pub);
+        rc = bp_mqtt_new(&opts, &p->mqtt);
         if (rc == 0)
-            rc = bp_mqtt_start(env->pub);
+            rc = bp_mqtt_start(p->mqtt);
     }
     if (rc == 0)
-        rc = bp_mqtt_wait_connected(env->pub, CONNECT_MS);
+        rc = bp_mqtt_wait_connected(p->mqtt, CONNECT_MS);
     if (rc != 0)
-        bpt_publisher_drop(env);
-    *out = env->pub;
+        pub_close(p);
+    *out = p->mqtt;
     return rc;
 }
 
@@ -289,7 +375,7 @@ int bpt_publish(struct bpt_env *env, const char *topic, const void *payload, siz
                 bool retain)
 {
     struct bp_mqtt *m;
-    int rc = publisher(env, &m);
+    int rc = publisher(env, topic, &m);
 
     if (rc == 0)
         rc = bp_mqtt_publish(m, topic, payload, len, qos, retain);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 static const char *agent_id(const struct bpt_stack *s)
@@ -15,17 +16,31 @@ static const char *agent_id(const struct bpt_stack *s)
     return s->opts.agent_id ? s->opts.agent_id : "agent-1";
 }
 
+static const char *collector_bin(const struct bpt_stack *s)
+{
+    return s->opts.collector_bin ? s->opts.collector_bin : BPT_COLLECTOR_BIN;
+}
+
+static const char *agent_bin(const struct bpt_stack *s)
+{
+    return s->opts.agent_bin ? s->opts.agent_bin : BPT_AGENT_BIN;
+}
+
 static int write_collector_ini(struct bpt_stack *s)
 {
     s->http_port = bpt_free_port(); /* the default 127.0.0.1:8080 could be taken */
+    const char *password = bpt_broker_login(s->env, BPT_COLLECTOR_LOGIN);
+    if (!password)
+        return -EIO;
     const char *path =
         bpt_write_file(s->env, "collector.ini",
                        "[collector]\nid = collector-1\nlog_level = debug\nstats_interval = 500ms\n"
                        "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\n"
+                       "username = " BPT_COLLECTOR_LOGIN "\npassword = %s\n"
                        "[database]\nconninfo = %s\nretry = 200ms\n"
                        "[http]\nlisten = 127.0.0.1:%d\n%s\n"
                        "[rules]\nsummary_interval = 100ms\nreconnect_grace = 5s\n%s%s\n",
-                       bpt_broker_url(s->env), bpt_pg_conninfo(s->env), s->http_port,
+                       bpt_broker_url(s->env), password, bpt_pg_conninfo(s->env), s->http_port,
                        s->opts.http_extra ? s->opts.http_extra : "",
                        s->opts.resource_checks ? ""
                                                : "cpu_warn = 10000\ncpu_crit = 10000\n"
@@ -56,15 +71,19 @@ int bpt_stack_write_agent_ini(struct bpt_stack *s)
         return -E2BIG;
     snprintf(s->notify_socket, sizeof(s->notify_socket), "%s/agent/notify.sock",
              bpt_env_dir(s->env));
+    /* Its own login (username = agent id), as deploy/add-agent.sh makes them. */
+    const char *password = bpt_broker_login(s->env, agent_id(s));
+    if (!password)
+        return -EIO;
     const char *path = bpt_write_file(
         s->env, "agent.ini",
         "[agent]\nid = %s\nhost = test-host\nheartbeat = %s\nstats = 1s\n"
         "state_dir = %s/agent\nnotify_socket = %s\nlog_level = debug\n%s\n"
-        "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\n%s",
+        "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\nusername = %s\npassword = %s\n%s",
         agent_id(s), s->opts.heartbeat ? s->opts.heartbeat : "500ms", bpt_env_dir(s->env),
         s->notify_socket, s->opts.agent_extra ? s->opts.agent_extra : "", bpt_broker_url(s->env),
-        bots);
-    if (!path)
+        agent_id(s), password, bots);
+    if (!path || chmod(path, 0600) != 0) /* it holds a password: the agent refuses it else */
         return -EIO;
     snprintf(s->agent_ini, sizeof(s->agent_ini), "%s", path);
     return 0;
@@ -76,7 +95,7 @@ int bpt_stack_start_collector(struct bpt_stack *s)
     if (!rec)
         return -EIO;
     bpt_rec_clear(rec);
-    char *argv[] = {BPT_COLLECTOR_BIN, "-c", s->collector_ini, NULL};
+    char *argv[] = {(char *)collector_bin(s), "-c", s->collector_ini, NULL};
     pid_t pid = bpt_spawn(s->env, "collector", argv);
     const char *online[] = {"\"online\"", NULL};
     char *m = pid > 0 ? bpt_rec_wait(rec, BPT_ROOT "/collector/state", online, 30000) : NULL;
@@ -93,7 +112,7 @@ int bpt_stack_start_agent(struct bpt_stack *s)
     if (!rec)
         return -EIO;
     bpt_rec_clear(rec);
-    char *argv[] = {BPT_AGENT_BIN, "-c", s->agent_ini, NULL};
+    char *argv[] = {(char *)agent_bin(s), "-c", s->agent_ini, NULL};
     pid_t pid = bpt_spawn(s->env, "agent", argv);
     const char *online[] = {"\"online\":true", NULL};
     char *m = pid > 0 ? bpt_rec_wait(rec, topic, online, 20000) : NULL;
@@ -116,10 +135,20 @@ int bpt_stack_start_bot(struct bpt_stack *s, const char *bot)
 
 int bpt_stack_trade(struct bpt_stack *s, const char *bot, const char *trade_id)
 {
-    char *argv[] = {
-        BPT_AGENT_BIN, "notify", "--socket",       s->notify_socket, "--bot",    (char *)bot,
-        "trade",       "--id",   (char *)trade_id, "--symbol",       "BTC-USDT", "--side",
-        "buy",         NULL};
+    char *argv[] = {(char *)agent_bin(s),
+                    "notify",
+                    "--socket",
+                    s->notify_socket,
+                    "--bot",
+                    (char *)bot,
+                    "trade",
+                    "--id",
+                    (char *)trade_id,
+                    "--symbol",
+                    "BTC-USDT",
+                    "--side",
+                    "buy",
+                    NULL};
     char *out = NULL;
     int rc = bpt_run(s->env, argv, 10000, &out);
     if (rc != 0)
@@ -148,6 +177,8 @@ int bpt_stack_start(struct bpt_env *env, const struct bpt_stack_opts *opts, stru
     if (!s->opts.bots[0])
         s->opts.bots[0] = "bot-1";
     int rc;
+    if (!bpt_broker_login(env, agent_id(s))) /* known at start: no reload needed */
+        return -EIO;
     if ((rc = bpt_broker_start(env)) < 0 || (rc = bpt_pg_start(env)) < 0)
         return rc;
     if ((rc = write_collector_ini(s)) < 0 || (rc = bpt_stack_write_agent_ini(s)) < 0)

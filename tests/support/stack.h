@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The whole botpulse stack for an integration test, on top of the fixture: mosquitto,
  * PostgreSQL, the collector, one agent and its bots (each bot a plain `sleep` process with a
- * pid file, so a test can kill it), with config files written into the env dir. */
+ * pid file, so a test can kill it), with config files written into the env dir. The collector
+ * and the agent log in to the broker as the shipped ACL expects (BPT_COLLECTOR_LOGIN; the
+ * agent under its id), each with its own password. */
 #ifndef BPT_STACK_H
 #define BPT_STACK_H
 
@@ -28,6 +30,10 @@ struct bpt_stack_opts {
     bool no_pid_file[BPT_MAX_BOTS];
     const char *http_extra;  /* INI lines added to collector.ini's [http] (token = …) */
     const char *agent_extra; /* INI lines added to agent.ini's [agent] (command keys) */
+    /* Binaries to run instead of the build's (e.g. the installed /usr/bin ones). NULL = the
+     * build's. */
+    const char *collector_bin;
+    const char *agent_bin;
 };
 
 struct bpt_stack {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent_config.h"
@@ -173,12 +174,91 @@ static void test_rate_limit(void **state)
     free(json);
 }
 
+static const char *nonce_path(const struct fx *x)
+{
+    static char path[128];
+    snprintf(path, sizeof(path), "%s/command-nonces", x->dir);
+    return path;
+}
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+/* The nonce file says which commands ran: 0600 whatever the umask, also once rewritten, and
+ * one that was left 0644 by an older agent is made 0600 at start. */
+static void test_nonce_file_is_private(void **state)
+{
+    struct fx *x = *state;
+    mode_t old = umask(022);
+    char reason[160];
+    for (int i = 0; i < 80; i++) { /* past 64 appends the file is rewritten */
+        char nonce[32];
+        snprintf(nonce, sizeof(nonce), "nonce-%012d", 100 + i);
+        char *json = craft(x->sk, "agent-1", "bot-1", "restart", nonce, NOW, 60000);
+        check(x, json, MONO + i * 3600001LL, reason);
+        free(json);
+        assert_int_equal(mode_of(nonce_path(x)), 0600);
+    }
+    agent_commands_free(x->c);
+    x->c = NULL;
+    assert_int_equal(chmod(nonce_path(x), 0644), 0);
+    assert_int_equal(agent_commands_new(&x->cfg, NOW, &x->c), 0);
+    assert_int_equal(mode_of(nonce_path(x)), 0600);
+    umask(old);
+}
+
+/* A line that does not read back refuses the start: skipped, it would let its command run
+ * again. */
+static void test_corrupted_nonce_file_refuses_start(void **state)
+{
+    struct fx *x = *state;
+    char *json = craft(x->sk, "agent-1", "bot-1", "restart", "nonce-000000000021", NOW, 60000);
+    char reason[160];
+    assert_int_equal(check(x, json, MONO, reason), 0);
+    agent_commands_free(x->c);
+    x->c = NULL;
+    static const char *const bad[] = {
+        "nonce-000000000021 1767225661234\ngarbage\n",
+        "nonce-000000000021 17672256612\xff"
+        "4\n",
+        "nonce-000000000021 1767225661234\nnonce-0000000000", /* torn, no newline */
+        "short 1767225661234\n",
+        "nonce-000000000021  1767225661234\n",
+        "nonce-000000000021 1767225661234 extra\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        FILE *f = fopen(nonce_path(x), "w");
+        assert_non_null(f);
+        fputs(bad[i], f);
+        fclose(f);
+        struct agent_commands *c = NULL;
+        if (agent_commands_new(&x->cfg, NOW, &c) != -EBADMSG)
+            fail_msg("the agent started on a corrupted nonce file: '%s'", bad[i]);
+        assert_null(c);
+    }
+    /* the intact file: the agent starts and still refuses the replay */
+    FILE *f = fopen(nonce_path(x), "w");
+    assert_non_null(f);
+    fputs("nonce-000000000021 1767225691234\n", f);
+    fclose(f);
+    assert_int_equal(agent_commands_new(&x->cfg, NOW, &x->c), 0);
+    assert_int_equal(check(x, json, MONO, reason), -EPERM);
+    assert_string_equal(reason, "replayed nonce");
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_valid_then_replayed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nonce_file_is_private, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupted_nonce_file_refuses_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

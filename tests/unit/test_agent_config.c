@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char path[64];
@@ -232,6 +233,84 @@ static void test_evidence_sources(void **state)
              "probe_timeout = 10s\n",
              head);
     expect_error(buf, "probe_timeout: longer than probe_interval");
+    /* pass_env: names of the agent's variables its commands also get (agent_spawn.h). */
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\npass_env = VIRTUAL_ENV, DOCKER_HOST\n",
+             head);
+    assert_int_equal(write_ini(buf), 0);
+    assert_string_equal(cfg.bots[0].pass_env, "VIRTUAL_ENV, DOCKER_HOST");
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\npass_env = A=B\n", head);
+    expect_error(buf, "[bot b1] pass_env: 'A=B' is not a variable name");
+    /* notify_user: a user name (looked up now) or a uid; unset, anyone may notify. */
+    snprintf(buf, sizeof(buf),
+             "%s[bot b1]\npid_file = /p\n[bot b2]\npid_file = /p\n"
+             "notify_user = root\n[bot b3]\npid_file = /p\nnotify_user = 1234\n",
+             head);
+    assert_int_equal(write_ini(buf), 0);
+    assert_false(cfg.bots[0].has_notify_uid);
+    assert_true(cfg.bots[1].has_notify_uid);
+    assert_int_equal(cfg.bots[1].notify_uid, 0);
+    assert_true(cfg.bots[2].has_notify_uid);
+    assert_int_equal(cfg.bots[2].notify_uid, 1234);
+    snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nnotify_user = no-such-user-here\n",
+             head);
+    expect_error(buf, "[bot b1] notify_user: no user 'no-such-user-here'");
+}
+
+/* Writes text to a file of that mode; returns its path (static). */
+static const char *file_with_mode(const char *name, const char *text, mode_t mode)
+{
+    static char p[2][64];
+    static int k;
+    char *out = p[k++ % 2];
+    snprintf(out, 64, "/tmp/bp-agent-%s-%d", name, (int)getpid());
+    FILE *f = fopen(out, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(out, mode), 0);
+    return out;
+}
+
+/* The broker password: from a private file, or inline in a private ini; never readable by
+ * the group or others (only the running agent checks: notify and check do not need it). */
+static void test_mqtt_password_secrecy(void **state)
+{
+    char buf[1024];
+    const char *bot = "[bot b1]\nprocess_name = x\n";
+    const char *pw = file_with_mode("pw", "s3cret\n", 0600);
+    snprintf(buf, sizeof(buf),
+             "[agent]\nid = a1\n[mqtt]\nurl = tcp://b:1883\npassword_file = %s\n%s", pw, bot);
+    const char *ini = file_with_mode("ini", buf, 0644);
+    assert_int_equal(agent_config_load(ini, &cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.mqtt.password, "");
+    assert_int_equal(agent_config_load_secrets(&cfg, ini, err, sizeof(err)), 0);
+    assert_string_equal(cfg.mqtt.password, "s3cret");
+    chmod(pw, 0640);
+    assert_int_equal(agent_config_load(ini, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(agent_config_load_secrets(&cfg, ini, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "[mqtt] password_file: "));
+    assert_non_null(strstr(err, "mode 0640 gives its group access"));
+    assert_null(strstr(err, "s3cret"));
+    unlink(pw);
+    unlink(ini);
+
+    snprintf(buf, sizeof(buf),
+             "[agent]\nid = a1\n[mqtt]\nurl = tcp://b:1883\npassword = s3cret\n%s", bot);
+    ini = file_with_mode("ini", buf, 0644);
+    assert_int_equal(agent_config_load(ini, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(agent_config_load_secrets(&cfg, ini, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "holds [mqtt] password inline, but its mode 0644"));
+    chmod(ini, 0600);
+    assert_int_equal(agent_config_load_secrets(&cfg, ini, err, sizeof(err)), 0);
+    unlink(ini);
+
+    snprintf(buf, sizeof(buf),
+             "[agent]\nid = a1\n[mqtt]\nurl = tcp://b:1883\npassword = x\npassword_file = /p\n%s",
+             bot);
+    expect_error(buf, "[mqtt] password_file: set either it or password");
+    snprintf(buf, sizeof(buf),
+             "[agent]\nid = a1\n[mqtt]\nurl = tcp://b:1883\npassword_file = p\n%s", bot);
+    expect_error(buf, "[mqtt] password_file: must be an absolute path");
 }
 
 static void test_too_many_bots(void **state)
@@ -360,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_evidence_sources),
         cmocka_unit_test(test_too_many_bots),
+        cmocka_unit_test(test_mqtt_password_secrecy),
         cmocka_unit_test(test_diff_same),
         cmocka_unit_test(test_diff_bots),
         cmocka_unit_test(test_diff_live_agent_keys),

@@ -250,7 +250,8 @@ static void *client_thread(void *arg)
     return NULL;
 }
 
-static void echo_handler(void *ctx, const char *req, size_t len, char *out, size_t outlen)
+static void echo_handler(void *ctx, const struct agent_notify_peer *peer, const char *req,
+                         size_t len, char *out, size_t outlen)
 {
     struct agent_notify_req r;
     char err[200];

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,10 +355,15 @@ static void test_unit_restarted_under_new_pid(void **state)
     write_procs(dir, "200\n100\n");
     assert_int_equal(refresh_one(&w, &env), 1);
     assert_int_equal(w.pid, 200);
+    assert_int_equal(agent_procwatch_restarts(&w), 0);
+    assert_int_equal(agent_procwatch_pidfd(&w), -1); /* a fixture tree: no pidfds */
     /* systemctl restart: the cgroup lists the new main process only. */
     write_procs(dir, "300\n");
     assert_int_equal(refresh_one(&w, &env), 1);
     assert_int_equal(w.pid, 300);
+    assert_int_equal(agent_procwatch_restarts(&w), 1);
+    assert_int_equal(refresh_one(&w, &env), 1);
+    assert_int_equal(agent_procwatch_restarts(&w), 1); /* the same one: no new restart */
     /* systemctl stop: the cgroup is removed. */
     char path[256];
     snprintf(path, sizeof(path), "%s/cgroup.procs", sub);
@@ -430,8 +436,11 @@ static void test_real_restart_under_new_pid(void **state)
     assert_int_equal(byname.pid, first);
     assert_true(agent_procwatch_rss_kb(&byname, &env) > 0);
 
+    assert_int_equal(agent_procwatch_restarts(&byfile), 0);
+
     reap(first);
     assert_int_equal(agent_procwatch_refresh(ws, 2, &env), 0);
+    assert_int_equal(agent_procwatch_restarts(&byfile), 0); /* gone is not restarted */
 
     pid_t second = spawn_named(name);
     write_pidfile(pidfile, second);
@@ -439,7 +448,50 @@ static void test_real_restart_under_new_pid(void **state)
     assert_int_equal(agent_procwatch_refresh(ws, 2, &env), 2);
     assert_int_equal(byfile.pid, second);
     assert_int_equal(byname.pid, second);
+    assert_int_equal(agent_procwatch_restarts(&byfile), 1);
+    assert_int_equal(agent_procwatch_restarts(&byname), 1);
     reap(second);
+    unlink(pidfile);
+    agent_procwatch_cleanup(&byfile);
+    agent_procwatch_cleanup(&byname);
+}
+
+/* The pidfd of a found process is readable the moment it exits (no refresh needed to see it),
+ * is closed once a refresh finds it gone, and a new process gets a new one. */
+static void test_real_exit_seen_through_pidfd(void **state)
+{
+    char name[16], pidfile[] = "/tmp/bp-agent-pidfd-XXXXXX";
+    int fd = mkstemp(pidfile);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(name, sizeof(name), "bpx-%d", (int)getpid() % 100000);
+    struct agent_proc_env env;
+    agent_proc_env_init(&env, "/proc");
+    assert_true(env.pidfds);
+    struct agent_procwatch w;
+    agent_procwatch_init(&w, "exit", pidfile, NULL);
+    pid_t first = spawn_named(name);
+    write_pidfile(pidfile, first);
+    assert_int_equal(refresh_one(&w, &env), 1);
+    int pfd = agent_procwatch_pidfd(&w);
+    assert_true(pfd >= 0);
+    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 0), 0); /* alive: not readable */
+    kill(first, SIGKILL);
+    assert_int_equal(poll(&p, 1, 10000), 1); /* dead (a zombie, not reaped yet): readable */
+    agent_procwatch_pidfd_fired(&w);
+    assert_int_equal(agent_procwatch_pidfd(&w), -1);
+    assert_int_equal(refresh_one(&w, &env), 0); /* a zombie is not alive */
+    waitpid(first, NULL, 0);
+    pid_t second = spawn_named(name);
+    write_pidfile(pidfile, second);
+    assert_int_equal(refresh_one(&w, &env), 1);
+    assert_true(agent_procwatch_pidfd(&w) >= 0);
+    assert_int_equal(agent_procwatch_restarts(&w), 1);
+    reap(second);
+    assert_int_equal(refresh_one(&w, &env), 0);
+    assert_int_equal(agent_procwatch_pidfd(&w), -1);
+    agent_procwatch_cleanup(&w);
     unlink(pidfile);
 }
 
@@ -528,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_pid_file_in_tree),
         cmocka_unit_test(test_real_restart_under_new_pid),
         cmocka_unit_test(test_real_restart_by_cmdline),
+        cmocka_unit_test(test_real_exit_seen_through_pidfd),
         cmocka_unit_test(test_real_cpu_pct_of_self),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
  * command makes, the tables it prints and the exit code each answer means. */
 #include "ctl_args.h"
 #include "ctl_format.h"
+#include "ctl_report.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,10 @@
 
 #define NOW 1700000000000LL
 
-static int parse(struct ctl_cmd *c, char *err, const char *line)
+/* Parses "botpulse-ctl LINE" (words split at spaces) with $BOTPULSE_TOKEN and $BOTPULSE_URL
+ * as given (NULL: unset). */
+static int parse_env(struct ctl_cmd *c, char *err, const char *token, const char *url,
+                     const char *line)
 {
     char buf[512], *argv[32];
     int argc = 0;
@@ -25,7 +29,13 @@ static int parse(struct ctl_cmd *c, char *err, const char *line)
     for (char *w = strtok_r(buf, " ", &save); w && argc < 31; w = strtok_r(NULL, " ", &save))
         argv[argc++] = w;
     argv[argc] = NULL;
-    return ctl_args_parse(argc, argv, NULL, NOW, c, err, 256);
+    struct ctl_env env = {.token = token, .url = url};
+    return ctl_args_parse(argc, argv, &env, NOW, c, err, 256);
+}
+
+static int parse(struct ctl_cmd *c, char *err, const char *line)
+{
+    return parse_env(c, err, NULL, NULL, line);
 }
 
 static void expect_request(const char *line, const char *method, const char *path)
@@ -112,6 +122,8 @@ static void test_usage_errors(void **state)
     expect_usage_error("status --url ftp://x", "--url");
     expect_usage_error("status --url", "--url needs a value");
     expect_usage_error("status --verbose", "unknown option");
+    expect_usage_error("recheck b --token a --token-file /f", "give one");
+    expect_usage_error("recheck b --token-file", "--token-file needs a value");
 }
 
 static void test_options_and_defaults(void **state)
@@ -119,7 +131,8 @@ static void test_options_and_defaults(void **state)
     struct ctl_cmd c;
     char err[256];
     char *argv[] = {"botpulse-ctl", "bot", "b1", "--url", "http://h:9/", NULL};
-    assert_int_equal(ctl_args_parse(5, argv, "env-token", NOW, &c, err, sizeof(err)), 0);
+    struct ctl_env env = {.token = "env-token"};
+    assert_int_equal(ctl_args_parse(5, argv, &env, NOW, &c, err, sizeof(err)), 0);
     assert_string_equal(c.url, "http://h:9");
     assert_string_equal(c.token, "env-token");
     assert_false(c.json);
@@ -129,6 +142,23 @@ static void test_options_and_defaults(void **state)
     assert_string_equal(c.url, "http://127.0.0.1:8080");
     assert_int_equal(parse(&c, err, "status --help"), 0);
     assert_int_equal(c.verb, CTL_HELP);
+    assert_int_equal(parse(&c, err, "--version"), 0);
+    assert_int_equal(c.verb, CTL_VERSION);
+    /* $BOTPULSE_URL and $BOTPULSE_TOKEN; --url, --token and --token-file win over them */
+    assert_int_equal(parse_env(&c, err, "env-token", "http://central:8080/", "status"), 0);
+    assert_string_equal(c.url, "http://central:8080");
+    assert_string_equal(c.token, "env-token");
+    assert_false(c.token_on_argv);
+    assert_int_equal(parse_env(&c, err, NULL, "http://central:8080", "--url http://o:1 status"), 0);
+    assert_string_equal(c.url, "http://o:1");
+    assert_int_equal(parse_env(&c, err, "env-token", NULL, "recheck b1 --token-file /etc/t"), 0);
+    assert_string_equal(c.token_file, "/etc/t");
+    assert_string_equal(c.token, ""); /* main reads the file */
+    assert_int_equal(parse_env(&c, err, "env-token", NULL, "recheck b1 --token cli"), 0);
+    assert_string_equal(c.token, "cli");
+    assert_true(c.token_on_argv);
+    assert_int_equal(parse_env(&c, err, NULL, "ftp://x", "status"), -EINVAL);
+    assert_non_null(strstr(err, "--url"));
     int64_t t;
     assert_int_equal(ctl_parse_since("90s", NOW, &t), 0);
     assert_int_equal(t, NOW - 90000);

@@ -3,6 +3,9 @@
  * that does not answer (or is not running) turns into 503 after [http] timeout, not a hang. */
 #include "engine.h"
 #include "http_server.h"
+#include "ingest.h"
+#include "queue.h"
+#include "settings.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,7 +86,7 @@ static int setup(void **state)
     fx->cfg.summary_interval_ms = 1000;
     fx->q = bp_queue_new(64);
     fx->ingest = col_ingest_new("botpulse/v1", fx->q);
-    assert_int_equal(col_engine_new(&fx->cfg, NULL, NULL, fx->ingest, &fx->e), 0);
+    assert_int_equal(col_engine_new(&fx->cfg, NULL, fx->ingest, &fx->e), 0);
     struct col_http_opts o = {.cfg = &fx->cfg, .queue = fx->q, .ingest = fx->ingest};
     assert_int_equal(col_http_server_start(&o, &fx->http), 0);
     *state = fx;

@@ -2,6 +2,7 @@
 /* Operator's restarts: the body's grammar, the per-bot rate limit on a fake clock, and every
  * refusal (no signing key, unknown bot, agent offline, no broker) before anything is sent. */
 #include "http_commands.h"
+#include "fleet.h"
 #include "manual.h"
 
 #include <setjmp.h>
@@ -64,32 +65,24 @@ static void test_refusals_send_nothing(void **state)
 {
     (void)state;
     struct col_manual *m = col_manual_new(30000);
-    struct col_query *qr = col_query_new(COL_Q_RESTART);
+    struct col_manual_order o = {.action = COL_REC_RESTART};
     struct col_agent agent = {.id = "agent-1", .offline = true};
     struct col_bot bot = {.id = "b1", .agent = &agent};
     assert_non_null(m);
-    assert_non_null(qr);
     /* no commander: recovery is not configured, whatever else holds */
-    col_manual_answer(m, NULL, &bot, false, qr, 0);
-    assert_int_equal(qr->rc, -ENOTSUP);
+    assert_int_equal(col_manual_answer(m, NULL, &bot, false, &o, 0), -ENOTSUP);
     struct col_commander *fake = (struct col_commander *)&agent; /* never dereferenced here */
-    col_manual_answer(m, fake, NULL, false, qr, 0);
-    assert_int_equal(qr->rc, -ENOENT);
-    col_manual_answer(m, fake, &bot, false, qr, 0);
-    assert_int_equal(qr->rc, -EHOSTDOWN);
+    assert_int_equal(col_manual_answer(m, fake, NULL, false, &o, 0), -ENOENT);
+    assert_int_equal(col_manual_answer(m, fake, &bot, false, &o, 0), -EHOSTDOWN);
     bot.agent = NULL;
-    col_manual_answer(m, fake, &bot, false, qr, 0);
-    assert_int_equal(qr->rc, -EHOSTDOWN);
+    assert_int_equal(col_manual_answer(m, fake, &bot, false, &o, 0), -EHOSTDOWN);
     bot.agent = &agent;
     agent.offline = false;
-    col_manual_answer(m, fake, &bot, true, qr, 0);
-    assert_int_equal(qr->rc, -EAGAIN);
+    assert_int_equal(col_manual_answer(m, fake, &bot, true, &o, 0), -EAGAIN);
     assert_int_equal(col_manual_note_sent(m, "b1", 0), 0);
-    col_manual_answer(m, fake, &bot, false, qr, 5000);
-    assert_int_equal(qr->rc, -EBUSY);
-    assert_int_equal(qr->retry_ms, 25000);
-    assert_string_equal(qr->nonce, "");
-    col_query_release(qr);
+    assert_int_equal(col_manual_answer(m, fake, &bot, false, &o, 5000), -EBUSY);
+    assert_int_equal(o.retry_ms, 25000);
+    assert_string_equal(o.nonce, "");
     col_manual_free(m);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* /metrics rendering: the exact series a scraper sees, escaping, and HELP/TYPE for each family. */
 #include "metrics.h"
+#include "query.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,12 +17,12 @@
 static void view(struct col_bot_view *v, const char *id, enum col_status st)
 {
     memset(v, 0, sizeof(*v));
-    snprintf(v->id, sizeof(v->id), "%s", id);
-    snprintf(v->agent, sizeof(v->agent), "agent-1");
-    snprintf(v->account, sizeof(v->account), "acct");
-    snprintf(v->exchange, sizeof(v->exchange), "bitmart");
-    snprintf(v->host, sizeof(v->host), "vps-1");
-    v->status = st;
+    snprintf(v->snap.id, sizeof(v->snap.id), "%s", id);
+    snprintf(v->snap.agent, sizeof(v->snap.agent), "agent-1");
+    snprintf(v->snap.account, sizeof(v->snap.account), "acct");
+    snprintf(v->snap.exchange, sizeof(v->snap.exchange), "bitmart");
+    snprintf(v->snap.host, sizeof(v->snap.host), "vps-1");
+    v->snap.status = st;
 }
 
 /* bot-2's open alerts: one per failing check, each counted */
@@ -69,8 +70,8 @@ static void test_per_bot_series(void **state)
 {
     struct col_bot_view v[2];
     view(&v[0], "bot-1", COL_ST_HEALTHY);
-    v[0].last_heartbeat = NOW - 1500;
-    v[0].last_trade = NOW - 60000;
+    v[0].snap.last_heartbeat = NOW - 1500;
+    v[0].snap.last_trade = NOW - 60000;
     view(&v[1], "bot-2", COL_ST_DOWN);
     char *s = render(v, 2);
     has(s, "botpulse_bot_status{bot=\"bot-1\",agent=\"agent-1\",account=\"acct\","
@@ -118,7 +119,7 @@ static void test_help_and_type_for_every_family(void **state)
 {
     struct col_bot_view v[1];
     view(&v[0], "bot-1", COL_ST_STALE);
-    v[0].last_heartbeat = NOW;
+    v[0].snap.last_heartbeat = NOW;
     char *s = render(v, 1);
     char *lines = strdup(s);
     int samples = 0;
@@ -147,7 +148,7 @@ static void test_label_values_are_escaped(void **state)
     assert_string_equal(buf, "a\\\"b\\\\c\\nd");
     struct col_bot_view v[1];
     view(&v[0], "bot-1", COL_ST_HEALTHY);
-    snprintf(v[0].host, sizeof(v[0].host), "evil\"host\\\n");
+    snprintf(v[0].snap.host, sizeof(v[0].snap.host), "evil\"host\\\n");
     char *s = render(v, 1);
     has(s, "host=\"evil\\\"host\\\\\\n\",status=\"healthy\"} 1\n");
     free(s);

@@ -401,6 +401,31 @@ static void test_encode_heartbeat_writes_defaults(void **state)
     free(s);
 }
 
+/* proc.restarts (added compatibly to v1): written only when flagged, flagged only when there;
+ * a heartbeat without it (an older agent) still decodes. */
+static void test_heartbeat_restarts(void **state)
+{
+    struct bp_msg m;
+    decode_ok("{\"v\":1,\"type\":\"heartbeat\",\"agent\":\"a\",\"bot\":\"b\",\"boot\":\"x\","
+              "\"seq\":1,\"ts\":9,\"interval_ms\":100,\"proc\":{\"alive\":false}}",
+              &m);
+    assert_false(m.u.heartbeat.proc.has_restarts);
+    m.u.heartbeat.proc.has_restarts = true;
+    m.u.heartbeat.proc.restarts = 7;
+    char *s = bp_msg_encode(&m);
+    assert_non_null(strstr(s, "\"proc\":{\"alive\":false,\"pid\":0,\"uptime_s\":0,"
+                              "\"start_ts\":0,\"restarts\":7}"));
+    struct bp_msg back;
+    decode_ok(s, &back);
+    assert_true(back.u.heartbeat.proc.has_restarts);
+    assert_int_equal(back.u.heartbeat.proc.restarts, 7);
+    free(s);
+    assert_int_equal(decode_err("{\"v\":1,\"type\":\"heartbeat\",\"agent\":\"a\",\"bot\":\"b\","
+                                "\"boot\":\"x\",\"seq\":1,\"ts\":9,\"interval_ms\":100,"
+                                "\"proc\":{\"alive\":true,\"restarts\":-1}}"),
+                     BP_MSG_ERR_RANGE);
+}
+
 /* The optional evidence objects: written only when flagged, flagged only when present. */
 static void test_heartbeat_optional_objects(void **state)
 {
@@ -729,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_numbers_round_trip_exactly),
         cmocka_unit_test(test_encode_heartbeat_writes_defaults),
         cmocka_unit_test(test_heartbeat_optional_objects),
+        cmocka_unit_test(test_heartbeat_restarts),
         cmocka_unit_test(test_heartbeat_signals_and_metrics),
         cmocka_unit_test(test_event_message),
         cmocka_unit_test(test_encode_over_cap_refused),

@@ -3,8 +3,9 @@
  * forced checks, and an asker that gives up at its deadline (no leak, no use after free). */
 #include "engine.h"
 #include "query.h"
+#include "queue.h"
 
-#include "engine_settings.h"
+#include "engine_fx.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,8 +33,8 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *fx = calloc(1, sizeof(*fx));
-    test_engine_settings(&fx->cfg, 60000, 120000);
-    assert_int_equal(col_engine_new(&fx->cfg, NULL, NULL, NULL, &fx->e), 0);
+    efx_settings(&fx->cfg, 60000, 120000);
+    assert_int_equal(col_engine_new(&fx->cfg, NULL, NULL, &fx->e), 0);
     fx->q = bp_queue_new(16);
     *state = fx;
     return 0;
@@ -112,16 +113,16 @@ static void test_bots_are_answered_as_copies(void **state)
     col_query_release(qr);
     qr = ask(fx, COL_Q_BOTS, NULL, COL_ST_STOPPED); /* filter by status */
     assert_int_equal(qr->nbots, 1);
-    assert_string_equal(qr->bots[0].id, "bot-2");
-    assert_string_equal(qr->bots[0].agent, "a1");
-    assert_string_equal(qr->bots[0].check, "process");
+    assert_string_equal(qr->bots[0].snap.id, "bot-2");
+    assert_string_equal(qr->bots[0].snap.agent, "a1");
+    assert_string_equal(qr->bots[0].snap.check, "process");
     assert_true(qr->bots[0].alert_open);
     assert_int_equal(qr->bots[0].alert_severity, COL_SEV_CRITICAL);
     col_query_release(qr);
     qr = ask(fx, COL_Q_BOTS, "bot-1", -1);
     assert_int_equal(qr->nbots, 1);
-    assert_int_equal(qr->bots[0].status, COL_ST_HEALTHY);
-    assert_true(qr->bots[0].last_heartbeat > 0);
+    assert_int_equal(qr->bots[0].snap.status, COL_ST_HEALTHY);
+    assert_true(qr->bots[0].snap.last_heartbeat > 0);
     col_query_release(qr);
     qr = ask(fx, COL_Q_BOTS, "nobody", -1);
     assert_int_equal(qr->rc, -ENOENT);
@@ -136,7 +137,7 @@ static void test_forced_check_reevaluates(void **state)
     struct col_query *qr = ask(fx, COL_Q_CHECK, "bot-1", -1);
     assert_int_equal(qr->rc, 0);
     assert_int_equal(qr->nbots, 1);
-    assert_int_equal(qr->bots[0].status, COL_ST_HEALTHY);
+    assert_int_equal(qr->bots[0].snap.status, COL_ST_HEALTHY);
     col_query_release(qr);
     qr = ask(fx, COL_Q_CHECK, "nobody", -1);
     assert_int_equal(qr->rc, -ENOENT);

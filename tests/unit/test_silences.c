@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Silences on a fake clock: matching, expiry, the POST body's validation, the rules thread
- * keeping a silenced bot's alert quiet and announcing it when the silence ends; and the
- * audit report's interval arithmetic. */
-#include "engine.h"
+ * keeping a silenced bot's alert quiet (stored, not said) and saying it when the silence
+ * ends. */
+#include "engine_fx.h"
 #include "http_parse.h"
+#include "http_report.h"
 #include "http_silences.h"
-#include "query.h"
-#include "report.h"
 #include "silences.h"
-
-#include "engine_settings.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,21 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define S 1000
-#define T0 5000000
-#define W0 1700000000000LL
-
-/* The alert that speaks for the bot (its most severe open one), or NULL; and whether any. */
-static const struct col_alert *worst(const struct col_bot *b)
-{
-    return col_alerts_worst(&b->alerts);
-}
-
-static bool has_alert(const struct col_bot *b)
-{
-    return b->alerts.n > 0;
-}
 
 static struct col_silence silence(const char *id, const char *bot, const char *account,
                                   const char *host, const char *check, int64_t ends_mono)
@@ -93,9 +75,9 @@ static void test_add_remove_and_expiry_on_fake_clock(void **state)
     assert_string_equal(copy[1].id, "b");
     free(copy);
     struct col_store_op op;
-    col_silence_store_op(&b, 0, W0, &op);
+    col_store_op_silence(&op, &b, 0, W0);
     assert_int_equal(op.kind, COL_OP_SILENCE);
-    assert_string_equal(op.u.silence.account, "acct");
+    assert_string_equal(op.u.silence.silence.account, "acct");
     assert_int_equal(op.u.silence.removed_at, 0);
     assert_string_equal(col_silences_find(&s, "bot-2", "acct", "h", "", T0)->id, "b");
     assert_null(col_silences_find(&s, "bot-2", "other", "h", "", T0));
@@ -192,14 +174,15 @@ static void test_routes(void **state)
 {
     struct col_route_match m;
     assert_int_equal(col_route_match("GET", "/silences", &m), 0);
-    assert_int_equal(m.route, COL_R_SILENCES);
+    assert_ptr_equal(m.route->handler, col_http_silences_list);
     assert_false(m.mutating);
     assert_int_equal(col_route_match("POST", "/silences", &m), 0);
+    assert_ptr_equal(m.route->handler, col_http_silence_add);
     assert_true(m.mutating);
     assert_int_equal(col_route_match("DELETE", "/silences", &m), -EPERM);
     assert_string_equal(m.allow, "GET, HEAD, POST");
     assert_int_equal(col_route_match("DELETE", "/silences/abc-1", &m), 0);
-    assert_int_equal(m.route, COL_R_SILENCE);
+    assert_ptr_equal(m.route->handler, col_http_silence_remove);
     assert_true(m.mutating);
     assert_string_equal(m.id, "abc-1");
     assert_int_equal(col_route_match("GET", "/silences/abc-1", &m), -EPERM);
@@ -207,49 +190,32 @@ static void test_routes(void **state)
     assert_int_equal(col_route_match("DELETE", "/silences/a b", &m), -EINVAL);
     assert_int_equal(col_route_match("DELETE", "/silences/", &m), -EINVAL);
     assert_int_equal(col_route_match("GET", "/report", &m), 0);
-    assert_int_equal(m.route, COL_R_REPORT);
+    assert_ptr_equal(m.route->handler, col_http_report_handle);
     assert_true(col_route_takes(m.params, "from") && col_route_takes(m.params, "bot"));
     assert_int_equal(col_route_match("POST", "/report", &m), -EPERM);
 }
 
 /* ---- the engine keeps a silenced bot's alert quiet ----------------------------------- */
 
-struct fx {
-    struct col_settings cfg;
-    struct col_engine *e;
-    int64_t seq;
-};
-
 static int setup(void **state)
 {
-    static struct fx fx;
-    memset(&fx, 0, sizeof(fx));
-    test_engine_settings(&fx.cfg, 600 * S, 1200 * S);
-    assert_int_equal(col_engine_new(&fx.cfg, NULL, NULL, NULL, &fx.e), 0);
+    static struct efx fx;
+    efx_start(&fx, 600 * S, 1200 * S);
     *state = &fx;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *fx = *state;
-    col_engine_free(fx->e);
+    efx_stop(*state);
     return 0;
 }
 
-static void heartbeat(struct fx *fx, const char *bot, int64_t at)
+/* A heartbeat from agent a1 of a bot alive and trading at `at`. */
+static void heartbeat(struct efx *fx, const char *bot, int64_t at)
 {
     struct col_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.recv_mono = T0 + at;
-    ev.recv_wall = W0 + at;
-    ev.msg.hdr.v = 1;
-    ev.msg.hdr.type = BP_MSG_HEARTBEAT;
-    snprintf(ev.msg.hdr.agent, sizeof(ev.msg.hdr.agent), "a1");
-    snprintf(ev.msg.hdr.bot, sizeof(ev.msg.hdr.bot), "%s", bot);
-    snprintf(ev.msg.hdr.boot, sizeof(ev.msg.hdr.boot), "b1");
-    ev.msg.hdr.seq = ++fx->seq;
-    ev.msg.hdr.ts = W0 + at;
+    efx_header(fx, &ev, BP_MSG_HEARTBEAT, "a1", bot, at);
     ev.msg.u.heartbeat.interval_ms = 10 * S;
     ev.msg.u.heartbeat.proc.alive = true;
     ev.msg.u.heartbeat.proc.pid = 100;
@@ -258,31 +224,19 @@ static void heartbeat(struct fx *fx, const char *bot, int64_t at)
 }
 
 /* Puts a query to the engine as the rules thread would get it; returns it answered. */
-static struct col_query *ask(struct fx *fx, enum col_query_kind kind, const struct col_silence *sl,
+static struct col_query *ask(struct efx *fx, enum col_query_kind kind, const struct col_silence *sl,
                              int64_t at)
 {
     struct col_query *qr = col_query_new(kind);
     assert_non_null(qr);
     if (sl)
         qr->silence = *sl;
-    qr->refs++; /* the queue's, dropped by col_query_finish */
-    struct col_event ev = {.kind = COL_EV_QUERY, .recv_mono = T0 + at, .recv_wall = W0 + at};
-    ev.query = qr;
-    col_engine_handle(fx->e, &ev);
-    assert_true(qr->done);
-    return qr;
-}
-
-static const struct col_bot *bot(struct fx *fx, const char *id)
-{
-    const struct col_bot *b = col_strmap_get(col_engine_fleet(fx->e)->bots, id);
-    assert_non_null(b);
-    return b;
+    return efx_ask(fx, qr, at);
 }
 
 static void test_silenced_alert_is_quiet_then_announced_at_the_end(void **state)
 {
-    struct fx *fx = *state;
+    struct efx *fx = *state;
     heartbeat(fx, "bot-1", 0);
     heartbeat(fx, "bot-2", 0);
     struct col_silence sl = silence("", "bot-1", "", "", "", 0);
@@ -297,17 +251,23 @@ static void test_silenced_alert_is_quiet_then_announced_at_the_end(void **state)
     /* the silence's end is a deadline of the loop */
     assert_true(col_engine_next_deadline(fx->e) <= T0 + 100 * S);
     col_engine_tick(fx->e, T0 + 30 * S, W0 + 30 * S); /* both miss 3 heartbeats: down */
-    assert_true(has_alert(bot(fx, "bot-1")));
-    assert_false(worst(bot(fx, "bot-1"))->announced); /* silenced: stored, not told */
-    assert_true(worst(bot(fx, "bot-2"))->announced);
+    assert_true(efx_has_alert(efx_bot(fx, "bot-1")));
+    assert_false(efx_worst(efx_bot(fx, "bot-1"))->announced); /* silenced: stored, not told */
+    assert_true(efx_worst(efx_bot(fx, "bot-2"))->announced);
+    expect_silent(fx->said, ROOT "/alerts/+/bot-1");
+    expect_said(fx->said, ROOT "/alerts/critical/bot-2", "event=opened", "check=liveness", NULL);
+    assert_int_equal(rows_count(fx->said, COL_OP_ALERT), 2); /* both stored */
     qr = ask(fx, COL_Q_SILENCES, NULL, 31 * S);
     assert_int_equal(qr->nsilences, 1);
     assert_string_equal(qr->silences[0].id, id);
     col_query_release(qr);
     col_engine_tick(fx->e, T0 + 99 * S, W0 + 99 * S);
-    assert_false(worst(bot(fx, "bot-1"))->announced);
+    assert_false(efx_worst(efx_bot(fx, "bot-1"))->announced);
+    expect_silent(fx->said, ROOT "/alerts/+/bot-1");
     col_engine_tick(fx->e, T0 + 100 * S, W0 + 100 * S); /* the silence ends: told now */
-    assert_true(worst(bot(fx, "bot-1"))->announced);
+    assert_true(efx_worst(efx_bot(fx, "bot-1"))->announced);
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=repeated", "check=liveness",
+                "ts=1700000100000", NULL);
     qr = ask(fx, COL_Q_SILENCES, NULL, 101 * S);
     assert_int_equal(qr->nsilences, 0);
     col_query_release(qr);
@@ -315,7 +275,7 @@ static void test_silenced_alert_is_quiet_then_announced_at_the_end(void **state)
 
 static void test_removed_silence_announces_and_bad_ones_are_refused(void **state)
 {
-    struct fx *fx = *state;
+    struct efx *fx = *state;
     heartbeat(fx, "bot-1", 0);
     struct col_silence sl = silence("", "", "", "", "liveness", 0);
     sl.ends_at = W0; /* already over */
@@ -328,23 +288,29 @@ static void test_removed_silence_announces_and_bad_ones_are_refused(void **state
     struct col_silence made = qr->silence;
     col_query_release(qr);
     col_engine_tick(fx->e, T0 + 30 * S, W0 + 30 * S);
-    assert_true(has_alert(bot(fx, "bot-1")));
-    assert_false(worst(bot(fx, "bot-1"))->announced);
+    assert_true(efx_has_alert(efx_bot(fx, "bot-1")));
+    assert_false(efx_worst(efx_bot(fx, "bot-1"))->announced);
     struct col_silence gone = silence("no-such", "", "", "", "", 0);
     qr = ask(fx, COL_Q_SILENCE_REMOVE, &gone, 40 * S);
     assert_int_equal(qr->rc, -ENOENT);
     col_query_release(qr);
+    expect_silent(fx->said, ROOT "/alerts/#");
     qr = ask(fx, COL_Q_SILENCE_REMOVE, &made, 40 * S);
     assert_int_equal(qr->rc, 0);
     col_query_release(qr);
-    assert_true(worst(bot(fx, "bot-1"))->announced);
+    assert_true(efx_worst(efx_bot(fx, "bot-1"))->announced);
+    const struct col_store_op *row = expect_row(fx->said, COL_OP_SILENCE);
+    assert_string_equal(row->u.silence.silence.id, made.id);
+    assert_int_equal(row->u.silence.removed_at, W0 + 40 * S);
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=repeated", NULL);
     heartbeat(fx, "bot-1", 41 * S); /* and the resolution goes out with it */
-    assert_false(has_alert(bot(fx, "bot-1")));
+    assert_false(efx_has_alert(efx_bot(fx, "bot-1")));
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=resolved", NULL);
 }
 
 static void test_restored_silence_keeps_its_end(void **state)
 {
-    struct fx *fx = *state;
+    struct efx *fx = *state;
     struct col_silence sl = silence("s-1", "bot-1", "", "", "", 0);
     sl.ends_at = W0 + 50 * S;
     assert_int_equal(col_engine_restore_silence(fx->e, &sl, T0, W0), 0);
@@ -353,83 +319,6 @@ static void test_restored_silence_keeps_its_end(void **state)
     sl.ends_at = W0 - 1;
     snprintf(sl.id, sizeof(sl.id), "s-2");
     assert_int_equal(col_engine_restore_silence(fx->e, &sl, T0, W0), -EINVAL);
-}
-
-/* ---- the report's interval arithmetic ----------------------------------------------- */
-
-static void test_report_intervals(void **state)
-{
-    struct col_report r;
-    col_report_init(&r, 1000, 11000); /* 10 s */
-    struct col_report_bot *b = col_report_bot(&r, "bot-1");
-    col_report_initial(&r, b, COL_ST_HEALTHY);
-    col_report_step(&r, b, 3000, COL_ST_DOWN);
-    col_report_step(&r, b, 5000, COL_ST_HEALTHY);
-    col_report_step(&r, b, 6000, COL_ST_DEGRADED);
-    col_report_step(&r, b, 7000, COL_ST_DOWN);
-    col_report_step(&r, b, 9000, COL_ST_IDLE);
-    /* a bot first seen inside the range: observed from then on, and still down at the end */
-    struct col_report_bot *c = col_report_bot(&r, "bot-0");
-    col_report_step(&r, c, 4000, COL_ST_HEALTHY);
-    col_report_step(&r, c, 8000, COL_ST_DOWN);
-    col_report_finish(&r);
-    assert_int_equal(r.nbots, 2);
-    assert_string_equal(r.bots[0].bot, "bot-0"); /* kept sorted */
-    b = &r.bots[1];
-    assert_int_equal(b->ms_in[COL_ST_HEALTHY], 3000);
-    assert_int_equal(b->ms_in[COL_ST_DOWN], 4000);
-    assert_int_equal(b->ms_in[COL_ST_DEGRADED], 1000);
-    assert_int_equal(b->ms_in[COL_ST_IDLE], 2000);
-    assert_int_equal(b->observed_ms, 10000);
-    assert_int_equal(b->up_ms, 5000);
-    assert_true(col_report_uptime(b->up_ms, b->observed_ms) == 50.0);
-    assert_int_equal(b->gaps, 2);
-    assert_int_equal(b->gap_ms, 4000);
-    assert_int_equal(b->longest_gap_ms, 2000);
-    /* degraded then down is one incident of 3 s, the worst status down */
-    assert_int_equal(b->nworst, 2);
-    assert_int_equal(b->worst[0].start, 6000);
-    assert_int_equal(b->worst[0].end, 9000);
-    assert_int_equal(b->worst[0].worst, COL_ST_DOWN);
-    assert_int_equal(b->worst[1].end - b->worst[1].start, 2000);
-    c = &r.bots[0];
-    assert_int_equal(c->ms_in[COL_ST_UNKNOWN], 3000);
-    assert_int_equal(c->observed_ms, 7000);
-    assert_int_equal(c->up_ms, 4000);
-    assert_int_equal(c->gaps, 1);
-    assert_int_equal(c->gap_ms, 3000); /* still down: closed at the range's end */
-    cJSON *j = col_report_json(&r);
-    cJSON *fleet = cJSON_GetObjectItem(j, "fleet");
-    assert_int_equal(cJSON_GetObjectItem(fleet, "bots")->valueint, 2);
-    assert_int_equal(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(fleet, "heartbeat_gaps"), "count")->valueint, 3);
-    cJSON *worst = cJSON_GetObjectItem(fleet, "worst_incidents");
-    assert_int_equal(cJSON_GetArraySize(worst), 3);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(worst, 0), "duration_ms")->valueint,
-                     3000);
-    cJSON_Delete(j);
-    col_report_cleanup(&r);
-}
-
-static void test_report_keeps_the_five_longest(void **state)
-{
-    struct col_report r;
-    col_report_init(&r, 0, 100000);
-    struct col_report_bot *b = col_report_bot(&r, "b");
-    col_report_initial(&r, b, COL_ST_HEALTHY);
-    int64_t t = 0;
-    for (int len = 1; len <= 8; len++) { /* incidents of 1..8 s */
-        col_report_step(&r, b, t += 1000, COL_ST_HUNG);
-        col_report_step(&r, b, t += len * 1000, COL_ST_HEALTHY);
-    }
-    col_report_step(&r, b, 500, COL_ST_HEALTHY); /* out of order: no negative time */
-    col_report_finish(&r);
-    assert_int_equal(b->nworst, COL_REPORT_WORST);
-    assert_int_equal(b->ms_in[COL_ST_HUNG], 36000);
-    assert_int_equal(b->ms_in[COL_ST_HEALTHY] + b->ms_in[COL_ST_HUNG], 100000);
-    for (size_t i = 0; i < COL_REPORT_WORST; i++)
-        assert_int_equal(b->worst[i].end - b->worst[i].start, (int64_t)(8 - i) * 1000);
-    col_report_cleanup(&r);
 }
 
 int main(void)
@@ -445,8 +334,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_removed_silence_announces_and_bad_ones_are_refused,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_restored_silence_keeps_its_end, setup, teardown),
-        cmocka_unit_test(test_report_intervals),
-        cmocka_unit_test(test_report_keeps_the_five_longest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* The collector's own health (broker, database, rules thread) and its /metrics. */
+#include "http_health.h"
+
+#include "clock.h"
+#include "http_bots.h"
+#include "http_db.h"
+#include "http_parse.h"
+#include "ingest.h"
+#include "metrics.h"
+#include "mqtt.h"
+#include "queue.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+struct component {
+    const char *name;
+    bool healthy;
+    char message[300];
+};
+
+static void check_broker(const struct col_http_ctx *ctx, struct component *c)
+{
+    c->healthy = ctx->mqtt && bp_mqtt_is_connected(ctx->mqtt);
+    snprintf(c->message, sizeof(c->message), "%s",
+             c->healthy ? "connected to the broker" : "not connected to the broker");
+}
+
+static void check_database(const struct col_http_ctx *ctx, struct component *c)
+{
+    char why[256] = "no database configured";
+    c->healthy = ctx->db && col_http_db_ping(ctx->db, why, sizeof(why)) == 0;
+    struct col_store_stats st = {0};
+    if (ctx->store)
+        col_store_get_stats(ctx->store, &st);
+    if (c->healthy)
+        snprintf(c->message, sizeof(c->message), "PostgreSQL answers; %llu writes spooled",
+                 (unsigned long long)st.spooled);
+    else
+        snprintf(c->message, sizeof(c->message), "%s; %llu writes spooled", why,
+                 (unsigned long long)st.spooled);
+}
+
+static void check_rules(const struct col_http_ctx *ctx, struct component *c)
+{
+    struct col_query *qr = col_query_new(COL_Q_PING);
+    int64_t t0 = bp_mono_ms();
+    int rc = qr ? col_query_ask(qr, ctx->queue, ctx->timeout_ms) : -ENOMEM;
+    size_t depth = bp_queue_len(ctx->queue);
+    c->healthy = rc == 0;
+    if (rc == 0)
+        snprintf(c->message, sizeof(c->message),
+                 "rules thread answered in %lld ms; %zu bots; %zu messages queued",
+                 (long long)(bp_mono_ms() - t0), qr->fleet_size, depth);
+    else if (rc == -ETIMEDOUT)
+        snprintf(c->message, sizeof(c->message),
+                 "rules thread did not answer within %lld ms; %zu messages queued",
+                 (long long)ctx->timeout_ms, depth);
+    else
+        snprintf(c->message, sizeof(c->message), "rules queue is full (%zu messages)", depth);
+    col_query_release(qr);
+}
+
+static cJSON *component_json(const struct component *c, int64_t now)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", c->name);
+    cJSON_AddStringToObject(o, "status", c->healthy ? "healthy" : "unhealthy");
+    cJSON_AddStringToObject(o, "message", c->message);
+    cJSON_AddNumberToObject(o, "last_check", (double)now);
+    return o;
+}
+
+/* Every component (only NULL), or the one named only. */
+static void health(const struct col_http_ctx *ctx, const char *only, struct col_http_reply *reply)
+{
+    static void (*const checks[])(const struct col_http_ctx *,
+                                  struct component *) = {check_broker, check_database, check_rules};
+    static const char *const names[] = {"broker", "database", "rules"};
+    struct component comps[3] = {{0}};
+    bool all = true;
+    int64_t now = bp_wall_ms();
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < 3; i++) {
+        if (only && strcmp(only, names[i]) != 0)
+            continue;
+        comps[i].name = names[i];
+        checks[i](ctx, &comps[i]);
+        all = all && comps[i].healthy;
+        if (only) {
+            cJSON_Delete(arr);
+            col_http_reply_json(reply, all ? 200 : 503, component_json(&comps[i], now));
+            return;
+        }
+        cJSON_AddItemToArray(arr, component_json(&comps[i], now));
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", all ? "healthy" : "unhealthy");
+    cJSON_AddNumberToObject(o, "timestamp", (double)now);
+    cJSON_AddItemToObject(o, "components", arr);
+    col_http_reply_json(reply, all ? 200 : 503, o);
+}
+
+void col_http_health(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                     struct col_http_reply *reply)
+{
+    health(ctx, NULL, reply);
+}
+
+void col_http_health_component(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                               struct col_http_reply *reply)
+{
+    health(ctx, req->route->id, reply);
+}
+
+void col_http_metrics(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                      struct col_http_reply *reply)
+{
+    struct col_query *qr = col_query_new(COL_Q_BOTS);
+    if (!qr) {
+        col_http_error(reply, 500, "out of memory");
+        return;
+    }
+    if (col_http_ask(ctx, qr, reply)) {
+        struct col_list_opts o = {.sort = COL_SORT_ID};
+        col_bots_sort(qr->bots, qr->nbots, &o);
+        struct col_metrics_input in = {
+            .bots = qr->bots,
+            .nbots = qr->nbots,
+            .alerts = qr->alerts,
+            .nalerts = qr->nalerts,
+            .now_wall = bp_wall_ms(),
+            .queue_depth = bp_queue_len(ctx->queue),
+            .mqtt_connected = ctx->mqtt && bp_mqtt_is_connected(ctx->mqtt),
+            .uptime_s = (bp_mono_ms() - ctx->started_mono) / 1000,
+            .have_store = ctx->store != NULL,
+            .have_commands = qr->have_commands,
+            .commands = qr->commands,
+        };
+        if (ctx->ingest)
+            col_ingest_get_stats(ctx->ingest, &in.ingest);
+        if (ctx->store)
+            col_store_get_stats(ctx->store, &in.store);
+        reply->status = 200;
+        reply->content_type = COL_METRICS_CONTENT_TYPE;
+        reply->body = col_metrics_render(&in);
+    }
+    col_query_release(qr);
+}

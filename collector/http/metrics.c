@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/* Prometheus text rendering of the fleet and the collector's own counters. */
+#include "metrics.h"
+
+#include "query.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growing string; on ENOMEM it stays failed and the result is NULL. */
+struct out {
+    char *s;
+    size_t len, cap;
+    bool failed;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+    if (o->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->s ? o->s + o->len : NULL, o->s ? o->cap - o->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            o->failed = true;
+            return;
+        }
+        if (o->s && o->len + (size_t)n < o->cap) {
+            o->len += (size_t)n;
+            return;
+        }
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap <= o->len + (size_t)n)
+            cap *= 2;
+        char *s = realloc(o->s, cap);
+        if (!s) {
+            o->failed = true;
+            return;
+        }
+        o->s = s;
+        o->cap = cap;
+    }
+}
+
+size_t col_metrics_escape(char *buf, size_t size, const char *v)
+{
+    size_t n = 0;
+    for (; *v; v++) {
+        const char *rep = *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : *v == '\n' ? "\\n" : NULL;
+        char one[2] = {*v, '\0'};
+        for (const char *r = rep ? rep : one; *r; r++, n++)
+            if (n + 1 < size)
+                buf[n] = *r;
+    }
+    if (size)
+        buf[n < size ? n : size - 1] = '\0';
+    return n;
+}
+
+static void family(struct out *o, const char *name, const char *type, const char *help)
+{
+    put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The label set of one bot: {bot="…",agent="…",account="…",exchange="…",host="…"}. */
+static void bot_labels(const struct col_bot_snapshot *b, char *buf, size_t size)
+{
+    char e[5][2 * BP_TEXT_MAX + 2];
+    col_metrics_escape(e[0], sizeof(e[0]), b->id);
+    col_metrics_escape(e[1], sizeof(e[1]), b->agent);
+    col_metrics_escape(e[2], sizeof(e[2]), b->account);
+    col_metrics_escape(e[3], sizeof(e[3]), b->exchange);
+    col_metrics_escape(e[4], sizeof(e[4]), b->host);
+    snprintf(buf, size, "bot=\"%s\",agent=\"%s\",account=\"%s\",exchange=\"%s\",host=\"%s\"", e[0],
+             e[1], e[2], e[3], e[4]);
+}
+
+/* Seconds between then (Unix ms) and now, never negative. */
+static double age_s(int64_t now, int64_t then)
+{
+    return then >= now ? 0.0 : (double)(now - then) / 1000.0;
+}
+
+static void render_bots(struct out *o, const struct col_metrics_input *in)
+{
+    char labels[1400];
+    family(o, "botpulse_bot_status", "gauge",
+           "The bot's current status: 1 for the status it is in (one series per bot).");
+    for (size_t i = 0; i < in->nbots; i++) {
+        bot_labels(&in->bots[i].snap, labels, sizeof(labels));
+        put(o, "botpulse_bot_status{%s,status=\"%s\"} 1\n", labels,
+            col_status_name(in->bots[i].snap.status));
+    }
+    family(o, "botpulse_bot_last_heartbeat_age_seconds", "gauge",
+           "Seconds since the bot's last heartbeat arrived (bots that sent one).");
+    for (size_t i = 0; i < in->nbots; i++) {
+        if (in->bots[i].snap.last_heartbeat <= 0)
+            continue;
+        bot_labels(&in->bots[i].snap, labels, sizeof(labels));
+        put(o, "botpulse_bot_last_heartbeat_age_seconds{%s} %.3f\n", labels,
+            age_s(in->now_wall, in->bots[i].snap.last_heartbeat));
+    }
+    family(o, "botpulse_bot_last_trade_age_seconds", "gauge",
+           "Seconds since the bot's newest known trade (bots that traded).");
+    for (size_t i = 0; i < in->nbots; i++) {
+        if (in->bots[i].snap.last_trade <= 0)
+            continue;
+        bot_labels(&in->bots[i].snap, labels, sizeof(labels));
+        put(o, "botpulse_bot_last_trade_age_seconds{%s} %.3f\n", labels,
+            age_s(in->now_wall, in->bots[i].snap.last_trade));
+    }
+}
+
+static void render_fleet(struct out *o, const struct col_metrics_input *in)
+{
+    int64_t by_status[COL_ST_COUNT] = {0};
+    int64_t alerts[3] = {0};
+    for (size_t i = 0; i < in->nbots; i++)
+        by_status[in->bots[i].snap.status]++;
+    for (size_t i = 0; i < in->nalerts; i++)
+        alerts[in->alerts[i].severity]++;
+    family(o, "botpulse_fleet_bots", "gauge", "Bots known to the collector, by status.");
+    for (int s = 0; s < COL_ST_COUNT; s++)
+        put(o, "botpulse_fleet_bots{status=\"%s\"} %" PRId64 "\n",
+            col_status_name((enum col_status)s), by_status[s]);
+    family(o, "botpulse_alerts_open", "gauge", "Open alerts, by severity.");
+    for (int s = COL_SEV_WARNING; s <= COL_SEV_CRITICAL; s++)
+        put(o, "botpulse_alerts_open{severity=\"%s\"} %" PRId64 "\n",
+            col_severity_name((enum col_severity)s), alerts[s]);
+}
+
+static void counter(struct out *o, const char *name, const char *help, uint64_t v)
+{
+    family(o, name, "counter", help);
+    put(o, "%s %" PRIu64 "\n", name, v);
+}
+
+static void gauge(struct out *o, const char *name, const char *help, double v)
+{
+    family(o, name, "gauge", help);
+    put(o, "%s %.17g\n", name, v);
+}
+
+static void render_collector(struct out *o, const struct col_metrics_input *in)
+{
+    const struct col_ingest_stats *s = &in->ingest;
+    counter(o, "botpulse_ingest_received_total", "Messages received from the fleet.", s->received);
+    counter(o, "botpulse_ingest_accepted_total", "Messages that passed validation.", s->accepted);
+    family(o, "botpulse_ingest_rejected_total", "counter", "Messages rejected, by reason.");
+    for (int i = 1; i < BP_MSG_ERR_COUNT; i++)
+        put(o, "botpulse_ingest_rejected_total{reason=\"%s\"} %" PRIu64 "\n",
+            bp_msg_err_name((enum bp_msg_err)i), s->rejected[i]);
+    counter(o, "botpulse_ingest_queue_dropped_total",
+            "Accepted messages dropped because the rules queue was full.", s->queue_dropped);
+    gauge(o, "botpulse_queue_depth", "Messages waiting for the rules thread.",
+          (double)in->queue_depth);
+    gauge(o, "botpulse_mqtt_connected", "1 while the collector is connected to the broker.",
+          in->mqtt_connected ? 1 : 0);
+    gauge(o, "botpulse_uptime_seconds", "Seconds since the collector started.",
+          (double)in->uptime_s);
+    if (!in->have_store)
+        return;
+    const struct col_store_stats *st = &in->store;
+    gauge(o, "botpulse_store_spooled", "Writes waiting for the database.", (double)st->spooled);
+    counter(o, "botpulse_store_written_total", "Writes committed to the database.", st->written);
+    counter(o, "botpulse_store_dropped_total",
+            "Writes dropped (spool full, or refused by the database).", st->dropped);
+    counter(o, "botpulse_store_failed_batches_total", "Database transactions that failed.",
+            st->failures);
+    gauge(o, "botpulse_db_connected", "1 if the last attempt to write to the database worked.",
+          st->db_up ? 1 : 0);
+}
+
+static void render_commands(struct out *o, const struct col_metrics_input *in)
+{
+    if (!in->have_commands)
+        return;
+    const struct col_command_counts *c = &in->commands;
+    family(o, "botpulse_commands_sent_total", "counter",
+           "Signed recovery commands sent (automatic and by operators), by action.");
+    for (int a = 0; a < COL_REC_NACTIONS; a++)
+        put(o, "botpulse_commands_sent_total{action=\"%s\"} %" PRIu64 "\n",
+            col_rec_action_name((enum col_rec_action)a), c->sent[a]);
+    family(o, "botpulse_command_results_total", "counter",
+           "Results the agents reported for commands, by action and outcome.");
+    for (int a = 0; a < COL_REC_NACTIONS; a++)
+        for (int r = 0; r < COL_OUT_COUNT; r++)
+            put(o, "botpulse_command_results_total{action=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+                col_rec_action_name((enum col_rec_action)a),
+                col_rec_outcome_name((enum col_rec_outcome)r), c->results[a][r]);
+}
+
+char *col_metrics_render(const struct col_metrics_input *in)
+{
+    struct out o = {0};
+    render_bots(&o, in);
+    render_fleet(&o, in);
+    render_collector(&o, in);
+    render_commands(&o, in);
+    if (o.failed) {
+        free(o.s);
+        return NULL;
+    }
+    return o.s;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* /metrics: the fleet and the collector in the Prometheus text exposition format 0.0.4.
+ * A pure function of a snapshot (bot views from the rules thread, counters from ingest, queue
+ * and store), so the unit tests check the exact text and `promtool check metrics` lints it. */
+#ifndef COL_METRICS_H
+#define COL_METRICS_H
+
+#include "ingest.h"
+#include "recovery.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct col_alert_view;
+struct col_bot_view;
+
+#define COL_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct col_metrics_input {
+    const struct col_bot_view *bots;
+    size_t nbots;
+    const struct col_alert_view *alerts; /* every open alert */
+    size_t nalerts;
+    int64_t now_wall; /* Unix ms: ages are measured from it */
+    struct col_ingest_stats ingest;
+    struct col_store_stats store;
+    bool have_store;
+    size_t queue_depth;
+    bool mqtt_connected;
+    int64_t uptime_s;
+    bool have_commands; /* recovery configured: the counts below mean something */
+    struct col_command_counts commands;
+};
+
+/* The exposition text, malloc'd (caller frees); NULL on ENOMEM. */
+char *col_metrics_render(const struct col_metrics_input *in);
+
+/* Appends v to buf (size bytes) escaped as a label value (\\, \", \n); always NUL-terminated.
+ * Returns the length the escaped value needs (like snprintf). */
+size_t col_metrics_escape(char *buf, size_t size, const char *v);
+
+#endif

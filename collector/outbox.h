@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* The outbox: the one interface through which the rules thread says anything, one typed call
+ * per kind of thing it says: a bot's retained status, an alert event, a correlated incident,
+ * the fleet summary, the collector's stats, a signed command, and the rows for PostgreSQL.
+ * Where each goes is the implementation's business: outbox_live.h sends them to MQTT, the
+ * store's spool and the webhook; the unit tests record them and assert what was said. All
+ * calls come from the rules thread, through the col_outbox_* functions below: the one place
+ * every item passes. A NULL outbox says nothing. */
+#ifndef COL_OUTBOX_H
+#define COL_OUTBOX_H
+
+#include "alerts.h"
+#include "incidents.h"
+
+#include <stdint.h>
+
+struct bp_msg;
+struct col_bot_snapshot;
+struct col_collector_stats;
+struct col_fleet;
+struct col_store_op;
+
+/* One alert event that is told (not silenced, not spoken for by an incident). */
+struct col_alert_note {
+    const struct col_bot_snapshot *bot; /* the bot as it is now */
+    const struct col_alert *alert;
+    enum col_alert_event event;
+    const char *json; /* the alert message, encoded once (publish.h): MQTT's payload, and the
+                         webhook's body or inside it */
+    const char *text; /* one line for people (a chat webhook's message) */
+};
+
+/* One incident event: opened, joined by more bots (updated), resolved. */
+struct col_incident_note {
+    const struct col_incident *incident;
+    enum col_incident_event event;
+    const char *json; /* the incident message, encoded once */
+    const char *text; /* one line for people */
+};
+
+struct col_outbox;
+
+/* An implementation: each call borrows its arguments for the call's duration only. */
+struct col_outbox_ops {
+    void (*status)(struct col_outbox *o, const struct col_bot_snapshot *s, int64_t now_wall);
+    void (*alert)(struct col_outbox *o, const struct col_alert_note *n);
+    void (*incident)(struct col_outbox *o, const struct col_incident_note *n);
+    void (*summary)(struct col_outbox *o, const struct col_fleet *f, int64_t now_wall);
+    /* s holds the rules thread's counts; the implementation adds its own sinks' (MQTT, the
+     * store, the webhook) before it sends them. */
+    void (*stats)(struct col_outbox *o, struct col_collector_stats *s, int64_t now_wall);
+    /* 0, or -errno when the command could not be handed over (-ENOTCONN: no broker). */
+    int (*command)(struct col_outbox *o, const struct bp_msg *cmd);
+    void (*row)(struct col_outbox *o, const struct col_store_op *op);
+    void (*free)(struct col_outbox *o);
+};
+
+/* Embedded first in an implementation's own struct. */
+struct col_outbox {
+    const struct col_outbox_ops *ops;
+};
+
+/* The bot's retained status, {root}/status/{bot}. */
+void col_outbox_status(struct col_outbox *o, const struct col_bot_snapshot *s, int64_t now_wall);
+/* An alert event, to MQTT ({root}/alerts/{severity}/{bot}) and the webhook. */
+void col_outbox_alert(struct col_outbox *o, const struct col_alert_note *n);
+/* An incident event, to MQTT ({root}/incidents/{kind}/{group}) and the webhook. */
+void col_outbox_incident(struct col_outbox *o, const struct col_incident_note *n);
+/* The retained fleet summary, {root}/fleet/summary. */
+void col_outbox_summary(struct col_outbox *o, const struct col_fleet *f, int64_t now_wall);
+/* The collector's stats, {root}/collector/stats. */
+void col_outbox_stats(struct col_outbox *o, struct col_collector_stats *s, int64_t now_wall);
+/* A signed command to {root}/agents/{agent}/commands. 0 or -errno (-ENOTCONN: NULL outbox). */
+int col_outbox_command(struct col_outbox *o, const struct bp_msg *cmd);
+/* A row for PostgreSQL. */
+void col_outbox_row(struct col_outbox *o, const struct col_store_op *op);
+/* Frees the implementation; NULL does nothing. */
+void col_outbox_free(struct col_outbox *o);
+
+#endif

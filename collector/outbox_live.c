@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* The live outbox: each kind of item to Paho, the store's spool or the webhook's queue. */
+#include "outbox_live.h"
+
+#include "log.h"
+#include "mqtt.h"
+#include "publish.h"
+#include "snapshot.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+struct live {
+    struct col_outbox base;
+    struct col_outbox_live_opts o;
+};
+
+static struct live *live_of(struct col_outbox *o)
+{
+    return (struct live *)o;
+}
+
+/* Hands a message built (0) by publish.h to Paho, which buffers it while disconnected. */
+static int publish(struct live *l, int built, struct col_pub *p)
+{
+    return built < 0 ? built : col_pub_send(l->o.mqtt, p);
+}
+
+/* Queues a body for the webhook thread built from json and text; never waits. */
+static void to_webhook(struct live *l, const char *json, const char *text, const char *what)
+{
+    if (!l->o.webhook)
+        return;
+    char *body = col_webhook_body(l->o.webhook_format, l->o.webhook_chat_id, json, text);
+    if (!body)
+        BP_ERROR("webhook", "out of memory: %s not queued", what);
+    col_webhook_submit(l->o.webhook, body); /* a full queue (or NULL) is counted there */
+}
+
+static void live_status(struct col_outbox *o, const struct col_bot_snapshot *s, int64_t now_wall)
+{
+    struct live *l = live_of(o);
+    struct col_pub p;
+    if (l->o.mqtt)
+        publish(l, col_pub_status(&p, l->o.root, s, now_wall), &p);
+}
+
+static void live_alert(struct col_outbox *o, const struct col_alert_note *n)
+{
+    struct live *l = live_of(o);
+    struct col_pub p;
+    if (l->o.mqtt)
+        publish(l, col_pub_alert(&p, l->o.root, n->bot->id, n->alert->severity, n->json), &p);
+    to_webhook(l, n->json, n->text, "an alert");
+}
+
+static void live_incident(struct col_outbox *o, const struct col_incident_note *n)
+{
+    struct live *l = live_of(o);
+    struct col_pub p;
+    if (l->o.mqtt)
+        publish(l, col_pub_incident(&p, l->o.root, n->incident, n->json), &p);
+    to_webhook(l, n->json, n->text, "an incident");
+}
+
+static void live_summary(struct col_outbox *o, const struct col_fleet *f, int64_t now_wall)
+{
+    struct live *l = live_of(o);
+    struct col_pub p;
+    if (l->o.mqtt)
+        publish(l, col_pub_summary(&p, l->o.root, f, now_wall), &p);
+}
+
+/* The rules thread's counts, and ours: the broker connection, the store, the webhook. */
+static void live_stats(struct col_outbox *o, struct col_collector_stats *s, int64_t now_wall)
+{
+    struct live *l = live_of(o);
+    s->mqtt_connected = l->o.mqtt && bp_mqtt_is_connected(l->o.mqtt);
+    if (l->o.store)
+        col_store_get_stats(l->o.store, &s->store);
+    if ((s->has_webhook = l->o.webhook != NULL))
+        col_webhook_get_stats(l->o.webhook, &s->webhook);
+    struct col_pub p;
+    if (l->o.mqtt)
+        publish(l, col_pub_collector_stats(&p, l->o.root, l->o.id, s, now_wall), &p);
+}
+
+static int live_command(struct col_outbox *o, const struct bp_msg *cmd)
+{
+    struct live *l = live_of(o);
+    struct col_pub p;
+    if (!l->o.mqtt)
+        return -ENOTCONN;
+    return publish(l, col_pub_command(&p, l->o.root, cmd), &p);
+}
+
+static void live_row(struct col_outbox *o, const struct col_store_op *op)
+{
+    struct live *l = live_of(o);
+    if (l->o.store)
+        col_store_submit(l->o.store, op); /* a full spool is counted and logged by the store */
+}
+
+static void live_free(struct col_outbox *o)
+{
+    free(live_of(o));
+}
+
+static const struct col_outbox_ops live_ops = {
+    .status = live_status,
+    .alert = live_alert,
+    .incident = live_incident,
+    .summary = live_summary,
+    .stats = live_stats,
+    .command = live_command,
+    .row = live_row,
+    .free = live_free,
+};
+
+int col_outbox_live_new(const struct col_outbox_live_opts *opts, struct col_outbox **out)
+{
+    struct live *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    l->base.ops = &live_ops;
+    l->o = *opts;
+    *out = &l->base;
+    return 0;
+}

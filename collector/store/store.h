@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Persistence to PostgreSQL: one writer thread that takes write operations (store_op.h) from a
+ * bounded spool and writes them in batched transactions (start-up work: store_load.h).
+ * While the database is away, operations wait in the spool and are written once it is
+ * back; anything that does not fit is dropped and counted. Every write is idempotent:
+ * re-sending a batch after an ambiguous failure (COMMIT sent, reply lost) stores nothing twice. */
+#ifndef COL_STORE_H
+#define COL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct col_store;
+struct col_store_op;
+
+struct col_store_opts {
+    const char *conninfo; /* libpq connection string */
+    size_t spool_max;     /* operations held while the database is slow or away */
+    int batch_max;        /* operations per transaction, e.g. 1000 */
+    int retry_ms;         /* wait between reconnect attempts, e.g. 1000 */
+};
+
+struct col_store_stats {
+    uint64_t submitted;
+    uint64_t written;  /* operations committed */
+    uint64_t dropped;  /* refused because the spool was full */
+    uint64_t batches;  /* transactions committed */
+    uint64_t failures; /* failed transactions (retried) */
+    uint64_t spooled;  /* operations waiting now */
+    bool db_up;        /* the last attempt to talk to the database succeeded */
+};
+
+/* Creates the store; nothing is connected until col_store_start. 0 or -errno. */
+int col_store_new(const struct col_store_opts *opts, struct col_store **out);
+/* Starts the writer thread. 0 or -errno. */
+int col_store_start(struct col_store *s);
+/* Copies op into the spool; never blocks on the database. -ENOBUFS when the spool is full
+ * (the drop is counted and logged, rate-limited). */
+int col_store_submit(struct col_store *s, const struct col_store_op *op);
+void col_store_get_stats(struct col_store *s, struct col_store_stats *out);
+/* Stops the writer after trying to write what is spooled for up to flush_timeout_ms. */
+void col_store_stop(struct col_store *s, int64_t flush_timeout_ms);
+void col_store_free(struct col_store *s);
+
+#endif

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/* The rules thread on a fake clock, liveness: a silent bot down at its deadline, an agent's
+ * Will, a dead process, a silent loop, a declared maintenance, and our own broker connection
+ * lost and back; each with what the engine said (statuses, alerts, rows). */
+#include "engine_fx.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+static void test_heartbeat_timeout_goes_down_at_deadline(void **state)
+{
+    struct efx *fx = *state;
+    efx_agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    efx_trade(fx, "a1", "bot-1", 0, 0);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    const struct said *st = expect_said(fx->said, ROOT "/status/bot-1", NULL);
+    assert_string_equal(st->payload,
+                        "{\"v\":1,\"type\":\"status\",\"ts\":1700000000000,\"bot\":\"bot-1\","
+                        "\"agent\":\"a1\",\"account\":\"acct\",\"exchange\":\"\",\"host\":"
+                        "\"host-1\",\"status\":\"healthy\",\"check\":\"\",\"reason\":\"alive; "
+                        "no trade yet\",\"since\":1700000000000,\"last_heartbeat\":"
+                        "1700000000000,\"last_trade\":0}");
+    assert_true(st->retain);
+    assert_int_equal(st->qos, 1);
+    efx_tick(fx, 0); /* first summary and stats */
+    expect_said(fx->said, ROOT "/fleet/summary", "total=1", "by_status.healthy=1",
+                "by_account.acct.total=1", "by_host.host-1.total=1", NULL);
+    expect_said(fx->said, ROOT "/collector/stats", "collector=c1", "bots=1", NULL);
+    recorder_clear(fx->said);
+    /* the engine sleeps until exactly the heartbeat deadline: 3 x 10 s */
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 30 * S);
+    efx_tick(fx, 29 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    expect_silent(fx->said, "#");
+    efx_tick(fx, 30 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_DOWN);
+    assert_true(efx_has_alert(efx_bot(fx, "bot-1")));
+    assert_int_equal(efx_worst(efx_bot(fx, "bot-1"))->severity, COL_SEV_CRITICAL);
+    expect_said(fx->said, ROOT "/status/bot-1", "status=down", "check=liveness",
+                "since=1700000030000", "last_heartbeat=1700000000000", NULL);
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "type=alert", "event=opened",
+                "severity=critical", "check=liveness", "status=down", "agent=a1",
+                "opened_at=1700000030000", "ts=1700000030000", NULL);
+    const struct col_store_op *tr = expect_row(fx->said, COL_OP_TRANSITION);
+    assert_string_equal(tr->u.transition.from_status, "healthy");
+    assert_string_equal(tr->u.transition.to_status, "down");
+    assert_string_equal(tr->u.transition.check, "liveness");
+    assert_string_equal(expect_row(fx->said, COL_OP_ALERT)->u.alert.event, "opened");
+    assert_int_equal(expect_row(fx->said, COL_OP_BOT)->u.bot.status, COL_ST_DOWN);
+    recorder_clear(fx->said);
+    efx_heartbeat(fx, "a1", "bot-1", true, 31 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    assert_false(efx_has_alert(efx_bot(fx, "bot-1")));
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=resolved", "check=liveness",
+                "status=healthy", NULL);
+    expect_said(fx->said, ROOT "/status/bot-1", "status=healthy", "since=1700000031000", NULL);
+}
+
+static void test_last_will_downs_every_bot_at_once(void **state)
+{
+    struct efx *fx = *state;
+    efx_agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    efx_agent_state(fx, "a1", "host-1", true, "bot-2", "acct", 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    efx_heartbeat(fx, "a1", "bot-2", true, 0);
+    recorder_clear(fx->said);
+    efx_agent_state(fx, "a1", "host-1", false, "bot-1", "acct", 1 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_DOWN);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_DOWN);
+    assert_string_equal(efx_bot(fx, "bot-2")->reason, "agent offline");
+    const struct col_fleet *f = col_engine_fleet(fx->e);
+    assert_int_equal(f->all.by_status[COL_ST_DOWN], 2);
+    const struct col_group *g = col_strmap_get(f->hosts, "host-1");
+    assert_non_null(g);
+    assert_int_equal(g->by_status[COL_ST_DOWN], 2);
+    expect_said(fx->said, ROOT "/status/bot-1", "status=down", "reason=agent offline", NULL);
+    expect_said(fx->said, ROOT "/status/bot-2", "status=down", "reason=agent offline", NULL);
+    assert_int_equal(said_count(fx->said, ROOT "/alerts/critical/#"), 2);
+    const struct col_store_op *agent = expect_row(fx->said, COL_OP_AGENT);
+    assert_string_equal(agent->u.agent.agent, "a1");
+    assert_false(agent->u.agent.online);
+    efx_tick(fx, 2 * S); /* one summary for both */
+    assert_int_equal(said_count(fx->said, ROOT "/fleet/summary"), 1);
+    expect_said(fx->said, ROOT "/fleet/summary", "total=2", "by_status.down=2", NULL);
+}
+
+static void test_process_dead_is_stopped(void **state)
+{
+    struct efx *fx = *state;
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    efx_heartbeat(fx, "a1", "bot-1", false, 10 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_STOPPED);
+    assert_string_equal(efx_bot(fx, "bot-1")->check, "process");
+    expect_said(fx->said, ROOT "/status/bot-1", "status=stopped", "check=process", NULL);
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=opened", "check=process", NULL);
+}
+
+static void test_blind_collector_judges_nothing(void **state)
+{
+    struct efx *fx = *state;
+    efx_connection(fx, COL_EV_CONNECTED, 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 20 * S); /* due at 50 s */
+    efx_connection(fx, COL_EV_DISCONNECTED, 21 * S);
+    efx_tick(fx, 21 * S);
+    recorder_clear(fx->said);
+    /* blind: the bot's deadline (50 s) does not wake the loop; only hourly stats do */
+    assert_true(col_engine_next_deadline(fx->e) > T0 + 300 * S);
+    efx_tick(fx, 300 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    expect_silent(fx->said, "#");
+    efx_connection(fx, COL_EV_CONNECTED, 300 * S);
+    /* the 279 s we could not see are not held against the bot: it still has the 29 s it had
+     * when we went blind */
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 329 * S);
+    efx_tick(fx, 328 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    expect_silent(fx->said, "#");
+    efx_tick(fx, 329 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_DOWN);
+    expect_said(fx->said, ROOT "/status/bot-1", "status=down", "since=1700000329000", NULL);
+}
+
+static void test_silence_during_grace_is_judged_when_it_ends(void **state)
+{
+    struct efx *fx = *state;
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    efx_connection(fx, COL_EV_DISCONNECTED, 1 * S);
+    efx_connection(fx, COL_EV_CONNECTED, 100 * S);                /* grace until 105 s */
+    efx_tick(fx, 100 * S + 29 * S - 1);                           /* 29 s credit: due at 129 s */
+    efx_heartbeat(fx, "a1", "bot-2", true, 100 * S);              /* a new bot, due at 130 s */
+    efx_heartbeat_every(fx, "a1", "bot-3", true, 1 * S, 100 * S); /* due at 103 s, then silent */
+    recorder_clear(fx->said);
+    efx_tick(fx, 104 * S);
+    assert_int_equal(efx_bot(fx, "bot-3")->status, COL_ST_HEALTHY); /* held by the grace */
+    expect_silent(fx->said, ROOT "/status/#");
+    efx_tick(fx, 105 * S);
+    assert_int_equal(efx_bot(fx, "bot-3")->status, COL_ST_DOWN);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_HEALTHY);
+    expect_said(fx->said, ROOT "/status/bot-3", "status=down", NULL);
+    assert_int_equal(said_count(fx->said, ROOT "/status/#"), 1);
+}
+
+static void test_offline_during_grace_waits_for_online(void **state)
+{
+    struct efx *fx = *state;
+    efx_agent_state(fx, "a1", "h", true, "bot-1", "acct", 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    efx_connection(fx, COL_EV_DISCONNECTED, 1 * S);
+    efx_connection(fx, COL_EV_CONNECTED, 3 * S);
+    recorder_clear(fx->said);
+    /* the broker fired the agent's Will while it restarted; the agent is back 2 s later */
+    efx_agent_state(fx, "a1", "h", false, "bot-1", "acct", 3 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    efx_agent_state(fx, "a1", "h", true, "bot-1", "acct", 5 * S);
+    efx_heartbeat(fx, "a1", "bot-1", true, 5 * S);
+    efx_tick(fx, 9 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    expect_silent(fx->said, ROOT "/status/#");
+    expect_silent(fx->said, ROOT "/alerts/#");
+    /* a second agent whose Will is real: down when the grace ends, not before */
+    efx_agent_state(fx, "a2", "h", true, "bot-2", "acct", 0);
+    efx_heartbeat(fx, "a2", "bot-2", true, 6 * S);
+    efx_agent_state(fx, "a2", "h", false, "bot-2", "acct", 7 * S);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_HEALTHY);
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 8 * S);
+    recorder_clear(fx->said);
+    efx_tick(fx, 8 * S);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_DOWN);
+    assert_string_equal(efx_bot(fx, "bot-2")->reason, "agent offline");
+    expect_said(fx->said, ROOT "/status/bot-2", "status=down", "reason=agent offline", NULL);
+    assert_false(expect_row(fx->said, COL_OP_AGENT)->u.agent.online); /* a2, offline after all */
+    /* after the grace, a Will counts at once */
+    efx_agent_state(fx, "a1", "h", false, "bot-1", "acct", 10 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_DOWN);
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=opened", "check=liveness", NULL);
+}
+
+/* A Will held in the grace after our first connect, and then the broker goes away with us
+ * blind past the grace's end: the Will waits for the grace that starts when we are back, as
+ * everything else about liveness does, instead of being judged while nothing can reach us. */
+static void test_grace_does_not_end_while_blind(void **state)
+{
+    struct efx *fx = *state;
+    efx_connection(fx, COL_EV_CONNECTED, 0); /* grace until 5 s */
+    efx_agent_state(fx, "a1", "h", true, "bot-1", "acct", 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    efx_agent_state(fx, "a2", "h", true, "bot-2", "acct", 0);
+    efx_heartbeat(fx, "a2", "bot-2", true, 0);
+    efx_agent_state(fx, "a1", "h", false, "bot-1", "acct", 1 * S); /* the broker stopping */
+    efx_agent_state(fx, "a2", "h", false, "bot-2", "acct", 1 * S);
+    efx_connection(fx, COL_EV_DISCONNECTED, 1 * S);
+    recorder_clear(fx->said);
+    efx_tick(fx, 6 * S); /* the first grace is over, and we are blind */
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_HEALTHY);
+    expect_silent(fx->said, ROOT "/status/#");
+    efx_connection(fx, COL_EV_CONNECTED, 7 * S);                  /* a new grace, until 12 s */
+    efx_agent_state(fx, "a1", "h", true, "bot-1", "acct", 8 * S); /* a1 is back; a2 is not */
+    efx_heartbeat(fx, "a1", "bot-1", true, 8 * S);
+    efx_tick(fx, 11 * S);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_HEALTHY);
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 12 * S);
+    efx_tick(fx, 12 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_DOWN);
+    expect_said(fx->said, ROOT "/status/bot-2", "status=down", "reason=agent offline",
+                "since=1700000012000", NULL);
+    assert_int_equal(said_count(fx->said, ROOT "/status/bot-1"), 0);
+}
+
+/* A heartbeat carrying signals: the loop's last tick and a maintenance end, both Unix ms. */
+static void heartbeat_signals(struct efx *fx, const char *bot, bool alive, int64_t at,
+                              int64_t tick_at, int64_t maint_until)
+{
+    struct col_event ev;
+    efx_header(fx, &ev, BP_MSG_HEARTBEAT, "a1", bot, at);
+    struct bp_heartbeat *hb = &ev.msg.u.heartbeat;
+    hb->interval_ms = 10 * S;
+    hb->proc.alive = alive;
+    hb->has_signals = true;
+    hb->signals = (struct bp_hb_signals){.tick_ts = W0 + tick_at,
+                                         .positions = -1,
+                                         .orders = -1,
+                                         .maintenance_until = maint_until ? W0 + maint_until : 0};
+    col_engine_handle(fx->e, &ev);
+}
+
+static void test_silent_loop_goes_hung_at_its_deadline(void **state)
+{
+    struct efx *fx = *state;
+    fx->cfg.limits.tick_timeout_ms = 20 * S;
+    efx_agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    heartbeat_signals(fx, "bot-1", true, 0, 0, 0);
+    efx_trade(fx, "a1", "bot-1", 0, 0);
+    const struct col_bot *b = efx_bot(fx, "bot-1");
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    efx_tick(fx, 0);
+    heartbeat_signals(fx, "bot-1", true, 10 * S, 0, 0); /* alive, but the tick is from 0 */
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 20 * S);
+    efx_tick(fx, 20 * S - 1);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    recorder_clear(fx->said);
+    efx_tick(fx, 20 * S);
+    assert_int_equal(b->status, COL_ST_HUNG);
+    assert_string_equal(b->check, "loop");
+    assert_true(efx_has_alert(b));
+    assert_int_equal(efx_worst(b)->severity, COL_SEV_CRITICAL);
+    expect_said(fx->said, ROOT "/status/bot-1", "status=hung", "check=loop", NULL);
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=opened", "check=loop", NULL);
+    heartbeat_signals(fx, "bot-1", true, 25 * S, 25 * S, 0); /* it ticks again */
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_false(efx_has_alert(b));
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=resolved", "check=loop", NULL);
+}
+
+static void test_maintenance_holds_the_alert_until_it_ends(void **state)
+{
+    struct efx *fx = *state;
+    efx_agent_state(fx, "a1", "host-1", true, "bot-1", "acct", 0);
+    heartbeat_signals(fx, "bot-1", true, 0, 0, 45 * S); /* maintenance for 45 s */
+    efx_trade(fx, "a1", "bot-1", 0, 0);
+    const struct col_bot *b = efx_bot(fx, "bot-1");
+    heartbeat_signals(fx, "bot-1", false, 10 * S, 0, 45 * S); /* the bot is stopped */
+    assert_int_equal(b->status, COL_ST_STOPPED);
+    assert_int_equal(b->severity, COL_SEV_NONE);
+    assert_false(efx_has_alert(b));
+    expect_said(fx->said, ROOT "/status/bot-1", "status=stopped", NULL);
+    heartbeat_signals(fx, "bot-1", false, 20 * S, 0, 45 * S);
+    heartbeat_signals(fx, "bot-1", false, 30 * S, 0, 45 * S);
+    heartbeat_signals(fx, "bot-1", false, 40 * S, 0, 45 * S);
+    efx_tick(fx, 40 * S);
+    assert_false(efx_has_alert(b));
+    expect_silent(fx->said, ROOT "/alerts/#");
+    assert_int_equal(rows_count(fx->said, COL_OP_ALERT), 0);
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 45 * S); /* woken at its end */
+    efx_tick(fx, 45 * S);
+    assert_int_equal(b->status, COL_ST_STOPPED);
+    assert_true(efx_has_alert(b));
+    assert_int_equal(efx_worst(b)->severity, COL_SEV_CRITICAL);
+    expect_said(fx->said, ROOT "/alerts/critical/bot-1", "event=opened", "check=process",
+                "ts=1700000045000", NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_heartbeat_timeout_goes_down_at_deadline, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_last_will_downs_every_bot_at_once, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_process_dead_is_stopped, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_blind_collector_judges_nothing, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_silence_during_grace_is_judged_when_it_ends, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_offline_during_grace_waits_for_online, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_grace_does_not_end_while_blind, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_silent_loop_goes_hung_at_its_deadline, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_maintenance_holds_the_alert_until_it_ends, efx_setup,
+                                        efx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
