@@ -79,7 +79,9 @@ struct col_query {
     size_t nbots, cap;
     struct col_alert_view *alerts; /* the open alerts of the bots above, bot by bot */
     size_t nalerts, alerts_cap;
-    bool blind;        /* the collector has no broker connection */
+    bool blind;        /* the collector judges no liveness (no broker, or messages dropped) */
+    int64_t lag_ms;    /* the rules thread's lag when it answered (engine.h) */
+    bool behind;       /* ... past the bound where statuses come late */
     size_t fleet_size; /* bots known in all */
     /* silences: in for ADD (the answer fills id, ends_mono), out for REMOVE; the list for
      * SILENCES. rc -EINVAL: ends in the past or no matcher; -ENOENT: no such silence */
