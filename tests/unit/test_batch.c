@@ -122,7 +122,8 @@ static void test_bad_item_rejected_alone(void **state)
 }
 
 /* An item's reason is cut to fit behind its index; the cut never splits a character of what it
- * quotes, so the detail stays UTF-8 text for logs and JSON (found by tests/fuzz/fuzz_batch). */
+ * quotes, so the detail stays UTF-8 text for logs and JSON (caught by the property
+ * tests/fuzz/fuzz_batch checks). */
 static void test_item_error_stays_utf8(void **state)
 {
     char json[1024], name[160] = "";
