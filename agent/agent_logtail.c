@@ -81,9 +81,9 @@ static void end_line(struct agent_logtail *t, int64_t wall_ms)
     }
 }
 
-/* Splits data into lines; a line is matched when its '\n' arrives, or when it reaches the cap
- * (then the rest of it, up to its '\n', is dropped). Returns the complete lines seen. */
-static int feed(struct agent_logtail *t, const char *data, size_t n, int64_t wall_ms)
+/* A line is matched when its '\n' arrives, or when it reaches the cap (then the rest of it, up
+ * to its '\n', is dropped). */
+int agent_logtail_feed(struct agent_logtail *t, const char *data, size_t n, int64_t wall_ms)
 {
     int lines = 0;
     while (n > 0) {
@@ -168,7 +168,7 @@ static int read_available(struct agent_logtail *t, int64_t wall_ms, size_t *budg
             break;
         t->pos += n;
         *budget -= (size_t)n;
-        lines += feed(t, buf, (size_t)n, wall_ms);
+        lines += agent_logtail_feed(t, buf, (size_t)n, wall_ms);
     }
     return lines;
 }

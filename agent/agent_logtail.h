@@ -68,4 +68,9 @@ void agent_logtail_cleanup(struct agent_logtail *t);
  * number of complete lines read, or -errno when the file exists but cannot be read. */
 int agent_logtail_poll(struct agent_logtail *t, int64_t wall_ms);
 
+/* The line splitter and matcher under agent_logtail_poll, without the file: takes data[0..n)
+ * as the next bytes of the log, read at wall_ms (for tests and the fuzz target). Returns the
+ * number of complete lines it finished. */
+int agent_logtail_feed(struct agent_logtail *t, const char *data, size_t n, int64_t wall_ms);
+
 #endif

@@ -65,6 +65,14 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+/* The days of month m (1..12) of year y in the proleptic Gregorian calendar. */
+static int days_in_month(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
 static int parse_number(const char *p, const char *end, int64_t *ms)
 {
     int64_t v = 0;
@@ -128,7 +136,8 @@ static int parse_iso(const char *p, const char *end, int64_t *ms)
     int64_t frac = fraction_ms(&p, end);
     if (parse_zone(&p, end, &zone) != 0 || p != end)
         return -EINVAL;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+        s > 60)
         return -EINVAL;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - zone * 60;
     if (secs < 0)

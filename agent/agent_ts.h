@@ -12,7 +12,8 @@
  *    may carry a fraction ("1767225600.25"); "0" means "none" and gives 0;
  *  - ISO-8601: "YYYY-MM-DDTHH:MM:SS" (or a space for the T), optional fraction, then "Z",
  *    "+HH:MM", "+HHMM", "-HH:MM" or nothing (taken as UTC).
- * 0, or -EINVAL for anything else (other text, a date before 1970 or after 9999). */
+ * 0, or -EINVAL for anything else (other text, a day that does not exist such as February 30,
+ * a date before 1970 or after 9999). */
 int agent_ts_parse(const char *s, size_t len, int64_t *ms);
 
 #endif

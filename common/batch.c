@@ -139,6 +139,7 @@ int bp_batch_next(struct bp_batch *b, struct bp_msg *out, struct bp_msg_error *e
     char why[sizeof(err->detail)];
     snprintf(why, sizeof(why), "%s", err->detail); /* name the item that failed */
     snprintf(err->detail, sizeof(err->detail), "items[%d]: %.140s", i, why);
+    bp_text_sanitize(err->detail); /* the cut may split a character of what it quotes */
     return -EINVAL;
 }
 

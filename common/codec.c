@@ -11,52 +11,76 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fills err (control characters in the detail become '?') and returns -EINVAL. */
+/* Bytes in the character at p: 1..4 for valid UTF-8 (no overlong, no surrogate, nothing past
+ * U+10FFFF, not cut short by the terminator), 0 for a byte that starts none. */
+static int utf8_char_len(const unsigned char *p)
+{
+    unsigned c = *p, cp, min;
+    int n;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xe0) == 0xc0)
+        n = 1, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0)
+        n = 2, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0)
+        n = 3, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    for (int i = 1; i <= n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n + 1;
+}
+
+static bool is_control(unsigned char c, bool lines)
+{
+    return (c < 0x20 && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f;
+}
+
+/* True if s is valid UTF-8 without control characters (but newlines and tabs when lines). */
+static bool text_ok(const char *s, bool lines)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_char_len(p);
+        if (n == 0 || (n == 1 && is_control(*p, lines)))
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+bool bp_text_is_valid(const char *s)
+{
+    return text_ok(s, false);
+}
+
+void bp_text_sanitize(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; *p;) {
+        int n = utf8_char_len(p);
+        if (n == 0 || (n == 1 && is_control(*p, false))) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
+/* Fills err (what is not UTF-8 text in the detail becomes '?') and returns -EINVAL. */
 int bp_codec_fail(struct bp_msg_error *err, enum bp_msg_err code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
     va_end(ap);
-    for (char *p = err->detail; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    bp_text_sanitize(err->detail); /* it quotes the payload: logs and HTTP 400s show it */
     err->code = code;
     return -EINVAL;
-}
-
-/* True if s is valid UTF-8 (no overlongs, no surrogates) without control characters (but
- * newlines and tabs when lines is true). */
-static bool text_ok(const char *s, bool lines)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p, cp, min;
-        int n;
-        if (c < 0x80) {
-            if ((c < 0x20 && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f)
-                return false;
-            p++;
-            continue;
-        }
-        if ((c & 0xe0) == 0xc0)
-            n = 1, cp = c & 0x1f, min = 0x80;
-        else if ((c & 0xf0) == 0xe0)
-            n = 2, cp = c & 0x0f, min = 0x800;
-        else if ((c & 0xf8) == 0xf0)
-            n = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        for (int i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += n + 1;
-    }
-    return true;
 }
 
 /* True if d is a whole number that an int64_t holds (no libm needed). */
@@ -300,6 +324,19 @@ bool bp_codec_add_int(cJSON *obj, const char *name, int64_t v)
     return bp_codec_add(obj, name, cJSON_CreateRaw(buf));
 }
 
+/* A finite double in the fewest significant digits (15 to 17) that read back as exactly it:
+ * cJSON_CreateNumber prints 15 when they come within an epsilon, losing the last bits. */
+static bool add_num(cJSON *obj, const char *name, double d)
+{
+    char buf[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof(buf), "%.*g", digits, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return bp_codec_add(obj, name, cJSON_CreateRaw(buf));
+}
+
 static cJSON *encode_array(const struct bp_codec_field *f, const char *base)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -325,7 +362,7 @@ static cJSON *encode_metrics(const struct bp_codec_field *f, const char *base)
     n = n < 0 ? 0 : n > (int)f->max ? (int)f->max : n;
     cJSON *obj = cJSON_CreateObject();
     for (int i = 0; obj && i < n; i++) {
-        if (!bp_codec_add(obj, m[i].name, cJSON_CreateNumber(m[i].value))) {
+        if (!add_num(obj, m[i].name, m[i].value)) {
             cJSON_Delete(obj);
             return NULL;
         }
@@ -350,7 +387,7 @@ static bool encode_value(cJSON *obj, const struct bp_codec_field *f, const char 
         if (f->has_flag && !*(const bool *)(base + f->has_off))
             return true;
         memcpy(&d, p, sizeof(d));
-        return bp_codec_add(obj, f->name, cJSON_CreateNumber(d));
+        return add_num(obj, f->name, d);
     case BPC_BOOL:
         return bp_codec_add(obj, f->name, cJSON_CreateBool(*(const bool *)p));
     case BPC_OBJ:

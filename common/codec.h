@@ -45,7 +45,7 @@ struct bp_codec_field {
     bool has_flag; /* an optional number added to v1: encoded only when its has_off is true */
 };
 
-/* Fills err (control characters in the detail become '?') and returns -EINVAL. */
+/* Fills err (what is not UTF-8 text in the detail becomes '?') and returns -EINVAL. */
 __attribute__((format(printf, 3, 4))) int bp_codec_fail(struct bp_msg_error *err,
                                                         enum bp_msg_err code, const char *fmt, ...);
 /* True if d is a whole number that an int64_t holds. */

@@ -183,6 +183,166 @@ static int set_str(const struct bp_cfg_key *k, char *field, const char *value, c
     return 0;
 }
 
+/* ---- regular expressions -------------------------------------------------------------------- */
+
+#define REGEX_COST_MAX 1000 /* elements after expanding repetitions; x{1,1000} costs ~10 MB */
+#define REGEX_DEPTH_MAX 32  /* nested groups; deeper is too complex */
+#define REGEX_LOOPS_MAX 8   /* unbounded repetitions of what may be empty, after expansion */
+
+/* Skips a bracket expression at p ('['): returns the byte after its ']', or NULL. */
+static const char *skip_bracket(const char *p)
+{
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++; /* a leading ']' is a member */
+    for (; *p && *p != ']'; p++) {
+        if (*p == '[' && (p[1] == ':' || p[1] == '=' || p[1] == '.')) {
+            const char *end = strchr(p + 2, p[1]);
+            while (end && end[1] != ']')
+                end = strchr(end + 1, p[1]);
+            if (!end)
+                return NULL;
+            p = end + 1;
+        }
+    }
+    return *p ? p + 1 : NULL;
+}
+
+/* Reads an interval "{m}", "{m,}" or "{m,n}" at p; returns the byte after it, the copies glibc
+ * makes (n, or m + 1 for "{m,}"), m, and whether it has no upper bound, or NULL when it is none
+ * (then '{' is an atom). */
+static const char *interval(const char *p, double *copies, double *min, bool *unbounded)
+{
+    char *end;
+    if (!isdigit((unsigned char)p[1]))
+        return NULL;
+    double m = strtod(p + 1, &end), n = m + 1;
+    *unbounded = false;
+    if (*end == ',') {
+        if (isdigit((unsigned char)end[1])) {
+            n = strtod(end + 1, &end);
+        } else {
+            end++;
+            *unbounded = true;
+        }
+    } else {
+        n = m;
+    }
+    if (*end != '}')
+        return NULL;
+    *copies = n > 1 ? n : 1;
+    *min = m;
+    return end + 1;
+}
+
+/* What a pattern costs glibc's regcomp, roughly. elements: how many it builds, repetitions
+ * copying what they repeat (x+ is x x*, x{2,5} five x's), so nesting multiplies; its memory
+ * and time grow with this (faster than linearly for {m,n}): 20 stacked '+' took 1.5 GB and
+ * 20 s, and x{1,32767} more than 4 GB. loops: repetitions without an upper bound of a piece
+ * that can match nothing (b**, (b?|c?)*), counted after expansion; with an anchor or a group
+ * before them, the epsilon closures regcomp computes grow exponentially in these: 14 of
+ * "(b*|c*)*" after '^' took 20 s, 80 stacked '*' after "^b" 6 s. Both saturate. A syntax error
+ * is left to regcomp (which reports it only after compiling what comes before it, so that
+ * counts). */
+struct regex_cost {
+    double elements, loops;
+};
+
+/* One piece of a pattern, or a run of them: its cost and whether it can match nothing. */
+struct regex_piece {
+    double elements, loops;
+    bool empty;
+};
+
+static struct regex_cost regex_cost(const char *p)
+{
+    /* per open group: the alternatives so far (alts) and the current one (seq) */
+    struct regex_piece seq[REGEX_DEPTH_MAX + 1], alts[REGEX_DEPTH_MAX + 1];
+    struct regex_piece last = {0}; /* the piece a quantifier would repeat (elements 0: none) */
+    bool before_last_empty = true; /* whether the run before last can match nothing */
+    const struct regex_cost too_much = {1e9, 1e9};
+    int depth = 0;
+    seq[0] = (struct regex_piece){0, 0, true};
+    alts[0] = (struct regex_piece){0, 0, false};
+    while (*p) {
+        /* x* is x plus a loop; x{2,5} is 5 x's */
+        double copies = 0, extra = 1, min = 0;
+        bool unbounded = false;
+        struct regex_piece atom = {1, 0, false};
+        const char *next = p + 1;
+        if (*p == '\\' && p[1]) {
+            next = p + 2;
+            atom.empty = strchr("<>bB`'", p[1]) != NULL; /* the zero-width ones */
+        } else if (*p == '[') {
+            if (!(next = skip_bracket(p)))
+                break; /* regcomp refuses it, but only after compiling what came before */
+        } else if (*p == '^' || *p == '$') {
+            atom.empty = true;
+        } else if (*p == '(') {
+            if (depth == REGEX_DEPTH_MAX)
+                return too_much; /* deeper than we follow: too complex */
+            depth++;
+            seq[depth] = (struct regex_piece){0, 0, true};
+            alts[depth] = (struct regex_piece){0, 0, false};
+            last.elements = 0;
+            p = next;
+            continue;
+        } else if (*p == ')' && depth > 0) {
+            atom.elements = alts[depth].elements + seq[depth].elements;
+            atom.loops = alts[depth].loops + seq[depth].loops;
+            atom.empty = alts[depth].empty || seq[depth].empty;
+            depth--;
+        } else if (*p == '|') {
+            alts[depth].elements += seq[depth].elements;
+            alts[depth].loops += seq[depth].loops;
+            alts[depth].empty = alts[depth].empty || seq[depth].empty;
+            seq[depth] = (struct regex_piece){0, 0, true};
+            last.elements = 0;
+            p = next;
+            continue;
+        } else if (*p == '*' || *p == '?') {
+            copies = 1;
+            unbounded = *p == '*';
+        } else if (*p == '+') {
+            copies = 2;
+            min = 1;
+            unbounded = true;
+        } else if (*p == '{') {
+            extra = 0;
+            if (!(next = interval(p, &copies, &min, &unbounded)))
+                next = p + 1;
+        }
+        if (copies > 0 && last.elements > 0) { /* repeats the last piece: it becomes its copies */
+            struct regex_piece grown = {
+                .elements = last.elements * copies + extra,
+                .loops = last.loops * copies + (unbounded && last.empty ? 1 : 0),
+                .empty = last.empty || min == 0,
+            };
+            seq[depth].elements += grown.elements - last.elements;
+            seq[depth].loops += grown.loops - last.loops;
+            seq[depth].empty = before_last_empty && grown.empty;
+            last = grown;
+        } else {
+            before_last_empty = seq[depth].empty;
+            seq[depth].elements += atom.elements;
+            seq[depth].loops += atom.loops;
+            seq[depth].empty = seq[depth].empty && atom.empty;
+            last = atom;
+        }
+        if (seq[depth].elements > 1e9 || seq[depth].loops > 1e9)
+            return too_much;
+        p = next;
+    }
+    while (depth > 0) { /* an unclosed group: regcomp refuses it */
+        seq[depth - 1].elements += alts[depth].elements + seq[depth].elements;
+        seq[depth - 1].loops += alts[depth].loops + seq[depth].loops;
+        depth--;
+    }
+    return (struct regex_cost){alts[0].elements + seq[0].elements, alts[0].loops + seq[0].loops};
+}
+
 /* A string that must also compile with regcomp(REG_EXTENDED); "" means "not set". */
 static int set_regex(const struct bp_cfg_key *k, char *field, const char *value, char *why,
                      size_t whylen)
@@ -190,6 +350,23 @@ static int set_regex(const struct bp_cfg_key *k, char *field, const char *value,
     int rc = set_str(k, field, value, why, whylen);
     if (rc != 0 || value[0] == '\0')
         return rc;
+    struct regex_cost cost = regex_cost(value);
+    if (cost.elements > REGEX_COST_MAX) {
+        snprintf(why, whylen,
+                 "too complex: its repetitions expand to more than %d elements (x{1,%d} is "
+                 "the most)",
+                 REGEX_COST_MAX, REGEX_COST_MAX);
+        field[0] = '\0';
+        return -EINVAL;
+    }
+    if (cost.loops > REGEX_LOOPS_MAX) {
+        snprintf(why, whylen,
+                 "too complex: more than %d repetitions of something that may be empty "
+                 "(like b** or (b?|c)*)",
+                 REGEX_LOOPS_MAX);
+        field[0] = '\0';
+        return -EINVAL;
+    }
     regex_t re;
     int rerr = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
     if (rerr != 0) {

@@ -461,9 +461,9 @@ static int parse_bot_leaf(const char *p, struct bp_topic *out)
     return -EINVAL;
 }
 
-int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out)
+/* The levels after the root; fills out as it goes (bp_topic_parse clears it on failure). */
+static int parse_agent_topic(const char *root, const char *topic, struct bp_topic *out)
 {
-    memset(out, 0, sizeof(*out));
     size_t rl = strlen(root);
     if (rl == 0 || strncmp(topic, root, rl) != 0 || topic[rl] != '/')
         return -EINVAL;
@@ -489,7 +489,14 @@ int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out)
     } else if (strcmp(level, "bots") == 0) {
         rc = parse_bot_leaf(p, out);
     }
-    if (rc)
+    return rc;
+}
+
+int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = parse_agent_topic(root, topic, out);
+    if (rc) /* every refusal leaves nothing half-read behind (the agent of ".../agents/a") */
         memset(out, 0, sizeof(*out));
     return rc;
 }

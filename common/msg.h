@@ -204,7 +204,7 @@ struct bp_topic {
 };
 
 /* Parses an agent-side topic under root (e.g. "botpulse/v1"): state, results, commands or a
- * bot topic. 0, or -EINVAL if it is not one of them or an id in it is invalid. */
+ * bot topic. 0, or -EINVAL (out all zero) if it is not one of them or an id in it is invalid. */
 int bp_topic_parse(const char *root, const char *topic, struct bp_topic *out);
 
 /* Checks that a decoded message agrees with the topic it came on (agent, bot, type).

@@ -57,6 +57,13 @@ struct bp_metric {
 bool bp_id_is_valid(const char *s);
 /* True if s is a valid metric name: 1..32 chars of [a-z0-9_]. */
 bool bp_metric_name_is_valid(const char *s);
+
+/* True if s is free text as the wire allows it (reasons, versions, hosts): valid UTF-8 (no
+ * overlong form, surrogate or cut sequence) without control characters. */
+bool bp_text_is_valid(const char *s);
+/* Makes s such text in place: every byte that breaks the rule becomes '?'. For text from
+ * outside echoed into JSON (RFC 8259 wants UTF-8) or logs. */
+void bp_text_sanitize(char *s);
 /* True if s[0..len) is 1..max characters of [A-Za-z0-9_.-]. */
 bool bp_id_chars_ok(const char *s, size_t len, size_t max);
 

@@ -13,6 +13,7 @@ PACKAGES=(
     chromium chromium-driver fonts-dejavu-core
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
+    clang libclang-rt-dev llvm # scripts/fuzz.sh: libFuzzer, and llvm-symbolizer for its reports
     python3
     dpkg-dev file openssl polkitd dbus-daemon systemd # packages, TLS, the polkit rule, units
 )

@@ -18,6 +18,7 @@ void col_http_error(struct col_http_reply *reply, int status, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    bp_text_sanitize(msg); /* it may quote the request, or cut a character in two */
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", msg);
     col_http_reply_json(reply, status, o);
@@ -52,9 +53,9 @@ int col_http_arg_label(const char *(*arg)(void *, const char *), void *cls, cons
     buf[0] = '\0';
     if (!v || !*v)
         return 0;
-    if (strlen(v) >= size || (is_id && !bp_id_is_valid(v))) {
+    if (strlen(v) >= size || (is_id ? !bp_id_is_valid(v) : !bp_text_is_valid(v))) {
         snprintf(err, errlen, "parameter '%s': %s", name,
-                 is_id ? "not 1..64 of [A-Za-z0-9_.-]" : "too long");
+                 is_id ? "not 1..64 of [A-Za-z0-9_.-]" : "too long, or not UTF-8 text");
         return -EINVAL;
     }
     snprintf(buf, size, "%s", v);

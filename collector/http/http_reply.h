@@ -70,8 +70,9 @@ void col_http_reply_json(struct col_http_reply *reply, int status, cJSON *o);
 bool col_http_ask(const struct col_http_ctx *ctx, struct col_query *qr,
                   struct col_http_reply *reply);
 
-/* Reads an id-like query parameter (is_id: 1..64 of [A-Za-z0-9_.-]) or a text one into buf
- * ("" when absent or empty). 0, or -EINVAL with the message for a 400 in err. */
+/* Reads an id-like query parameter (is_id: 1..64 of [A-Za-z0-9_.-]) or a text one (UTF-8
+ * text, as the wire allows a host: the summary echoes the filter) into buf ("" when absent
+ * or empty). 0, or -EINVAL with the message for a 400 in err. */
 int col_http_arg_label(const char *(*arg)(void *, const char *), void *cls, const char *name,
                        bool is_id, char *buf, size_t size, char *err, size_t errlen);
 /* Reads an integer query parameter in [min, max]; absent leaves *out alone. 0, or -EINVAL with

@@ -35,7 +35,8 @@ int col_parse_duration(const char *text, int64_t *ms)
     return 0;
 }
 
-/* Copies an optional string member; absent leaves buf empty. */
+/* Copies an optional string member; absent leaves buf empty. Text (host, check, reason) is what
+ * the wire allows (bp_text_is_valid): it goes back out as JSON, and to PostgreSQL. */
 static int str_member(const cJSON *o, const char *name, bool is_id, char *buf, size_t size,
                       char *err, size_t errlen)
 {
@@ -44,10 +45,11 @@ static int str_member(const cJSON *o, const char *name, bool is_id, char *buf, s
     if (!v)
         return 0;
     if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= size ||
-        (is_id && !bp_id_is_valid(v->valuestring))) {
+        (is_id ? !bp_id_is_valid(v->valuestring) : !bp_text_is_valid(v->valuestring))) {
         snprintf(err, errlen, "'%s': want %s", name,
                  is_id ? "a string of 1..64 of [A-Za-z0-9_.-]"
-                       : "a non-empty string, at most 128 bytes");
+                       : "a non-empty string of UTF-8 text without control characters, at most "
+                         "128 bytes");
         return -EINVAL;
     }
     snprintf(buf, size, "%s", v->valuestring);

@@ -185,6 +185,36 @@ static void test_evidence_sources(void **state)
     snprintf(buf, sizeof(buf), "%s[bot b1]\npid_file = /p\nlog_file = /l\nlog_timeout = (\n", head);
     expect_error(buf, "[bot b1] log_timeout: bad regular expression");
 
+    /* glibc's regcomp expands repetitions: x{1,32767}, or 20 stacked '+', took gigabytes (found
+     * by tests/fuzz/fuzz_agent_config); past 1000 expanded elements a pattern is refused. */
+    static const char *const costly[] = {
+        "x{1,2000}", "a++++++++++++", "((a+)+)(((b+)+)+)+{1,99}", "(ab){50}(cd){1,451}",
+        "x{1,32767}", "x+++++++++++++[", /* regcomp fails late */
+        "((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))+",
+        /* repetitions of what may be empty, after an anchor: exponential in regcomp (the long
+         * run of fuzz_agent_config: 12 s for the first one) */
+        "^/***********a************************************************tartname", "^b**********",
+        "^(b?|c?)*(b?|c?)*(b?|c?)*(b?|c?)*(b?|c?)*(b?|c?)*(b?|c?)*(b?|c?)*(b?|c?)*",
+        "^((b*|c*)*x){9}", "\\<(b|$)+(b|^)+(b|\\>)+(|b)+(b*)+(b*){1,}(b*){2,}(b{0,5}c?)*(b|c?)*"};
+    for (size_t i = 0; i < sizeof(costly) / sizeof(costly[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s[bot b1]\ncmdline = %s\n", head, costly[i]);
+        expect_error(buf, "[bot b1] cmdline: too complex");
+    }
+    static const char *const fine[] = {"([0-9]{1,3}\\.){3}[0-9]{1,3}",
+                                       ".{0,990}ERROR",
+                                       "(a|b)*c+d?[]{}+]{2,}",
+                                       "\\{1,5000\\}",
+                                       "[{]1,5000}",
+                                       "x{1,1000}",
+                                       "[[:alpha:]]+{1,3}",
+                                       "^(a|b?)*(c|d*)*x(e?|f)*(g*h?)*(i|j*)*(k|l)*(mn?)*",
+                                       "^ *\\[?[0-9]{4}-[0-9]{2}\\]? *(ERROR|WARN)+ .*$"};
+    for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s[bot b1]\ncmdline = %s\n", head, fine[i]);
+        if (write_ini(buf) != 0)
+            fail_msg("'%s' refused: %s", fine[i], err);
+    }
+
     /* A systemd unit: a name, or a path under the cgroup root; never with a pid file. */
     snprintf(buf, sizeof(buf), "%s[bot b1]\nsystemd_unit = grid-1@eu.service\n", head);
     assert_int_equal(write_ini(buf), 0);

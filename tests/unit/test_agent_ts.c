@@ -71,6 +71,14 @@ static void test_iso(void **state)
     ts_bad("2026-01-01T00:00:00 UTC");
     ts_bad("1969-12-31T23:59:59Z");
     ts_bad("2026-01-01T00:00:00+1");
+    /* days that do not exist were read as days of the next month (found by fuzz_time) */
+    assert_int_equal(ts_ok("2000-02-29T00:00:00Z"), 951782400000LL); /* 2000: leap */
+    assert_int_equal(ts_ok("2026-04-30T00:00:00Z"), 1777507200000LL);
+    ts_bad("2022-02-29T12:00:00+05:45");
+    ts_bad("2100-02-29T00:00:00Z"); /* 2100: not leap */
+    ts_bad("2026-02-30T00:00:00Z");
+    ts_bad("2026-04-31T00:00:00Z");
+    ts_bad("2026-11-31T00:00:00Z");
 }
 
 static void write_file(const char *path, const char *text)

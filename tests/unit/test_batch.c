@@ -121,6 +121,37 @@ static void test_bad_item_rejected_alone(void **state)
     bp_batch_free(b);
 }
 
+/* An item's reason is cut to fit behind its index; the cut never splits a character of what it
+ * quotes, so the detail stays UTF-8 text for logs and JSON (caught by the property
+ * tests/fuzz/fuzz_batch checks). */
+static void test_item_error_stays_utf8(void **state)
+{
+    char json[1024], name[160] = "";
+    for (int i = 0; i < 70; i++)
+        strcat(name, "x");
+    for (int i = 0; i < 40; i++)
+        strcat(name, "\xc3\xa9"); /* é */
+    snprintf(json, sizeof(json),
+             "{\"v\":1,\"type\":\"batch\",\"agent\":\"a\",\"boot\":\"b\",\"seq\":1,\"ts\":5,"
+             "\"items\":[{\"type\":\"heartbeat\",\"bot\":\"x\",\"interval_ms\":1000,"
+             "\"proc\":{\"alive\":true},\"%s\":1}]}",
+             name);
+    for (int cut = 0; cut < 2; cut++) { /* the name one byte shorter moves the cut by one */
+        struct bp_batch *b;
+        struct bp_msg_error err;
+        assert_int_equal(bp_batch_open(json, strlen(json), &b, &err), 0);
+        struct bp_msg m;
+        assert_int_equal(bp_batch_next(b, &m, &err), -EINVAL);
+        assert_int_equal(err.code, BP_MSG_ERR_UNKNOWN_FIELD);
+        assert_non_null(strstr(err.detail, "items[0]: "));
+        assert_true(bp_text_is_valid(err.detail));
+        bp_batch_free(b);
+        char *x = strstr(json, "xxxx");
+        assert_non_null(x);
+        memmove(x, x + 1, strlen(x)); /* one 'x' fewer */
+    }
+}
+
 static void test_too_large_and_not_a_message(void **state)
 {
     static char big[BP_BATCH_MAX_BYTES + 2];
@@ -196,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_golden_batch_reads_as_messages),
         cmocka_unit_test(test_invalid_envelopes),
         cmocka_unit_test(test_bad_item_rejected_alone),
+        cmocka_unit_test(test_item_error_stays_utf8),
         cmocka_unit_test(test_too_large_and_not_a_message),
         cmocka_unit_test(test_writer_round_trip_and_limit),
     };

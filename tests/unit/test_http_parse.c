@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* method and path reach the route that handler answers, with id from the path. */
@@ -220,13 +221,32 @@ static void test_list_options(void **state)
     assert_true(o.desc);
     assert_int_equal(o.limit, 5);
     assert_int_equal(o.offset, 10);
-    const char *bad[][3] = {{"status", "fine", NULL},  {"sort", "name", NULL},
-                            {"order", "up", NULL},     {"limit", "0", NULL},
-                            {"limit", "1001", NULL},   {"limit", "ten", NULL},
-                            {"offset", "-1", NULL},    {"account", "a b", NULL},
-                            {"exchange", "x/y", NULL}, {"limit", "", NULL}};
+    const char *bad[][3] = {
+        {"status", "fine", NULL}, {"sort", "name", NULL},   {"order", "up", NULL},
+        {"limit", "0", NULL},     {"limit", "1001", NULL},  {"limit", "ten", NULL},
+        {"offset", "-1", NULL},   {"account", "a b", NULL}, {"exchange", "x/y", NULL},
+        {"limit", "", NULL},      {"host", "h\xff", NULL},  {"host", "h\x01", NULL}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(parse(bad[i], &o), -EINVAL);
+}
+
+/* An error body quotes what the client sent, as JSON: valid UTF-8 even when the request was not,
+ * or a quote cut a character in two (found by tests/fuzz/fuzz_http). */
+static void test_error_bodies_are_utf8(void **state)
+{
+    struct col_http_reply r;
+    col_http_error(&r, 400, "parameter 'before': '%.40s' is not an integer",
+                   "17\xff.\xc3(\xed\xa0\x80.");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body,
+                        "{\"error\":\"parameter 'before': '17?.?(???.' is not an integer\"}");
+    free(r.body);
+    col_http_error(&r, 404, "no route %.3s", "/b\xc3\xa9"); /* é cut in two */
+    assert_string_equal(r.body, "{\"error\":\"no route /b?\"}");
+    free(r.body);
+    col_http_error(&r, 404, "no route %s", "/\xc3\xa9t\xc3\xa9"); /* whole characters stay */
+    assert_string_equal(r.body, "{\"error\":\"no route /\xc3\xa9t\xc3\xa9\"}");
+    free(r.body);
 }
 
 static void view(struct col_bot_view *v, const char *id, enum col_status st, int64_t since,
@@ -365,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_summary_counts),
         cmocka_unit_test(test_openapi_lists_every_route),
         cmocka_unit_test(test_samples_range),
+        cmocka_unit_test(test_error_bodies_are_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -315,6 +315,47 @@ static void test_encode_exact_wire(void **state)
     free(s);
 }
 
+/* A number goes out in the fewest digits that read back as the same double: cJSON's own check
+ * took 15 digits when they came within an epsilon, so 72.111...1 lost its last bit on the way
+ * (found by tests/fuzz/fuzz_msg: decode(encode(m)) != m). */
+static void test_numbers_round_trip_exactly(void **state)
+{
+    struct bp_msg m, back;
+    memset(&m, 0, sizeof(m));
+    m.hdr.v = BP_PROTO_VERSION;
+    m.hdr.type = BP_MSG_STATS;
+    strcpy(m.hdr.agent, "a1");
+    strcpy(m.hdr.bot, "b1");
+    strcpy(m.hdr.boot, "x");
+    m.hdr.seq = m.hdr.ts = 1;
+    m.u.stats.proc_cpu_pct = 0.1 + 0.2; /* 0.30000000000000004 */
+    m.u.stats.proc_rss_kb = -1;
+    m.u.stats.host_cpu_pct = 37.25;
+    m.u.stats.host_disk_pct = strtod("72.111111111111111111111114", NULL);
+    m.u.stats.host_mem_pct = 0.1;
+    m.u.stats.host_load1 = 1e-300;
+    char *s = bp_msg_encode(&m);
+    assert_non_null(s);
+    decode_ok(s, &back);
+    if (memcmp(&m, &back, sizeof(m)) != 0)
+        fail_msg("decode(encode(m)) != m: %s", s);
+    assert_non_null(strstr(s, "\"cpu_pct\":0.30000000000000004,"));
+    assert_non_null(strstr(s, "\"host\":{\"cpu_pct\":37.25,\"mem_pct\":0.1,"));
+    free(s);
+    m.hdr.type = BP_MSG_HEARTBEAT;
+    memset(&m.u, 0, sizeof(m.u));
+    m.u.heartbeat.interval_ms = 10000;
+    m.u.heartbeat.has_metrics = true;
+    m.u.heartbeat.nmetrics = 1;
+    strcpy(m.u.heartbeat.metrics[0].name, "pnl");
+    m.u.heartbeat.metrics[0].value = strtod("-123456.78901234567", NULL);
+    s = bp_msg_encode(&m);
+    decode_ok(s, &back);
+    if (memcmp(&m, &back, sizeof(m)) != 0)
+        fail_msg("decode(encode(m)) != m: %s", s);
+    free(s);
+}
+
 /* The optional stats numbers are on the wire only when set, and decode sets their flags. */
 static void test_stats_optional_fields(void **state)
 {
@@ -579,10 +620,15 @@ static void test_topic_parse_rejects(void **state)
         ROOT "/agents/"
              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/state",
     };
-    struct bp_topic t;
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    struct bp_topic t, zero;
+    memset(&zero, 0, sizeof(zero));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&t, 0xa5, sizeof(t));
         if (bp_topic_parse(ROOT, bad[i], &t) != -EINVAL)
             fail_msg("accepted bad topic '%s'", bad[i]);
+        if (memcmp(&t, &zero, sizeof(t)) != 0) /* found by tests/fuzz/fuzz_topic */
+            fail_msg("refused '%s' but left agent '%.64s' in the result", bad[i], t.agent);
+    }
     assert_int_equal(bp_topic_parse("", "/agents/a/state", &t), -EINVAL);
 }
 
@@ -705,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_decode_error_details),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_encode_exact_wire),
+        cmocka_unit_test(test_numbers_round_trip_exactly),
         cmocka_unit_test(test_encode_heartbeat_writes_defaults),
         cmocka_unit_test(test_heartbeat_optional_objects),
         cmocka_unit_test(test_heartbeat_restarts),

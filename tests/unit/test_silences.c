@@ -156,6 +156,11 @@ static void test_body_validation(void **state)
         "{\"check\":\"metric:Bad\",\"duration\":\"1h\",\"reason\":\"r\"}", /* bad metric */
         "{\"check\":\"metric:\",\"duration\":\"1h\",\"reason\":\"r\"}",
         "{\"bots\":\"b\",\"duration\":\"1h\",\"reason\":\"r\"}", /* typo: unknown */
+        /* text that is not UTF-8, or holds control characters: it went back out as JSON and to
+         * PostgreSQL as it came (found by tests/fuzz/fuzz_http) */
+        "{\"bot\":\"b\",\"duration\":\"1h\",\"reason\":\"ma\xffntenance\"}",
+        "{\"bot\":\"b\",\"duration\":\"1h\",\"reason\":\"a\\u0001b\"}",
+        "{\"host\":\"h\xc3\",\"duration\":\"1h\",\"reason\":\"r\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
