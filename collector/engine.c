@@ -215,6 +215,19 @@ static void transition(struct col_engine *e, struct col_bot *b, const struct col
     e->summary_dirty = true;
 }
 
+/* The same verdict in other words ("no trade yet" → "trading", a number that moved): what the API
+ * reads is current at once; the retained status and the bots row say it at most once per
+ * COL_REASON_REFRESH_MS per bot (a reason with a number in it changes on every message). */
+#define COL_REASON_REFRESH_MS 10000
+static void refresh_reason(struct col_engine *e, struct col_bot *b, const char *reason,
+                           int64_t now_mono, int64_t now_wall)
+{
+    set_reason(e, b, reason, now_mono);
+    if (now_wall - b->said_wall < COL_REASON_REFRESH_MS)
+        return;
+    engine_say_bot(e, b, true, now_wall);
+}
+
 /* A whole window without a change: the bot is judged as usual again, and says so. */
 static void settle(struct col_engine *e, struct col_bot *b, const struct col_verdict *v,
                    int64_t now_mono, int64_t now_wall)
@@ -260,6 +273,8 @@ void engine_evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, 
                    (v.status != COL_ST_UNKNOWN && strcmp(v.check, b->check) != 0);
     if (changed)
         transition(e, b, &v, now_mono, now_wall);
+    else if (!b->flap.flapping && strcmp(v.reason, b->reason) != 0)
+        refresh_reason(e, b, v.reason, now_mono, now_wall);
     int64_t calm;
     if (col_flap_settled(&b->flap, &e->cfg->flap, now_mono, &calm))
         settle(e, b, &v, now_mono, now_wall);

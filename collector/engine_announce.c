@@ -62,8 +62,10 @@ void engine_say_bot(struct col_engine *e, struct col_bot *b, bool status, int64_
         .kind = COL_OP_BOT, .ts = now_wall, .shard = col_bot_shard(&e->fleet, b)};
     col_bot_snapshot_take(b, &op.u.bot);
     col_outbox_row(e->out, &op);
-    if (status)
+    if (status) {
+        b->said_wall = now_wall;
         say_status(e, b, &op.u.bot, now_wall);
+    }
 }
 
 void engine_say_transition(struct col_engine *e, struct col_bot *b, enum col_status from,

@@ -61,6 +61,7 @@ struct col_bot {
     struct col_flap flap;
     struct col_cadence *cadence; /* learned trading cadence, only for bots that ask for it */
     int64_t last_sample_mono;
+    int64_t said_wall;     /* when its status message last went out (Unix ms; 0 = never) */
     struct bp_timer timer; /* next evaluation deadline */
     /* Its retained status waits for room in the outbox (the engine's list, in order). */
     bool status_waiting;

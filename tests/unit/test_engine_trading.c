@@ -42,6 +42,22 @@ static void test_stale_then_stopped_then_trade_resolves(void **state)
     expect_said(fx->said, ROOT "/status/bot-1", "status=healthy", "last_trade=1700000131000", NULL);
 }
 
+/* Whatever a user reads is current: a healthy bot's first trade changes its reason (no status
+ * change), and the retained status says it with the trade's time at once. */
+static void test_first_trade_refreshes_a_healthy_reason(void **state)
+{
+    struct efx *fx = *state;
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    const struct col_bot *b = efx_bot(fx, "bot-1");
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_non_null(strstr(b->reason, "no trade yet"));
+    efx_heartbeat(fx, "a1", "bot-1", true, 10 * S);
+    efx_trade(fx, "a1", "bot-1", 12 * S, 12 * S);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_null(strstr(b->reason, "no trade yet"));
+    expect_said(fx->said, ROOT "/status/bot-1", "status=healthy", "last_trade=1700000012000", NULL);
+}
+
 static void test_late_trade_counts_from_its_own_time(void **state)
 {
     struct efx *fx = *state;
@@ -129,6 +145,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_first_trade_refreshes_a_healthy_reason, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, efx_setup,
                                         efx_teardown),
