@@ -13,6 +13,7 @@
 #include "settings.h"
 #include "store_op.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,10 @@ void engine_say_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall)
     memcpy(s.claims_refused, e->claims.refused, sizeof(s.claims_refused));
     s.bots_refused = e->bots_refused;
     col_outbox_stats(e->out, &s, now_wall);
+    /* A burst (the fleet reporting in, a storm) leaves freed heap behind in every thread's
+     * arena: hand it back to the kernel while nothing waits, so RSS says what the fleet holds. */
+    if (e->queue_len == 0)
+        malloc_trim(0);
 }
 
 /* ---- alerts the rules do not judge: flapping, recovery ------------------------------------ */

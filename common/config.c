@@ -496,7 +496,7 @@ int bp_config_defaults(const struct bp_cfg_key *keys, void *target, char *err, s
         int rc = set_value(k, target, k->def, why, sizeof(why));
         if (rc) {
             if (errlen)
-                snprintf(err, errlen, "%s: bad default '%s': %s", k->name, k->def, why);
+                snprintf(err, errlen, "%s: bad default '%s': %.100s", k->name, k->def, why);
             return rc;
         }
     }

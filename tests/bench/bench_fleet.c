@@ -387,7 +387,10 @@ static void on_status(const char *topic, cJSON *j)
         atomic_fetch_add(&W.healthy, healthy ? 1 : -1);
     snprintf(b->status, sizeof(b->status), "%s", st->valuestring);
     if (b->role == R_FLEET && is_bad(b->status) && atomic_fetch_add(&W.false_bad, 1) < 10)
-        fprintf(stderr, "bench: FALSE ALARM: bot %s turned %s\n", bot, b->status);
+        fprintf(stderr, "bench: FALSE ALARM: bot %s turned %s (%s)\n", bot, b->status,
+                cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "reason"))
+                    ? cJSON_GetObjectItemCaseSensitive(j, "reason")->valuestring
+                    : "?");
     if (b->role != R_FLEET && atomic_load(&W.outage) && !b->down_at &&
         strcmp(b->status, "down") == 0)
         b->down_at = bp_wall_ms();
@@ -696,6 +699,8 @@ static void run_restart(struct bpt_env *env, const struct params *p, int healthy
 static int run_bench(struct params *p)
 {
     struct bpt_env *env = bpt_env_new("bench-fleet");
+    if (env)
+        bpt_broker_open(env); /* anonymous, no ACL: thousands of simulated agents, one login */
     if (!env || bpt_broker_start(env) < 0 || bpt_pg_start(env) < 0 || start_collector(env) < 0) {
         fprintf(stderr, "bench: could not start mosquitto, PostgreSQL and the collector\n");
         bpt_env_free(env);
