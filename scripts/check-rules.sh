@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Checks deploy/prometheus/botpulse-rules.yml with promtool (package prometheus): its syntax
 # and expressions (check rules), then its unit tests (test rules botpulse-rules.test.yml), and
-# that every botpulse_* metric it uses is one the collector exports (collector/metrics.c).
+# that every botpulse_* metric it uses is one the collector exports (collector/http/metrics.c).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,7 +11,7 @@ dir=deploy/prometheus
 promtool check rules "$dir/botpulse-rules.yml"
 (cd "$dir" && promtool test rules botpulse-rules.test.yml)
 
-exported=$(grep -o '"botpulse_[a-z_]*' collector/metrics.c | tr -d '"' | sort -u)
+exported=$(grep -o '"botpulse_[a-z_]*' collector/http/metrics.c | tr -d '"' | sort -u)
 used=$(grep -o 'botpulse_[a-z_]*' "$dir/botpulse-rules.yml" | sort -u)
 missing=$(comm -13 <(echo "$exported") <(echo "$used"))
 if [[ -n $missing ]]; then
