@@ -13,7 +13,7 @@ PACKAGES=(
     chromium chromium-driver fonts-dejavu-core
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
-    python3
+    python3 python3-yaml python3-jsonschema # tests/support/openapi_check.py
     dpkg-dev file openssl polkitd dbus-daemon systemd # packages, TLS, the polkit rule, units
 )
 
