@@ -14,7 +14,7 @@
 #include "sign.h"
 #include "store.h"
 #include "store_load.h"
-#include "webhook.h"
+#include "sinks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +33,9 @@ struct collector {
     struct col_ingest *ingest;
     struct col_store *store;
     struct bp_mqtt *mqtt;
-    struct col_outbox *outbox; /* what the engine says: to MQTT, the store, the webhook */
+    struct col_outbox *outbox; /* what the engine says: to MQTT, the store, the alert sinks */
     struct col_engine *engine;
-    struct col_webhook *webhook; /* NULL: none configured */
+    struct col_sinks *sinks; /* alert sinks ([webhook], [sink NAME]); NULL: none */
     struct col_http_server *http;
     sigset_t signals;
 };
@@ -147,27 +147,27 @@ static int start_store(struct collector *c)
     return rc < 0 ? rc : col_store_start(c->store);
 }
 
-static int start_webhook(struct collector *c)
+/* The alert sinks, each named in the log with its kind and filters (never its URL). */
+static int start_sinks(struct collector *c)
 {
     const struct col_settings *cfg = &c->cfg;
-    if (!cfg->webhook_url[0])
+    if (cfg->nsinks == 0)
         return 0;
-    struct col_webhook_opts wo = {
-        .url = cfg->webhook_url,
-        .timeout_ms = cfg->webhook_timeout_ms,
-        .retries = (int)cfg->webhook_retries,
-        .backoff_ms = cfg->webhook_backoff_ms,
-        .queue_max = (size_t)cfg->webhook_queue_max,
-    };
-    int rc = col_webhook_new(&wo, &c->webhook);
+    int rc = col_sinks_new(cfg->sinks, cfg->nsinks, &c->sinks);
     if (rc == 0)
-        rc = col_webhook_start(c->webhook);
-    if (rc < 0)
-        BP_ERROR("main", "cannot start the webhook sink: %s", strerror(-rc));
-    else
-        BP_INFO("main", "alerts also go to the webhook %s (format %s)", cfg->webhook_url,
-                cfg->webhook_format);
-    return rc;
+        rc = col_sinks_start(c->sinks);
+    if (rc < 0) {
+        BP_ERROR("main", "cannot start the alert sinks: %s", strerror(-rc));
+        return rc;
+    }
+    for (size_t i = 0; i < cfg->nsinks; i++) {
+        const struct col_sink_config *k = &cfg->sinks[i];
+        BP_INFO("main", "alerts also go to sink %s (%s; %s%s%s)", k->name,
+                col_sink_kind_name(k->kind),
+                k->min_severity == COL_SEV_CRITICAL ? "critical only" : "warning and critical",
+                k->naccounts ? "; accounts " : "", k->naccounts ? k->accounts[0] : "");
+    }
+    return 0;
 }
 
 static void restore_alert(void *ctx, const struct col_open_alert *a)
@@ -217,15 +217,13 @@ static int run(struct collector *c)
     free(will);
     if (rc < 0)
         return rc;
-    if ((rc = start_webhook(c)) < 0)
+    if ((rc = start_sinks(c)) < 0)
         return rc;
     struct col_outbox_live_opts oo = {.root = c->cfg.topic_root,
                                       .id = c->cfg.id,
                                       .mqtt = c->mqtt,
                                       .store = c->store,
-                                      .webhook = c->webhook,
-                                      .webhook_chat_id = c->cfg.webhook_chat_id};
-    col_webhook_format_parse(c->cfg.webhook_format, &oo.webhook_format); /* checked at load */
+                                      .sinks = c->sinks};
     rc = col_outbox_live_new(&oo, &c->outbox);
     if (rc == 0)
         rc = col_engine_new(&c->cfg, c->outbox, c->ingest, &c->engine);
@@ -273,14 +271,13 @@ static void shutdown_all(struct collector *c)
         }
         bp_mqtt_stop(c->mqtt, 1000);
     }
-    if (c->webhook)
-        col_webhook_stop(c->webhook, 3000); /* the last alerts, if the receiver is quick */
+    col_sinks_stop(c->sinks, 3000); /* the last alerts, if the receivers are quick */
     if (c->store)
         col_store_stop(c->store, 5000);
     bp_mqtt_free(c->mqtt); /* no more Paho callbacks after this */
     col_engine_free(c->engine);
     col_outbox_free(c->outbox);
-    col_webhook_free(c->webhook);
+    col_sinks_free(c->sinks);
     col_store_free(c->store);
     col_ingest_free(c->ingest);
     bp_queue_free(c->queue, col_event_free); /* unanswered queries too */

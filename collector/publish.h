@@ -10,7 +10,7 @@
 #include "incidents.h"
 #include "ingest.h"
 #include "store.h"
-#include "webhook.h"
+#include "sinks.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,8 +26,8 @@ struct col_collector_stats {
     int64_t bots;
     bool mqtt_connected;
     struct col_store_stats store;
-    bool has_webhook;
-    struct col_webhook_stats webhook;
+    size_t nsinks; /* alert sinks configured ([webhook] is the one called "webhook") */
+    struct col_sink_stats sinks[COL_SINKS_MAX];
 };
 
 /* Each returns malloc'd JSON (caller frees), or NULL on ENOMEM. */

@@ -3,7 +3,7 @@
 #include "settings.h"
 
 #include "config.h"
-#include "webhook.h"
+#include "settings_sinks.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -122,8 +122,11 @@ static const struct bp_cfg_key rules_keys[] = {
 static const struct bp_cfg_key webhook_keys[] = {
     {"url", BP_CFG_STR, 0, 0, "", S(webhook_url),
      "POST every alert event here (http:// or https://); empty = no webhook"},
+    {"url_file", BP_CFG_STR, 0, 0, "", S(webhook_url_file),
+     "a file (mode 0600) holding the URL instead (a chat webhook's URL is its password)"},
     {"format", BP_CFG_STR, 0, 0, "alert", S(webhook_format),
-     "alert (the MQTT alert JSON), slack, discord or telegram"},
+     "alert (the MQTT alert JSON), json (PagerDuty and Alertmanager-style), slack, discord or "
+     "telegram"},
     {"chat_id", BP_CFG_STR, 0, 0, "", S(webhook_chat_id), "Telegram chat id (format telegram)"},
     {"timeout", BP_CFG_MS, 100, 300000, "5s", S(webhook_timeout_ms), "per attempt"},
     {"retries", BP_CFG_INT, 0, 100, "5", S(webhook_retries), "attempts after a failed one"},
@@ -252,6 +255,19 @@ static void *add_bot(void *cfg, const char *name, char *err, size_t errlen)
     return add_override(&s->bots, &s->nbots, &s->bots_cap, "bot", name, err, errlen);
 }
 
+static void *add_sink(void *cfg, const char *name, char *err, size_t errlen)
+{
+    struct col_settings *s = cfg;
+    if (s->nsink_sections == COL_SINKS_MAX) {
+        snprintf(err, errlen, "[sink %s]: more than %d sinks", name, COL_SINKS_MAX);
+        return NULL;
+    }
+    struct col_sink_section *k = col_sink_section_new(name, err, errlen);
+    if (k)
+        s->sink_sections[s->nsink_sections++] = k;
+    return k;
+}
+
 static void *add_account(void *cfg, const char *name, char *err, size_t errlen)
 {
     struct col_settings *s = cfg;
@@ -267,7 +283,9 @@ static const struct bp_cfg_schema schema = {
                  {"webhook", webhook_keys},
                  {"http", http_keys},
                  {"recovery", recovery_keys}},
-    .repeated = {{"bot", bot_keys, add_bot}, {"account", account_keys, add_account}},
+    .repeated = {{"bot", bot_keys, add_bot},
+                 {"account", account_keys, add_account},
+                 {"sink", col_sink_keys, add_sink}},
 };
 
 static int cmp_override(const void *a, const void *b)
@@ -467,22 +485,17 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         snprintf(err, errlen, "%s: [collector] id: '%s' is not a valid id", path, s->id);
         return -EINVAL;
     }
-    enum col_webhook_format f;
-    if (col_webhook_format_parse(s->webhook_format, &f) < 0) {
-        snprintf(err, errlen, "%s: [webhook] format: '%s' is not alert, slack, discord or telegram",
-                 path, s->webhook_format);
+    const struct col_webhook_section wh = {.url = s->webhook_url,
+                                           .url_file = s->webhook_url_file,
+                                           .format = s->webhook_format,
+                                           .chat_id = s->webhook_chat_id,
+                                           .timeout_ms = s->webhook_timeout_ms,
+                                           .retries = s->webhook_retries,
+                                           .backoff_ms = s->webhook_backoff_ms,
+                                           .queue_max = s->webhook_queue_max};
+    if (col_settings_sinks_resolve(path, &wh, s->sink_sections, s->nsink_sections, &s->sinks,
+                                   &s->nsinks, err, errlen) < 0)
         return -EINVAL;
-    }
-    if (s->webhook_url[0] && strncmp(s->webhook_url, "http://", 7) != 0 &&
-        strncmp(s->webhook_url, "https://", 8) != 0) {
-        snprintf(err, errlen, "%s: [webhook] url: '%s' is not an http:// or https:// URL", path,
-                 s->webhook_url);
-        return -EINVAL;
-    }
-    if (s->webhook_url[0] && f == COL_WEBHOOK_TELEGRAM && !s->webhook_chat_id[0]) {
-        snprintf(err, errlen, "%s: [webhook] chat_id: required with format = telegram", path);
-        return -EINVAL;
-    }
     if (s->limits.trade_stale_ms >= s->limits.trade_stopped_ms) {
         snprintf(err, errlen, "%s: [rules] trade_stale must be shorter than trade_stopped", path);
         return -EINVAL;
@@ -565,6 +578,12 @@ int col_settings_load(const char *path, struct col_settings *s, char *err, size_
 
 void col_settings_cleanup(struct col_settings *s)
 {
+    for (size_t i = 0; i < s->nsink_sections; i++)
+        col_sink_section_free(s->sink_sections[i]);
+    s->nsink_sections = 0;
+    col_settings_sinks_free(s->sinks, s->nsinks);
+    s->sinks = NULL;
+    s->nsinks = 0;
     for (size_t i = 0; i < s->nbots; i++)
         free(s->bots[i]);
     free(s->bots);
