@@ -167,6 +167,7 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
     struct col_query *qr = ev->query;
     qr->blind = e->blind;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
+    qr->restarts_seen = e->restarts_seen;
     if ((qr->have_commands = e->commander != NULL))
         col_commander_counts(e->commander, &qr->commands);
     switch (qr->kind) {

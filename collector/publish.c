@@ -181,6 +181,7 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
                                 (double)s->ingest.rejected[i]);
     cJSON_AddNumberToObject(o, "queue_dropped", (double)s->ingest.queue_dropped);
     cJSON_AddNumberToObject(o, "bots", (double)s->bots);
+    cJSON_AddNumberToObject(o, "restarts", (double)s->restarts);
     cJSON_AddBoolToObject(o, "mqtt_connected", s->mqtt_connected);
     cJSON *st = cJSON_AddObjectToObject(o, "store");
     cJSON_AddNumberToObject(st, "written", (double)s->store.written);

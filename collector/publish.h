@@ -24,6 +24,7 @@ struct col_collector_stats {
     int64_t uptime_s;
     struct col_ingest_stats ingest;
     int64_t bots;
+    int64_t restarts; /* bot process restarts counted from agents' proc.restarts */
     bool mqtt_connected;
     struct col_store_stats store;
     size_t nsinks; /* alert sinks configured ([webhook] is the one called "webhook") */

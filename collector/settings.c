@@ -114,6 +114,12 @@ static const struct bp_cfg_key rules_keys[] = {
      "slowest exchange API call in the window: warning"},
     {"api_latency_crit", BP_CFG_MS, 1, DAY_MS, "30s", S(limits.api_latency_crit_ms),
      "slowest exchange API call: critical"},
+    {"restarts_warn", BP_CFG_INT, 0, 1000, "3", S(limits.restarts_warn),
+     "process restarts (the agent's count) within restarts_window that make a warning; 0 = never"},
+    {"restarts_crit", BP_CFG_INT, 0, 1000, "10", S(limits.restarts_crit),
+     "... that make it critical; 0 = never"},
+    {"restarts_window", BP_CFG_MS, 1000, DAY_MS, "10m", S(limits.restarts_window_ms),
+     "the window restarts are counted in"},
     {"metric_rule", BP_CFG_STR, 0, 0, "", S(metric_rule),
      "custom-metric rules for every bot: 'NAME OP NUMBER SEVERITY', comma-separated"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
@@ -442,6 +448,10 @@ static int validate_signals(struct col_settings *s, const char *path, char *err,
         return -EINVAL;
     }
     s->limits.api_min_calls = (int)s->api_min_calls;
+    if (s->limits.restarts_crit > 0 && s->limits.restarts_crit < s->limits.restarts_warn) {
+        snprintf(err, errlen, "%s: [rules] restarts_crit must not be below restarts_warn", path);
+        return -EINVAL;
+    }
     if (col_metric_rules_parse(s->metric_rule, s->rules, &s->nrules, COL_METRIC_RULES_MAX, why,
                                sizeof(why)) < 0) {
         snprintf(err, errlen, "%s: [rules] metric_rule: %s", path, why);

@@ -107,6 +107,7 @@ static void fill_sample(const struct col_store_op *op, const char **v,
     v[8] = st->has_proc_threads ? fmt_i64(num[8], st->proc_threads) : NULL;
     v[9] = st->has_proc_fds ? fmt_i64(num[9], st->proc_fds) : NULL;
     v[10] = st->has_host_swap ? fmt_f64(num[10], st->host_swap_pct) : NULL;
+    v[11] = op->u.sample.restarts >= 0 ? fmt_i64(num[11], op->u.sample.restarts) : NULL;
 }
 
 static void fill_command(const struct col_store_op *op, const char **v,
@@ -217,8 +218,9 @@ const struct col_store_kind col_store_kinds[] = {
      9, 1u << 8, "ON CONFLICT (event_id) DO NOTHING", fill_alert, NULL},
     {COL_OP_SAMPLE,
      "INSERT INTO bot_samples (bot_id, ts, proc_cpu_pct, proc_rss_kb, host_cpu_pct, "
-     "host_mem_pct, host_disk_pct, host_load1, proc_threads, proc_fds, host_swap_pct) VALUES ",
-     11, 1u << 1, "ON CONFLICT (bot_id, ts) DO NOTHING", fill_sample, NULL},
+     "host_mem_pct, host_disk_pct, host_load1, proc_threads, proc_fds, host_swap_pct, "
+     "proc_restarts) VALUES ",
+     12, 1u << 1, "ON CONFLICT (bot_id, ts) DO NOTHING", fill_sample, NULL},
     {COL_OP_COMMAND,
      "INSERT INTO commands (nonce, agent_id, bot_id, action, ts, expires, reason) VALUES ", 7,
      (1u << 4) | (1u << 5), "ON CONFLICT (nonce) DO NOTHING", fill_command, NULL},
