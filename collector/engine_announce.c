@@ -184,6 +184,7 @@ void engine_say_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall)
         col_ingest_get_stats(e->ingest, &s.ingest);
     s.bots = (int64_t)col_strmap_len(e->fleet.bots);
     s.restarts = e->restarts_seen;
+    e->last_stats_wall = now_wall;
     col_outbox_stats(e->out, &s, now_wall);
 }
 

@@ -168,6 +168,7 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
     qr->blind = e->blind;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
     qr->restarts_seen = e->restarts_seen;
+    qr->last_stats_wall = e->last_stats_wall;
     if ((qr->have_commands = e->commander != NULL))
         col_commander_counts(e->commander, &qr->commands);
     switch (qr->kind) {

@@ -251,7 +251,8 @@ static int run(struct collector *c)
                                    .queue = c->queue,
                                    .ingest = c->ingest,
                                    .store = c->store,
-                                   .mqtt = c->mqtt};
+                                   .mqtt = c->mqtt,
+                                   .sinks = c->sinks};
         if ((rc = col_http_server_start(&ho, &c->http)) < 0)
             return rc;
     }

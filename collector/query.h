@@ -79,9 +79,10 @@ struct col_query {
     size_t nbots, cap;
     struct col_alert_view *alerts; /* the open alerts of the bots above, bot by bot */
     size_t nalerts, alerts_cap;
-    bool blind;            /* the collector has no broker connection */
-    size_t fleet_size;     /* bots known in all */
-    int64_t restarts_seen; /* bot process restarts counted since the collector started */
+    bool blind;              /* the collector has no broker connection */
+    size_t fleet_size;       /* bots known in all */
+    int64_t restarts_seen;   /* bot process restarts counted since the collector started */
+    int64_t last_stats_wall; /* Unix ms collector/stats was last published; 0 = never */
     /* silences: in for ADD (the answer fills id, ends_mono), out for REMOVE; the list for
      * SILENCES. rc -EINVAL: ends in the past or no matcher; -ENOENT: no such silence */
     struct col_silence silence;

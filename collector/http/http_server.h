@@ -11,6 +11,7 @@ struct bp_mqtt;
 struct bp_queue;
 struct col_ingest;
 struct col_settings;
+struct col_sinks;
 struct col_store;
 
 #define COL_HTTP_BODY_MAX 8192
@@ -23,6 +24,7 @@ struct col_http_opts {
     struct col_ingest *ingest;      /* for HTTP heartbeats and counters; borrowed */
     struct col_store *store;        /* may be NULL; borrowed */
     struct bp_mqtt *mqtt;           /* may be NULL; borrowed */
+    struct col_sinks *sinks;        /* the alert sinks' counters for /metrics; may be NULL */
 };
 
 /* Starts serving on cfg->http_listen (which must not be empty). Everything borrowed must

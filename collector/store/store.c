@@ -207,6 +207,7 @@ static void account(struct col_store *s, int rc, int n, uint64_t rejected,
         s->st.dropped += rejected;
         s->st.batches++;
         s->st.db_up = true;
+        s->st.last_commit_wall = bp_wall_ms();
         return;
     }
     s->st.failures++;

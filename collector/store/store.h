@@ -23,12 +23,13 @@ struct col_store_opts {
 
 struct col_store_stats {
     uint64_t submitted;
-    uint64_t written;  /* operations committed */
-    uint64_t dropped;  /* refused because the spool was full */
-    uint64_t batches;  /* transactions committed */
-    uint64_t failures; /* failed transactions (retried) */
-    uint64_t spooled;  /* operations waiting now */
-    bool db_up;        /* the last attempt to talk to the database succeeded */
+    uint64_t written;         /* operations committed */
+    uint64_t dropped;         /* refused because the spool was full */
+    uint64_t batches;         /* transactions committed */
+    uint64_t failures;        /* failed transactions (retried) */
+    uint64_t spooled;         /* operations waiting now */
+    bool db_up;               /* the last attempt to talk to the database succeeded */
+    int64_t last_commit_wall; /* Unix ms of the last committed transaction; 0 = none yet */
 };
 
 /* Creates the store; nothing is connected until col_store_start. 0 or -errno. */

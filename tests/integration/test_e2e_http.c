@@ -170,6 +170,15 @@ static void check_metrics(struct t *t)
     expect(t, 200, "botpulse_bot_last_heartbeat_age_seconds{bot=\"bot-2\"");
     expect(t, 200, "botpulse_ingest_received_total ");
     expect(t, 200, "botpulse_db_connected 1\n");
+    /* the collector's own process, its version, and the times Prometheus wants as timestamps */
+    expect(t, 200, "botpulse_build_info{version=\"" BP_VERSION "\",component=\"collector\"} 1\n");
+    expect(t, 200, "\nprocess_cpu_seconds_total ");
+    expect(t, 200, "\nprocess_resident_memory_bytes ");
+    expect(t, 200, "\nprocess_open_fds ");
+    expect(t, 200, "\nprocess_start_time_seconds ");
+    expect(t, 200, "\nbotpulse_store_last_commit_timestamp_seconds ");
+    expect(t, 200, "botpulse_bot_last_heartbeat_timestamp_seconds{bot=\"bot-2\"");
+    expect(t, 200, "\nbotpulse_bot_restarts_total 0\n");
     bpt_assert(t->env, strcmp(t->r.ctype, "text/plain; version=0.0.4; charset=utf-8") == 0,
                "metrics content type %s", t->r.ctype);
     const char *path = bpt_write_file(t->env, "metrics.txt", "%s", t->r.body);
