@@ -72,6 +72,9 @@ static const struct bp_cfg_key mqtt_keys[] = {
     KEY_STR(struct agent_config, mqtt.topic_root, "topic_root", "botpulse/v1", "topic prefix"),
     KEY_INT(struct agent_config, mqtt.max_buffered, "max_buffered", 0, 1000000, "10000",
             "QoS 1 messages kept while the broker is away"),
+    KEY_STR(struct agent_config, mqtt.batch, "batch", "auto",
+            "all bots' heartbeats (and stats) in one message: auto (when the collector reads "
+            "them), on, off"),
     {0},
 };
 
@@ -363,6 +366,15 @@ int agent_config_finish(struct agent_config *cfg, const char *path, char *err, s
         snprintf(err, errlen, "%s: [mqtt] topic_root: empty or contains a wildcard", path);
         return -EINVAL;
     }
+    static const char *const batch_modes[] = {"auto", "on", "off"};
+    int mode = 0;
+    while (mode < 3 && strcmp(cfg->mqtt.batch, batch_modes[mode]) != 0)
+        mode++;
+    if (mode == 3) {
+        snprintf(err, errlen, "%s: [mqtt] batch: '%s': use auto, on or off", path, cfg->mqtt.batch);
+        return -EINVAL;
+    }
+    cfg->mqtt.batch_mode = (enum agent_batch_mode)mode;
     if (bp_log_level_parse(cfg->log_level, &level) != 0) {
         snprintf(err, errlen, "%s: [agent] log_level: '%s': use error, warn, info or debug", path,
                  cfg->log_level);

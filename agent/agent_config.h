@@ -60,6 +60,10 @@ struct agent_mqtt_config {
     char ca_file[AGENT_PATH_MAX];
     char topic_root[BP_TEXT_MAX + 1];
     int64_t max_buffered;
+    /* Heartbeats and stats of all bots in one batch message per interval (common/batch.h):
+     * "auto" when the collector says it reads them, "on", "off". */
+    char batch[8];
+    enum agent_batch_mode { AGENT_BATCH_AUTO = 0, AGENT_BATCH_ON, AGENT_BATCH_OFF } batch_mode;
 };
 
 struct agent_config {

@@ -264,9 +264,11 @@ static int send_heartbeat(struct agent *a, struct bot_state *b)
 static void send_heartbeats(struct agent *a)
 {
     refresh(a);
+    agent_publisher_batch_begin(a->pub);
     for (int i = 0; i < a->nbots; i++)
         if (send_heartbeat(a, &a->bots[i]) == -ENOTCONN)
-            return; /* offline: the rest would be skipped too */
+            break; /* offline: the rest would be skipped too */
+    agent_publisher_batch_end(a->pub);
 }
 
 /* Heartbeats out of turn: looks again for the processes that vanished when it is time, and
@@ -304,6 +306,8 @@ static void send_stats(struct agent *a)
         a->env.btime_ms = hs.btime_ms;
     refresh(a);
     bool online = a->pub && agent_publisher_is_connected(a->pub);
+    if (online)
+        agent_publisher_batch_begin(a->pub);
     for (int i = 0; i < a->nbots; i++) {
         struct bot_state *b = &a->bots[i];
         /* Sampled even offline, so the next CPU % covers one interval, not the outage. */
@@ -324,6 +328,8 @@ static void send_stats(struct agent *a)
         if (online)
             agent_publisher_stats(a->pub, b->cfg->name, &st, a->wall);
     }
+    if (online)
+        agent_publisher_batch_end(a->pub);
 }
 
 /* A deadline that keeps its phase: the next multiple of period after now. */

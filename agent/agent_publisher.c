@@ -2,6 +2,7 @@
 /* The agent's MQTT voice: v1 messages with boot id and per-boot seq, over bp_mqtt. */
 #include "agent_publisher.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent_config.h"
+#include "batch.h"
 #include "clock.h"
 #include "log.h"
 #include "mqtt.h"
@@ -33,14 +35,42 @@ struct agent_publisher {
     void (*command_sink)(void *ctx, const void *payload, size_t len);
     void *command_ctx;
     char command_topic[TOPIC_MAX];
+    /* Batches: heartbeats and stats between batch_begin and batch_end go into one message,
+     * when [mqtt] batch is on, or auto and the collector's retained state says it reads them
+     * (set on Paho's thread). */
+    struct bp_batch_writer *batch;
+    bool batching;      /* between begin and end, and batches in use */
+    bool batches_said;  /* the last mode logged */
+    int64_t batch_wall; /* the batch's ts: its first item's time */
+    atomic_bool collector_reads_batches;
+    char collector_state_topic[TOPIC_MAX];
 };
 
-/* Paho's thread: only our own commands topic is subscribed; anything else is ignored. */
+/* Paho's thread: whether the collector's retained state says it is online and reads batches
+ * ("accepts": ["batch"]). Anything unreadable says no. */
+static bool collector_reads_batches(const void *payload, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(payload, len);
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
+    const cJSON *accepts = cJSON_GetObjectItemCaseSensitive(j, "accepts");
+    bool yes = false;
+    const cJSON *it;
+    if (cJSON_IsString(state) && strcmp(state->valuestring, "online") == 0 &&
+        cJSON_IsArray(accepts))
+        cJSON_ArrayForEach(it, accepts)
+            yes |= cJSON_IsString(it) && strcmp(it->valuestring, "batch") == 0;
+    cJSON_Delete(j);
+    return yes;
+}
+
+/* Paho's thread: our own commands topic, and the collector's state; anything else is ignored. */
 static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct agent_publisher *p = ctx;
     if (p->command_sink && strcmp(topic, p->command_topic) == 0)
         p->command_sink(p->command_ctx, payload, len);
+    else if (p->collector_state_topic[0] && strcmp(topic, p->collector_state_topic) == 0)
+        atomic_store(&p->collector_reads_batches, collector_reads_batches(payload, len));
 }
 
 static int make_boot_id(char *out, size_t size)
@@ -187,6 +217,14 @@ int agent_publisher_new(const struct agent_config *cfg, struct agent_publisher *
     int rc = p->event_fd < 0 ? -errno : make_boot_id(p->boot, sizeof(p->boot));
     if (rc == 0)
         rc = make_client(p);
+    if (rc == 0 && cfg->mqtt.batch_mode != AGENT_BATCH_OFF &&
+        !(p->batch = bp_batch_writer_new(cfg->id, p->boot)))
+        rc = -ENOMEM;
+    if (rc == 0 && cfg->mqtt.batch_mode == AGENT_BATCH_AUTO) { /* is the collector new enough? */
+        snprintf(p->collector_state_topic, sizeof(p->collector_state_topic), "%s/collector/state",
+                 cfg->mqtt.topic_root);
+        rc = bp_mqtt_subscribe(p->mqtt, p->collector_state_topic, 1);
+    }
     if (rc != 0) {
         agent_publisher_free(p);
         return rc;
@@ -200,6 +238,7 @@ void agent_publisher_free(struct agent_publisher *p)
     if (!p)
         return;
     bp_mqtt_free(p->mqtt);
+    bp_batch_writer_free(p->batch);
     if (p->event_fd >= 0)
         close(p->event_fd);
     free(p);
@@ -258,6 +297,74 @@ int agent_publisher_birth(struct agent_publisher *p, int64_t wall_ms)
     return send_msg(p, 1, true);
 }
 
+bool agent_publisher_batches(struct agent_publisher *p)
+{
+    return p->batch &&
+           (p->cfg->mqtt.batch_mode == AGENT_BATCH_ON || atomic_load(&p->collector_reads_batches));
+}
+
+void agent_publisher_batch_begin(struct agent_publisher *p)
+{
+    p->batching = agent_publisher_batches(p);
+    if (p->batching != p->batches_said) {
+        p->batches_said = p->batching;
+        BP_INFO(MOD, "%s",
+                p->batching ? "sending heartbeats and stats in batches, one message "
+                              "per interval (the collector reads them)"
+                            : "sending heartbeats and stats one message per bot");
+    }
+}
+
+/* Sends the batch gathered so far, if any: QoS 0, like the messages in it. 0 or -errno. */
+static int flush_batch(struct agent_publisher *p)
+{
+    if (bp_batch_writer_count(p->batch) == 0)
+        return 0;
+    char topic[TOPIC_MAX];
+    int rc = bp_topic_format(topic, sizeof(topic), p->cfg->mqtt.topic_root, BP_MSG_BATCH,
+                             p->cfg->id, "");
+    char *json = rc == 0 ? bp_batch_writer_take(p->batch, ++p->seq, p->batch_wall) : NULL;
+    if (!json) {
+        p->counters.errors++;
+        return rc ? rc : -ENOMEM;
+    }
+    rc = bp_mqtt_publish(p->mqtt, topic, json, strlen(json), 0, false);
+    free(json);
+    return rc;
+}
+
+int agent_publisher_batch_end(struct agent_publisher *p)
+{
+    int rc = p->batching ? flush_batch(p) : 0;
+    p->batching = false;
+    return rc;
+}
+
+/* Adds p->msg (a heartbeat or stats) to the batch, sending the batch first when it is full. */
+static int add_to_batch(struct agent_publisher *p, int64_t wall_ms)
+{
+    if (bp_batch_writer_count(p->batch) == 0)
+        p->batch_wall = wall_ms;
+    int rc = bp_batch_writer_add(p->batch, &p->msg);
+    if (rc == -EMSGSIZE && (rc = flush_batch(p)) == 0) {
+        p->batch_wall = wall_ms;
+        rc = bp_batch_writer_add(p->batch, &p->msg);
+    }
+    if (rc < 0)
+        p->counters.errors++;
+    return rc;
+}
+
+/* A heartbeat or stats in p->msg: into the batch, or its own QoS 0 message. */
+static int send_newest_wins(struct agent_publisher *p, int64_t wall_ms)
+{
+    if (p->batching) {
+        p->seq--; /* the batch takes one seq for all its items */
+        return add_to_batch(p, wall_ms);
+    }
+    return send_msg(p, 0, false);
+}
+
 int agent_publisher_heartbeat(struct agent_publisher *p, const char *bot,
                               const struct bp_heartbeat *hb, int64_t wall_ms)
 {
@@ -266,7 +373,7 @@ int agent_publisher_heartbeat(struct agent_publisher *p, const char *bot,
         return -ENOTCONN;
     }
     begin(p, BP_MSG_HEARTBEAT, bot, wall_ms)->u.heartbeat = *hb;
-    return send_msg(p, 0, false);
+    return send_newest_wins(p, wall_ms);
 }
 
 int agent_publisher_stats(struct agent_publisher *p, const char *bot, const struct bp_stats *st,
@@ -277,7 +384,7 @@ int agent_publisher_stats(struct agent_publisher *p, const char *bot, const stru
         return -ENOTCONN;
     }
     begin(p, BP_MSG_STATS, bot, wall_ms)->u.stats = *st;
-    return send_msg(p, 0, false);
+    return send_newest_wins(p, wall_ms);
 }
 
 int agent_publisher_trade(struct agent_publisher *p, const char *bot, const struct bp_trade *t,

@@ -40,6 +40,14 @@ const char *agent_publisher_boot(const struct agent_publisher *p);
 
 /* The birth message: retained agent_state online=true, listing the bots. 0 or -errno. */
 int agent_publisher_birth(struct agent_publisher *p, int64_t wall_ms);
+/* Batches (common/batch.h): heartbeats and stats published between begin and end go out as
+ * one message, when agent_publisher_batches says so ([mqtt] batch = on, or auto and the
+ * collector's retained state says it reads them); otherwise each is its own message. */
+bool agent_publisher_batches(struct agent_publisher *p);
+void agent_publisher_batch_begin(struct agent_publisher *p);
+/* Sends what was gathered since begin. 0 or -errno. */
+int agent_publisher_batch_end(struct agent_publisher *p);
+
 /* QoS 0 and never buffered: -ENOTCONN (skipped, counted) while disconnected. */
 int agent_publisher_heartbeat(struct agent_publisher *p, const char *bot,
                               const struct bp_heartbeat *hb, int64_t wall_ms);

@@ -6,6 +6,7 @@
 #include "commander.h"
 #include "engine_impl.h"
 #include "event.h"
+#include "ingest.h"
 #include "intent.h"
 #include "log.h"
 #include "manual.h"
@@ -22,6 +23,7 @@
 #include <sys/random.h>
 
 #define BATCH 512
+#define FLUSH_RETRY_MS 10 /* while items wait for room in the outbox */
 
 /* ---- recovery's wiring ------------------------------------------------------------------ */
 
@@ -89,7 +91,7 @@ void engine_note_recovery(struct col_engine *e, struct col_bot *b, int64_t now_m
                                     .exchange = b->exchange,
                                     .status = b->status,
                                     .agent_offline = b->ev.agent_offline,
-                                    .intended_stopped = b->limits.intended_stopped,
+                                    .intended_stopped = b->limits->intended_stopped,
                                     .paused = engine_silence_for(e, b, b->check, now_mono) != NULL,
                                     .pid = b->ev.proc_alive ? b->ev.pid : 0,
                                     .policy = &policy};
@@ -122,6 +124,7 @@ int col_engine_new(const struct col_settings *cfg, struct col_outbox *out,
     snprintf(e->run_id, sizeof(e->run_id), "%016llx",
              (unsigned long long)(r ^ (uint64_t)bp_wall_ms()));
     e->started_mono = bp_mono_ms();
+    e->flush_due_mono = INT64_MAX;
     e->summary_last_mono = INT64_MIN / 2;
     e->stats_next_mono = 0; /* due at the first tick */
     int rc = start_recovery(e);
@@ -236,7 +239,7 @@ static int64_t remind(struct col_engine *e, struct col_bot *b, int64_t now_mono,
 void engine_evaluate(struct col_engine *e, struct col_bot *b, int64_t now_mono, int64_t now_wall)
 {
     struct col_verdict v;
-    col_rules_evaluate(&b->ev, &b->limits, now_mono, &v);
+    col_rules_evaluate(&b->ev, b->limits, now_mono, &v);
     if (v.status == COL_ST_DOWN && !b->ev.agent_offline && now_mono < e->grace_until_mono) {
         /* just (re)connected: agents get the grace to report in before silence counts */
         if (bp_timerheap_set(&e->timers, &b->timer, e->grace_until_mono) < 0)
@@ -275,26 +278,71 @@ void col_engine_handle(struct col_engine *e, const struct col_event *ev)
         engine_take_evidence(e, ev);
 }
 
-void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall)
+void col_engine_judge(struct col_engine *e, int64_t judge_mono, int64_t judge_wall)
 {
     struct bp_timer *t;
     /* first: the truer reason; and not while blind, when the next connect starts a new grace */
-    if (!e->blind && e->offline_pending && now_mono >= e->grace_until_mono)
-        engine_grace_ended(e, now_mono, now_wall);
-    while (!e->blind && (t = bp_timerheap_pop_due(&e->timers, now_mono)) != NULL)
-        engine_evaluate(e, BP_CONTAINER_OF(t, struct col_bot, timer), now_mono, now_wall);
+    if (!e->blind && e->offline_pending && judge_mono >= e->grace_until_mono)
+        engine_grace_ended(e, judge_mono, judge_wall);
+    while (!e->blind && (t = bp_timerheap_pop_due(&e->timers, judge_mono)) != NULL)
+        engine_evaluate(e, BP_CONTAINER_OF(t, struct col_bot, timer), judge_mono, judge_wall);
+}
+
+/* Everything on the loop's clock but the judgement: summary, silences, stats, recovery. */
+static void housekeeping(struct col_engine *e, int64_t now_mono, int64_t now_wall)
+{
     if (e->summary_dirty && now_mono >= e->summary_last_mono + e->cfg->summary_interval_ms) {
         e->summary_dirty = false;
         e->summary_last_mono = now_mono;
         engine_say_summary(e, now_wall);
     }
     engine_silences_tick(e, now_mono, now_wall);
+    e->flush_due_mono = engine_flush(e, now_wall) > 0 ? now_mono + FLUSH_RETRY_MS : INT64_MAX;
     if (now_mono >= e->stats_next_mono) {
         e->stats_next_mono = now_mono + e->cfg->stats_interval_ms;
         engine_say_stats(e, now_mono, now_wall);
+        e->lag_max_ms = e->lag_ms;
     }
     if (e->recovery && !e->blind)
         col_recovery_tick(e->recovery, now_mono);
+}
+
+void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall)
+{
+    col_engine_judge(e, now_mono, now_wall);
+    housekeeping(e, now_mono, now_wall);
+}
+
+void col_engine_note_lag(struct col_engine *e, int64_t lag_ms, size_t queue_len)
+{
+    bool was_behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
+    e->lag_ms = lag_ms > 0 ? lag_ms : 0;
+    e->queue_len = queue_len;
+    if (e->lag_ms > e->lag_max_ms)
+        e->lag_max_ms = e->lag_ms;
+    bool behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
+    if (behind != was_behind)
+        BP_WARN("engine", "%s: the oldest message waited %lld ms (%zu queued)%s",
+                behind ? "falling behind" : "caught up", (long long)e->lag_ms, queue_len,
+                behind ? "; deadlines are judged at the messages' receive times, not now" : "");
+}
+
+void col_engine_note_drops(struct col_engine *e, uint64_t dropped_total, size_t queue_len,
+                           size_t queue_cap, int64_t now_mono, int64_t now_wall)
+{
+    if (dropped_total > e->dropped_seen) {
+        if (!e->lossy)
+            BP_WARN("engine", "the rules queue is full and messages were dropped: liveness "
+                              "judgement paused until it drains");
+        e->dropped_seen = dropped_total;
+        e->last_drop_mono = now_mono;
+        e->lossy = true;
+        engine_go_blind(e, now_mono);
+    } else if (e->lossy && now_mono - e->last_drop_mono >= COL_ENGINE_CALM_MS &&
+               queue_len < queue_cap / 4) {
+        e->lossy = false;
+        engine_see_again(e, now_mono, now_wall);
+    }
 }
 
 int64_t col_engine_next_deadline(const struct col_engine *e)
@@ -315,20 +363,45 @@ int64_t col_engine_next_deadline(const struct col_engine *e)
     }
     if (e->recovery && !e->blind && col_recovery_next_deadline(e->recovery) < next)
         next = col_recovery_next_deadline(e->recovery);
+    if (e->flush_due_mono < next)
+        next = e->flush_due_mono;
     return next;
 }
 
+/* The loop merges two timelines in order: messages by their receive time, and deadlines.
+ * A deadline is judged before the messages received after it and after those received
+ * before it, so however far behind the queue is, a bot is never declared down while its
+ * heartbeat waits to be applied (col_engine_judge). */
 void col_engine_run(struct col_engine *e, struct bp_queue *q, volatile sig_atomic_t *stop)
 {
     void *batch[BATCH];
     while (!*stop) {
-        col_engine_tick(e, bp_mono_ms(), bp_wall_ms());
-        size_t n = bp_queue_pop_wait(q, batch, BATCH, col_engine_next_deadline(e));
+        int64_t now_mono = bp_mono_ms(), now_wall = bp_wall_ms();
+        size_t len = bp_queue_len(q);
+        if (e->ingest) {
+            struct col_ingest_stats st;
+            col_ingest_get_stats(e->ingest, &st);
+            col_engine_note_drops(e, st.queue_dropped, len, bp_queue_cap(q), now_mono, now_wall);
+        }
+        if (len == 0) /* caught up: nothing received before now is still waiting */
+            col_engine_judge(e, now_mono, now_wall);
+        housekeeping(e, now_mono, now_wall);
+        size_t n = bp_queue_pop_wait(q, batch, BATCH, len ? 0 : col_engine_next_deadline(e));
+        if (n > 0)
+            col_engine_note_lag(e, bp_mono_ms() - ((struct col_event *)batch[0])->recv_mono,
+                                len > n ? len - n : 0);
+        else
+            col_engine_note_lag(e, 0, 0);
         for (size_t i = 0; i < n; i++) {
-            col_engine_handle(e, batch[i]);
+            const struct col_event *ev = batch[i];
+            if (*stop) { /* SIGTERM: what is left is dropped (a query's asker gives up) */
+                col_event_free(batch[i]);
+                continue;
+            }
+            col_engine_judge(e, ev->recv_mono, ev->recv_wall);
+            col_engine_handle(e, ev);
             free(batch[i]);
         }
-        /* handlers publish summaries lazily: a burst of changes makes one summary */
     }
 }
 
@@ -337,7 +410,7 @@ void col_engine_run(struct col_engine *e, struct bp_queue *q, volatile sig_atomi
 /* A bot first seen now is judged like any: unknown until evidence, down if none comes. */
 static int await_first_evidence(struct col_engine *e, struct col_bot *b)
 {
-    int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, &b->limits);
+    int64_t due = b->ev.first_seen_mono + col_rules_heartbeat_timeout(&b->ev, b->limits);
     return bp_timerheap_set(&e->timers, &b->timer, due) < 0 ? -ENOMEM : 0;
 }
 
@@ -368,5 +441,6 @@ int col_engine_restore_intent(struct col_engine *e, const char *bot, enum col_in
         return -ENOMEM;
     if (col_intent_set(b, intent) < 0)
         return -EINVAL;
+    engine_set_limits(e, b);
     return known ? 0 : await_first_evidence(e, b);
 }

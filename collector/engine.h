@@ -36,6 +36,22 @@ void col_engine_free(struct col_engine *e);
 void col_engine_handle(struct col_engine *e, const struct col_event *ev);
 /* Evaluates every bot whose deadline has passed; publishes a due summary or stats. */
 void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall);
+/* Evaluates the bots whose deadline has passed by judge_mono, and nothing else: the loop
+ * judges deadlines at the receive time of the next message it applies, never later, so a
+ * heartbeat that waits in the queue is evidence already and the rules thread's own lag never
+ * turns into a missed heartbeat. */
+void col_engine_judge(struct col_engine *e, int64_t judge_mono, int64_t judge_wall);
+/* The rules thread is lag_ms behind: the age of the oldest message it has not applied yet
+ * (reported in its stats and /health/rules; behind past COL_ENGINE_BEHIND_MS). */
+void col_engine_note_lag(struct col_engine *e, int64_t lag_ms, size_t queue_len);
+#define COL_ENGINE_BEHIND_MS 1000
+/* Ingest's count of messages dropped because the rules queue was full, so far. New drops
+ * make the engine blind, as a lost broker connection does: heartbeats it never saw must not
+ * turn into down bots. It sees again once no drop came for COL_ENGINE_CALM_MS and the queue
+ * is below a quarter of queue_cap; every bot is credited the time, as after a reconnect. */
+void col_engine_note_drops(struct col_engine *e, uint64_t dropped_total, size_t queue_len,
+                           size_t queue_cap, int64_t now_mono, int64_t now_wall);
+#define COL_ENGINE_CALM_MS 1000
 /* The earliest monotonic time at which col_engine_tick has work (INT64_MAX: none). */
 int64_t col_engine_next_deadline(const struct col_engine *e);
 /* Runs the loop: pops events from q, ticks at deadlines, until *stop is set (wake q to stop). */

@@ -2,6 +2,7 @@
 /* What the rules thread says, through the outbox: transitions and the bots rows, retained
  * statuses, alert events (stored always, told unless silenced or spoken for by an incident),
  * incidents, flapping, the summary and the collector's stats. Each alert is encoded once. */
+#include "engine.h"
 #include "engine_impl.h"
 
 #include "clock.h"
@@ -16,16 +17,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-void engine_say_bot(struct col_engine *e, const struct col_bot *b, bool status, int64_t now_wall)
+/* The bot's retained status: now when the outbox has room and none waits before it; else it
+ * waits its turn, once however often the bot changes meanwhile, and its newest goes out. */
+static void say_status(struct col_engine *e, struct col_bot *b, const struct col_bot_snapshot *now,
+                       int64_t now_wall)
+{
+    if (!b->status_waiting && !e->status_head && col_outbox_room(e->out) > 0) {
+        col_outbox_status(e->out, now, now_wall);
+        return;
+    }
+    if (b->status_waiting)
+        return;
+    b->status_waiting = true;
+    b->status_next = NULL;
+    if (e->status_tail)
+        e->status_tail->status_next = b;
+    else
+        e->status_head = b;
+    e->status_tail = b;
+    e->statuses_waiting++;
+}
+
+size_t engine_flush(struct col_engine *e, int64_t now_wall)
+{
+    size_t backlog = col_outbox_flush(e->out);
+    while (e->status_head && col_outbox_room(e->out) > 0) {
+        struct col_bot *b = e->status_head;
+        e->status_head = b->status_next;
+        if (!e->status_head)
+            e->status_tail = NULL;
+        b->status_waiting = false;
+        b->status_next = NULL;
+        e->statuses_waiting--;
+        struct col_bot_snapshot snap;
+        col_bot_snapshot_take(b, &snap);
+        col_outbox_status(e->out, &snap, now_wall);
+    }
+    return backlog + e->statuses_waiting;
+}
+
+void engine_say_bot(struct col_engine *e, struct col_bot *b, bool status, int64_t now_wall)
 {
     struct col_store_op op = {.kind = COL_OP_BOT, .ts = now_wall};
     col_bot_snapshot_take(b, &op.u.bot);
     col_outbox_row(e->out, &op);
     if (status)
-        col_outbox_status(e->out, &op.u.bot, now_wall);
+        say_status(e, b, &op.u.bot, now_wall);
 }
 
-void engine_say_transition(struct col_engine *e, const struct col_bot *b, enum col_status from,
+void engine_say_transition(struct col_engine *e, struct col_bot *b, enum col_status from,
                            int64_t now_wall)
 {
     struct col_store_op op = {.kind = COL_OP_TRANSITION, .ts = now_wall};
@@ -157,8 +197,8 @@ void engine_note_incident(struct col_engine *e, struct col_bot *b, int64_t now_m
     char id[COL_INCIDENT_ID_MAX + 1];
     engine_new_id(e, "i", id, sizeof(id));
     struct col_incident *inc;
-    enum col_incident_event ev = col_incidents_on_change(
-        &e->incidents, &e->fleet, b, &e->cfg->incidents, id, now_mono, now_wall, &inc);
+    enum col_incident_event ev =
+        col_incidents_on_change(&e->incidents, b, &e->cfg->incidents, id, now_mono, now_wall, &inc);
     if (ev == COL_INCIDENT_OPENED || ev == COL_INCIDENT_RESOLVED)
         announce_incident(e, inc, ev, now_wall);
     else if (ev == COL_INCIDENT_UPDATED)
@@ -182,9 +222,15 @@ void engine_say_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall)
     s.uptime_s = (now_mono - e->started_mono) / 1000;
     if (e->ingest)
         col_ingest_get_stats(e->ingest, &s.ingest);
+    s.queue_len = (int64_t)e->queue_len;
+    s.lag_ms = e->lag_ms;
+    s.lag_max_ms = e->lag_max_ms;
+    s.behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
+    s.blind = e->blind;
     s.bots = (int64_t)col_strmap_len(e->fleet.bots);
     s.restarts = e->restarts_seen;
     e->last_stats_wall = now_wall;
+    s.bots_refused = e->bots_refused;
     col_outbox_stats(e->out, &s, now_wall);
 }
 

@@ -123,12 +123,13 @@ static void answer_intent(struct col_engine *e, struct col_query *qr, const stru
     }
     if ((qr->rc = col_intent_set(b, (enum col_intent)qr->intent)) < 0)
         return;
+    engine_set_limits(e, b);
     BP_INFO("rules", "bot %s: intended %s (operator)", b->id,
-            col_intent_name(b->intent, b->limits.intended_stopped));
+            col_intent_name(b->intent, b->limits->intended_stopped));
     struct col_store_op op = {.kind = COL_OP_INTENT, .ts = ev->recv_wall};
     snprintf(op.u.intent.bot, sizeof(op.u.intent.bot), "%s", b->id);
     snprintf(op.u.intent.intended, sizeof(op.u.intent.intended), "%s",
-             col_intent_name(b->intent, b->limits.intended_stopped));
+             col_intent_name(b->intent, b->limits->intended_stopped));
     col_outbox_row(e->out, &op);
     engine_evaluate(e, b, ev->recv_mono, ev->recv_wall);
     engine_note_recovery(e, b, ev->recv_mono); /* recovery pauses (or resumes) with the intent */
@@ -166,6 +167,8 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
 {
     struct col_query *qr = ev->query;
     qr->blind = e->blind;
+    qr->lag_ms = e->lag_ms;
+    qr->behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
     qr->restarts_seen = e->restarts_seen;
     qr->last_stats_wall = e->last_stats_wall;

@@ -22,21 +22,52 @@ static struct col_agent *agent_for(struct col_engine *e, const char *id)
     return a ? a : col_fleet_agent_add(&e->fleet, id);
 }
 
+void engine_set_limits(struct col_engine *e, struct col_bot *b)
+{
+    struct col_rule_limits lim;
+    memset(&lim, 0, sizeof(lim)); /* compared byte for byte, padding too */
+    col_settings_limits_for(e->cfg, b->id, b->account, &lim); /* [account] may apply */
+    col_intent_apply(b, &lim);
+    const struct col_rule_limits *shared = col_fleet_limits(&e->fleet, &lim);
+    if (shared)
+        b->limits = shared;
+    else if (!b->limits) /* out of memory before it ever had limits: the defaults */
+        b->limits = &e->cfg->limits;
+}
+
+/* A bot past its agent's [agents] bots_max: refused, counted, logged once per LOG_EVERY_MS. */
+static void refuse_bot(struct col_engine *e, const struct col_agent *a, const char *id,
+                       int64_t now_mono)
+{
+    e->bots_refused++;
+    if (now_mono < e->next_refuse_log_mono)
+        return;
+    e->next_refuse_log_mono = now_mono + COL_ENGINE_LOG_EVERY_MS;
+    BP_WARN("engine",
+            "agent %s speaks for more than [agents] bots_max = %lld bots: bot %s refused (%llu "
+            "refused so far)",
+            a->id, (long long)e->cfg->agent_bots_max, id, (unsigned long long)e->bots_refused);
+}
+
 struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const char *id,
                                int64_t now_mono)
 {
     struct col_bot *b = col_fleet_bot(&e->fleet, id);
+    if (a && (!b || b->agent != a) && e->cfg->agent_bots_max > 0 &&
+        a->nbots >= (size_t)e->cfg->agent_bots_max) {
+        refuse_bot(e, a, id, now_mono);
+        return NULL;
+    }
     if (!b) {
         b = col_fleet_bot_add(&e->fleet, id, now_mono);
         if (!b)
             return NULL;
-        col_settings_limits_for(e->cfg, id, "", &b->limits);
-        col_intent_apply(b);
         const struct col_bot_override *o = col_settings_find_bot(e->cfg, id);
         if (o && o->account[0])
             col_fleet_set_account(&e->fleet, b, o->account);
         if (o && o->exchange[0])
-            snprintf(b->exchange, sizeof(b->exchange), "%s", o->exchange);
+            col_fleet_set_exchange(&e->fleet, b, o->exchange);
+        engine_set_limits(e, b);
     }
     if (a && b->agent != a) {
         if (b->agent)
@@ -54,9 +85,8 @@ static void apply_labels(struct col_engine *e, struct col_bot *b, const struct b
     if (!(o && o->account[0]))
         col_fleet_set_account(&e->fleet, b, info->account);
     if (!(o && o->exchange[0]))
-        snprintf(b->exchange, sizeof(b->exchange), "%s", info->exchange);
-    col_settings_limits_for(e->cfg, b->id, b->account, &b->limits); /* [account] may apply */
-    col_intent_apply(b);
+        col_fleet_set_exchange(&e->fleet, b, info->exchange);
+    engine_set_limits(e, b);
 }
 
 static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t now_wall)
@@ -71,8 +101,11 @@ static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t
     col_outbox_row(e->out, &op);
 }
 
-/* Every message from an agent refines its clock offset; its bots see the estimate. */
-static void note_clock(struct col_engine *e, struct col_agent *a, const struct col_event *ev)
+/* Every message from an agent refines its clock offset. The bot it speaks for sees the new
+ * estimate at once (b; NULL: every bot of the agent, for an agent_state): the others at their
+ * own next message, so a message costs the same whatever the number of bots on its host. */
+static void note_clock(struct col_engine *e, struct col_agent *a, struct col_bot *b,
+                       const struct col_event *ev)
 {
     int64_t ahead = col_skew_add(&a->skew, ev->msg.hdr.ts, ev->recv_wall);
     int64_t moved = ahead - a->skew_stored_ms;
@@ -80,9 +113,10 @@ static void note_clock(struct col_engine *e, struct col_agent *a, const struct c
         a->skew_stored_ms = ahead;
         store_agent(e, a, ev->recv_wall);
     }
-    for (size_t i = 0; i < a->nbots; i++) {
-        a->bots[i]->ev.clock_known = true;
-        a->bots[i]->ev.clock_ahead_ms = ahead;
+    for (size_t i = 0; i < (b ? 1 : a->nbots); i++) {
+        struct col_bot *x = b ? b : a->bots[i];
+        x->ev.clock_known = true;
+        x->ev.clock_ahead_ms = ahead;
     }
 }
 
@@ -112,7 +146,7 @@ static void on_agent_state(struct col_engine *e, const struct col_event *ev)
     if (!a)
         return;
     if (st->online) /* a Will was composed at connect time: its ts says nothing of the clock */
-        note_clock(e, a, ev);
+        note_clock(e, a, NULL, ev);
     if (a->offline == st->online || strcmp(a->boot, h->boot) != 0)
         BP_INFO("engine", "agent %s is %s (host %s, boot %s, %d bots)", a->id,
                 st->online ? "online" : "offline", st->host, h->boot, st->nbots);
@@ -149,7 +183,7 @@ static void note_trade(struct col_bot *b, const struct col_event *ev, int64_t tr
     b->ev.has_trade = true;
     b->ev.last_trade_mono = mono;
     b->last_trade_wall = trade_ts;
-    if (b->limits.cadence_factor > 0 && !b->cadence) {
+    if (b->limits->cadence_factor > 0 && !b->cadence) {
         b->cadence = calloc(1, sizeof(*b->cadence));
         if (!b->cadence)
             BP_ERROR("engine", "out of memory: bot %s judged without its learned cadence", b->id);
@@ -157,7 +191,7 @@ static void note_trade(struct col_bot *b, const struct col_event *ev, int64_t tr
     if (b->cadence) {
         col_cadence_note_trade(b->cadence, trade_ts); /* gaps on the agent's clock: no skew */
         b->ev.cadence_gap_ms =
-            col_cadence_expected(b->cadence, trade_ts, b->limits.cadence_min_samples);
+            col_cadence_expected(b->cadence, trade_ts, b->limits->cadence_min_samples);
     }
 }
 
@@ -173,7 +207,7 @@ static void on_heartbeat(struct col_bot *b, const struct col_event *ev)
     note_trade(b, ev, hb->last_trade_ts);
     col_evidence_apply_signals(&b->ev, hb, ev->msg.hdr.ts, ev->recv_mono);
     col_evidence_apply_log(&b->ev, hb, ev->msg.hdr.ts, ev->recv_mono);
-    col_evidence_count_failures(&b->ev, &b->limits);
+    col_evidence_count_failures(&b->ev, b->limits);
 }
 
 /* At most one sample row per bot per sample_interval, with its bots row kept fresh. */
@@ -190,7 +224,7 @@ static void on_stats(struct col_engine *e, struct col_bot *b, const struct col_e
         engine_say_bot(e, b, false, ev->recv_wall); /* last_heartbeat/last_trade stay fresh */
     }
     b->ev.res_level =
-        col_resources_level(&b->limits, st->proc_cpu_pct, st->host_cpu_pct, st->host_mem_pct,
+        col_resources_level(b->limits, st->proc_cpu_pct, st->host_cpu_pct, st->host_mem_pct,
                             st->host_disk_pct, b->ev.res_reason, sizeof(b->ev.res_reason));
     if (b->ev.res_level == COL_LEVEL_OK)
         b->ev.res_streak = 0;
@@ -218,7 +252,7 @@ static void on_bot_message(struct col_engine *e, const struct col_event *ev)
     struct col_bot *b = engine_bot_for(e, a, h->bot, ev->recv_mono);
     if (!b)
         return;
-    note_clock(e, a, ev);
+    note_clock(e, a, b, ev);
     switch (h->type) {
     case BP_MSG_HEARTBEAT:
         on_heartbeat(b, ev);
@@ -297,27 +331,40 @@ static void shift_bot(void *ctx, const char *key, void *v)
     engine_evaluate(w->e, b, w->now_mono, w->now_wall);
 }
 
+void engine_go_blind(struct col_engine *e, int64_t now_mono)
+{
+    if (e->blind)
+        return;
+    e->blind = true;
+    e->blind_since_mono = now_mono;
+    if (e->recovery) /* nothing we see now is news: no restarts while blind */
+        col_recovery_pause_until(e->recovery, INT64_MAX);
+}
+
+void engine_see_again(struct col_engine *e, int64_t now_mono, int64_t now_wall)
+{
+    e->grace_until_mono = now_mono + e->cfg->reconnect_grace_ms;
+    if (e->recovery)
+        col_recovery_pause_until(e->recovery, e->grace_until_mono);
+    if (!e->blind || e->broker_lost || e->lossy)
+        return;
+    e->blind = false;
+    struct walk w = {e, now_mono - e->blind_since_mono, now_mono, now_wall};
+    BP_INFO("engine", "blind for %lld ms: liveness judgement resumed", (long long)w.shift);
+    col_strmap_each(e->fleet.bots, shift_bot, &w);
+}
+
 static void on_connection(struct col_engine *e, const struct col_event *ev)
 {
     if (ev->kind == COL_EV_DISCONNECTED) {
-        if (!e->blind)
+        if (!e->broker_lost)
             BP_WARN("engine", "broker connection lost: liveness judgement paused");
-        e->blind = true;
-        e->blind_since_mono = ev->recv_mono;
-        if (e->recovery) /* nothing we see now is news: no restarts while blind */
-            col_recovery_pause_until(e->recovery, INT64_MAX);
+        e->broker_lost = true;
+        engine_go_blind(e, ev->recv_mono);
         return;
     }
-    e->grace_until_mono = ev->recv_mono + e->cfg->reconnect_grace_ms;
-    if (e->recovery)
-        col_recovery_pause_until(e->recovery, e->grace_until_mono);
-    if (!e->blind)
-        return;
-    e->blind = false;
-    struct walk w = {e, ev->recv_mono - e->blind_since_mono, ev->recv_mono, ev->recv_wall};
-    BP_INFO("engine", "broker connection back after %lld ms: liveness judgement resumed",
-            (long long)w.shift);
-    col_strmap_each(e->fleet.bots, shift_bot, &w);
+    e->broker_lost = false;
+    engine_see_again(e, ev->recv_mono, ev->recv_wall);
 }
 
 void engine_take_evidence(struct col_engine *e, const struct col_event *ev)

@@ -25,6 +25,8 @@ struct col_manual;
 struct col_recovery;
 struct col_verdict;
 
+#define COL_ENGINE_LOG_EVERY_MS 10000 /* a repeated warning, at most this often */
+
 struct col_engine {
     const struct col_settings *cfg;
     struct col_outbox *out; /* everything the engine says */
@@ -40,8 +42,22 @@ struct col_engine {
     /* While we have no broker connection no evidence can arrive: we judge nothing, and
      * after we reconnect, agents' "offline" states (Wills the broker fired while it
      * restarted) wait reconnect_grace for the agent's own "online" before they count. */
-    bool blind;
+    bool blind;       /* broker_lost or lossy: no liveness judgement */
+    bool broker_lost; /* our broker connection is down */
+    bool lossy;       /* messages were dropped (the rules queue was full) */
     int64_t blind_since_mono;
+    uint64_t dropped_seen;  /* ingest's queue_dropped when last looked at */
+    int64_t last_drop_mono; /* when a drop was last seen */
+    /* How far behind the rules thread is: the age of the oldest message not yet applied. */
+    int64_t lag_ms, lag_max_ms;   /* now, and the most since the last stats */
+    uint64_t bots_refused;        /* past their agent's [agents] bots_max */
+    int64_t next_refuse_log_mono; /* logged at most once per COL_ENGINE_LOG_EVERY_MS */
+    size_t queue_len;
+    /* Bots whose retained status waits for room in the outbox: one entry per bot, whatever
+     * its changes meanwhile (the newest goes out), in the order they changed. */
+    struct col_bot *status_head, *status_tail;
+    size_t statuses_waiting;
+    int64_t flush_due_mono; /* when to try again (INT64_MAX: nothing waits) */
     int64_t grace_until_mono;
     size_t offline_pending;
     bool summary_dirty;
@@ -71,8 +87,16 @@ const struct col_silence *engine_silence_for(const struct col_engine *e, const s
 
 /* Applies a message or a change of our broker connection. */
 void engine_take_evidence(struct col_engine *e, const struct col_event *ev);
+/* We stop seeing (why: broker_lost or lossy set by the caller) at now_mono. */
+void engine_go_blind(struct col_engine *e, int64_t now_mono);
+/* We see again: every bot is credited the time we could not see, and agents get the
+ * reconnect grace to report in. */
+void engine_see_again(struct col_engine *e, int64_t now_mono, int64_t now_wall);
 /* The reconnect grace is over: agents still offline are offline now, their bots judged. */
 void engine_grace_ended(struct col_engine *e, int64_t now_mono, int64_t now_wall);
+/* b's rule limits from the config (its [bot] section, its account's) and the operator's
+ * intent, shared with every bot that has the same (col_fleet_limits). */
+void engine_set_limits(struct col_engine *e, struct col_bot *b);
 /* The bot, created (with its configured limits and labels) on first sight, and attached to
  * agent a (NULL: none yet). NULL on ENOMEM. */
 struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const char *id,
@@ -81,10 +105,13 @@ struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const 
 /* ---- engine_announce.c ---------------------------------------------------------------- */
 
 /* b's status changed from `from`: its transition row, its bots row, its retained status. */
-void engine_say_transition(struct col_engine *e, const struct col_bot *b, enum col_status from,
+void engine_say_transition(struct col_engine *e, struct col_bot *b, enum col_status from,
                            int64_t now_wall);
 /* b's bots row and retained status (status true), or its bots row only. */
-void engine_say_bot(struct col_engine *e, const struct col_bot *b, bool status, int64_t now_wall);
+void engine_say_bot(struct col_engine *e, struct col_bot *b, bool status, int64_t now_wall);
+/* Lets out what waits for room: the outbox's own backlog, then waiting statuses (each the
+ * bot's newest). Returns how many items still wait. */
+size_t engine_flush(struct col_engine *e, int64_t now_wall);
 /* An alert event: stored always; told (MQTT, webhook) unless silenced, or an incident speaks
  * for it. A resolution is told if its opening was. */
 void engine_announce(struct col_engine *e, struct col_bot *b, struct col_alert *a,

@@ -20,6 +20,8 @@ struct col_ingest_stats {
     uint64_t rejected[BP_MSG_ERR_COUNT]; /* by enum bp_msg_err; [BP_MSG_OK] unused */
     uint64_t rejected_total;
     uint64_t queue_dropped; /* accepted, but the rules thread's queue was full */
+    uint64_t batches;       /* batch messages read (each of their items counts as a message) */
+    uint64_t rate_dropped;  /* over their agent's rate cap ([agents] rate), dropped */
 };
 
 struct col_ingest;
@@ -27,6 +29,10 @@ struct col_ingest;
 /* Creates ingest for topics under root, pushing struct col_event * onto q (borrowed). */
 struct col_ingest *col_ingest_new(const char *root, struct bp_queue *q);
 void col_ingest_free(struct col_ingest *in);
+/* Caps what each agent may send over MQTT: rate messages per second sustained, burst at once
+ * (a batch counts each item; trades are never capped). Call before messages flow. 0, -EINVAL,
+ * -ENOMEM. */
+int col_ingest_limit_agents(struct col_ingest *in, int64_t rate, int64_t burst);
 /* The bp_mqtt on_message callback (ctx = struct col_ingest *). */
 void col_ingest_on_message(void *ctx, const char *topic, const void *payload, size_t len);
 /* Frees an event taken off the queue but not handled (drops a query's reference). */

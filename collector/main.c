@@ -27,6 +27,10 @@
 
 static volatile sig_atomic_t stop_requested;
 
+/* The rules thread is woken when this many messages wait, or this long after the first. */
+#define RULES_BATCH 256
+#define RULES_LINGER_MS 2
+
 struct collector {
     struct col_settings cfg;
     struct bp_queue *queue;
@@ -125,6 +129,9 @@ static int subscribe_fleet(struct collector *c)
     snprintf(filter, sizeof(filter), "%s/agents/+/results", c->cfg.topic_root);
     if (rc == 0)
         rc = bp_mqtt_subscribe(c->mqtt, filter, 1);
+    snprintf(filter, sizeof(filter), "%s/agents/+/batch", c->cfg.topic_root);
+    if (rc == 0)
+        rc = bp_mqtt_subscribe(c->mqtt, filter, 1);
     snprintf(filter, sizeof(filter), "%s/agents/+/bots/+/+", c->cfg.topic_root);
     return rc < 0 ? rc : bp_mqtt_subscribe(c->mqtt, filter, 1);
 }
@@ -201,8 +208,10 @@ static void restore_silence(void *ctx, const struct col_silence *sl)
 static int run(struct collector *c)
 {
     c->queue = bp_queue_new((size_t)c->cfg.queue_max);
+    if (c->queue) /* one wake-up of the rules thread per burst, not one per message */
+        bp_queue_set_batching(c->queue, RULES_BATCH, RULES_LINGER_MS);
     c->ingest = c->queue ? col_ingest_new(c->cfg.topic_root, c->queue) : NULL;
-    if (!c->ingest)
+    if (!c->ingest || col_ingest_limit_agents(c->ingest, c->cfg.agent_rate, c->cfg.agent_burst) < 0)
         return -ENOMEM;
     pthread_t sig;
     int rc = -pthread_create(&sig, NULL, signal_thread, c);

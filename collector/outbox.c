@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void col_outbox_status(struct col_outbox *o, const struct col_bot_snapshot *s, int64_t now_wall)
 {
@@ -50,4 +51,14 @@ void col_outbox_free(struct col_outbox *o)
 {
     if (o)
         o->ops->free(o);
+}
+
+size_t col_outbox_flush(struct col_outbox *o)
+{
+    return o && o->ops->flush ? o->ops->flush(o) : 0;
+}
+
+size_t col_outbox_room(struct col_outbox *o)
+{
+    return o && o->ops->room ? o->ops->room(o) : SIZE_MAX;
 }

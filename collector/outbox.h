@@ -12,6 +12,7 @@
 #include "alerts.h"
 #include "incidents.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct bp_msg;
@@ -52,6 +53,10 @@ struct col_outbox_ops {
     /* 0, or -errno when the command could not be handed over (-ENOTCONN: no broker). */
     int (*command)(struct col_outbox *o, const struct bp_msg *cmd);
     void (*row)(struct col_outbox *o, const struct col_store_op *op);
+    /* Hands over what waits (NULL: nothing ever waits); returns how many items still do. */
+    size_t (*flush)(struct col_outbox *o);
+    /* How many more statuses it takes now (NULL: no limit). */
+    size_t (*room)(struct col_outbox *o);
     void (*free)(struct col_outbox *o);
 };
 
@@ -74,6 +79,12 @@ void col_outbox_stats(struct col_outbox *o, struct col_collector_stats *s, int64
 int col_outbox_command(struct col_outbox *o, const struct bp_msg *cmd);
 /* A row for PostgreSQL. */
 void col_outbox_row(struct col_outbox *o, const struct col_store_op *op);
+/* Lets out what waits for room (the live outbox bounds what it hands to Paho); the rules
+ * thread calls it every turn. Returns how many items still wait (0: none). */
+size_t col_outbox_flush(struct col_outbox *o);
+/* How many more statuses the outbox takes at once now (SIZE_MAX: no limit): the engine holds
+ * the rest, one per bot, and says each bot's newest when there is room. */
+size_t col_outbox_room(struct col_outbox *o);
 /* Frees the implementation; NULL does nothing. */
 void col_outbox_free(struct col_outbox *o);
 

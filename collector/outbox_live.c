@@ -2,6 +2,7 @@
 /* The live outbox: each kind of item to Paho, the store's spool or the alert sinks. */
 #include "outbox_live.h"
 
+#include "clock.h"
 #include "log.h"
 #include "mqtt.h"
 #include "publish.h"
@@ -11,10 +12,29 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+
+/* At most this many messages handed to Paho and not yet sent or acknowledged: Paho keeps
+ * what it is handed in a list it walks on every pass, so a storm of 14,000 statuses handed at
+ * once costs it quadratic time. The rest waits here (alerts, incidents) or in the engine
+ * (statuses, one per bot, the newest). */
+#define INFLIGHT_MAX 256
+/* Alert and incident events waiting for room at most; more are dropped, counted, logged. */
+#define WAITING_MAX 100000
+
+struct waiting {
+    struct waiting *next;
+    struct col_pub pub; /* owns its payload */
+};
 
 struct live {
     struct col_outbox base;
     struct col_outbox_live_opts o;
+    struct waiting *head, *tail; /* alert and incident events, in order */
+    size_t nwaiting;
+    uint64_t dropped; /* events dropped because too many waited */
+    int64_t next_log; /* mono: rate limit of the drop log */
 };
 
 static struct live *live_of(struct col_outbox *o)
@@ -26,6 +46,73 @@ static struct live *live_of(struct col_outbox *o)
 static int publish(struct live *l, int built, struct col_pub *p)
 {
     return built < 0 ? built : col_pub_send(l->o.mqtt, p);
+}
+
+/* How many more messages Paho may take now: none while disconnected (they wait here, and
+ * go out once we are back). */
+static size_t room_now(struct live *l)
+{
+    if (!l->o.mqtt)
+        return SIZE_MAX;
+    if (!bp_mqtt_is_connected(l->o.mqtt))
+        return 0;
+    int inflight = bp_mqtt_inflight(l->o.mqtt);
+    return inflight < INFLIGHT_MAX ? (size_t)(INFLIGHT_MAX - inflight) : 0;
+}
+
+/* An event for MQTT: now if there is room and nothing waits before it, else in line. */
+static void publish_in_order(struct live *l, int built, struct col_pub *p)
+{
+    if (built < 0)
+        return;
+    if (!l->head && room_now(l) > 0) {
+        col_pub_send(l->o.mqtt, p);
+        return;
+    }
+    struct waiting *w = l->nwaiting < WAITING_MAX ? calloc(1, sizeof(*w)) : NULL;
+    if (w && !p->owned && !(p->owned = strdup(p->payload))) {
+        free(w);
+        w = NULL;
+    }
+    if (!w) {
+        l->dropped++;
+        int64_t now = bp_mono_ms();
+        if (now >= l->next_log) {
+            l->next_log = now + 10000;
+            BP_ERROR("outbox", "%zu events wait for the broker: dropped one on %s (%llu so far)",
+                     l->nwaiting, p->topic, (unsigned long long)l->dropped);
+        }
+        col_pub_cleanup(p);
+        return;
+    }
+    w->pub = *p;
+    w->pub.payload = w->pub.owned;
+    if (l->tail)
+        l->tail->next = w;
+    else
+        l->head = w;
+    l->tail = w;
+    l->nwaiting++;
+}
+
+static size_t live_flush(struct col_outbox *o)
+{
+    struct live *l = live_of(o);
+    for (size_t room = room_now(l); l->head && room > 0; room--) {
+        struct waiting *w = l->head;
+        if (!(l->head = w->next))
+            l->tail = NULL;
+        l->nwaiting--;
+        col_pub_send(l->o.mqtt, &w->pub);
+        free(w);
+    }
+    return l->nwaiting;
+}
+
+static size_t live_room(struct col_outbox *o)
+{
+    struct live *l = live_of(o);
+    return l->head ? 0 : room_now(l); /* statuses wait behind events */
 }
 
 static void live_status(struct col_outbox *o, const struct col_bot_snapshot *s, int64_t now_wall)
@@ -41,7 +128,8 @@ static void live_alert(struct col_outbox *o, const struct col_alert_note *n)
     struct live *l = live_of(o);
     struct col_pub p;
     if (l->o.mqtt)
-        publish(l, col_pub_alert(&p, l->o.root, n->bot->id, n->alert->severity, n->json), &p);
+        publish_in_order(l, col_pub_alert(&p, l->o.root, n->bot->id, n->alert->severity, n->json),
+                         &p);
     col_sinks_alert(l->o.sinks, n); /* queued on each sink that takes it; never waits */
 }
 
@@ -50,7 +138,7 @@ static void live_incident(struct col_outbox *o, const struct col_incident_note *
     struct live *l = live_of(o);
     struct col_pub p;
     if (l->o.mqtt)
-        publish(l, col_pub_incident(&p, l->o.root, n->incident, n->json), &p);
+        publish_in_order(l, col_pub_incident(&p, l->o.root, n->incident, n->json), &p);
     col_sinks_incident(l->o.sinks, n);
 }
 
@@ -93,7 +181,14 @@ static void live_row(struct col_outbox *o, const struct col_store_op *op)
 
 static void live_free(struct col_outbox *o)
 {
-    free(live_of(o));
+    struct live *l = live_of(o);
+    while (l->head) {
+        struct waiting *w = l->head;
+        l->head = w->next;
+        col_pub_cleanup(&w->pub);
+        free(w);
+    }
+    free(l);
 }
 
 static const struct col_outbox_ops live_ops = {
@@ -104,6 +199,8 @@ static const struct col_outbox_ops live_ops = {
     .stats = live_stats,
     .command = live_command,
     .row = live_row,
+    .flush = live_flush,
+    .room = live_room,
     .free = live_free,
 };
 

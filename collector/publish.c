@@ -129,6 +129,10 @@ char *col_encode_collector_state(const char *id, bool online, int64_t now_wall)
     cJSON_AddStringToObject(o, "collector", id);
     cJSON_AddStringToObject(o, "state", online ? "online" : "offline");
     cJSON_AddStringToObject(o, "version", BP_VERSION);
+    if (online) { /* what it reads beyond the v1 basics: agents use batches when it says so */
+        cJSON *accepts = cJSON_AddArrayToObject(o, "accepts");
+        cJSON_AddItemToArray(accepts, cJSON_CreateString("batch"));
+    }
     return finish(o);
 }
 
@@ -180,7 +184,15 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
         cJSON_AddNumberToObject(rej, bp_msg_err_name((enum bp_msg_err)i),
                                 (double)s->ingest.rejected[i]);
     cJSON_AddNumberToObject(o, "queue_dropped", (double)s->ingest.queue_dropped);
+    cJSON_AddNumberToObject(o, "batches", (double)s->ingest.batches);
+    cJSON_AddNumberToObject(o, "rate_dropped", (double)s->ingest.rate_dropped);
+    cJSON_AddNumberToObject(o, "queue_len", (double)s->queue_len);
+    cJSON_AddNumberToObject(o, "lag_ms", (double)s->lag_ms);
+    cJSON_AddNumberToObject(o, "lag_max_ms", (double)s->lag_max_ms);
+    cJSON_AddBoolToObject(o, "behind", s->behind);
+    cJSON_AddBoolToObject(o, "blind", s->blind);
     cJSON_AddNumberToObject(o, "bots", (double)s->bots);
+    cJSON_AddNumberToObject(o, "bots_refused", (double)s->bots_refused);
     cJSON_AddNumberToObject(o, "restarts", (double)s->restarts);
     cJSON_AddBoolToObject(o, "mqtt_connected", s->mqtt_connected);
     cJSON *st = cJSON_AddObjectToObject(o, "store");

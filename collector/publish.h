@@ -23,8 +23,14 @@ struct col_fleet;
 struct col_collector_stats {
     int64_t uptime_s;
     struct col_ingest_stats ingest;
+    int64_t queue_len;  /* messages waiting for the rules thread now */
+    int64_t lag_ms;     /* how long the oldest of them has waited */
+    int64_t lag_max_ms; /* the most since the last stats */
+    bool behind;        /* lag past COL_ENGINE_BEHIND_MS: statuses come late (never false) */
+    bool blind;         /* no liveness judgement: broker connection lost, or messages dropped */
     int64_t bots;
-    int64_t restarts; /* bot process restarts counted from agents' proc.restarts */
+    uint64_t bots_refused; /* past their agent's [agents] bots_max */
+    int64_t restarts;      /* bot process restarts counted from agents' proc.restarts */
     bool mqtt_connected;
     struct col_store_stats store;
     size_t nsinks; /* alert sinks configured ([webhook] is the one called "webhook") */

@@ -135,7 +135,7 @@ int col_query_add_bot(struct col_query *qr, const struct col_bot *b)
     memset(v, 0, sizeof(*v));
     col_bot_snapshot_take(b, &v->snap);
     v->agent_online = b->agent && !b->agent->offline;
-    v->intended_stopped = b->limits.intended_stopped;
+    v->intended_stopped = b->limits->intended_stopped;
     v->intended_by_operator = b->intent != COL_INTENT_CONFIG;
     const struct col_alert *w = col_alerts_worst(&b->alerts);
     v->alert_open = w != NULL;

@@ -79,7 +79,9 @@ struct col_query {
     size_t nbots, cap;
     struct col_alert_view *alerts; /* the open alerts of the bots above, bot by bot */
     size_t nalerts, alerts_cap;
-    bool blind;              /* the collector has no broker connection */
+    bool blind;              /* the collector judges no liveness (no broker, or messages dropped) */
+    int64_t lag_ms;          /* the rules thread's lag when it answered (engine.h) */
+    bool behind;             /* ... past the bound where statuses come late */
     size_t fleet_size;       /* bots known in all */
     int64_t restarts_seen;   /* bot process restarts counted since the collector started */
     int64_t last_stats_wall; /* Unix ms collector/stats was last published; 0 = never */

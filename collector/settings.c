@@ -27,6 +27,17 @@ static const struct bp_cfg_key collector_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
+static const struct bp_cfg_key agents_keys[] = {
+    {"rate", BP_CFG_INT, 1, 1000000, "500", S(agent_rate),
+     "messages per second one agent may send (batch items count one each; trades are never "
+     "dropped); beyond it they are dropped, counted and logged"},
+    {"burst", BP_CFG_INT, 1, 10000000, "5000", S(agent_burst),
+     "messages one agent may send at once above its rate (a reconnect, a replayed backlog)"},
+    {"bots_max", BP_CFG_INT, 1, 1000000, "1000", S(agent_bots_max),
+     "bots one agent may speak for; more are refused, counted and logged"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
 static const struct bp_cfg_key mqtt_keys[] = {
     {"url", BP_CFG_STR, 0, 0, NULL, S(mqtt_url), "broker URL, tcp://host:1883 or ssl://host:8883"},
     {"client_id", BP_CFG_STR, 0, 0, "", S(mqtt_client_id), "default botpulse-collector-<id>"},
@@ -283,6 +294,7 @@ static void *add_account(void *cfg, const char *name, char *err, size_t errlen)
 
 static const struct bp_cfg_schema schema = {
     .sections = {{"collector", collector_keys},
+                 {"agents", agents_keys},
                  {"mqtt", mqtt_keys},
                  {"database", database_keys},
                  {"rules", rules_keys},

@@ -44,6 +44,10 @@ struct col_settings {
     char log_level[16];
     int64_t stats_interval_ms;
     int64_t queue_max;
+    /* [agents]: what one agent login may send */
+    int64_t agent_rate;     /* messages per second, sustained (a batch counts each item) */
+    int64_t agent_burst;    /* messages at once, above the rate */
+    int64_t agent_bots_max; /* bots one agent may speak for */
     /* [mqtt] */
     char mqtt_url[256];
     char mqtt_client_id[128];

@@ -31,6 +31,7 @@ struct bp_mqtt {
     atomic_bool connected;
     atomic_bool ever_connected;
     atomic_uint_fast64_t connects, published, dropped_offline, dropped_full, received;
+    atomic_int inflight; /* handed to Paho, not yet sent (QoS 0) or acknowledged (QoS 1) */
 };
 
 static char *dup_or_null(const char *s)
@@ -222,6 +223,19 @@ int bp_mqtt_subscribe(struct bp_mqtt *m, const char *topic_filter, int qos)
     return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
 }
 
+/* Paho's threads: a message handed over is sent (QoS 0) or acknowledged (QoS 1), or failed. */
+static void on_sent(void *ctx, MQTTAsync_successData *d)
+{
+    (void)d;
+    atomic_fetch_sub(&((struct bp_mqtt *)ctx)->inflight, 1);
+}
+
+static void on_send_failed(void *ctx, MQTTAsync_failureData *d)
+{
+    (void)d;
+    atomic_fetch_sub(&((struct bp_mqtt *)ctx)->inflight, 1);
+}
+
 int bp_mqtt_publish(struct bp_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
                     bool retain)
 {
@@ -231,11 +245,16 @@ int bp_mqtt_publish(struct bp_mqtt *m, const char *topic, const void *payload, s
         return -ENOTCONN;
     }
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.onSuccess = on_sent;
+    ro.onFailure = on_send_failed;
+    ro.context = m;
+    atomic_fetch_add(&m->inflight, 1);
     int rc = MQTTAsync_send(m->client, topic, (int)len, payload, qos, retain, &ro);
     if (rc == MQTTASYNC_SUCCESS) {
         atomic_fetch_add(&m->published, 1);
         return 0;
     }
+    atomic_fetch_sub(&m->inflight, 1); /* not taken: no callback will come */
     if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
         atomic_fetch_add(&m->dropped_full, 1);
         return -ENOBUFS;
@@ -258,6 +277,11 @@ int bp_mqtt_wait_connected(struct bp_mqtt *m, int64_t timeout_ms)
         bp_sleep_ms(10);
     }
     return 0;
+}
+
+int bp_mqtt_inflight(struct bp_mqtt *m)
+{
+    return atomic_load(&m->inflight);
 }
 
 int bp_mqtt_pending(struct bp_mqtt *m)

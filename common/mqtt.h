@@ -74,6 +74,10 @@ int bp_mqtt_wait_connected(struct bp_mqtt *m, int64_t timeout_ms);
 /* Waits up to timeout_ms until every QoS >= 1 message handed to Paho is acknowledged.
  * 0, or -ETIMEDOUT with messages still pending. */
 int bp_mqtt_flush(struct bp_mqtt *m, int64_t timeout_ms);
+/* Messages handed to Paho and not yet sent (QoS 0) or acknowledged (QoS 1): a cheap count
+ * (an atomic) for a publisher that bounds what it hands over, so that Paho's own queue, which
+ * it walks on every pass, stays short. */
+int bp_mqtt_inflight(struct bp_mqtt *m);
 /* Number of QoS >= 1 messages not yet acknowledged by the broker (in flight or buffered). */
 int bp_mqtt_pending(struct bp_mqtt *m);
 void bp_mqtt_get_stats(struct bp_mqtt *m, struct bp_mqtt_stats *out);

@@ -9,23 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BP_PROTO_VERSION 1
-/* Largest payload accepted or produced, in bytes. Larger messages are rejected unparsed. */
-#define BP_MSG_MAX_BYTES 8192
-/* Agent and bot ids: 1..64 chars of [A-Za-z0-9_.-] (safe in topics, file names and SQL). */
-#define BP_ID_MAX 64
-#define BP_BOOT_MAX 32  /* boot id: 1..32 chars of [A-Za-z0-9_.-] */
-#define BP_TEXT_MAX 128 /* free text (reasons, versions, host names); longer is rejected */
-#define BP_SHORT_MAX 32 /* symbol, side */
-#define BP_AGENT_MAX_BOTS 64
-#define BP_ACTION_MAX 32 /* command action names: ids of at most 32 chars */
-#define BP_NONCE_MIN 16  /* command nonces: 16..64 id chars (the collector sends 32 hex) */
-#define BP_NONCE_MAX 64
-#define BP_SIG_HEX 128        /* an Ed25519 signature (64 bytes) as lowercase hex */
-#define BP_OUTPUT_MAX 2048    /* a command result's output: its last lines, in bytes */
-#define BP_METRICS_MAX 16     /* custom metrics per bot in one heartbeat */
-#define BP_METRIC_NAME_MAX 32 /* metric names: 1..32 chars of [a-z0-9_] */
-#define BP_EVENT_TEXT_MAX 256 /* free-form event text, in bytes */
+#include "wire.h"
 
 enum bp_msg_type {
     BP_MSG_AGENT_STATE = 0, /* agents/{agent}/state, retained, also the Last Will */
@@ -35,33 +19,12 @@ enum bp_msg_type {
     BP_MSG_COMMAND,         /* agents/{agent}/commands: collector → agent, signed */
     BP_MSG_COMMAND_RESULT,  /* agents/{agent}/results: agent → collector */
     BP_MSG_EVENT,           /* agents/{agent}/bots/{bot}/events (added compatibly to v1) */
+    BP_MSG_BATCH,           /* agents/{agent}/batch: many bots' heartbeats and stats (batch.h) */
     BP_MSG_TYPE_COUNT
 };
 
-/* Why a message was rejected; each has a counter in the collector. */
-enum bp_msg_err {
-    BP_MSG_OK = 0,
-    BP_MSG_ERR_TOO_LARGE,     /* payload over BP_MSG_MAX_BYTES */
-    BP_MSG_ERR_JSON,          /* not a JSON object */
-    BP_MSG_ERR_VERSION,       /* "v" missing, not an integer, or not a supported version */
-    BP_MSG_ERR_TYPE,          /* "type" missing or not a known message type */
-    BP_MSG_ERR_MISSING,       /* a required field is absent */
-    BP_MSG_ERR_WRONG_TYPE,    /* a field has the wrong JSON type */
-    BP_MSG_ERR_UNKNOWN_FIELD, /* a field this version does not define */
-    BP_MSG_ERR_RANGE,         /* a value out of its documented range or format */
-    BP_MSG_ERR_TOPIC,         /* topic malformed, or its agent/bot/type disagree with the body */
-    BP_MSG_ERR_COUNT
-};
-
-/* Stable snake_case name of an error ("too_large", "json", ...), for logs and metrics. */
-const char *bp_msg_err_name(enum bp_msg_err err);
 /* Stable wire name of a type ("agent_state", "heartbeat", "stats", "trade", "event"). */
 const char *bp_msg_type_name(enum bp_msg_type type);
-
-struct bp_msg_error {
-    enum bp_msg_err code;
-    char detail[160]; /* human-readable: names the field, e.g. "field 'seq': expected integer" */
-};
 
 /* Fields every agent message carries (a command, sent by the collector, has no boot/seq). */
 struct bp_msg_header {
@@ -138,11 +101,6 @@ struct bp_hb_signals {
     char maintenance_reason[BP_TEXT_MAX + 1]; /* "" when not given */
 };
 
-struct bp_metric {
-    char name[BP_METRIC_NAME_MAX + 1]; /* [a-z0-9_]{1,32} */
-    double value;                      /* finite */
-};
-
 struct bp_heartbeat {
     int64_t interval_ms; /* when the next heartbeat is due, 100..3600000 */
     struct bp_proc_info proc;
@@ -216,12 +174,6 @@ struct bp_msg {
     } u;
 };
 
-/* True if s is a valid metric name: 1..32 chars of [a-z0-9_]. */
-bool bp_metric_name_is_valid(const char *s);
-
-/* Returns true if s is a valid agent or bot id. */
-bool bp_id_is_valid(const char *s);
-
 /* Decodes and validates one payload of len bytes (not NUL-terminated). On success fills out and
  * returns 0; otherwise returns -EINVAL (or -E2BIG for BP_MSG_ERR_TOO_LARGE) and fills err.
  * Unknown fields, wrong types, missing required fields and out-of-range values are rejected. */
@@ -229,6 +181,18 @@ int bp_msg_decode(const void *payload, size_t len, struct bp_msg *out, struct bp
 
 /* Encodes m as compact JSON, malloc'd and NUL-terminated (caller frees). NULL on ENOMEM. */
 char *bp_msg_encode(const struct bp_msg *m);
+
+/* ---- batch items (used by batch.h) ------------------------------------------------------ */
+
+struct cJSON;
+/* Decodes one item of a batch: an object with "type" (heartbeat or stats), "bot" and that
+ * type's own fields, without an envelope. The result is a whole message under the batch's
+ * header hdr (its agent, boot, seq and ts), with the item's type and bot. 0 or -EINVAL. */
+int bp_msg_decode_body(const struct cJSON *obj, const struct bp_msg_header *hdr, struct bp_msg *out,
+                       struct bp_msg_error *err);
+/* Encodes a heartbeat's or stats' item for a batch (type, bot, its own fields) as a new cJSON
+ * object (caller deletes); NULL on ENOMEM or for a type a batch cannot carry. */
+struct cJSON *bp_msg_encode_body(const struct bp_msg *m);
 
 /* ---- topics ---------------------------------------------------------------------------- */
 

@@ -18,6 +18,9 @@ struct bp_queue {
     size_t head;
     size_t len;
     bool woken;
+    size_t batch;       /* wake the consumer at this many items; 0: at every push */
+    int64_t linger_ms;  /* ... or this long after the first of them */
+    int64_t first_mono; /* when the queue last became non-empty */
 };
 
 struct bp_queue *bp_queue_new(size_t cap)
@@ -52,19 +55,54 @@ void bp_queue_free(struct bp_queue *q, void (*free_item)(void *))
     free(q);
 }
 
+void bp_queue_set_batching(struct bp_queue *q, size_t batch, int64_t linger_ms)
+{
+    q->batch = batch;
+    q->linger_ms = linger_ms > 0 ? linger_ms : 0;
+}
+
+/* Under the lock: appends up to n items, and wakes the consumer when the queue was empty or
+ * reaches the batch. Returns how many went in. */
+static size_t append(struct bp_queue *q, void *const *items, size_t n)
+{
+    size_t was = q->len, k = 0;
+    for (; k < n && q->len < q->cap; k++, q->len++)
+        q->ring[(q->head + q->len) % q->cap] = items[k];
+    if (k == 0)
+        return 0;
+    if (was == 0 && q->batch)
+        q->first_mono = bp_mono_ms();
+    if (!q->batch || was == 0 || (was < q->batch && q->len >= q->batch))
+        pthread_cond_signal(&q->ready); /* no system call unless the consumer waits */
+    return k;
+}
+
 int bp_queue_push(struct bp_queue *q, void *item)
 {
-    int rc = 0;
     pthread_mutex_lock(&q->lock);
-    if (q->len == q->cap) {
-        rc = -ENOBUFS;
-    } else {
-        q->ring[(q->head + q->len) % q->cap] = item;
-        q->len++;
-        pthread_cond_signal(&q->ready);
-    }
+    size_t k = append(q, &item, 1);
     pthread_mutex_unlock(&q->lock);
-    return rc;
+    return k == 1 ? 0 : -ENOBUFS;
+}
+
+size_t bp_queue_push_many(struct bp_queue *q, void *const *items, size_t n)
+{
+    pthread_mutex_lock(&q->lock);
+    size_t k = append(q, items, n);
+    pthread_mutex_unlock(&q->lock);
+    return k;
+}
+
+/* Under the lock: how long a consumer should still wait for more items before it takes what
+ * is there (batching only), as an absolute monotonic time; INT64_MIN: take them now. */
+static int64_t linger_until(const struct bp_queue *q, int64_t deadline_ms)
+{
+    if (!q->batch || q->len == 0 || q->len >= q->batch || q->woken)
+        return INT64_MIN;
+    int64_t until = q->first_mono + q->linger_ms;
+    if (deadline_ms >= 0 && deadline_ms < until)
+        until = deadline_ms;
+    return until > bp_mono_ms() ? until : INT64_MIN;
 }
 
 size_t bp_queue_pop_wait(struct bp_queue *q, void **out, size_t max, int64_t deadline_ms)
@@ -79,6 +117,11 @@ size_t bp_queue_pop_wait(struct bp_queue *q, void **out, size_t max, int64_t dea
         } else if (pthread_cond_timedwait(&q->ready, &q->lock, &ts) == ETIMEDOUT) {
             break;
         }
+    }
+    for (int64_t until; (until = linger_until(q, deadline_ms)) != INT64_MIN;) {
+        struct timespec lts; /* a few more may come: one wake-up for them all */
+        bp_mono_timespec(until, &lts);
+        pthread_cond_timedwait(&q->ready, &q->lock, &lts);
     }
     q->woken = false;
     size_t n = 0;
@@ -105,4 +148,9 @@ size_t bp_queue_len(struct bp_queue *q)
     size_t n = q->len;
     pthread_mutex_unlock(&q->lock);
     return n;
+}
+
+size_t bp_queue_cap(const struct bp_queue *q)
+{
+    return q->cap;
 }

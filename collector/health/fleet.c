@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,9 @@ int col_fleet_init(struct col_fleet *f)
     f->agents = col_strmap_new();
     f->accounts = col_strmap_new();
     f->hosts = col_strmap_new();
-    if (!f->bots || !f->agents || !f->accounts || !f->hosts) {
+    f->strings = col_strmap_new();
+    f->limits = col_strmap_new();
+    if (!f->bots || !f->agents || !f->accounts || !f->hosts || !f->strings || !f->limits) {
         col_fleet_cleanup(f);
         return -ENOMEM;
     }
@@ -33,8 +36,23 @@ static void free_bot(void *v)
 {
     struct col_bot *b = v;
     free(b->cadence);
+    col_evidence_cleanup(&b->ev);
     col_alerts_free(&b->alerts);
     free(b);
+}
+
+/* Interned limits with the same hash, chained. */
+struct shared_limits {
+    struct shared_limits *next;
+    struct col_rule_limits lim;
+};
+
+static void free_limits(void *v)
+{
+    for (struct shared_limits *l = v, *next; l; l = next) {
+        next = l->next;
+        free(l);
+    }
 }
 
 void col_fleet_cleanup(struct col_fleet *f)
@@ -43,7 +61,55 @@ void col_fleet_cleanup(struct col_fleet *f)
     col_strmap_free(f->agents, free_agent);
     col_strmap_free(f->accounts, free);
     col_strmap_free(f->hosts, free);
+    col_strmap_free(f->strings, free);
+    col_strmap_free(f->limits, free_limits);
     memset(f, 0, sizeof(*f));
+}
+
+const char *col_fleet_intern(struct col_fleet *f, const char *s)
+{
+    char *v = col_strmap_get(f->strings, s);
+    if (v)
+        return v;
+    if (!(v = strdup(s)) || col_strmap_put(f->strings, s, v) < 0) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+const struct col_rule_limits *col_fleet_limits(struct col_fleet *f,
+                                               const struct col_rule_limits *lim)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1a over the bytes */
+    const unsigned char *p = (const unsigned char *)lim;
+    for (size_t i = 0; i < sizeof(*lim); i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    char key[24];
+    snprintf(key, sizeof(key), "%016llx", (unsigned long long)h);
+    struct shared_limits *head = col_strmap_get(f->limits, key);
+    for (struct shared_limits *l = head; l; l = l->next)
+        if (memcmp(&l->lim, lim, sizeof(*lim)) == 0)
+            return &l->lim;
+    struct shared_limits *l = malloc(sizeof(*l));
+    if (!l)
+        return NULL;
+    l->lim = *lim;
+    l->next = head ? head->next : NULL; /* the map keeps the head; the rest follow it */
+    if (head)
+        head->next = l;
+    else if (col_strmap_put(f->limits, key, l) < 0) {
+        free(l);
+        return NULL;
+    }
+    return &l->lim;
+}
+
+void col_fleet_set_exchange(struct col_fleet *f, struct col_bot *b, const char *exchange)
+{
+    const char *interned = col_fleet_intern(f, exchange);
+    if (interned)
+        b->exchange = interned;
 }
 
 const char *col_bot_host(const struct col_bot *b)
@@ -89,6 +155,8 @@ struct col_bot *col_fleet_bot_add(struct col_fleet *f, const char *id, int64_t n
     if (!b)
         return NULL;
     snprintf(b->id, sizeof(b->id), "%s", id);
+    b->account = "";
+    b->exchange = "";
     b->status = COL_ST_UNKNOWN;
     b->check = "";
     b->ev.first_seen_mono = now_mono;
@@ -162,8 +230,11 @@ void col_fleet_set_account(struct col_fleet *f, struct col_bot *b, const char *a
 {
     if (strcmp(b->account, account) == 0)
         return;
+    const char *interned = col_fleet_intern(f, account);
+    if (!interned)
+        return; /* out of memory: it keeps its old account */
     count(f, b->account, col_bot_host(b), b->status, -1);
-    snprintf(b->account, sizeof(b->account), "%s", account);
+    b->account = interned;
     count(f, b->account, col_bot_host(b), b->status, +1);
 }
 

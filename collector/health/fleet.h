@@ -39,11 +39,11 @@ enum col_intent { COL_INTENT_CONFIG = 0, COL_INTENT_RUNNING, COL_INTENT_STOPPED 
 
 struct col_bot {
     char id[BP_ID_MAX + 1];
-    char account[BP_ID_MAX + 1];
-    char exchange[BP_ID_MAX + 1];
+    const char *account;  /* interned by the fleet (col_fleet_intern): "" when none */
+    const char *exchange; /* likewise */
     struct col_agent *agent;
-    struct col_rule_limits limits;
-    enum col_intent intent; /* an operator's intended state, over the config's */
+    const struct col_rule_limits *limits; /* shared by every bot with the same (fleet-owned) */
+    enum col_intent intent;               /* an operator's intended state, over the config's */
     struct col_evidence ev;
     int64_t last_heartbeat_wall; /* Unix ms, our clock at receipt; 0 = never */
     int64_t last_trade_wall;     /* Unix ms, the trade's own time; 0 = never */
@@ -61,6 +61,9 @@ struct col_bot {
     struct col_cadence *cadence; /* learned trading cadence, only for bots that ask for it */
     int64_t last_sample_mono;
     struct bp_timer timer; /* next evaluation deadline */
+    /* Its retained status waits for room in the outbox (the engine's list, in order). */
+    bool status_waiting;
+    struct col_bot *status_next;
 };
 
 /* Counts of bots by status within one group (the whole fleet, one account, one host). */
@@ -71,6 +74,8 @@ struct col_group {
 
 struct col_fleet {
     struct col_strmap *bots;     /* id → struct col_bot */
+    struct col_strmap *strings;  /* interned labels: text → its one copy */
+    struct col_strmap *limits;   /* interned rule limits: their bytes' hash → a chain of them */
     struct col_strmap *agents;   /* id → struct col_agent */
     struct col_strmap *accounts; /* account or "-" → struct col_group */
     struct col_strmap *hosts;    /* host or "-" → struct col_group */
@@ -90,8 +95,17 @@ int col_fleet_attach(struct col_fleet *f, struct col_agent *a, struct col_bot *b
 
 /* Moves the bot between status counts; call before changing b->status. */
 void col_fleet_count_status(struct col_fleet *f, struct col_bot *b, enum col_status to);
+/* The fleet's one copy of s (labels: accounts, exchanges), alive as long as the fleet; NULL
+ * on ENOMEM. Thousands of bots share a handful of labels. */
+const char *col_fleet_intern(struct col_fleet *f, const char *s);
+/* The fleet's one copy of limits equal to *lim (byte for byte: zero it before filling it);
+ * NULL on ENOMEM. Most bots share the [rules] defaults: a pointer, not 224 bytes each. */
+const struct col_rule_limits *col_fleet_limits(struct col_fleet *f,
+                                               const struct col_rule_limits *lim);
 /* Changes a bot's account, moving its count between account groups. */
 void col_fleet_set_account(struct col_fleet *f, struct col_bot *b, const char *account);
+/* Changes a bot's exchange label. */
+void col_fleet_set_exchange(struct col_fleet *f, struct col_bot *b, const char *exchange);
 /* Changes an agent's host, moving its bots' counts between host groups. */
 void col_fleet_set_host(struct col_fleet *f, struct col_agent *a, const char *host);
 /* The host label of a bot: its agent's host, or "". */

@@ -3,6 +3,7 @@
 #include "incidents.h"
 
 #include "fleet.h"
+#include "strmap.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -41,14 +42,6 @@ static void free_incident(struct col_incident *inc)
     free(inc);
 }
 
-void col_incidents_cleanup(struct col_incidents *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free_incident(s->open[i]);
-    free(s->open);
-    memset(s, 0, sizeof(*s));
-}
-
 static int add_bot(struct col_incident *inc, struct col_bot *b)
 {
     if (inc->nbots == inc->cap) {
@@ -78,77 +71,120 @@ static struct col_incident *find_open(struct col_incidents *s, const char *kind,
     return NULL;
 }
 
-/* Fellow failures: bad bots of one group, in no incident, turned bad within the window. */
-struct gather {
-    const char *kind, *group;
-    int64_t since;
-    struct col_bot **found;
-    size_t n, cap;
-    bool oom;
+/* Fellow failures, without scanning the fleet: each group keeps the bots that turned bad in
+ * it lately (one entry per change to a bad status), and an attempt to form keeps only those
+ * still failing, in no incident, of the same bad episode, within the window. After an attempt
+ * that forms nothing fewer than min_bots are left, so a status change costs O(min_bots). */
+struct candidate {
+    struct col_bot *bot;
+    int64_t since_mono; /* the bot's since_mono when it was added: the same bad episode */
 };
 
-static void gather_one(void *ctx, const char *key, void *v)
+struct group_candidates {
+    struct candidate *v;
+    size_t n, cap;
+};
+
+static void free_candidates(void *p)
 {
-    (void)key;
-    struct gather *g = ctx;
-    struct col_bot *b = v;
-    if (b->incident || !is_bad(b) || b->since_mono < g->since ||
-        strcmp(group_of(b, g->kind), g->group) != 0)
-        return;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 8;
-        struct col_bot **f = realloc(g->found, cap * sizeof(*f));
-        if (!f) {
-            g->oom = true;
-            return;
-        }
-        g->found = f;
-        g->cap = cap;
-    }
-    g->found[g->n++] = b;
+    struct group_candidates *g = p;
+    if (g)
+        free(g->v);
+    free(g);
 }
 
-static struct col_incident *form(struct col_incidents *s, struct col_fleet *f, const char *kind,
-                                 const char *group, const struct col_incident_limits *lim,
-                                 const char *new_id, int64_t now_mono, int64_t now_wall)
+/* The candidates of kind/group, created on first use. NULL on ENOMEM. */
+static struct group_candidates *candidates_of(struct col_incidents *s, const char *kind,
+                                              const char *group)
 {
-    struct gather g = {.kind = kind, .group = group, .since = now_mono - lim->window_ms};
-    col_strmap_each(f->bots, gather_one, &g);
-    struct col_incident *inc = NULL;
-    if (g.oom || g.n < (size_t)lim->min_bots)
-        goto out;
+    char key[BP_TEXT_MAX + 16];
+    snprintf(key, sizeof(key), "%s/%s", kind, group);
+    if (!s->candidates && !(s->candidates = col_strmap_new()))
+        return NULL;
+    struct group_candidates *g = col_strmap_get(s->candidates, key);
+    if (g)
+        return g;
+    if (!(g = calloc(1, sizeof(*g))) || col_strmap_put(s->candidates, key, g) < 0) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void col_incidents_cleanup(struct col_incidents *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free_incident(s->open[i]);
+    free(s->open);
+    col_strmap_free(s->candidates, free_candidates);
+    memset(s, 0, sizeof(*s));
+}
+
+static int add_candidate(struct group_candidates *g, struct col_bot *b)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 8;
+        struct candidate *v = realloc(g->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        g->v = v;
+        g->cap = cap;
+    }
+    g->v[g->n++] = (struct candidate){b, b->since_mono};
+    return 0;
+}
+
+/* Keeps the candidates that still count: in no incident, bad since they were added, in this
+ * group still, turned bad within the window. Returns how many. */
+static size_t keep_fellows(struct group_candidates *g, const char *kind, const char *group,
+                           int64_t since)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        struct candidate c = g->v[i];
+        if (!c.bot->incident && is_bad(c.bot) && c.bot->since_mono == c.since_mono &&
+            c.since_mono >= since && strcmp(group_of(c.bot, kind), group) == 0)
+            g->v[kept++] = c;
+    }
+    return g->n = kept;
+}
+
+static struct col_incident *form(struct col_incidents *s, struct group_candidates *g,
+                                 const char *kind, const char *group,
+                                 const struct col_incident_limits *lim, const char *new_id,
+                                 int64_t now_mono, int64_t now_wall)
+{
+    if (keep_fellows(g, kind, group, now_mono - lim->window_ms) < (size_t)lim->min_bots)
+        return NULL;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 4;
         struct col_incident **v = realloc(s->open, cap * sizeof(*v));
         if (!v)
-            goto out;
+            return NULL;
         s->open = v;
         s->cap = cap;
     }
-    inc = calloc(1, sizeof(*inc));
+    struct col_incident *inc = calloc(1, sizeof(*inc));
     if (!inc)
-        goto out;
+        return NULL;
     snprintf(inc->id, sizeof(inc->id), "%s", new_id);
     inc->kind = kind;
     snprintf(inc->group, sizeof(inc->group), "%s", group);
     inc->opened_at = now_wall;
-    for (size_t i = 0; i < g.n; i++) {
-        if (add_bot(inc, g.found[i]) < 0) { /* undo: no half-made incident */
+    for (size_t i = 0; i < g->n; i++) {
+        if (add_bot(inc, g->v[i].bot) < 0) { /* undo: no half-made incident */
             for (size_t j = 0; j < inc->nbots; j++)
                 inc->bots[j]->incident = NULL;
             free_incident(inc);
-            inc = NULL;
-            goto out;
+            return NULL;
         }
     }
+    g->n = 0; /* they are its members now */
     s->open[s->n++] = inc;
-out:
-    free(g.found);
     return inc;
 }
 
-enum col_incident_event col_incidents_on_change(struct col_incidents *s, struct col_fleet *f,
-                                                struct col_bot *b,
+enum col_incident_event col_incidents_on_change(struct col_incidents *s, struct col_bot *b,
                                                 const struct col_incident_limits *lim,
                                                 const char *new_id, int64_t now_mono,
                                                 int64_t now_wall, struct col_incident **out)
@@ -187,7 +223,10 @@ enum col_incident_event col_incidents_on_change(struct col_incidents *s, struct 
             *out = inc;
             return COL_INCIDENT_UPDATED;
         }
-        if ((inc = form(s, f, kinds[k], group, lim, new_id, now_mono, now_wall)) != NULL) {
+        struct group_candidates *g = candidates_of(s, kinds[k], group);
+        if (!g || add_candidate(g, b) < 0)
+            continue; /* out of memory: this bot alerts on its own */
+        if ((inc = form(s, g, kinds[k], group, lim, new_id, now_mono, now_wall)) != NULL) {
             *out = inc;
             return COL_INCIDENT_OPENED;
         }

@@ -38,9 +38,12 @@ struct col_incident {
     bool resolved; /* announced resolved; freed by col_incidents_reap */
 };
 
+struct col_strmap;
+
 struct col_incidents {
     struct col_incident **open;
     size_t n, cap;
+    struct col_strmap *candidates; /* "kind/group" → the bots that turned bad there lately */
 };
 
 enum col_incident_event {
@@ -58,9 +61,9 @@ void col_incidents_cleanup(struct col_incidents *s);
  * Returns what happened to an incident, and which one in *out: OPENED (b and its fellow
  * failures form a new one, new_id names it), UPDATED (b joined one: announce later, it is
  * marked dirty), RESOLVED (b was the last of its bots to recover), or NONE. Bots in an
- * incident point to it (b->incident). */
-enum col_incident_event col_incidents_on_change(struct col_incidents *s, struct col_fleet *f,
-                                                struct col_bot *b,
+ * incident point to it (b->incident). O(min_bots), whatever the size of the fleet: the fellow
+ * failures are remembered per exchange and host as they happen, not searched for. */
+enum col_incident_event col_incidents_on_change(struct col_incidents *s, struct col_bot *b,
                                                 const struct col_incident_limits *lim,
                                                 const char *new_id, int64_t now_mono,
                                                 int64_t now_wall, struct col_incident **out);

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-void col_intent_apply(struct col_bot *b)
+void col_intent_apply(const struct col_bot *b, struct col_rule_limits *lim)
 {
     if (b->intent != COL_INTENT_CONFIG)
-        b->limits.intended_stopped = b->intent == COL_INTENT_STOPPED;
+        lim->intended_stopped = b->intent == COL_INTENT_STOPPED;
 }
 
 int col_intent_set(struct col_bot *b, enum col_intent intent)
@@ -18,7 +18,6 @@ int col_intent_set(struct col_bot *b, enum col_intent intent)
     if (intent != COL_INTENT_RUNNING && intent != COL_INTENT_STOPPED)
         return -EINVAL;
     b->intent = intent;
-    col_intent_apply(b);
     return 0;
 }
 

@@ -9,9 +9,10 @@
 
 #include <stddef.h>
 
-/* Puts the operator's intent (if any) over the limits the config gave b. Rules thread. */
-void col_intent_apply(struct col_bot *b);
-/* Sets b's intent (RUNNING or STOPPED) and applies it. 0, or -EINVAL. Rules thread. */
+/* Puts b's operator intent (if any) over the limits the config gives it (lim). */
+void col_intent_apply(const struct col_bot *b, struct col_rule_limits *lim);
+/* Sets b's intent (RUNNING or STOPPED); the caller recomputes its limits (the engine's
+ * engine_set_limits). 0, or -EINVAL. Rules thread. */
 int col_intent_set(struct col_bot *b, enum col_intent intent);
 
 /* "running", "stopped" (CONFIG: the config's word is in intended_stopped). */

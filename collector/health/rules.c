@@ -440,8 +440,17 @@ void col_evidence_count_failures(struct col_evidence *ev, const struct col_rule_
         int was = streak_of(ev, v.findings[i].check);
         next[n++].n = was < 1000000 ? was + 1 : was;
     }
-    memcpy(ev->streaks, next, (size_t)n * sizeof(next[0]));
-    ev->nstreaks = n; /* a check not failing now starts from nothing */
+    if (n != ev->nstreaks) {
+        struct col_check_streak *to = n > 0 ? realloc(ev->streaks, sizeof(*to) * (size_t)n) : NULL;
+        if (n > 0 && !to) /* out of memory: the counts stay, confirmed a heartbeat late */
+            return;
+        if (n == 0)
+            free(ev->streaks);
+        ev->streaks = to;
+        ev->nstreaks = n; /* a check not failing now starts from nothing */
+    }
+    if (n > 0)
+        memcpy(ev->streaks, next, (size_t)n * sizeof(next[0]));
 }
 
 /* The checks beside the chain, on a bot that reports (neither down nor unknown): custom-metric
@@ -732,9 +741,27 @@ void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbe
     ev->maintenance_until_mono = 0;
     if (on && s->maintenance_until > sent_ts) /* still ahead when it was sent */
         ev->maintenance_until_mono = recv_mono + (s->maintenance_until - sent_ts);
-    ev->nmetrics = hb->has_metrics ? hb->nmetrics : 0;
-    if (ev->nmetrics > 0)
-        memcpy(ev->metrics, hb->metrics, sizeof(ev->metrics[0]) * (size_t)ev->nmetrics);
+    int n = hb->has_metrics ? hb->nmetrics : 0;
+    if (n != ev->nmetrics) {
+        struct bp_metric *m = n > 0 ? realloc(ev->metrics, sizeof(*m) * (size_t)n) : NULL;
+        if (n > 0 && !m) /* out of memory: the older ones stay, judged a heartbeat late */
+            return;
+        if (n == 0)
+            free(ev->metrics);
+        ev->metrics = m;
+        ev->nmetrics = n;
+    }
+    if (n > 0)
+        memcpy(ev->metrics, hb->metrics, sizeof(ev->metrics[0]) * (size_t)n);
+}
+
+void col_evidence_cleanup(struct col_evidence *ev)
+{
+    free(ev->metrics);
+    free(ev->streaks);
+    ev->metrics = NULL;
+    ev->streaks = NULL;
+    ev->nmetrics = ev->nstreaks = 0;
 }
 
 /* ---- custom-metric rules ------------------------------------------------------------------ */

@@ -139,17 +139,22 @@ struct col_evidence {
     int64_t log_err_base, log_err_base_mono; /* the count at the start of the rate window */
     bool log_rate_known;
     double log_err_per_min; /* over the last full minute or more */
+    /* The newest heartbeat's custom metrics, exactly nmetrics of them on the heap (NULL when
+     * none): most bots report none, and 100,000 bots cannot each carry room for 16. */
     int nmetrics;
-    struct bp_metric metrics[BP_METRICS_MAX];
+    struct bp_metric *metrics;
     struct col_restarts restarts; /* the agent's proc.restarts, and the rises we counted */
     /* metric-rule, api and log_errors checks failing in a row, one entry per failing check,
-     * counted per heartbeat (col_evidence_count_failures) */
+     * counted per heartbeat (col_evidence_count_failures); on the heap, NULL when none fails */
     int nstreaks;
     struct col_check_streak {
         char check[COL_CHECK_MAX];
         int n;
-    } streaks[COL_FINDINGS_MAX];
+    } * streaks;
 };
+
+/* Frees what ev holds on the heap (its metrics and streaks) and leaves it without them. */
+void col_evidence_cleanup(struct col_evidence *ev);
 
 /* Moves every time in ev forward by shift_ms (the time the collector could not hear anyone). */
 void col_evidence_shift(struct col_evidence *ev, int64_t shift_ms);

@@ -50,8 +50,13 @@ static void check_rules(const struct col_http_ctx *ctx, struct component *c)
     int64_t t0 = bp_mono_ms();
     int rc = qr ? col_query_ask(qr, ctx->queue, ctx->timeout_ms) : -ENOMEM;
     size_t depth = bp_queue_len(ctx->queue);
-    c->healthy = rc == 0;
-    if (rc == 0)
+    c->healthy = rc == 0 && !qr->behind;
+    if (rc == 0 && !c->healthy)
+        snprintf(c->message, sizeof(c->message),
+                 "rules thread is behind: messages wait %lld ms before they are applied (%zu "
+                 "queued; deadlines are judged at their receive times, so no false alarm)",
+                 (long long)qr->lag_ms, depth);
+    else if (rc == 0)
         snprintf(c->message, sizeof(c->message),
                  "rules thread answered in %lld ms; %zu bots; %zu messages queued",
                  (long long)(bp_mono_ms() - t0), qr->fleet_size, depth);

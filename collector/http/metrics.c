@@ -157,6 +157,9 @@ static void render_collector(struct out *o, const struct col_metrics_input *in)
             bp_msg_err_name((enum bp_msg_err)i), s->rejected[i]);
     counter(o, "botpulse_ingest_queue_dropped_total",
             "Accepted messages dropped because the rules queue was full.", s->queue_dropped);
+    counter(o, "botpulse_ingest_rate_dropped_total",
+            "Messages dropped because their agent sent faster than [agents] rate.",
+            s->rate_dropped);
     gauge(o, "botpulse_queue_depth", "Messages waiting for the rules thread.",
           (double)in->queue_depth);
     gauge(o, "botpulse_mqtt_connected", "1 while the collector is connected to the broker.",

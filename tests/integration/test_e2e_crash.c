@@ -73,7 +73,8 @@ static void restart_bot(struct bpt_env *env, struct bpt_stack *s)
 static void test_death_seen_at_once_and_restarts_counted(void **state)
 {
     struct bpt_env *env = *state;
-    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"}, .heartbeat = "10s"};
+    struct bpt_stack_opts o = {
+        .mqtt_extra = BPT_UNBATCHED, .bots = {"bot-1", "bot-2"}, .heartbeat = "10s"};
     struct bpt_stack s;
     bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
     struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");

@@ -48,6 +48,7 @@ static void test_log_file_trades(void **state)
              log);
     struct bpt_stack s;
     struct bpt_stack_opts o = {
+        .mqtt_extra = BPT_UNBATCHED,
         .bots = {"bot-1"},
         .bot_extra = {extra},
         .collector_extra = "[bot bot-1]\ntrade_stale = 3s\ntrade_stopped = 60s\n",
@@ -100,6 +101,7 @@ static void test_silent_log_is_hung(void **state)
     snprintf(extra, sizeof(extra), "log_file = %s\nlog_error = ^ERROR\n", log);
     struct bpt_stack s;
     struct bpt_stack_opts o = {
+        .mqtt_extra = BPT_UNBATCHED,
         .bots = {"bot-1"},
         .bot_extra = {extra},
         .collector_extra = "[bot bot-1]\nlog_silence = 3s\n",
@@ -129,6 +131,7 @@ static void test_probe_trades(void **state)
              file);
     struct bpt_stack s;
     struct bpt_stack_opts o = {
+        .mqtt_extra = BPT_UNBATCHED,
         .bots = {"bot-1"},
         .bot_extra = {extra},
         .collector_extra = "[bot bot-1]\ntrade_stale = 3s\ntrade_stopped = 60s\n",
@@ -177,6 +180,7 @@ static void test_heartbeat_file_liveness(void **state)
     start_toucher(env, file);
     struct bpt_stack s;
     struct bpt_stack_opts o = {
+        .mqtt_extra = BPT_UNBATCHED,
         .bots = {"bot-1"},
         .bot_extra = {extra},
         .no_pid_file = {true},

@@ -57,7 +57,7 @@ static void test_reload(void **state)
 {
     struct bpt_env *env = *state;
     struct bpt_stack s;
-    struct bpt_stack_opts o = {.bots = {"bot-1"}};
+    struct bpt_stack_opts o = {.mqtt_extra = BPT_UNBATCHED, .bots = {"bot-1"}};
     bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
     struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
     bpt_assert(env, rec, "recorder did not connect");

@@ -79,10 +79,10 @@ int bpt_stack_write_agent_ini(struct bpt_stack *s)
         s->env, "agent.ini",
         "[agent]\nid = %s\nhost = test-host\nheartbeat = %s\nstats = 1s\n"
         "state_dir = %s/agent\nnotify_socket = %s\nlog_level = debug\n%s\n"
-        "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\nusername = %s\npassword = %s\n%s",
+        "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\nusername = %s\npassword = %s\n%s\n%s",
         agent_id(s), s->opts.heartbeat ? s->opts.heartbeat : "500ms", bpt_env_dir(s->env),
         s->notify_socket, s->opts.agent_extra ? s->opts.agent_extra : "", bpt_broker_url(s->env),
-        agent_id(s), password, bots);
+        agent_id(s), password, s->opts.mqtt_extra ? s->opts.mqtt_extra : "", bots);
     if (!path || chmod(path, 0600) != 0) /* it holds a password: the agent refuses it else */
         return -EIO;
     snprintf(s->agent_ini, sizeof(s->agent_ini), "%s", path);

@@ -14,6 +14,9 @@
 
 #define BPT_ROOT "botpulse/v1"
 #define BPT_MAX_BOTS 4
+/* mqtt_extra for tests that read one bot's own heartbeat or stats messages on the wire: the
+ * agent sends no batches (by default it does, once the collector says it reads them). */
+#define BPT_UNBATCHED "batch = off\n"
 
 struct bpt_stack_opts {
     const char *agent_id;           /* default "agent-1" */
@@ -30,6 +33,7 @@ struct bpt_stack_opts {
     bool no_pid_file[BPT_MAX_BOTS];
     const char *http_extra;  /* INI lines added to collector.ini's [http] (token = …) */
     const char *agent_extra; /* INI lines added to agent.ini's [agent] (command keys) */
+    const char *mqtt_extra;  /* INI lines added to agent.ini's [mqtt] (batch = off) */
     /* Binaries to run instead of the build's (e.g. the installed /usr/bin ones). NULL = the
      * build's. */
     const char *collector_bin;

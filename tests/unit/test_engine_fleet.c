@@ -124,11 +124,37 @@ static void test_failures_far_apart_are_no_incident(void **state)
     expect_silent(fx->said, ROOT "/incidents/#");
 }
 
+/* Fellow failures are the bots bad now: one that recovered is no fellow, and a bot that fails
+ * again (another bad status, another episode) counts once. */
+static void test_only_bots_still_failing_make_an_incident(void **state)
+{
+    struct efx *fx = *state;
+    fx->cfg.incidents = (struct col_incident_limits){.min_bots = 3, .window_ms = 60 * S};
+    const char *ids[] = {"bot-1", "bot-2", "bot-3", "bot-4"};
+    for (int i = 0; i < 4; i++)
+        efx_bot_on(fx, ids[i], ids[i], "ex1", 0);
+    efx_heartbeat(fx, "bot-1", "bot-1", false, 1 * S);
+    efx_heartbeat(fx, "bot-1", "bot-1", true, 2 * S); /* back: no longer a fellow */
+    efx_heartbeat(fx, "bot-2", "bot-2", false, 3 * S);
+    efx_heartbeat(fx, "bot-2", "bot-2", true, 4 * S);
+    efx_heartbeat(fx, "bot-2", "bot-2", false, 5 * S); /* fails again: still one bot */
+    efx_heartbeat(fx, "bot-3", "bot-3", false, 6 * S);
+    assert_null(efx_bot(fx, "bot-3")->incident); /* bot-2 and bot-3: two, not three */
+    efx_heartbeat(fx, "bot-4", "bot-4", false, 7 * S);
+    const struct col_incident *inc = efx_bot(fx, "bot-4")->incident;
+    assert_non_null(inc);
+    assert_int_equal(inc->nbots, 3);
+    assert_null(efx_bot(fx, "bot-1")->incident);
+    assert_ptr_equal(efx_bot(fx, "bot-2")->incident, inc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_account_counts_follow_labels, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_bots_failing_together_make_one_incident, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_only_bots_still_failing_make_an_incident, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_failures_far_apart_are_no_incident, efx_setup,
                                         efx_teardown),

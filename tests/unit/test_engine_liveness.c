@@ -4,6 +4,14 @@
  * lost and back; each with what the engine said (statuses, alerts, rows). */
 #include "engine_fx.h"
 
+#include "clock.h"
+#include "ingest.h"
+#include "queue.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -289,6 +297,86 @@ static void test_maintenance_holds_the_alert_until_it_ends(void **state)
                 "ts=1700000045000", NULL);
 }
 
+/* Messages dropped for a full rules queue are heartbeats the engine never saw: it judges no
+ * liveness until the drops stop and the queue drains, then credits every bot the time, as
+ * after a broker reconnect. */
+static void test_dropped_messages_make_it_blind(void **state)
+{
+    struct efx *fx = *state;
+    efx_connection(fx, COL_EV_CONNECTED, 0);
+    efx_heartbeat_every(fx, "a1", "bot-1", true, 1 * S, 10 * S); /* due at 13 s */
+    efx_heartbeat_every(fx, "a1", "bot-2", true, 1 * S, 10 * S);
+    col_engine_note_drops(fx->e, 40, 900, 1000, T0 + 11 * S, W0 + 11 * S);
+    efx_tick(fx, 20 * S);
+    recorder_clear(fx->said);
+    efx_tick(fx, 30 * S); /* 20 s without a heartbeat seen: but some were dropped */
+    expect_silent(fx->said, ROOT "/status/#");
+    col_engine_note_drops(fx->e, 40, 900, 1000, T0 + 31 * S, W0 + 31 * S); /* still full */
+    col_engine_note_drops(fx->e, 40, 10, 1000, T0 + 32 * S, W0 + 32 * S);  /* drained, calm */
+    efx_heartbeat_every(fx, "a1", "bot-1", true, 1 * S, 33 * S);           /* bot-1 reports in */
+    /* bot-2 had 2 s left when we stopped seeing (due at 13 s): credited the 21 s blind, it is
+     * due at 34 s, which falls in the grace after we see again (5 s, to 37 s) */
+    efx_tick(fx, 36 * S + 500);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_HEALTHY);
+    efx_heartbeat_every(fx, "a1", "bot-1", true, 1 * S, 36 * S + 500);
+    efx_tick(fx, 37 * S);
+    assert_int_equal(efx_bot(fx, "bot-2")->status, COL_ST_DOWN);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+}
+
+struct loop {
+    struct col_engine *e;
+    struct bp_queue *q;
+    volatile sig_atomic_t stop;
+};
+
+static void *run_loop(void *arg)
+{
+    struct loop *l = arg;
+    col_engine_run(l->e, l->q, &l->stop);
+    return NULL;
+}
+
+/* A heartbeat received at `ago` ms before now, as the rules thread's queue holds it. */
+static struct col_event *heartbeat_received(struct efx *fx, const char *bot, int64_t ago)
+{
+    struct col_event *ev = calloc(1, sizeof(*ev));
+    efx_header(fx, ev, BP_MSG_HEARTBEAT, "a1", bot, 0);
+    ev->recv_mono = bp_mono_ms() - ago;
+    ev->recv_wall = bp_wall_ms() - ago;
+    ev->msg.u.heartbeat.interval_ms = 1 * S;
+    ev->msg.u.heartbeat.proc.alive = true;
+    ev->msg.u.heartbeat.proc.pid = 100;
+    return ev;
+}
+
+/* The rules thread 9 s behind: heartbeats that waited in its queue were received in time, so
+ * the loop judges each deadline at the receive time of the next message, not at its own late
+ * "now": no bot is declared down for the thread's own lag. */
+static void test_a_backlog_is_no_missed_heartbeat(void **state)
+{
+    struct efx *fx = *state;
+    struct col_event *first = heartbeat_received(fx, "bot-1", 9 * S); /* due 6 s ago */
+    col_engine_handle(fx->e, first);
+    free(first);
+    struct bp_queue *q = bp_queue_new(64);
+    for (int i = 8; i >= 0; i--) /* one a second, the newest 0.1 s ago, all still queued */
+        assert_int_equal(bp_queue_push(q, heartbeat_received(fx, "bot-1", i * S + 100)), 0);
+    recorder_clear(fx->said);
+    struct loop l = {fx->e, q, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run_loop, &l), 0);
+    for (int i = 0; i < 200 && bp_queue_len(q) > 0; i++)
+        bp_sleep_ms(10);
+    bp_sleep_ms(100); /* its turn after the last one */
+    l.stop = 1;
+    bp_queue_wake(q);
+    pthread_join(t, NULL);
+    bp_queue_free(q, col_event_free);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    expect_silent(fx->said, ROOT "/status/#"); /* never down, not even for a moment */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +390,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_silence_during_grace_is_judged_when_it_ends, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_offline_during_grace_waits_for_online, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_messages_make_it_blind, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_backlog_is_no_missed_heartbeat, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_grace_does_not_end_while_blind, efx_setup,
                                         efx_teardown),

@@ -87,7 +87,7 @@ static void test_intended_stopped_at_run_time(void **state)
     efx_agent_state(&fx, "a1", "host-1", true, "bot-1", "acct", 12 * S); /* labels recompute the
                                                                             limits: intent stays */
     efx_heartbeat(&fx, "a1", "bot-1", false, 20 * S);
-    assert_true(efx_bot(&fx, "bot-1")->limits.intended_stopped);
+    assert_true(efx_bot(&fx, "bot-1")->limits->intended_stopped);
     assert_false(efx_has_alert(efx_bot(&fx, "bot-1")));
 
     recorder_clear(fx.said);

@@ -38,6 +38,7 @@ static void test_signals_to_evidence(void **state)
     assert_int_equal(ev.api_errors, 3);
     assert_int_equal(ev.maintenance_until_mono, T0 + 10 * MIN);
     assert_int_equal(ev.nmetrics, 1);
+    assert_string_equal(ev.metrics[0].name, "unprotected_positions");
     /* a tick stamped after the heartbeat (clock jitter) counts as just now */
     hb.signals.tick_ts = sent + 5;
     col_evidence_apply_signals(&ev, &hb, sent, T0);
@@ -56,6 +57,7 @@ static void test_signals_to_evidence(void **state)
     assert_false(ev.has_market);
     assert_int_equal(ev.api_calls, 0);
     assert_int_equal(ev.nmetrics, 0);
+    assert_null(ev.metrics); /* nothing kept for bots without metrics */
     /* a broker outage moves every signal time along */
     hb.has_signals = true;
     hb.signals.tick_ts = sent - 1 * S;
@@ -65,6 +67,7 @@ static void test_signals_to_evidence(void **state)
     assert_int_equal(ev.last_tick_mono, T0 - 1 * S + 5 * MIN);
     assert_int_equal(ev.last_market_mono, T0 - 45 * S + 5 * MIN);
     assert_int_equal(ev.maintenance_until_mono, T0 + 6 * MIN);
+    col_evidence_cleanup(&ev);
 }
 
 /* The tailed log: silent too long is hung; errors per minute past a level degrade. */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct col_metric_rule metric_rules[] = {
@@ -273,6 +274,8 @@ static struct col_evidence sig_evidence(const struct sig_case *c)
     ev.maintenance_until_mono = c->maint ? NOW_ + c->maint_left : 0;
     const char *names[2] = {c->m1, c->m2};
     double values[2] = {c->v1, c->v2};
+    ev.metrics = calloc(2, sizeof(ev.metrics[0])); /* as the engine's: col_evidence_cleanup */
+    assert_non_null(ev.metrics);
     for (int i = 0; i < 2; i++) {
         if (!names[i])
             continue;
@@ -302,6 +305,7 @@ static void test_signal_table(void **state)
         if (c->reason && !strstr(v.reason, c->reason))
             fail_msg("case %s: reason '%s' lacks '%s'", c->name, v.reason, c->reason);
         assert_true(strlen(v.reason) > 0);
+        col_evidence_cleanup(&ev);
     }
     print_message("%zu signal cases\n", n);
 }
@@ -402,6 +406,7 @@ static void test_findings_table(void **state)
             assert_true(strlen(v.findings[k].reason) > 0);
         assert_each_judged(&v, c->name, fc->judged, true);
         assert_each_judged(&v, c->name, fc->unjudged, false);
+        col_evidence_cleanup(&ev);
     }
     print_message("%zu finding cases\n", n);
 }
@@ -444,8 +449,9 @@ static void test_heartbeat_check_hysteresis(void **state)
         }
         /* one passing heartbeat: healthy, and the count starts again */
         struct col_evidence ok = sig_evidence(&(struct sig_case){0});
-        ok.nstreaks = ev.nstreaks;
-        memcpy(ok.streaks, ev.streaks, sizeof(ok.streaks));
+        ok.nstreaks = ev.nstreaks; /* the counts move over to the passing evidence */
+        ok.streaks = ev.streaks;
+        ev.streaks = NULL;
         col_evidence_count_failures(&ok, &lim);
         assert_int_equal(ok.nstreaks, 0);
         col_rules_evaluate(&ok, &lim, NOW_, &v);
@@ -454,6 +460,8 @@ static void test_heartbeat_check_hysteresis(void **state)
         col_evidence_count_failures(&ev, &lim);
         col_rules_evaluate(&ev, &lim, NOW_, &v);
         assert_int_equal(v.severity, COL_SEV_NONE);
+        col_evidence_cleanup(&ok);
+        col_evidence_cleanup(&ev);
         n += 2;
     }
     /* check_confirm 1 (or unset): at once, whatever the count */
@@ -462,6 +470,7 @@ static void test_heartbeat_check_hysteresis(void **state)
     struct col_verdict v;
     col_rules_evaluate(&ev, &lim, NOW_, &v);
     assert_int_equal(v.severity, COL_SEV_CRITICAL);
+    col_evidence_cleanup(&ev);
     print_message("%d hysteresis cases\n", n + 1);
 }
 
