@@ -2,6 +2,8 @@
 /* Restart counting from the agents' proc.restarts: rises kept per heartbeat, on our clock. */
 #include "restarts.h"
 
+#include <stdlib.h>
+
 uint64_t col_restarts_boot_hash(const char *boot)
 {
     uint64_t h = 14695981039346656037ull;
@@ -11,9 +13,13 @@ uint64_t col_restarts_boot_hash(const char *boot)
 }
 
 /* Keeps k restarts received at now; a full ring folds its oldest entry into the next (those
- * restarts then count as more recent than they were: they leave the window later). */
-static void keep(struct col_restarts *r, int64_t k, int64_t now)
+ * restarts then count as more recent than they were: they leave the window later). Out of
+ * memory, the rise is counted in seen but not judged. */
+static void keep(struct col_restarts *r0, int64_t k, int64_t now)
 {
+    if (!r0->ring && !(r0->ring = calloc(1, sizeof(*r0->ring))))
+        return;
+    struct col_restarts_ring *r = r0->ring;
     if (r->n == COL_RESTARTS_RING) {
         r->k[1] += r->k[0];
         for (int i = 1; i < r->n; i++) {
@@ -45,11 +51,14 @@ int64_t col_restarts_note(struct col_restarts *r, uint64_t boot, int64_t count, 
     return news;
 }
 
-int64_t col_restarts_within(const struct col_restarts *r, int64_t window_ms, int64_t now,
+int64_t col_restarts_within(const struct col_restarts *r0, int64_t window_ms, int64_t now,
                             int64_t *expires)
 {
     int64_t sum = 0;
     *expires = INT64_MAX;
+    const struct col_restarts_ring *r = r0->ring;
+    if (!r)
+        return 0;
     for (int i = 0; i < r->n; i++) {
         if (r->at[i] <= now - window_ms)
             continue;
@@ -62,6 +71,12 @@ int64_t col_restarts_within(const struct col_restarts *r, int64_t window_ms, int
 
 void col_restarts_shift(struct col_restarts *r, int64_t shift)
 {
-    for (int i = 0; i < r->n; i++)
-        r->at[i] += shift;
+    for (int i = 0; r->ring && i < r->ring->n; i++)
+        r->ring->at[i] += shift;
+}
+
+void col_restarts_cleanup(struct col_restarts *r)
+{
+    free(r->ring);
+    *r = (struct col_restarts){0};
 }

@@ -9,18 +9,25 @@
 #define COL_RESTARTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define COL_RESTARTS_RING 8 /* heartbeats with a rise kept; older ones fold into the next */
 
-struct col_restarts {
-    bool known;                    /* the agent sends a count for this bot */
-    uint64_t boot;                 /* a hash of the agent's boot id the count belongs to */
-    int64_t count;                 /* the agent's newest count (in that boot) */
-    int64_t seen;                  /* rises counted since the collector started watching the bot */
+/* The rises of the last heartbeats that had one: on the heap, from a bot's first restart
+ * (most bots never restart, and 100,000 of them should not each carry it). */
+struct col_restarts_ring {
     int n;                         /* rises kept, oldest first */
     int64_t at[COL_RESTARTS_RING]; /* when each rise arrived (monotonic ms) */
     int32_t k[COL_RESTARTS_RING];  /* and how many restarts it was */
+};
+
+struct col_restarts {
+    bool known;                     /* the agent sends a count for this bot */
+    uint64_t boot;                  /* a hash of the agent's boot id the count belongs to */
+    int64_t count;                  /* the agent's newest count (in that boot) */
+    int64_t seen;                   /* rises counted since the collector started watching the bot */
+    struct col_restarts_ring *ring; /* NULL until the first rise */
 };
 
 /* A 64-bit hash of an agent's boot id (FNV-1a): a new boot starts the count again from 0. */
@@ -38,5 +45,7 @@ int64_t col_restarts_within(const struct col_restarts *r, int64_t window_ms, int
                             int64_t *expires);
 /* Moves the kept times forward by shift (the time the collector could not see). */
 void col_restarts_shift(struct col_restarts *r, int64_t shift);
+/* Frees the ring; r is then as new. */
+void col_restarts_cleanup(struct col_restarts *r);
 
 #endif

@@ -759,6 +759,7 @@ void col_evidence_cleanup(struct col_evidence *ev)
 {
     free(ev->metrics);
     free(ev->streaks);
+    col_restarts_cleanup(&ev->restarts);
     ev->metrics = NULL;
     ev->streaks = NULL;
     ev->nmetrics = ev->nstreaks = 0;

@@ -39,6 +39,7 @@ static void test_first_count_is_a_baseline(void **state)
     assert_int_equal(beat(&ev, "b1", 9, T0 + 20 * S), 2); /* a rise: two restarts */
     assert_int_equal(ev.restarts.seen, 2);
     assert_int_equal(ev.restarts.count, 9);
+    col_evidence_cleanup(&ev);
 }
 
 static void test_new_agent_boot_counts_from_zero(void **state)
@@ -50,6 +51,7 @@ static void test_new_agent_boot_counts_from_zero(void **state)
     assert_int_equal(beat(&ev, "b2", 0, T0 + 20 * S), 0); /* a fall is a new baseline */
     assert_int_equal(beat(&ev, "b2", 2, T0 + 30 * S), 2);
     assert_int_equal(ev.restarts.seen, 3);
+    col_evidence_cleanup(&ev);
 }
 
 static void test_heartbeat_without_count_changes_nothing(void **state)
@@ -59,6 +61,7 @@ static void test_heartbeat_without_count_changes_nothing(void **state)
     struct bp_heartbeat hb = {.proc = {.alive = true}};
     assert_int_equal(col_evidence_apply_restarts(&ev, &hb, "b1", T0), 0);
     assert_false(ev.restarts.known);
+    col_evidence_cleanup(&ev);
 }
 
 /* A crash loop faster than the heartbeat: every heartbeat says alive, the count rises. */
@@ -83,6 +86,7 @@ static void test_crash_loop_alerts_and_expires(void **state)
     beat(&ev, "b1", 10, T0 + 30 * S + 10 * MIN); /* alive, no rise */
     rfx_judge("the rises leave the window", &ev, &lim, T0 + 30 * S + 10 * MIN, COL_ST_HEALTHY, "",
               NONE, &v);
+    col_evidence_cleanup(&ev);
 }
 
 static void test_disabled_and_full_ring(void **state)
@@ -108,6 +112,8 @@ static void test_disabled_and_full_ring(void **state)
                      2 * COL_RESTARTS_RING);
     rfx_judge("no critical limit: a warning", &ev2, &lim, T0 + 2 * COL_RESTARTS_RING * S,
               COL_ST_DEGRADED, "restarts", SWARN, &v);
+    col_evidence_cleanup(&ev);
+    col_evidence_cleanup(&ev2);
 }
 
 int main(void)
