@@ -20,7 +20,7 @@
 #include "agent_logtail.h"
 #include "agent_notify.h"
 #include "agent_probe.h"
-#include "agent_sdnotify.h"
+#include "sdnotify.h"
 #include "agent_procwatch.h"
 #include "agent_publisher.h"
 #include "agent_signals.h"
@@ -75,7 +75,7 @@ struct agent {
     int64_t refreshed_at; /* mono of the last procwatch refresh */
     int64_t next_heartbeat, next_stats;
     bool mqtt_event; /* the publisher's fd was readable */
-    struct agent_sdnotify sd;
+    struct bp_sdnotify sd;
     int64_t ready_by; /* mono: READY=1 then at the latest, even without the broker */
     /* notify requests refused because of who sent them (agent_notify_check_peer) */
     uint64_t notify_refused, refused_unlogged;
@@ -349,7 +349,7 @@ static void on_connected(struct agent *a)
     char status[400];
     snprintf(status, sizeof(status), "connected to %s; watching %d bots", a->cfg->mqtt.url,
              a->nbots);
-    agent_sdnotify_ready(&a->sd, status);
+    bp_sdnotify_ready(&a->sd, status);
 }
 
 /* Not connected by ready_by: tell systemd we run anyway (we watch the bots and keep their
@@ -359,7 +359,7 @@ static void ready_without_broker(struct agent *a)
     char status[400];
     snprintf(status, sizeof(status), "broker %s not reachable yet, retrying; watching %d bots",
              a->cfg->mqtt.url, a->nbots);
-    agent_sdnotify_ready(&a->sd, status);
+    bp_sdnotify_ready(&a->sd, status);
 }
 
 static void run_due(struct agent *a)
@@ -369,7 +369,7 @@ static void run_due(struct agent *a)
     a->mqtt_event = false;
     if (!a->sd.ready && a->mono >= a->ready_by)
         ready_without_broker(a);
-    agent_sdnotify_step(&a->sd, a->mono);
+    bp_sdnotify_step(&a->sd, a->mono);
     if (a->mono >= a->next_heartbeat) {
         send_heartbeats(a);
         a->next_heartbeat = next_due(a->next_heartbeat, a->cfg->heartbeat_ms, a->mono);
@@ -485,7 +485,7 @@ static int sleep_and_serve(struct agent *a, const sigset_t *wait_mask)
         agent_notify_server_pollfds(&a->notify, pfds + 1, MAX_POLLFDS - 1 - BP_AGENT_MAX_BOTS);
     int64_t due =
         min64(min64(a->next_heartbeat, a->next_stats), agent_notify_server_deadline(&a->notify));
-    due = min64(due, agent_sdnotify_deadline(&a->sd));
+    due = min64(due, bp_sdnotify_deadline(&a->sd));
     if (!a->sd.ready)
         due = min64(due, a->ready_by);
     size_t nprobe = 0;
@@ -690,7 +690,7 @@ static void apply(struct agent *a, const struct agent_config *neu,
             a->cfg_path, a->nbots, d->added, d->removed, d->changed, d->unchanged);
     char status[200];
     snprintf(status, sizeof(status), "STATUS=config reloaded; watching %d bots", a->nbots);
-    agent_sdnotify_send(&a->sd, status);
+    bp_sdnotify_send(&a->sd, status);
     if (d->state_changed && agent_publisher_is_connected(a->pub) &&
         agent_publisher_birth(a->pub, a->wall) != 0)
         BP_WARN(MOD, "reload: the agent state listing the bots was not republished");
@@ -711,7 +711,7 @@ static void reload(struct agent *a)
     if (agent_config_load(a->cfg_path, neu, err, sizeof(err)) != 0 ||
         agent_config_load_secrets(neu, a->cfg_path, err, sizeof(err)) != 0) {
         BP_ERROR(MOD, "reload: %s; keeping the running config", err);
-        agent_sdnotify_send(&a->sd, "STATUS=config reload refused (see the log)");
+        bp_sdnotify_send(&a->sd, "STATUS=config reload refused (see the log)");
         goto out;
     }
     agent_config_diff(a->cfg, neu, &d);
@@ -811,7 +811,7 @@ static void finish(struct agent *a)
         agent_publisher_get_counters(a->pub, &c);
     }
     agent_notify_server_stop(&a->notify);
-    agent_sdnotify_cleanup(&a->sd);
+    bp_sdnotify_cleanup(&a->sd);
     agent_publisher_free(a->pub); /* no more Paho callbacks into commands after this */
     agent_commands_free(a->commands);
     for (int i = 0; i < a->nbots; i++)
@@ -832,14 +832,14 @@ int agent_loop_run(struct agent_config *cfg, const char *path)
         return 1;
     a->notify.listen_fd = -1;
     a->cfg_path = path;
-    agent_sdnotify_init(&a->sd, bp_mono_ms()); /* before Paho's threads: it unsets env vars */
+    bp_sdnotify_init(&a->sd, bp_mono_ms()); /* before Paho's threads: it unsets env vars */
     int rc = install_signals(&wait_mask);
     if (rc != 0)
         BP_ERROR(MOD, "cannot install signal handlers: %s", strerror(-rc));
     else if ((rc = start(a, cfg)) == 0) {
         loop(a, &wait_mask);
         BP_INFO(MOD, "stopping (%s)", stop_requested ? "signal" : "error");
-        agent_sdnotify_send(&a->sd, "STOPPING=1\nSTATUS=stopping");
+        bp_sdnotify_send(&a->sd, "STOPPING=1\nSTATUS=stopping");
     }
     finish(a);
     free(a);

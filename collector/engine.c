@@ -14,6 +14,7 @@
 #include "queue.h"
 #include "recovery.h"
 #include "settings.h"
+#include "shard.h"
 #include "store_op.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@ static int send_command(void *ctx, const struct bp_msg *cmd, const char *reason)
         return rc;
     struct col_store_op op;
     col_store_op_command(&op, cmd, reason);
+    op.shard = col_shard_of(cmd->hdr.agent, e->fleet.shards);
     col_outbox_row(e->out, &op);
     return 0;
 }
@@ -111,8 +113,14 @@ int col_engine_new(const struct col_settings *cfg, struct col_outbox *out,
         free(e);
         return -ENOMEM;
     }
+    if (col_claims_init(&e->claims) < 0) {
+        col_fleet_cleanup(&e->fleet);
+        free(e);
+        return -ENOMEM;
+    }
     e->cfg = cfg;
     e->out = out;
+    col_fleet_set_shards(&e->fleet, cfg->cluster_enabled ? (int)cfg->cluster_shards : 1);
     e->ingest = ingest;
     bp_timerheap_init(&e->timers);
     col_silences_init(&e->silences);
@@ -148,6 +156,7 @@ void col_engine_free(struct col_engine *e)
     bp_timerheap_cleanup(&e->timers);
     col_incidents_cleanup(&e->incidents);
     col_silences_cleanup(&e->silences);
+    col_claims_cleanup(&e->claims);
     col_fleet_cleanup(&e->fleet);
     free(e);
 }
@@ -274,6 +283,8 @@ void col_engine_handle(struct col_engine *e, const struct col_event *ev)
 {
     if (ev->kind == COL_EV_QUERY)
         engine_answer(e, ev);
+    else if (ev->kind == COL_EV_TAKEOVER)
+        engine_adopt(e, ev->takeover, ev->recv_mono, ev->recv_wall);
     else
         engine_take_evidence(e, ev);
 }

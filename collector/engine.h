@@ -32,7 +32,8 @@ int col_engine_new(const struct col_settings *cfg, struct col_outbox *out,
                    struct col_ingest *ingest, struct col_engine **out_engine);
 void col_engine_free(struct col_engine *e);
 
-/* Applies one accepted message (its receive times are inside it). */
+/* Applies one accepted message (its receive times are inside it), answers a query, or adopts
+ * a takeover (which it frees). */
 void col_engine_handle(struct col_engine *e, const struct col_event *ev);
 /* Evaluates every bot whose deadline has passed; publishes a due summary or stats. */
 void col_engine_tick(struct col_engine *e, int64_t now_mono, int64_t now_wall);
@@ -72,6 +73,10 @@ int col_engine_restore_silence(struct col_engine *e, const struct col_silence *s
  * now on and judged under it. 0, -EINVAL or -ENOMEM. */
 int col_engine_restore_intent(struct col_engine *e, const char *bot, enum col_intent intent,
                               int64_t now_mono);
+
+/* Takes back a bot's owner from PostgreSQL (the bots table, at start): until the bot is seen,
+ * only agent may speak for it (owners.h). 0, -EINVAL or -ENOMEM. */
+int col_engine_restore_owner(struct col_engine *e, const char *bot, const char *agent);
 
 const struct col_fleet *col_engine_fleet(const struct col_engine *e);
 

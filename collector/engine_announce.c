@@ -58,7 +58,8 @@ size_t engine_flush(struct col_engine *e, int64_t now_wall)
 
 void engine_say_bot(struct col_engine *e, struct col_bot *b, bool status, int64_t now_wall)
 {
-    struct col_store_op op = {.kind = COL_OP_BOT, .ts = now_wall};
+    struct col_store_op op = {
+        .kind = COL_OP_BOT, .ts = now_wall, .shard = col_bot_shard(&e->fleet, b)};
     col_bot_snapshot_take(b, &op.u.bot);
     col_outbox_row(e->out, &op);
     if (status)
@@ -68,7 +69,8 @@ void engine_say_bot(struct col_engine *e, struct col_bot *b, bool status, int64_
 void engine_say_transition(struct col_engine *e, struct col_bot *b, enum col_status from,
                            int64_t now_wall)
 {
-    struct col_store_op op = {.kind = COL_OP_TRANSITION, .ts = now_wall};
+    struct col_store_op op = {
+        .kind = COL_OP_TRANSITION, .ts = now_wall, .shard = col_bot_shard(&e->fleet, b)};
     engine_new_id(e, "", op.event_id, sizeof(op.event_id));
     snprintf(op.u.transition.bot, sizeof(op.u.transition.bot), "%s", b->id);
     snprintf(op.u.transition.from_status, COL_STATUS_MAX, "%s", col_status_name(from));
@@ -89,7 +91,8 @@ static const char *alert_reason(const struct col_bot *b, const struct col_alert 
 static void store_alert(struct col_engine *e, const struct col_bot *b, const struct col_alert *a,
                         enum col_alert_event ev, int64_t now_wall)
 {
-    struct col_store_op op = {.kind = COL_OP_ALERT, .ts = now_wall};
+    struct col_store_op op = {
+        .kind = COL_OP_ALERT, .ts = now_wall, .shard = col_bot_shard(&e->fleet, b)};
     engine_new_id(e, "", op.event_id, sizeof(op.event_id));
     snprintf(op.u.alert.bot, sizeof(op.u.alert.bot), "%s", b->id);
     snprintf(op.u.alert.check, COL_CHECK_MAX, "%s", a->check);
@@ -230,6 +233,7 @@ void engine_say_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall)
     s.bots = (int64_t)col_strmap_len(e->fleet.bots);
     s.restarts = e->restarts_seen;
     e->last_stats_wall = now_wall;
+    memcpy(s.claims_refused, e->claims.refused, sizeof(s.claims_refused));
     s.bots_refused = e->bots_refused;
     col_outbox_stats(e->out, &s, now_wall);
 }

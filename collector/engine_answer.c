@@ -136,11 +136,13 @@ static void answer_intent(struct col_engine *e, struct col_query *qr, const stru
     qr->rc = col_query_add_bot(qr, b);
 }
 
-static void collect_bot(void *ctx, const char *key, void *v)
+/* An operator moves a bot to another agent (owners.h); the answer is the bot after that. */
+static void answer_move(struct col_engine *e, struct col_query *qr, const struct col_event *ev)
 {
-    struct col_query *qr = ctx;
-    if (qr->rc == 0 && col_query_matches(&qr->filter, v))
-        qr->rc = col_query_add_bot(qr, v);
+    struct col_bot *b = NULL;
+    qr->rc = engine_move_bot(e, qr->filter.bot, qr->agent, ev->recv_mono, ev->recv_wall, &b);
+    if (qr->rc == 0)
+        qr->rc = col_query_add_bot(qr, b);
 }
 
 /* COL_Q_CHECK judges the bot now; COL_Q_BOTS copies one bot or every bot that matches. */
@@ -158,8 +160,8 @@ static void answer_bots(struct col_engine *e, struct col_query *qr, const struct
             qr->rc = col_query_add_bot(qr, b);
     } else if (qr->kind == COL_Q_BOTS && qr->filter.bot[0]) {
         qr->rc = b ? (col_query_matches(&qr->filter, b) ? col_query_add_bot(qr, b) : 0) : -ENOENT;
-    } else if (qr->kind == COL_Q_BOTS) {
-        col_strmap_each(e->fleet.bots, collect_bot, qr);
+    } else {
+        col_query_page(qr, &e->fleet); /* BOTS or COUNTS over the fleet, one page */
     }
 }
 
@@ -172,6 +174,7 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
     qr->fleet_size = col_strmap_len(e->fleet.bots);
     qr->restarts_seen = e->restarts_seen;
     qr->last_stats_wall = e->last_stats_wall;
+    memcpy(qr->claims_refused, e->claims.refused, sizeof(qr->claims_refused));
     if ((qr->have_commands = e->commander != NULL))
         col_commander_counts(e->commander, &qr->commands);
     switch (qr->kind) {
@@ -183,6 +186,9 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
     case COL_Q_INTEND:
         answer_intent(e, qr, ev);
         break;
+    case COL_Q_MOVE:
+        answer_move(e, qr, ev);
+        break;
     case COL_Q_SILENCES:
     case COL_Q_SILENCE_ADD:
     case COL_Q_SILENCE_REMOVE:
@@ -190,6 +196,7 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
         break;
     case COL_Q_PING:
     case COL_Q_BOTS:
+    case COL_Q_COUNTS:
     case COL_Q_CHECK:
         answer_bots(e, qr, ev);
         break;

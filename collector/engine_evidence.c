@@ -12,6 +12,7 @@
 #include "settings.h"
 #include "store_op.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,31 @@ static struct col_agent *agent_for(struct col_engine *e, const char *id)
 {
     struct col_agent *a = col_fleet_agent(&e->fleet, id);
     return a ? a : col_fleet_agent_add(&e->fleet, id);
+}
+
+/* The agent b's [bot] section names, or "". */
+static const char *pinned_agent(const struct col_engine *e, const char *bot)
+{
+    const struct col_bot_override *o = col_settings_find_bot(e->cfg, bot);
+    return o ? o->agent : "";
+}
+
+/* Whether agent a may speak for bot id (b: the fleet's, or NULL); a refusal is counted and
+ * logged at most once a minute per reason. */
+static bool may_claim(struct col_engine *e, struct col_agent *a, const char *id,
+                      const struct col_bot *b, int64_t now_mono)
+{
+    const char *pinned = pinned_agent(e, id);
+    enum col_claim why = col_claims_judge(&e->claims, id, b, pinned, a);
+    uint64_t since = 0;
+    if (why == COL_CLAIM_OK || !col_claims_refuse(&e->claims, why, now_mono, &since))
+        return why == COL_CLAIM_OK;
+    BP_WARN("engine",
+            "refused agent %s's claim on bot %s: it belongs to agent %s%s (%llu such "
+            "refusal(s) since the last line; move it with botpulse-ctl move)",
+            a->id, id, col_claims_owner(&e->claims, id, b, pinned),
+            pinned[0] ? " ([bot] agent)" : "", (unsigned long long)since);
+    return false;
 }
 
 void engine_set_limits(struct col_engine *e, struct col_bot *b)
@@ -53,6 +79,8 @@ struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const 
                                int64_t now_mono)
 {
     struct col_bot *b = col_fleet_bot(&e->fleet, id);
+    if (a && !may_claim(e, a, id, b, now_mono))
+        return NULL;
     if (a && (!b || b->agent != a) && e->cfg->agent_bots_max > 0 &&
         a->nbots >= (size_t)e->cfg->agent_bots_max) {
         refuse_bot(e, a, id, now_mono);
@@ -69,13 +97,41 @@ struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const 
             col_fleet_set_exchange(&e->fleet, b, o->exchange);
         engine_set_limits(e, b);
     }
-    if (a && b->agent != a) {
-        if (b->agent)
-            BP_WARN("engine", "bot %s moved from agent %s to agent %s", id, b->agent->id, a->id);
-        if (col_fleet_attach(&e->fleet, a, b) < 0)
-            BP_ERROR("engine", "out of memory attaching bot %s", id);
-    }
+    if (a && b->agent != a && col_fleet_attach(&e->fleet, a, b) < 0)
+        BP_ERROR("engine", "out of memory attaching bot %s", id);
     return b;
+}
+
+int col_engine_restore_owner(struct col_engine *e, const char *bot, const char *agent)
+{
+    if (!bp_id_is_valid(bot) || !bp_id_is_valid(agent))
+        return -EINVAL;
+    struct col_agent *a = agent_for(e, agent);
+    return a ? col_claims_restore(&e->claims, bot, a) : -ENOMEM;
+}
+
+int engine_move_bot(struct col_engine *e, const char *id, const char *agent, int64_t now_mono,
+                    int64_t now_wall, struct col_bot **out)
+{
+    struct col_bot *b = col_fleet_bot(&e->fleet, id);
+    const char *pinned = pinned_agent(e, id);
+    const char *owner = col_claims_owner(&e->claims, id, b, pinned);
+    if (!b && !owner)
+        return -ENOENT;
+    if (pinned[0] && strcmp(pinned, agent) != 0)
+        return -EPERM;
+    char from[BP_ID_MAX + 1];
+    snprintf(from, sizeof(from), "%s", owner ? owner : "none");
+    struct col_agent *a = agent_for(e, agent);
+    if (!a || (!b && !(b = engine_bot_for(e, NULL, id, now_mono))) ||
+        col_fleet_attach(&e->fleet, a, b) < 0)
+        return -ENOMEM;
+    BP_INFO("engine", "bot %s moved from agent %s to agent %s by an operator", id, from, agent);
+    b->ev.agent_offline = a->offline;
+    engine_say_bot(e, b, true, now_wall); /* its bots row: the owner a restart reads back */
+    engine_evaluate(e, b, now_mono, now_wall);
+    *out = b;
+    return 0;
 }
 
 /* Labels from the agent apply unless the collector's config overrides them. */
@@ -91,7 +147,7 @@ static void apply_labels(struct col_engine *e, struct col_bot *b, const struct b
 
 static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t now_wall)
 {
-    struct col_store_op op = {.kind = COL_OP_AGENT, .ts = now_wall};
+    struct col_store_op op = {.kind = COL_OP_AGENT, .ts = now_wall, .shard = a->shard};
     snprintf(op.u.agent.agent, sizeof(op.u.agent.agent), "%s", a->id);
     snprintf(op.u.agent.host, sizeof(op.u.agent.host), "%s", a->host);
     snprintf(op.u.agent.version, sizeof(op.u.agent.version), "%s", a->version);
@@ -216,7 +272,8 @@ static void on_stats(struct col_engine *e, struct col_bot *b, const struct col_e
     const struct bp_stats *st = &ev->msg.u.stats;
     if (ev->recv_mono - b->last_sample_mono >= e->cfg->sample_interval_ms) {
         b->last_sample_mono = ev->recv_mono;
-        struct col_store_op op = {.kind = COL_OP_SAMPLE, .ts = ev->recv_wall};
+        struct col_store_op op = {
+            .kind = COL_OP_SAMPLE, .ts = ev->recv_wall, .shard = col_bot_shard(&e->fleet, b)};
         snprintf(op.u.sample.bot, sizeof(op.u.sample.bot), "%s", b->id);
         op.u.sample.stats = *st;
         op.u.sample.restarts = b->ev.restarts.known ? b->ev.restarts.count : -1;

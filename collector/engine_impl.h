@@ -8,6 +8,7 @@
 
 #include "fleet.h"
 #include "incidents.h"
+#include "claims.h"
 #include "silences.h"
 #include "timerheap.h"
 
@@ -21,6 +22,7 @@ struct col_event;
 struct col_ingest;
 struct col_outbox;
 struct col_settings;
+struct col_takeover;
 struct col_manual;
 struct col_recovery;
 struct col_verdict;
@@ -32,6 +34,7 @@ struct col_engine {
     struct col_outbox *out; /* everything the engine says */
     struct col_ingest *ingest;
     struct col_fleet fleet;
+    struct col_claims claims; /* who may speak for which bot (claims.h) */
     struct col_incidents incidents;
     bool incidents_dirty;
     struct col_silences silences;
@@ -98,9 +101,16 @@ void engine_grace_ended(struct col_engine *e, int64_t now_mono, int64_t now_wall
  * intent, shared with every bot that has the same (col_fleet_limits). */
 void engine_set_limits(struct col_engine *e, struct col_bot *b);
 /* The bot, created (with its configured limits and labels) on first sight, and attached to
- * agent a (NULL: none yet). NULL on ENOMEM. */
+ * agent a when a may speak for it (claims.h; a NULL: a bot known without an agent yet). NULL
+ * when a's claim is refused (counted, logged at most once a minute) or on ENOMEM. */
 struct col_bot *engine_bot_for(struct col_engine *e, struct col_agent *a, const char *id,
                                int64_t now_mono);
+
+/* An operator moves bot id (known to the fleet, or owned from a previous run) to agent on
+ * purpose: attached, its bots row written (the owner a restart reads back), judged again; *out
+ * is the bot. 0, -ENOENT, -EPERM (its [bot] section pins another agent) or -ENOMEM. */
+int engine_move_bot(struct col_engine *e, const char *id, const char *agent, int64_t now_mono,
+                    int64_t now_wall, struct col_bot **out);
 
 /* ---- engine_announce.c ---------------------------------------------------------------- */
 
@@ -136,6 +146,13 @@ void engine_say_summary(struct col_engine *e, int64_t now_wall);
 void engine_say_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall);
 /* Recovery's manual-intervention alert (check "recovery") opens or resolves (recovery ops). */
 void engine_recovery_manual(void *ctx, const char *bot, bool open, const char *reason);
+
+/* ---- engine_adopt.c ------------------------------------------------------------------- */
+
+/* Takes over the slots of t (takes ownership of t): adopts them in t->owners, replaces their
+ * bots' alerts with the open ones PostgreSQL holds, publishes a status only where it differs
+ * from the one stored last, and judges the bots again so that what is missing is said. */
+void engine_adopt(struct col_engine *e, struct col_takeover *t, int64_t now_mono, int64_t now_wall);
 
 /* ---- engine_answer.c ------------------------------------------------------------------ */
 

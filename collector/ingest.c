@@ -8,10 +8,12 @@
 #include "query.h"
 #include "queue.h"
 #include "strmap.h"
+#include "takeover.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +201,46 @@ static int push(struct col_ingest *in, const struct bp_msg *m);
 static void on_batch(struct col_ingest *in, const char *topic, const void *payload, size_t len,
                      const struct bp_topic *t);
 
+/* One time field: 0 (absent) or plausible, else err says which and by how much. */
+static int check_time(const char *field, int64_t ts, int64_t now_wall, bool floor,
+                      struct bp_msg_error *err)
+{
+    if (ts > now_wall + COL_TS_AHEAD_MAX_MS) {
+        err->code = BP_MSG_ERR_RANGE;
+        snprintf(err->detail, sizeof(err->detail),
+                 "field '%s': %lld h ahead of the collector's clock (at most 24 h)", field,
+                 (long long)((ts - now_wall) / 3600000));
+        return -ERANGE;
+    }
+    if (floor && ts < COL_TS_FLOOR_MS) {
+        err->code = BP_MSG_ERR_RANGE;
+        snprintf(err->detail, sizeof(err->detail),
+                 "field '%s': before 2020: the sender's clock is not set", field);
+        return -ERANGE;
+    }
+    return 0;
+}
+
+int col_ingest_check_times(const struct bp_msg *m, int64_t now_wall, struct bp_msg_error *err)
+{
+    int64_t inner = 0;
+    const char *name = "";
+    if (m->hdr.type == BP_MSG_TRADE) {
+        inner = m->u.trade.trade_ts;
+        name = "trade.ts";
+    } else if (m->hdr.type == BP_MSG_EVENT) {
+        inner = m->u.event.event_ts;
+        name = "event.ts";
+    } else if (m->hdr.type == BP_MSG_HEARTBEAT) {
+        inner = m->u.heartbeat.last_trade_ts;
+        name = "last_trade_ts";
+    }
+    if (check_time("ts", m->hdr.ts, now_wall, true, err) < 0 ||
+        check_time(name, inner, now_wall, false, err) < 0)
+        return -ERANGE;
+    return 0;
+}
+
 void col_ingest_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct col_ingest *in = ctx;
@@ -220,7 +262,8 @@ void col_ingest_on_message(void *ctx, const char *topic, const void *payload, si
     /* trades are never dropped: each is stored exactly once, and the agent's spool bounds them */
     if (t.type != BP_MSG_TRADE && admit(in, t.agent, 1) == 0)
         return;
-    if (bp_msg_decode(payload, len, &m, &err) < 0 || bp_msg_check_topic(&m, &t, &err) < 0) {
+    if (bp_msg_decode(payload, len, &m, &err) < 0 || bp_msg_check_topic(&m, &t, &err) < 0 ||
+        col_ingest_check_times(&m, bp_wall_ms(), &err) < 0) {
         reject(in, topic, &err);
         return;
     }
@@ -268,8 +311,9 @@ static void on_batch(struct col_ingest *in, const char *topic, const void *paylo
     /* the first items its rate allows are read; the rest are dropped and counted there */
     size_t allowed = admit(in, t->agent, (size_t)bp_batch_count(b));
     size_t seen = 0;
+    int64_t now_wall = bp_wall_ms();
     for (int rc; seen < allowed && (rc = bp_batch_next(b, &m, &err)) != 0; seen++) {
-        if (rc < 0)
+        if (rc < 0 || col_ingest_check_times(&m, now_wall, &err) < 0)
             reject(in, topic, &err);
         else if ((evs[n] = event_new(&m)) != NULL)
             n++;
@@ -296,6 +340,8 @@ void col_event_free(void *p)
     struct col_event *ev = p;
     if (ev && ev->kind == COL_EV_QUERY)
         col_query_release(ev->query);
+    if (ev && ev->kind == COL_EV_TAKEOVER)
+        col_takeover_free(ev->takeover);
     free(ev);
 }
 

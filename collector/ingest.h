@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Ingest: runs on Paho's thread for each message from the fleet. Checks size, topic, JSON,
- * schema and that the body agrees with the topic; counts every rejection by reason (logged,
- * rate-limited); hands accepted messages to the rules thread through a bounded queue. */
+ * schema, that the body agrees with the topic and that its times are plausible; counts every
+ * rejection by reason (logged, rate-limited); hands accepted messages to the rules thread
+ * through a bounded queue. */
 #ifndef COL_INGEST_H
 #define COL_INGEST_H
 
@@ -13,6 +14,12 @@
 #include <stdint.h>
 
 struct bp_queue;
+
+/* A message's times are plausible (proto/README.md, "Times"): its ts at most a day ahead of
+ * ours and not before 2020; a trade's, an event's and a heartbeat's last_trade_ts at most a
+ * day ahead. */
+#define COL_TS_AHEAD_MAX_MS (24LL * 3600 * 1000)
+#define COL_TS_FLOOR_MS 1577836800000LL /* 2020-01-01T00:00:00Z */
 
 struct col_ingest_stats {
     uint64_t received;
@@ -37,6 +44,9 @@ int col_ingest_limit_agents(struct col_ingest *in, int64_t rate, int64_t burst);
 void col_ingest_on_message(void *ctx, const char *topic, const void *payload, size_t len);
 /* Frees an event taken off the queue but not handled (drops a query's reference). */
 void col_event_free(void *ev);
+/* Checks m's times against now_wall (our clock, Unix ms) as above. 0, or -ERANGE with err
+ * filled (BP_MSG_ERR_RANGE). */
+int col_ingest_check_times(const struct bp_msg *m, int64_t now_wall, struct bp_msg_error *err);
 /* Queues a message that arrived by another path (an HTTP heartbeat), already decoded and
  * validated, exactly as if it had come over MQTT; counted as received and accepted. 0, or
  * -ENOBUFS when the queue is full (counted as queue_dropped), -ENOMEM. */

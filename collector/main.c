@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* botpulse-collector: start-up, wiring (MQTT → ingest → rules thread → store/MQTT), shutdown. */
 #include "clock.h"
+#include "cluster.h"
 #include "engine.h"
 #include "http_server.h"
 #include "ingest.h"
@@ -8,13 +9,18 @@
 #include "log.h"
 #include "mqtt.h"
 #include "outbox_live.h"
+#include "owners.h"
 #include "publish.h"
 #include "queue.h"
+#include "sdnotify.h"
+#include "secret.h"
 #include "settings.h"
 #include "sign.h"
 #include "store.h"
+#include "watchdog.h"
 #include "store_load.h"
 #include "sinks.h"
+#include "takeover.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +47,10 @@ struct collector {
     struct col_engine *engine;
     struct col_sinks *sinks; /* alert sinks ([webhook], [sink NAME]); NULL: none */
     struct col_http_server *http;
+    struct col_owners *owners;     /* [cluster]: who may act for which shard; NULL: all ours */
+    struct col_cluster *cluster;   /* [cluster]: the thread holding our shards' locks */
+    struct bp_sdnotify sd;         /* systemd: off unless $NOTIFY_SOCKET */
+    struct col_watchdog *watchdog; /* READY=1, WATCHDOG=1 once the rules thread answers */
     sigset_t signals;
 };
 
@@ -63,6 +73,7 @@ static void *signal_thread(void *arg)
             continue;
         }
         BP_INFO("main", "signal %d: stopping", sig);
+        bp_sdnotify_send(&c->sd, "STOPPING=1\nSTATUS=stopping");
         stop_requested = 1;
         bp_queue_wake(c->queue);
         break;
@@ -74,7 +85,8 @@ static void *signal_thread(void *arg)
 static void say_state(struct collector *c, bool online)
 {
     struct col_pub p;
-    if (col_pub_collector_state(&p, c->cfg.topic_root, c->cfg.id, online, bp_wall_ms()) == 0)
+    if (col_pub_collector_state(&p, c->cfg.topic_root, c->cfg.id, c->cfg.cluster_enabled, online,
+                                bp_wall_ms()) == 0)
         col_pub_send(c->mqtt, &p);
 }
 
@@ -100,7 +112,8 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
 static int start_mqtt(struct collector *c, char *will)
 {
     char will_topic[256];
-    snprintf(will_topic, sizeof(will_topic), "%s/collector/state", c->cfg.topic_root);
+    col_pub_collector_topic(will_topic, sizeof(will_topic), c->cfg.topic_root, c->cfg.id,
+                            c->cfg.cluster_enabled, "state");
     struct bp_mqtt_opts o = {
         .url = c->cfg.mqtt_url,
         .client_id = c->cfg.mqtt_client_id,
@@ -149,6 +162,14 @@ static int start_store(struct collector *c)
         .spool_max = (size_t)cfg->db_spool_max,
         .batch_max = (int)cfg->db_batch_max,
         .retry_ms = (int)cfg->db_retry_ms,
+        .maint_interval_ms = cfg->db_maintenance_interval_ms,
+        .hist = {.partition_days = (int)cfg->db_partition_days,
+                 .ahead_days = (int)cfg->db_partition_ahead_days,
+                 .retention_ms = {[COL_RET_SAMPLES] = cfg->db_retention_samples_ms,
+                                  [COL_RET_TRADES] = cfg->db_retention_trades_ms,
+                                  [COL_RET_TRANSITIONS] = cfg->db_retention_transitions_ms,
+                                  [COL_RET_ALERTS] = cfg->db_retention_alerts_ms,
+                                  [COL_RET_COMMANDS] = cfg->db_retention_commands_ms}},
     };
     rc = col_store_new(&so, &c->store);
     return rc < 0 ? rc : col_store_start(c->store);
@@ -169,8 +190,10 @@ static int start_sinks(struct collector *c)
     }
     for (size_t i = 0; i < cfg->nsinks; i++) {
         const struct col_sink_config *k = &cfg->sinks[i];
-        BP_INFO("main", "alerts also go to sink %s (%s; %s%s%s)", k->name,
-                col_sink_kind_name(k->kind),
+        char host[256]; /* the host only: the URL holds the receiver's secret (a token, a key) */
+        bp_secret_url_host(k->url, host, sizeof(host));
+        BP_INFO("main", "alerts also go to sink %s (%s on %s; %s%s%s)", k->name,
+                col_sink_kind_name(k->kind), host,
                 k->min_severity == COL_SEV_CRITICAL ? "critical only" : "warning and critical",
                 k->naccounts ? "; accounts " : "", k->naccounts ? k->accounts[0] : "");
     }
@@ -197,11 +220,64 @@ static void restore_intent(void *ctx, const char *bot, const char *intended)
         BP_WARN("main", "cannot restore the intended state of bot %s: %s", bot, strerror(-rc));
 }
 
+static void restore_owner(void *ctx, const char *bot, const char *agent)
+{
+    int rc = col_engine_restore_owner(ctx, bot, agent);
+    if (rc < 0)
+        BP_WARN("main", "cannot restore the agent of bot %s: %s", bot, strerror(-rc));
+}
+
 static void restore_silence(void *ctx, const struct col_silence *sl)
 {
     int rc = col_engine_restore_silence(ctx, sl, bp_mono_ms(), bp_wall_ms());
     if (rc < 0)
         BP_WARN("main", "cannot restore silence %s: %s", sl->id, strerror(-rc));
+}
+
+/* The cluster thread's hand-over: shards taken over, onto the rules thread's queue. */
+static int push_takeover(void *ctx, struct col_takeover *t)
+{
+    struct collector *c = ctx;
+    struct col_event *ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return -ENOMEM;
+    ev->kind = COL_EV_TAKEOVER;
+    ev->takeover = t;
+    ev->recv_mono = bp_mono_ms();
+    ev->recv_wall = bp_wall_ms();
+    int rc = bp_queue_push(c->queue, ev);
+    if (rc < 0)
+        free(ev); /* t stays the cluster thread's: it tries again next round */
+    return rc;
+}
+
+/* With [cluster], the outbox says only what this collector may say (owners.h); the cluster
+ * thread that decides it starts later, with the broker connection. */
+static int fence_outbox(struct collector *c)
+{
+    const struct col_settings *cfg = &c->cfg;
+    if (!cfg->cluster_enabled)
+        return 0;
+    c->owners = col_owners_new((int)cfg->cluster_shards, cfg->cluster_lease_ms);
+    if (!c->owners)
+        return -ENOMEM;
+    col_outbox_fence(c->outbox, c->owners);
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        host[0] = '\0';
+    struct col_cluster_opts o = {.id = cfg->id,
+                                 .host = host,
+                                 .conninfo = cfg->cluster_conninfo,
+                                 .shards = (int)cfg->cluster_shards,
+                                 .lease_ms = cfg->cluster_lease_ms,
+                                 .round_ms = cfg->cluster_round_ms,
+                                 .warmup_ms = cfg->cluster_warmup_ms,
+                                 .evict_ms = cfg->cluster_evict_ms,
+                                 .rebalance_max = (int)cfg->cluster_rebalance_max,
+                                 .owners = c->owners,
+                                 .on_takeover = push_takeover,
+                                 .ctx = c};
+    return col_cluster_new(&o, &c->cluster);
 }
 
 /* Everything from the config to a running rules loop; each step logs its own failure. */
@@ -230,10 +306,13 @@ static int run(struct collector *c)
         return rc;
     struct col_outbox_live_opts oo = {.root = c->cfg.topic_root,
                                       .id = c->cfg.id,
+                                      .per_id = c->cfg.cluster_enabled,
                                       .mqtt = c->mqtt,
                                       .store = c->store,
                                       .sinks = c->sinks};
     rc = col_outbox_live_new(&oo, &c->outbox);
+    if (rc == 0)
+        rc = fence_outbox(c);
     if (rc == 0)
         rc = col_engine_new(&c->cfg, c->outbox, c->ingest, &c->engine);
     if (rc < 0)
@@ -253,7 +332,14 @@ static int run(struct collector *c)
         return rc;
     if (rc > 0)
         BP_INFO("main", "%d intended state(s) set by operators: restored", rc);
+    rc = col_store_load_owners(c->cfg.db_conninfo, restore_owner, c->engine);
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        BP_INFO("main", "%d bot(s) keep the agent they belong to", rc);
     if ((rc = subscribe_fleet(c)) < 0 || (rc = bp_mqtt_start(c->mqtt)) < 0)
+        return rc;
+    if (c->cluster && (rc = col_cluster_start(c->cluster)) < 0)
         return rc;
     if (c->cfg.http_listen[0]) {
         struct col_http_opts ho = {.cfg = &c->cfg,
@@ -261,19 +347,25 @@ static int run(struct collector *c)
                                    .ingest = c->ingest,
                                    .store = c->store,
                                    .mqtt = c->mqtt,
-                                   .sinks = c->sinks};
+                                   .sinks = c->sinks,
+                                   .cluster = c->cluster,
+                                   .owners = c->owners};
         if ((rc = col_http_server_start(&ho, &c->http)) < 0)
             return rc;
     }
     BP_INFO("main", "botpulse-collector %s running as %s (broker %s, topics %s/...)", BP_VERSION,
             c->cfg.id, c->cfg.mqtt_url, c->cfg.topic_root);
+    if ((rc = col_watchdog_start(&c->sd, c->queue, &c->watchdog)) < 0)
+        return rc;
     col_engine_run(c->engine, c->queue, &stop_requested);
     return 0;
 }
 
 static void shutdown_all(struct collector *c)
 {
-    col_http_server_free(c->http); /* first: its requests ask the engine, which has stopped */
+    col_watchdog_stop(c->watchdog); /* the rules thread has stopped: no more pings */
+    col_http_server_free(c->http);  /* first: its requests ask the engine, which has stopped */
+    col_cluster_stop(c->cluster);   /* our shards go to the others at once */
     if (c->mqtt) {
         if (bp_mqtt_is_connected(c->mqtt)) {
             say_state(c, false);
@@ -288,9 +380,12 @@ static void shutdown_all(struct collector *c)
     col_engine_free(c->engine);
     col_outbox_free(c->outbox);
     col_sinks_free(c->sinks);
+    col_cluster_free(c->cluster);
+    col_owners_free(c->owners);
     col_store_free(c->store);
     col_ingest_free(c->ingest);
     bp_queue_free(c->queue, col_event_free); /* unanswered queries too */
+    bp_sdnotify_cleanup(&c->sd);
     col_settings_cleanup(&c->cfg);
 }
 
@@ -366,6 +461,7 @@ int main(int argc, char **argv)
         col_settings_cleanup(&c.cfg);
         return 0;
     }
+    bp_sdnotify_init(&c.sd, bp_mono_ms()); /* before any thread: it unsets the variables */
     sigemptyset(&c.signals);
     sigaddset(&c.signals, SIGINT);
     sigaddset(&c.signals, SIGTERM);

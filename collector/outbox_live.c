@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "log.h"
 #include "mqtt.h"
+#include "owners.h"
 #include "publish.h"
 #include "sinks.h"
 #include "snapshot.h"
@@ -26,6 +27,7 @@
 struct waiting {
     struct waiting *next;
     struct col_pub pub; /* owns its payload */
+    int slot;           /* its shard, or COL_OWNERS_LEADER: checked again when it goes out */
 };
 
 struct live {
@@ -60,8 +62,9 @@ static size_t room_now(struct live *l)
     return inflight < INFLIGHT_MAX ? (size_t)(INFLIGHT_MAX - inflight) : 0;
 }
 
-/* An event for MQTT: now if there is room and nothing waits before it, else in line. */
-static void publish_in_order(struct live *l, int built, struct col_pub *p)
+/* An event for MQTT about slot: now if there is room and nothing waits before it, else in
+ * line (and when its turn comes, only if this collector may still act for slot). */
+static void publish_in_order(struct live *l, int built, struct col_pub *p, int slot)
 {
     if (built < 0)
         return;
@@ -87,6 +90,7 @@ static void publish_in_order(struct live *l, int built, struct col_pub *p)
     }
     w->pub = *p;
     w->pub.payload = w->pub.owned;
+    w->slot = slot;
     if (l->tail)
         l->tail->next = w;
     else
@@ -103,7 +107,10 @@ static size_t live_flush(struct col_outbox *o)
         if (!(l->head = w->next))
             l->tail = NULL;
         l->nwaiting--;
-        col_pub_send(l->o.mqtt, &w->pub);
+        if (col_outbox_may_still_act(o, w->slot)) /* its lease may have run out meanwhile */
+            col_pub_send(l->o.mqtt, &w->pub);
+        else
+            room++, col_pub_cleanup(&w->pub);
         free(w);
     }
     return l->nwaiting;
@@ -129,7 +136,7 @@ static void live_alert(struct col_outbox *o, const struct col_alert_note *n)
     struct col_pub p;
     if (l->o.mqtt)
         publish_in_order(l, col_pub_alert(&p, l->o.root, n->bot->id, n->alert->severity, n->json),
-                         &p);
+                         &p, col_outbox_slot_of(o, n->bot->agent));
     col_sinks_alert(l->o.sinks, n); /* queued on each sink that takes it; never waits */
 }
 
@@ -138,7 +145,8 @@ static void live_incident(struct col_outbox *o, const struct col_incident_note *
     struct live *l = live_of(o);
     struct col_pub p;
     if (l->o.mqtt)
-        publish_in_order(l, col_pub_incident(&p, l->o.root, n->incident, n->json), &p);
+        publish_in_order(l, col_pub_incident(&p, l->o.root, n->incident, n->json), &p,
+                         COL_OWNERS_LEADER);
     col_sinks_incident(l->o.sinks, n);
 }
 
@@ -160,7 +168,7 @@ static void live_stats(struct col_outbox *o, struct col_collector_stats *s, int6
     s->nsinks = col_sinks_get_stats(l->o.sinks, s->sinks, COL_SINKS_MAX);
     struct col_pub p;
     if (l->o.mqtt)
-        publish(l, col_pub_collector_stats(&p, l->o.root, l->o.id, s, now_wall), &p);
+        publish(l, col_pub_collector_stats(&p, l->o.root, l->o.id, l->o.per_id, s, now_wall), &p);
 }
 
 static int live_command(struct col_outbox *o, const struct bp_msg *cmd)

@@ -8,6 +8,8 @@
 
 #include "outbox.h"
 
+#include <stdbool.h>
+
 struct bp_mqtt;
 struct col_sinks;
 struct col_store;
@@ -15,6 +17,7 @@ struct col_store;
 struct col_outbox_live_opts {
     const char *root;        /* topic root; borrowed, outlives the outbox */
     const char *id;          /* the collector's id, in its stats; borrowed */
+    bool per_id;             /* stats on {root}/collector/{id}/stats (several collectors) */
     struct bp_mqtt *mqtt;    /* NULL: nothing is published, a command gets -ENOTCONN */
     struct col_store *store; /* NULL: no rows are kept */
     struct col_sinks *sinks; /* NULL or none: alerts go to MQTT only */

@@ -192,6 +192,10 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
     cJSON_AddBoolToObject(o, "behind", s->behind);
     cJSON_AddBoolToObject(o, "blind", s->blind);
     cJSON_AddNumberToObject(o, "bots", (double)s->bots);
+    cJSON *claims = cJSON_AddObjectToObject(o, "claims_refused");
+    for (int i = 1; i < COL_CLAIM_COUNT; i++)
+        cJSON_AddNumberToObject(claims, col_claim_name((enum col_claim)i),
+                                (double)s->claims_refused[i]);
     cJSON_AddNumberToObject(o, "bots_refused", (double)s->bots_refused);
     cJSON_AddNumberToObject(o, "restarts", (double)s->restarts);
     cJSON_AddBoolToObject(o, "mqtt_connected", s->mqtt_connected);
@@ -251,17 +255,26 @@ int col_pub_summary(struct col_pub *p, const char *root, const struct col_fleet 
     return own(p, col_encode_summary(f, now_wall), 1, true);
 }
 
-int col_pub_collector_state(struct col_pub *p, const char *root, const char *id, bool online,
-                            int64_t now_wall)
+void col_pub_collector_topic(char *buf, size_t size, const char *root, const char *id, bool per_id,
+                             const char *what)
 {
-    snprintf(p->topic, sizeof(p->topic), "%s/collector/state", root);
+    if (per_id)
+        snprintf(buf, size, "%s/collector/%s/%s", root, id, what);
+    else
+        snprintf(buf, size, "%s/collector/%s", root, what);
+}
+
+int col_pub_collector_state(struct col_pub *p, const char *root, const char *id, bool per_id,
+                            bool online, int64_t now_wall)
+{
+    col_pub_collector_topic(p->topic, sizeof(p->topic), root, id, per_id, "state");
     return own(p, col_encode_collector_state(id, online, now_wall), 1, true);
 }
 
-int col_pub_collector_stats(struct col_pub *p, const char *root, const char *id,
+int col_pub_collector_stats(struct col_pub *p, const char *root, const char *id, bool per_id,
                             const struct col_collector_stats *s, int64_t now_wall)
 {
-    snprintf(p->topic, sizeof(p->topic), "%s/collector/stats", root);
+    col_pub_collector_topic(p->topic, sizeof(p->topic), root, id, per_id, "stats");
     return own(p, col_encode_collector_stats(id, s, now_wall), 0, true);
 }
 

@@ -9,10 +9,12 @@
 #include "alerts.h"
 #include "incidents.h"
 #include "ingest.h"
+#include "claims.h"
 #include "store.h"
 #include "sinks.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bp_mqtt;
@@ -29,8 +31,9 @@ struct col_collector_stats {
     bool behind;        /* lag past COL_ENGINE_BEHIND_MS: statuses come late (never false) */
     bool blind;         /* no liveness judgement: broker connection lost, or messages dropped */
     int64_t bots;
-    uint64_t bots_refused; /* past their agent's [agents] bots_max */
-    int64_t restarts;      /* bot process restarts counted from agents' proc.restarts */
+    uint64_t claims_refused[COL_CLAIM_COUNT]; /* claims on bots refused, by reason (claims.h) */
+    uint64_t bots_refused;                    /* past their agent's [agents] bots_max */
+    int64_t restarts; /* bot process restarts counted from agents' proc.restarts */
     bool mqtt_connected;
     struct col_store_stats store;
     size_t nsinks; /* alert sinks configured ([webhook] is the one called "webhook") */
@@ -76,11 +79,15 @@ int col_pub_incident(struct col_pub *p, const char *root, const struct col_incid
 /* {root}/fleet/summary, QoS 1, retained. */
 int col_pub_summary(struct col_pub *p, const char *root, const struct col_fleet *f,
                     int64_t now_wall);
-/* {root}/collector/state, QoS 1, retained (also the collector's Last Will). */
-int col_pub_collector_state(struct col_pub *p, const char *root, const char *id, bool online,
-                            int64_t now_wall);
-/* {root}/collector/stats, QoS 0, retained. */
-int col_pub_collector_stats(struct col_pub *p, const char *root, const char *id,
+/* The collector's own topic for what ("state", "stats"): {root}/collector/{what}, or with
+ * per_id (several collectors share the fleet, [cluster]) {root}/collector/{id}/{what}. */
+void col_pub_collector_topic(char *buf, size_t size, const char *root, const char *id, bool per_id,
+                             const char *what);
+/* Its state topic, QoS 1, retained (also the collector's Last Will). */
+int col_pub_collector_state(struct col_pub *p, const char *root, const char *id, bool per_id,
+                            bool online, int64_t now_wall);
+/* Its stats topic, QoS 0, retained. */
+int col_pub_collector_stats(struct col_pub *p, const char *root, const char *id, bool per_id,
                             const struct col_collector_stats *s, int64_t now_wall);
 /* {root}/agents/{agent}/commands, QoS 1: the signed command as the codec encodes it. 0,
  * -ENOMEM, or -EINVAL (ids that make no topic). */

@@ -6,6 +6,7 @@
 #include "event.h"
 #include "fleet.h"
 #include "queue.h"
+#include "strmap.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,11 +44,28 @@ void col_query_release(struct col_query *qr)
     pthread_mutex_destroy(&qr->mu);
     free(qr->bots);
     free(qr->alerts);
+    col_strmap_free(qr->counts_by_account, free);
+    col_strmap_free(qr->counts_by_host, free);
     free(qr->silences);
     free(qr);
 }
 
+static int ask_once(struct col_query *qr, struct bp_queue *q, int64_t deadline_mono);
+
 int col_query_ask(struct col_query *qr, struct bp_queue *q, int64_t timeout_ms)
+{
+    int64_t deadline = bp_mono_ms() + timeout_ms;
+    int rc;
+    do { /* page after page; the rules thread serves everyone else between them */
+        pthread_mutex_lock(&qr->mu);
+        qr->done = false;
+        pthread_mutex_unlock(&qr->mu);
+        rc = ask_once(qr, q, deadline);
+    } while (rc == 0 && qr->rc == 0 && qr->more);
+    return rc;
+}
+
+static int ask_once(struct col_query *qr, struct bp_queue *q, int64_t deadline_mono)
 {
     struct col_event *ev = calloc(1, sizeof(*ev)); /* full size: a right-sized one trips
                                                       -Warray-bounds; queries are rare */
@@ -58,7 +76,7 @@ int col_query_ask(struct col_query *qr, struct bp_queue *q, int64_t timeout_ms)
     ev->recv_wall = bp_wall_ms();
     ev->query = qr;
     struct timespec ts;
-    bp_mono_timespec(ev->recv_mono + timeout_ms, &ts); /* before the push: ev is not ours after */
+    bp_mono_timespec(deadline_mono, &ts); /* before the push: ev is not ours after */
     pthread_mutex_lock(&qr->mu);
     qr->refs++; /* the queue's */
     pthread_mutex_unlock(&qr->mu);
@@ -76,6 +94,13 @@ int col_query_ask(struct col_query *qr, struct bp_queue *q, int64_t timeout_ms)
     return done ? 0 : -ETIMEDOUT;
 }
 
+static bool has_text(const struct col_bot *b, const char *t)
+{
+    return strstr(b->id, t) || strstr(b->account, t) || strstr(b->exchange, t) ||
+           strstr(col_bot_host(b), t) || (b->agent && strstr(b->agent->id, t)) ||
+           strstr(b->reason, t);
+}
+
 bool col_query_matches(const struct col_query_filter *f, const struct col_bot *b)
 {
     if (f->bot[0] && strcmp(f->bot, b->id) != 0)
@@ -88,7 +113,80 @@ bool col_query_matches(const struct col_query_filter *f, const struct col_bot *b
         return false;
     if (f->host[0] && strcmp(f->host, col_bot_host(b)) != 0)
         return false;
+    if (f->text[0] && !has_text(b, f->text))
+        return false;
     return !f->alert_open || b->alerts.n > 0;
+}
+
+static int count_in(struct col_strmap **m, const char *label, enum col_status st)
+{
+    if (!*m && !(*m = col_strmap_new()))
+        return -ENOMEM;
+    const char *key = *label ? label : "-";
+    struct col_group *g = col_strmap_get(*m, key);
+    if (!g) {
+        if (!(g = calloc(1, sizeof(*g))) || col_strmap_put(*m, key, g) < 0) {
+            free(g);
+            return -ENOMEM;
+        }
+    }
+    g->total++;
+    g->by_status[st]++;
+    return 0;
+}
+
+int col_query_count_bot(struct col_query *qr, const struct col_bot *b)
+{
+    qr->counts.total++;
+    qr->counts.by_status[b->status]++;
+    if (count_in(&qr->counts_by_account, b->account, b->status) < 0 ||
+        count_in(&qr->counts_by_host, col_bot_host(b), b->status) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static void copy_group(void *ctx, const char *key, void *v)
+{
+    struct col_strmap *to = ctx;
+    const struct col_group *g = v;
+    struct col_group *c;
+    if (g->total > 0 && (c = malloc(sizeof(*c))) != NULL) {
+        *c = *g;
+        if (col_strmap_put(to, key, c) < 0)
+            free(c);
+    }
+}
+
+static bool matches_all(const struct col_query_filter *f)
+{
+    return !f->bot[0] && f->status < 0 && !f->account[0] && !f->host[0] && !f->exchange[0] &&
+           !f->text[0] && !f->alert_open;
+}
+
+void col_query_page(struct col_query *qr, struct col_fleet *f)
+{
+    if (qr->kind == COL_Q_COUNTS && qr->next == 0 && matches_all(&qr->filter)) {
+        /* the whole fleet: its own counters, O(accounts + hosts) */
+        qr->counts = f->all;
+        if (!(qr->counts_by_account = col_strmap_new()) ||
+            !(qr->counts_by_host = col_strmap_new())) {
+            qr->rc = -ENOMEM;
+            return;
+        }
+        col_strmap_each(f->accounts, copy_group, qr->counts_by_account);
+        col_strmap_each(f->hosts, copy_group, qr->counts_by_host);
+        qr->more = false;
+        return;
+    }
+    size_t end = qr->next + COL_QUERY_PAGE < f->norder ? qr->next + COL_QUERY_PAGE : f->norder;
+    for (size_t i = qr->next; qr->rc == 0 && i < end; i++) {
+        const struct col_bot *b = f->order[i];
+        if (!col_query_matches(&qr->filter, b))
+            continue;
+        qr->rc = qr->kind == COL_Q_COUNTS ? col_query_count_bot(qr, b) : col_query_add_bot(qr, b);
+    }
+    qr->next = end;
+    qr->more = end < f->norder;
 }
 
 /* Copies b's open alerts after the query's others; v (b's view) points at them. */
@@ -137,6 +235,7 @@ int col_query_add_bot(struct col_query *qr, const struct col_bot *b)
     v->agent_online = b->agent && !b->agent->offline;
     v->intended_stopped = b->limits->intended_stopped;
     v->intended_by_operator = b->intent != COL_INTENT_CONFIG;
+    v->shard = b->agent ? b->agent->shard : -1;
     const struct col_alert *w = col_alerts_worst(&b->alerts);
     v->alert_open = w != NULL;
     if (w) {

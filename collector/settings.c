@@ -3,11 +3,14 @@
 #include "settings.h"
 
 #include "config.h"
+#include "secret.h"
 #include "settings_sinks.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #define B(field)                                                                                   \
     offsetof(struct col_bot_override, field), sizeof(((struct col_bot_override *)0)->field)
 #define DAY_MS (86400.0 * 1000)
+#define RETENTION_MAX (100 * 366 * DAY_MS)
 
 static const struct bp_cfg_key collector_keys[] = {
     {"id", BP_CFG_STR, 0, 0, "collector-1", S(id), "collector id (topics, client id, logs)"},
@@ -43,6 +47,8 @@ static const struct bp_cfg_key mqtt_keys[] = {
     {"client_id", BP_CFG_STR, 0, 0, "", S(mqtt_client_id), "default botpulse-collector-<id>"},
     {"username", BP_CFG_STR, 0, 0, "", S(mqtt_username), "broker user"},
     {"password", BP_CFG_STR, 0, 0, "", S(mqtt_password), "broker password"},
+    {"password_file", BP_CFG_STR, 0, 0, "", S(mqtt_password_file),
+     "file holding the broker password (mode 0600)"},
     {"ca_file", BP_CFG_STR, 0, 0, "", S(mqtt_ca_file), "CA bundle for ssl:// URLs"},
     {"topic_root", BP_CFG_STR, 0, 0, "botpulse/v1", S(topic_root), "root of every topic"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
@@ -50,12 +56,31 @@ static const struct bp_cfg_key mqtt_keys[] = {
 
 static const struct bp_cfg_key database_keys[] = {
     {"conninfo", BP_CFG_STR, 0, 0, NULL, S(db_conninfo), "libpq connection string"},
+    {"password_file", BP_CFG_STR, 0, 0, "", S(db_password_file),
+     "file holding the database password (mode 0600), when conninfo needs one"},
     {"spool_max", BP_CFG_INT, 100, 100000000, "1000000", S(db_spool_max),
      "writes held while the database is away; beyond it they are dropped, counted"},
     {"batch_max", BP_CFG_INT, 1, 5000, "1000", S(db_batch_max), "writes per transaction"},
     {"retry", BP_CFG_MS, 100, 60000, "1s", S(db_retry_ms), "wait between reconnect attempts"},
     {"migrate_timeout", BP_CFG_MS, 0, DAY_MS, "60s", S(db_migrate_timeout_ms),
      "how long start-up waits for the database before giving up"},
+    /* History partitions and retention (collector/store/store_parts.h) */
+    {"partition_days", BP_CFG_INT, 1, 31, "1", S(db_partition_days),
+     "days of history per partition of each history table"},
+    {"partition_ahead_days", BP_CFG_INT, 1, 90, "3", S(db_partition_ahead_days),
+     "partitions are made this many days ahead"},
+    {"maintenance_interval", BP_CFG_MS, 1000, DAY_MS, "15m", S(db_maintenance_interval_ms),
+     "how often partitions are made ahead, strays moved and old partitions dropped"},
+    {"retention_samples", BP_CFG_MS, 0, RETENTION_MAX, "30d", S(db_retention_samples_ms),
+     "bot_samples kept at least this long, then dropped by whole partitions (0: forever)"},
+    {"retention_trades", BP_CFG_MS, 0, RETENTION_MAX, "400d", S(db_retention_trades_ms),
+     "trades kept at least this long (0: forever)"},
+    {"retention_transitions", BP_CFG_MS, 0, RETENTION_MAX, "730d", S(db_retention_transitions_ms),
+     "status_transitions and status_daily kept at least this long (0: forever)"},
+    {"retention_alerts", BP_CFG_MS, 0, RETENTION_MAX, "730d", S(db_retention_alerts_ms),
+     "alert_events kept at least this long (0: forever)"},
+    {"retention_commands", BP_CFG_MS, 0, RETENTION_MAX, "730d", S(db_retention_commands_ms),
+     "commands and command_results kept at least this long (0: forever)"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -158,7 +183,11 @@ static const struct bp_cfg_key http_keys[] = {
     {"listen", BP_CFG_STR, 0, 0, "127.0.0.1:8080", S(http_listen),
      "address:port of the HTTP API and /metrics; \"off\" or empty disables it"},
     {"token", BP_CFG_STR, 0, 0, "", S(http_token), "bearer token for the mutating routes"},
-    {"token_file", BP_CFG_STR, 0, 0, "", S(http_token_file), "file holding the bearer token"},
+    {"token_file", BP_CFG_STR, 0, 0, "", S(http_token_file),
+     "file holding the bearer token (mode 0600)"},
+    {"allowed_hosts", BP_CFG_STR, 0, 0, "", S(http_allowed_hosts),
+     "Host header names served, comma-separated; default: the listen address, localhost, "
+     "127.0.0.1, ::1 (others get 421: DNS rebinding)"},
     {"timeout", BP_CFG_MS, 100, 60000, "2s", S(http_timeout_ms),
      "how long a request waits for the rules thread or the database before 503"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
@@ -193,7 +222,31 @@ static const struct bp_cfg_key recovery_keys[] = {
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 
+static const struct bp_cfg_key cluster_keys[] = {
+    {"enabled", BP_CFG_BOOL, 0, 0, "off", S(cluster_enabled),
+     "share the fleet with other collectors through PostgreSQL (off: own every shard)"},
+    {"shards", BP_CFG_INT, 1, 4096, "64", S(cluster_shards),
+     "parts the fleet is split into, by agent; the same on every collector"},
+    {"lease", BP_CFG_MS, 200, 60000, "2s", S(cluster_lease_ms),
+     "a collector acts for a shard only while its lock session answered within this long, "
+     "and only this long after it took the shard"},
+    {"round", BP_CFG_MS, 50, 10000, "500ms", S(cluster_round_ms),
+     "how often the lock session is confirmed and shards are taken or given back"},
+    {"rebalance_max", BP_CFG_INT, 1, 4096, "4", S(cluster_rebalance_max),
+     "shards given back per round by a collector holding more than its fair share"},
+    {"warmup", BP_CFG_MS, 0, 3600000, "15s", S(cluster_warmup_ms),
+     "after start, how long a collector watches the fleet before it takes shards (keep it "
+     "above the agents' heartbeat interval)"},
+    {"evict_after", BP_CFG_MS, 0, 3600000, "6s", S(cluster_evict_ms),
+     "a collector silent this long loses its lock session to the others (0 = never)"},
+    {"conninfo", BP_CFG_STR, 0, 0, "", S(cluster_conninfo),
+     "libpq connection string of the lock session; empty = [database] conninfo"},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
 static const struct bp_cfg_key bot_keys[] = {
+    {"agent", BP_CFG_STR, 0, 0, "", B(agent),
+     "the agent that speaks for this bot; others' claims are refused (empty: the first to)"},
     {"account", BP_CFG_STR, 0, 0, "", B(account), "account the bot trades for"},
     {"exchange", BP_CFG_STR, 0, 0, "", B(exchange), "exchange the bot trades on"},
     {"heartbeat_timeout", BP_CFG_MS, 0, DAY_MS, "0", B(heartbeat_timeout_ms), "0 = inherit"},
@@ -300,7 +353,8 @@ static const struct bp_cfg_schema schema = {
                  {"rules", rules_keys},
                  {"webhook", webhook_keys},
                  {"http", http_keys},
-                 {"recovery", recovery_keys}},
+                 {"recovery", recovery_keys},
+                 {"cluster", cluster_keys}},
     .repeated = {{"bot", bot_keys, add_bot},
                  {"account", account_keys, add_account},
                  {"sink", col_sink_keys, add_sink}},
@@ -330,31 +384,107 @@ int col_settings_parse_listen(const char *listen, char *host, size_t hostlen, in
     return 0;
 }
 
-/* Reads the token from token_file: one line, surrounding whitespace removed. */
-static int read_token_file(struct col_settings *s, const char *path, char *err, size_t errlen)
+/* One secret given inline or in a file (read with bp_secret_read_file: 0600, or refused). */
+struct secret_key {
+    const char *section, *key;
+    char *value;
+    size_t size;
+    const char *file;
+};
+
+static int load_secret(const struct secret_key *k, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(s->http_token_file, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: [http] token_file: cannot open '%s': %s", path,
-                 s->http_token_file, strerror(errno));
+    char why[512];
+    if (!k->file[0])
+        return 0;
+    if (k->value[0]) {
+        snprintf(err, errlen, "%s: [%s] %s and %s_file: set one, not both", path, k->section,
+                 k->key, k->key);
         return -EINVAL;
     }
-    char buf[sizeof(s->http_token) + 2] = "";
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    while (n > 0 && isspace((unsigned char)buf[n - 1]))
-        buf[--n] = '\0';
-    const char *t = buf;
-    while (isspace((unsigned char)*t))
-        t++;
-    if (!*t || strlen(t) >= sizeof(s->http_token) || strpbrk(t, " \t\r\n")) {
-        snprintf(err, errlen, "%s: [http] token_file: '%s' must hold one token of 1..%zu bytes",
-                 path, s->http_token_file, sizeof(s->http_token) - 1);
+    if (bp_secret_read_file(k->file, k->value, k->size, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: [%s] %s_file: %s", path, k->section, k->key, why);
         return -EINVAL;
     }
-    snprintf(s->http_token, sizeof(s->http_token), "%s", t);
     return 0;
+}
+
+static void put_char(char *buf, size_t size, size_t *n, char c)
+{
+    if (*n < size)
+        buf[*n] = c;
+    (*n)++;
+}
+
+/* Appends " keyword='value'" (libpq's quoting: a backslash before ' and \\) to buf at *n; *n
+ * may pass size (then it did not fit). */
+static void append_quoted(char *buf, size_t size, size_t *n, const char *keyword, const char *v)
+{
+    *n += (size_t)snprintf(buf + (*n < size ? *n : size), *n < size ? size - *n : 0, "%s%s='",
+                           *n ? " " : "", keyword);
+    for (; *v; v++) {
+        if (*v == '\'' || *v == '\\')
+            put_char(buf, size, n, '\\');
+        put_char(buf, size, n, *v);
+    }
+    *n += (size_t)snprintf(buf + (*n < size ? *n : size), *n < size ? size - *n : 0, "'");
+}
+
+/* Puts password into conninfo, rewritten as keyword='value' pairs (a postgresql:// URI takes
+ * no suffix). A conninfo with a password of its own is refused: one place for it. */
+static int add_db_password(struct col_settings *s, const char *password, const char *path,
+                           char *err, size_t errlen)
+{
+    char *pqerr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(s->db_conninfo, &pqerr);
+    if (!opts) {
+        snprintf(err, errlen, "%s: [database] conninfo: %s", path, pqerr ? pqerr : "no memory");
+        PQfreemem(pqerr);
+        return -EINVAL;
+    }
+    char out[sizeof(s->db_conninfo)];
+    size_t n = 0;
+    int rc = 0;
+    for (const PQconninfoOption *o = opts; o->keyword && rc == 0; o++) {
+        bool is_password = strcmp(o->keyword, "password") == 0;
+        if (is_password && o->val && o->val[0])
+            rc = -EEXIST;
+        else if (is_password || o->val)
+            append_quoted(out, sizeof(out), &n, o->keyword, is_password ? password : o->val);
+    }
+    PQconninfoFree(opts);
+    if (rc == -EEXIST)
+        snprintf(err, errlen, "%s: [database] password_file: conninfo has a password too", path);
+    else if (n >= sizeof(out))
+        snprintf(err, errlen, "%s: [database] conninfo: too long with the password", path);
+    else
+        memcpy(s->db_conninfo, out, n + 1);
+    explicit_bzero(out, sizeof(out));
+    return rc == 0 && n < sizeof(out) ? 0 : -EINVAL;
+}
+
+/* Every collector secret may come from a file instead (mode 0600, or refused). The [sink NAME]
+ * sections' files are read with the same helper by settings_sinks.c. */
+static int load_secrets(struct col_settings *s, const char *path, char *err, size_t errlen)
+{
+    char dbpw[256] = "";
+    const struct secret_key keys[] = {
+        {"mqtt", "password", s->mqtt_password, sizeof(s->mqtt_password), s->mqtt_password_file},
+        {"http", "token", s->http_token, sizeof(s->http_token), s->http_token_file},
+        {"webhook", "url", s->webhook_url, sizeof(s->webhook_url), s->webhook_url_file},
+        {"database", "password", dbpw, sizeof(dbpw), s->db_password_file},
+    };
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
+        rc = load_secret(&keys[i], path, err, errlen);
+    if (rc == 0 && strpbrk(s->http_token, " \t\r\n")) {
+        snprintf(err, errlen, "%s: [http] token: no blanks allowed", path);
+        rc = -EINVAL;
+    }
+    if (rc == 0 && dbpw[0])
+        rc = add_db_password(s, dbpw, path, err, errlen);
+    explicit_bzero(dbpw, sizeof(dbpw));
+    return rc;
 }
 
 static int validate_http(struct col_settings *s, const char *path, char *err, size_t errlen)
@@ -367,16 +497,6 @@ static int validate_http(struct col_settings *s, const char *path, char *err, si
         col_settings_parse_listen(s->http_listen, host, sizeof(host), &port) < 0) {
         snprintf(err, errlen, "%s: [http] listen: '%s' is not IPv4-address:port (or off)", path,
                  s->http_listen);
-        return -EINVAL;
-    }
-    if (s->http_token[0] && s->http_token_file[0]) {
-        snprintf(err, errlen, "%s: [http] token and token_file: set one, not both", path);
-        return -EINVAL;
-    }
-    if (s->http_token_file[0])
-        return read_token_file(s, path, err, errlen);
-    if (strpbrk(s->http_token, " \t")) {
-        snprintf(err, errlen, "%s: [http] token: no spaces allowed", path);
         return -EINVAL;
     }
     return 0;
@@ -484,6 +604,26 @@ static int validate_signals(struct col_settings *s, const char *path, char *err,
     return 0;
 }
 
+/* A lease no longer than a round would lapse between two healthy rounds; an eviction within
+ * the lease would cut sessions that are merely slow. */
+static int validate_cluster(struct col_settings *s, const char *path, char *err, size_t errlen)
+{
+    if (!s->cluster_enabled)
+        return 0;
+    if (s->cluster_round_ms * 2 > s->cluster_lease_ms) {
+        snprintf(err, errlen, "%s: [cluster] round must be at most half the lease", path);
+        return -EINVAL;
+    }
+    if (s->cluster_evict_ms > 0 && s->cluster_evict_ms <= s->cluster_lease_ms) {
+        snprintf(err, errlen, "%s: [cluster] evict_after must be longer than the lease (or 0)",
+                 path);
+        return -EINVAL;
+    }
+    if (!s->cluster_conninfo[0])
+        snprintf(s->cluster_conninfo, sizeof(s->cluster_conninfo), "%s", s->db_conninfo);
+    return 0;
+}
+
 /* Applies an override's thresholds (0 = inherit) to out. */
 static void apply_override(const struct col_bot_override *o, struct col_rule_limits *out)
 {
@@ -499,16 +639,35 @@ static void apply_override(const struct col_bot_override *o, struct col_rule_lim
         out->check_confirm = (int)o->check_confirm;
 }
 
+/* A retention under a day would drop the partition being written (a bare number is seconds). */
+static int validate_retention(const struct col_settings *s, const char *path, char *err,
+                              size_t errlen)
+{
+    const int64_t v[] = {s->db_retention_samples_ms, s->db_retention_trades_ms,
+                         s->db_retention_transitions_ms, s->db_retention_alerts_ms,
+                         s->db_retention_commands_ms};
+    const char *const names[] = {"samples", "trades", "transitions", "alerts", "commands"};
+    for (int i = 0; i < 5; i++) {
+        if (v[i] != 0 && v[i] < (int64_t)DAY_MS) {
+            snprintf(err, errlen, "%s: [database] retention_%s: 0 (keep forever) or at least 1d",
+                     path, names[i]);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int validate(struct col_settings *s, const char *path, char *err, size_t errlen)
 {
-    if (validate_http(s, path, err, errlen) < 0)
+    if (load_secrets(s, path, err, errlen) < 0 || validate_http(s, path, err, errlen) < 0 ||
+        validate_retention(s, path, err, errlen) < 0)
         return -EINVAL;
     if (!bp_id_is_valid(s->id)) {
         snprintf(err, errlen, "%s: [collector] id: '%s' is not a valid id", path, s->id);
         return -EINVAL;
     }
     const struct col_webhook_section wh = {.url = s->webhook_url,
-                                           .url_file = s->webhook_url_file,
+                                           .url_file = "", /* read into url already */
                                            .format = s->webhook_format,
                                            .chat_id = s->webhook_chat_id,
                                            .timeout_ms = s->webhook_timeout_ms,
@@ -558,6 +717,14 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         }
     }
     for (size_t i = 0; i < s->nbots; i++) {
+        const char *ag = s->bots[i]->agent;
+        if (ag[0] && !bp_id_is_valid(ag)) {
+            snprintf(err, errlen, "%s: [bot %s] agent: '%s' is not a valid agent id", path,
+                     s->bots[i]->name, ag);
+            return -EINVAL;
+        }
+    }
+    for (size_t i = 0; i < s->nbots; i++) {
         const char *in = s->bots[i]->intended;
         if (strcmp(in, "running") != 0 && strcmp(in, "stopped") != 0) {
             snprintf(err, errlen, "%s: [bot %s] intended: '%s' is not running or stopped", path,
@@ -575,6 +742,8 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         }
     }
     if (validate_recovery(s, path, err, errlen) < 0)
+        return -EINVAL;
+    if (validate_cluster(s, path, err, errlen) < 0)
         return -EINVAL;
     if (validate_signals(s, path, err, errlen) < 0)
         return -EINVAL;

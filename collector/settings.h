@@ -18,6 +18,7 @@
 
 struct col_bot_override {
     char name[BP_ID_MAX + 1];
+    char agent[BP_ID_MAX + 1];   /* the only agent that speaks for it; "" = the first to */
     char account[BP_ID_MAX + 1]; /* "" = as the agent reports it */
     char exchange[BP_ID_MAX + 1];
     int64_t heartbeat_timeout_ms; /* 0 = inherit from [rules] */
@@ -53,14 +54,24 @@ struct col_settings {
     char mqtt_client_id[128];
     char mqtt_username[128];
     char mqtt_password[256];
+    char mqtt_password_file[256];
     char mqtt_ca_file[256];
     char topic_root[128];
     /* [database] */
-    char db_conninfo[1024];
+    char db_conninfo[1024]; /* with password_file: the password is in here too */
+    char db_password_file[256];
     int64_t db_spool_max;
     int64_t db_batch_max;
     int64_t db_retry_ms;
     int64_t db_migrate_timeout_ms;
+    int64_t db_partition_days;          /* days per partition of the history tables */
+    int64_t db_partition_ahead_days;    /* partitions made this far ahead */
+    int64_t db_maintenance_interval_ms; /* partitions, retention: how often */
+    int64_t db_retention_samples_ms;    /* 0 keeps forever, as for the four below */
+    int64_t db_retention_trades_ms;
+    int64_t db_retention_transitions_ms;
+    int64_t db_retention_alerts_ms;
+    int64_t db_retention_commands_ms;
     /* [rules] */
     struct col_rule_limits limits;
     int64_t heartbeat_misses;
@@ -81,7 +92,7 @@ struct col_settings {
     int nrules;
     struct col_metric_rule rules[COL_METRIC_RULES_MAX];
     /* [webhook]: one more sink, called "webhook" (in sinks below) */
-    char webhook_url[512];
+    char webhook_url[512]; /* it holds the receiver's secret: logs show its host only */
     char webhook_url_file[256];
     char webhook_format[16];
     char webhook_chat_id[64];
@@ -100,7 +111,8 @@ struct col_settings {
     char http_listen[64]; /* "127.0.0.1:8080"; "" or "off": no HTTP server */
     char http_token[256]; /* bearer token for mutating routes; "" = they answer 403 */
     char http_token_file[256];
-    int64_t http_timeout_ms; /* wait for the rules thread or the database per request */
+    char http_allowed_hosts[512]; /* "" = the listen address and the loopback names */
+    int64_t http_timeout_ms;      /* wait for the rules thread or the database per request */
     /* [recovery] */
     bool rec_enabled;
     char rec_signing_key_file[256]; /* Ed25519 secret key; "" = no recovery at all */
@@ -116,6 +128,15 @@ struct col_settings {
     int64_t rec_fleet_max_per_minute;
     int64_t rec_exchange_max_failing;
     struct col_recovery_policy recovery; /* resolved [recovery], for bots without a section */
+    /* [cluster]: several collectors sharing the fleet (off: this one owns every shard) */
+    bool cluster_enabled;
+    int64_t cluster_shards;
+    int64_t cluster_lease_ms;
+    int64_t cluster_round_ms;
+    int64_t cluster_rebalance_max;
+    int64_t cluster_warmup_ms;
+    int64_t cluster_evict_ms;
+    char cluster_conninfo[1024]; /* "" = [database] conninfo */
     /* [bot NAME] */
     struct col_bot_override **bots; /* each allocated on its own: the loader keeps pointers */
     size_t nbots;

@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "secret.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -18,7 +19,8 @@
 
 struct col_webhook {
     char *name, *url;
-    bool smtp; /* smtp:// or smtps://: each body is a mail */
+    char host[256]; /* what the logs show beside the name: the URL holds the receiver's secret */
+    bool smtp;      /* smtp:// or smtps://: each body is a mail */
     int64_t timeout_ms, backoff_ms;
     int retries;
     CURL *curl;
@@ -120,6 +122,7 @@ int col_webhook_new(const struct col_webhook_opts *opts, struct col_webhook **ou
     }
     w->url = strdup(opts->url);
     w->name = strdup(opts->name && opts->name[0] ? opts->name : "webhook");
+    bp_secret_url_host(opts->url, w->host, sizeof(w->host));
     w->smtp = strncmp(opts->url, "smtp://", 7) == 0 || strncmp(opts->url, "smtps://", 8) == 0;
     w->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 5000;
     w->backoff_ms = opts->backoff_ms > 0 ? opts->backoff_ms : 1000;
@@ -246,15 +249,17 @@ static void deliver(struct col_webhook *w, const char *body)
         }
         if (permanent(w, status) || tries >= w->retries) {
             w->stats.failed++;
-            BP_ERROR("webhook", "sink %s: alert not delivered after %d attempt(s): %s", w->name,
-                     tries + 1, err);
+            BP_ERROR("webhook", "sink %s (%s): alert not delivered after %d attempt(s): %s",
+                     w->name, w->host, tries + 1, err);
             return;
         }
         if (tries == 0)
-            BP_WARN("webhook", "sink %s: delivery failed (%s): retrying", w->name, err);
+            BP_WARN("webhook", "sink %s (%s): delivery failed (%s): retrying", w->name, w->host,
+                    err);
         if (!wait_until(w, bp_mono_ms() + backoff)) {
             w->stats.failed++;
-            BP_ERROR("webhook", "sink %s: alert not delivered: stopping (%s)", w->name, err);
+            BP_ERROR("webhook", "sink %s (%s): alert not delivered: stopping (%s)", w->name,
+                     w->host, err);
             return;
         }
         w->stats.retries++;

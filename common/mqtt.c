@@ -70,9 +70,13 @@ static void resubscribe(struct bp_mqtt *m)
     pthread_mutex_unlock(&m->lock);
 }
 
+static void resync_inflight(struct bp_mqtt *m);
+static void on_delivered(void *ctx, MQTTAsync_token token);
+
 static void on_connected(void *ctx, char *cause)
 {
     struct bp_mqtt *m = ctx;
+    resync_inflight(m);
     bool reconnect = atomic_exchange(&m->ever_connected, true);
     atomic_store(&m->connected, true);
     atomic_fetch_add(&m->connects, 1);
@@ -87,6 +91,7 @@ static void on_lost(void *ctx, char *cause)
 {
     struct bp_mqtt *m = ctx;
     atomic_store(&m->connected, false);
+    resync_inflight(m);
     BP_WARN("mqtt", "connection to %s lost%s%s; reconnecting with backoff", m->url,
             cause ? ": " : "", cause ? cause : "");
     if (m->opts.on_lost)
@@ -155,7 +160,7 @@ int bp_mqtt_new(const struct bp_mqtt_opts *opts, struct bp_mqtt **out)
         rc = -EINVAL;
         goto out;
     }
-    MQTTAsync_setCallbacks(m->client, m, on_lost, on_arrived, NULL);
+    MQTTAsync_setCallbacks(m->client, m, on_lost, on_arrived, on_delivered);
     MQTTAsync_setConnected(m->client, m, on_connected);
     *out = m;
     return 0;
@@ -223,17 +228,42 @@ int bp_mqtt_subscribe(struct bp_mqtt *m, const char *topic_filter, int qos)
     return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
 }
 
-/* Paho's threads: a message handed over is sent (QoS 0) or acknowledged (QoS 1), or failed. */
+/* QoS 0: written, or failed (Paho calls these once the command is done with). QoS 1 is counted
+ * by Paho's deliveryComplete instead: a per-publish onSuccess keeps the command in Paho's
+ * response list, and after a reconnect Paho's retry frees the topic that command still points
+ * to (a use-after-free on Paho's receive thread, seen under AddressSanitizer). */
+static void done_one(struct bp_mqtt *m)
+{
+    int n = atomic_load(&m->inflight); /* never below 0: a resync may have counted it already */
+    while (n > 0 && !atomic_compare_exchange_weak(&m->inflight, &n, n - 1))
+        ;
+}
+
 static void on_sent(void *ctx, MQTTAsync_successData *d)
 {
     (void)d;
-    atomic_fetch_sub(&((struct bp_mqtt *)ctx)->inflight, 1);
+    done_one(ctx);
 }
 
 static void on_send_failed(void *ctx, MQTTAsync_failureData *d)
 {
     (void)d;
-    atomic_fetch_sub(&((struct bp_mqtt *)ctx)->inflight, 1);
+    done_one(ctx);
+}
+
+static void on_delivered(void *ctx, MQTTAsync_token token)
+{
+    (void)token;
+    done_one(ctx);
+}
+
+/* The QoS 1 messages Paho still holds, counted afresh (on connect and on loss: Paho keeps,
+ * resends or drops them then, and the count must not drift). */
+static void resync_inflight(struct bp_mqtt *m)
+{
+    int n = bp_mqtt_pending(m);
+    if (n >= 0)
+        atomic_store(&m->inflight, n);
 }
 
 int bp_mqtt_publish(struct bp_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
@@ -245,9 +275,11 @@ int bp_mqtt_publish(struct bp_mqtt *m, const char *topic, const void *payload, s
         return -ENOTCONN;
     }
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.onSuccess = on_sent;
-    ro.onFailure = on_send_failed;
-    ro.context = m;
+    if (qos == 0) {
+        ro.onSuccess = on_sent;
+        ro.onFailure = on_send_failed;
+        ro.context = m;
+    }
     atomic_fetch_add(&m->inflight, 1);
     int rc = MQTTAsync_send(m->client, topic, (int)len, payload, qos, retain, &ro);
     if (rc == MQTTASYNC_SUCCESS) {

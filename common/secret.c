@@ -127,3 +127,22 @@ int bp_secret_read_file(const char *path, char *out, size_t size, char *err, siz
     explicit_bzero(buf, sizeof(buf)); /* no copy of it left on the stack */
     return rc;
 }
+
+void bp_secret_url_host(const char *url, char *out, size_t size)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t end = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', end); /* user:password@ is not the host */
+    if (at) {
+        end -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    size_t host = p[0] == '[' ? strcspn(p, "]") + 1 : strcspn(p, ":/?#"); /* [v6]:port */
+    if (host > end)
+        host = end;
+    if (host == 0)
+        snprintf(out, size, "?");
+    else
+        snprintf(out, size, "%.*s", (int)host, p);
+}

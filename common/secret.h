@@ -22,6 +22,11 @@
  * The secret itself never appears in err. */
 int bp_secret_read_file(const char *path, char *out, size_t size, char *err, size_t errlen);
 
+/* Copies the host of url ("https://user:pw@api.telegram.org:443/bot<TOKEN>/sendMessage" →
+ * "api.telegram.org") into out: the one part of a URL that may hold a secret (a webhook's)
+ * that logs may show. "?" when there is none. */
+void bp_secret_url_host(const char *url, char *out, size_t size);
+
 /* Checks that path, a config file that holds a secret inline (what names the secret, e.g.
  * "[mqtt] password", for the message), is private as above. 0, or -errno with the reason in
  * err (-EPERM: its mode lets others read it). */

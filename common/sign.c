@@ -2,6 +2,8 @@
 /* Ed25519 signing and verification of commands with libsodium, and key text parsing. */
 #include "sign.h"
 
+#include "secret.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -112,17 +114,10 @@ int bp_sign_load_secret_key(const char *path, uint8_t sk[BP_SIGN_SK_BYTES], char
                             size_t errlen)
 {
     char buf[512];
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        int rc = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    int rc = bp_secret_read_file(path, buf, sizeof(buf), err, errlen); /* 0600 or refused */
+    if (rc < 0)
         return rc;
-    }
-    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[len] = '\0';
     uint8_t seed[crypto_sign_SEEDBYTES], pk[BP_SIGN_PK_BYTES];
-    int rc = 0;
     if (bp_sign_parse_key(buf, sk, BP_SIGN_SK_BYTES) == 0) {
         /* a libsodium secret key carries its public half: check that they agree */
         crypto_sign_ed25519_sk_to_seed(seed, sk);

@@ -37,7 +37,8 @@ int bp_sign_verify_command(const struct bp_msg *m, const uint8_t pk[BP_SIGN_PK_B
  * whitespace ignored. 0 or -EINVAL. */
 int bp_sign_parse_key(const char *text, uint8_t *out, size_t n);
 /* Reads a secret key file (one line: hex or base64 of the 64-byte libsodium secret key, or of
- * its 32-byte seed). 0, or -errno with the reason in err. */
+ * its 32-byte seed) with bp_secret_read_file: refused (-EPERM) when its group or others may
+ * read it. 0, or -errno with the reason in err. */
 int bp_sign_load_secret_key(const char *path, uint8_t sk[BP_SIGN_SK_BYTES], char *err,
                             size_t errlen);
 /* Lowercase hex of n bytes into out (2n + 1 bytes). */

@@ -25,6 +25,8 @@ const char ctl_usage[] =
     "  restart ID [--yes]                 restart a bot through its agent's signed command\n"
     "                                     (asks first unless --yes; needs the token)\n"
     "  intend ID running|stopped          set a bot's intended state (needs the token)\n"
+    "  move ID AGENT                      the bot moved to another host: only AGENT speaks\n"
+    "                                     for it from now on (needs the token)\n"
     "  silence add [--bot ID] [--account A] [--host H] [--check C]\n"
     "              (--for 30m | --until UNIX_MS) --reason TEXT [--by NAME]\n"
     "                                     keep their alerts off MQTT and the webhook\n"
@@ -36,7 +38,8 @@ const char ctl_usage[] =
     "\n"
     "  --url URL          the collector's HTTP API (default: $BOTPULSE_URL, else\n"
     "                     http://127.0.0.1:8080)\n"
-    "  --token-file FILE  the bearer token for recheck, restart, intend, silence add/rm, read\n"
+    "  --token-file FILE  the bearer token for recheck, restart, intend, move, silence add/rm,\n"
+    "                     read\n"
     "                     from FILE (mode 0600); default: $BOTPULSE_TOKEN\n"
     "  --token T          the same on the command line (ps and shell history show it: avoid)\n"
     "  --json             print the API's JSON instead of a table\n"
@@ -296,6 +299,19 @@ static int intend_words(struct ctl_cmd *c, const char **words, int nwords, char 
     return finish(c, err, errlen);
 }
 
+/* "move ID AGENT". */
+static int move_words(struct ctl_cmd *c, const char **words, int nwords, char *err, size_t errlen)
+{
+    c->verb = CTL_MOVE;
+    if (nwords != 3)
+        return fail(err, errlen, "want move ID AGENT");
+    if (!id_ok(words[1]) || !id_ok(words[2]))
+        return fail(err, errlen, "bot and agent IDs: want 1..64 of [A-Za-z0-9_.-]");
+    snprintf(c->id, sizeof(c->id), "%s", words[1]);
+    snprintf(c->agent, sizeof(c->agent), "%s", words[2]);
+    return finish(c, err, errlen);
+}
+
 int ctl_args_parse(int argc, char *const argv[], const struct ctl_env *env, int64_t now_ms,
                    struct ctl_cmd *c, char *err, size_t errlen)
 {
@@ -332,6 +348,8 @@ int ctl_args_parse(int argc, char *const argv[], const struct ctl_env *env, int6
         return silence_words(c, words, nwords, err, errlen);
     if (strcmp(words[0], "intend") == 0)
         return intend_words(c, words, nwords, err, errlen);
+    if (strcmp(words[0], "move") == 0)
+        return move_words(c, words, nwords, err, errlen);
     size_t k = 0, nverbs = sizeof(verbs) / sizeof(verbs[0]);
     while (k < nverbs && strcmp(words[0], verbs[k].name) != 0)
         k++;
@@ -389,11 +407,12 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
                                         [CTL_SILENCE_RM] = "/silences/",
                                         [CTL_REPORT] = "/report",
                                         [CTL_RESTART] = "/bots/",
-                                        [CTL_INTEND] = "/bots/"};
+                                        [CTL_INTEND] = "/bots/",
+                                        [CTL_MOVE] = "/bots/"};
     char num[24];
     size_t n = (size_t)snprintf(path, size, "%s%s", bases[c->verb], c->id);
     *method = c->verb == CTL_RECHECK || c->verb == CTL_SILENCE_ADD || c->verb == CTL_RESTART ||
-                      c->verb == CTL_INTEND
+                      c->verb == CTL_INTEND || c->verb == CTL_MOVE
                   ? "POST"
               : c->verb == CTL_SILENCE_RM ? "DELETE"
                                           : "GET";
@@ -406,6 +425,8 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
         n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/restart");
     if (c->verb == CTL_INTEND)
         n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/intended");
+    if (c->verb == CTL_MOVE)
+        n += (size_t)snprintf(path + (n < size ? n : size), n < size ? size - n : 0, "/agent");
     if (n >= size)
         return -ENOSPC;
     if (c->verb == CTL_BOTS) {
@@ -436,10 +457,11 @@ int ctl_request(const struct ctl_cmd *c, const char **method, char *path, size_t
 char *ctl_request_body(const struct ctl_cmd *c, bool *err)
 {
     *err = false;
-    if (c->verb == CTL_INTEND) {
+    if (c->verb == CTL_INTEND || c->verb == CTL_MOVE) {
         cJSON *o = cJSON_CreateObject();
         if (o)
-            cJSON_AddStringToObject(o, "state", c->state);
+            cJSON_AddStringToObject(o, c->verb == CTL_MOVE ? "agent" : "state",
+                                    c->verb == CTL_MOVE ? c->agent : c->state);
         char *body = o ? cJSON_PrintUnformatted(o) : NULL;
         cJSON_Delete(o);
         *err = body == NULL;
@@ -465,5 +487,5 @@ char *ctl_request_body(const struct ctl_cmd *c, bool *err)
 bool ctl_needs_token(enum ctl_verb verb)
 {
     return verb == CTL_RECHECK || verb == CTL_SILENCE_ADD || verb == CTL_SILENCE_RM ||
-           verb == CTL_RESTART || verb == CTL_INTEND;
+           verb == CTL_RESTART || verb == CTL_INTEND || verb == CTL_MOVE;
 }

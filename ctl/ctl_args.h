@@ -33,6 +33,7 @@ enum ctl_verb {
     CTL_REPORT,       /* report --from 7d [--to T] [--bot ID] [--format md|json] */
     CTL_RESTART,      /* restart ID [--yes] */
     CTL_INTEND,       /* intend ID running|stopped */
+    CTL_MOVE,         /* move ID AGENT */
     CTL_VERSION,      /* --version */
 };
 
@@ -61,6 +62,7 @@ struct ctl_cmd {
     bool markdown;          /* --format md (default); --format json or --json: the JSON */
     bool yes;               /* restart: --yes, no question asked */
     char state[8];          /* intend: "running" or "stopped" */
+    char agent[65];         /* move: the agent that speaks for the bot from now on */
 };
 
 /* Parses argv (options anywhere: --url U, --token T, --token-file F, --json, --status S,

@@ -330,6 +330,7 @@ int ctl_print(FILE *out, const struct ctl_cmd *c, const cJSON *body, int64_t now
     case CTL_BOT:
     case CTL_RECHECK: /* the bot as the rules thread judged it just now */
     case CTL_INTEND:
+    case CTL_MOVE:
         return print_bot(out, body, now);
     case CTL_HISTORY:
         return print_list(out, body, "transitions", hist_h, 5, transition_cell, now,

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Estimates how far an agent's clock is ahead of the collector's, from the messages it sends:
  * each says when it was sent (its `ts`, agent clock) and we know when it arrived (our wall
- * clock). sent - received = ahead - transit delay, so the largest of the recent samples is
- * the estimate (the message with the least delay). A message buffered through an outage
- * arrives late, its sample is very negative, and the max ignores it. */
+ * clock). sent - received = ahead - transit delay, so the largest samples are the best (the
+ * messages with the least delay), and a message buffered through an outage arrives late with a
+ * very negative sample that says nothing. But one message stamped by a clock that jumped (a
+ * century ahead, once) must not move the estimate either: the top quarter of the last 16
+ * samples (at least one) is set aside, and the largest of the rest is the estimate. So up to 4
+ * outliers ahead and up to 11 late messages in the window leave it where it was. */
 #ifndef COL_CLOCKSKEW_H
 #define COL_CLOCKSKEW_H
 

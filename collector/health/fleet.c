@@ -2,6 +2,8 @@
 /* The fleet registry: agents, bots, and incremental counts by status per group. */
 #include "fleet.h"
 
+#include "shard.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -29,7 +31,27 @@ int col_fleet_init(struct col_fleet *f)
         col_fleet_cleanup(f);
         return -ENOMEM;
     }
+    f->shards = 1;
     return 0;
+}
+
+static void place_agent(void *ctx, const char *key, void *v)
+{
+    const struct col_fleet *f = ctx;
+    struct col_agent *a = v;
+    a->shard = col_shard_of(a->id, f->shards);
+}
+
+void col_fleet_set_shards(struct col_fleet *f, int n)
+{
+    f->shards = n < 1 ? 1 : n > COL_SHARDS_MAX ? COL_SHARDS_MAX : n;
+    f->shard_none = col_shard_of("", f->shards);
+    col_strmap_each(f->agents, place_agent, f);
+}
+
+int col_bot_shard(const struct col_fleet *f, const struct col_bot *b)
+{
+    return b->agent ? b->agent->shard : f->shard_none;
 }
 
 static void free_bot(void *v)
@@ -58,6 +80,7 @@ static void free_limits(void *v)
 void col_fleet_cleanup(struct col_fleet *f)
 {
     col_strmap_free(f->bots, free_bot);
+    free(f->order);
     col_strmap_free(f->agents, free_agent);
     col_strmap_free(f->accounts, free);
     col_strmap_free(f->hosts, free);
@@ -162,10 +185,21 @@ struct col_bot *col_fleet_bot_add(struct col_fleet *f, const char *id, int64_t n
     b->ev.first_seen_mono = now_mono;
     b->last_sample_mono = INT64_MIN / 2;
     bp_timer_init(&b->timer);
+    if (f->norder == f->order_cap) {
+        size_t cap = f->order_cap ? f->order_cap * 2 : 1024;
+        struct col_bot **order = realloc(f->order, cap * sizeof(*order));
+        if (!order) {
+            free(b);
+            return NULL;
+        }
+        f->order = order;
+        f->order_cap = cap;
+    }
     if (col_strmap_put(f->bots, id, b) < 0) {
         free(b);
         return NULL;
     }
+    f->order[f->norder++] = b;
     count(f, b->account, "", b->status, +1);
     return b;
 }
@@ -181,6 +215,7 @@ struct col_agent *col_fleet_agent_add(struct col_fleet *f, const char *id)
     if (!a)
         return NULL;
     snprintf(a->id, sizeof(a->id), "%s", id);
+    a->shard = col_shard_of(a->id, f->shards);
     if (col_strmap_put(f->agents, id, a) < 0) {
         free(a);
         return NULL;

@@ -28,6 +28,7 @@ struct col_agent {
     bool offline_pending;   /* an offline received during our reconnect grace, held */
     struct col_skew skew;   /* how far its clock is ahead of ours */
     int64_t skew_stored_ms; /* the offset last written to the agents table */
+    int shard;              /* its shard (shard.h): its bots' too */
     struct col_bot **bots;
     size_t nbots, cap;
 };
@@ -74,16 +75,25 @@ struct col_group {
 
 struct col_fleet {
     struct col_strmap *bots;     /* id → struct col_bot */
+    struct col_bot **order;      /* every bot in the order it came; bots are never removed, so */
+    size_t norder, order_cap;    /* an index into it is a stable cursor (col_query pages) */
     struct col_strmap *strings;  /* interned labels: text → its one copy */
     struct col_strmap *limits;   /* interned rule limits: their bytes' hash → a chain of them */
     struct col_strmap *agents;   /* id → struct col_agent */
     struct col_strmap *accounts; /* account or "-" → struct col_group */
     struct col_strmap *hosts;    /* host or "-" → struct col_group */
     struct col_group all;
+    int shards;     /* shards the fleet is split into (1: one collector owns it all) */
+    int shard_none; /* the shard of a bot whose agent is not known yet */
 };
 
+/* An empty fleet in one shard. 0 or -ENOMEM. */
 int col_fleet_init(struct col_fleet *f);
 void col_fleet_cleanup(struct col_fleet *f);
+/* Splits the fleet into n shards (1..COL_SHARDS_MAX), placing every agent known. */
+void col_fleet_set_shards(struct col_fleet *f, int n);
+/* The shard of a bot: its agent's, or the fleet's shard_none while no agent speaks for it. */
+int col_bot_shard(const struct col_fleet *f, const struct col_bot *b);
 
 struct col_bot *col_fleet_bot(struct col_fleet *f, const char *id);
 /* Creates an unknown bot first seen at now_mono; counted in the groups. NULL on ENOMEM. */

@@ -4,6 +4,7 @@
 #include "http_bots.h"
 
 #include "clock.h"
+#include "cluster.h"
 #include "http_parse.h"
 #include "ingest.h"
 #include "strmap.h"
@@ -54,6 +55,10 @@ cJSON *col_bot_json(const struct col_bot_view *v, const struct col_alert_view *a
     else
         cJSON_AddNumberToObject(o, "restarts", (double)v->snap.restarts);
     cJSON_AddNumberToObject(o, "restarts_seen", (double)v->snap.restarts_seen);
+    if (v->clustered) {
+        cJSON_AddNumberToObject(o, "shard", v->shard);
+        cJSON_AddStringToObject(o, "owner", v->owner);
+    }
     if (!v->alert_open) {
         cJSON_AddNullToObject(o, "alert");
     } else {
@@ -69,69 +74,50 @@ cJSON *col_bot_json(const struct col_bot_view *v, const struct col_alert_view *a
     return o;
 }
 
+void col_http_bots_owners(const struct col_http_ctx *ctx, struct col_bot_view *bots, size_t n)
+{
+    struct col_cluster_view *v = ctx->cluster ? malloc(sizeof(*v)) : NULL;
+    if (!v)
+        return;
+    col_cluster_view_get(ctx->cluster, v);
+    for (size_t i = 0; i < n; i++) {
+        bots[i].clustered = true;
+        snprintf(bots[i].owner, sizeof(bots[i].owner), "%s",
+                 col_cluster_view_owner(v, bots[i].shard));
+    }
+    free(v);
+}
+
 static void add_counts(cJSON *o, const int64_t *by_status)
 {
     for (int s = 0; s < COL_ST_COUNT; s++)
         cJSON_AddNumberToObject(o, col_status_name((enum col_status)s), (double)by_status[s]);
 }
 
-struct group {
-    int64_t total;
-    int64_t by_status[COL_ST_COUNT];
-};
-
-static int count_in(struct col_strmap *m, const char *label, enum col_status st)
-{
-    const char *key = *label ? label : "-";
-    struct group *g = col_strmap_get(m, key);
-    if (!g) {
-        g = calloc(1, sizeof(*g));
-        if (!g || col_strmap_put(m, key, g) < 0) {
-            free(g);
-            return -ENOMEM;
-        }
-    }
-    g->total++;
-    g->by_status[st]++;
-    return 0;
-}
-
 static void group_json(void *ctx, const char *key, void *v)
 {
-    const struct group *g = v;
+    const struct col_group *g = v;
     cJSON *o = cJSON_AddObjectToObject(ctx, key);
     cJSON_AddNumberToObject(o, "total", (double)g->total);
     add_counts(cJSON_AddObjectToObject(o, "by_status"), g->by_status);
 }
 
-cJSON *col_summary_json(const struct col_bot_view *v, size_t n, bool flat)
+cJSON *col_summary_json(const struct col_query *qr, bool flat)
 {
-    int64_t by_status[COL_ST_COUNT] = {0};
-    struct col_strmap *accounts = flat ? NULL : col_strmap_new();
-    struct col_strmap *hosts = flat ? NULL : col_strmap_new();
     cJSON *o = cJSON_CreateObject();
-    bool ok = o && (flat || (accounts && hosts));
-    for (size_t i = 0; ok && i < n; i++) {
-        by_status[v[i].snap.status]++;
-        if (!flat)
-            ok = count_in(accounts, v[i].snap.account, v[i].snap.status) == 0 &&
-                 count_in(hosts, v[i].snap.host, v[i].snap.status) == 0;
-    }
-    if (ok) {
-        cJSON_AddNumberToObject(o, "total", (double)n);
-        if (flat)
-            add_counts(o, by_status);
-        add_counts(cJSON_AddObjectToObject(o, "by_status"), by_status);
-        if (!flat) {
-            col_strmap_each(accounts, group_json, cJSON_AddObjectToObject(o, "by_account"));
-            col_strmap_each(hosts, group_json, cJSON_AddObjectToObject(o, "by_host"));
-        }
-    }
-    col_strmap_free(accounts, free);
-    col_strmap_free(hosts, free);
-    if (!ok) {
-        cJSON_Delete(o);
+    if (!o)
         return NULL;
+    cJSON_AddNumberToObject(o, "total", (double)qr->counts.total);
+    if (flat)
+        add_counts(o, qr->counts.by_status);
+    add_counts(cJSON_AddObjectToObject(o, "by_status"), qr->counts.by_status);
+    if (!flat) {
+        cJSON *acc = cJSON_AddObjectToObject(o, "by_account");
+        cJSON *hosts = cJSON_AddObjectToObject(o, "by_host");
+        if (qr->counts_by_account)
+            col_strmap_each(qr->counts_by_account, group_json, acc);
+        if (qr->counts_by_host)
+            col_strmap_each(qr->counts_by_host, group_json, hosts);
     }
     return o;
 }
@@ -158,7 +144,9 @@ int col_list_opts_parse(const char *(*arg)(void *, const char *), void *cls,
     memset(o, 0, sizeof(*o));
     o->filter.status = -1;
     o->limit = COL_HTTP_LIST_LIMIT_DEFAULT;
-    if (filter_args(arg, cls, &o->filter, err, errlen) < 0)
+    if (filter_args(arg, cls, &o->filter, err, errlen) < 0 ||
+        col_http_arg_label(arg, cls, "q", false, o->filter.text, sizeof(o->filter.text), err,
+                           errlen) < 0)
         return -EINVAL;
     const char *v = arg(cls, "status");
     if (v && (o->filter.status = col_parse_status(v)) < 0) {
@@ -229,7 +217,7 @@ static void handle_summary(const struct col_http_ctx *ctx, const struct col_http
                            bool flat, struct col_http_reply *reply)
 {
     char err[200];
-    struct col_query *qr = col_query_new(COL_Q_BOTS);
+    struct col_query *qr = col_query_new(COL_Q_COUNTS); /* counted by the rules thread */
     if (!qr) {
         col_http_error(reply, 500, "out of memory");
         return;
@@ -237,7 +225,7 @@ static void handle_summary(const struct col_http_ctx *ctx, const struct col_http
     if (filter_args(req->arg, req->arg_cls, &qr->filter, err, sizeof(err)) < 0)
         col_http_error(reply, 400, "%s", err);
     else if (col_http_ask(ctx, qr, reply)) {
-        cJSON *o = col_summary_json(qr->bots, qr->nbots, flat);
+        cJSON *o = col_summary_json(qr, flat);
         if (o) {
             cJSON_AddNumberToObject(o, "ts", (double)bp_wall_ms());
             if (qr->filter.account[0])
@@ -281,6 +269,7 @@ void col_http_bots_list(const struct col_http_ctx *ctx, const struct col_http_re
     qr->filter = o.filter;
     if (col_http_ask(ctx, qr, reply)) {
         col_bots_sort(qr->bots, qr->nbots, &o);
+        col_http_bots_owners(ctx, qr->bots, qr->nbots);
         cJSON *res = cJSON_CreateObject();
         cJSON_AddNumberToObject(res, "total", (double)qr->nbots);
         cJSON_AddNumberToObject(res, "offset", (double)o.offset);
@@ -310,8 +299,10 @@ static void handle_bot(const struct col_http_ctx *ctx, const struct col_http_req
             col_http_error(reply, 503,
                            "the collector has no broker connection: it cannot "
                            "judge bots until it reconnects");
-        else
+        else {
+            col_http_bots_owners(ctx, qr->bots, 1);
             col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0], qr->alerts));
+        }
     }
     col_query_release(qr);
 }
@@ -339,9 +330,14 @@ void col_http_heartbeat(const struct col_http_ctx *ctx, const struct col_http_re
                        err.detail);
         return;
     }
-    if (m.hdr.type != BP_MSG_HEARTBEAT) {
+    if (m.hdr.type != BP_MSG_HEARTBEAT) { /* the type first: the most basic mistake */
         col_http_error(reply, 400, "invalid heartbeat: type is '%s', want 'heartbeat'",
                        bp_msg_type_name(m.hdr.type));
+        return;
+    }
+    if (col_ingest_check_times(&m, bp_wall_ms(), &err) < 0) {
+        col_http_error(reply, 400, "invalid heartbeat: %s: %s", bp_msg_err_name(err.code),
+                       err.detail);
         return;
     }
     int rc = col_ingest_submit(ctx->ingest, &m);

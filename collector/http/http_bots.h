@@ -45,12 +45,15 @@ int col_list_opts_parse(const char *(*arg)(void *, const char *), void *cls,
 /* Sorts views in place by o->sort and o->order (ties by id, ascending). */
 void col_bots_sort(struct col_bot_view *views, size_t n, const struct col_list_opts *o);
 /* One bot as JSON (the /bots/{id} body, and the items of /bots): "alert" is the one that
- * speaks for it (or null), "alerts" all its open ones, from alerts (the query's; NULL: none). */
+ * speaks for it (or null), "alerts" all its open ones, from alerts (the query's; NULL: none);
+ * with [cluster], its "shard" and the collector holding it ("owner"). */
 cJSON *col_bot_json(const struct col_bot_view *v, const struct col_alert_view *alerts);
+/* With [cluster]: fills the n views' owner from the cluster's view (no-op without). */
+void col_http_bots_owners(const struct col_http_ctx *ctx, struct col_bot_view *bots, size_t n);
 /* One open alert of the bot v. */
 cJSON *col_alert_json(const struct col_alert_view *a, const struct col_bot_view *v);
-/* The summary body over views: total and by_status; by_account/by_host unless flat;
- * flat (seed 000 shape) adds each status count at the top level. */
-cJSON *col_summary_json(const struct col_bot_view *v, size_t n, bool flat);
+/* The summary body of a COL_Q_COUNTS answer: total and by_status; by_account/by_host unless
+ * flat; flat (seed 000 shape) adds each status count at the top level. */
+cJSON *col_summary_json(const struct col_query *qr, bool flat);
 
 #endif

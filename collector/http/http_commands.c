@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* HTTP restart: body validation, the question to the rules thread, the 202 or the 4xx. */
+/* HTTP restart, intended state and moving a bot to another agent: body validation, the
+ * question to the rules thread, the answer or the 4xx. */
 #include "http_commands.h"
 
 #include "http_bots.h"
@@ -65,6 +66,13 @@ static void refuse(const struct col_query *qr, const char *bot, struct col_http_
                        "bot '%s' got an operator's command less than %d s ago; retry in %lld s",
                        bot, COL_MANUAL_INTERVAL_MS / 1000, (long long)reply->retry_after_s);
         break;
+    case -EPERM:
+        col_http_error(reply, 409,
+                       "bot '%s' belongs to a shard this collector does not act for (another "
+                       "collector owns it, or it is being taken over): ask its owner (GET "
+                       "/bots/%s says which)",
+                       bot, bot);
+        break;
     case -EAGAIN:
     case -EIO:
         col_http_error(reply, 503, "the command could not be published: no broker connection");
@@ -128,6 +136,49 @@ void col_http_intended_handle(const struct col_http_ctx *ctx, const struct col_h
             col_http_error(reply, 404, "no bot '%s'", req->route->id);
         else if (qr->rc < 0)
             col_http_error(reply, 500, "cannot set the intended state: %s", strerror(-qr->rc));
+        else
+            col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0], qr->alerts));
+    }
+    col_query_release(qr);
+}
+
+int col_move_from_json(const char *body, char *agent, char *err, size_t errlen)
+{
+    cJSON *o = cJSON_Parse(body ? body : "");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "agent");
+    int rc = -EINVAL;
+    if (!cJSON_IsObject(o) || cJSON_GetArraySize(o) != 1 || !cJSON_IsString(a))
+        snprintf(err, errlen, "want {\"agent\":\"<agent id>\"} and nothing else");
+    else if (!bp_id_is_valid(a->valuestring))
+        snprintf(err, errlen, "'agent': want 1..64 of [A-Za-z0-9_.-]");
+    else
+        rc = snprintf(agent, BP_ID_MAX + 1, "%s", a->valuestring) < 0 ? -EINVAL : 0;
+    cJSON_Delete(o);
+    return rc;
+}
+
+void col_http_move_handle(const struct col_http_ctx *ctx, const struct col_http_request *req,
+                          struct col_http_reply *reply)
+{
+    struct col_query *qr = col_query_new(COL_Q_MOVE);
+    char err[200];
+    if (!qr) {
+        col_http_error(reply, 500, "out of memory");
+        return;
+    }
+    snprintf(qr->filter.bot, sizeof(qr->filter.bot), "%s", req->route->id);
+    if (col_move_from_json(req->body, qr->agent, err, sizeof(err)) < 0)
+        col_http_error(reply, 400, "invalid move: %s", err);
+    else if (col_http_ask(ctx, qr, reply)) {
+        if (qr->rc == -ENOENT)
+            col_http_error(reply, 404, "no bot '%s'", req->route->id);
+        else if (qr->rc == -EPERM)
+            col_http_error(reply, 409,
+                           "bot '%s' is pinned to another agent by its [bot] section's agent "
+                           "key: change the collector's config instead",
+                           req->route->id);
+        else if (qr->rc < 0)
+            col_http_error(reply, 500, "cannot move the bot: %s", strerror(-qr->rc));
         else
             col_http_reply_json(reply, 200, col_bot_json(&qr->bots[0], qr->alerts));
     }

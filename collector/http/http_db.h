@@ -41,11 +41,38 @@ int col_http_db_samples(struct col_http_db *db, const char *bot, int64_t from, i
                         int64_t bucket_ms, cJSON **samples, cJSON **trades, char *why,
                         size_t whylen);
 
-/* Fills r (initialised with its range) for one bot (NULL: every bot) from status_transitions,
- * alert_events and trades, then finishes it. Bots appear if they have a status before r->to,
- * an alert or a trade in the range. 0, -ENOMEM, or -EIO with the reason in why. */
+/* The open alerts (the newest event of each is not "resolved") of the n bots, oldest first per
+ * bot, as their owners announced them: *out (caller frees) and *nout. 0, -ENOMEM, or -EIO with
+ * the reason in why. */
+struct col_alert_view;
+int col_http_db_open_alerts(struct col_http_db *db, const char *const *bots, size_t n,
+                            struct col_alert_view **out, size_t *nout, char *why, size_t whylen);
+
+/* Fills r (initialised with its range) for one bot (NULL: every bot) from status_transitions
+ * (with status_daily for the status before the range), alert_events, trades (by their trade_ts)
+ * and commands, then finishes it. Bots appear if they have a status before r->to, an alert or a
+ * trade in the range. 0, -ENOMEM, or -EIO with the reason in why. */
 struct col_report;
 int col_http_db_report(struct col_http_db *db, const char *bot, struct col_report *r, char *why,
                        size_t whylen);
+
+/* The SQL of the reads above, so the tests can EXPLAIN them (each reads only the partitions of
+ * its range): parameters as the functions pass them (the pages: $1 bot, $2 from, $3 to, $4
+ * before, $5 limit; samples and buckets: $1 bot, $2 from, $3 to, $4 bucket ms; the report:
+ * checkpoint $1 from; transitions $1 bot, $2 from, $3 to, $4 the checkpoint's day; the others $1
+ * bot, $2 from, $3 to). NULL for an unknown one. */
+enum col_http_db_sql {
+    COL_SQL_TRANSITIONS_PAGE,
+    COL_SQL_ALERTS_PAGE,
+    COL_SQL_SAMPLES,
+    COL_SQL_TRADE_BUCKETS,
+    COL_SQL_REPORT_CHECKPOINT,
+    COL_SQL_REPORT_TRANSITIONS,
+    COL_SQL_REPORT_ALERTS,
+    COL_SQL_REPORT_TRADES,
+    COL_SQL_REPORT_RESTARTS,
+    COL_SQL_COUNT
+};
+const char *col_http_db_sql(enum col_http_db_sql q);
 
 #endif

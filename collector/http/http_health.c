@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The collector's own health (broker, database, rules thread) and its /metrics. */
+/* The collector's own health (broker, database, rules thread, the cluster) and its /metrics. */
 #include "http_health.h"
 
 #include "clock.h"
+#include "cluster.h"
 #include "http_bots.h"
 #include "http_db.h"
 #include "http_parse.h"
@@ -14,12 +15,14 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct component {
     const char *name;
     bool healthy;
     char message[300];
+    cJSON *detail; /* more fields of the component, or NULL */
 };
 
 static void check_broker(const struct col_http_ctx *ctx, struct component *c)
@@ -69,27 +72,81 @@ static void check_rules(const struct col_http_ctx *ctx, struct component *c)
     col_query_release(qr);
 }
 
-static cJSON *component_json(const struct component *c, int64_t now)
+static cJSON *member_json(const struct col_cluster_member *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", m->id);
+    cJSON_AddStringToObject(o, "host", m->host);
+    cJSON_AddNumberToObject(o, "started", (double)m->started);
+    cJSON_AddNumberToObject(o, "last_seen", (double)m->last_seen);
+    cJSON_AddNumberToObject(o, "shards", m->nshards);
+    cJSON_AddBoolToObject(o, "leader", m->leader);
+    cJSON_AddBoolToObject(o, "live", m->live);
+    return o;
+}
+
+/* Healthy while this collector may act for what it holds: its lock session confirmed within
+ * the lease. The detail lists the collectors as the table shows them. */
+static void check_cluster(const struct col_http_ctx *ctx, struct component *c)
+{
+    struct col_cluster_view *v = malloc(sizeof(*v));
+    if (!v) {
+        snprintf(c->message, sizeof(c->message), "out of memory");
+        return;
+    }
+    col_cluster_view_get(ctx->cluster, v);
+    c->healthy = v->connected && v->lease_ok;
+    if (c->healthy)
+        snprintf(c->message, sizeof(c->message),
+                 "lease held (confirmed %lld ms ago); %d of %d shards held%s; %d collectors",
+                 (long long)v->confirmed_ago, v->held, v->shards, v->leader ? ", leading" : "",
+                 v->nmembers);
+    else
+        snprintf(c->message, sizeof(c->message),
+                 "no lease (%s, last confirmed %lld ms ago): saying nothing for any shard",
+                 v->connected ? "lock session slow" : "no lock session",
+                 (long long)v->confirmed_ago);
+    cJSON *d = c->detail = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "self", v->self);
+    cJSON_AddBoolToObject(d, "lease_ok", v->lease_ok);
+    cJSON_AddNumberToObject(d, "confirmed_ago_ms", (double)v->confirmed_ago);
+    cJSON_AddNumberToObject(d, "shards", v->shards);
+    cJSON_AddNumberToObject(d, "held", v->held);
+    cJSON_AddBoolToObject(d, "leader", v->leader);
+    cJSON_AddNumberToObject(d, "last_rebalance", (double)v->last_rebalance);
+    cJSON_AddNumberToObject(d, "fenced", (double)v->fenced);
+    cJSON_AddNumberToObject(d, "takeovers", (double)v->takeovers);
+    cJSON *arr = cJSON_AddArrayToObject(d, "collectors");
+    for (int i = 0; i < v->nmembers; i++)
+        cJSON_AddItemToArray(arr, member_json(&v->members[i]));
+    free(v);
+}
+
+static cJSON *component_json(struct component *c, int64_t now)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", c->name);
     cJSON_AddStringToObject(o, "status", c->healthy ? "healthy" : "unhealthy");
     cJSON_AddStringToObject(o, "message", c->message);
     cJSON_AddNumberToObject(o, "last_check", (double)now);
+    if (c->detail)
+        cJSON_AddItemToObject(o, "cluster", c->detail);
+    c->detail = NULL;
     return o;
 }
 
-/* Every component (only NULL), or the one named only. */
+/* Every component (only NULL), or the one named only. The cluster is one when [cluster] is on. */
 static void health(const struct col_http_ctx *ctx, const char *only, struct col_http_reply *reply)
 {
-    static void (*const checks[])(const struct col_http_ctx *,
-                                  struct component *) = {check_broker, check_database, check_rules};
-    static const char *const names[] = {"broker", "database", "rules"};
-    struct component comps[3] = {{0}};
+    static void (*const checks[])(const struct col_http_ctx *, struct component *) = {
+        check_broker, check_database, check_rules, check_cluster};
+    static const char *const names[] = {"broker", "database", "rules", "cluster"};
+    struct component comps[4] = {{0}};
+    int n = ctx->cluster ? 4 : 3;
     bool all = true;
     int64_t now = bp_wall_ms();
     cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         if (only && strcmp(only, names[i]) != 0)
             continue;
         comps[i].name = names[i];
@@ -101,6 +158,11 @@ static void health(const struct col_http_ctx *ctx, const char *only, struct col_
             return;
         }
         cJSON_AddItemToArray(arr, component_json(&comps[i], now));
+    }
+    if (only) { /* the cluster, without [cluster] */
+        cJSON_Delete(arr);
+        col_http_error(reply, 404, "no cluster: this collector owns every shard");
+        return;
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", all ? "healthy" : "unhealthy");
@@ -154,13 +216,19 @@ void col_http_metrics(const struct col_http_ctx *ctx, const struct col_http_requ
             in.sinks = sinks;
         }
         in.have_process = col_process_stats_read(&in.process) == 0;
+        memcpy(in.claims_refused, qr->claims_refused, sizeof(in.claims_refused));
         if (ctx->ingest)
             col_ingest_get_stats(ctx->ingest, &in.ingest);
         if (ctx->store)
             col_store_get_stats(ctx->store, &in.store);
+        struct col_cluster_view *v = ctx->cluster ? malloc(sizeof(*v)) : NULL;
+        if (v)
+            col_cluster_view_get(ctx->cluster, v);
+        in.cluster = v;
         reply->status = 200;
         reply->content_type = COL_METRICS_CONTENT_TYPE;
         reply->body = col_metrics_render(&in);
+        free(v);
     }
     col_query_release(qr);
 }

@@ -11,7 +11,8 @@
 
 static bool is_component(const char *s)
 {
-    return strcmp(s, "broker") == 0 || strcmp(s, "database") == 0 || strcmp(s, "rules") == 0;
+    return strcmp(s, "broker") == 0 || strcmp(s, "database") == 0 || strcmp(s, "rules") == 0 ||
+           strcmp(s, "cluster") == 0;
 }
 
 /* What a {name} segment of a pattern may stand for. */

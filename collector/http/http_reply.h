@@ -14,8 +14,10 @@
 
 struct bp_mqtt;
 struct bp_queue;
+struct col_cluster;
 struct col_http_db;
 struct col_ingest;
+struct col_owners;
 struct col_query;
 struct col_route_match;
 struct col_sinks;
@@ -27,6 +29,8 @@ struct col_http_ctx {
     struct col_ingest *ingest;
     struct col_store *store;
     struct bp_mqtt *mqtt;
+    struct col_cluster *cluster; /* NULL: one collector owns the fleet */
+    struct col_owners *owners;   /* NULL: every shard is ours */
     struct col_http_db *db;
     int64_t timeout_ms; /* per question to the rules thread */
     int64_t started_mono;

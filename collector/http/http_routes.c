@@ -14,10 +14,11 @@
 #include "http_silences.h"
 #include "ui.h"
 
-#define LIST "status account host exchange sort order limit offset"
+#define LIST "status account host exchange q sort order limit offset"
 #define SUMMARY "account host exchange"
 #define HISTORY "from to limit before"
 #define INTENT_BODY "{\"state\":\"running\"|\"stopped\"}"
+#define MOVE_BODY "{\"agent\":\"<agent id>\"}"
 
 /* Literal paths first: "/bots/heartbeat" is not the bot called "heartbeat". */
 const struct col_route col_routes[] = {
@@ -34,6 +35,7 @@ const struct col_route col_routes[] = {
     {"POST", "/bots/{bot}/health/check", "", NULL, false, col_http_bot_check},
     {"POST", "/bots/{bot}/restart", "", NULL, false, col_http_restart_handle},
     {"POST", "/bots/{bot}/intended", "", INTENT_BODY, false, col_http_intended_handle},
+    {"POST", "/bots/{bot}/agent", "", MOVE_BODY, false, col_http_move_handle},
     {"GET", "/bots/{bot}/samples", "from to", NULL, false, col_http_samples_handle},
     {"GET", "/alerts", "state bot " HISTORY, NULL, false, col_http_alerts},
     {"GET", "/metrics", "", NULL, false, col_http_metrics},

@@ -10,6 +10,7 @@
 #include "settings.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -21,12 +22,22 @@
 #include <strings.h>
 
 #define MAX_ARGS 16
+#define MAX_HOSTS 16
+
+/* Connections: a pool of threads polls them all (epoll), so a half-sent request holds a socket,
+ * not a thread; one client address holds at most PER_IP of them, and an idle one is closed. */
+#define POOL_THREADS 4u
+#define MAX_CONNECTIONS 512u
+#define PER_IP 16u
+#define IDLE_TIMEOUT_S 10u
 
 struct col_http_server {
     struct MHD_Daemon *daemon;
     struct col_http_ctx ctx;
     struct col_http_db *db;
-    char token[256]; /* "" = mutating routes are forbidden */
+    char token[256];            /* "" = mutating routes are forbidden */
+    char hosts[MAX_HOSTS][256]; /* the Host header names served (lowercase, no port) */
+    int nhosts;
 };
 
 /* One request's state across libmicrohttpd's calls (its con_cls). */
@@ -184,12 +195,76 @@ static int check_body(const struct col_route_match *m, struct MHD_Connection *co
     return 0;
 }
 
+/* Adds one Host name (a bracketed IPv6 address loses its brackets); false when full. */
+static bool add_host(struct col_http_server *s, const char *name, size_t len)
+{
+    if (len >= 2 && name[0] == '[' && name[len - 1] == ']') {
+        name++;
+        len -= 2;
+    }
+    if (len == 0 || len >= sizeof(s->hosts[0]) || s->nhosts == MAX_HOSTS)
+        return len == 0;
+    for (size_t i = 0; i < len; i++)
+        s->hosts[s->nhosts][i] = (char)tolower((unsigned char)name[i]);
+    s->hosts[s->nhosts++][len] = '\0';
+    return true;
+}
+
+/* [http] allowed_hosts, comma-separated; by default the listen address and loopback names. */
+static int set_hosts(struct col_http_server *s, const char *list, const char *listen_host)
+{
+    if (!list[0]) {
+        const char *names[] = {listen_host, "localhost", "127.0.0.1", "::1"};
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            add_host(s, names[i], strlen(names[i]));
+        return 0;
+    }
+    for (const char *p = list; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        size_t len = n;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (!add_host(s, p, len))
+            return -EINVAL;
+        p += n;
+    }
+    return s->nhosts > 0 ? 0 : -EINVAL;
+}
+
+/* True when the request's Host (without its port) is one we serve. A page on another name
+ * that DNS rebinding pointed at us sends that name: it gets nothing. */
+static bool host_allowed(const struct col_http_server *s, struct MHD_Connection *conn)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!h)
+        return false;
+    size_t len;
+    if (h[0] == '[') { /* [v6]:port */
+        const char *end = strchr(h, ']');
+        if (!end)
+            return false;
+        h++;
+        len = (size_t)(end - h);
+    } else {
+        len = strcspn(h, ":");
+    }
+    for (int i = 0; i < s->nhosts; i++)
+        if (strlen(s->hosts[i]) == len && strncasecmp(s->hosts[i], h, len) == 0)
+            return true;
+    return false;
+}
+
 static enum MHD_Result respond(struct col_http_server *s, struct MHD_Connection *conn,
                                const char *url, const char *method, struct request *rq)
 {
-    struct col_route_match m;
+    struct col_route_match m = {.allow = ""};
     struct col_http_reply reply = {0};
     struct args a = {.n = 0};
+    if (!host_allowed(s, conn)) {
+        col_http_error(&reply, 421, "this server does not answer for that Host");
+        goto out;
+    }
     int rc = col_route_match(method, url, &m);
     if (rc == -ENOENT)
         col_http_error(&reply, 404, "no route %.200s", url);
@@ -287,27 +362,34 @@ int col_http_server_start(const struct col_http_opts *opts, struct col_http_serv
     if (!s)
         return -ENOMEM;
     snprintf(s->token, sizeof(s->token), "%s", cfg->http_token);
+    if (set_hosts(s, cfg->http_allowed_hosts, host) < 0) {
+        BP_ERROR("http", "[http] allowed_hosts: want 1..%d names of 1..255 bytes", MAX_HOSTS);
+        free(s);
+        return -EINVAL;
+    }
     s->db = col_http_db_new(cfg->db_conninfo, cfg->http_timeout_ms);
     s->ctx = (struct col_http_ctx){.queue = opts->queue,
                                    .ingest = opts->ingest,
                                    .store = opts->store,
                                    .mqtt = opts->mqtt,
+                                   .cluster = opts->cluster,
+                                   .owners = opts->owners,
                                    .db = s->db,
                                    .timeout_ms = cfg->http_timeout_ms,
                                    .started_mono = bp_mono_ms(),
                                    .sinks = opts->sinks};
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, host, &addr.sin_addr);
-    s->daemon =
-        s->db ? MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                     MHD_USE_ERROR_LOG,
-                                 (uint16_t)port, NULL, NULL, on_request, s,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, /* first, or MHD warns */
-                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                                 MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 30u, MHD_OPTION_END)
-              : NULL;
+    s->daemon = s->db ? MHD_start_daemon(
+                            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+                            (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, s, /* first, or MHD warns */
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+                            MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP,
+                            MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, MHD_OPTION_END)
+                      : NULL;
     if (!s->daemon) {
         BP_ERROR("http", "cannot listen on %s (is the port taken?)", cfg->http_listen);
         int rc = s->db ? -EADDRINUSE : -ENOMEM;

@@ -9,6 +9,8 @@
 
 struct bp_mqtt;
 struct bp_queue;
+struct col_cluster;
+struct col_owners;
 struct col_ingest;
 struct col_settings;
 struct col_sinks;
@@ -25,6 +27,8 @@ struct col_http_opts {
     struct col_store *store;        /* may be NULL; borrowed */
     struct bp_mqtt *mqtt;           /* may be NULL; borrowed */
     struct col_sinks *sinks;        /* the alert sinks' counters for /metrics; may be NULL */
+    struct col_cluster *cluster;    /* [cluster]'s view; NULL: one collector; borrowed */
+    struct col_owners *owners;      /* which shards are ours; NULL: all; borrowed */
 };
 
 /* Starts serving on cfg->http_listen (which must not be empty). Everything borrowed must

@@ -2,6 +2,7 @@
 /* Prometheus text rendering of the fleet and the collector's own counters. */
 #include "metrics.h"
 
+#include "cluster.h"
 #include "query.h"
 
 #include <inttypes.h>
@@ -155,6 +156,12 @@ static void render_collector(struct out *o, const struct col_metrics_input *in)
     for (int i = 1; i < BP_MSG_ERR_COUNT; i++)
         put(o, "botpulse_ingest_rejected_total{reason=\"%s\"} %" PRIu64 "\n",
             bp_msg_err_name((enum bp_msg_err)i), s->rejected[i]);
+    family(o, "botpulse_bot_claims_refused_total", "counter",
+           "Messages naming a bot refused because another agent owns it, or the agent has its "
+           "most bots, by reason.");
+    for (int i = 1; i < COL_CLAIM_COUNT; i++)
+        put(o, "botpulse_bot_claims_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+            col_claim_name((enum col_claim)i), in->claims_refused[i]);
     counter(o, "botpulse_ingest_queue_dropped_total",
             "Accepted messages dropped because the rules queue was full.", s->queue_dropped);
     counter(o, "botpulse_ingest_rate_dropped_total",
@@ -177,6 +184,75 @@ static void render_collector(struct out *o, const struct col_metrics_input *in)
             st->failures);
     gauge(o, "botpulse_db_connected", "1 if the last attempt to write to the database worked.",
           st->db_up ? 1 : 0);
+}
+
+/* ---- history: COPY batches, partitions, strays, retention (store_parts.h) ------------------ */
+
+/* One series per history table: v(t) of each. */
+static void per_table(struct out *o, const char *name, const char *type, const char *help,
+                      const struct col_hist_stats *h,
+                      int64_t (*v)(const struct col_hist_table_stats *))
+{
+    family(o, name, type, help);
+    for (int t = 0; t < COL_HIST_NTABLES; t++)
+        put(o, "%s{table=\"%s\"} %" PRId64 "\n", name, col_hist_table_name((enum col_hist_table)t),
+            v(&h->t[t]));
+}
+
+static int64_t hist_partitions(const struct col_hist_table_stats *t)
+{
+    return t->partitions;
+}
+static int64_t hist_default_rows(const struct col_hist_table_stats *t)
+{
+    return t->default_rows;
+}
+static int64_t hist_strays(const struct col_hist_table_stats *t)
+{
+    return (int64_t)t->strays;
+}
+static int64_t hist_created(const struct col_hist_table_stats *t)
+{
+    return (int64_t)t->created;
+}
+static int64_t hist_dropped(const struct col_hist_table_stats *t)
+{
+    return (int64_t)t->dropped;
+}
+
+static void render_history(struct out *o, const struct col_metrics_input *in)
+{
+    if (!in->have_store)
+        return;
+    const struct col_store_stats *st = &in->store;
+    const struct col_hist_stats *h = &st->hist;
+    counter(o, "botpulse_store_copy_batches_total",
+            "COPY statements committed (one per history table per transaction).", st->copy_batches);
+    counter(o, "botpulse_store_copy_staged_total",
+            "COPY batches that met a row stored already and went through the staging table.",
+            st->copy_staged);
+    per_table(o, "botpulse_store_partitions", "gauge",
+              "Partitions of each history table (the default one not counted), at the last pass.",
+              h, hist_partitions);
+    per_table(o, "botpulse_store_default_partition_rows", "gauge",
+              "Rows in each history table's default partition after the last pass (should be 0).",
+              h, hist_default_rows);
+    per_table(o, "botpulse_store_stray_rows_total", "counter",
+              "Rows found in a default partition (no partition covered their time), moved out "
+              "or dropped past the retention.",
+              h, hist_strays);
+    per_table(o, "botpulse_store_partitions_created_total", "counter",
+              "Partitions made by this collector.", h, hist_created);
+    per_table(o, "botpulse_store_retention_dropped_partitions_total", "counter",
+              "Partitions dropped by this collector past the table's retention.", h, hist_dropped);
+    family(o, "botpulse_store_maintenance_runs_total", "counter",
+           "History maintenance passes: ok, failed, or skipped (another collector held the lock).");
+    put(o, "botpulse_store_maintenance_runs_total{result=\"ok\"} %" PRIu64 "\n", h->passes);
+    put(o, "botpulse_store_maintenance_runs_total{result=\"failed\"} %" PRIu64 "\n", h->failures);
+    put(o, "botpulse_store_maintenance_runs_total{result=\"skipped\"} %" PRIu64 "\n", h->skipped);
+    gauge(o, "botpulse_store_maintenance_last_success_timestamp_seconds",
+          "Unix time of this collector's last completed maintenance pass (0: none yet).",
+          (double)h->last_pass / 1000.0);
 }
 
 static void render_commands(struct out *o, const struct col_metrics_input *in)
@@ -307,17 +383,57 @@ static void render_sinks(struct out *o, const struct col_metrics_input *in)
     }
 }
 
+static void render_cluster(struct out *o, const struct col_metrics_input *in)
+{
+    const struct col_cluster_view *v = in->cluster;
+    if (!v)
+        return;
+    gauge(o, "botpulse_cluster_lease_ok",
+          "1 while this collector may act for its shards (lock session confirmed within the "
+          "lease).",
+          v->lease_ok ? 1 : 0);
+    gauge(o, "botpulse_cluster_shards_held", "Shards this collector holds.", v->held);
+    gauge(o, "botpulse_cluster_leader", "1 while this collector leads (fleet summary).",
+          v->leader ? 1 : 0);
+    gauge(o, "botpulse_cluster_last_rebalance_timestamp_seconds",
+          "When a live collector's shards last changed (Unix seconds).",
+          (double)v->last_rebalance / 1000.0);
+    counter(o, "botpulse_cluster_fenced_total",
+            "Items not said or written: no lease for their shard.", v->fenced);
+    counter(o, "botpulse_cluster_takeovers_total", "Shards adopted by the rules thread.",
+            v->takeovers);
+    family(o, "botpulse_cluster_collector_shards", "gauge",
+           "Shards each live collector holds, as the collectors table shows it.");
+    for (int i = 0; i < v->nmembers; i++) {
+        char id[2 * sizeof(v->members[i].id)];
+        col_metrics_escape(id, sizeof(id), v->members[i].id);
+        if (v->members[i].live)
+            put(o, "botpulse_cluster_collector_shards{collector=\"%s\"} %d\n", id,
+                v->members[i].nshards);
+    }
+    family(o, "botpulse_cluster_collector_last_seen_timestamp_seconds", "gauge",
+           "When each collector last confirmed its round (Unix seconds).");
+    for (int i = 0; i < v->nmembers; i++) {
+        char id[2 * sizeof(v->members[i].id)];
+        col_metrics_escape(id, sizeof(id), v->members[i].id);
+        put(o, "botpulse_cluster_collector_last_seen_timestamp_seconds{collector=\"%s\"} %.3f\n",
+            id, (double)v->members[i].last_seen / 1000.0);
+    }
+}
+
 char *col_metrics_render(const struct col_metrics_input *in)
 {
     struct out o = {0};
     render_bots(&o, in);
     render_fleet(&o, in);
     render_collector(&o, in);
+    render_history(&o, in);
     render_commands(&o, in);
     render_bot_timestamps(&o, in);
     render_build(&o, in);
     render_process(&o, in);
     render_sinks(&o, in);
+    render_cluster(&o, in);
     if (o.failed) {
         free(o.s);
         return NULL;

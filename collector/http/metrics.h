@@ -6,6 +6,7 @@
 #define COL_METRICS_H
 
 #include "ingest.h"
+#include "claims.h"
 #include "recovery.h"
 #include "sinks.h"
 #include "store.h"
@@ -16,6 +17,7 @@
 
 struct col_alert_view;
 struct col_bot_view;
+struct col_cluster_view;
 
 #define COL_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -37,6 +39,7 @@ struct col_metrics_input {
     size_t nalerts;
     int64_t now_wall; /* Unix ms: ages are measured from it */
     struct col_ingest_stats ingest;
+    uint64_t claims_refused[COL_CLAIM_COUNT]; /* by reason (claims.h), from the rules thread */
     struct col_store_stats store;
     bool have_store;
     size_t queue_depth;
@@ -51,6 +54,7 @@ struct col_metrics_input {
     size_t nsinks;
     int64_t restarts_seen;   /* bot process restarts counted from the agents' proc.restarts */
     int64_t last_stats_wall; /* Unix ms the collector last published collector/stats; 0: never */
+    const struct col_cluster_view *cluster; /* [cluster]'s view; NULL: one collector */
 };
 
 /* The exposition text, malloc'd (caller frees); NULL on ENOMEM. */

@@ -88,7 +88,7 @@ int col_manual_answer(struct col_manual *m, struct col_commander *c, const struc
     if (rc < 0) {
         BP_WARN(MOD, "operator's %s for bot %s not sent: %s", col_rec_action_name(o->action), b->id,
                 strerror(-rc));
-        return rc == -ENOMEM ? -ENOMEM : -EIO;
+        return rc == -ENOMEM || rc == -EPERM ? rc : -EIO;
     }
     if (col_manual_note_sent(m, b->id, now_mono) < 0)
         BP_ERROR(MOD, "out of memory: the rate limit of bot %s forgot a command", b->id);

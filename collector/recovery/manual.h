@@ -39,7 +39,8 @@ int col_manual_note_sent(struct col_manual *m, const char *bot, int64_t now_mono
 /* Answers an operator's restart o for b (NULL: unknown) with commander c (NULL: recovery is
  * not configured); blind: the collector has no broker connection. 0 (o->nonce, o->agent set),
  * -ENOTSUP (no signing key), -ENOENT, -EHOSTDOWN (no agent, or it is offline), -EAGAIN (no
- * broker connection), -EBUSY (rate limit: o->retry_ms), -EIO (the publish failed), -ENOMEM. */
+ * broker connection), -EBUSY (rate limit: o->retry_ms), -EPERM (another collector acts for the
+ * bot's shard, or this one cannot prove it still does), -EIO (the publish failed), -ENOMEM. */
 int col_manual_answer(struct col_manual *m, struct col_commander *c, const struct col_bot *b,
                       bool blind, struct col_manual_order *o, int64_t now_mono);
 

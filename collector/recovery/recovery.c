@@ -268,6 +268,11 @@ static bool send(struct col_recovery *r, struct rec_bot *b, enum col_rec_action 
 {
     char nonce[BP_NONCE_MAX + 1] = "";
     int rc = r->ops.send ? r->ops.send(r->ops.ctx, b->agent, b->bot, a, nonce) : -ENOSYS;
+    if (rc == -EPERM) { /* another collector acts for the bot: ready should it become ours */
+        BP_DEBUG(MOD, "bot %s: %s is not ours to send", b->bot, col_rec_action_name(a));
+        schedule(r, b, now + COL_REC_NOT_OURS_RETRY_MS);
+        return false;
+    }
     if (rc < 0) {
         BP_WARN(MOD, "bot %s: %s not sent: %s; trying again in %lld ms", b->bot,
                 col_rec_action_name(a), strerror(-rc), (long long)b->policy.min_interval_ms);

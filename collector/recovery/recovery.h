@@ -24,6 +24,9 @@ enum col_rec_action {
 };
 
 #define COL_REC_LADDER_MAX 8
+/* A command that was not ours to send (-EPERM: another collector acts for the bot's shard) is
+ * tried again this soon, so the ladder goes on at once if the shard becomes ours. */
+#define COL_REC_NOT_OURS_RETRY_MS 2000
 
 /* Commands sent and results received since the collector started, by action and outcome. */
 enum col_rec_outcome {
@@ -61,7 +64,8 @@ struct col_recovery_limits {
 
 struct col_recovery_ops {
     /* Sends action for bot to agent; fills nonce (what the result will carry). 0 or -errno:
-     * a failed send is not an attempt and is retried after min_interval. */
+     * a failed send is not an attempt and is retried after min_interval (-EPERM: the bot is
+     * another collector's to restart; retried after COL_REC_NOT_OURS_RETRY_MS). */
     int (*send)(void *ctx, const char *agent, const char *bot, enum col_rec_action action,
                 char nonce[BP_NONCE_MAX + 1]);
     /* Opens (give up: reason says why) or resolves the bot's manual-intervention alert. */

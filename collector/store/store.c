@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The store's writer: one thread drains a bounded spool of operations into PostgreSQL in
- * batched, idempotent transactions (multi-row parameterised INSERTs, store_rows.c's). */
+ * batched, idempotent transactions (COPY for the append-only history, store_copy.c; multi-row
+ * parameterised INSERTs for the upserts), beside the history maintenance thread. */
 #include "store.h"
 
 #include "clock.h"
 #include "log.h"
+#include "store_copy.h"
 #include "store_db.h"
+#include "store_maint.h"
 #include "store_rows.h"
 
 #include <errno.h>
@@ -44,10 +47,16 @@ struct col_store {
     int64_t last_drop_log; /* mono ms; 0 = never logged */
     struct col_store_stats st;
     pthread_t thread;
+    struct col_store_maint *maint; /* NULL: no history maintenance */
 
     /* Writer thread only. Ops in the ring between head and head+count are never touched by
      * submitters, so the writer reads them in place while the mutex is released. */
     PGconn *conn;
+    bool conn_ready; /* its staging tables made */
+    struct col_store_copybufs copybufs;
+    uint64_t copies;           /* COPY statements in the batch being written */
+    uint64_t staged;           /* of them, gone through the staging table */
+    int64_t oldest_transition; /* ts of the oldest transition in it; 0: none */
     bool outage;
     int64_t outage_since;
     const struct col_store_op **batch; /* batch_max */
@@ -63,7 +72,10 @@ struct col_store {
 
 static void build_sql(struct col_store *s, const struct col_store_kind *k, int rows)
 {
-    size_t cap = s->sql_cap, n = (size_t)snprintf(s->sql, cap, "%s", k->head);
+    size_t cap = s->sql_cap, n = (size_t)snprintf(s->sql, cap, "INSERT INTO %s (", k->table);
+    for (int c = 0; c < k->ncols; c++)
+        n += (size_t)snprintf(s->sql + n, cap - n, "%s%s", c ? ", " : "", k->cols[c]);
+    n += (size_t)snprintf(s->sql + n, cap - n, ") VALUES ");
     int p = 1;
     for (int r = 0; r < rows; r++) {
         for (int c = 0; c < k->ncols; c++, p++) {
@@ -115,19 +127,41 @@ static int select_kind(struct col_store *s, const struct col_store_kind *k, int 
     return out;
 }
 
+/* Writes the m ops of kind k at s->idx: one COPY, or INSERTs of at most STMT_ROWS_MAX rows. */
+static int write_kind(struct col_store *s, const struct col_store_kind *k, int m,
+                      struct col_store_db_err *e)
+{
+    if (m > 0 && k->copy) {
+        s->copies++;
+        if (k->kind == COL_OP_TRANSITION)
+            for (int i = 0; i < m; i++)
+                if (s->oldest_transition == 0 || s->batch[s->idx[i]]->ts < s->oldest_transition)
+                    s->oldest_transition = s->batch[s->idx[i]]->ts;
+        bool staged = false;
+        int rc = col_store_copy_rows(s->conn, k, s->batch, s->idx, m, &s->copybufs, &staged, e);
+        s->staged += staged;
+        return rc ? -EIO : 0;
+    }
+    for (int off = 0; off < m; off += STMT_ROWS_MAX) {
+        int rows = m - off < STMT_ROWS_MAX ? m - off : STMT_ROWS_MAX;
+        if (insert_rows(s, k, s->idx + off, rows, e))
+            return -EIO;
+    }
+    return 0;
+}
+
 /* Writes batch[first..first+n) in one transaction. 0 or -EIO with e filled. */
 static int write_ops(struct col_store *s, int first, int n, struct col_store_db_err *e)
 {
+    s->copies = s->staged = 0;
+    s->oldest_transition = 0;
     if (col_store_db_run(s->conn, "BEGIN", 0, NULL, e))
         return -EIO;
     for (size_t k = 0; k < col_store_nkinds; k++) {
         int m = select_kind(s, &col_store_kinds[k], first, n);
-        for (int off = 0; off < m; off += STMT_ROWS_MAX) {
-            int rows = m - off < STMT_ROWS_MAX ? m - off : STMT_ROWS_MAX;
-            if (insert_rows(s, &col_store_kinds[k], s->idx + off, rows, e)) {
-                col_store_db_run(s->conn, "ROLLBACK", 0, NULL, NULL);
-                return -EIO;
-            }
+        if (write_kind(s, &col_store_kinds[k], m, e)) {
+            col_store_db_run(s->conn, "ROLLBACK", 0, NULL, NULL);
+            return -EIO;
         }
     }
     PGresult *r = PQexec(s->conn, "COMMIT");
@@ -151,8 +185,18 @@ static bool is_data_error(const struct col_store_db_err *e)
 static int write_singly(struct col_store *s, int n, uint64_t *rejected, struct col_store_db_err *e)
 {
     *rejected = 0;
+    uint64_t copies = 0, staged = 0;
+    int64_t oldest = 0;
     for (int i = 0; i < n; i++) {
-        if (write_ops(s, i, 1, e) == 0)
+        int rc = write_ops(s, i, 1, e);
+        copies += s->copies;
+        staged += s->staged;
+        if (s->oldest_transition && (!oldest || s->oldest_transition < oldest))
+            oldest = s->oldest_transition;
+        s->copies = copies;
+        s->staged = staged;
+        s->oldest_transition = oldest;
+        if (rc == 0)
             continue;
         if (PQstatus(s->conn) != CONNECTION_OK || !is_data_error(e))
             return -EIO;
@@ -170,12 +214,16 @@ static int flush(struct col_store *s, int n, uint64_t *rejected, struct col_stor
     *rejected = 0;
     if (!s->conn && col_store_db_connect(s->conninfo, &s->conn, e))
         return -ECONNREFUSED;
-    int rc = write_ops(s, 0, n, e);
+    int rc = s->conn_ready ? 0 : col_store_copy_prepare(s->conn, &s->copybufs.sql, e);
+    s->conn_ready = rc == 0;
+    if (rc == 0)
+        rc = write_ops(s, 0, n, e);
     if (rc && PQstatus(s->conn) == CONNECTION_OK && is_data_error(e))
         rc = write_singly(s, n, rejected, e);
     if (rc) {
         PQfinish(s->conn);
         s->conn = NULL;
+        s->conn_ready = false;
     }
     return rc;
 }
@@ -206,8 +254,12 @@ static void account(struct col_store *s, int rc, int n, uint64_t rejected,
         s->st.written += (uint64_t)n - rejected;
         s->st.dropped += rejected;
         s->st.batches++;
+        s->st.copy_batches += s->copies;
+        s->st.copy_staged += s->staged;
         s->st.db_up = true;
         s->st.last_commit_wall = bp_wall_ms();
+        if (s->maint && s->oldest_transition)
+            col_store_maint_dirty(s->maint, s->oldest_transition);
         return;
     }
     s->st.failures++;
@@ -263,6 +315,7 @@ static void *writer_main(void *arg)
         BP_ERROR(MOD, "stopping with %zu operations not written", left);
     PQfinish(s->conn);
     s->conn = NULL;
+    s->conn_ready = false;
     return NULL;
 }
 
@@ -271,6 +324,8 @@ static void *writer_main(void *arg)
 /* Frees the store's memory: its buffers and itself (not the thread, lock or connection). */
 static void free_memory(struct col_store *s)
 {
+    col_store_maint_free(s->maint);
+    col_store_copybufs_free(&s->copybufs);
     free(s->conninfo);
     free(s->ring);
     free(s->batch);
@@ -309,6 +364,10 @@ int col_store_new(const struct col_store_opts *opts, struct col_store **out)
     if (!s->conninfo || !s->ring || !s->batch || !s->keyed || !s->idx || !s->vals || !s->nums ||
         !s->sql)
         goto fail;
+    if (opts->maint_interval_ms > 0 &&
+        (rc = col_store_maint_new(opts->conninfo, &opts->hist, opts->maint_interval_ms,
+                                  &s->maint)) != 0)
+        goto fail;
     if ((rc = -pthread_mutex_init(&s->mu, NULL)) != 0)
         goto fail;
     pthread_condattr_init(&ca);
@@ -335,6 +394,9 @@ int col_store_start(struct col_store *s)
         s->started = rc == 0;
     }
     pthread_mutex_unlock(&s->mu);
+    int mrc = rc == 0 && s->maint ? col_store_maint_start(s->maint) : 0;
+    if (mrc) /* writes go on; partitions are then left to another collector */
+        BP_ERROR(MOD, "cannot start the history maintenance: %s", strerror(-mrc));
     return rc;
 }
 
@@ -375,12 +437,15 @@ void col_store_get_stats(struct col_store *s, struct col_store_stats *out)
     *out = s->st;
     out->spooled = s->count;
     pthread_mutex_unlock(&s->mu);
+    if (s->maint)
+        col_store_maint_get_stats(s->maint, &out->hist);
 }
 
 void col_store_stop(struct col_store *s, int64_t flush_timeout_ms)
 {
     if (!s)
         return;
+    col_store_maint_stop(s->maint);
     pthread_mutex_lock(&s->mu);
     bool join = s->started && !s->stopping;
     s->stopping = true;

@@ -7,6 +7,8 @@
 #ifndef COL_STORE_H
 #define COL_STORE_H
 
+#include "store_parts.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,22 +21,29 @@ struct col_store_opts {
     size_t spool_max;     /* operations held while the database is slow or away */
     int batch_max;        /* operations per transaction, e.g. 1000 */
     int retry_ms;         /* wait between reconnect attempts, e.g. 1000 */
+    /* History maintenance (store_maint.h): a pass at start, then every maint_interval_ms;
+     * 0: none (partitions, retention and status_daily are then someone else's job). */
+    int64_t maint_interval_ms;
+    struct col_hist_opts hist;
 };
 
 struct col_store_stats {
     uint64_t submitted;
-    uint64_t written;         /* operations committed */
-    uint64_t dropped;         /* refused because the spool was full */
-    uint64_t batches;         /* transactions committed */
-    uint64_t failures;        /* failed transactions (retried) */
-    uint64_t spooled;         /* operations waiting now */
-    bool db_up;               /* the last attempt to talk to the database succeeded */
-    int64_t last_commit_wall; /* Unix ms of the last committed transaction; 0 = none yet */
+    uint64_t written;           /* operations committed */
+    uint64_t dropped;           /* refused because the spool was full */
+    uint64_t batches;           /* transactions committed */
+    uint64_t failures;          /* failed transactions (retried) */
+    uint64_t spooled;           /* operations waiting now */
+    bool db_up;                 /* the last attempt to talk to the database succeeded */
+    int64_t last_commit_wall;   /* Unix ms of the last committed transaction; 0 = none yet */
+    uint64_t copy_batches;      /* COPY statements committed (one per history table per batch) */
+    uint64_t copy_staged;       /* of them, through the staging table: a row was stored already */
+    struct col_hist_stats hist; /* partitions and retention (zero without maintenance) */
 };
 
 /* Creates the store; nothing is connected until col_store_start. 0 or -errno. */
 int col_store_new(const struct col_store_opts *opts, struct col_store **out);
-/* Starts the writer thread. 0 or -errno. */
+/* Starts the writer thread (and the maintenance thread, if asked for). 0 or -errno. */
 int col_store_start(struct col_store *s);
 /* Copies op into the spool; never blocks on the database. -ENOBUFS when the spool is full
  * (the drop is counted and logged, rate-limited). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The store's start-up work: migrations under an advisory lock, then what the previous run
- * left (open alerts, silences, intended states), each read over one short connection. */
+ * left (open alerts, silences, intended states, bots' agents), each read over one short
+ * connection. */
 #include "store_load.h"
 
 #include "clock.h"
@@ -12,9 +13,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MOD "store"
-#define MIGRATE_LOCK_KEY "7093569655663551234" /* pg_advisory_lock key shared by all collectors */
 #define CONNECT_RETRY_MS 500
 
 static int migrate_one(PGconn *c, const struct col_migration *m, bool *applied)
@@ -46,9 +47,9 @@ static int migrate_one(PGconn *c, const struct col_migration *m, bool *applied)
     return 0;
 }
 
-static int migrate_all(PGconn *c)
+static int migrate_all(PGconn *c, const char *until)
 {
-    const char *key[] = {MIGRATE_LOCK_KEY};
+    const char *key[] = {COL_STORE_SCHEMA_LOCK_KEY};
     struct col_store_db_err e = {.state = ""};
     if (col_store_db_run(c, "SELECT pg_advisory_lock($1::bigint)", 1, key, &e)) {
         BP_ERROR(MOD, "migrate: cannot take the migration lock: %s", e.msg);
@@ -63,6 +64,8 @@ static int migrate_all(PGconn *c)
         rc = -EIO;
     }
     for (int i = 0; rc == 0 && i < col_migrations_count; i++) {
+        if (until && strcmp(col_migrations[i].version, until) == 0)
+            break;
         bool done = false;
         rc = migrate_one(c, &col_migrations[i], &done);
         applied += done;
@@ -75,6 +78,11 @@ static int migrate_all(PGconn *c)
 }
 
 int col_store_migrate(const char *conninfo, int64_t timeout_ms)
+{
+    return col_store_migrate_until(conninfo, timeout_ms, NULL);
+}
+
+int col_store_migrate_until(const char *conninfo, int64_t timeout_ms, const char *until)
 {
     if (!conninfo)
         return -EINVAL;
@@ -93,7 +101,7 @@ int col_store_migrate(const char *conninfo, int64_t timeout_ms)
         waiting_logged = true;
         bp_sleep_ms(left < CONNECT_RETRY_MS ? left : CONNECT_RETRY_MS);
     }
-    int rc = migrate_all(c);
+    int rc = migrate_all(c, until);
     PQfinish(c);
     return rc;
 }
@@ -175,6 +183,15 @@ int col_store_load_intents(const char *conninfo,
     static const char *const sql = "SELECT bot_id, intended FROM bot_intents ORDER BY bot_id";
     struct intent_cb x = {cb, ctx};
     return load_rows(conninfo, "intended states", sql, intent_row, &x);
+}
+
+int col_store_load_owners(const char *conninfo,
+                          void (*cb)(void *ctx, const char *bot, const char *agent), void *ctx)
+{
+    static const char *const sql =
+        "SELECT bot_id, agent_id FROM bots WHERE agent_id <> '' ORDER BY bot_id";
+    struct intent_cb x = {cb, ctx}; /* two text columns, as intents */
+    return load_rows(conninfo, "bots' agents", sql, intent_row, &x);
 }
 
 struct silence_cb {

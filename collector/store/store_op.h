@@ -36,6 +36,10 @@ struct col_store_op {
      * the unique key that makes re-sent batches idempotent. */
     char event_id[48];
     int64_t ts; /* Unix ms: when it happened (for TRADE, when the collector received it) */
+    /* The shard of the bot or agent it is about: with several collectors only that shard's
+     * owner writes it (outbox.h). Unused for TRADE, COMMAND_RESULT, SILENCE and INTENT, which
+     * every collector writes. */
+    int shard;
     union {
         struct {
             char agent[BP_ID_MAX + 1];

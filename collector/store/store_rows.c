@@ -184,59 +184,61 @@ static const char *key_bot(const struct col_store_op *op)
     return op->u.bot.id;
 }
 
+#define COLS(...)                                                                                  \
+    (const char *const[]){__VA_ARGS__},                                                            \
+        (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *))
+
 /* In the order they are written within a transaction. */
 const struct col_store_kind col_store_kinds[] = {
-    {COL_OP_AGENT,
-     "INSERT INTO agents (agent_id, host, version, boot, online, last_seen, clock_offset_ms) "
-     "VALUES ",
-     7, 1u << 5,
+    {COL_OP_AGENT, "agents",
+     COLS("agent_id", "host", "version", "boot", "online", "last_seen", "clock_offset_ms"), 1u << 5,
      "ON CONFLICT (agent_id) DO UPDATE SET host = EXCLUDED.host, version = EXCLUDED.version, "
      "boot = EXCLUDED.boot, online = EXCLUDED.online, last_seen = EXCLUDED.last_seen, "
      "clock_offset_ms = EXCLUDED.clock_offset_ms, updated_at = now()",
-     fill_agent, key_agent},
-    {COL_OP_BOT,
-     "INSERT INTO bots (bot_id, agent_id, account, exchange, host, status, reason, status_since, "
-     "last_heartbeat, last_trade) VALUES ",
-     10, (1u << 7) | (1u << 8) | (1u << 9),
+     fill_agent, key_agent, false},
+    {COL_OP_BOT, "bots",
+     COLS("bot_id", "agent_id", "account", "exchange", "host", "status", "reason", "status_since",
+          "last_heartbeat", "last_trade"),
+     (1u << 7) | (1u << 8) | (1u << 9),
      "ON CONFLICT (bot_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, "
      "account = EXCLUDED.account, exchange = EXCLUDED.exchange, host = EXCLUDED.host, "
      "status = EXCLUDED.status, reason = EXCLUDED.reason, status_since = EXCLUDED.status_since, "
      "last_heartbeat = EXCLUDED.last_heartbeat, last_trade = EXCLUDED.last_trade, "
      "updated_at = now()",
-     fill_bot, key_bot},
-    {COL_OP_TRANSITION,
-     "INSERT INTO status_transitions (event_id, bot_id, ts, from_status, to_status, check_name, "
-     "reason) VALUES ",
-     7, 1u << 2, "ON CONFLICT (event_id) DO NOTHING", fill_transition, NULL},
-    {COL_OP_TRADE,
-     "INSERT INTO trades (agent_id, boot, seq, bot_id, trade_id, trade_ts, symbol, side, "
-     "received_at) VALUES ",
-     9, (1u << 5) | (1u << 8), "ON CONFLICT (agent_id, boot, seq) DO NOTHING", fill_trade, NULL},
-    {COL_OP_ALERT,
-     "INSERT INTO alert_events (event_id, alert_id, bot_id, check_name, event, severity, status, "
-     "reason, ts) VALUES ",
-     9, 1u << 8, "ON CONFLICT (event_id) DO NOTHING", fill_alert, NULL},
-    {COL_OP_SAMPLE,
-     "INSERT INTO bot_samples (bot_id, ts, proc_cpu_pct, proc_rss_kb, host_cpu_pct, "
-     "host_mem_pct, host_disk_pct, host_load1, proc_threads, proc_fds, host_swap_pct, "
-     "proc_restarts) VALUES ",
-     12, 1u << 1, "ON CONFLICT (bot_id, ts) DO NOTHING", fill_sample, NULL},
-    {COL_OP_COMMAND,
-     "INSERT INTO commands (nonce, agent_id, bot_id, action, ts, expires, reason) VALUES ", 7,
-     (1u << 4) | (1u << 5), "ON CONFLICT (nonce) DO NOTHING", fill_command, NULL},
-    {COL_OP_COMMAND_RESULT,
-     "INSERT INTO command_results (agent_id, boot, seq, nonce, bot_id, action, outcome, "
-     "exit_code, duration_ms, output, reason, ts, received_at) VALUES ",
-     13, (1u << 11) | (1u << 12), "ON CONFLICT (agent_id, boot, seq) DO NOTHING", fill_result,
-     NULL},
-    {COL_OP_SILENCE,
-     "INSERT INTO silences (silence_id, bot_id, account, host, check_name, reason, created_by, "
-     "created_at, ends_at, removed_at) VALUES ",
-     10, (1u << 7) | (1u << 8) | (1u << 9),
+     fill_bot, key_bot, false},
+    {COL_OP_TRANSITION, "status_transitions",
+     COLS("event_id", "bot_id", "ts", "from_status", "to_status", "check_name", "reason"), 1u << 2,
+     "ON CONFLICT (event_id, ts) DO NOTHING", fill_transition, NULL, true},
+    {COL_OP_TRADE, "trades",
+     COLS("agent_id", "boot", "seq", "bot_id", "trade_id", "trade_ts", "symbol", "side",
+          "received_at"),
+     (1u << 5) | (1u << 8), "ON CONFLICT (agent_id, boot, seq, trade_ts) DO NOTHING", fill_trade,
+     NULL, true},
+    {COL_OP_ALERT, "alert_events",
+     COLS("event_id", "alert_id", "bot_id", "check_name", "event", "severity", "status", "reason",
+          "ts"),
+     1u << 8, "ON CONFLICT (event_id, ts) DO NOTHING", fill_alert, NULL, true},
+    {COL_OP_SAMPLE, "bot_samples",
+     COLS("bot_id", "ts", "proc_cpu_pct", "proc_rss_kb", "host_cpu_pct", "host_mem_pct",
+          "host_disk_pct", "host_load1", "proc_threads", "proc_fds", "host_swap_pct",
+          "proc_restarts"),
+     1u << 1, "ON CONFLICT (bot_id, ts) DO NOTHING", fill_sample, NULL, true},
+    {COL_OP_COMMAND, "commands",
+     COLS("nonce", "agent_id", "bot_id", "action", "ts", "expires", "reason"),
+     (1u << 4) | (1u << 5), "ON CONFLICT (nonce, ts) DO NOTHING", fill_command, NULL, true},
+    {COL_OP_COMMAND_RESULT, "command_results",
+     COLS("agent_id", "boot", "seq", "nonce", "bot_id", "action", "outcome", "exit_code",
+          "duration_ms", "output", "reason", "ts", "received_at"),
+     (1u << 11) | (1u << 12), "ON CONFLICT (agent_id, boot, seq, ts) DO NOTHING", fill_result, NULL,
+     true},
+    {COL_OP_SILENCE, "silences",
+     COLS("silence_id", "bot_id", "account", "host", "check_name", "reason", "created_by",
+          "created_at", "ends_at", "removed_at"),
+     (1u << 7) | (1u << 8) | (1u << 9),
      "ON CONFLICT (silence_id) DO UPDATE SET removed_at = EXCLUDED.removed_at", fill_silence,
-     key_silence},
-    {COL_OP_INTENT, "INSERT INTO bot_intents (bot_id, intended, set_at) VALUES ", 3, 1u << 2,
+     key_silence, false},
+    {COL_OP_INTENT, "bot_intents", COLS("bot_id", "intended", "set_at"), 1u << 2,
      "ON CONFLICT (bot_id) DO UPDATE SET intended = EXCLUDED.intended, set_at = EXCLUDED.set_at",
-     fill_intent, key_intent},
+     fill_intent, key_intent, false},
 };
 const size_t col_store_nkinds = sizeof(col_store_kinds) / sizeof(col_store_kinds[0]);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* End to end, bad input: malformed, oversized, wrong-typed, unknown-version, unknown-field and
- * spoofed messages are rejected and counted by reason; the collector stays up and keeps its
- * state. */
+ * spoofed messages, and one sent a century ahead of the collector's clock, are rejected and
+ * counted by reason; the collector stays up and keeps its state. */
 #include "stack.h"
 
 #include <setjmp.h>
@@ -59,14 +59,14 @@ static void test_bad_messages_rejected_and_counted(void **state)
             "\"proc\":{\"alive\":false},\"extra\":1}");                     /* unknown_field */
     publish(env, BPT_ROOT "/agents/agent-2/bots/bot-1/heartbeat", GOOD_HB); /* topic */
     publish(env, BPT_ROOT "/agents/agent-1/bots/bot-1/nonsense", GOOD_HB);  /* topic */
+    publish(env, HB_TOPIC,
+            "{\"v\":1,\"type\":\"heartbeat\",\"agent\":\"agent-1\",\"bot\":\"bot-1\","
+            "\"boot\":\"x\",\"seq\":1,\"ts\":4855000000000,\"interval_ms\":500,"
+            "\"proc\":{\"alive\":false}}"); /* range: sent a century ahead of our clock */
 
-    const char *counted[] = {"\"json\":1",
-                             "\"too_large\":1",
-                             "\"wrong_type\":1",
-                             "\"version\":1",
-                             "\"unknown_field\":1",
-                             "\"topic\":2",
-                             NULL};
+    const char *counted[] = {
+        "\"json\":1",          "\"too_large\":1", "\"wrong_type\":1", "\"version\":1",
+        "\"unknown_field\":1", "\"topic\":2",     "\"range\":1",      NULL};
     char *m = bpt_rec_wait(rec, BPT_ROOT "/collector/stats", counted, 10000);
     bpt_assert(env, m, "rejections not counted by reason in collector/stats");
     free(m);

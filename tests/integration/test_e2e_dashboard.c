@@ -269,6 +269,23 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
     sleep_ms(1600); /* one more poll, so the "ago" columns are fresh in the picture */
     screenshot(&t, "dashboard.png", true);
 
+    /* the filter is the collector's (GET /bots?q=…, paged): only bot-3, one of one */
+    free(js(&t, "const f = document.querySelector('#filter'); f.value = 'bot-3';"
+                "f.dispatchEvent(new Event('input')); return '';"));
+    const char *one[] = {"rows=bot-3 shown=1–1 of 1", NULL};
+    const char *shown_js = "return 'rows=' + [...document.querySelectorAll('#bots tr[data-bot]')]"
+                           ".map(r => r.dataset.bot).join(',') + ' shown=' +"
+                           " document.querySelector('#bots-shown').textContent;";
+    bpt_assert(t.env, js_wait(&t, shown_js, one, 10000, &last),
+               "filtering for bot-3 does not show it alone: '%s'", last);
+    free(last);
+    free(js(&t, "const f = document.querySelector('#filter'); f.value = '';"
+                "f.dispatchEvent(new Event('input')); return '';"));
+    const char *all[] = {"shown=1–3 of 3", NULL};
+    bpt_assert(t.env, js_wait(&t, shown_js, all, 10000, &last),
+               "clearing the filter does not bring the fleet back: '%s'", last);
+    free(last);
+
     /* the bot page: timeline and transitions from the database, same page still */
     free(js(&t, "location.hash = '#/bot/bot-2'; return '';"));
     const char *timeline[] = {"st-healthy", "st-stopped", NULL};

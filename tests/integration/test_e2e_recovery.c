@@ -39,7 +39,7 @@ static void make_keys(struct bpt_env *env, struct keys *k)
     bpt_assert(env, bp_sign_keypair(k->pk, k->sk) == 0, "keypair");
     bp_hex_encode(k->pk, sizeof(k->pk), k->pkhex);
     bp_hex_encode(k->sk, sizeof(k->sk), skhex);
-    k->sk_file = bpt_write_file(env, "signing.key", "%s\n", skhex);
+    k->sk_file = bpt_write_secret(env, "signing.key", "%s\n", skhex);
     bpt_assert(env, k->sk_file, "cannot write the key");
     snprintf(k->agent_extra, sizeof(k->agent_extra),
              "command_public_key = %s\ncommand_timeout = 10s\n", k->pkhex);

@@ -129,7 +129,7 @@ static void test_operator_restart_reaches_the_agent(void **state)
     bpt_assert(t.env, bp_sign_keypair(pk, sk) == 0, "keypair");
     bp_hex_encode(pk, sizeof(pk), pkhex);
     bp_hex_encode(sk, sizeof(sk), skhex);
-    const char *sk_file = bpt_write_file(t.env, "signing.key", "%s\n", skhex);
+    const char *sk_file = bpt_write_secret(t.env, "signing.key", "%s\n", skhex);
     bpt_assert(t.env, sk_file, "cannot write the key");
     char agent_extra[256], bot_extra[800], collector_extra[800];
     snprintf(agent_extra, sizeof(agent_extra), "command_public_key = %s\ncommand_timeout = 10s\n",

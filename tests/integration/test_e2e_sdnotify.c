@@ -3,7 +3,7 @@
  * this test binds, as systemd would) and WATCHDOG_USEC sends READY=1 once connected, then
  * WATCHDOG=1 every half period, and STOPPING=1 on SIGTERM (exiting 0). With the broker
  * unreachable it still says READY=1 after its first heartbeat interval, with a STATUS= that
- * says so. */
+ * says so. The collector likewise, its pings proved by its rules thread. */
 #include "stack.h"
 
 #include <setjmp.h>
@@ -76,7 +76,7 @@ static bool fake_wait(struct fake_systemd *f, const char *needle, int times, int
     }
 }
 
-/* Only the agent gets the variables (mosquitto would say READY=1 too). */
+/* Only the daemon started next gets the variables (mosquitto would say READY=1 too). */
 static void env_for_agent(const char *path, const char *watchdog_usec)
 {
     if (path) {
@@ -145,11 +145,38 @@ static void test_ready_without_broker(void **state)
     close(f.fd);
 }
 
+/* The collector under systemd: READY=1 once its rules thread answers, WATCHDOG=1 every half
+ * period while it does, STOPPING=1 on SIGTERM (exiting 0). That a stuck rules thread stops
+ * the pings is test_watchdog's (a SIGSTOP would stop every thread, proving nothing). */
+static void test_collector_ready_watchdog_stopping(void **state)
+{
+    struct bpt_env *env = *state;
+    struct bpt_stack s;
+    struct bpt_stack_opts o = {.bots = {"bot-1"}};
+    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
+    bpt_assert(env, bpt_signal(env, "collector", SIGTERM) == 0, "cannot stop the collector");
+    int st = bpt_wait_exit(env, "collector", 15000);
+    bpt_assert(env, st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "collector exit %d", st);
+    struct fake_systemd f;
+    fake_bind(env, &f);
+    env_for_agent(f.path, "1000000"); /* a ping every 500 ms */
+    int rc = bpt_stack_start_collector(&s);
+    env_for_agent(NULL, NULL);
+    bpt_assert(env, rc == 0, "collector did not come back");
+    bpt_assert(env, fake_wait(&f, "READY=1\nSTATUS=running", 1, 10000), "no READY=1: got '%s'",
+               f.got);
+    bpt_assert(env, fake_wait(&f, "WATCHDOG=1", 3, 5000), "fewer than 3 WATCHDOG=1: '%s'", f.got);
+    bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly (SIGTERM, 0)");
+    bpt_assert(env, fake_wait(&f, "STOPPING=1", 1, 2000), "no STOPPING=1: '%s'", f.got);
+    close(f.fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ready_watchdog_stopping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ready_without_broker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_collector_ready_watchdog_stopping, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

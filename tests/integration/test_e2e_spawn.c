@@ -88,7 +88,7 @@ static void test_restarted_bot_inherits_nothing_and_will_fires_at_once(void **st
     bpt_assert(env, bp_sign_keypair(pk, sk) == 0, "keypair");
     bp_hex_encode(pk, sizeof(pk), pkhex);
     bp_hex_encode(sk, sizeof(sk), skhex);
-    const char *sk_file = bpt_write_file(env, "signing.key", "%s\n", skhex);
+    const char *sk_file = bpt_write_secret(env, "signing.key", "%s\n", skhex);
     /* The restart script leaves its bot running, as a real one does: that bot is a grandchild
      * of the agent, alive after the agent dies. */
     const char *script = bpt_write_file(env, "restart-bot-1.sh",

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The webhook alert sink against a real HTTP receiver on loopback: retries with backoff,
  * permanent errors, a receiver that is down, a full queue, a stop with work left; then end to
- * end, a killed bot's alert opened and resolved through the webhook while the receiver first
- * fails. (The bodies are test_sink_format's; routing to several sinks is test_sinks'.) */
+ * end, a killed bot's alert opened and resolved through the webhook (its URL read from a
+ * private file, its secret never logged) while the receiver first fails. (The bodies are
+ * test_sink_format's; routing to several sinks is test_sinks'.) */
 #include "http_sink.h"
 #include "stack.h"
 #include "webhook.h"
@@ -161,10 +162,12 @@ static void test_killed_bot_alert_reaches_webhook_after_a_failure(void **state)
     const int script[] = {503, 200};
     struct bpt_http_sink *sink = bpt_http_sink_start(script, 2);
     bpt_assert(env, sink, "no http sink");
-    char extra[256];
-    snprintf(extra, sizeof(extra),
-             "[webhook]\nurl = http://127.0.0.1:%d/alerts\nformat = alert\nbackoff = 100ms\n",
-             bpt_http_sink_port(sink));
+    /* the URL, from a 0600 file, carries a secret as Telegram's and Slack's do */
+    const char *url_file = bpt_write_secret(
+        env, "webhook.url", "http://127.0.0.1:%d/botSECRET-42/x\n", bpt_http_sink_port(sink));
+    char extra[512];
+    snprintf(extra, sizeof(extra), "[webhook]\nurl_file = %s\nformat = alert\nbackoff = 100ms\n",
+             url_file);
     struct bpt_stack_opts o = {.bots = {"bot-1"}, .collector_extra = extra};
     struct bpt_stack s;
     bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
@@ -194,6 +197,13 @@ static void test_killed_bot_alert_reaches_webhook_after_a_failure(void **state)
     char *m = bpt_rec_wait(rec, BPT_ROOT "/collector/stats", counted, 10000);
     bpt_assert(env, m, "collector/stats does not count 2 delivered, 1 retry");
     free(m);
+    /* the log names the receiver's host, at start and on the failure, never its secret */
+    bpt_assert(env, bpt_log_has(env, "collector", "sink webhook (alert on 127.0.0.1", 0),
+               "the collector does not say where alerts go");
+    bpt_assert(env, bpt_log_has(env, "collector", "sink webhook (127.0.0.1): delivery failed", 0),
+               "the collector did not log the failed delivery");
+    bpt_assert(env, !bpt_log_has(env, "collector", "SECRET-42", 0),
+               "the collector logged the webhook URL's secret");
     bpt_rec_free(rec);
     bpt_assert(env, bpt_stack_stop(&s) == 0, "daemons did not stop cleanly");
     bpt_http_sink_stop(sink);

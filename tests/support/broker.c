@@ -41,7 +41,7 @@ static const char *const secure_fmt = "per_listener_settings true\n"
                                       "listener %d 127.0.0.1\n"
                                       "allow_anonymous false\n"
                                       "password_file %s\n"
-                                      "acl_file " SHIPPED_ACL "\n"
+                                      "acl_file %s\n"
                                       "use_username_as_clientid true\n"
                                       "listener %d 127.0.0.1\n"
                                       "allow_anonymous false\n"
@@ -143,11 +143,16 @@ static int listener_lines(struct bpt_env *env, char **out)
         bpt_note(env, "cannot read %s", SHIPPED_ACL);
         return -EIO;
     }
-    const char *tools_acl = bpt_write_file(env, "tools.acl", "%s%s", acl, tools_acl_extra);
+    const char *tools_acl =
+        bpt_write_file(env, "tools.acl", "%s%s%s", acl, env->acl_extra, tools_acl_extra);
+    /* the shipped ACL itself, unless collectors were added (then a copy with their blocks) */
+    const char *daemons_acl = env->acl_extra[0]
+                                  ? bpt_write_file(env, "daemons.acl", "%s%s", acl, env->acl_extra)
+                                  : SHIPPED_ACL;
     free(acl);
-    int rc = tools_acl ? write_passwd(env) : -EIO;
-    if (rc == 0 && asprintf(out, secure_fmt, env->broker_port, env->broker_passwd, env->tools_port,
-                            env->broker_passwd, tools_acl) < 0)
+    int rc = tools_acl && daemons_acl ? write_passwd(env) : -EIO;
+    if (rc == 0 && asprintf(out, secure_fmt, env->broker_port, env->broker_passwd, daemons_acl,
+                            env->tools_port, env->broker_passwd, tools_acl) < 0)
         rc = -ENOMEM;
     return rc;
 }
@@ -273,6 +278,25 @@ const char *bpt_broker_url(struct bpt_env *env)
 const char *bpt_broker_tools_url(struct bpt_env *env)
 {
     return env->tools_url;
+}
+
+const char *bpt_broker_add_collector(struct bpt_env *env, const char *user)
+{
+    char *acl = read_text(SHIPPED_ACL);
+    const char *start = acl ? strstr(acl, "\nuser " BPT_COLLECTOR_LOGIN "\n") : NULL;
+    const char *end = start ? strstr(start + 1, "\n\n") : NULL;
+    size_t len = strlen(env->acl_extra);
+    if (!end || env->broker_running) {
+        bpt_note(env, "cannot add collector %s: no collector block in %s, or the broker runs", user,
+                 SHIPPED_ACL);
+        free(acl);
+        return NULL;
+    }
+    const char *body = start + strlen("\nuser " BPT_COLLECTOR_LOGIN "\n");
+    snprintf(env->acl_extra + len, sizeof(env->acl_extra) - len,
+             "\n# %s: as collector@botpulse\nuser %s\n%.*s\n", user, user, (int)(end - body), body);
+    free(acl);
+    return bpt_broker_login(env, user);
 }
 
 void bpt_broker_open(struct bpt_env *env)

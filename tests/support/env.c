@@ -87,26 +87,38 @@ static void make_parents(const char *path)
     }
 }
 
-const char *bpt_write_file(struct bpt_env *env, const char *name, const char *fmt, ...)
+/* fopen(path, "w"), or for a secret, a file that is 0600 from the moment it exists. */
+static FILE *open_for_writing(const char *path, bool secret)
+{
+    if (!secret)
+        return fopen(path, "w");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f)
+        close(fd);
+    return f;
+}
+
+static const char *write_file_v(struct bpt_env *env, const char *name, bool secret, const char *fmt,
+                                va_list ap)
 {
     char *path = NULL, *text = NULL;
     const char *result = NULL;
     FILE *f;
-    va_list ap;
 
     if (asprintf(&path, "%s/%s", env->dir, name) < 0) {
         path = NULL;
         goto out;
     }
-    va_start(ap, fmt);
     int len = vasprintf(&text, fmt, ap);
-    va_end(ap);
     if (len < 0) {
         text = NULL;
         goto out;
     }
     make_parents(path);
-    f = fopen(path, "w");
+    f = open_for_writing(path, secret);
     if (!f) {
         bpt_note(env, "opening %s: %s", path, strerror(errno));
         goto out;
@@ -129,6 +141,24 @@ out:
     free(text);
     free(path);
     return result;
+}
+
+const char *bpt_write_file(struct bpt_env *env, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const char *path = write_file_v(env, name, false, fmt, ap);
+    va_end(ap);
+    return path;
+}
+
+const char *bpt_write_secret(struct bpt_env *env, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const char *path = write_file_v(env, name, true, fmt, ap);
+    va_end(ap);
+    return path;
 }
 
 int bpt_free_port(void)
@@ -225,6 +255,31 @@ static void dump_file(const char *path)
     while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
         fwrite(buf, 1, got, stderr);
     fclose(f);
+}
+
+static bool file_has_line(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    bool hit = false;
+    while (f && !hit && fgets(line, sizeof(line), f))
+        hit = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return hit;
+}
+
+bool bpt_log_has(struct bpt_env *env, const char *name, const char *needle, int64_t timeout_ms)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s.log", env->dir, name);
+    for (int64_t waited = 0;; waited += 100) {
+        if (file_has_line(path, needle))
+            return true;
+        if (waited >= timeout_ms)
+            return false;
+        usleep(100 * 1000);
+    }
 }
 
 void bpt_dump_logs(struct bpt_env *env)

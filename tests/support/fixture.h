@@ -35,8 +35,15 @@ const char *bpt_env_dir(struct bpt_env *env);
 /* Writes dir/name with printf-style content; returns the path (owned by env) or NULL. */
 const char *bpt_write_file(struct bpt_env *env, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for a secret (a key, a token, a password, a webhook URL): mode 0600 from the start,
+ * as the daemons want. */
+const char *bpt_write_secret(struct bpt_env *env, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A free TCP port on 127.0.0.1 (bind to port 0, read it back, close). */
 int bpt_free_port(void);
+/* Waits up to timeout_ms (0: looks once) until dir/<name>.log (a child's stdout and stderr,
+ * bpt_spawn) has a line containing needle. */
+bool bpt_log_has(struct bpt_env *env, const char *name, const char *needle, int64_t timeout_ms);
 /* Prints every log file in the env dir (servers and daemons) to stderr. */
 void bpt_dump_logs(struct bpt_env *env);
 /* Records a failure (keeps the temp dir), dumps the logs, then fails the cmocka test. */
@@ -86,6 +93,10 @@ void bpt_broker_open(struct bpt_env *env);
  * password file is rewritten and mosquitto re-reads it, SIGHUP, before this returns). The
  * service logins exist from bpt_broker_start on. Returns the password (owned by env) or NULL. */
 const char *bpt_broker_login(struct bpt_env *env, const char *user);
+/* Before bpt_broker_start: a login for one more collector (several share the fleet), with the
+ * shipped ACL's block for collector@botpulse copied under it, as docs/deployment.md says to do
+ * for each collector. Returns its password (owned by env) or NULL. */
+const char *bpt_broker_add_collector(struct bpt_env *env, const char *user);
 /* Stops it (SIGTERM, waits; persistence is written on exit). 0 or -errno. */
 int bpt_broker_stop(struct bpt_env *env);
 /* Starts it again on the same ports. 0 or -errno. */
@@ -108,6 +119,9 @@ int bpt_pg_stop(struct bpt_env *env);
 int bpt_pg_restart(struct bpt_env *env);
 /* libpq conninfo for the "botpulse" database (owned by env). */
 const char *bpt_pg_conninfo(struct bpt_env *env);
+/* Runs sql, one or more statements without parameters (DDL, ALTER ROLE ...). 0, or -1 on an
+ * error (printed). */
+int bpt_pg_exec(struct bpt_env *env, const char *sql);
 /* Runs sql (with $1.. params, all text) and returns the first column of the first row as an
  * integer; -1 on any error (printed) or when there is no row / it is NULL. */
 int64_t bpt_pg_int(struct bpt_env *env, const char *sql, int nparams, const char *const *params);

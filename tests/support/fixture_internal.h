@@ -55,6 +55,7 @@ struct bpt_env {
     char broker_passwd[600]; /* the password file (hashed by mosquitto_passwd -U) */
     struct bpt_login logins[BPT_MAX_LOGINS];
     int nlogins;
+    char acl_extra[4096]; /* bpt_broker_add_collector: a copy of the collector's block each */
     struct bpt_pub pubs[BPT_MAX_PUBS]; /* bpt_publish's clients, one per login */
     int client_seq;                    /* numbers the MQTT client ids of recorders, publishers */
 

@@ -311,6 +311,19 @@ static int query_first(struct bpt_env *env, const char *sql, int nparams, const 
     return rc;
 }
 
+int bpt_pg_exec(struct bpt_env *env, const char *sql)
+{
+    PGconn *c = PQconnectdb(env->pg_conninfo);
+    PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    ExecStatusType st = PQresultStatus(r);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc < 0)
+        bpt_note(env, "\"%s\": %s", sql, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
 int64_t bpt_pg_int(struct bpt_env *env, const char *sql, int nparams, const char *const *params)
 {
     char *v = NULL, *end = NULL;

@@ -66,6 +66,7 @@ static void test_requests(void **state)
     expect_request("restart b1 --yes", "POST", "/bots/b1/restart");
     expect_request("restart b1", "POST", "/bots/b1/restart");
     expect_request("intend b1 stopped", "POST", "/bots/b1/intended");
+    expect_request("move b1 agent-2", "POST", "/bots/b1/agent");
     struct ctl_cmd c;
     char err[256];
     assert_int_equal(parse(&c, err, "restart b1 --yes"), 0);
@@ -77,6 +78,12 @@ static void test_requests(void **state)
     char *body = ctl_request_body(&c, &berr);
     assert_false(berr);
     assert_string_equal(body, "{\"state\":\"running\"}");
+    free(body);
+    assert_int_equal(parse(&c, err, "move b1 agent-2"), 0);
+    assert_true(ctl_needs_token(c.verb));
+    body = ctl_request_body(&c, &berr);
+    assert_false(berr);
+    assert_string_equal(body, "{\"agent\":\"agent-2\"}");
     free(body);
 }
 
@@ -319,6 +326,9 @@ static void test_silence_and_report_commands(void **state)
         "intend b1 paused",
         "intend a/b stopped",
         "intend b1 stopped --yes",
+        "move b1",
+        "move b1 a/b",
+        "move b1 agent-2 --yes",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (parse(&c, err, bad[i]) != -EINVAL)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The HTTP server without a broker or database: it refuses a taken port, and a rules thread
- * that does not answer (or is not running) turns into 503 after [http] timeout, not a hang. */
+ * that does not answer (or is not running) turns into 503 after [http] timeout, not a hang; a
+ * database error tells the client nothing of libpq; a foreign Host gets 421; half-sent
+ * requests from one client do not starve another's /health. */
 #include "engine.h"
 #include "http_server.h"
 #include "ingest.h"
@@ -15,12 +17,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -38,17 +42,33 @@ static int listen_any(int *port)
     return fd;
 }
 
-/* GET path on port with a raw socket; returns the status code, the response in buf. */
-static int get(int port, const char *path, char *buf, size_t size)
+/* A TCP connection to port on 127.0.0.1 from the loopback address src ("127.0.0.1", or
+ * another of 127/8: another client as the server sees it); a 10 s receive timeout, so a
+ * server that never answers fails the test instead of hanging it. */
+static int connect_from(const char *src, int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, src, &from.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    char req[256];
-    int n =
-        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* GET path on port with a raw socket and the given Host header; returns the status code
+ * (0: no answer), the response in buf. */
+static int get_host(int port, const char *host, const char *path, char *buf, size_t size)
+{
+    int fd = connect_from("127.0.0.1", port);
+    char req[512];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+                     path, host);
     assert_int_equal(write(fd, req, (size_t)n), n);
     size_t got = 0;
     ssize_t r;
@@ -59,6 +79,13 @@ static int get(int port, const char *path, char *buf, size_t size)
     int status = 0;
     sscanf(buf, "HTTP/1.1 %d", &status);
     return status;
+}
+
+static int get(int port, const char *path, char *buf, size_t size)
+{
+    char host[32];
+    snprintf(host, sizeof(host), "127.0.0.1:%d", port);
+    return get_host(port, host, path, buf, size);
 }
 
 struct fx {
@@ -157,6 +184,74 @@ static void test_no_broker_no_database_is_503_with_why(void **state)
     assert_non_null(strstr(buf, "Content-Type: application/json"));
 }
 
+/* A database error answers 503 with a generic reason: libpq's text (its socket path, host,
+ * user) stays in the log. */
+static void test_database_error_tells_the_client_nothing_of_libpq(void **state)
+{
+    struct fx *fx = *state;
+    char buf[4096];
+    const char *paths[] = {"/health/database", "/bots/b1/history"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        assert_int_equal(get(fx->port, paths[i], buf, sizeof(buf)), 503);
+        if (strstr(buf, "nonexistent") || strstr(buf, "PGSQL") || strstr(buf, "socket"))
+            fail_msg("%s leaks libpq's text: %s", paths[i], buf);
+    }
+}
+
+/* DNS rebinding: a page on evil.example, its name pointed at 127.0.0.1, reaches the API with
+ * Host: evil.example. It gets 421 and none of the fleet; the listen address and loopback
+ * names are served; [http] allowed_hosts replaces them. */
+static void test_foreign_host_is_421(void **state)
+{
+    struct fx *fx = *state;
+    char buf[4096];
+    assert_int_equal(get_host(fx->port, "evil.example", "/health/broker", buf, sizeof(buf)), 421);
+    assert_null(strstr(buf, "broker"));
+    assert_int_equal(get_host(fx->port, "evil.example:8080", "/metrics", buf, sizeof(buf)), 421);
+    assert_null(strstr(buf, "botpulse_"));
+    assert_int_equal(get_host(fx->port, "LOCALHOST", "/health/broker", buf, sizeof(buf)), 503);
+    assert_int_equal(get_host(fx->port, "[::1]:80", "/health/broker", buf, sizeof(buf)), 503);
+    col_http_server_free(fx->http);
+    fx->http = NULL;
+    snprintf(fx->cfg.http_allowed_hosts, sizeof(fx->cfg.http_allowed_hosts),
+             "monitor.example, 10.0.0.5");
+    struct col_http_opts o = {.cfg = &fx->cfg, .queue = fx->q, .ingest = fx->ingest};
+    assert_int_equal(col_http_server_start(&o, &fx->http), 0);
+    assert_int_equal(get_host(fx->port, "Monitor.Example:8080", "/health/broker", buf, sizeof(buf)),
+                     503);
+    assert_int_equal(get_host(fx->port, "10.0.0.5", "/health/broker", buf, sizeof(buf)), 503);
+    assert_int_equal(get_host(fx->port, "localhost", "/health/broker", buf, sizeof(buf)), 421);
+}
+
+/* Slowloris: 70 connections from one client, each a request never finished. The server keeps
+ * at most 16 of them (it closes the rest) and they hold sockets, not threads: another
+ * client's /health/rules still answers. */
+static void test_half_sent_requests_do_not_starve_health(void **state)
+{
+    struct fx *fx = *state;
+    enum { N = 70 };
+    int fds[N];
+    const char part[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    for (int i = 0; i < N; i++) {
+        fds[i] = connect_from("127.0.0.2", fx->port);
+        (void)!write(fds[i], part, sizeof(part) - 1);
+    }
+    assert_int_equal(pthread_create(&fx->thread, NULL, run, fx), 0);
+    fx->running = true;
+    char buf[4096];
+    assert_int_equal(get(fx->port, "/health/rules", buf, sizeof(buf)), 200);
+    /* the server closed all but 16 of the slow client's connections: count the ends */
+    int closed = 0;
+    for (int i = 0; i < N; i++) {
+        struct pollfd p = {.fd = fds[i], .events = POLLIN};
+        char c;
+        if (poll(&p, 1, closed >= N - 16 ? 0 : 2000) == 1 && read(fds[i], &c, 1) <= 0)
+            closed++;
+        close(fds[i]);
+    }
+    assert_true(closed >= N - 16);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -165,6 +260,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_silent_rules_thread_is_503_after_timeout, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_broker_no_database_is_503_with_why, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_database_error_tells_the_client_nothing_of_libpq,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_host_is_421, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_half_sent_requests_do_not_starve_health, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

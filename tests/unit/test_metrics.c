@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* /metrics rendering: the exact series a scraper sees, escaping, and HELP/TYPE for each family. */
+#include "cluster.h"
 #include "metrics.h"
 #include "query.h"
 
@@ -32,9 +33,10 @@ static const struct col_alert_view open_alerts[] = {
     {.bot = "bot-2", .alert_id = "x-a3", .severity = COL_SEV_WARNING, .check = "metric:lag"},
 };
 
-static char *render(struct col_bot_view *v, size_t n)
+static char *render_with(struct col_bot_view *v, size_t n, const struct col_cluster_view *cv)
 {
-    struct col_metrics_input in = {.bots = v,
+    struct col_metrics_input in = {.cluster = cv,
+                                   .bots = v,
                                    .nbots = n,
                                    .alerts = open_alerts,
                                    .nalerts = sizeof(open_alerts) / sizeof(open_alerts[0]),
@@ -45,6 +47,7 @@ static char *render(struct col_bot_view *v, size_t n)
     in.ingest.rejected[BP_MSG_ERR_JSON] = 2;
     in.ingest.rejected[BP_MSG_ERR_TOPIC] = 1;
     in.ingest.queue_dropped = 4;
+    in.claims_refused[COL_CLAIM_FOREIGN] = 8;
     in.queue_depth = 3;
     in.mqtt_connected = true;
     in.store.spooled = 5;
@@ -79,6 +82,11 @@ static char *render(struct col_bot_view *v, size_t n)
     char *s = col_metrics_render(&in);
     assert_non_null(s);
     return s;
+}
+
+static char *render(struct col_bot_view *v, size_t n)
+{
+    return render_with(v, n, NULL);
 }
 
 static void has(const char *text, const char *line)
@@ -127,6 +135,7 @@ static void test_collector_counters(void **state)
     has(s, "botpulse_ingest_rejected_total{reason=\"topic\"} 1\n");
     has(s, "botpulse_ingest_rejected_total{reason=\"too_large\"} 0\n");
     has(s, "botpulse_ingest_queue_dropped_total 4\n");
+    has(s, "botpulse_bot_claims_refused_total{reason=\"foreign\"} 8\n");
     has(s, "botpulse_queue_depth 3\n");
     has(s, "botpulse_mqtt_connected 1\n");
     has(s, "botpulse_store_spooled 5\n");
@@ -219,6 +228,77 @@ static void test_label_values_are_escaped(void **state)
     assert_int_equal(strlen(buf), 3);
 }
 
+/* With [cluster]: this collector's lease and shards, and each live collector's shards. */
+static void test_cluster_gauges(void **state)
+{
+    char *s = render(NULL, 0);
+    assert_null(strstr(s, "botpulse_cluster_")); /* one collector: nothing of the kind */
+    free(s);
+    struct col_cluster_view *v = calloc(1, sizeof(*v));
+    assert_non_null(v);
+    v->shards = 8;
+    v->held = 3;
+    v->leader = true;
+    v->lease_ok = false;
+    v->fenced = 12;
+    v->takeovers = 4;
+    v->last_rebalance = 1700000000500LL;
+    v->nmembers = 2;
+    snprintf(v->members[0].id, sizeof(v->members[0].id), "c-1");
+    v->members[0].nshards = 3;
+    v->members[0].live = true;
+    v->members[0].last_seen = 1700000001000LL;
+    snprintf(v->members[1].id, sizeof(v->members[1].id), "c-\"2");
+    v->members[1].nshards = 5; /* dead: its row still says what it held */
+    v->members[1].last_seen = 1700000000000LL;
+    s = render_with(NULL, 0, v);
+    has(s, "botpulse_cluster_lease_ok 0\n");
+    has(s, "botpulse_cluster_shards_held 3\n");
+    has(s, "botpulse_cluster_leader 1\n");
+    has(s, "botpulse_cluster_fenced_total 12\n");
+    has(s, "botpulse_cluster_takeovers_total 4\n");
+    has(s, "botpulse_cluster_last_rebalance_timestamp_seconds 1700000000.5\n");
+    has(s, "botpulse_cluster_collector_shards{collector=\"c-1\"} 3\n");
+    assert_null(strstr(s, "botpulse_cluster_collector_shards{collector=\"c-\\\"2\"}"));
+    has(s, "botpulse_cluster_collector_last_seen_timestamp_seconds{collector=\"c-\\\"2\"} "
+           "1700000000.000\n");
+    free(s);
+    free(v);
+}
+
+/* The history block: COPY batches, partitions per table, strays, retention, maintenance runs. */
+static void test_history_counters(void **state)
+{
+    struct col_metrics_input in = {.now_wall = NOW, .have_store = true};
+    in.store.copy_batches = 12;
+    in.store.copy_staged = 2;
+    struct col_hist_stats *h = &in.store.hist;
+    h->t[COL_HIST_TRADES] = (struct col_hist_table_stats){
+        .partitions = 34, .default_rows = 1, .created = 4, .dropped = 3, .strays = 7};
+    h->t[COL_HIST_SAMPLES].partitions = 31;
+    h->passes = 5;
+    h->failures = 1;
+    h->skipped = 2;
+    h->last_pass = 1700000000500;
+    char *s = col_metrics_render(&in);
+    assert_non_null(s);
+    has(s, "botpulse_store_copy_batches_total 12\n");
+    has(s, "botpulse_store_copy_staged_total 2\n");
+    has(s, "botpulse_store_partitions{table=\"trades\"} 34\n");
+    has(s, "botpulse_store_partitions{table=\"bot_samples\"} 31\n");
+    has(s, "botpulse_store_partitions{table=\"status_daily\"} 0\n");
+    has(s, "botpulse_store_default_partition_rows{table=\"trades\"} 1\n");
+    has(s, "botpulse_store_stray_rows_total{table=\"trades\"} 7\n");
+    has(s, "botpulse_store_partitions_created_total{table=\"trades\"} 4\n");
+    has(s, "botpulse_store_retention_dropped_partitions_total{table=\"trades\"} 3\n");
+    has(s, "botpulse_store_retention_dropped_partitions_total{table=\"command_results\"} 0\n");
+    has(s, "botpulse_store_maintenance_runs_total{result=\"ok\"} 5\n");
+    has(s, "botpulse_store_maintenance_runs_total{result=\"failed\"} 1\n");
+    has(s, "botpulse_store_maintenance_runs_total{result=\"skipped\"} 2\n");
+    has(s, "botpulse_store_maintenance_last_success_timestamp_seconds 1700000000.5\n");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_label_values_are_escaped),
         cmocka_unit_test(test_process_and_sinks),
         cmocka_unit_test(test_process_stats_read),
+        cmocka_unit_test(test_cluster_gauges),
+        cmocka_unit_test(test_history_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

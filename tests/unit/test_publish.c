@@ -214,7 +214,7 @@ static void test_fleet_summary(void **state)
 static void test_collector_state_and_stats(void **state)
 {
     struct col_pub p;
-    assert_int_equal(col_pub_collector_state(&p, ROOT, "col-1", true, 1767225600000), 0);
+    assert_int_equal(col_pub_collector_state(&p, ROOT, "col-1", false, true, 1767225600000), 0);
     expect_pub(&p, ROOT "/collector/state", 1, true);
     expect_golden("collector_state_online", p.payload);
     col_pub_cleanup(&p);
@@ -231,7 +231,8 @@ static void test_collector_state_and_stats(void **state)
     s.ingest.rejected[BP_MSG_ERR_JSON] = 1;
     s.ingest.rejected[BP_MSG_ERR_WRONG_TYPE] = 1;
     s.ingest.rejected[BP_MSG_ERR_UNKNOWN_FIELD] = 1;
-    assert_int_equal(col_pub_collector_stats(&p, ROOT, "col-1", &s, 1767225605000), 0);
+    s.claims_refused[COL_CLAIM_FOREIGN] = 2;
+    assert_int_equal(col_pub_collector_stats(&p, ROOT, "col-1", false, &s, 1767225605000), 0);
     expect_pub(&p, ROOT "/collector/stats", 0, true);
     expect_golden("collector_stats", p.payload);
     col_pub_cleanup(&p);

@@ -130,6 +130,25 @@ static void test_config_holding_a_secret(void **state)
     assert_non_null(strstr(err, p));
 }
 
+/* A webhook URL's secret sits in its path (Telegram, Slack) or its user info: logs get the host. */
+static void test_url_host_is_all_a_log_shows(void **state)
+{
+    static const char *const cases[][2] = {
+        {"https://api.telegram.org/bot123456:ABC-secret/sendMessage", "api.telegram.org"},
+        {"https://hooks.slack.com/services/T0/B0/XXXXSECRET", "hooks.slack.com"},
+        {"http://user:secret@127.0.0.1:8081/alerts?key=SECRET", "127.0.0.1"},
+        {"http://[::1]:9000/x", "[::1]"},
+        {"https://example.org", "example.org"},
+        {"https:///path-only", "?"},
+        {"", "?"},
+    };
+    char host[64];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bp_secret_url_host(cases[i][0], host, sizeof(host));
+        assert_string_equal(host, cases[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_bad_content_or_kind),
         cmocka_unit_test(test_systemd_credentials_directory),
         cmocka_unit_test(test_config_holding_a_secret),
+        cmocka_unit_test(test_url_host_is_all_a_log_shows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

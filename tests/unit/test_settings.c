@@ -46,9 +46,11 @@ static void test_defaults_and_webhook(void **state)
     assert_int_equal(s.limits.trade_stale_ms, 30 * 60 * 1000);
     assert_int_equal(s.limits.trade_stopped_ms, 2 * 3600 * 1000);
     col_settings_cleanup(&s);
-    assert_int_equal(load(BASE "[bot b1]\nintended = stopped\n[bot b2]\ntrade_stale = 1h\n", &s,
-                          err, sizeof(err)),
+    assert_int_equal(load(BASE "[bot b1]\nintended = stopped\nagent = vps-1\n[bot b2]\n"
+                               "trade_stale = 1h\n",
+                          &s, err, sizeof(err)),
                      0);
+    assert_string_equal(col_settings_find_bot(&s, "b1")->agent, "vps-1");
     struct col_rule_limits l;
     col_settings_limits_for(&s, "b1", "", &l);
     assert_true(l.intended_stopped);
@@ -136,6 +138,7 @@ static void test_cross_key_errors(void **state)
     expect_error(BASE "[rules]\ntrade_stale = 3h\n", "trade_stale must be shorter");
     expect_error(BASE "[bot b1]\ntrade_stale = 5h\n", "[bot b1]");
     expect_error(BASE "[bot b1]\nintended = paused\n", "[bot b1] intended");
+    expect_error(BASE "[bot b1]\nagent = agent/1\n", "[bot b1] agent");
     expect_error(BASE "[rules]\ncadence = guessed\n", "[rules] cadence");
     expect_error(BASE "[account a1]\nrecovery = maybe\n", "[account a1] recovery");
     expect_error(BASE "[account a1]\nrecovery_ladder = pray\n", "[account a1] recovery_ladder");
@@ -147,6 +150,31 @@ static void test_cross_key_errors(void **state)
 }
 
 /* Signal thresholds and metric rules: defaults, [rules] ones for every bot, a bot's own added. */
+/* [database]: the history's partitions and retention; a retention under a day (it would drop
+ * the partition being written) is refused, 0 keeps forever. */
+static void test_history_retention(void **state)
+{
+    (void)state;
+    struct col_settings s;
+    char err[512] = "";
+    assert_int_equal(load(BASE, &s, err, sizeof(err)), 0);
+    assert_int_equal(s.db_partition_days, 1);
+    assert_int_equal(s.db_partition_ahead_days, 3);
+    assert_int_equal(s.db_maintenance_interval_ms, 15 * 60 * 1000);
+    assert_true(s.db_retention_samples_ms == INT64_C(30) * 86400000);
+    assert_true(s.db_retention_trades_ms == INT64_C(400) * 86400000);
+    assert_true(s.db_retention_transitions_ms == INT64_C(730) * 86400000);
+    col_settings_cleanup(&s);
+    assert_int_equal(
+        load(BASE "retention_trades = 0\nretention_samples = 7d\n", &s, err, sizeof(err)), 0);
+    assert_true(s.db_retention_trades_ms == 0);
+    assert_true(s.db_retention_samples_ms == INT64_C(7) * 86400000);
+    col_settings_cleanup(&s);
+    expect_error(BASE "retention_samples = 12h\n", "retention_samples");
+    expect_error(BASE "retention_alerts = 3600\n", "retention_alerts");
+    expect_error(BASE "partition_days = 0\n", "partition_days");
+}
+
 static void test_signal_settings(void **state)
 {
     (void)state;
@@ -198,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_signal_settings),
         cmocka_unit_test(test_defaults_and_webhook),
         cmocka_unit_test(test_cross_key_errors),
+        cmocka_unit_test(test_history_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

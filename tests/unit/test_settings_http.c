@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The collector's [http] section: defaults (loopback), off, bad addresses, the token file. */
+/* The collector's [http] section: defaults (loopback), off, bad addresses; and every collector
+ * secret from a file (token, broker and database passwords, webhook URL): read when private,
+ * refused when its group or others may read it. */
 #include "settings.h"
 
 #include <setjmp.h>
@@ -7,9 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BASE "[mqtt]\nurl = tcp://127.0.0.1:1883\n[database]\nconninfo = dbname=x\n"
@@ -37,6 +41,7 @@ static const char *put_file(const char *name, const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
     return path;
 }
 
@@ -96,7 +101,7 @@ static void test_token_file(void **state)
 {
     struct col_settings s;
     char err[256] = "", extra[256];
-    const char *tok = put_file("token", "  abc123-token \n");
+    const char *tok = put_file("token", "abc123-token \n");
     snprintf(extra, sizeof(extra), "[http]\ntoken_file = %s\n", tok);
     assert_int_equal(load(extra, &s, err, sizeof(err)), 0);
     assert_string_equal(s.http_token, "abc123-token");
@@ -112,7 +117,92 @@ static void test_token_file(void **state)
     assert_int_not_equal(load(extra, &s, err, sizeof(err)), 0);
     col_settings_cleanup(&s);
     assert_int_not_equal(load("[http]\ntoken_file = /nonexistent/t\n", &s, err, sizeof(err)), 0);
-    assert_non_null(strstr(err, "cannot open"));
+    assert_non_null(strstr(err, "No such file"));
+    col_settings_cleanup(&s);
+}
+
+/* What libpq reads for keyword in conninfo ("" when unset). */
+static const char *conninfo_value(const char *conninfo, const char *keyword)
+{
+    static char value[256];
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    assert_non_null(opts);
+    value[0] = '\0';
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, keyword) == 0 && o->val)
+            snprintf(value, sizeof(value), "%s", o->val);
+    PQconninfoFree(opts);
+    return value;
+}
+
+/* Loads BASE + extra and expects an error mentioning needle. */
+static void expect_error(const char *extra, const char *needle)
+{
+    struct col_settings s;
+    char err[512] = "";
+    assert_int_not_equal(load(extra, &s, err, sizeof(err)), 0);
+    if (!strstr(err, needle))
+        fail_msg("error '%s' does not say '%s'", err, needle);
+    col_settings_cleanup(&s);
+}
+
+static void test_every_secret_from_a_private_file(void **state)
+{
+    struct col_settings s;
+    char err[512] = "", extra[512], url_file[128], pw_file[128], db_file[128];
+    snprintf(url_file, sizeof(url_file), "%s",
+             put_file("url", "https://api.telegram.org/bot123:SECRET/sendMessage\n"));
+    snprintf(pw_file, sizeof(pw_file), "%s", put_file("mqtt.pw", "broker-secret\n"));
+    snprintf(db_file, sizeof(db_file), "%s", put_file("db.pw", "it's a \\secret\n"));
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "[mqtt]\nurl = tcp://h:1883\npassword_file = %s\n[webhook]\nurl_file = %s\n"
+             "format = telegram\nchat_id = 42\n[database]\nconninfo = dbname=x\n"
+             "password_file = %s\n",
+             pw_file, url_file, db_file);
+    assert_int_equal(col_settings_load(put_file("all.ini", text), &s, err, sizeof(err)), 0);
+    assert_string_equal(s.mqtt_password, "broker-secret");
+    assert_string_equal(s.webhook_url, "https://api.telegram.org/bot123:SECRET/sendMessage");
+    assert_string_equal(conninfo_value(s.db_conninfo, "password"), "it's a \\secret");
+    assert_string_equal(conninfo_value(s.db_conninfo, "dbname"), "x");
+    col_settings_cleanup(&s);
+    /* a URI conninfo is rewritten as keywords, which libpq reads back the same */
+    snprintf(text, sizeof(text),
+             "[mqtt]\nurl = tcp://h:1883\n[database]\nconninfo = postgresql://bp@db:5433/fleet\n"
+             "password_file = %s\n",
+             db_file);
+    assert_int_equal(col_settings_load(put_file("uri.ini", text), &s, err, sizeof(err)), 0);
+    assert_string_equal(conninfo_value(s.db_conninfo, "user"), "bp");
+    assert_string_equal(conninfo_value(s.db_conninfo, "host"), "db");
+    assert_string_equal(conninfo_value(s.db_conninfo, "port"), "5433");
+    assert_string_equal(conninfo_value(s.db_conninfo, "dbname"), "fleet");
+    assert_string_equal(conninfo_value(s.db_conninfo, "password"), "it's a \\secret");
+    col_settings_cleanup(&s);
+    /* refused: readable by others, given twice, a password in conninfo too */
+    assert_int_equal(chmod(pw_file, 0640), 0);
+    snprintf(text, sizeof(text),
+             "[mqtt]\nurl = tcp://h:1883\npassword_file = %s\n[database]\nconninfo = x\n", pw_file);
+    assert_int_not_equal(col_settings_load(put_file("pw.ini", text), &s, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "[mqtt] password_file"));
+    assert_non_null(strstr(err, "chmod 600"));
+    col_settings_cleanup(&s);
+    assert_int_equal(chmod(url_file, 0604), 0);
+    snprintf(extra, sizeof(extra), "[webhook]\nurl_file = %s\n", url_file);
+    expect_error(extra, "[webhook] url_file");
+    assert_int_equal(chmod(url_file, 0600), 0);
+    snprintf(extra, sizeof(extra), "[webhook]\nurl = https://x/\nurl_file = %s\n", url_file);
+    expect_error(extra, "set one, not both");
+    snprintf(text, sizeof(text),
+             "[mqtt]\nurl = tcp://h:1883\n[database]\nconninfo = dbname=x password=y\n"
+             "password_file = %s\n",
+             db_file);
+    assert_int_not_equal(col_settings_load(put_file("two.ini", text), &s, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "conninfo has a password too"));
+    col_settings_cleanup(&s);
+    /* a bad inline URL is refused without being echoed: it may hold the secret */
+    expect_error("[webhook]\nurl = ftp://bot:SECRET@x/\n", "[webhook] url");
+    assert_int_not_equal(load("[webhook]\nurl = ftp://bot:SECRET@x/\n", &s, err, sizeof(err)), 0);
+    assert_null(strstr(err, "SECRET"));
     col_settings_cleanup(&s);
 }
 
@@ -123,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_off_disables),
         cmocka_unit_test(test_bad_listen_is_an_error_naming_the_key),
         cmocka_unit_test(test_token_file),
+        cmocka_unit_test(test_every_secret_from_a_private_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The key of proto/examples/valid/command_restart.json: seed bytes 01..20. */
@@ -129,6 +130,13 @@ static void test_load_secret_key_from_seed_or_full_key(void **state)
     fprintf(f, "%s\n", hex);
     fclose(f);
     assert_int_equal(bp_sign_load_secret_key(path, sk, err, sizeof(err)), -EINVAL);
+    /* a key its group or others may read is refused, good or not */
+    f = fopen(path, "w");
+    fprintf(f, "%s\n", GOLDEN_SEED);
+    fclose(f);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(bp_sign_load_secret_key(path, sk, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "chmod 600"));
     unlink(path);
     assert_true(bp_sign_load_secret_key(path, sk, err, sizeof(err)) < 0);
 }

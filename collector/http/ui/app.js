@@ -8,7 +8,11 @@ const STATUSES = ["healthy", "idle", "degraded", "stale", "hung", "stopped", "do
                   "error"];
 const TOKEN_KEY = "botpulse.token";
 
-const state = { bots: [], sort: "status", desc: true, timer: null, busy: false };
+const PAGE = 200; // bots per page: the API filters and pages, so 100,000 bots stay light
+const state = { bots: [], total: 0, offset: 0, sort: "status", desc: true, timer: null,
+                busy: false };
+// sorts the API does over the whole fleet; the others sort the page shown
+const API_SORTS = { id: "id", status: "status", since: "since", last_heartbeat: "last_heartbeat" };
 // worst first when sorting by status
 const RANK = { down: 0, stopped: 1, hung: 2, error: 3, stale: 4, degraded: 5, unknown: 6,
                idle: 7, healthy: 8 };
@@ -164,12 +168,9 @@ function sortKey(b, key) {
   return b[key] ?? "";
 }
 
+// The page as the API filtered it, sorted by the column chosen.
 function visibleBots() {
-  const q = $("#filter").value.trim().toLowerCase();
-  const st = $("#status-filter").value;
-  const list = state.bots.filter((b) => (!st || b.status === st) &&
-    (!q || [b.id, b.account, b.host, b.reason, b.exchange, b.agent]
-      .some((f) => (f || "").toLowerCase().includes(q))));
+  const list = state.bots.slice();
   const k = state.sort;
   list.sort((a, b) => {
     const x = sortKey(a, k), y = sortKey(b, k);
@@ -179,6 +180,21 @@ function visibleBots() {
     return c || a.id.localeCompare(b.id);
   });
   return list;
+}
+
+// The /bots query for the page shown: filters, sort and paging done by the collector.
+function botsQuery() {
+  const p = new URLSearchParams({ limit: PAGE, offset: state.offset });
+  const q = $("#filter").value.trim();
+  const st = $("#status-filter").value;
+  if (q) p.set("q", q);
+  if (st) p.set("status", st);
+  if (API_SORTS[state.sort]) {
+    p.set("sort", API_SORTS[state.sort]);
+    // the API orders statuses unknown, healthy … down: worst first is descending
+    p.set("order", state.desc ? "desc" : "asc");
+  }
+  return "/bots?" + p.toString();
 }
 
 function botRow(b) {
@@ -201,7 +217,10 @@ function botRow(b) {
 function drawBots() {
   const list = visibleBots();
   $("#bots tbody").replaceChildren(...list.map(botRow));
-  $("#bots-shown").textContent = list.length + " of " + state.bots.length;
+  $("#bots-shown").textContent = state.total === 0 ? "none" :
+    (state.offset + 1) + "–" + (state.offset + list.length) + " of " + state.total;
+  $("#page-prev").disabled = state.offset === 0;
+  $("#page-next").disabled = state.offset + PAGE >= state.total;
   for (const th of document.querySelectorAll("#bots th[data-sort]")) {
     th.classList.toggle("sorted", th.dataset.sort === state.sort);
     th.classList.toggle("desc", th.dataset.sort === state.sort && state.desc);
@@ -220,12 +239,17 @@ function drawAlerts(alerts) {
 
 async function loadFleet() {
   const [sum, bots, alerts, silences] = await Promise.all([
-    getJSON("/fleet/summary"), getJSON("/bots?limit=1000"), getJSON("/alerts"),
+    getJSON("/fleet/summary"), getJSON(botsQuery()), getJSON("/alerts"),
     getJSON("/silences")]);
   drawCounts(sum);
   drawGroups($("#by-account"), sum.by_account || {});
   drawGroups($("#by-host"), sum.by_host || {});
   state.bots = bots.bots;
+  state.total = bots.total;
+  if (state.offset > 0 && state.offset >= state.total) { // the filter shrank the list
+    state.offset = Math.max(0, state.total - PAGE);
+    return loadFleet();
+  }
   drawBots();
   drawAlerts(alerts.alerts);
   drawSilences($("#silences"), silences.silences);
@@ -399,14 +423,19 @@ async function refresh() {
 function init() {
   const sel = $("#status-filter");
   for (const s of STATUSES) sel.append(el("option", { value: s }, s));
-  sel.onchange = drawBots;
-  $("#filter").oninput = drawBots;
+  // a new filter or sort starts at the first page, asked of the collector at once
+  let typing = null;
+  const refilter = () => { state.offset = 0; clearTimeout(typing); typing = setTimeout(refresh, 250); };
+  sel.onchange = refilter;
+  $("#filter").oninput = refilter;
+  $("#page-prev").onclick = () => { state.offset = Math.max(0, state.offset - PAGE); refresh(); };
+  $("#page-next").onclick = () => { state.offset += PAGE; refresh(); };
   for (const th of document.querySelectorAll("#bots th[data-sort]")) {
     th.onclick = () => {
       const k = th.dataset.sort;
       state.desc = state.sort === k ? !state.desc : k === "status";
       state.sort = k;
-      drawBots();
+      if (API_SORTS[k]) refilter(); else drawBots();
     };
   }
   $("#token-btn").onclick = () => token(true);

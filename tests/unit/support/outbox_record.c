@@ -71,8 +71,8 @@ static void rec_summary(struct col_outbox *o, const struct col_fleet *f, int64_t
 static void rec_stats(struct col_outbox *o, struct col_collector_stats *s, int64_t now_wall)
 {
     struct col_pub p;
-    keep(rec_of(o), col_pub_collector_stats(&p, rec_of(o)->root, rec_of(o)->id, s, now_wall), &p,
-         NULL);
+    keep(rec_of(o), col_pub_collector_stats(&p, rec_of(o)->root, rec_of(o)->id, false, s, now_wall),
+         &p, NULL);
 }
 
 static int rec_command(struct col_outbox *o, const struct bp_msg *cmd)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* agent_sdnotify: datagrams on a NOTIFY_SOCKET the test binds (path and abstract), the
+/* bp_sdnotify: datagrams on a NOTIFY_SOCKET the test binds (path and abstract), the
  * watchdog period and deadline, WATCHDOG_PID for another process, and doing nothing when off. */
-#include "agent_sdnotify.h"
+#include "sdnotify.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,30 +70,30 @@ static void test_ready_status_watchdog(void **state)
     char buf[512];
     int fd = bind_fake(sock_path);
     setenv("WATCHDOG_USEC", "3000000", 1);
-    struct agent_sdnotify n;
-    assert_int_equal(agent_sdnotify_init(&n, 1000), 0);
+    struct bp_sdnotify n;
+    assert_int_equal(bp_sdnotify_init(&n, 1000), 0);
     /* Unset, so probes and commands do not inherit them. */
     assert_null(getenv("NOTIFY_SOCKET"));
     assert_null(getenv("WATCHDOG_USEC"));
 
-    agent_sdnotify_ready(&n, "connected");
+    bp_sdnotify_ready(&n, "connected");
     assert_string_equal(recv_one(fd, buf, sizeof(buf)), "READY=1\nSTATUS=connected");
-    agent_sdnotify_ready(&n, "again");
+    bp_sdnotify_ready(&n, "again");
     assert_string_equal(recv_one(fd, buf, sizeof(buf)), "STATUS=again");
 
     /* Half of WATCHDOG_USEC, from the first deadline (due at once). */
-    assert_int_equal(agent_sdnotify_deadline(&n), 1000);
-    agent_sdnotify_step(&n, 1000);
+    assert_int_equal(bp_sdnotify_deadline(&n), 1000);
+    bp_sdnotify_step(&n, 1000);
     assert_string_equal(recv_one(fd, buf, sizeof(buf)), "WATCHDOG=1");
-    assert_int_equal(agent_sdnotify_deadline(&n), 2500);
-    agent_sdnotify_step(&n, 2499); /* not yet: nothing sent */
+    assert_int_equal(bp_sdnotify_deadline(&n), 2500);
+    bp_sdnotify_step(&n, 2499); /* not yet: nothing sent */
     assert_string_equal(recv_one(fd, buf, sizeof(buf)), "");
-    agent_sdnotify_step(&n, 2500);
+    bp_sdnotify_step(&n, 2500);
     assert_string_equal(recv_one(fd, buf, sizeof(buf)), "WATCHDOG=1");
 
-    assert_int_equal(agent_sdnotify_send(&n, "STOPPING=1"), 0);
+    assert_int_equal(bp_sdnotify_send(&n, "STOPPING=1"), 0);
     assert_string_equal(recv_one(fd, buf, sizeof(buf)), "STOPPING=1");
-    agent_sdnotify_cleanup(&n);
+    bp_sdnotify_cleanup(&n);
     close(fd);
 }
 
@@ -104,12 +104,12 @@ static void test_abstract_and_other_pid(void **state)
     int fd = bind_fake(name);
     setenv("WATCHDOG_USEC", "1000000", 1);
     setenv("WATCHDOG_PID", "1", 1); /* meant for another process */
-    struct agent_sdnotify n;
-    assert_int_equal(agent_sdnotify_init(&n, 0), 0);
-    assert_int_equal(agent_sdnotify_deadline(&n), INT64_MAX);
-    agent_sdnotify_ready(&n, "up");
+    struct bp_sdnotify n;
+    assert_int_equal(bp_sdnotify_init(&n, 0), 0);
+    assert_int_equal(bp_sdnotify_deadline(&n), INT64_MAX);
+    bp_sdnotify_ready(&n, "up");
     assert_string_equal(recv_one(fd, buf, sizeof(buf)), "READY=1\nSTATUS=up");
-    agent_sdnotify_cleanup(&n);
+    bp_sdnotify_cleanup(&n);
     close(fd);
 }
 
@@ -117,18 +117,18 @@ static void test_off(void **state)
 {
     unsetenv("NOTIFY_SOCKET");
     setenv("WATCHDOG_USEC", "1000000", 1);
-    struct agent_sdnotify n;
-    assert_int_equal(agent_sdnotify_init(&n, 0), 0);
-    assert_int_equal(agent_sdnotify_deadline(&n), INT64_MAX);
-    assert_int_equal(agent_sdnotify_send(&n, "READY=1"), 0);
-    agent_sdnotify_ready(&n, "x");
+    struct bp_sdnotify n;
+    assert_int_equal(bp_sdnotify_init(&n, 0), 0);
+    assert_int_equal(bp_sdnotify_deadline(&n), INT64_MAX);
+    assert_int_equal(bp_sdnotify_send(&n, "READY=1"), 0);
+    bp_sdnotify_ready(&n, "x");
     assert_true(n.ready);
-    agent_sdnotify_cleanup(&n);
+    bp_sdnotify_cleanup(&n);
 
     setenv("NOTIFY_SOCKET", "relative/path", 1);
-    assert_int_equal(agent_sdnotify_init(&n, 0), -EINVAL);
-    assert_int_equal(agent_sdnotify_deadline(&n), INT64_MAX);
-    agent_sdnotify_cleanup(&n);
+    assert_int_equal(bp_sdnotify_init(&n, 0), -EINVAL);
+    assert_int_equal(bp_sdnotify_deadline(&n), INT64_MAX);
+    bp_sdnotify_cleanup(&n);
 }
 
 int main(void)

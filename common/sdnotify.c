@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* sd_notify(3)'s datagram protocol, spoken directly: the agent stays free of libsystemd. */
-#include "agent_sdnotify.h"
+/* sd_notify(3)'s datagram protocol, spoken directly: both daemons stay free of libsystemd. */
+#include "sdnotify.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 
 #define MOD "sdnotify"
 
-static int parse_addr(struct agent_sdnotify *n, const char *path)
+static int parse_addr(struct bp_sdnotify *n, const char *path)
 {
     size_t len = strlen(path);
     if ((path[0] != '/' && path[0] != '@') || len < 2 || len >= sizeof(n->addr.sun_path))
@@ -40,7 +40,7 @@ static int64_t watchdog_period(void)
     return ms > 0 ? ms : 1;
 }
 
-int agent_sdnotify_init(struct agent_sdnotify *n, int64_t mono)
+int bp_sdnotify_init(struct bp_sdnotify *n, int64_t mono)
 {
     memset(n, 0, sizeof(*n));
     n->fd = -1;
@@ -66,14 +66,14 @@ int agent_sdnotify_init(struct agent_sdnotify *n, int64_t mono)
     return rc;
 }
 
-void agent_sdnotify_cleanup(struct agent_sdnotify *n)
+void bp_sdnotify_cleanup(struct bp_sdnotify *n)
 {
     if (n->fd >= 0)
         close(n->fd);
     n->fd = -1;
 }
 
-int agent_sdnotify_send(struct agent_sdnotify *n, const char *text)
+int bp_sdnotify_send(struct bp_sdnotify *n, const char *text)
 {
     if (n->fd < 0)
         return 0;
@@ -86,23 +86,23 @@ int agent_sdnotify_send(struct agent_sdnotify *n, const char *text)
     return rc;
 }
 
-void agent_sdnotify_ready(struct agent_sdnotify *n, const char *status)
+void bp_sdnotify_ready(struct bp_sdnotify *n, const char *status)
 {
     char buf[512];
     snprintf(buf, sizeof(buf), "%sSTATUS=%s", n->ready ? "" : "READY=1\n", status);
-    if (agent_sdnotify_send(n, buf) == 0)
+    if (bp_sdnotify_send(n, buf) == 0)
         n->ready = true;
 }
 
-int64_t agent_sdnotify_deadline(const struct agent_sdnotify *n)
+int64_t bp_sdnotify_deadline(const struct bp_sdnotify *n)
 {
     return n->watchdog_ms > 0 ? n->next_watchdog : INT64_MAX;
 }
 
-void agent_sdnotify_step(struct agent_sdnotify *n, int64_t mono)
+void bp_sdnotify_step(struct bp_sdnotify *n, int64_t mono)
 {
     if (n->watchdog_ms <= 0 || mono < n->next_watchdog)
         return;
-    agent_sdnotify_send(n, "WATCHDOG=1");
+    bp_sdnotify_send(n, "WATCHDOG=1");
     n->next_watchdog = mono + n->watchdog_ms;
 }
