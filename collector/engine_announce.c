@@ -234,6 +234,8 @@ void engine_say_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall)
     s.behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
     s.blind = e->blind;
     s.bots = (int64_t)col_strmap_len(e->fleet.bots);
+    s.restarts = e->restarts_seen;
+    e->last_stats_wall = now_wall;
     memcpy(s.claims_refused, e->claims.refused, sizeof(s.claims_refused));
     s.bots_refused = e->bots_refused;
     col_outbox_stats(e->out, &s, now_wall);

@@ -172,6 +172,8 @@ void engine_answer(struct col_engine *e, const struct col_event *ev)
     qr->lag_ms = e->lag_ms;
     qr->behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
     qr->fleet_size = col_strmap_len(e->fleet.bots);
+    qr->restarts_seen = e->restarts_seen;
+    qr->last_stats_wall = e->last_stats_wall;
     memcpy(qr->claims_refused, e->claims.refused, sizeof(qr->claims_refused));
     if ((qr->have_commands = e->commander != NULL))
         col_commander_counts(e->commander, &qr->commands);

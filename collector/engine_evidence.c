@@ -276,6 +276,7 @@ static void on_stats(struct col_engine *e, struct col_bot *b, const struct col_e
             .kind = COL_OP_SAMPLE, .ts = ev->recv_wall, .shard = col_bot_shard(&e->fleet, b)};
         snprintf(op.u.sample.bot, sizeof(op.u.sample.bot), "%s", b->id);
         op.u.sample.stats = *st;
+        op.u.sample.restarts = b->ev.restarts.known ? b->ev.restarts.count : -1;
         col_outbox_row(e->out, &op);
         engine_say_bot(e, b, false, ev->recv_wall); /* last_heartbeat/last_trade stay fresh */
     }
@@ -312,6 +313,8 @@ static void on_bot_message(struct col_engine *e, const struct col_event *ev)
     switch (h->type) {
     case BP_MSG_HEARTBEAT:
         on_heartbeat(b, ev);
+        e->restarts_seen +=
+            col_evidence_apply_restarts(&b->ev, &ev->msg.u.heartbeat, h->boot, ev->recv_mono);
         break;
     case BP_MSG_STATS:
         on_stats(e, b, ev);

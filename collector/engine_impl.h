@@ -69,6 +69,8 @@ struct col_engine {
     struct col_commander *commander; /* recovery: NULL without [recovery] signing_key_file */
     struct col_recovery *recovery;
     struct col_manual *manual; /* operators' restarts: their rate limit */
+    int64_t restarts_seen;     /* bot process restarts counted from agents' proc.restarts */
+    int64_t last_stats_wall;   /* Unix ms collector/stats was last published; 0 = never */
 };
 
 /* ---- engine.c ------------------------------------------------------------------------- */

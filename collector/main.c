@@ -19,8 +19,8 @@
 #include "store.h"
 #include "watchdog.h"
 #include "store_load.h"
+#include "sinks.h"
 #include "takeover.h"
-#include "webhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,9 +43,9 @@ struct collector {
     struct col_ingest *ingest;
     struct col_store *store;
     struct bp_mqtt *mqtt;
-    struct col_outbox *outbox; /* what the engine says: to MQTT, the store, the webhook */
+    struct col_outbox *outbox; /* what the engine says: to MQTT, the store, the alert sinks */
     struct col_engine *engine;
-    struct col_webhook *webhook; /* NULL: none configured */
+    struct col_sinks *sinks; /* alert sinks ([webhook], [sink NAME]); NULL: none */
     struct col_http_server *http;
     struct col_owners *owners;     /* [cluster]: who may act for which shard; NULL: all ours */
     struct col_cluster *cluster;   /* [cluster]: the thread holding our shards' locks */
@@ -175,28 +175,29 @@ static int start_store(struct collector *c)
     return rc < 0 ? rc : col_store_start(c->store);
 }
 
-static int start_webhook(struct collector *c)
+/* The alert sinks, each named in the log with its kind and filters (never its URL). */
+static int start_sinks(struct collector *c)
 {
     const struct col_settings *cfg = &c->cfg;
-    if (!cfg->webhook_url[0])
+    if (cfg->nsinks == 0)
         return 0;
-    struct col_webhook_opts wo = {
-        .url = cfg->webhook_url,
-        .timeout_ms = cfg->webhook_timeout_ms,
-        .retries = (int)cfg->webhook_retries,
-        .backoff_ms = cfg->webhook_backoff_ms,
-        .queue_max = (size_t)cfg->webhook_queue_max,
-    };
-    int rc = col_webhook_new(&wo, &c->webhook);
+    int rc = col_sinks_new(cfg->sinks, cfg->nsinks, &c->sinks);
     if (rc == 0)
-        rc = col_webhook_start(c->webhook);
-    if (rc < 0)
-        BP_ERROR("main", "cannot start the webhook sink: %s", strerror(-rc));
-    char host[256]; /* the host only: the URL holds the receiver's secret (a token, a key) */
-    bp_secret_url_host(cfg->webhook_url, host, sizeof(host));
-    if (rc == 0)
-        BP_INFO("main", "alerts also go to a webhook on %s (format %s)", host, cfg->webhook_format);
-    return rc;
+        rc = col_sinks_start(c->sinks);
+    if (rc < 0) {
+        BP_ERROR("main", "cannot start the alert sinks: %s", strerror(-rc));
+        return rc;
+    }
+    for (size_t i = 0; i < cfg->nsinks; i++) {
+        const struct col_sink_config *k = &cfg->sinks[i];
+        char host[256]; /* the host only: the URL holds the receiver's secret (a token, a key) */
+        bp_secret_url_host(k->url, host, sizeof(host));
+        BP_INFO("main", "alerts also go to sink %s (%s on %s; %s%s%s)", k->name,
+                col_sink_kind_name(k->kind), host,
+                k->min_severity == COL_SEV_CRITICAL ? "critical only" : "warning and critical",
+                k->naccounts ? "; accounts " : "", k->naccounts ? k->accounts[0] : "");
+    }
+    return 0;
 }
 
 static void restore_alert(void *ctx, const struct col_open_alert *a)
@@ -301,16 +302,14 @@ static int run(struct collector *c)
     free(will);
     if (rc < 0)
         return rc;
-    if ((rc = start_webhook(c)) < 0)
+    if ((rc = start_sinks(c)) < 0)
         return rc;
     struct col_outbox_live_opts oo = {.root = c->cfg.topic_root,
                                       .id = c->cfg.id,
                                       .per_id = c->cfg.cluster_enabled,
                                       .mqtt = c->mqtt,
                                       .store = c->store,
-                                      .webhook = c->webhook,
-                                      .webhook_chat_id = c->cfg.webhook_chat_id};
-    col_webhook_format_parse(c->cfg.webhook_format, &oo.webhook_format); /* checked at load */
+                                      .sinks = c->sinks};
     rc = col_outbox_live_new(&oo, &c->outbox);
     if (rc == 0)
         rc = fence_outbox(c);
@@ -348,6 +347,7 @@ static int run(struct collector *c)
                                    .ingest = c->ingest,
                                    .store = c->store,
                                    .mqtt = c->mqtt,
+                                   .sinks = c->sinks,
                                    .cluster = c->cluster,
                                    .owners = c->owners};
         if ((rc = col_http_server_start(&ho, &c->http)) < 0)
@@ -373,16 +373,15 @@ static void shutdown_all(struct collector *c)
         }
         bp_mqtt_stop(c->mqtt, 1000);
     }
-    if (c->webhook)
-        col_webhook_stop(c->webhook, 3000); /* the last alerts, if the receiver is quick */
+    col_sinks_stop(c->sinks, 3000); /* the last alerts, if the receivers are quick */
     if (c->store)
         col_store_stop(c->store, 5000);
     bp_mqtt_free(c->mqtt); /* no more Paho callbacks after this */
     col_engine_free(c->engine);
     col_outbox_free(c->outbox);
+    col_sinks_free(c->sinks);
     col_cluster_free(c->cluster);
     col_owners_free(c->owners);
-    col_webhook_free(c->webhook);
     col_store_free(c->store);
     col_ingest_free(c->ingest);
     bp_queue_free(c->queue, col_event_free); /* unanswered queries too */

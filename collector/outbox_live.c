@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The live outbox: each kind of item to Paho, the store's spool or the webhook's queue. */
+/* The live outbox: each kind of item to Paho, the store's spool or the alert sinks. */
 #include "outbox_live.h"
 
 #include "clock.h"
@@ -7,6 +7,7 @@
 #include "mqtt.h"
 #include "owners.h"
 #include "publish.h"
+#include "sinks.h"
 #include "snapshot.h"
 #include "store.h"
 
@@ -121,17 +122,6 @@ static size_t live_room(struct col_outbox *o)
     return l->head ? 0 : room_now(l); /* statuses wait behind events */
 }
 
-/* Queues a body for the webhook thread built from json and text; never waits. */
-static void to_webhook(struct live *l, const char *json, const char *text, const char *what)
-{
-    if (!l->o.webhook)
-        return;
-    char *body = col_webhook_body(l->o.webhook_format, l->o.webhook_chat_id, json, text);
-    if (!body)
-        BP_ERROR("webhook", "out of memory: %s not queued", what);
-    col_webhook_submit(l->o.webhook, body); /* a full queue (or NULL) is counted there */
-}
-
 static void live_status(struct col_outbox *o, const struct col_bot_snapshot *s, int64_t now_wall)
 {
     struct live *l = live_of(o);
@@ -147,7 +137,7 @@ static void live_alert(struct col_outbox *o, const struct col_alert_note *n)
     if (l->o.mqtt)
         publish_in_order(l, col_pub_alert(&p, l->o.root, n->bot->id, n->alert->severity, n->json),
                          &p, col_outbox_slot_of(o, n->bot->agent));
-    to_webhook(l, n->json, n->text, "an alert");
+    col_sinks_alert(l->o.sinks, n); /* queued on each sink that takes it; never waits */
 }
 
 static void live_incident(struct col_outbox *o, const struct col_incident_note *n)
@@ -157,7 +147,7 @@ static void live_incident(struct col_outbox *o, const struct col_incident_note *
     if (l->o.mqtt)
         publish_in_order(l, col_pub_incident(&p, l->o.root, n->incident, n->json), &p,
                          COL_OWNERS_LEADER);
-    to_webhook(l, n->json, n->text, "an incident");
+    col_sinks_incident(l->o.sinks, n);
 }
 
 static void live_summary(struct col_outbox *o, const struct col_fleet *f, int64_t now_wall)
@@ -168,15 +158,14 @@ static void live_summary(struct col_outbox *o, const struct col_fleet *f, int64_
         publish(l, col_pub_summary(&p, l->o.root, f, now_wall), &p);
 }
 
-/* The rules thread's counts, and ours: the broker connection, the store, the webhook. */
+/* The rules thread's counts, and ours: the broker connection, the store, the sinks. */
 static void live_stats(struct col_outbox *o, struct col_collector_stats *s, int64_t now_wall)
 {
     struct live *l = live_of(o);
     s->mqtt_connected = l->o.mqtt && bp_mqtt_is_connected(l->o.mqtt);
     if (l->o.store)
         col_store_get_stats(l->o.store, &s->store);
-    if ((s->has_webhook = l->o.webhook != NULL))
-        col_webhook_get_stats(l->o.webhook, &s->webhook);
+    s->nsinks = col_sinks_get_stats(l->o.sinks, s->sinks, COL_SINKS_MAX);
     struct col_pub p;
     if (l->o.mqtt)
         publish(l, col_pub_collector_stats(&p, l->o.root, l->o.id, l->o.per_id, s, now_wall), &p);

@@ -136,6 +136,39 @@ char *col_encode_collector_state(const char *id, bool online, int64_t now_wall)
     return finish(o);
 }
 
+static void add_counts(cJSON *o, const struct col_webhook_stats *c)
+{
+    cJSON_AddNumberToObject(o, "delivered", (double)c->delivered);
+    cJSON_AddNumberToObject(o, "failed", (double)c->failed);
+    cJSON_AddNumberToObject(o, "dropped", (double)c->dropped);
+    cJSON_AddNumberToObject(o, "retries", (double)c->retries);
+    cJSON_AddNumberToObject(o, "queued", (double)c->queued);
+}
+
+/* "webhook": every sink's counts added up (as before there were several); "sinks": each one's,
+ * by name, with its kind. */
+static void add_sinks(cJSON *o, const struct col_collector_stats *s)
+{
+    if (s->nsinks == 0)
+        return;
+    struct col_webhook_stats all = {0};
+    cJSON *each = cJSON_CreateObject();
+    for (size_t i = 0; i < s->nsinks; i++) {
+        const struct col_webhook_stats *c = &s->sinks[i].counts;
+        all.delivered += c->delivered;
+        all.failed += c->failed;
+        all.dropped += c->dropped;
+        all.retries += c->retries;
+        all.queued += c->queued;
+        cJSON *one = cJSON_CreateObject();
+        cJSON_AddStringToObject(one, "kind", col_sink_kind_name(s->sinks[i].kind));
+        add_counts(one, c);
+        cJSON_AddItemToObject(each, s->sinks[i].name, one);
+    }
+    add_counts(cJSON_AddObjectToObject(o, "webhook"), &all);
+    cJSON_AddItemToObject(o, "sinks", each);
+}
+
 char *col_encode_collector_stats(const char *id, const struct col_collector_stats *s,
                                  int64_t now_wall)
 {
@@ -164,6 +197,7 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
         cJSON_AddNumberToObject(claims, col_claim_name((enum col_claim)i),
                                 (double)s->claims_refused[i]);
     cJSON_AddNumberToObject(o, "bots_refused", (double)s->bots_refused);
+    cJSON_AddNumberToObject(o, "restarts", (double)s->restarts);
     cJSON_AddBoolToObject(o, "mqtt_connected", s->mqtt_connected);
     cJSON *st = cJSON_AddObjectToObject(o, "store");
     cJSON_AddNumberToObject(st, "written", (double)s->store.written);
@@ -171,14 +205,7 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
     cJSON_AddNumberToObject(st, "spooled", (double)s->store.spooled);
     cJSON_AddNumberToObject(st, "failures", (double)s->store.failures);
     cJSON_AddBoolToObject(st, "db_up", s->store.db_up);
-    if (s->has_webhook) {
-        cJSON *w = cJSON_AddObjectToObject(o, "webhook");
-        cJSON_AddNumberToObject(w, "delivered", (double)s->webhook.delivered);
-        cJSON_AddNumberToObject(w, "failed", (double)s->webhook.failed);
-        cJSON_AddNumberToObject(w, "dropped", (double)s->webhook.dropped);
-        cJSON_AddNumberToObject(w, "retries", (double)s->webhook.retries);
-        cJSON_AddNumberToObject(w, "queued", (double)s->webhook.queued);
-    }
+    add_sinks(o, s);
     return finish(o);
 }
 

@@ -11,7 +11,7 @@
 #include "ingest.h"
 #include "claims.h"
 #include "store.h"
-#include "webhook.h"
+#include "sinks.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,10 +33,11 @@ struct col_collector_stats {
     int64_t bots;
     uint64_t claims_refused[COL_CLAIM_COUNT]; /* claims on bots refused, by reason (claims.h) */
     uint64_t bots_refused;                    /* past their agent's [agents] bots_max */
+    int64_t restarts; /* bot process restarts counted from agents' proc.restarts */
     bool mqtt_connected;
     struct col_store_stats store;
-    bool has_webhook;
-    struct col_webhook_stats webhook;
+    size_t nsinks; /* alert sinks configured ([webhook] is the one called "webhook") */
+    struct col_sink_stats sinks[COL_SINKS_MAX];
 };
 
 /* Each returns malloc'd JSON (caller frees), or NULL on ENOMEM. */

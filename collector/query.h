@@ -99,10 +99,12 @@ struct col_query {
     /* BOTS and COUNTS over the fleet: the next page starts at the fleet's bot number next */
     size_t next;
     bool more;
-    bool blind;        /* the collector judges no liveness (no broker, or messages dropped) */
-    int64_t lag_ms;    /* the rules thread's lag when it answered (engine.h) */
-    bool behind;       /* ... past the bound where statuses come late */
-    size_t fleet_size; /* bots known in all */
+    bool blind;              /* the collector judges no liveness (no broker, or messages dropped) */
+    int64_t lag_ms;          /* the rules thread's lag when it answered (engine.h) */
+    bool behind;             /* ... past the bound where statuses come late */
+    size_t fleet_size;       /* bots known in all */
+    int64_t restarts_seen;   /* bot process restarts counted since the collector started */
+    int64_t last_stats_wall; /* Unix ms collector/stats was last published; 0 = never */
     /* silences: in for ADD (the answer fills id, ends_mono), out for REMOVE; the list for
      * SILENCES. rc -EINVAL: ends in the past or no matcher; -ENOENT: no such silence */
     struct col_silence silence;

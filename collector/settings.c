@@ -4,7 +4,7 @@
 
 #include "config.h"
 #include "secret.h"
-#include "webhook.h"
+#include "settings_sinks.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -150,6 +150,12 @@ static const struct bp_cfg_key rules_keys[] = {
      "slowest exchange API call in the window: warning"},
     {"api_latency_crit", BP_CFG_MS, 1, DAY_MS, "30s", S(limits.api_latency_crit_ms),
      "slowest exchange API call: critical"},
+    {"restarts_warn", BP_CFG_INT, 0, 1000, "3", S(limits.restarts_warn),
+     "process restarts (the agent's count) within restarts_window that make a warning; 0 = never"},
+    {"restarts_crit", BP_CFG_INT, 0, 1000, "10", S(limits.restarts_crit),
+     "... that make it critical; 0 = never"},
+    {"restarts_window", BP_CFG_MS, 1000, DAY_MS, "10m", S(limits.restarts_window_ms),
+     "the window restarts are counted in"},
     {"metric_rule", BP_CFG_STR, 0, 0, "", S(metric_rule),
      "custom-metric rules for every bot: 'NAME OP NUMBER SEVERITY', comma-separated"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
@@ -159,9 +165,10 @@ static const struct bp_cfg_key webhook_keys[] = {
     {"url", BP_CFG_STR, 0, 0, "", S(webhook_url),
      "POST every alert event here (http:// or https://); empty = no webhook"},
     {"url_file", BP_CFG_STR, 0, 0, "", S(webhook_url_file),
-     "file holding the webhook URL (mode 0600): it carries the receiver's secret"},
+     "a file (mode 0600) holding the URL instead (a chat webhook's URL is its password)"},
     {"format", BP_CFG_STR, 0, 0, "alert", S(webhook_format),
-     "alert (the MQTT alert JSON), slack, discord or telegram"},
+     "alert (the MQTT alert JSON), json (PagerDuty and Alertmanager-style), slack, discord or "
+     "telegram"},
     {"chat_id", BP_CFG_STR, 0, 0, "", S(webhook_chat_id), "Telegram chat id (format telegram)"},
     {"timeout", BP_CFG_MS, 100, 300000, "5s", S(webhook_timeout_ms), "per attempt"},
     {"retries", BP_CFG_INT, 0, 100, "5", S(webhook_retries), "attempts after a failed one"},
@@ -318,6 +325,19 @@ static void *add_bot(void *cfg, const char *name, char *err, size_t errlen)
     return add_override(&s->bots, &s->nbots, &s->bots_cap, "bot", name, err, errlen);
 }
 
+static void *add_sink(void *cfg, const char *name, char *err, size_t errlen)
+{
+    struct col_settings *s = cfg;
+    if (s->nsink_sections == COL_SINKS_MAX) {
+        snprintf(err, errlen, "[sink %s]: more than %d sinks", name, COL_SINKS_MAX);
+        return NULL;
+    }
+    struct col_sink_section *k = col_sink_section_new(name, err, errlen);
+    if (k)
+        s->sink_sections[s->nsink_sections++] = k;
+    return k;
+}
+
 static void *add_account(void *cfg, const char *name, char *err, size_t errlen)
 {
     struct col_settings *s = cfg;
@@ -335,7 +355,9 @@ static const struct bp_cfg_schema schema = {
                  {"http", http_keys},
                  {"recovery", recovery_keys},
                  {"cluster", cluster_keys}},
-    .repeated = {{"bot", bot_keys, add_bot}, {"account", account_keys, add_account}},
+    .repeated = {{"bot", bot_keys, add_bot},
+                 {"account", account_keys, add_account},
+                 {"sink", col_sink_keys, add_sink}},
 };
 
 static int cmp_override(const void *a, const void *b)
@@ -441,7 +463,8 @@ static int add_db_password(struct col_settings *s, const char *password, const c
     return rc == 0 && n < sizeof(out) ? 0 : -EINVAL;
 }
 
-/* Every collector secret may come from a file instead (mode 0600, or refused). */
+/* Every collector secret may come from a file instead (mode 0600, or refused). The [sink NAME]
+ * sections' files are read with the same helper by settings_sinks.c. */
 static int load_secrets(struct col_settings *s, const char *path, char *err, size_t errlen)
 {
     char dbpw[256] = "";
@@ -557,6 +580,10 @@ static int validate_signals(struct col_settings *s, const char *path, char *err,
         return -EINVAL;
     }
     s->limits.api_min_calls = (int)s->api_min_calls;
+    if (s->limits.restarts_crit > 0 && s->limits.restarts_crit < s->limits.restarts_warn) {
+        snprintf(err, errlen, "%s: [rules] restarts_crit must not be below restarts_warn", path);
+        return -EINVAL;
+    }
     if (col_metric_rules_parse(s->metric_rule, s->rules, &s->nrules, COL_METRIC_RULES_MAX, why,
                                sizeof(why)) < 0) {
         snprintf(err, errlen, "%s: [rules] metric_rule: %s", path, why);
@@ -639,21 +666,17 @@ static int validate(struct col_settings *s, const char *path, char *err, size_t 
         snprintf(err, errlen, "%s: [collector] id: '%s' is not a valid id", path, s->id);
         return -EINVAL;
     }
-    enum col_webhook_format f;
-    if (col_webhook_format_parse(s->webhook_format, &f) < 0) {
-        snprintf(err, errlen, "%s: [webhook] format: '%s' is not alert, slack, discord or telegram",
-                 path, s->webhook_format);
+    const struct col_webhook_section wh = {.url = s->webhook_url,
+                                           .url_file = "", /* read into url already */
+                                           .format = s->webhook_format,
+                                           .chat_id = s->webhook_chat_id,
+                                           .timeout_ms = s->webhook_timeout_ms,
+                                           .retries = s->webhook_retries,
+                                           .backoff_ms = s->webhook_backoff_ms,
+                                           .queue_max = s->webhook_queue_max};
+    if (col_settings_sinks_resolve(path, &wh, s->sink_sections, s->nsink_sections, &s->sinks,
+                                   &s->nsinks, err, errlen) < 0)
         return -EINVAL;
-    }
-    if (s->webhook_url[0] && strncmp(s->webhook_url, "http://", 7) != 0 &&
-        strncmp(s->webhook_url, "https://", 8) != 0) {
-        snprintf(err, errlen, "%s: [webhook] url: not an http:// or https:// URL", path);
-        return -EINVAL;
-    }
-    if (s->webhook_url[0] && f == COL_WEBHOOK_TELEGRAM && !s->webhook_chat_id[0]) {
-        snprintf(err, errlen, "%s: [webhook] chat_id: required with format = telegram", path);
-        return -EINVAL;
-    }
     if (s->limits.trade_stale_ms >= s->limits.trade_stopped_ms) {
         snprintf(err, errlen, "%s: [rules] trade_stale must be shorter than trade_stopped", path);
         return -EINVAL;
@@ -746,6 +769,12 @@ int col_settings_load(const char *path, struct col_settings *s, char *err, size_
 
 void col_settings_cleanup(struct col_settings *s)
 {
+    for (size_t i = 0; i < s->nsink_sections; i++)
+        col_sink_section_free(s->sink_sections[i]);
+    s->nsink_sections = 0;
+    col_settings_sinks_free(s->sinks, s->nsinks);
+    s->sinks = NULL;
+    s->nsinks = 0;
     for (size_t i = 0; i < s->nbots; i++)
         free(s->bots[i]);
     free(s->bots);

@@ -9,6 +9,7 @@
 #include "msg.h"
 #include "recovery.h"
 #include "rules.h"
+#include "settings_sinks.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -90,7 +91,7 @@ struct col_settings {
     char metric_rule[1024]; /* "NAME OP NUMBER SEVERITY[, ...]" */
     int nrules;
     struct col_metric_rule rules[COL_METRIC_RULES_MAX];
-    /* [webhook] */
+    /* [webhook]: one more sink, called "webhook" (in sinks below) */
     char webhook_url[512]; /* it holds the receiver's secret: logs show its host only */
     char webhook_url_file[256];
     char webhook_format[16];
@@ -99,6 +100,13 @@ struct col_settings {
     int64_t webhook_retries;
     int64_t webhook_backoff_ms;
     int64_t webhook_queue_max;
+    /* [sink NAME], as written (settings_sinks.h) */
+    struct col_sink_section *sink_sections[COL_SINKS_MAX];
+    size_t nsink_sections;
+    /* every sink, resolved at load: [webhook] first, then each [sink NAME]; secrets read from
+     * their files, filters parsed */
+    struct col_sink_config *sinks;
+    size_t nsinks;
     /* [http] */
     char http_listen[64]; /* "127.0.0.1:8080"; "" or "off": no HTTP server */
     char http_token[256]; /* bearer token for mutating routes; "" = they answer 403 */

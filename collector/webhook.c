@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The webhook sink: a bounded queue of bodies and one delivery thread using libcurl. */
+/* A sink's delivery: a bounded queue of bodies and one thread that POSTs or mails them with
+ * libcurl. */
 #include "webhook.h"
 
 #include "clock.h"
 #include "log.h"
 #include "secret.h"
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -18,12 +18,13 @@
 #define BACKOFF_MAX_MS 60000
 
 struct col_webhook {
-    char *url;
-    char host[256]; /* what the logs show: the URL holds the receiver's secret */
+    char *name, *url;
+    char host[256]; /* what the logs show beside the name: the URL holds the receiver's secret */
+    bool smtp;      /* smtp:// or smtps://: each body is a mail */
     int64_t timeout_ms, backoff_ms;
     int retries;
     CURL *curl;
-    struct curl_slist *headers;
+    struct curl_slist *headers; /* HTTP: the content type; SMTP: the recipients */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -35,42 +36,65 @@ struct col_webhook {
     struct col_webhook_stats stats; /* under mu */
 };
 
-static const char *const format_names[] = {"alert", "slack", "discord", "telegram"};
-
-int col_webhook_format_parse(const char *name, enum col_webhook_format *out)
-{
-    for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
-        if (strcmp(name, format_names[i]) == 0) {
-            *out = (enum col_webhook_format)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
-char *col_webhook_body(enum col_webhook_format f, const char *chat_id, const char *alert_json,
-                       const char *text)
-{
-    if (f == COL_WEBHOOK_ALERT)
-        return strdup(alert_json);
-    cJSON *o = cJSON_CreateObject();
-    bool ok = o != NULL;
-    if (ok && f == COL_WEBHOOK_TELEGRAM)
-        ok = cJSON_AddStringToObject(o, "chat_id", chat_id ? chat_id : "") != NULL;
-    if (ok)
-        ok =
-            cJSON_AddStringToObject(o, f == COL_WEBHOOK_DISCORD ? "content" : "text", text) != NULL;
-    char *body = ok ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    return body;
-}
-
 /* libcurl wants somewhere to put the receiver's answer: we only need its status code. */
 static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     (void)ptr;
     (void)ud;
     return size * nmemb;
+}
+
+/* The recipients of comma-separated addresses, each as "<a@b>"; NULL if none (or ENOMEM). */
+static struct curl_slist *recipients(const char *list)
+{
+    struct curl_slist *rcpt = NULL;
+    char buf[1024], one[300];
+    snprintf(buf, sizeof(buf), "%s", list ? list : "");
+    for (char *save = NULL, *a = strtok_r(buf, ", \t", &save); a;
+         a = strtok_r(NULL, ", \t", &save)) {
+        snprintf(one, sizeof(one), "<%s>", a);
+        struct curl_slist *grown = curl_slist_append(rcpt, one);
+        if (!grown) {
+            curl_slist_free_all(rcpt);
+            return NULL;
+        }
+        rcpt = grown;
+    }
+    return rcpt;
+}
+
+static void setup_http(CURL *c, struct curl_slist *headers)
+{
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "botpulse-collector");
+}
+
+/* The envelope sender of "a@b" or "Name <a@b>", as "<a@b>". */
+static void envelope_from(const char *from, char *buf, size_t size)
+{
+    const char *lt = from ? strchr(from, '<') : NULL;
+    const char *gt = lt ? strchr(lt, '>') : NULL;
+    if (lt && gt)
+        snprintf(buf, size, "%.*s", (int)(gt - lt + 1), lt);
+    else
+        snprintf(buf, size, "<%s>", from ? from : "");
+}
+
+static void setup_smtp(CURL *c, const struct col_webhook_opts *o, struct curl_slist *rcpt)
+{
+    char from[300];
+    envelope_from(o->mail_from, from, sizeof(from));
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from); /* libcurl copies option strings */
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_USE_SSL,
+                     o->starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+    if (o->username && o->username[0]) {
+        curl_easy_setopt(c, CURLOPT_USERNAME, o->username);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, o->password ? o->password : "");
+    }
 }
 
 /* Frees what col_webhook_new allocated (not the lock and condition variable), and w. */
@@ -80,6 +104,7 @@ static void free_memory(struct col_webhook *w)
     curl_easy_cleanup(w->curl);
     free(w->ring);
     free(w->url);
+    free(w->name);
     free(w);
     curl_global_cleanup();
 }
@@ -96,17 +121,20 @@ int col_webhook_new(const struct col_webhook_opts *opts, struct col_webhook **ou
         return -ENOMEM;
     }
     w->url = strdup(opts->url);
+    w->name = strdup(opts->name && opts->name[0] ? opts->name : "webhook");
     bp_secret_url_host(opts->url, w->host, sizeof(w->host));
+    w->smtp = strncmp(opts->url, "smtp://", 7) == 0 || strncmp(opts->url, "smtps://", 8) == 0;
     w->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 5000;
     w->backoff_ms = opts->backoff_ms > 0 ? opts->backoff_ms : 1000;
     w->retries = opts->retries;
     w->cap = opts->queue_max;
     w->ring = calloc(w->cap, sizeof(*w->ring));
     w->curl = curl_easy_init();
-    w->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    w->headers = w->smtp ? recipients(opts->mail_to)
+                         : curl_slist_append(NULL, "Content-Type: application/json");
     pthread_condattr_t ca;
-    int rc = -ENOMEM;
-    if (w->url && w->ring && w->curl && w->headers &&
+    int rc = w->smtp && !w->headers ? -EINVAL : -ENOMEM;
+    if (w->url && w->name && w->ring && w->curl && w->headers &&
         (rc = -pthread_mutex_init(&w->mu, NULL)) == 0) {
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -121,36 +149,68 @@ int col_webhook_new(const struct col_webhook_opts *opts, struct col_webhook **ou
     }
     CURL *c = w->curl;
     curl_easy_setopt(c, CURLOPT_URL, w->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, w->headers);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* we have threads: no SIGALRM for DNS */
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "botpulse-collector");
+    if (w->smtp)
+        setup_smtp(c, opts, w->headers);
+    else
+        setup_http(c, w->headers);
     *out = w;
     return 0;
 }
 
-/* One POST. Returns the HTTP status, or 0 when no answer came (the reason in err). */
-static long post(struct col_webhook *w, const char *body, char *err, size_t errlen)
+/* What a mail's upload reads from: the rest of the body. */
+struct upload {
+    const char *p;
+    size_t left;
+};
+
+static size_t read_body(char *buf, size_t size, size_t n, void *ud)
 {
-    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    CURLcode rc = curl_easy_perform(w->curl);
-    if (rc != CURLE_OK) {
-        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-        return 0;
-    }
-    long status = 0;
-    curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
-    snprintf(err, errlen, "HTTP %ld", status);
-    return status;
+    struct upload *u = ud;
+    size_t len = size * n < u->left ? size * n : u->left;
+    memcpy(buf, u->p, len);
+    u->p += len;
+    u->left -= len;
+    return len;
 }
 
-/* A 4xx other than timeout and rate limit is the request's fault: sending it again fails too. */
-static bool permanent(long status)
+/* One POST or one mail. Returns 2xx for delivered (an SMTP server's 250 is delivered as 200),
+ * else the server's answer (HTTP status, or the SMTP reply code of the step that failed), or 0
+ * when none came; err says why. */
+static long attempt(struct col_webhook *w, const char *body, char *err, size_t errlen)
 {
+    struct upload u = {body, strlen(body)};
+    if (w->smtp) {
+        curl_easy_setopt(w->curl, CURLOPT_READFUNCTION, read_body);
+        curl_easy_setopt(w->curl, CURLOPT_READDATA, &u);
+    } else {
+        curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE, (long)u.left);
+    }
+    CURLcode rc = curl_easy_perform(w->curl);
+    long status = 0;
+    curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK) {
+        if (status > 0)
+            snprintf(err, errlen, "%s (%s %ld)", curl_easy_strerror(rc), w->smtp ? "SMTP" : "HTTP",
+                     status);
+        else
+            snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+        return w->smtp ? status : 0; /* an SMTP refusal fails the transfer with its code */
+    }
+    snprintf(err, errlen, "%s %ld", w->smtp ? "SMTP" : "HTTP", status);
+    return w->smtp ? 200 : status;
+}
+
+/* An answer that sending the same again cannot change: an HTTP 4xx other than timeout and rate
+ * limit (the request's fault), an SMTP 5xx (a permanent refusal; 4xx is "try later"). */
+static bool permanent(const struct col_webhook *w, long status)
+{
+    if (w->smtp)
+        return status >= 500 && status < 600;
     return status >= 400 && status < 500 && status != 408 && status != 429;
 }
 
@@ -176,27 +236,30 @@ static void deliver(struct col_webhook *w, const char *body)
 {
     char err[CURL_ERROR_SIZE + 32];
     int64_t backoff = w->backoff_ms;
-    for (int attempt = 0;; attempt++) {
+    for (int tries = 0;; tries++) {
         pthread_mutex_unlock(&w->mu);
-        long status = post(w, body, err, sizeof(err));
+        long status = attempt(w, body, err, sizeof(err));
         pthread_mutex_lock(&w->mu);
         if (status >= 200 && status < 300) {
             w->stats.delivered++;
-            if (attempt > 0)
-                BP_INFO("webhook", "delivered after %d retries", attempt);
+            w->stats.last_delivered_wall = bp_wall_ms();
+            if (tries > 0)
+                BP_INFO("webhook", "sink %s: delivered after %d retries", w->name, tries);
             return;
         }
-        if (permanent(status) || attempt >= w->retries) {
+        if (permanent(w, status) || tries >= w->retries) {
             w->stats.failed++;
-            BP_ERROR("webhook", "alert not delivered to %s after %d attempt(s): %s", w->host,
-                     attempt + 1, err);
+            BP_ERROR("webhook", "sink %s (%s): alert not delivered after %d attempt(s): %s",
+                     w->name, w->host, tries + 1, err);
             return;
         }
-        if (attempt == 0)
-            BP_WARN("webhook", "delivery to %s failed (%s): retrying", w->host, err);
+        if (tries == 0)
+            BP_WARN("webhook", "sink %s (%s): delivery failed (%s): retrying", w->name, w->host,
+                    err);
         if (!wait_until(w, bp_mono_ms() + backoff)) {
             w->stats.failed++;
-            BP_ERROR("webhook", "alert not delivered to %s: stopping (%s)", w->host, err);
+            BP_ERROR("webhook", "sink %s (%s): alert not delivered: stopping (%s)", w->name,
+                     w->host, err);
             return;
         }
         w->stats.retries++;
@@ -221,7 +284,8 @@ static void *run(void *arg)
         free(body);
     }
     if (w->count > 0) {
-        BP_ERROR("webhook", "%zu alert(s) still queued at shutdown: dropped", w->count);
+        BP_ERROR("webhook", "sink %s: %zu alert(s) still queued at shutdown: dropped", w->name,
+                 w->count);
         w->stats.dropped += (int64_t)w->count;
     }
     pthread_mutex_unlock(&w->mu);
@@ -251,8 +315,8 @@ int col_webhook_submit(struct col_webhook *w, char *body)
         int64_t dropped = w->stats.dropped;
         pthread_mutex_unlock(&w->mu);
         free(body);
-        BP_ERROR("webhook", "queue full (%zu): alert dropped (%lld dropped so far)", w->cap,
-                 (long long)dropped);
+        BP_ERROR("webhook", "sink %s: queue full (%zu): alert dropped (%lld dropped so far)",
+                 w->name, w->cap, (long long)dropped);
         return -ENOSPC;
     }
     w->ring[(w->head + w->count) % w->cap] = body;

@@ -1,44 +1,39 @@
 /* SPDX-License-Identifier: MIT */
-/* The webhook alert sink: every alert event POSTed as JSON to one URL, on its own thread, so
- * a slow or failing receiver never blocks the rules thread. A bounded queue in front; failed
- * deliveries are retried with exponential backoff; what cannot be queued or delivered is
- * counted and logged. The body is the MQTT alert itself, or a chat message shaped for Slack,
- * Discord or Telegram. */
+/* One alert sink's delivery: bodies POSTed as JSON to an http(s):// URL, or mailed to an
+ * smtp(s):// server, on a thread of its own, so a slow or failing receiver never blocks the
+ * rules thread. A bounded queue in front; failed deliveries are retried with exponential
+ * backoff; what cannot be queued or delivered is counted and logged (by the sink's name: a URL
+ * may hold a secret and is never logged). sink_format.h makes the bodies, sinks.h routes alerts
+ * to the sinks. */
 #ifndef COL_WEBHOOK_H
 #define COL_WEBHOOK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-enum col_webhook_format {
-    COL_WEBHOOK_ALERT = 0, /* the alert JSON as published on MQTT */
-    COL_WEBHOOK_SLACK,     /* {"text": "..."} (also Mattermost, Rocket.Chat) */
-    COL_WEBHOOK_DISCORD,   /* {"content": "..."} */
-    COL_WEBHOOK_TELEGRAM,  /* {"chat_id": "...", "text": "..."} for the Bot API sendMessage */
-};
-
-/* "alert", "slack", "discord", "telegram": 0, or -EINVAL for another name. */
-int col_webhook_format_parse(const char *name, enum col_webhook_format *out);
-
-/* The request body for one alert: alert_json is the MQTT alert, text a one-line summary for
- * people; chat_id is used by the telegram format only. Malloc'd, or NULL on ENOMEM. */
-char *col_webhook_body(enum col_webhook_format f, const char *chat_id, const char *alert_json,
-                       const char *text);
-
 struct col_webhook_opts {
-    const char *url;    /* http:// or https:// */
+    const char *name;   /* the sink's name, in logs (never the URL) */
+    const char *url;    /* http://, https:// (a JSON POST), smtp:// or smtps:// (a mail) */
     int64_t timeout_ms; /* per attempt, connect and transfer */
     int retries;        /* attempts after the first one */
     int64_t backoff_ms; /* wait before the first retry; doubles each time, at most 60 s */
     size_t queue_max;   /* bodies waiting; beyond it new ones are dropped, counted */
+    /* smtp:// and smtps:// only (each body is then a whole RFC 5322 message) */
+    const char *mail_from;           /* the envelope sender: "a@b" or "Name <a@b>" */
+    const char *mail_to;             /* recipients, comma-separated */
+    const char *username, *password; /* SMTP AUTH; NULL or "": none */
+    bool starttls;                   /* smtp://: require STARTTLS (smtps:// is TLS throughout) */
 };
 
 struct col_webhook_stats {
-    int64_t delivered; /* receiver answered 2xx */
-    int64_t failed;    /* gave up: retries spent, or a 4xx that retrying cannot fix */
+    int64_t delivered; /* receiver answered 2xx (SMTP: took the mail) */
+    int64_t failed;    /* gave up: retries spent, or an answer retrying cannot fix (HTTP 4xx,
+                          SMTP 5xx) */
     int64_t dropped;   /* queue full, or still queued when the collector stopped */
     int64_t retries;   /* attempts after a failed one */
     int64_t queued;    /* waiting now */
+    int64_t last_delivered_wall; /* Unix ms of the last delivery; 0 = none yet */
 };
 
 struct col_webhook;

@@ -14,7 +14,7 @@ PACKAGES=(
     mosquitto mosquitto-clients postgresql postgresql-client
     util-linux procps
     clang libclang-rt-dev llvm # scripts/fuzz.sh: libFuzzer, and llvm-symbolizer for its reports
-    python3
+    python3 python3-yaml python3-jsonschema # tests/support/openapi_check.py
     dpkg-dev file openssl polkitd dbus-daemon systemd # packages, TLS, the polkit rule, units
 )
 

@@ -62,9 +62,9 @@ static const struct {
 } checks[] = {
     {"liveness", CHECK_CHAIN},  {"process", CHECK_CHAIN},    {"loop", CHECK_CHAIN},
     {"log", CHECK_CHAIN},       {"market", CHECK_CHAIN},     {"trading", CHECK_CHAIN},
-    {"api", CHECK_OTHER},       {"log_errors", CHECK_OTHER}, {"resources", CHECK_OTHER},
-    {"clock", CHECK_OTHER},     {"intent", CHECK_INTENT},    {"flapping", CHECK_ENGINE},
-    {"recovery", CHECK_ENGINE},
+    {"api", CHECK_OTHER},       {"log_errors", CHECK_OTHER}, {"restarts", CHECK_OTHER},
+    {"resources", CHECK_OTHER}, {"clock", CHECK_OTHER},      {"intent", CHECK_INTENT},
+    {"flapping", CHECK_ENGINE}, {"recovery", CHECK_ENGINE},
 };
 
 static int find_check(const char *name)
@@ -458,8 +458,30 @@ void col_evidence_count_failures(struct col_evidence *ev, const struct col_rule_
  * failed `check_confirm` heartbeats in a row (resources: `confirm` stats samples) holds no
  * severity yet. On a bot that works (healthy or idle) the worst of them makes it degraded; on
  * a tie the first in that order. */
+/* A process replaced restarts_warn (restarts_crit) times within restarts_window: a crash loop,
+ * even when every heartbeat said alive. Looks again when the oldest of them leaves the window. */
+static void eval_restarts(const struct col_evidence *ev, const struct col_rule_limits *lim,
+                          int64_t now, struct col_verdict *v)
+{
+    if (!ev->restarts.known || lim->restarts_warn <= 0 || lim->restarts_window_ms <= 0)
+        return;
+    int64_t expires;
+    int64_t n = col_restarts_within(&ev->restarts, lim->restarts_window_ms, now, &expires);
+    if (n < lim->restarts_warn)
+        return;
+    bool crit = lim->restarts_crit > 0 && n >= lim->restarts_crit;
+    char r[COL_REASON_MAX + 1], w[32];
+    col_format_duration(lim->restarts_window_ms, w, sizeof(w));
+    snprintf(r, sizeof(r),
+             "process restarted %lld times in %s (>= %d; %lld since its agent started)",
+             (long long)n, w, crit ? lim->restarts_crit : lim->restarts_warn,
+             (long long)ev->restarts.count);
+    add_finding(v, crit ? COL_SEV_CRITICAL : COL_SEV_WARNING, "restarts", r);
+    v->next_due_mono = min64(v->next_due_mono, expires);
+}
+
 static void eval_others(const struct col_evidence *ev, const struct col_rule_limits *lim,
-                        struct col_verdict *v)
+                        int64_t now, struct col_verdict *v)
 {
     if (v->status == COL_ST_DOWN || v->status == COL_ST_UNKNOWN)
         return;
@@ -477,6 +499,7 @@ static void eval_others(const struct col_evidence *ev, const struct col_rule_lim
         snprintf(f->reason + len, sizeof(f->reason) - len, " (%d of %d heartbeats)", n,
                  lim->check_confirm);
     }
+    eval_restarts(ev, lim, now, v);
     if (ev->res_level != COL_LEVEL_OK) {
         int confirm = lim->confirm > 0 ? lim->confirm : 1;
         if (ev->res_streak >= confirm) {
@@ -531,7 +554,7 @@ void col_rules_evaluate(const struct col_evidence *ev, const struct col_rule_lim
     scale_by_exposure(ev, v);
     if (v->severity != COL_SEV_NONE)
         add_finding(v, v->severity, v->check, v->reason);
-    eval_others(ev, lim, v);
+    eval_others(ev, lim, now, v);
     eval_clock(ev, lim, v);
     eval_intent(ev, lim, now, v);
     eval_maintenance(ev, now, v);
@@ -664,6 +687,16 @@ void col_evidence_shift(struct col_evidence *ev, int64_t shift)
         ev->last_log_mono += shift;
     if (ev->log_err_base_mono != 0) /* blind time is no time for the error rate */
         ev->log_err_base_mono += shift;
+    col_restarts_shift(&ev->restarts, shift);
+}
+
+int64_t col_evidence_apply_restarts(struct col_evidence *ev, const struct bp_heartbeat *hb,
+                                    const char *boot, int64_t recv_mono)
+{
+    if (!hb->proc.has_restarts)
+        return 0;
+    return col_restarts_note(&ev->restarts, col_restarts_boot_hash(boot), hb->proc.restarts,
+                             recv_mono);
 }
 
 void col_evidence_apply_log(struct col_evidence *ev, const struct bp_heartbeat *hb, int64_t sent_ts,
@@ -726,6 +759,7 @@ void col_evidence_cleanup(struct col_evidence *ev)
 {
     free(ev->metrics);
     free(ev->streaks);
+    col_restarts_cleanup(&ev->restarts);
     ev->metrics = NULL;
     ev->streaks = NULL;
     ev->nmetrics = ev->nstreaks = 0;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "msg.h"
+#include "restarts.h"
 
 enum col_status {
     COL_ST_UNKNOWN = 0, /* never seen, or no evidence yet */
@@ -44,8 +45,8 @@ enum col_op { COL_OP_LT = 0, COL_OP_LE, COL_OP_GT, COL_OP_GE, COL_OP_EQ, COL_OP_
 #define COL_STATUS_MAX 16       /* a status word and its NUL */
 #define COL_REASON_MAX 128      /* a verdict's reason, in words for people */
 /* The most checks one verdict can find failing: the chain's one, a metric rule per metric,
- * api, log_errors, resources and clock. */
-#define COL_FINDINGS_MAX (COL_METRIC_RULES_MAX + 6)
+ * api, log_errors, restarts, resources and clock. */
+#define COL_FINDINGS_MAX (COL_METRIC_RULES_MAX + 7)
 
 /* A custom-metric rule from the config: "NAME OP NUMBER SEVERITY". */
 struct col_metric_rule {
@@ -86,6 +87,9 @@ struct col_rule_limits {
     double api_err_warn, api_err_crit; /* error % over the agent's window of calls */
     int api_min_calls;                 /* fewer calls in the window: no error-rate verdict */
     int64_t api_latency_warn_ms, api_latency_crit_ms;
+    /* process restarts the agent counted within restarts_window: warning, critical (0: never) */
+    int restarts_warn, restarts_crit;
+    int64_t restarts_window_ms;
     /* custom-metric rules; points into the settings (which outlive every bot) */
     const struct col_metric_rule *metric_rules;
     int nmetric_rules;
@@ -139,6 +143,7 @@ struct col_evidence {
      * none): most bots report none, and 100,000 bots cannot each carry room for 16. */
     int nmetrics;
     struct bp_metric *metrics;
+    struct col_restarts restarts; /* the agent's proc.restarts, and the rises we counted */
     /* metric-rule, api and log_errors checks failing in a row, one entry per failing check,
      * counted per heartbeat (col_evidence_count_failures); on the heap, NULL when none fails */
     int nstreaks;
@@ -163,6 +168,10 @@ void col_evidence_apply_log(struct col_evidence *ev, const struct bp_heartbeat *
                             int64_t recv_mono);
 void col_evidence_apply_signals(struct col_evidence *ev, const struct bp_heartbeat *hb,
                                 int64_t sent_ts, int64_t recv_mono);
+/* Takes a heartbeat's proc.restarts (if it has one) from the agent's boot; returns the
+ * restarts it counted (a rise since the last heartbeat). */
+int64_t col_evidence_apply_restarts(struct col_evidence *ev, const struct bp_heartbeat *hb,
+                                    const char *boot, int64_t recv_mono);
 /* After a heartbeat's evidence is in: counts, per metric-rule, api and log_errors check, the
  * heartbeats in a row on which it fails (a passing one starts it again from nothing). */
 void col_evidence_count_failures(struct col_evidence *ev, const struct col_rule_limits *lim);
@@ -192,7 +201,7 @@ struct col_verdict {
     enum col_status status;
     enum col_severity severity; /* of the alert the status's check holds open (NONE: none) */
     const char *check;          /* "liveness", "process", "loop", "log", "market", "trading",
-                                   "api", "log_errors", "resources", "clock", "intent",
+                                   "api", "log_errors", "restarts", "resources", "clock", "intent",
                                    "metric:NAME" or ""; static, or owned by the limits' metric
                                    rules */
     char reason[COL_REASON_MAX + 1];
@@ -224,7 +233,8 @@ int64_t col_rules_heartbeat_timeout(const struct col_evidence *ev,
  * older than market_stale → degraded ("market"); no trade past trade_stopped → stopped; past
  * trade_stale → stale (a bot whose loop ticks and whose market data is fresh is idle instead,
  * and only stale, a warning, past trade_stopped); then on an otherwise healthy or idle bot the
- * worst of custom-metric rules, exchange API and resources → degraded (resources alert only
+ * worst of custom-metric rules, exchange API, log errors, restarts within restarts_window and
+ * resources → degraded (resources alert only
  * after `confirm` failing samples in a row); otherwise healthy (unknown while the first
  * heartbeat is awaited). Down, stopped and hung are critical, or a warning when the bot
  * reported that it holds no position and no order. A bot intended stopped is "stopped" without

@@ -21,4 +21,6 @@ void col_bot_snapshot_take(const struct col_bot *b, struct col_bot_snapshot *out
     out->since = b->since_wall;
     out->last_heartbeat = b->last_heartbeat_wall;
     out->last_trade = b->last_trade_wall;
+    out->restarts = b->ev.restarts.known ? b->ev.restarts.count : -1;
+    out->restarts_seen = b->ev.restarts.seen;
 }

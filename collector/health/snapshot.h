@@ -25,6 +25,9 @@ struct col_bot_snapshot {
     int64_t since;          /* Unix ms: when the status began */
     int64_t last_heartbeat; /* Unix ms, our clock at receipt; 0 = never */
     int64_t last_trade;     /* Unix ms, the trade's own time; 0 = never */
+    int64_t restarts;       /* its agent's count of process restarts (this agent boot); -1 =
+                               not counted (no watched process, an older agent) */
+    int64_t restarts_seen;  /* restarts the collector counted since it began watching it */
 };
 
 /* Copies what b is now into out. */

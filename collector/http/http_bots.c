@@ -50,6 +50,11 @@ cJSON *col_bot_json(const struct col_bot_view *v, const struct col_alert_view *a
     cJSON_AddStringToObject(o, "host", v->snap.host);
     cJSON_AddStringToObject(o, "intended", v->intended_stopped ? "stopped" : "running");
     cJSON_AddStringToObject(o, "intended_by", v->intended_by_operator ? "operator" : "config");
+    if (v->snap.restarts < 0)
+        cJSON_AddNullToObject(o, "restarts");
+    else
+        cJSON_AddNumberToObject(o, "restarts", (double)v->snap.restarts);
+    cJSON_AddNumberToObject(o, "restarts_seen", (double)v->snap.restarts_seen);
     if (v->clustered) {
         cJSON_AddNumberToObject(o, "shard", v->shard);
         cJSON_AddStringToObject(o, "owner", v->owner);

@@ -206,7 +206,16 @@ void col_http_metrics(const struct col_http_ctx *ctx, const struct col_http_requ
             .have_store = ctx->store != NULL,
             .have_commands = qr->have_commands,
             .commands = qr->commands,
+            .version = BP_VERSION,
+            .restarts_seen = qr->restarts_seen,
+            .last_stats_wall = qr->last_stats_wall,
         };
+        struct col_sink_stats sinks[COL_SINKS_MAX];
+        if (ctx->sinks) {
+            in.nsinks = col_sinks_get_stats(ctx->sinks, sinks, COL_SINKS_MAX);
+            in.sinks = sinks;
+        }
+        in.have_process = col_process_stats_read(&in.process) == 0;
         memcpy(in.claims_refused, qr->claims_refused, sizeof(in.claims_refused));
         if (ctx->ingest)
             col_ingest_get_stats(ctx->ingest, &in.ingest);

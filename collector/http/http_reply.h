@@ -20,6 +20,7 @@ struct col_ingest;
 struct col_owners;
 struct col_query;
 struct col_route_match;
+struct col_sinks;
 struct col_store;
 
 /* What the handlers may use; every pointer but queue and ingest may be NULL. Borrowed. */
@@ -33,6 +34,7 @@ struct col_http_ctx {
     struct col_http_db *db;
     int64_t timeout_ms; /* per question to the rules thread */
     int64_t started_mono;
+    struct col_sinks *sinks; /* the alert sinks, for their counters; may be NULL */
 };
 
 struct col_http_request {

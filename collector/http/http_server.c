@@ -376,7 +376,8 @@ int col_http_server_start(const struct col_http_opts *opts, struct col_http_serv
                                    .owners = opts->owners,
                                    .db = s->db,
                                    .timeout_ms = cfg->http_timeout_ms,
-                                   .started_mono = bp_mono_ms()};
+                                   .started_mono = bp_mono_ms(),
+                                   .sinks = opts->sinks};
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, host, &addr.sin_addr);
     s->daemon = s->db ? MHD_start_daemon(

@@ -13,6 +13,7 @@ struct col_cluster;
 struct col_owners;
 struct col_ingest;
 struct col_settings;
+struct col_sinks;
 struct col_store;
 
 #define COL_HTTP_BODY_MAX 8192
@@ -25,6 +26,7 @@ struct col_http_opts {
     struct col_ingest *ingest;      /* for HTTP heartbeats and counters; borrowed */
     struct col_store *store;        /* may be NULL; borrowed */
     struct bp_mqtt *mqtt;           /* may be NULL; borrowed */
+    struct col_sinks *sinks;        /* the alert sinks' counters for /metrics; may be NULL */
     struct col_cluster *cluster;    /* [cluster]'s view; NULL: one collector; borrowed */
     struct col_owners *owners;      /* which shards are ours; NULL: all; borrowed */
 };

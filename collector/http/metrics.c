@@ -274,6 +274,115 @@ static void render_commands(struct out *o, const struct col_metrics_input *in)
                 col_rec_outcome_name((enum col_rec_outcome)r), c->results[a][r]);
 }
 
+/* Unix ms as Prometheus' *_timestamp_seconds (an age is what a query computes: time() - it). */
+static double ts_s(int64_t ms)
+{
+    return (double)ms / 1000.0;
+}
+
+/* Per bot, the times its ages above are measured from (the families follow the bot series). */
+static void render_bot_timestamps(struct out *o, const struct col_metrics_input *in)
+{
+    char labels[1400];
+    family(o, "botpulse_bot_last_heartbeat_timestamp_seconds", "gauge",
+           "Unix time of the bot's newest heartbeat, our clock (no series before the first).");
+    for (size_t i = 0; i < in->nbots; i++) {
+        const struct col_bot_snapshot *b = &in->bots[i].snap;
+        if (b->last_heartbeat <= 0)
+            continue;
+        bot_labels(b, labels, sizeof(labels));
+        put(o, "botpulse_bot_last_heartbeat_timestamp_seconds{%s} %.3f\n", labels,
+            ts_s(b->last_heartbeat));
+    }
+    family(o, "botpulse_bot_last_trade_timestamp_seconds", "gauge",
+           "Unix time of the bot's newest trade, its own clock (no series before the first).");
+    for (size_t i = 0; i < in->nbots; i++) {
+        const struct col_bot_snapshot *b = &in->bots[i].snap;
+        if (b->last_trade <= 0)
+            continue;
+        bot_labels(b, labels, sizeof(labels));
+        put(o, "botpulse_bot_last_trade_timestamp_seconds{%s} %.3f\n", labels, ts_s(b->last_trade));
+    }
+}
+
+/* botpulse_build_info, and the collector's own times. */
+static void render_build(struct out *o, const struct col_metrics_input *in)
+{
+    if (in->version) {
+        char v[160];
+        col_metrics_escape(v, sizeof(v), in->version);
+        family(o, "botpulse_build_info", "gauge", "Always 1; the collector's version as a label.");
+        put(o, "botpulse_build_info{version=\"%s\",component=\"collector\"} 1\n", v);
+    }
+    counter(o, "botpulse_bot_restarts_total",
+            "Bot process restarts counted from the agents' proc.restarts, all bots.",
+            (uint64_t)in->restarts_seen);
+    if (in->last_stats_wall > 0)
+        gauge(o, "botpulse_last_stats_timestamp_seconds",
+              "Unix time the collector last published its collector/stats.",
+              ts_s(in->last_stats_wall));
+    if (in->have_store && in->store.last_commit_wall > 0)
+        gauge(o, "botpulse_store_last_commit_timestamp_seconds",
+              "Unix time of the last transaction committed to the database.",
+              ts_s(in->store.last_commit_wall));
+}
+
+/* The standard process_* families (what Prometheus' client libraries export). */
+static void render_process(struct out *o, const struct col_metrics_input *in)
+{
+    if (!in->have_process)
+        return;
+    const struct col_process_stats *p = &in->process;
+    family(o, "process_cpu_seconds_total", "counter", "User and system CPU time spent, seconds.");
+    put(o, "process_cpu_seconds_total %.2f\n", p->cpu_seconds);
+    gauge(o, "process_resident_memory_bytes", "Resident memory size, bytes.", (double)p->rss_bytes);
+    gauge(o, "process_virtual_memory_bytes", "Virtual memory size, bytes.", (double)p->vsize_bytes);
+    gauge(o, "process_start_time_seconds",
+          "Start time of the process since the Unix epoch, seconds.", p->start_time_s);
+    if (p->open_fds >= 0)
+        gauge(o, "process_open_fds", "Open file descriptors.", (double)p->open_fds);
+    if (p->max_fds >= 0)
+        gauge(o, "process_max_fds", "Maximum number of open file descriptors.", (double)p->max_fds);
+}
+
+/* Each alert sink's delivery, labelled by its name and kind (never its URL). */
+static void render_sinks(struct out *o, const struct col_metrics_input *in)
+{
+    if (in->nsinks == 0)
+        return;
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"botpulse_webhook_delivered_total", "counter", "Alert messages a sink's receiver took."},
+        {"botpulse_webhook_failed_total", "counter",
+         "Alert messages a sink gave up on (retries spent, or refused)."},
+        {"botpulse_webhook_dropped_total", "counter",
+         "Alert messages a sink dropped (its queue full, or queued at shutdown)."},
+        {"botpulse_webhook_retries_total", "counter", "A sink's attempts after a failed one."},
+        {"botpulse_webhook_queued", "gauge", "Alert messages waiting in a sink's queue."},
+        {"botpulse_webhook_last_delivered_timestamp_seconds", "gauge",
+         "Unix time of a sink's last delivery (no series before the first)."},
+    };
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        family(o, fam[f].name, fam[f].type, fam[f].help);
+        for (size_t i = 0; i < in->nsinks; i++) {
+            const struct col_webhook_stats *c = &in->sinks[i].counts;
+            const int64_t v[] = {c->delivered, c->failed, c->dropped,
+                                 c->retries,   c->queued, c->last_delivered_wall};
+            if (f == 5 && v[f] <= 0)
+                continue;
+            char name[2 * BP_ID_MAX + 8];
+            col_metrics_escape(name, sizeof(name), in->sinks[i].name);
+            if (f == 5)
+                put(o, "%s{sink=\"%s\",kind=\"%s\"} %.3f\n", fam[f].name, name,
+                    col_sink_kind_name(in->sinks[i].kind), ts_s(v[f]));
+            else
+                put(o, "%s{sink=\"%s\",kind=\"%s\"} %" PRId64 "\n", fam[f].name, name,
+                    col_sink_kind_name(in->sinks[i].kind), v[f]);
+        }
+    }
+}
+
 static void render_cluster(struct out *o, const struct col_metrics_input *in)
 {
     const struct col_cluster_view *v = in->cluster;
@@ -320,6 +429,10 @@ char *col_metrics_render(const struct col_metrics_input *in)
     render_collector(&o, in);
     render_history(&o, in);
     render_commands(&o, in);
+    render_bot_timestamps(&o, in);
+    render_build(&o, in);
+    render_process(&o, in);
+    render_sinks(&o, in);
     render_cluster(&o, in);
     if (o.failed) {
         free(o.s);

@@ -8,6 +8,7 @@
 #include "ingest.h"
 #include "claims.h"
 #include "recovery.h"
+#include "sinks.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -19,6 +20,17 @@ struct col_bot_view;
 struct col_cluster_view;
 
 #define COL_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* The collector process itself, for the process_* families. */
+struct col_process_stats {
+    double cpu_seconds; /* user and system */
+    int64_t rss_bytes, vsize_bytes;
+    int64_t open_fds, max_fds; /* -1: unknown (then left out) */
+    double start_time_s;       /* Unix seconds */
+};
+
+/* Reads /proc/self: 0 or -errno (the caller then leaves the process_* families out). */
+int col_process_stats_read(struct col_process_stats *out);
 
 struct col_metrics_input {
     const struct col_bot_view *bots;
@@ -35,6 +47,13 @@ struct col_metrics_input {
     int64_t uptime_s;
     bool have_commands; /* recovery configured: the counts below mean something */
     struct col_command_counts commands;
+    const char *version; /* botpulse_build_info; NULL: left out */
+    bool have_process;
+    struct col_process_stats process;
+    const struct col_sink_stats *sinks; /* each alert sink's counts */
+    size_t nsinks;
+    int64_t restarts_seen;   /* bot process restarts counted from the agents' proc.restarts */
+    int64_t last_stats_wall; /* Unix ms the collector last published collector/stats; 0: never */
     const struct col_cluster_view *cluster; /* [cluster]'s view; NULL: one collector */
 };
 

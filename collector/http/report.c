@@ -108,9 +108,10 @@ static void end_incident(struct col_report_bot *b, int64_t ts)
 static void move_to(struct col_report_bot *b, int64_t ts, enum col_status st)
 {
     int64_t len = ts - b->cur_since;
-    b->ms_in[b->cur] += len;
-    if (b->known)
+    if (b->known) { /* before its first status the bot did not exist: no status at all */
+        b->ms_in[b->cur] += len;
         b->observed_ms += len;
+    }
     if (is_up(b->cur))
         b->up_ms += len;
     if (b->gap_since >= 0 && st != COL_ST_DOWN)

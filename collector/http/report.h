@@ -51,9 +51,10 @@ struct col_report {
 void col_report_init(struct col_report *r, int64_t from, int64_t to);
 void col_report_cleanup(struct col_report *r);
 
-/* The bot's entry, created (its status unknown before its first transition) if new; entries
- * are kept sorted by id (byte order), fastest when fed in that order. A pointer stays valid
- * until the next new bot. Each bot's transitions must come in time order. NULL on ENOMEM. */
+/* The bot's entry, created if new (before its first transition it has no status: that time counts
+ * nowhere); entries are kept sorted by id (byte order), fastest when fed in that order. A pointer
+ * stays valid until the next new bot. Each bot's transitions must come in time order. NULL on
+ * ENOMEM. */
 struct col_report_bot *col_report_bot(struct col_report *r, const char *bot);
 /* The status the bot had at r->from (its last transition before the range). */
 void col_report_initial(struct col_report *r, struct col_report_bot *b, enum col_status st);

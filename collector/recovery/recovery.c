@@ -32,6 +32,7 @@ struct rec_bot {
     int64_t alive_pid; /* the last non-zero pid: the process a restart must replace */
     bool failing;      /* counted in its exchange's failing bots */
     int step;
+    int incident_attempts;               /* attempts since the bot was last good */
     int64_t attempts[MAX_ATTEMPTS_KEPT]; /* times of attempts, oldest first */
     int nattempts;
     int64_t last_attempt_mono;
@@ -295,6 +296,7 @@ static void send_rung(struct col_recovery *r, struct rec_bot *b, enum col_rec_ac
         return;
     note_attempt(r, b, now);
     b->step++;
+    b->incident_attempts++;
     BP_INFO(MOD, "bot %s: attempt %d (%s) sent; %d in the window", b->bot, b->step,
             col_rec_action_name(a), b->nattempts);
 }
@@ -334,16 +336,24 @@ static void consider(struct col_recovery *r, struct rec_bot *b, int64_t now)
         hold(r, b, b->last_attempt_mono + p->min_interval_ms, "least interval");
         return;
     }
-    prune_attempts(b, now);
     char why[96];
-    if (b->nattempts >= p->max_attempts) {
-        snprintf(why, sizeof(why), "restart budget spent (%d attempts within the window)",
-                 b->nattempts);
+    if (b->step >= p->nladder && b->incident_attempts == 0) {
+        /* flapping escalated past the top rung: nothing was tried in this incident yet, so
+         * the top rung is tried again (the budget below still bounds it) */
+        b->step = p->nladder - 1;
+    }
+    if (b->step >= p->nladder) {
+        snprintf(why, sizeof(why),
+                 "recovery ladder exhausted: %d attempt%s in this incident, the last %s",
+                 b->incident_attempts, b->incident_attempts == 1 ? "" : "s",
+                 col_rec_action_name(p->ladder[p->nladder - 1]));
         give_up(r, b, why);
         return;
     }
-    if (b->step >= p->nladder) {
-        snprintf(why, sizeof(why), "recovery ladder exhausted after %d attempts", b->step);
+    prune_attempts(b, now);
+    if (b->nattempts >= p->max_attempts) {
+        snprintf(why, sizeof(why), "restart budget spent (%d attempts within the window)",
+                 b->nattempts);
         give_up(r, b, why);
         return;
     }
@@ -392,6 +402,7 @@ static void on_good(struct col_recovery *r, struct rec_bot *b, int64_t now)
     }
     if (b->step > 0 || b->gave_up)
         b->recovered_mono = now;
+    b->incident_attempts = 0; /* the incident is over */
     if (b->gave_up) {
         b->gave_up = false;
         b->step = 0;

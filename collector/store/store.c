@@ -257,6 +257,7 @@ static void account(struct col_store *s, int rc, int n, uint64_t rejected,
         s->st.copy_batches += s->copies;
         s->st.copy_staged += s->staged;
         s->st.db_up = true;
+        s->st.last_commit_wall = bp_wall_ms();
         if (s->maint && s->oldest_transition)
             col_store_maint_dirty(s->maint, s->oldest_transition);
         return;

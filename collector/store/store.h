@@ -35,6 +35,7 @@ struct col_store_stats {
     uint64_t failures;          /* failed transactions (retried) */
     uint64_t spooled;           /* operations waiting now */
     bool db_up;                 /* the last attempt to talk to the database succeeded */
+    int64_t last_commit_wall;   /* Unix ms of the last committed transaction; 0 = none yet */
     uint64_t copy_batches;      /* COPY statements committed (one per history table per batch) */
     uint64_t copy_staged;       /* of them, through the staging table: a row was stored already */
     struct col_hist_stats hist; /* partitions and retention (zero without maintenance) */

@@ -76,6 +76,7 @@ struct col_store_op {
         struct {
             char bot[BP_ID_MAX + 1];
             struct bp_stats stats;
+            int64_t restarts; /* its agent's proc.restarts count; -1: none */
         } sample;
         struct { /* ts: when it was signed */
             char nonce[BP_NONCE_MAX + 1];

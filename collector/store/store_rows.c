@@ -107,6 +107,7 @@ static void fill_sample(const struct col_store_op *op, const char **v,
     v[8] = st->has_proc_threads ? fmt_i64(num[8], st->proc_threads) : NULL;
     v[9] = st->has_proc_fds ? fmt_i64(num[9], st->proc_fds) : NULL;
     v[10] = st->has_host_swap ? fmt_f64(num[10], st->host_swap_pct) : NULL;
+    v[11] = op->u.sample.restarts >= 0 ? fmt_i64(num[11], op->u.sample.restarts) : NULL;
 }
 
 static void fill_command(const struct col_store_op *op, const char **v,
@@ -219,7 +220,8 @@ const struct col_store_kind col_store_kinds[] = {
      1u << 8, "ON CONFLICT (event_id, ts) DO NOTHING", fill_alert, NULL, true},
     {COL_OP_SAMPLE, "bot_samples",
      COLS("bot_id", "ts", "proc_cpu_pct", "proc_rss_kb", "host_cpu_pct", "host_mem_pct",
-          "host_disk_pct", "host_load1", "proc_threads", "proc_fds", "host_swap_pct"),
+          "host_disk_pct", "host_load1", "proc_threads", "proc_fds", "host_swap_pct",
+          "proc_restarts"),
      1u << 1, "ON CONFLICT (bot_id, ts) DO NOTHING", fill_sample, NULL, true},
     {COL_OP_COMMAND, "commands",
      COLS("nonce", "agent_id", "bot_id", "action", "ts", "expires", "reason"),

@@ -4,7 +4,8 @@
  * right after its heartbeat is reported stopped long before the next one is due (within 2 s;
  * the figure itself is a benchmark's, tests/bench/bench_crash.c). Its next process is found and
  * announced out of turn with proc.restarts 1, and a bot that dies and comes back several times
- * between two heartbeats still shows every restart in the count. */
+ * between two heartbeats still shows every restart in the count, which the collector turns
+ * into a "restarts" alert and shows in GET /bots/{id}. */
 #include "stack.h"
 
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "http_client.h"
 
 #define HB_TOPIC BPT_ROOT "/agents/agent-1/bots/bot-1/heartbeat"
 #define STOPPED_WITHIN_MS 2000 /* the next heartbeat is 10 s away */
@@ -120,6 +122,21 @@ static void test_death_seen_at_once_and_restarts_counted(void **state)
     hb = bpt_rec_wait(rec, HB_TOPIC, four, 15000);
     bpt_assert(env, hb, "the restarts in between were not all counted");
     free(hb);
+
+    /* The collector counts them too: 4 restarts within 10 min (restarts_warn 3) are a crash
+     * loop, an alert of its own, and the bot's page says how many. */
+    const char *loop[] = {"\"event\":\"opened\"", "\"check\":\"restarts\"", NULL};
+    char *m = bpt_rec_wait(rec, BPT_ROOT "/alerts/+/bot-1", loop, 10000);
+    bpt_assert(env, m, "no 'restarts' alert for a bot restarted 4 times");
+    free(m);
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", s.http_port);
+    struct bpt_http r = {0};
+    struct bpt_http_req rq = {.base = base, .path = "/bots/bot-1"};
+    bpt_assert(env, bpt_http(env, &rq, &r) == 200, "GET /bots/bot-1: %ld", r.status);
+    bpt_assert(env, strstr(r.body, "\"restarts\":4") && strstr(r.body, "\"restarts_seen\":4"),
+               "GET /bots/bot-1 does not count 4 restarts: %s", r.body);
+    bpt_http_cleanup(&r);
     bpt_rec_free(rec);
     bpt_assert(env, bpt_stack_stop(&s) == 0, "a daemon did not shut down cleanly");
 }

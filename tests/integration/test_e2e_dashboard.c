@@ -337,9 +337,11 @@ static void test_dashboard_shows_fleet_and_a_killed_bot_turns_red(void **state)
         "the restart button's 409 was not shown: '%s'", last);
     free(last);
 
-    /* the intended-state toggle: bot-2 (dead) intended stopped, shown on its card */
+    /* the intended-state toggle: bot-2 (dead) intended stopped, shown on its card, which
+     * also shows its agent's restart count */
     free(js(&t, "document.querySelector('#bot-intend').click(); return '';"));
-    const char *intended[] = {"stopped (by operator)", "Intend running", NULL};
+    const char *intended[] = {"stopped (by operator)", "Intend running", "since its agent started",
+                              NULL};
     bpt_assert(t.env,
                js_wait(&t,
                        "return document.querySelector('#bot-card').textContent + '|' +"

@@ -71,7 +71,8 @@ static void test_log_file_trades(void **state)
     bpt_assert(env, strstr(m, "rate_limits") == NULL, "rate_limits sent unconfigured: %s", m);
     free(m);
     /* The optional stats fields: the stand-in bot is `sleep` (one thread, its fds listable:
-     * same user), and the host's swap; stored in bot_samples. */
+     * same user), and the host's swap; stored in bot_samples with its agent's restart count
+     * (0: the same process all along). */
     const char *st[] = {"\"threads\":1,\"fds\":", "\"swap_pct\":", NULL};
     m = bpt_rec_wait(rec, BPT_ROOT "/agents/+/bots/bot-1/stats", st, 5000);
     bpt_assert(env, m, "no stats with threads, fds and swap_pct");
@@ -79,7 +80,8 @@ static void test_log_file_trades(void **state)
     const char *p[] = {"bot-1"};
     int64_t rows = bpt_pg_wait_int(env, 1, 10000,
                                    "SELECT count(*) FROM bot_samples WHERE bot_id = $1 AND "
-                                   "proc_threads = 1 AND proc_fds >= 0 AND host_swap_pct >= 0",
+                                   "proc_threads = 1 AND proc_fds >= 0 AND host_swap_pct >= 0 AND "
+                                   "proc_restarts = 0",
                                    1, p);
     bpt_assert(env, rows >= 1, "no bot_samples row with the new columns (%lld)", (long long)rows);
     const char *resolved[] = {"\"event\":\"resolved\"", NULL};

@@ -2,7 +2,8 @@
 /* End to end, the HTTP API and /metrics: a real collector (with [http] on a free loopback
  * port), mosquitto, PostgreSQL, agent and bots, driven with libcurl. Every route, each 4xx a
  * client can provoke, the bearer token, /health turning 503 when PostgreSQL stops (and 200
- * when it is back), history paging from the database, and /metrics through promtool. */
+ * when it is back), history paging from the database, and /metrics through promtool. Every
+ * answer is checked against docs/openapi.yaml (its status declared, its JSON as described). */
 #include "stack.h"
 
 #include <setjmp.h>
@@ -41,7 +42,9 @@ static long req(struct t *t, const char *method, const char *path, const char *t
                               .ctype = ctype,
                               .body = body,
                               .body_len = body_len};
-    return bpt_http(t->env, &rq, &t->r);
+    bpt_http(t->env, &rq, &t->r);
+    bpt_http_record(t->env, &rq, &t->r); /* checked against docs/openapi.yaml at the end */
+    return t->r.status;
 }
 
 static long get(struct t *t, const char *path)
@@ -167,6 +170,15 @@ static void check_metrics(struct t *t)
     expect(t, 200, "botpulse_bot_last_heartbeat_age_seconds{bot=\"bot-2\"");
     expect(t, 200, "botpulse_ingest_received_total ");
     expect(t, 200, "botpulse_db_connected 1\n");
+    /* the collector's own process, its version, and the times Prometheus wants as timestamps */
+    expect(t, 200, "botpulse_build_info{version=\"" BP_VERSION "\",component=\"collector\"} 1\n");
+    expect(t, 200, "\nprocess_cpu_seconds_total ");
+    expect(t, 200, "\nprocess_resident_memory_bytes ");
+    expect(t, 200, "\nprocess_open_fds ");
+    expect(t, 200, "\nprocess_start_time_seconds ");
+    expect(t, 200, "\nbotpulse_store_last_commit_timestamp_seconds ");
+    expect(t, 200, "botpulse_bot_last_heartbeat_timestamp_seconds{bot=\"bot-2\"");
+    expect(t, 200, "\nbotpulse_bot_restarts_total 0\n");
     bpt_assert(t->env, strcmp(t->r.ctype, "text/plain; version=0.0.4; charset=utf-8") == 0,
                "metrics content type %s", t->r.ctype);
     const char *path = bpt_write_file(t->env, "metrics.txt", "%s", t->r.body);
@@ -365,6 +377,7 @@ static void test_every_route(void **state)
     check_alerts_and_history(t);
     check_database_outage(t);
     bpt_assert(t->env, bpt_stack_stop(&t->s) == 0, "a daemon did not shut down cleanly");
+    bpt_openapi_check(t->env); /* every answer above, its status and fields as documented */
 }
 
 static void test_no_token_forbids_mutations(void **state)

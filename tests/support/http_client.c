@@ -4,6 +4,7 @@
 
 #include "fixture.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,4 +98,39 @@ void bpt_http_cleanup(struct bpt_http *r)
 {
     free(r->body);
     r->body = NULL;
+}
+
+#define RECORDS "http-responses.jsonl"
+
+void bpt_http_record(struct bpt_env *env, const struct bpt_http_req *rq, const struct bpt_http *r)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/" RECORDS, bpt_env_dir(env));
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", rq->method ? rq->method : "GET");
+    cJSON_AddStringToObject(o, "path", rq->path);
+    cJSON_AddNumberToObject(o, "status", (double)r->status);
+    cJSON_AddStringToObject(o, "ctype", r->ctype);
+    cJSON_AddStringToObject(o, "body", r->body ? r->body : "");
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    FILE *f = fopen(path, "a");
+    bpt_assert(env, f && line, "cannot record the response in %s", path);
+    fprintf(f, "%s\n", line);
+    fclose(f);
+    free(line);
+}
+
+void bpt_openapi_check(struct bpt_env *env)
+{
+    char records[1024];
+    snprintf(records, sizeof(records), "%s/" RECORDS, bpt_env_dir(env));
+    char *argv[] = {"/usr/bin/python3", BP_SOURCE_DIR "/tests/support/openapi_check.py",
+                    BP_SOURCE_DIR "/docs/openapi.yaml", records, NULL};
+    char *out = NULL;
+    int rc = bpt_run(env, argv, 60000, &out);
+    bpt_assert(env, rc == 0, "responses do not match docs/openapi.yaml (%d):\n%s", rc,
+               out ? out : "");
+    fprintf(stderr, "%s", out ? out : "");
+    free(out);
 }

@@ -37,4 +37,13 @@ long bpt_http(struct bpt_env *env, const struct bpt_http_req *rq, struct bpt_htt
 /* Frees r's body. */
 void bpt_http_cleanup(struct bpt_http *r);
 
+/* Appends rq's method and path and r's status, content type and body as one JSON line to the
+ * env's http-responses.jsonl, for bpt_openapi_check. */
+void bpt_http_record(struct bpt_env *env, const struct bpt_http_req *rq, const struct bpt_http *r);
+/* Checks every response recorded so far against docs/openapi.yaml with
+ * tests/support/openapi_check.py (Debian's python3, python3-jsonschema and python3-yaml): its
+ * status declared for the route and method, a JSON body valid against the declared schema.
+ * Fails the test with the checker's findings. */
+void bpt_openapi_check(struct bpt_env *env);
+
 #endif

@@ -58,6 +58,27 @@ static char *render_with(struct col_bot_view *v, size_t n, const struct col_clus
     in.commands.sent[COL_REC_RESTART] = 3;
     in.commands.results[COL_REC_RESTART][COL_OUT_OK] = 2;
     in.commands.results[COL_REC_RESTART][COL_OUT_REFUSED] = 1;
+    in.version = "1.2.3";
+    in.restarts_seen = 12;
+    in.last_stats_wall = NOW - 2000;
+    in.store.last_commit_wall = NOW - 500;
+    in.have_process = true;
+    in.process = (struct col_process_stats){.cpu_seconds = 1.25,
+                                            .rss_bytes = 4096000,
+                                            .vsize_bytes = 8192000,
+                                            .open_fds = 17,
+                                            .max_fds = 1024,
+                                            .start_time_s = 1700000000.5};
+    static struct col_sink_stats sinks[2] = {
+        {.name = "pager",
+         .kind = COL_SINK_JSON,
+         .counts = {.delivered = 4, .failed = 1, .last_delivered_wall = NOW}},
+        {.name = "ops\"mail",
+         .kind = COL_SINK_EMAIL,
+         .counts = {.dropped = 2, .retries = 3, .queued = 1}},
+    };
+    in.sinks = sinks;
+    in.nsinks = 2;
     char *s = col_metrics_render(&in);
     assert_non_null(s);
     return s;
@@ -90,6 +111,11 @@ static void test_per_bot_series(void **state)
            "account=\"acct\",exchange=\"bitmart\",host=\"vps-1\"} 1.500\n");
     has(s, "botpulse_bot_last_trade_age_seconds{bot=\"bot-1\",agent=\"agent-1\","
            "account=\"acct\",exchange=\"bitmart\",host=\"vps-1\"} 60.000\n");
+    has(s, "botpulse_bot_last_heartbeat_timestamp_seconds{bot=\"bot-1\",agent=\"agent-1\","
+           "account=\"acct\",exchange=\"bitmart\",host=\"vps-1\"} 1700000098.500\n");
+    has(s, "botpulse_bot_last_trade_timestamp_seconds{bot=\"bot-1\",agent=\"agent-1\","
+           "account=\"acct\",exchange=\"bitmart\",host=\"vps-1\"} 1700000040.000\n");
+    assert_null(strstr(s, "botpulse_bot_last_heartbeat_timestamp_seconds{bot=\"bot-2\""));
     /* a bot that never sent a heartbeat has no age series (not a fake 0) */
     assert_null(strstr(s, "botpulse_bot_last_heartbeat_age_seconds{bot=\"bot-2\""));
     has(s, "botpulse_fleet_bots{status=\"healthy\"} 1\n");
@@ -120,7 +146,43 @@ static void test_collector_counters(void **state)
     has(s, "botpulse_commands_sent_total{action=\"reconnect\"} 0\n");
     has(s, "botpulse_command_results_total{action=\"restart\",outcome=\"ok\"} 2\n");
     has(s, "botpulse_command_results_total{action=\"restart\",outcome=\"refused\"} 1\n");
+    has(s, "botpulse_build_info{version=\"1.2.3\",component=\"collector\"} 1\n");
+    has(s, "botpulse_bot_restarts_total 12\n");
+    has(s, "botpulse_last_stats_timestamp_seconds 1700000098\n");
+    has(s, "botpulse_store_last_commit_timestamp_seconds 1700000099.5\n");
     free(s);
+}
+
+/* The standard process_* families, and each alert sink's counters by name and kind. */
+static void test_process_and_sinks(void **state)
+{
+    char *s = render(NULL, 0);
+    has(s, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.25\n");
+    has(s, "process_resident_memory_bytes 4096000\n");
+    has(s, "process_virtual_memory_bytes 8192000\n");
+    has(s, "process_open_fds 17\n");
+    has(s, "process_max_fds 1024\n");
+    has(s, "process_start_time_seconds 1700000000.5\n");
+    has(s, "botpulse_webhook_delivered_total{sink=\"pager\",kind=\"json\"} 4\n");
+    has(s, "botpulse_webhook_failed_total{sink=\"pager\",kind=\"json\"} 1\n");
+    has(s, "botpulse_webhook_dropped_total{sink=\"ops\\\"mail\",kind=\"email\"} 2\n");
+    has(s, "botpulse_webhook_retries_total{sink=\"ops\\\"mail\",kind=\"email\"} 3\n");
+    has(s, "botpulse_webhook_queued{sink=\"ops\\\"mail\",kind=\"email\"} 1\n");
+    has(s, "botpulse_webhook_last_delivered_timestamp_seconds{sink=\"pager\",kind=\"json\"} "
+           "1700000100.000\n");
+    /* no delivery yet: no timestamp series (not a fake 1970) */
+    assert_null(strstr(s, "botpulse_webhook_last_delivered_timestamp_seconds{sink=\"ops"));
+    free(s);
+}
+
+/* The collector's own process, read from /proc. */
+static void test_process_stats_read(void **state)
+{
+    struct col_process_stats p;
+    assert_int_equal(col_process_stats_read(&p), 0);
+    assert_true(p.rss_bytes > 0);
+    assert_true(p.open_fds >= 3); /* stdin, stdout, stderr at least */
+    assert_true(p.start_time_s > 1600000000.0);
 }
 
 /* Every sample line's family has exactly one HELP and one TYPE line, before its samples. */
@@ -244,6 +306,8 @@ int main(void)
         cmocka_unit_test(test_collector_counters),
         cmocka_unit_test(test_help_and_type_for_every_family),
         cmocka_unit_test(test_label_values_are_escaped),
+        cmocka_unit_test(test_process_and_sinks),
+        cmocka_unit_test(test_process_stats_read),
         cmocka_unit_test(test_cluster_gauges),
         cmocka_unit_test(test_history_counters),
     };

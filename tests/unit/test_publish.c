@@ -236,8 +236,11 @@ static void test_collector_state_and_stats(void **state)
     expect_pub(&p, ROOT "/collector/stats", 0, true);
     expect_golden("collector_stats", p.payload);
     col_pub_cleanup(&p);
-    s.has_webhook = true;
-    s.webhook = (struct col_webhook_stats){.delivered = 7, .dropped = 1, .retries = 2};
+    s.nsinks = 2; /* "webhook" adds them up; "sinks" has each */
+    s.sinks[0] = (struct col_sink_stats){
+        .name = "webhook", .kind = COL_SINK_SLACK, .counts = {.delivered = 5, .dropped = 1}};
+    s.sinks[1] = (struct col_sink_stats){
+        .name = "pager", .kind = COL_SINK_JSON, .counts = {.delivered = 2, .retries = 2}};
     json = col_encode_collector_stats("col-1", &s, 1767225605000);
     expect_golden("collector_stats_webhook", json);
     free(json);

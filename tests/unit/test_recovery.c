@@ -170,6 +170,9 @@ static void test_ladder_then_one_manual_alert(void **state)
     assert_int_equal(x.f.sent, 3);
     assert_int_equal(x.f.opened, 1);
     assert_true(view(&x, "b").gave_up);
+    assert_string_equal(x.f.reason,
+                        "recovery ladder exhausted: 3 attempts in this incident, the last "
+                        "hard_restart");
     /* more bad news changes nothing: no more commands, no second alert */
     status(&x, "b", COL_ST_DOWN, 0, T0 + 61 * MIN);
     run_until(&x, T0 + 200 * MIN);
@@ -220,6 +223,33 @@ static void test_flapping_escalates(void **state)
     status(&x, "b", COL_ST_STOPPED, 0, T0 + 30 * MIN);
     assert_int_equal(x.f.sent, 3);
     assert_int_equal(x.f.actions[2], COL_REC_RECONNECT);
+    col_recovery_free(x.r);
+}
+
+/* A one-rung ladder and a bot that flaps: each new incident tries the rung again (the budget
+ * stops it), never "ladder exhausted" for an incident in which nothing was tried (issue 16). */
+static void test_flapping_at_the_top_of_the_ladder(void **state)
+{
+    struct fx x = {.p = policy()};
+    x.p.min_interval_ms = 10 * S;
+    col_recovery_parse_ladder("restart", &x.p);
+    new_rec(&x, 0, 0);
+    status(&x, "b", COL_ST_HEALTHY, 100, T0);
+    int64_t t = T0;
+    for (int i = 1; i <= 3; i++, t += MIN) {
+        status(&x, "b", COL_ST_STOPPED, 0, t + S); /* killed again within the flap window */
+        run_until(&x, t + 30 * S);
+        assert_int_equal(x.f.sent, i);
+        assert_int_equal(x.f.actions[i - 1], COL_REC_RESTART);
+        assert_int_equal(x.f.opened, 0);
+        status(&x, "b", COL_ST_HEALTHY, 100 + i, t + 40 * S); /* a new process: recovered */
+    }
+    /* the fourth within the hour: the budget, and the reason says so */
+    status(&x, "b", COL_ST_STOPPED, 0, t + S);
+    run_until(&x, t + 30 * S);
+    assert_int_equal(x.f.sent, 3);
+    assert_int_equal(x.f.opened, 1);
+    assert_string_equal(x.f.reason, "restart budget spent (3 attempts within the window)");
     col_recovery_free(x.r);
 }
 
@@ -359,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_ladder_then_one_manual_alert),
         cmocka_unit_test(test_budget_per_window),
         cmocka_unit_test(test_flapping_escalates),
+        cmocka_unit_test(test_flapping_at_the_top_of_the_ladder),
         cmocka_unit_test(test_pauses),
         cmocka_unit_test(test_fleet_rate_and_exchange_outage),
         cmocka_unit_test(test_pre_restart_and_failed_results),

@@ -268,6 +268,9 @@ function drawCard(b) {
   add("last trade", ago(b.last_trade));
   add("agent", b.agent + (b.agent_online ? " (online)" : " (offline)"));
   add("intended", b.intended + " (by " + b.intended_by + ")");
+  // its agent's count (null: it watches no process), and the rises this collector counted
+  add("restarts", b.restarts === null || b.restarts === undefined ? "not counted"
+      : b.restarts + " since its agent started (" + b.restarts_seen + " seen here)");
   add("account", b.account || "—");
   add("exchange", b.exchange || "—");
   add("host", b.host || "—");
