@@ -201,7 +201,10 @@ static void on_agent_state(struct col_engine *e, const struct col_event *ev)
     struct col_agent *a = agent_for(e, h->agent);
     if (!a)
         return;
-    if (st->online) /* a Will was composed at connect time: its ts says nothing of the clock */
+    /* a Will was composed at connect time, and a retained state delivered on our subscribe was
+     * sent when the agent connected (hours ago, after our restart): their ts say nothing of
+     * the clock */
+    if (st->online && !ev->retained)
         note_clock(e, a, NULL, ev);
     if (a->offline == st->online || strcmp(a->boot, h->boot) != 0)
         BP_INFO("engine", "agent %s is %s (host %s, boot %s, %d bots)", a->id,

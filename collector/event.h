@@ -24,8 +24,9 @@ struct col_takeover;
 /* One accepted message (or a connection change) as the rules thread receives it. */
 struct col_event {
     enum col_event_kind kind;
-    int64_t recv_mono;             /* our monotonic clock at receipt: what liveness is judged on */
-    int64_t recv_wall;             /* our wall clock at receipt, Unix ms */
+    int64_t recv_mono; /* our monotonic clock at receipt: what liveness is judged on */
+    int64_t recv_wall; /* our wall clock at receipt, Unix ms */
+    bool retained; /* kept by the broker from before we subscribed: its ts says nothing of now */
     struct col_query *query;       /* COL_EV_QUERY: holds one reference */
     struct col_takeover *takeover; /* COL_EV_TAKEOVER: owned, freed by whoever handles it */
     struct bp_msg msg; /* only the header and the variant of msg.hdr.type are allocated */

@@ -5,6 +5,7 @@
 #include "batch.h"
 #include "clock.h"
 #include "log.h"
+#include "mqtt.h"
 #include "query.h"
 #include "queue.h"
 #include "strmap.h"
@@ -182,6 +183,7 @@ static struct col_event *event_new(const struct bp_msg *m)
     ev->kind = COL_EV_MESSAGE;
     ev->recv_mono = bp_mono_ms();
     ev->recv_wall = bp_wall_ms();
+    ev->retained = bp_mqtt_delivering_retained();
     ev->query = NULL;
     memcpy(&ev->msg.hdr, &m->hdr, sizeof(m->hdr));
     memcpy(&ev->msg.u, &m->u, vsize);

@@ -98,12 +98,22 @@ static void on_lost(void *ctx, char *cause)
         m->opts.on_lost(m->opts.ctx, cause);
 }
 
+/* Set on Paho's receive thread while on_message runs (bp_mqtt_delivering_retained). */
+static _Thread_local bool delivering_retained;
+
+bool bp_mqtt_delivering_retained(void)
+{
+    return delivering_retained;
+}
+
 static int on_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
 {
     struct bp_mqtt *m = ctx;
     atomic_fetch_add(&m->received, 1);
+    delivering_retained = msg->retained != 0;
     if (m->opts.on_message)
         m->opts.on_message(m->opts.ctx, topic, msg->payload, (size_t)msg->payloadlen);
+    delivering_retained = false;
     MQTTAsync_freeMessage(&msg);
     MQTTAsync_free(topic);
     return 1;

@@ -39,7 +39,8 @@ struct bp_mqtt_opts {
     int min_retry_s;
     int max_retry_s;
 
-    /* Each message as received; topic and payload are valid only during the call. */
+    /* Each message as received; topic and payload are valid only during the call (and
+     * bp_mqtt_delivering_retained says whether the broker kept it from before). */
     void (*on_message)(void *ctx, const char *topic, const void *payload, size_t len);
     /* After every successful (re)connect, once subscriptions are re-requested. */
     void (*on_connected)(void *ctx, bool reconnect);
@@ -78,6 +79,9 @@ int bp_mqtt_flush(struct bp_mqtt *m, int64_t timeout_ms);
  * (an atomic) for a publisher that bounds what it hands over, so that Paho's own queue, which
  * it walks on every pass, stays short. */
 int bp_mqtt_inflight(struct bp_mqtt *m);
+/* Inside on_message: true if the message is a retained one the broker delivered on subscribe
+ * (its time is when it was sent, perhaps hours ago), false for a live one. */
+bool bp_mqtt_delivering_retained(void);
 /* Number of QoS >= 1 messages not yet acknowledged by the broker (in flight or buffered). */
 int bp_mqtt_pending(struct bp_mqtt *m);
 void bp_mqtt_get_stats(struct bp_mqtt *m, struct bp_mqtt_stats *out);

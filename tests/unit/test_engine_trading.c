@@ -58,6 +58,30 @@ static void test_first_trade_refreshes_a_healthy_reason(void **state)
     expect_said(fx->said, ROOT "/status/bot-1", "status=healthy", "last_trade=1700000012000", NULL);
 }
 
+/* After a collector restart the broker hands over each agent's retained agent_state, sent when
+ * the agent connected, long ago: that is no clock sample, and no bot turns degraded for it. */
+static void test_retained_state_is_no_clock_sample(void **state)
+{
+    struct efx *fx = *state;
+    struct col_event ev;
+    efx_header(fx, &ev, BP_MSG_AGENT_STATE, "a1", "", 0);
+    ev.retained = true;
+    ev.msg.hdr.ts = W0 - 3600 * S; /* sent an hour before we subscribed */
+    ev.msg.u.agent_state.online = true;
+    ev.msg.u.agent_state.heartbeat_ms = 10 * S;
+    ev.msg.u.agent_state.nbots = 1;
+    snprintf(ev.msg.u.agent_state.bots[0].id, sizeof(ev.msg.u.agent_state.bots[0].id), "bot-1");
+    col_engine_handle(fx->e, &ev); /* the bot is known and on its agent (as restored) */
+    col_engine_handle(fx->e, &ev); /* and the agent's state arrives (again) */
+    const struct col_bot *b = efx_bot(fx, "bot-1");
+    assert_non_null(b);
+    assert_false(b->ev.clock_known); /* nothing learnt of the clock from it */
+    efx_heartbeat(fx, "a1", "bot-1", true, 1 * S);
+    efx_trade(fx, "a1", "bot-1", 1 * S, 1 * S);
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_true(b->ev.clock_ahead_ms > -60 * S); /* the live heartbeat's, not an hour behind */
+}
+
 static void test_late_trade_counts_from_its_own_time(void **state)
 {
     struct efx *fx = *state;
@@ -147,6 +171,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_first_trade_refreshes_a_healthy_reason, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_retained_state_is_no_clock_sample, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_late_trade_counts_from_its_own_time, efx_setup,
                                         efx_teardown),
