@@ -40,7 +40,11 @@ struct col_store {
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* on CLOCK_MONOTONIC: work arrived or stop requested */
-    struct col_store_op *ring;
+    /* The spool: a ring of spool_max ops in chunks of SPOOL_CHUNK, each allocated when the
+     * ring reaches it and freed once drained, so a spool sized for a long outage costs memory
+     * only during one (a ring allocated whole is touched page by page as it cycles, and kept). */
+    struct col_store_op **chunks;
+    size_t nchunks;
     size_t head, count;
     bool started, stopping;
     int64_t stop_deadline;
@@ -228,6 +232,29 @@ static int flush(struct col_store *s, int n, uint64_t *rejected, struct col_stor
     return rc;
 }
 
+/* ---- the spool's chunks ------------------------------------------------------------------- */
+
+#define SPOOL_CHUNK 1024
+
+static struct col_store_op *slot_at(struct col_store *s, size_t i)
+{
+    i %= s->spool_max;
+    return &s->chunks[i / SPOOL_CHUNK][i % SPOOL_CHUNK];
+}
+
+/* Called with the mutex held, after head moved on from old_head: frees the chunks it left,
+ * except the one submitters write into next. */
+static void free_drained(struct col_store *s, size_t old_head)
+{
+    size_t c = old_head / SPOOL_CHUNK, stop = s->head / SPOOL_CHUNK;
+    size_t tail = ((s->head + s->count) % s->spool_max) / SPOOL_CHUNK;
+    for (; c != stop; c = (c + 1) % s->nchunks)
+        if (c != tail) {
+            free(s->chunks[c]);
+            s->chunks[c] = NULL;
+        }
+}
+
 /* ---- writer thread ----------------------------------------------------------------------- */
 
 /* Called with the mutex held: points batch[] at up to batch_max spooled ops. */
@@ -235,7 +262,7 @@ static int peek_batch(struct col_store *s)
 {
     int n = s->count < (size_t)s->batch_max ? (int)s->count : s->batch_max;
     for (int i = 0; i < n; i++)
-        s->batch[i] = &s->ring[(s->head + (size_t)i) % s->spool_max];
+        s->batch[i] = slot_at(s, s->head + (size_t)i);
     return n;
 }
 
@@ -249,8 +276,10 @@ static void account(struct col_store *s, int rc, int n, uint64_t rejected,
             BP_INFO(MOD, "database is back after %" PRId64 " ms; %zu operations were waiting",
                     bp_mono_ms() - s->outage_since, s->count);
         s->outage = false;
+        size_t old_head = s->head;
         s->head = (s->head + (size_t)n) % s->spool_max;
         s->count -= (size_t)n;
+        free_drained(s, old_head);
         s->st.written += (uint64_t)n - rejected;
         s->st.dropped += rejected;
         s->st.batches++;
@@ -327,7 +356,9 @@ static void free_memory(struct col_store *s)
     col_store_maint_free(s->maint);
     col_store_copybufs_free(&s->copybufs);
     free(s->conninfo);
-    free(s->ring);
+    for (size_t c = 0; s->chunks && c < s->nchunks; c++)
+        free(s->chunks[c]);
+    free(s->chunks);
     free(s->batch);
     free(s->keyed);
     free(s->idx);
@@ -352,7 +383,8 @@ int col_store_new(const struct col_store_opts *opts, struct col_store **out)
     size_t nvals = (size_t)STMT_ROWS_MAX * COL_STORE_MAX_COLS;
     s->sql_cap = 1024 + nvals * SQL_PER_VALUE;
     s->conninfo = strdup(opts->conninfo);
-    s->ring = calloc(s->spool_max, sizeof(s->ring[0]));
+    s->nchunks = (s->spool_max + SPOOL_CHUNK - 1) / SPOOL_CHUNK;
+    s->chunks = calloc(s->nchunks, sizeof(s->chunks[0]));
     s->batch = calloc((size_t)s->batch_max, sizeof(s->batch[0]));
     s->keyed = calloc((size_t)s->batch_max, sizeof(s->keyed[0]));
     s->idx = calloc((size_t)s->batch_max, sizeof(s->idx[0]));
@@ -361,7 +393,7 @@ int col_store_new(const struct col_store_opts *opts, struct col_store **out)
     s->sql = malloc(s->sql_cap);
     pthread_condattr_t ca;
     int rc = -ENOMEM;
-    if (!s->conninfo || !s->ring || !s->batch || !s->keyed || !s->idx || !s->vals || !s->nums ||
+    if (!s->conninfo || !s->chunks || !s->batch || !s->keyed || !s->idx || !s->vals || !s->nums ||
         !s->sql)
         goto fail;
     if (opts->maint_interval_ms > 0 &&
@@ -422,7 +454,15 @@ int col_store_submit(struct col_store *s, const struct col_store_op *op)
                      dropped);
         return -ENOBUFS;
     }
-    struct col_store_op *slot = &s->ring[(s->head + s->count) % s->spool_max];
+    size_t at = (s->head + s->count) % s->spool_max;
+    struct col_store_op **chunk = &s->chunks[at / SPOOL_CHUNK];
+    if (!*chunk && !(*chunk = malloc(SPOOL_CHUNK * sizeof(**chunk)))) {
+        uint64_t dropped = ++s->st.dropped;
+        pthread_mutex_unlock(&s->mu);
+        BP_ERROR(MOD, "out of memory spooling an operation: dropped %" PRIu64 " so far", dropped);
+        return -ENOMEM;
+    }
+    struct col_store_op *slot = slot_at(s, at);
     *slot = *op;
     col_store_op_terminate(slot);
     if (s->count++ == 0)
