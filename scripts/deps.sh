@@ -12,6 +12,7 @@ PACKAGES=(
     prometheus
     chromium chromium-driver fonts-dejavu-core
     mosquitto mosquitto-clients postgresql postgresql-client
+    rabbitmq-server # the clustered-broker test (test_e2e_rabbitmq) runs its own private node
     util-linux procps
     python3
     dpkg-dev file openssl polkitd dbus-daemon systemd # packages, TLS, the polkit rule, units
