@@ -12,6 +12,7 @@ PACKAGES=(
     prometheus
     chromium chromium-driver fonts-dejavu-core
     mosquitto mosquitto-clients postgresql postgresql-client
+    rabbitmq-server # the clustered-broker test (test_e2e_rabbitmq) runs its own private node
     util-linux procps
     clang libclang-rt-dev llvm # scripts/fuzz.sh: libFuzzer, and llvm-symbolizer for its reports
     python3 python3-yaml python3-jsonschema # tests/support/openapi_check.py

@@ -73,8 +73,7 @@ static const char *const conf_fmt =
     /* As root, mosquitto would switch to user "mosquitto", which cannot write our dir. */
     "%s";
 
-/* True once something accepts a TCP connection on 127.0.0.1:port. */
-static bool port_accepts(int port)
+bool bpt_port_accepts(int port)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port),
@@ -189,7 +188,7 @@ static int start_once(struct bpt_env *env)
     if (pid < 0)
         return (int)pid;
     while (bp_mono_ms() < deadline) {
-        if (port_accepts(env->broker_port) && port_accepts(env->tools_port)) {
+        if (bpt_port_accepts(env->broker_port) && bpt_port_accepts(env->tools_port)) {
             env->broker_running = true;
             return 0;
         }
@@ -223,6 +222,8 @@ int bpt_broker_start(struct bpt_env *env)
         return -EALREADY;
     if (!env->broker_open && (rc = add_service_logins(env)) < 0)
         return rc;
+    if (env->broker_rabbit)
+        return bpt_rabbit_start(env);
     for (int i = 0; i < (fixed ? 1 : START_TRIES); i++) {
         if (!fixed) {
             env->broker_port = bpt_free_port();
@@ -249,6 +250,8 @@ int bpt_broker_stop(struct bpt_env *env)
         return -ESRCH;
     bpt_publisher_drop(env);
     env->broker_running = false;
+    if (env->broker_rabbit)
+        return bpt_rabbit_stop(env);
     int status = bpt_proc_stop(env, BPT_BROKER_NAME, STOP_MS);
     if (status < 0)
         return status;
@@ -337,8 +340,7 @@ static int reload(struct bpt_env *env)
     return 0;
 }
 
-/* 32 hex digits from getrandom. */
-static int random_password(char *out, size_t size)
+int bpt_random_hex(char *out, size_t size)
 {
     unsigned char raw[16];
     if (size < 2 * sizeof(raw) + 1 || getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
@@ -359,10 +361,15 @@ const char *bpt_broker_login(struct bpt_env *env, const char *user)
         return NULL;
     }
     struct bpt_login *l = &env->logins[env->nlogins];
-    if (random_password(l->password, sizeof(l->password)) < 0)
+    if (bpt_random_hex(l->password, sizeof(l->password)) < 0)
         return NULL;
     snprintf(l->user, sizeof(l->user), "%s", user);
     env->nlogins++;
+    if (env->broker_running && env->broker_rabbit) {
+        bpt_note(env, "RabbitMQ users are defined at its start: cannot add '%s' now", user);
+        env->nlogins--;
+        return NULL;
+    }
     if (env->broker_running && !env->broker_open && (write_passwd(env) < 0 || reload(env) < 0)) {
         env->nlogins--;
         return NULL;

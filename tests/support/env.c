@@ -333,11 +333,11 @@ void bpt_env_free(struct bpt_env *env)
 
     if (!env)
         return;
-    bpt_procs_stop_all(env, BPT_BROKER_NAME); /* our daemons first, while servers still run */
+    bpt_procs_stop_all(env, true); /* our daemons first, while servers still run */
     bpt_publisher_drop(env);
     if (env->broker_running)
         bpt_broker_stop(env);
-    bpt_procs_stop_all(env, NULL); /* anything left, the broker included */
+    bpt_procs_stop_all(env, false); /* anything left, the broker included */
     if (env->pg_running)
         bpt_pg_stop(env);
     keep = getenv("BPT_KEEP");

@@ -107,6 +107,19 @@ const char *bpt_broker_url(struct bpt_env *env);
 /* "tcp://127.0.0.1:<port>" of the test clients' listener (owned by env). */
 const char *bpt_broker_tools_url(struct bpt_env *env);
 
+/* ---- RabbitMQ instead of mosquitto (rabbit.c) ------------------------------------------ */
+
+/* True when RabbitMQ's server (Debian package rabbitmq-server, which has the rabbitmq_mqtt
+ * plugin) is installed. */
+bool bpt_rabbitmq_installed(void);
+/* Before bpt_broker_start: the broker is a private RabbitMQ node instead (never the system
+ * service): node bpt-<random>@localhost, its data, logs, config, Erlang cookie and its own epmd
+ * all under dir/rabbitmq, the rabbitmq_mqtt plugin listening on one free 127.0.0.1 port (both
+ * bpt_broker_url and bpt_broker_tools_url), Erlang distribution on loopback. Every login known
+ * at the start is a RabbitMQ user (password hashed in its definitions file) with full rights on
+ * vhost "/": the mosquitto ACL is not applied, and no login can be added while it runs. */
+void bpt_broker_use_rabbitmq(struct bpt_env *env);
+
 /* ---- PostgreSQL (pg.c) ----------------------------------------------------------------- */
 
 /* initdb into dir/pg (as user "nobody" via runuser when root), then pg_ctl start listening

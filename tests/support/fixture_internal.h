@@ -48,7 +48,11 @@ struct bpt_env {
     int broker_port; /* the daemons' listener; 0 until the first start; kept across restarts */
     int tools_port;  /* the test clients' listener, likewise */
     bool broker_running;
-    bool broker_open; /* bpt_broker_open: anonymous, no ACL */
+    bool broker_open;     /* bpt_broker_open: anonymous, no ACL */
+    bool broker_rabbit;   /* bpt_broker_use_rabbitmq: a private RabbitMQ node (rabbit.c) instead */
+    char rabbit_node[64]; /* bpt-<random>@localhost */
+    int rabbit_epmd_port; /* its private epmd's */
+    int rabbit_dist_port; /* its Erlang distribution's */
     char broker_url[64];
     char tools_url[64];
     char broker_conf[600];
@@ -77,6 +81,20 @@ struct bpt_env {
 /* The name under which broker.c spawns mosquitto; its output goes to dir/mosquitto.log. */
 #define BPT_BROKER_NAME "mosquitto"
 
+/* The names under which rabbit.c spawns the RabbitMQ node and its private epmd. */
+#define BPT_RABBIT_NAME "rabbitmq"
+#define BPT_RABBIT_EPMD_NAME "rabbitmq-epmd"
+
+/* broker.c: true once something accepts a TCP connection on 127.0.0.1:port. */
+bool bpt_port_accepts(int port);
+/* broker.c: 32 hex digits from getrandom into out (size at least 33). 0 or -EIO. */
+int bpt_random_hex(char *out, size_t size);
+/* rabbit.c: starts the private RabbitMQ node for bpt_broker_start (env->logins are its users),
+ * its MQTT listener on broker_port (= tools_port). 0 or -errno. */
+int bpt_rabbit_start(struct bpt_env *env);
+/* rabbit.c: rabbitmqctl stop, then whatever is left of the node and its epmd. 0 or -errno. */
+int bpt_rabbit_stop(struct bpt_env *env);
+
 /* proc.c: the slot for name, or NULL. Reaps it if it has exited (without blocking). */
 struct bpt_proc *bpt_proc_find(struct bpt_env *env, const char *name);
 /* proc.c: true while the named child runs (reaps it if it has exited). */
@@ -84,9 +102,10 @@ bool bpt_proc_alive(struct bpt_env *env, const char *name);
 /* proc.c: SIGTERM to the named child's process group, up to timeout_ms, then SIGKILL; waits.
  * Returns its wait status, or -ESRCH if it was not running. */
 int bpt_proc_stop(struct bpt_env *env, const char *name, int64_t timeout_ms);
-/* proc.c: stops every child except the one named skip (may be NULL): SIGTERM to each process
- * group, 5 s for all of them, then SIGKILL; waits for each. */
-void bpt_procs_stop_all(struct bpt_env *env, const char *skip);
+/* proc.c: stops every child (but the broker's processes, mosquitto or RabbitMQ and its epmd,
+ * when keep_broker): SIGTERM to each process group, 5 s for all of them, then SIGKILL; waits
+ * for each. */
+void bpt_procs_stop_all(struct bpt_env *env, bool keep_broker);
 
 /* recorder.c: disconnects and frees bpt_publish's cached clients (before the broker stops, so
  * the next publish starts a fresh session on the next broker instance). */

@@ -188,14 +188,21 @@ int bpt_proc_stop(struct bpt_env *env, const char *name, int64_t timeout_ms)
     return p->status;
 }
 
-void bpt_procs_stop_all(struct bpt_env *env, const char *skip)
+/* True for the broker's processes. */
+static bool is_broker(const struct bpt_proc *p)
+{
+    return strcmp(p->name, BPT_BROKER_NAME) == 0 || strcmp(p->name, BPT_RABBIT_NAME) == 0 ||
+           strcmp(p->name, BPT_RABBIT_EPMD_NAME) == 0;
+}
+
+void bpt_procs_stop_all(struct bpt_env *env, bool keep_broker)
 {
     int64_t deadline = bp_mono_ms() + STOP_ALL_MS;
     bool waiting = false;
 
     for (int i = 0; i < BPT_MAX_PROCS; i++) {
         struct bpt_proc *p = &env->procs[i];
-        if (p->pid <= 0 || reap(p) || (skip && strcmp(p->name, skip) == 0))
+        if (p->pid <= 0 || reap(p) || (keep_broker && is_broker(p)))
             continue;
         kill(-p->pid, SIGTERM);
         waiting = true;
@@ -205,13 +212,13 @@ void bpt_procs_stop_all(struct bpt_env *env, const char *skip)
         waiting = false;
         for (int i = 0; i < BPT_MAX_PROCS; i++) {
             struct bpt_proc *p = &env->procs[i];
-            if (p->pid > 0 && !reap(p) && !(skip && strcmp(p->name, skip) == 0))
+            if (p->pid > 0 && !reap(p) && !(keep_broker && is_broker(p)))
                 waiting = true;
         }
     }
     for (int i = 0; i < BPT_MAX_PROCS; i++) {
         struct bpt_proc *p = &env->procs[i];
-        if (p->pid <= 0 || p->exited || (skip && strcmp(p->name, skip) == 0))
+        if (p->pid <= 0 || p->exited || (keep_broker && is_broker(p)))
             continue;
         bpt_note(env, "%s (pid %d) ignored SIGTERM for 5 s: SIGKILL", p->name, (int)p->pid);
         kill(-p->pid, SIGKILL);
