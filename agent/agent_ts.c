@@ -140,7 +140,7 @@ static int parse_iso(const char *p, const char *end, int64_t *ms)
         s > 60)
         return -EINVAL;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - zone * 60;
-    if (secs < 0)
+    if (secs < 0 || secs * 1000 + frac > MS_LIMIT) /* 9999-12-31T23:59-00:02 is past 9999 */
         return -EINVAL;
     *ms = secs * 1000 + frac;
     return 0;
