@@ -120,16 +120,9 @@ bool col_query_matches(const struct col_query_filter *f, const struct col_bot *b
 
 static int count_in(struct col_strmap **m, const char *label, enum col_status st)
 {
-    if (!*m && !(*m = col_strmap_new()))
+    struct col_group *g;
+    if ((!*m && !(*m = col_strmap_new())) || !(g = col_group_of(*m, label)))
         return -ENOMEM;
-    const char *key = *label ? label : "-";
-    struct col_group *g = col_strmap_get(*m, key);
-    if (!g) {
-        if (!(g = calloc(1, sizeof(*g))) || col_strmap_put(*m, key, g) < 0) {
-            free(g);
-            return -ENOMEM;
-        }
-    }
     g->total++;
     g->by_status[st]++;
     return 0;

@@ -140,7 +140,7 @@ const char *col_bot_host(const struct col_bot *b)
     return b->agent ? b->agent->host : "";
 }
 
-static struct col_group *group(struct col_strmap *m, const char *label)
+struct col_group *col_group_of(struct col_strmap *m, const char *label)
 {
     const char *key = label && *label ? label : "-";
     struct col_group *g = col_strmap_get(m, key);
@@ -158,7 +158,8 @@ static struct col_group *group(struct col_strmap *m, const char *label)
 static void count(struct col_fleet *f, const char *account, const char *host, enum col_status st,
                   int delta)
 {
-    struct col_group *gs[3] = {&f->all, group(f->accounts, account), group(f->hosts, host)};
+    struct col_group *gs[3] = {&f->all, col_group_of(f->accounts, account),
+                               col_group_of(f->hosts, host)};
     for (int i = 0; i < 3; i++) {
         if (!gs[i])
             continue;

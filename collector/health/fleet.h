@@ -104,6 +104,9 @@ struct col_agent *col_fleet_agent_add(struct col_fleet *f, const char *id);
 /* Makes agent the bot's agent (a bot moved to another host follows). 0 or -ENOMEM. */
 int col_fleet_attach(struct col_fleet *f, struct col_agent *a, struct col_bot *b);
 
+/* The group of label ("" counts as "-") in a map of label → struct col_group, made empty
+ * when new; NULL on ENOMEM. */
+struct col_group *col_group_of(struct col_strmap *m, const char *label);
 /* Moves the bot between status counts; call before changing b->status. */
 void col_fleet_count_status(struct col_fleet *f, struct col_bot *b, enum col_status to);
 /* The fleet's one copy of s (labels: accounts, exchanges), alive as long as the fleet; NULL
