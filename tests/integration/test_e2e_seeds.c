@@ -266,6 +266,197 @@ static void check_stale_and_bad(struct t *t)
     expect_cron(t, "/nonexistent/agent.ini", 2, "CRITICAL - config error");
 }
 
+/* ---- seed 004: the audit report ----------------------------------------------------------- */
+
+/* botpulse-ctl --url <collector> with the words; its output in t->out. */
+static int ctl(struct t *t, const char *const *words)
+{
+    free(t->out);
+    t->out = NULL;
+    return bpt_ctl_argv(t->env, &t->out, t->url, NULL, words);
+}
+
+static const cJSON *report_bot(const cJSON *report, const char *bot)
+{
+    const cJSON *b;
+    cJSON_ArrayForEach(b, item(report, "bots")) {
+        if (strcmp(str(b, "bot"), bot) == 0)
+            return b;
+    }
+    return NULL;
+}
+
+static double sub(const cJSON *o, const char *obj, const char *key)
+{
+    return num(item(o, obj), key);
+}
+
+static double round2(double pct)
+{
+    return (double)(int64_t)(pct * 100 + 0.5) / 100;
+}
+
+/* One bot's (or the fleet's) numbers, as an auditor reads them. */
+struct expect_row {
+    const char *bot;
+    int trades, critical, gaps;
+    int64_t observed, up, stopped, down; /* ms */
+};
+
+static void expect_report_row(struct t *t, const cJSON *o, const struct expect_row *e)
+{
+    bpt_assert(t->env, o, "no report entry for %s", e->bot);
+    char *js = cJSON_PrintUnformatted(o);
+    bpt_assert(t->env,
+               num(o, "trades") == e->trades && sub(o, "alerts", "critical") == e->critical &&
+                   sub(o, "alerts", "warning") == 0 &&
+                   sub(o, "heartbeat_gaps", "count") == e->gaps &&
+                   num(o, "observed_ms") == (double)e->observed &&
+                   sub(o, "time_in_status_ms", "stopped") == (double)e->stopped &&
+                   sub(o, "time_in_status_ms", "down") == (double)e->down &&
+                   sub(o, "heartbeat_gaps", "total_ms") == (double)e->down &&
+                   num(o, "uptime_pct") == round2(100.0 * (double)e->up / (double)e->observed),
+               "%s: want %d trades, %d critical, %d gaps, observed %lld, up %lld, stopped %lld, "
+               "down %lld ms:\n%s",
+               e->bot, e->trades, e->critical, e->gaps, (long long)e->observed, (long long)e->up,
+               (long long)e->stopped, (long long)e->down, js);
+    free(js);
+}
+
+/* botpulse-ctl's Markdown summary row for o, from the JSON's own numbers: its line starts with
+ * "| name | uptime | gaps (" and ends with ") | critical | warning | restarts | trades | per h |".
+ */
+static void expect_md_row(struct t *t, const char *md, const char *name, const cJSON *o)
+{
+    char head[128], tail[128];
+    snprintf(head, sizeof(head), "\n| %s | %.2f %% | %d (", name, num(o, "uptime_pct"),
+             (int)sub(o, "heartbeat_gaps", "count"));
+    snprintf(tail, sizeof(tail), ") | %d | %d | 0 (0 ok) | %d | %.2f |\n",
+             (int)sub(o, "alerts", "critical"), (int)sub(o, "alerts", "warning"),
+             (int)num(o, "trades"), num(o, "trades_per_hour"));
+    const char *line = strstr(md, head), *end = line ? strchr(line + 1, '\n') : NULL;
+    size_t n = strlen(tail);
+    bpt_assert(t->env, end && (size_t)(end + 1 - line) > n && strncmp(end + 1 - n, tail, n) == 0,
+               "the Markdown report lacks the row '%s...%s':\n%s", head + 1, tail, md);
+}
+
+static void fmt_time(int64_t ms, char *buf, size_t size)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(buf, size, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static void audit_report(struct t *t, int64_t from, const int64_t ts2[3], const int64_t tsc[2],
+                         const int trades_of[3])
+{
+    const char *b2[] = {"bot-2"}, *cb[] = {"cron-bot"};
+    bpt_assert(t->env,
+               bpt_pg_wait_int(t->env, 3, 10000,
+                               "SELECT count(*) FROM status_transitions WHERE bot_id = $1", 1,
+                               b2) == 3 &&
+                   bpt_pg_wait_int(t->env, 2, 10000,
+                                   "SELECT count(*) FROM status_transitions WHERE bot_id = $1", 1,
+                                   cb) == 2 &&
+                   bpt_pg_wait_int(t->env, trades_of[0] + trades_of[1] + trades_of[2], 10000,
+                                   "SELECT count(*) FROM trades", 0,
+                                   NULL) == trades_of[0] + trades_of[1] + trades_of[2],
+               "the history did not reach PostgreSQL");
+    int64_t to = now_ms();
+    char f[24], tt[24], path[96];
+    snprintf(f, sizeof(f), "%lld", (long long)from);
+    snprintf(tt, sizeof(tt), "%lld", (long long)to);
+    snprintf(path, sizeof(path), "/report?from=%s&to=%s", f, tt);
+    curl(t, "GET", path, false, NULL);
+    expect_code(t, 200);
+    cJSON *http = t->j;
+    t->j = NULL;
+
+    /* botpulse-ctl's JSON is the API's, number for number */
+    int rc =
+        ctl(t, (const char *const[]){"report", "--from", f, "--to", tt, "--format", "json", NULL});
+    cJSON *cj = rc == 0 ? cJSON_Parse(t->out) : NULL;
+    bpt_assert(t->env, cj && cJSON_Compare(http, cj, true),
+               "ctl report --format json (exit %d) differs from GET /report:\n%s", rc, t->out);
+    cJSON_Delete(cj);
+
+    /* the numbers an auditor needs: trades as notified, alerts, time down, uptime */
+    const struct expect_row rows[] = {
+        {.bot = "bot-1", .trades = trades_of[0]},
+        {.bot = "bot-2",
+         .trades = trades_of[1],
+         .critical = 1,
+         .observed = to - ts2[2],
+         .up = to - ts2[2] - (ts2[0] - ts2[1]),
+         .stopped = ts2[0] - ts2[1]},
+        {.bot = "bot-3", .trades = trades_of[2]},
+        {.bot = "cron-bot",
+         .critical = 1,
+         .gaps = 1,
+         .observed = to - tsc[1],
+         .up = tsc[0] - tsc[1],
+         .down = to - tsc[0]},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct expect_row e = rows[i];
+        const cJSON *o = report_bot(http, e.bot);
+        if (e.observed == 0) { /* always up since its first status */
+            char hp[64];
+            int64_t first[3] = {0};
+            char h[128];
+            snprintf(hp, sizeof(hp), "%s", e.bot);
+            history(t, hp, h, sizeof(h), first, 1);
+            e.observed = e.up = to - first[0];
+        }
+        expect_report_row(t, o, &e);
+    }
+    const cJSON *fleet = item(http, "fleet");
+    bpt_assert(t->env,
+               num(fleet, "bots") == 4 &&
+                   num(fleet, "trades") == trades_of[0] + trades_of[1] + trades_of[2] &&
+                   sub(fleet, "alerts", "critical") == 2 &&
+                   sub(fleet, "heartbeat_gaps", "count") == 1,
+               "fleet totals: %s", t->out);
+    /* the incidents with their times: cron-bot down until the end, bot-2 stopped */
+    const cJSON *w = item(fleet, "worst_incidents");
+    const cJSON *i0 = cJSON_GetArrayItem(w, 0), *i1 = cJSON_GetArrayItem(w, 1);
+    if (strcmp(str(i0, "bot"), "bot-2") == 0) {
+        const cJSON *x = i0;
+        i0 = i1;
+        i1 = x;
+    }
+    bpt_assert(t->env,
+               cJSON_GetArraySize(w) == 2 && strcmp(str(i0, "bot"), "cron-bot") == 0 &&
+                   num(i0, "start") == (double)tsc[0] && num(i0, "end") == (double)to &&
+                   strcmp(str(i0, "worst_status"), "down") == 0 &&
+                   strcmp(str(i1, "bot"), "bot-2") == 0 && num(i1, "start") == (double)ts2[1] &&
+                   num(i1, "end") == (double)ts2[0] &&
+                   strcmp(str(i1, "worst_status"), "stopped") == 0,
+               "worst incidents: %s", cJSON_PrintUnformatted(w));
+
+    /* the Markdown report says the same */
+    rc = ctl(t, (const char *const[]){"report", "--from", f, "--to", tt, NULL});
+    bpt_assert(t->env, rc == 0 && strstr(t->out, "## Summary") && strstr(t->out, ", 4 bots"),
+               "ctl report: exit %d:\n%s", rc, t->out);
+    expect_md_row(t, t->out, "**fleet**", fleet);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        expect_md_row(t, t->out, rows[i].bot, report_bot(http, rows[i].bot));
+    char s[40], e[40], line[128];
+    fmt_time(ts2[1], s, sizeof(s));
+    fmt_time(ts2[0], e, sizeof(e));
+    snprintf(line, sizeof(line), "| bot-2 | %s | %s | ", s, e);
+    bpt_assert(t->env, strstr(t->out, line), "no incident line '%s':\n%s", line, t->out);
+    /* as the README writes it: relative to now */
+    rc = ctl(t, (const char *const[]){"report", "--from", "1h", NULL});
+    char fleet_tail[96];
+    snprintf(fleet_tail, sizeof(fleet_tail), "| 2 | 0 | 0 (0 ok) | %d | ",
+             trades_of[0] + trades_of[1] + trades_of[2]);
+    bpt_assert(t->env, rc == 0 && strstr(t->out, "| **fleet** |") && strstr(t->out, fleet_tail),
+               "ctl report --from 1h: exit %d, lacks '%s':\n%s", rc, fleet_tail, t->out);
+    cJSON_Delete(http);
+}
+
 /* ---- the scenario ------------------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -396,9 +587,9 @@ static void test_seed_habits(void **state)
     history(t, "cron-bot", h, sizeof(h), tsc, 2);
     bpt_assert(t->env, strcmp(h, "healthy>down unknown>healthy") == 0, "cron-bot: %s\n%s", h,
                t->out);
-    (void)t0;
-    (void)n1;
-    (void)n3;
+
+    audit_report(t, t0, ts2, tsc, (const int[]){n1, n2, n3});
+    bpt_assert(t->env, bpt_stack_stop(&t->s) == 0, "a daemon did not shut down cleanly");
 }
 
 int main(void)
