@@ -299,7 +299,7 @@ static double round2(double pct)
 /* One bot's (or the fleet's) numbers, as an auditor reads them. */
 struct expect_row {
     const char *bot;
-    int trades, critical, gaps;
+    int trades, critical, resolved, gaps;
     int64_t observed, up, stopped, down; /* ms */
 };
 
@@ -310,30 +310,31 @@ static void expect_report_row(struct t *t, const cJSON *o, const struct expect_r
     bpt_assert(t->env,
                num(o, "trades") == e->trades && sub(o, "alerts", "critical") == e->critical &&
                    sub(o, "alerts", "warning") == 0 &&
+                   sub(o, "alerts", "resolved") == e->resolved &&
                    sub(o, "heartbeat_gaps", "count") == e->gaps &&
                    num(o, "observed_ms") == (double)e->observed &&
                    sub(o, "time_in_status_ms", "stopped") == (double)e->stopped &&
                    sub(o, "time_in_status_ms", "down") == (double)e->down &&
                    sub(o, "heartbeat_gaps", "total_ms") == (double)e->down &&
                    num(o, "uptime_pct") == round2(100.0 * (double)e->up / (double)e->observed),
-               "%s: want %d trades, %d critical, %d gaps, observed %lld, up %lld, stopped %lld, "
-               "down %lld ms:\n%s",
-               e->bot, e->trades, e->critical, e->gaps, (long long)e->observed, (long long)e->up,
-               (long long)e->stopped, (long long)e->down, js);
+               "%s: want %d trades, %d critical, %d resolved, %d gaps, observed %lld, up %lld, "
+               "stopped %lld, down %lld ms:\n%s",
+               e->bot, e->trades, e->critical, e->resolved, e->gaps, (long long)e->observed,
+               (long long)e->up, (long long)e->stopped, (long long)e->down, js);
     free(js);
 }
 
 /* botpulse-ctl's Markdown summary row for o, from the JSON's own numbers: its line starts with
- * "| name | uptime | gaps (" and ends with ") | critical | warning | restarts | trades | per h |".
- */
+ * "| name | uptime | gaps (" and ends with
+ * ") | critical | warning | resolved | restarts | trades | per h |". */
 static void expect_md_row(struct t *t, const char *md, const char *name, const cJSON *o)
 {
     char head[128], tail[128];
     snprintf(head, sizeof(head), "\n| %s | %.2f %% | %d (", name, num(o, "uptime_pct"),
              (int)sub(o, "heartbeat_gaps", "count"));
-    snprintf(tail, sizeof(tail), ") | %d | %d | 0 (0 ok) | %d | %.2f |\n",
+    snprintf(tail, sizeof(tail), ") | %d | %d | %d | 0 (0 ok) | %d | %.2f |\n",
              (int)sub(o, "alerts", "critical"), (int)sub(o, "alerts", "warning"),
-             (int)num(o, "trades"), num(o, "trades_per_hour"));
+             (int)sub(o, "alerts", "resolved"), (int)num(o, "trades"), num(o, "trades_per_hour"));
     const char *line = strstr(md, head), *end = line ? strchr(line + 1, '\n') : NULL;
     size_t n = strlen(tail);
     bpt_assert(t->env, end && (size_t)(end + 1 - line) > n && strncmp(end + 1 - n, tail, n) == 0,
@@ -361,7 +362,11 @@ static void audit_report(struct t *t, int64_t from, const int64_t ts2[3], const 
                                    cb) == 2 &&
                    bpt_pg_wait_int(t->env, trades_of[0] + trades_of[1] + trades_of[2], 10000,
                                    "SELECT count(*) FROM trades", 0,
-                                   NULL) == trades_of[0] + trades_of[1] + trades_of[2],
+                                   NULL) == trades_of[0] + trades_of[1] + trades_of[2] &&
+                   bpt_pg_wait_int(t->env, 1, 10000,
+                                   "SELECT count(*) FROM alert_events WHERE bot_id = $1 AND "
+                                   "event = 'resolved'",
+                                   1, b2) == 1,
                "the history did not reach PostgreSQL");
     int64_t to = now_ms();
     char f[24], tt[24], path[96];
@@ -387,6 +392,7 @@ static void audit_report(struct t *t, int64_t from, const int64_t ts2[3], const 
         {.bot = "bot-2",
          .trades = trades_of[1],
          .critical = 1,
+         .resolved = 1,
          .observed = to - ts2[2],
          .up = to - ts2[2] - (ts2[0] - ts2[1]),
          .stopped = ts2[0] - ts2[1]},
@@ -415,7 +421,7 @@ static void audit_report(struct t *t, int64_t from, const int64_t ts2[3], const 
     bpt_assert(t->env,
                num(fleet, "bots") == 4 &&
                    num(fleet, "trades") == trades_of[0] + trades_of[1] + trades_of[2] &&
-                   sub(fleet, "alerts", "critical") == 2 &&
+                   sub(fleet, "alerts", "critical") == 2 && sub(fleet, "alerts", "resolved") == 1 &&
                    sub(fleet, "heartbeat_gaps", "count") == 1,
                "fleet totals: %s", t->out);
     /* the incidents with their times: cron-bot down until the end, bot-2 stopped */
@@ -450,7 +456,7 @@ static void audit_report(struct t *t, int64_t from, const int64_t ts2[3], const 
     /* as the README writes it: relative to now */
     rc = ctl(t, (const char *const[]){"report", "--from", "1h", NULL});
     char fleet_tail[96];
-    snprintf(fleet_tail, sizeof(fleet_tail), "| 2 | 0 | 0 (0 ok) | %d | ",
+    snprintf(fleet_tail, sizeof(fleet_tail), "| 2 | 0 | 1 | 0 (0 ok) | %d | ",
              trades_of[0] + trades_of[1] + trades_of[2]);
     bpt_assert(t->env, rc == 0 && strstr(t->out, "| **fleet** |") && strstr(t->out, fleet_tail),
                "ctl report --from 1h: exit %d, lacks '%s':\n%s", rc, fleet_tail, t->out);
