@@ -53,8 +53,9 @@ static const char *find_curl(void)
     return NULL;
 }
 
-/* Runs `curl -s [-X POST] [-H @auth] [-H ctype -d body] URL` as a user would, the status code
- * written after the body; sets t->code, t->out (the body) and t->j. Returns the status. */
+/* Runs `curl -s [-X POST] [-H @auth] [-H ctype -d body] URL` as a user would, the content type
+ * and status code written after the body; sets t->code, t->out (the body) and t->j, and records
+ * the answer for the check against docs/openapi.yaml. Returns the status. */
 static long curl(struct t *t, const char *method, const char *path, bool auth, const char *body)
 {
     char url[512], hdr[700];
@@ -65,7 +66,7 @@ static long curl(struct t *t, const char *method, const char *path, bool auth, c
     argv[n++] = (char *)t->curl;
     argv[n++] = "-s";
     argv[n++] = "-w";
-    argv[n++] = "\n%{http_code}";
+    argv[n++] = "\n%{content_type}\n%{http_code}";
     if (strcmp(method, "GET") != 0) {
         argv[n++] = "-X";
         argv[n++] = (char *)method;
@@ -92,6 +93,13 @@ static long curl(struct t *t, const char *method, const char *path, bool auth, c
     bpt_assert(t->env, nl, "curl printed no status: %s", t->out);
     *nl = '\0';
     t->code = strtol(nl + 1, NULL, 10);
+    char *ct = strrchr(t->out, '\n');
+    bpt_assert(t->env, ct, "curl printed no content type: %s", t->out);
+    *ct++ = '\0';
+    struct bpt_http r = {.status = t->code, .body = t->out, .len = strlen(t->out)};
+    snprintf(r.ctype, sizeof(r.ctype), "%s", ct);
+    struct bpt_http_req rq = {.method = method, .base = t->url, .path = path};
+    bpt_http_record(t->env, &rq, &r);
     t->j = cJSON_Parse(t->out);
     return t->code;
 }
@@ -256,7 +264,8 @@ static void check_stale_and_bad(struct t *t)
     struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
     bpt_assert(t->env, utimensat(AT_FDCWD, t->hbfile, old, 0) == 0, "cannot age the file");
     expect_cron(t, t->s.agent_ini, 1, "bot-1: WARNING - pid ");
-    bpt_assert(t->env, strstr(t->out, "heartbeat file 3600s old (max 30s)"), "%s", t->out);
+    bpt_assert(t->env, strstr(t->out, "; heartbeat file 36") && strstr(t->out, "s old (max 30s)"),
+               "the stale file's age is not reported:\n%s", t->out); /* 3600 s, or just over */
     bpt_assert(t->env, utimensat(AT_FDCWD, t->hbfile, NULL, 0) == 0, "cannot touch the file");
     expect_cron(t, t->s.agent_ini, 0, "bot-1: OK");
     const char *bad = bpt_write_file(t->env, "bad.ini", "[agent]\nid = a\nheartbaet = 10s\n");
@@ -602,6 +611,7 @@ static void test_seed_habits(void **state)
 
     audit_report(t, t0, ts2, tsc, (const int[]){n1, n2, n3});
     bpt_assert(t->env, bpt_stack_stop(&t->s) == 0, "a daemon did not shut down cleanly");
+    bpt_openapi_check(t->env); /* every answer curl got, as docs/openapi.yaml describes it */
 }
 
 int main(void)
