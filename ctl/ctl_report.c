@@ -40,7 +40,8 @@ static void age(int64_t ms, char *buf, size_t size)
         ctl_format_age(ms, buf, size);
 }
 
-/* One row of the summary table: name, uptime, gaps, alerts, trades. */
+/* One row of the summary table: name, uptime, gaps, alerts (opened by severity, resolved),
+ * restarts, trades. */
 static void summary_row(FILE *out, const char *name, const cJSON *o)
 {
     char up[32], gap[32], longest[32];
@@ -48,11 +49,12 @@ static void summary_row(FILE *out, const char *name, const cJSON *o)
     uptime(o, up, sizeof(up));
     age(num(g, "total_ms"), gap, sizeof(gap));
     age(num(g, "longest_ms"), longest, sizeof(longest));
-    fprintf(out,
-            "| %s | %s | %lld (%s, longest %s) | %lld | %lld | %lld (%lld ok) | %lld | %.2f |\n",
-            name, up, (long long)num(g, "count"), gap, longest, (long long)num(a, "critical"),
-            (long long)num(a, "warning"), (long long)num(rs, "sent"), (long long)num(rs, "ok"),
-            (long long)num(o, "trades"), numd(o, "trades_per_hour"));
+    fprintf(
+        out,
+        "| %s | %s | %lld (%s, longest %s) | %lld | %lld | %lld | %lld (%lld ok) | %lld | %.2f |\n",
+        name, up, (long long)num(g, "count"), gap, longest, (long long)num(a, "critical"),
+        (long long)num(a, "warning"), (long long)num(a, "resolved"), (long long)num(rs, "sent"),
+        (long long)num(rs, "ok"), (long long)num(o, "trades"), numd(o, "trades_per_hour"));
 }
 
 static void status_row(FILE *out, const char *name, const cJSON *o)
@@ -100,8 +102,8 @@ int ctl_print_report(FILE *out, const cJSON *body)
             cJSON_IsTrue(obj(body, "truncated")) ? " (truncated: too many transitions)" : "");
     snprintf(fleet_name, sizeof(fleet_name), "**fleet**");
     fprintf(out, "## Summary\n\n| bot | uptime | heartbeat gaps | critical alerts | "
-                 "warning alerts | restarts | trades | trades/h |\n"
-                 "|---|---|---|---|---|---|---|---|\n");
+                 "warning alerts | resolved alerts | restarts | trades | trades/h |\n"
+                 "|---|---|---|---|---|---|---|---|---|\n");
     summary_row(out, fleet_name, fleet);
     cJSON_ArrayForEach(b, bots) {
         const cJSON *id = obj(b, "bot");

@@ -356,6 +356,9 @@ exchange = demo-exchange
 restart = $DATA/restart-demo-bot
 EOF
     chmod 0600 "$DATA/collector.ini" "$DATA/agent.ini" # they hold the broker passwords
+    # curl reads the token from this header file (-H @FILE): not on its command line, where
+    # every user of the host could read it
+    (umask 077 && printf 'Authorization: Bearer %s\n' "$HTTP_TOKEN" >"$DATA/curl-auth")
     { # the agent splits its command lines on blanks, without a shell: a wrapper holds the args
         echo '#!/bin/sh'
         printf 'exec %q %q %q %q %q %q\n' "$ROOT/deploy/demo/restart-demo-bot.sh" "$AGENT" \
@@ -403,7 +406,7 @@ print_box() {
 | transitions:   $PSQL '$PG_CONNINFO' -c "$sql ORDER BY id DESC LIMIT 20"
 | HTTP API:      curl -s http://127.0.0.1:$HTTP_PORT/bots  (also /health, /fleet/summary)
 | metrics:       curl -s http://127.0.0.1:$HTTP_PORT/metrics
-| re-check:      curl -s -X POST -H 'Authorization: Bearer $HTTP_TOKEN' \\
+| re-check:      curl -s -X POST -H @$DATA/curl-auth \\
 |                  http://127.0.0.1:$HTTP_PORT/bots/$BOT/health/check
 | logs:          $LOGS/{mosquitto,postgresql,collector,agent}.log
 | configs:       $DATA/collector.ini  $DATA/agent.ini

@@ -356,11 +356,15 @@ static const char *const report_transitions_sql =
     ") t ORDER BY bot_id COLLATE \"C\", ord, ms, id LIMIT "
     "200001";
 
-/* Each alert once, critical if it was or became critical within the range. */
+/* Each alert once: opened (or escalated) in the range, critical if it was or became critical
+ * there; and, apart, the alerts resolved in the range (opened in it or before). */
 static const char *const report_alerts_sql =
-    "SELECT bot_id, count(*) FILTER (WHERE NOT crit), count(*) FILTER (WHERE crit) FROM"
-    " (SELECT bot_id, alert_id, bool_or(severity = 'critical') AS crit FROM alert_events"
-    "  WHERE event IN ('opened', 'escalated') AND ($1::text IS NULL OR bot_id = $1)"
+    "SELECT bot_id, count(*) FILTER (WHERE opened AND NOT crit),"
+    " count(*) FILTER (WHERE opened AND crit), count(*) FILTER (WHERE resolved) FROM"
+    " (SELECT bot_id, alert_id, bool_or(event <> 'resolved') AS opened,"
+    "  bool_or(event <> 'resolved' AND severity = 'critical') AS crit,"
+    "  bool_or(event = 'resolved') AS resolved FROM alert_events"
+    "  WHERE event IN ('opened', 'escalated', 'resolved') AND ($1::text IS NULL OR bot_id = $1)"
     "  AND ts >= to_timestamp($2::bigint / 1000.0) AND ts < to_timestamp($3::bigint / 1000.0)"
     "  GROUP BY bot_id, alert_id) a GROUP BY bot_id ORDER BY bot_id COLLATE \"C\"";
 
@@ -417,6 +421,7 @@ static int report_counts(PGresult *res, struct col_report *r, enum count_kind ki
         if (kind == COUNT_ALERTS) {
             b->alerts_warning = a;
             b->alerts_critical = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+            b->alerts_resolved = strtoll(PQgetvalue(res, i, 3), NULL, 10);
         } else if (kind == COUNT_RESTARTS) {
             b->restarts = a;
             b->restarts_ok = strtoll(PQgetvalue(res, i, 2), NULL, 10);

@@ -199,6 +199,7 @@ static void add_body(cJSON *o, const struct col_report_bot *b, int64_t range)
     cJSON *a = cJSON_AddObjectToObject(o, "alerts");
     cJSON_AddNumberToObject(a, "warning", (double)b->alerts_warning);
     cJSON_AddNumberToObject(a, "critical", (double)b->alerts_critical);
+    cJSON_AddNumberToObject(a, "resolved", (double)b->alerts_resolved);
     cJSON *rs = cJSON_AddObjectToObject(o, "restarts");
     cJSON_AddNumberToObject(rs, "sent", (double)b->restarts);
     cJSON_AddNumberToObject(rs, "ok", (double)b->restarts_ok);
@@ -235,6 +236,7 @@ static cJSON *fleet_json(const struct col_report *r)
             f.longest_gap_ms = b->longest_gap_ms;
         f.alerts_warning += b->alerts_warning;
         f.alerts_critical += b->alerts_critical;
+        f.alerts_resolved += b->alerts_resolved;
         f.trades += b->trades;
         f.restarts += b->restarts;
         f.restarts_ok += b->restarts_ok;

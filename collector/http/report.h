@@ -28,8 +28,9 @@ struct col_report_bot {
     int64_t ms_in[COL_ST_COUNT]; /* time in each status within the range */
     int64_t observed_ms;         /* the range minus the time before the bot's first status */
     int64_t up_ms;               /* healthy or idle */
-    int64_t gaps, gap_ms, longest_gap_ms; /* periods down */
-    int64_t alerts_warning, alerts_critical;
+    int64_t gaps, gap_ms, longest_gap_ms;    /* periods down */
+    int64_t alerts_warning, alerts_critical; /* opened (or escalated) in the range */
+    int64_t alerts_resolved;                 /* resolved in the range */
     int64_t trades;
     int64_t restarts, restarts_ok; /* recovery commands (reconnect/restart/hard_restart), ok */
     struct col_report_span worst[COL_REPORT_WORST]; /* longest first */

@@ -346,7 +346,7 @@ static void test_report_markdown(void **state)
         "\"end\":1699997900000,\"duration_ms\":900000,\"worst_status\":\"down\"}]},"
         "\"bots\":[{\"bot\":\"b1\",\"uptime_pct\":75,\"time_in_status_ms\":{\"healthy\":2700000,"
         "\"down\":900000},\"heartbeat_gaps\":{\"count\":1,\"total_ms\":900000,"
-        "\"longest_ms\":900000},\"alerts\":{\"warning\":0,\"critical\":1},"
+        "\"longest_ms\":900000},\"alerts\":{\"warning\":0,\"critical\":1,\"resolved\":1},"
         "\"restarts\":{\"sent\":2,\"ok\":1},\"trades\":10,"
         "\"trades_per_hour\":10,\"worst_incidents\":[]}]}";
     cJSON *body = cJSON_Parse(json);
@@ -355,8 +355,9 @@ static void test_report_markdown(void **state)
     FILE *f = open_memstream(&text, &len);
     assert_int_equal(ctl_print_report(f, body), 0);
     fclose(f);
-    assert_non_null(strstr(text, "| b1 | 75.00 % | 1 (15m00s, longest 15m00s) | 1 | 0 | 2 (1 ok) | "
-                                 "10 | 10.00 |"));
+    assert_non_null(strstr(text, "| b1 | 75.00 % | 1 (15m00s, longest 15m00s) | 1 | 0 | 1 | "
+                                 "2 (1 ok) | 10 | 10.00 |"));
+    assert_non_null(strstr(text, "| critical alerts | warning alerts | resolved alerts |"));
     assert_non_null(strstr(text, "| b1 | 2023-11-14 21:23:20Z | 2023-11-14 21:38:20Z | 15m00s | "
                                  "down |"));
     free(text);
