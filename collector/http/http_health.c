@@ -4,6 +4,7 @@
 
 #include "clock.h"
 #include "cluster.h"
+#include "echo.h"
 #include "http_bots.h"
 #include "http_db.h"
 #include "http_parse.h"
@@ -28,6 +29,14 @@ struct component {
 static void check_broker(const struct col_http_ctx *ctx, struct component *c)
 {
     c->healthy = ctx->mqtt && bp_mqtt_is_connected(ctx->mqtt);
+    int64_t silent_ms;
+    if (c->healthy && col_echo_lost(ctx->echo, &silent_ms)) {
+        c->healthy = false; /* a silent cut: the connection looks up, nothing comes through */
+        snprintf(c->message, sizeof(c->message),
+                 "connected, but nothing came back through the broker for %lld ms: blind",
+                 (long long)silent_ms);
+        return;
+    }
     snprintf(c->message, sizeof(c->message), "%s",
              c->healthy ? "connected to the broker" : "not connected to the broker");
 }
