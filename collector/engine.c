@@ -308,7 +308,8 @@ void col_engine_handle(struct col_engine *e, const struct col_event *ev)
  * moment we know we saw (a silent cut: Paho has not noticed, and may not for its keepalive). */
 static void check_echo(struct col_engine *e, int64_t judge_mono)
 {
-    if (!e->echo_on || e->echo_lost || judge_mono - e->echo_recv_mono <= e->cfg->mqtt_echo_timeout_ms)
+    if (!e->echo_on || e->echo_lost ||
+        judge_mono - e->echo_recv_mono <= e->cfg->mqtt_echo_timeout_ms)
         return;
     e->echo_lost = true;
     e->echo_lost_count++;

@@ -163,6 +163,17 @@ static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t
 static void note_clock(struct col_engine *e, struct col_agent *a, struct col_bot *b,
                        const struct col_event *ev)
 {
+    /* A message that reaches us while we are blind waited somewhere (a link that dropped
+     * everything, then caught up): its delay is no clock. And a backlog arrives as a burst, so
+     * one sample per second at most: a burst weighs one sample, not the whole window. */
+    if (e->blind || (a->skew_sampled_mono && ev->recv_mono - a->skew_sampled_mono < 1000)) {
+        if (b && col_skew_known(&a->skew)) { /* the bot still learns what we know */
+            b->ev.clock_known = true;
+            b->ev.clock_ahead_ms = a->skew.ahead_ms;
+        }
+        return;
+    }
+    a->skew_sampled_mono = ev->recv_mono;
     int64_t ahead = col_skew_add(&a->skew, ev->msg.hdr.ts, ev->recv_wall);
     int64_t moved = ahead - a->skew_stored_ms;
     if (moved > 250 || moved < -250) { /* worth a row: the agents table shows it */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* What the rules thread takes off its queue: an accepted message from the fleet, a change of
- * our broker connection, our own echo back through the broker, a question from another thread, or shards taken over from another
- * collector. Ingest, the HTTP API and the cluster thread make them; the engine handles them;
- * col_event_free (ingest.h) frees one left unhandled. */
+ * our broker connection, our own echo back through the broker, a question from another thread, or
+ * shards taken over from another collector. Ingest, the HTTP API and the cluster thread make them;
+ * the engine handles them; col_event_free (ingest.h) frees one left unhandled. */
 #ifndef COL_EVENT_H
 #define COL_EVENT_H
 

@@ -404,7 +404,7 @@ static void shutdown_all(struct collector *c)
     col_sinks_stop(c->sinks, 3000); /* the last alerts, if the receivers are quick */
     if (c->store)
         col_store_stop(c->store, 5000);
-    bp_mqtt_free(c->mqtt); /* no more Paho callbacks after this */
+    bp_mqtt_free(c->mqtt);  /* no more Paho callbacks after this */
     col_echo_free(c->echo); /* Paho's thread hands it echoes until then */
     col_engine_free(c->engine);
     col_outbox_free(c->outbox);

@@ -14,6 +14,7 @@ PACKAGES=(
     mosquitto mosquitto-clients postgresql postgresql-client
     rabbitmq-server # the clustered-broker test (test_e2e_rabbitmq) runs its own private node
     util-linux procps
+    iproute2 nftables # test_e2e_netcut: network namespaces, veth links, silent cuts
     clang libclang-rt-dev llvm # scripts/fuzz.sh: libFuzzer, and llvm-symbolizer for its reports
     python3 python3-yaml python3-jsonschema # tests/support/openapi_check.py
     dpkg-dev file openssl polkitd dbus-daemon systemd # packages, TLS, the polkit rule, units

@@ -352,8 +352,8 @@ static void test_a_silent_cut_is_blindness_not_silence(void **state)
     assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
     expect_silent(fx->said, "#");
     efx_tick(fx, 3645 * S); /* the hourly stats say why */
-    expect_said(fx->said, ROOT "/collector/stats", "blind=true", "echo_lost=true",
-                "echo_losses=1", NULL);
+    expect_said(fx->said, ROOT "/collector/stats", "blind=true", "echo_lost=true", "echo_losses=1",
+                NULL);
     recorder_clear(fx->said);
     /* healed: the 3600 s we could not see are credited; the bot keeps the 5 s it had */
     for (int64_t t = 3645; t <= 3649; t++)
