@@ -139,7 +139,7 @@ void col_echo_counts(struct col_echo *x, uint64_t *sent, uint64_t *back)
 bool col_echo_lost(struct col_echo *x, int64_t *silent_ms)
 {
     int64_t last = x ? atomic_load(&x->last_back_mono) : 0;
-    *silent_ms = last ? bp_mono_ms() - last : 0;
+    *silent_ms = last ? bp_mono_ms() - last : -1;
     return last && *silent_ms > x->o.timeout_ms;
 }
 

@@ -36,8 +36,8 @@ int col_echo_start(struct col_echo *x);
 bool col_echo_on_message(struct col_echo *x, const char *topic, const void *payload, size_t len);
 /* Echoes sent and come back so far. */
 void col_echo_counts(struct col_echo *x, uint64_t *sent, uint64_t *back);
-/* True when echoes came back once but none for timeout_ms; *silent_ms is how long (any
- * thread; x NULL: false). */
+/* True when echoes came back once but none for timeout_ms; *silent_ms is how long (-1: none
+ * came back yet, or x is NULL; any thread). */
 bool col_echo_lost(struct col_echo *x, int64_t *silent_ms);
 /* Stops the sending thread (if started); NULL is fine. */
 void col_echo_stop(struct col_echo *x);

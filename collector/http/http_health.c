@@ -192,6 +192,14 @@ void col_http_health_component(const struct col_http_ctx *ctx, const struct col_
     health(ctx, req->route->id, reply);
 }
 
+/* ms since our echo last came back, or -1 (no echo configured, none back yet). */
+static int64_t echo_silent_ms(const struct col_http_ctx *ctx)
+{
+    int64_t silent;
+    col_echo_lost(ctx->echo, &silent);
+    return silent;
+}
+
 void col_http_metrics(const struct col_http_ctx *ctx, const struct col_http_request *req,
                       struct col_http_reply *reply)
 {
@@ -211,6 +219,8 @@ void col_http_metrics(const struct col_http_ctx *ctx, const struct col_http_requ
             .now_wall = bp_wall_ms(),
             .queue_depth = bp_queue_len(ctx->queue),
             .mqtt_connected = ctx->mqtt && bp_mqtt_is_connected(ctx->mqtt),
+            .blind = qr->blind,
+            .echo_silent_ms = echo_silent_ms(ctx),
             .uptime_s = (bp_mono_ms() - ctx->started_mono) / 1000,
             .have_store = ctx->store != NULL,
             .have_commands = qr->have_commands,
