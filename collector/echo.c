@@ -79,11 +79,27 @@ static bool wait_until(struct col_echo *x, int64_t due)
     return stop;
 }
 
+/* Echoes that never come back at all are a broker refusing them (an ACL from before echoes),
+ * not a cut: said once, since then a silent cut looks like the whole fleet going quiet. */
+static void warn_if_refused(struct col_echo *x, bool *warned)
+{
+    if (*warned || atomic_load(&x->back) > 0 || atomic_load(&x->sent) * x->o.interval_ms < 10000)
+        return;
+    *warned = true;
+    BP_WARN(MOD,
+            "none of %llu echoes came back through the broker: let this login read and write "
+            "%s (deploy/mosquitto/botpulse.acl); until then a link that silently drops "
+            "everything is taken for every bot going silent",
+            (unsigned long long)atomic_load(&x->sent), x->topic);
+}
+
 static void *run(void *arg)
 {
     struct col_echo *x = arg;
     int64_t next = bp_mono_ms();
+    bool warned = false;
     do {
+        warn_if_refused(x, &warned);
         next += x->o.interval_ms;
         /* QoS 0 and only while connected: an echo must never wait in a buffer to be sent later */
         if (bp_mqtt_is_connected(x->o.mqtt)) {
