@@ -72,6 +72,9 @@ static const struct bp_cfg_key mqtt_keys[] = {
     KEY_STR(struct agent_config, mqtt.topic_root, "topic_root", "botpulse/v1", "topic prefix"),
     KEY_INT(struct agent_config, mqtt.max_buffered, "max_buffered", 0, 1000000, "10000",
             "QoS 1 messages kept while the broker is away"),
+    KEY_MS(struct agent_config, mqtt.keepalive_ms, "keepalive", 2000, 600000, "20s",
+           "MQTT keepalive: a link that silently drops everything is noticed within about twice "
+           "this, and the broker fires the agent's Will after 1.5 times this"),
     KEY_STR(struct agent_config, mqtt.batch, "batch", "auto",
             "all bots' heartbeats (and stats) in one message: auto (when the collector reads "
             "them), on, off"),

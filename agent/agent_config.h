@@ -60,6 +60,7 @@ struct agent_mqtt_config {
     char ca_file[AGENT_PATH_MAX];
     char topic_root[BP_TEXT_MAX + 1];
     int64_t max_buffered;
+    int64_t keepalive_ms; /* MQTT keepalive: a silent link is noticed within about 2x this */
     /* Heartbeats and stats of all bots in one batch message per interval (common/batch.h):
      * "auto" when the collector says it reads them, "on", "off". */
     char batch[8];

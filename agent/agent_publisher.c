@@ -177,6 +177,7 @@ static void mqtt_opts(struct agent_publisher *p, struct bp_mqtt_opts *o, const c
     o->will_qos = 1;
     o->will_retain = true;
     o->max_buffered = (int)mc->max_buffered;
+    o->keepalive_s = (int)((mc->keepalive_ms + 999) / 1000);
     o->persist_dir = persist;
     o->on_connected = on_connected;
     o->on_lost = on_lost;

@@ -304,13 +304,38 @@ void col_engine_handle(struct col_engine *e, const struct col_event *ev)
         engine_take_evidence(e, ev);
 }
 
+/* Our echo stopped coming back for echo_timeout by judge_mono: we are blind from the last
+ * moment we know we saw (a silent cut: Paho has not noticed, and may not for its keepalive). */
+static void check_echo(struct col_engine *e, int64_t judge_mono)
+{
+    if (!e->echo_on || e->echo_lost ||
+        judge_mono - e->echo_recv_mono <= e->cfg->mqtt_echo_timeout_ms)
+        return;
+    e->echo_lost = true;
+    e->echo_lost_count++;
+    BP_WARN("engine",
+            "no echo back through the broker for %lld ms (a silent network cut?): liveness "
+            "judgement paused until it comes back",
+            (long long)(judge_mono - e->echo_recv_mono));
+    engine_go_blind(e, e->seen_until_mono);
+}
+
+/* The latest time up to which a deadline may be judged: judge_mono, or with the echo on, when
+ * the newest echo back was sent (what the broker had then has reached us). */
+static int64_t judge_limit(const struct col_engine *e, int64_t judge_mono)
+{
+    return e->echo_on && e->seen_until_mono < judge_mono ? e->seen_until_mono : judge_mono;
+}
+
 void col_engine_judge(struct col_engine *e, int64_t judge_mono, int64_t judge_wall)
 {
     struct bp_timer *t;
+    check_echo(e, judge_mono);
+    int64_t limit = judge_limit(e, judge_mono);
     /* first: the truer reason; and not while blind, when the next connect starts a new grace */
-    if (!e->blind && e->offline_pending && judge_mono >= e->grace_until_mono)
+    if (!e->blind && e->offline_pending && limit >= e->grace_until_mono)
         engine_grace_ended(e, judge_mono, judge_wall);
-    while (!e->blind && (t = bp_timerheap_pop_due(&e->timers, judge_mono)) != NULL)
+    while (!e->blind && (t = bp_timerheap_pop_due(&e->timers, limit)) != NULL)
         engine_evaluate(e, BP_CONTAINER_OF(t, struct col_bot, timer), judge_mono, judge_wall);
 }
 
@@ -375,12 +400,15 @@ int64_t col_engine_next_deadline(const struct col_engine *e)
 {
     int64_t next = e->stats_next_mono;
     struct bp_timer *t = e->blind ? NULL : bp_timerheap_peek(&e->timers);
-    if (t && t->due_ms < next)
-        next = t->due_ms;
+    if (t && t->due_ms < next && t->due_ms <= judge_limit(e, INT64_MAX))
+        next = t->due_ms; /* else the echo that makes it judgeable wakes us */
+    if (e->echo_on && !e->echo_lost && e->echo_recv_mono + e->cfg->mqtt_echo_timeout_ms + 1 < next)
+        next = e->echo_recv_mono + e->cfg->mqtt_echo_timeout_ms + 1;
     int64_t silence_end = col_silences_next_end(&e->silences);
     if (silence_end < next)
         next = silence_end;
-    if (!e->blind && e->offline_pending && e->grace_until_mono < next)
+    if (!e->blind && e->offline_pending && e->grace_until_mono < next &&
+        e->grace_until_mono <= judge_limit(e, INT64_MAX))
         next = e->grace_until_mono;
     if (e->summary_dirty) {
         int64_t s = e->summary_last_mono + e->cfg->summary_interval_ms;

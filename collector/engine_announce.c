@@ -233,6 +233,8 @@ void engine_say_stats(struct col_engine *e, int64_t now_mono, int64_t now_wall)
     s.lag_max_ms = e->lag_max_ms;
     s.behind = e->lag_ms > COL_ENGINE_BEHIND_MS;
     s.blind = e->blind;
+    s.echo_lost = e->echo_lost;
+    s.echo_losses = e->echo_lost_count;
     s.bots = (int64_t)col_strmap_len(e->fleet.bots);
     s.restarts = e->restarts_seen;
     e->last_stats_wall = now_wall;

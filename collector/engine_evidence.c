@@ -163,6 +163,17 @@ static void store_agent(struct col_engine *e, const struct col_agent *a, int64_t
 static void note_clock(struct col_engine *e, struct col_agent *a, struct col_bot *b,
                        const struct col_event *ev)
 {
+    /* A message that reaches us while we are blind waited somewhere (a link that dropped
+     * everything, then caught up): its delay is no clock. And a backlog arrives as a burst, so
+     * one sample per second at most: a burst weighs one sample, not the whole window. */
+    if (e->blind || (a->skew_sampled_mono && ev->recv_mono - a->skew_sampled_mono < 1000)) {
+        if (b && col_skew_known(&a->skew)) { /* the bot still learns what we know */
+            b->ev.clock_known = true;
+            b->ev.clock_ahead_ms = a->skew.ahead_ms;
+        }
+        return;
+    }
+    a->skew_sampled_mono = ev->recv_mono;
     int64_t ahead = col_skew_add(&a->skew, ev->msg.hdr.ts, ev->recv_wall);
     int64_t moved = ahead - a->skew_stored_ms;
     if (moved > 250 || moved < -250) { /* worth a row: the agents table shows it */
@@ -406,7 +417,7 @@ void engine_see_again(struct col_engine *e, int64_t now_mono, int64_t now_wall)
     e->grace_until_mono = now_mono + e->cfg->reconnect_grace_ms;
     if (e->recovery)
         col_recovery_pause_until(e->recovery, e->grace_until_mono);
-    if (!e->blind || e->broker_lost || e->lossy)
+    if (!e->blind || e->broker_lost || e->lossy || e->echo_lost)
         return;
     e->blind = false;
     struct walk w = {e, now_mono - e->blind_since_mono, now_mono, now_wall};
@@ -427,9 +438,25 @@ static void on_connection(struct col_engine *e, const struct col_event *ev)
     engine_see_again(e, ev->recv_mono, ev->recv_wall);
 }
 
+/* Our echo came back: what the broker had when we sent it has reached us. */
+static void on_echo(struct col_engine *e, const struct col_event *ev)
+{
+    if (ev->echo_sent_mono > e->seen_until_mono)
+        e->seen_until_mono = ev->echo_sent_mono;
+    e->echo_recv_mono = ev->recv_mono;
+    e->echo_on = true;
+    if (!e->echo_lost)
+        return;
+    e->echo_lost = false;
+    BP_INFO("engine", "the broker echoes again");
+    engine_see_again(e, ev->recv_mono, ev->recv_wall);
+}
+
 void engine_take_evidence(struct col_engine *e, const struct col_event *ev)
 {
-    if (ev->kind != COL_EV_MESSAGE)
+    if (ev->kind == COL_EV_ECHO)
+        on_echo(e, ev);
+    else if (ev->kind != COL_EV_MESSAGE)
         on_connection(e, ev);
     else if (ev->msg.hdr.type == BP_MSG_AGENT_STATE)
         on_agent_state(e, ev);

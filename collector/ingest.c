@@ -363,6 +363,21 @@ int col_ingest_push_control(struct col_ingest *in, enum col_event_kind kind)
     return rc;
 }
 
+int col_ingest_push_echo(struct col_ingest *in, int64_t sent_mono)
+{
+    struct col_event *ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return -ENOMEM;
+    ev->kind = COL_EV_ECHO;
+    ev->recv_mono = bp_mono_ms();
+    ev->recv_wall = bp_wall_ms();
+    ev->echo_sent_mono = sent_mono;
+    int rc = bp_queue_push(in->q, ev);
+    if (rc < 0)
+        free(ev);
+    return rc;
+}
+
 void col_ingest_get_stats(struct col_ingest *in, struct col_ingest_stats *out)
 {
     memset(out, 0, sizeof(*out));

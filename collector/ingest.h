@@ -53,6 +53,9 @@ int col_ingest_check_times(const struct bp_msg *m, int64_t now_wall, struct bp_m
 int col_ingest_submit(struct col_ingest *in, const struct bp_msg *m);
 /* Queues a connection change for the rules thread (any thread). 0 or -errno. */
 int col_ingest_push_control(struct col_ingest *in, enum col_event_kind kind);
+/* Queues our own echo back through the broker, sent at sent_mono (echo.h; Paho's thread).
+ * 0 or -errno (a full queue drops it: the next one says the same). */
+int col_ingest_push_echo(struct col_ingest *in, int64_t sent_mono);
 void col_ingest_get_stats(struct col_ingest *in, struct col_ingest_stats *out);
 
 #endif

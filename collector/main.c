@@ -4,6 +4,7 @@
 #include "cluster.h"
 #include "engine.h"
 #include "http_server.h"
+#include "echo.h"
 #include "ingest.h"
 #include "intent.h"
 #include "log.h"
@@ -41,6 +42,7 @@ struct collector {
     struct col_settings cfg;
     struct bp_queue *queue;
     struct col_ingest *ingest;
+    struct col_echo *echo; /* NULL: [mqtt] echo_interval = 0 */
     struct col_store *store;
     struct bp_mqtt *mqtt;
     struct col_outbox *outbox; /* what the engine says: to MQTT, the store, the alert sinks */
@@ -106,6 +108,8 @@ static void on_lost(void *ctx, const char *cause)
 static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct collector *c = ctx;
+    if (c->echo && col_echo_on_message(c->echo, topic, payload, len))
+        return;
     col_ingest_on_message(c->ingest, topic, payload, len);
 }
 
@@ -146,7 +150,28 @@ static int subscribe_fleet(struct collector *c)
     if (rc == 0)
         rc = bp_mqtt_subscribe(c->mqtt, filter, 1);
     snprintf(filter, sizeof(filter), "%s/agents/+/bots/+/+", c->cfg.topic_root);
-    return rc < 0 ? rc : bp_mqtt_subscribe(c->mqtt, filter, 1);
+    if (rc == 0)
+        rc = bp_mqtt_subscribe(c->mqtt, filter, 1);
+    if (rc == 0 && c->echo) /* QoS 0: an echo is about now or never */
+        rc = bp_mqtt_subscribe(c->mqtt, col_echo_topic(c->echo), 0);
+    return rc;
+}
+
+/* Our echo through the broker ([mqtt] echo_interval; echo.h), if configured. */
+static int start_echo(struct collector *c)
+{
+    if (c->cfg.mqtt_echo_interval_ms <= 0)
+        return 0;
+    struct col_echo_opts o = {.mqtt = c->mqtt,
+                              .ingest = c->ingest,
+                              .root = c->cfg.topic_root,
+                              .id = c->cfg.id,
+                              .interval_ms = c->cfg.mqtt_echo_interval_ms,
+                              .timeout_ms = c->cfg.mqtt_echo_timeout_ms};
+    int rc = col_echo_new(&o, &c->echo);
+    if (rc < 0)
+        BP_ERROR("main", "cannot set up the echo through the broker: %s", strerror(-rc));
+    return rc;
 }
 
 static int start_store(struct collector *c)
@@ -337,7 +362,8 @@ static int run(struct collector *c)
         return rc;
     if (rc > 0)
         BP_INFO("main", "%d bot(s) keep the agent they belong to", rc);
-    if ((rc = subscribe_fleet(c)) < 0 || (rc = bp_mqtt_start(c->mqtt)) < 0)
+    if ((rc = start_echo(c)) < 0 || (rc = subscribe_fleet(c)) < 0 ||
+        (rc = bp_mqtt_start(c->mqtt)) < 0 || (c->echo && (rc = col_echo_start(c->echo)) < 0))
         return rc;
     if (c->cluster && (rc = col_cluster_start(c->cluster)) < 0)
         return rc;
@@ -349,7 +375,8 @@ static int run(struct collector *c)
                                    .mqtt = c->mqtt,
                                    .sinks = c->sinks,
                                    .cluster = c->cluster,
-                                   .owners = c->owners};
+                                   .owners = c->owners,
+                                   .echo = c->echo};
         if ((rc = col_http_server_start(&ho, &c->http)) < 0)
             return rc;
     }
@@ -371,12 +398,14 @@ static void shutdown_all(struct collector *c)
             say_state(c, false);
             bp_mqtt_flush(c->mqtt, 2000);
         }
+        col_echo_stop(c->echo); /* before the client stops: it publishes through it */
         bp_mqtt_stop(c->mqtt, 1000);
     }
     col_sinks_stop(c->sinks, 3000); /* the last alerts, if the receivers are quick */
     if (c->store)
         col_store_stop(c->store, 5000);
-    bp_mqtt_free(c->mqtt); /* no more Paho callbacks after this */
+    bp_mqtt_free(c->mqtt);  /* no more Paho callbacks after this */
+    col_echo_free(c->echo); /* Paho's thread hands it echoes until then */
     col_engine_free(c->engine);
     col_outbox_free(c->outbox);
     col_sinks_free(c->sinks);

@@ -191,6 +191,8 @@ char *col_encode_collector_stats(const char *id, const struct col_collector_stat
     cJSON_AddNumberToObject(o, "lag_max_ms", (double)s->lag_max_ms);
     cJSON_AddBoolToObject(o, "behind", s->behind);
     cJSON_AddBoolToObject(o, "blind", s->blind);
+    cJSON_AddBoolToObject(o, "echo_lost", s->echo_lost);
+    cJSON_AddNumberToObject(o, "echo_losses", (double)s->echo_losses);
     cJSON_AddNumberToObject(o, "bots", (double)s->bots);
     cJSON *claims = cJSON_AddObjectToObject(o, "claims_refused");
     for (int i = 1; i < COL_CLAIM_COUNT; i++)

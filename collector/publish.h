@@ -25,11 +25,13 @@ struct col_fleet;
 struct col_collector_stats {
     int64_t uptime_s;
     struct col_ingest_stats ingest;
-    int64_t queue_len;  /* messages waiting for the rules thread now */
-    int64_t lag_ms;     /* how long the oldest of them has waited */
-    int64_t lag_max_ms; /* the most since the last stats */
-    bool behind;        /* lag past COL_ENGINE_BEHIND_MS: statuses come late (never false) */
-    bool blind;         /* no liveness judgement: broker connection lost, or messages dropped */
+    int64_t queue_len;    /* messages waiting for the rules thread now */
+    int64_t lag_ms;       /* how long the oldest of them has waited */
+    int64_t lag_max_ms;   /* the most since the last stats */
+    bool behind;          /* lag past COL_ENGINE_BEHIND_MS: statuses come late (never false) */
+    bool blind;           /* no liveness judgement: broker connection lost, or messages dropped */
+    bool echo_lost;       /* blind because our echo through the broker stopped (a silent cut) */
+    uint64_t echo_losses; /* times it stopped since the start */
     int64_t bots;
     uint64_t claims_refused[COL_CLAIM_COUNT]; /* claims on bots refused, by reason (claims.h) */
     uint64_t bots_refused;                    /* past their agent's [agents] bots_max */

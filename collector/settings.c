@@ -51,6 +51,10 @@ static const struct bp_cfg_key mqtt_keys[] = {
      "file holding the broker password (mode 0600)"},
     {"ca_file", BP_CFG_STR, 0, 0, "", S(mqtt_ca_file), "CA bundle for ssl:// URLs"},
     {"topic_root", BP_CFG_STR, 0, 0, "botpulse/v1", S(topic_root), "root of every topic"},
+    {"echo_interval", BP_CFG_MS, 0, 60000, "100ms", S(mqtt_echo_interval_ms),
+     "how often the collector sends itself a message through the broker (0 = never)"},
+    {"echo_timeout", BP_CFG_MS, 100, 600000, "2s", S(mqtt_echo_timeout_ms),
+     "no echo back for this long: the collector is blind (a silent network cut)"},
     {NULL, 0, 0, 0, NULL, 0, 0, NULL},
 };
 

@@ -57,6 +57,8 @@ struct col_settings {
     char mqtt_password_file[256];
     char mqtt_ca_file[256];
     char topic_root[128];
+    int64_t mqtt_echo_interval_ms; /* our own echo through the broker; 0 = off (echo.h) */
+    int64_t mqtt_echo_timeout_ms;  /* no echo this long: blind */
     /* [database] */
     char db_conninfo[1024]; /* with password_file: the password is in here too */
     char db_password_file[256];

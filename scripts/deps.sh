@@ -15,6 +15,7 @@ PACKAGES=(
     rabbitmq-server # the clustered-broker test (test_e2e_rabbitmq) runs its own private node
     util-linux procps
     curl # test_e2e_seeds drives the HTTP API with the curl binary, as the seeds' users do
+    iproute2 nftables # test_e2e_netcut: network namespaces, veth links, silent cuts
     clang libclang-rt-dev llvm # scripts/fuzz.sh: libFuzzer, and llvm-symbolizer for its reports
     python3 python3-yaml python3-jsonschema # tests/support/openapi_check.py
     dpkg-dev file openssl polkitd dbus-daemon systemd # packages, TLS, the polkit rule, units

@@ -24,11 +24,12 @@ struct col_agent {
     char host[BP_TEXT_MAX + 1];
     char version[BP_TEXT_MAX + 1];
     char boot[BP_BOOT_MAX + 1];
-    bool offline;           /* its Last Will, or its own goodbye, said offline */
-    bool offline_pending;   /* an offline received during our reconnect grace, held */
-    struct col_skew skew;   /* how far its clock is ahead of ours */
-    int64_t skew_stored_ms; /* the offset last written to the agents table */
-    int shard;              /* its shard (shard.h): its bots' too */
+    bool offline;              /* its Last Will, or its own goodbye, said offline */
+    bool offline_pending;      /* an offline received during our reconnect grace, held */
+    struct col_skew skew;      /* how far its clock is ahead of ours */
+    int64_t skew_stored_ms;    /* the offset last written to the agents table */
+    int64_t skew_sampled_mono; /* when its last message was taken as a clock sample (0: none) */
+    int shard;                 /* its shard (shard.h): its bots' too */
     struct col_bot **bots;
     size_t nbots, cap;
 };

@@ -4,6 +4,7 @@
 
 #include "clock.h"
 #include "cluster.h"
+#include "echo.h"
 #include "http_bots.h"
 #include "http_db.h"
 #include "http_parse.h"
@@ -28,6 +29,14 @@ struct component {
 static void check_broker(const struct col_http_ctx *ctx, struct component *c)
 {
     c->healthy = ctx->mqtt && bp_mqtt_is_connected(ctx->mqtt);
+    int64_t silent_ms;
+    if (c->healthy && col_echo_lost(ctx->echo, &silent_ms)) {
+        c->healthy = false; /* a silent cut: the connection looks up, nothing comes through */
+        snprintf(c->message, sizeof(c->message),
+                 "connected, but nothing came back through the broker for %lld ms: blind",
+                 (long long)silent_ms);
+        return;
+    }
     snprintf(c->message, sizeof(c->message), "%s",
              c->healthy ? "connected to the broker" : "not connected to the broker");
 }
@@ -183,6 +192,14 @@ void col_http_health_component(const struct col_http_ctx *ctx, const struct col_
     health(ctx, req->route->id, reply);
 }
 
+/* ms since our echo last came back, or -1 (no echo configured, none back yet). */
+static int64_t echo_silent_ms(const struct col_http_ctx *ctx)
+{
+    int64_t silent;
+    col_echo_lost(ctx->echo, &silent);
+    return silent;
+}
+
 void col_http_metrics(const struct col_http_ctx *ctx, const struct col_http_request *req,
                       struct col_http_reply *reply)
 {
@@ -202,6 +219,8 @@ void col_http_metrics(const struct col_http_ctx *ctx, const struct col_http_requ
             .now_wall = bp_wall_ms(),
             .queue_depth = bp_queue_len(ctx->queue),
             .mqtt_connected = ctx->mqtt && bp_mqtt_is_connected(ctx->mqtt),
+            .blind = qr->blind,
+            .echo_silent_ms = echo_silent_ms(ctx),
             .uptime_s = (bp_mono_ms() - ctx->started_mono) / 1000,
             .have_store = ctx->store != NULL,
             .have_commands = qr->have_commands,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct bp_mqtt;
+struct col_echo;
 struct bp_queue;
 struct col_cluster;
 struct col_http_db;
@@ -29,6 +30,7 @@ struct col_http_ctx {
     struct col_ingest *ingest;
     struct col_store *store;
     struct bp_mqtt *mqtt;
+    struct col_echo *echo;       /* NULL: no echo ([mqtt] echo_interval = 0) */
     struct col_cluster *cluster; /* NULL: one collector owns the fleet */
     struct col_owners *owners;   /* NULL: every shard is ours */
     struct col_http_db *db;

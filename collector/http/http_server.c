@@ -372,6 +372,7 @@ int col_http_server_start(const struct col_http_opts *opts, struct col_http_serv
                                    .ingest = opts->ingest,
                                    .store = opts->store,
                                    .mqtt = opts->mqtt,
+                                   .echo = opts->echo,
                                    .cluster = opts->cluster,
                                    .owners = opts->owners,
                                    .db = s->db,

@@ -10,6 +10,7 @@
 struct bp_mqtt;
 struct bp_queue;
 struct col_cluster;
+struct col_echo;
 struct col_owners;
 struct col_ingest;
 struct col_settings;
@@ -29,6 +30,7 @@ struct col_http_opts {
     struct col_sinks *sinks;        /* the alert sinks' counters for /metrics; may be NULL */
     struct col_cluster *cluster;    /* [cluster]'s view; NULL: one collector; borrowed */
     struct col_owners *owners;      /* which shards are ours; NULL: all; borrowed */
+    struct col_echo *echo;          /* our echo through the broker (echo.h); may be NULL */
 };
 
 /* Starts serving on cfg->http_listen (which must not be empty). Everything borrowed must

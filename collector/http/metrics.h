@@ -44,6 +44,8 @@ struct col_metrics_input {
     bool have_store;
     size_t queue_depth;
     bool mqtt_connected;
+    bool blind;             /* the rules thread judges no liveness (no broker, drops, no echo) */
+    int64_t echo_silent_ms; /* since our echo last came back through the broker; -1: no echo */
     int64_t uptime_s;
     bool have_commands; /* recovery configured: the counts below mean something */
     struct col_command_counts commands;

@@ -104,8 +104,14 @@ static void db_notice(void *arg, const char *msg)
 
 int col_store_db_connect(const char *conninfo, PGconn **out, struct col_store_db_err *e)
 {
-    const char *const keys[] = {"connect_timeout", "dbname", NULL};
-    const char *const vals[] = {"10", conninfo, NULL};
+    /* A link that silently drops everything (no FIN, no RST) would hold a write for the
+     * kernel's retransmission limit, a quarter of an hour: keepalives and tcp_user_timeout end
+     * it within about 15 s, and the spool takes over (an operator's conninfo may say
+     * otherwise: it comes after these). */
+    const char *const keys[] = {
+        "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "dbname",          NULL};
+    const char *const vals[] = {"10", "1", "5", "2", "3", "15000", conninfo, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c && PQstatus(c) == CONNECTION_OK) {
         PQsetNoticeProcessor(c, db_notice, NULL);

@@ -38,7 +38,7 @@
  * test clients' (the same logins and ACL plus test-only topics; client ids kept, so a test
  * client may log in as a daemon's user without kicking the daemon off). */
 static const char *const secure_fmt = "per_listener_settings true\n"
-                                      "listener %d 127.0.0.1\n"
+                                      "listener %d %s\n"
                                       "allow_anonymous false\n"
                                       "password_file %s\n"
                                       "acl_file %s\n"
@@ -47,7 +47,7 @@ static const char *const secure_fmt = "per_listener_settings true\n"
                                       "allow_anonymous false\n"
                                       "password_file %s\n"
                                       "acl_file %s\n";
-static const char *const open_fmt = "listener %d 127.0.0.1\n"
+static const char *const open_fmt = "listener %d %s\n"
                                     "listener %d 127.0.0.1\n"
                                     "allow_anonymous true\n";
 /* Appended to the shipped ACL for the test clients' listener: the recorders' subscription
@@ -132,11 +132,20 @@ static int write_passwd(struct bpt_env *env)
     return rc == 0 ? 0 : -EIO;
 }
 
+/* Where the daemons' listener binds: loopback, or in the test's own network namespace every
+ * address of it (its veth links to the daemons' namespaces; netns.h). */
+static const char *daemons_addr(const struct bpt_env *env)
+{
+    return env->private_net ? "0.0.0.0" : "127.0.0.1";
+}
+
 /* The listener lines: as shipped (password file, ACL, logins as client ids) or open. */
 static int listener_lines(struct bpt_env *env, char **out)
 {
     if (env->broker_open)
-        return asprintf(out, open_fmt, env->broker_port, env->tools_port) < 0 ? -ENOMEM : 0;
+        return asprintf(out, open_fmt, env->broker_port, daemons_addr(env), env->tools_port) < 0
+                   ? -ENOMEM
+                   : 0;
     char *acl = read_text(SHIPPED_ACL);
     if (!acl) {
         bpt_note(env, "cannot read %s", SHIPPED_ACL);
@@ -150,8 +159,9 @@ static int listener_lines(struct bpt_env *env, char **out)
                                   : SHIPPED_ACL;
     free(acl);
     int rc = tools_acl && daemons_acl ? write_passwd(env) : -EIO;
-    if (rc == 0 && asprintf(out, secure_fmt, env->broker_port, env->broker_passwd, daemons_acl,
-                            env->tools_port, env->broker_passwd, tools_acl) < 0)
+    if (rc == 0 &&
+        asprintf(out, secure_fmt, env->broker_port, daemons_addr(env), env->broker_passwd,
+                 daemons_acl, env->tools_port, env->broker_passwd, tools_acl) < 0)
         rc = -ENOMEM;
     return rc;
 }

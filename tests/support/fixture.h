@@ -132,6 +132,11 @@ int bpt_pg_stop(struct bpt_env *env);
 int bpt_pg_restart(struct bpt_env *env);
 /* libpq conninfo for the "botpulse" database (owned by env). */
 const char *bpt_pg_conninfo(struct bpt_env *env);
+/* The same over TCP to addr, for a daemon in another network namespace (netns.h: PostgreSQL
+ * listens on the test's own namespace's addresses then). */
+void bpt_pg_conninfo_tcp(struct bpt_env *env, const char *addr, char *out, size_t size);
+/* Its port (the Unix socket's number, and TCP's in the test's own network namespace). */
+int bpt_pg_port(struct bpt_env *env);
 /* Runs sql, one or more statements without parameters (DDL, ALTER ROLE ...). 0, or -1 on an
  * error (printed). */
 int bpt_pg_exec(struct bpt_env *env, const char *sql);

@@ -69,6 +69,10 @@ struct bpt_env {
     char pg_sockdir[600];
     int pg_port;
     bool pg_running;
+    /* bpt_netns_enter_private: the test runs in a network namespace of its own, so the broker's
+     * daemons' listener and PostgreSQL also listen on its other addresses (the veth links to
+     * the namespaces its daemons run in), which nothing outside it can reach. */
+    bool private_net;
 
     /* children (proc.c) */
     struct bpt_proc procs[BPT_MAX_PROCS];

@@ -173,14 +173,23 @@ static int write_config(struct bpt_env *env)
     }
     fprintf(f,
             "\n# botpulse test fixture\n"
-            "listen_addresses = ''\n"
+            "listen_addresses = '%s'\n"
             "unix_socket_directories = '%s'\n"
             "port = %d\n"
             "fsync = off\n"
             "synchronous_commit = off\n"
             "full_page_writes = off\n"
             "max_connections = 40\n",
-            env->pg_sockdir, env->pg_port);
+            env->private_net ? "*" : "", env->pg_sockdir, env->pg_port);
+    if (fclose(f) != 0)
+        return -EIO;
+    if (!env->private_net)
+        return 0;
+    /* in the test's own network namespace: its daemons' namespaces reach it over TCP */
+    snprintf(path, sizeof(path), "%s/pg_hba.conf", env->pg_data);
+    if (!(f = fopen(path, "a")))
+        return -errno;
+    fprintf(f, "host all all 0.0.0.0/0 trust\n");
     return fclose(f) == 0 ? 0 : -EIO;
 }
 
@@ -278,6 +287,17 @@ int bpt_pg_restart(struct bpt_env *env)
     if (!env->pg_data[0])
         return -EINVAL; /* never started */
     return start_server(env);
+}
+
+int bpt_pg_port(struct bpt_env *env)
+{
+    return env->pg_port;
+}
+
+void bpt_pg_conninfo_tcp(struct bpt_env *env, const char *addr, char *out, size_t size)
+{
+    snprintf(out, size, "host=%s port=%d user=" PG_USER " dbname=" PG_DB " connect_timeout=5", addr,
+             env->pg_port);
 }
 
 const char *bpt_pg_conninfo(struct bpt_env *env)

@@ -26,22 +26,43 @@ static const char *agent_bin(const struct bpt_stack *s)
     return s->opts.agent_bin ? s->opts.agent_bin : BPT_AGENT_BIN;
 }
 
+/* argv (8 entries) = [prefix (4 entries, or none)] bin -c ini. */
+static void with_prefix(char **argv, const char *const *prefix, const char *bin, const char *ini)
+{
+    int n = 0;
+    for (int i = 0; prefix && i < 4; i++)
+        argv[n++] = (char *)prefix[i];
+    argv[n++] = (char *)bin;
+    argv[n++] = "-c";
+    argv[n++] = (char *)ini;
+    argv[n] = NULL;
+}
+
 static int write_collector_ini(struct bpt_stack *s)
 {
     s->http_port = bpt_free_port(); /* the default 127.0.0.1:8080 could be taken */
     const char *password = bpt_broker_login(s->env, BPT_COLLECTOR_LOGIN);
     if (!password)
         return -EIO;
+    const struct bpt_stack_opts *o = &s->opts;
+    const char *http_addr = o->collector_http_addr ? o->collector_http_addr : "127.0.0.1";
+    snprintf(s->http_base, sizeof(s->http_base), "http://%s:%d", http_addr, s->http_port);
+    char url[64], conninfo[256];
+    if (o->collector_hub_addr) {
+        snprintf(url, sizeof(url), "tcp://%s:%d", o->collector_hub_addr, bpt_broker_port(s->env));
+        bpt_pg_conninfo_tcp(s->env, o->collector_hub_addr, conninfo, sizeof(conninfo));
+    }
     const char *path =
         bpt_write_file(s->env, "collector.ini",
                        "[collector]\nid = collector-1\nlog_level = debug\nstats_interval = 500ms\n"
                        "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\n"
                        "username = " BPT_COLLECTOR_LOGIN "\npassword = %s\n"
                        "[database]\nconninfo = %s\nretry = 200ms\n"
-                       "[http]\nlisten = 127.0.0.1:%d\n%s\n"
+                       "[http]\nlisten = %s:%d\n%s\n"
                        "[rules]\nsummary_interval = 100ms\nreconnect_grace = 5s\n%s%s\n",
-                       bpt_broker_url(s->env), password, bpt_pg_conninfo(s->env), s->http_port,
-                       s->opts.http_extra ? s->opts.http_extra : "",
+                       o->collector_hub_addr ? url : bpt_broker_url(s->env), password,
+                       o->collector_hub_addr ? conninfo : bpt_pg_conninfo(s->env), http_addr,
+                       s->http_port, s->opts.http_extra ? s->opts.http_extra : "",
                        s->opts.resource_checks ? ""
                                                : "cpu_warn = 10000\ncpu_crit = 10000\n"
                                                  "mem_warn = 101\nmem_crit = 101\n"
@@ -75,14 +96,18 @@ int bpt_stack_write_agent_ini(struct bpt_stack *s)
     const char *password = bpt_broker_login(s->env, agent_id(s));
     if (!password)
         return -EIO;
+    char url[64];
+    if (s->opts.agent_hub_addr)
+        snprintf(url, sizeof(url), "tcp://%s:%d", s->opts.agent_hub_addr, bpt_broker_port(s->env));
     const char *path = bpt_write_file(
         s->env, "agent.ini",
         "[agent]\nid = %s\nhost = test-host\nheartbeat = %s\nstats = 1s\n"
         "state_dir = %s/agent\nnotify_socket = %s\nlog_level = debug\n%s\n"
         "[mqtt]\nurl = %s\ntopic_root = " BPT_ROOT "\nusername = %s\npassword = %s\n%s\n%s",
         agent_id(s), s->opts.heartbeat ? s->opts.heartbeat : "500ms", bpt_env_dir(s->env),
-        s->notify_socket, s->opts.agent_extra ? s->opts.agent_extra : "", bpt_broker_url(s->env),
-        agent_id(s), password, s->opts.mqtt_extra ? s->opts.mqtt_extra : "", bots);
+        s->notify_socket, s->opts.agent_extra ? s->opts.agent_extra : "",
+        s->opts.agent_hub_addr ? url : bpt_broker_url(s->env), agent_id(s), password,
+        s->opts.mqtt_extra ? s->opts.mqtt_extra : "", bots);
     if (!path || chmod(path, 0600) != 0) /* it holds a password: the agent refuses it else */
         return -EIO;
     snprintf(s->agent_ini, sizeof(s->agent_ini), "%s", path);
@@ -95,7 +120,8 @@ int bpt_stack_start_collector(struct bpt_stack *s)
     if (!rec)
         return -EIO;
     bpt_rec_clear(rec);
-    char *argv[] = {(char *)collector_bin(s), "-c", s->collector_ini, NULL};
+    char *argv[8];
+    with_prefix(argv, s->opts.collector_prefix, collector_bin(s), s->collector_ini);
     pid_t pid = bpt_spawn(s->env, "collector", argv);
     const char *online[] = {"\"online\"", NULL};
     char *m = pid > 0 ? bpt_rec_wait(rec, BPT_ROOT "/collector/state", online, 30000) : NULL;
@@ -112,7 +138,8 @@ int bpt_stack_start_agent(struct bpt_stack *s)
     if (!rec)
         return -EIO;
     bpt_rec_clear(rec);
-    char *argv[] = {(char *)agent_bin(s), "-c", s->agent_ini, NULL};
+    char *argv[8];
+    with_prefix(argv, s->opts.agent_prefix, agent_bin(s), s->agent_ini);
     pid_t pid = bpt_spawn(s->env, "agent", argv);
     const char *online[] = {"\"online\":true", NULL};
     char *m = pid > 0 ? bpt_rec_wait(rec, topic, online, 20000) : NULL;

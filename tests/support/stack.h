@@ -38,6 +38,15 @@ struct bpt_stack_opts {
      * build's. */
     const char *collector_bin;
     const char *agent_bin;
+    /* A daemon in another network namespace (netns.h): the argv prefix that runs it there
+     * ({"ip", "netns", "exec", ns}; 4 entries), the address at which it reaches the broker (and
+     * the collector PostgreSQL, over TCP) and the collector's HTTP listen address. NULL: none,
+     * or the fixture's loopback ones. */
+    const char *const *agent_prefix;
+    const char *agent_hub_addr;
+    const char *const *collector_prefix;
+    const char *collector_hub_addr;
+    const char *collector_http_addr;
 };
 
 struct bpt_stack {
@@ -46,7 +55,8 @@ struct bpt_stack {
     char collector_ini[600];
     char agent_ini[600];
     char notify_socket[600];
-    int http_port; /* the collector's HTTP API, on 127.0.0.1 (a free port, never 8080) */
+    int http_port;      /* the collector's HTTP API, on 127.0.0.1 (a free port, never 8080) */
+    char http_base[64]; /* "http://<its listen address>:<http_port>" */
 };
 
 /* Starts broker, PostgreSQL, collector (waits for its collector/state online), the bots and

@@ -330,6 +330,62 @@ struct loop {
     volatile sig_atomic_t stop;
 };
 
+/* A cut between us and the broker that no FIN announces: the connection looks up, nothing
+ * comes. Our echo stops coming back, so the bots' deadlines wait for it, and once it has been
+ * gone for echo_timeout we are blind: the time we could not see is not held against a bot. */
+static void test_a_silent_cut_is_blindness_not_silence(void **state)
+{
+    struct efx *fx = *state;
+    fx->cfg.mqtt_echo_timeout_ms = 2 * S;
+    efx_connection(fx, COL_EV_CONNECTED, 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 20 * S); /* due at 50 s */
+    for (int64_t t = 0; t <= 45; t++)
+        efx_echo(fx, t * S, t * S);
+    efx_tick(fx, 45 * S);
+    recorder_clear(fx->said);
+    /* the cut: no echo after 45 s. Blind 2 s later, from when the last echo was sent. */
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 47 * S + 1);
+    efx_tick(fx, 47 * S + 1);
+    efx_tick(fx, 50 * S); /* the bot's deadline, unseen */
+    efx_tick(fx, 100 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    expect_silent(fx->said, "#");
+    efx_tick(fx, 3645 * S); /* the hourly stats say why */
+    expect_said(fx->said, ROOT "/collector/stats", "blind=true", "echo_lost=true", "echo_losses=1",
+                NULL);
+    recorder_clear(fx->said);
+    /* healed: the 3600 s we could not see are credited; the bot keeps the 5 s it had */
+    for (int64_t t = 3645; t <= 3649; t++)
+        efx_echo(fx, t * S, t * S);
+    efx_tick(fx, 3650 * S); /* its deadline, but no echo sent after it is back yet */
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    expect_silent(fx->said, "status/#");
+    /* still silent: down, once an echo sent after its deadline is back */
+    efx_echo(fx, 3650 * S + 100, 3650 * S + 101);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_DOWN);
+    expect_said(fx->said, ROOT "/status/bot-1", "status=down", "check=liveness", NULL);
+}
+
+/* While the echo comes back, a silent bot is down as soon as an echo sent after its deadline
+ * is back (its heartbeat did not wait anywhere), and the loop sleeps until that echo wakes it
+ * instead of spinning on a deadline it may not judge yet. */
+static void test_silence_is_judged_once_an_echo_comes_after_it(void **state)
+{
+    struct efx *fx = *state;
+    fx->cfg.mqtt_echo_timeout_ms = 2 * S;
+    efx_connection(fx, COL_EV_CONNECTED, 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 0); /* due at 30 s */
+    efx_echo(fx, 29 * S + 900, 29 * S + 901);
+    efx_tick(fx, 30 * S);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    /* nothing to do before the echo could be lost */
+    assert_int_equal(col_engine_next_deadline(fx->e), T0 + 31 * S + 902);
+    efx_echo(fx, 30 * S + 50, 30 * S + 51);
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_DOWN);
+    assert_false(col_engine_fleet(fx->e)->all.by_status[COL_ST_HEALTHY]);
+}
+
 static void *run_loop(void *arg)
 {
     struct loop *l = arg;
@@ -401,6 +457,10 @@ int main(void)
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_maintenance_holds_the_alert_until_it_ends, efx_setup,
                                         efx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_silent_cut_is_blindness_not_silence, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_silence_is_judged_once_an_echo_comes_after_it,
+                                        efx_setup, efx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,12 +165,37 @@ static void test_skewed_agent_clock_neither_hides_nor_invents_staleness(void **s
     assert_int_equal(agent->u.agent.clock_offset_ms, -10 * 60 * S);
 }
 
+/* What a cut link held arrives at once when it heals, each message with its old ts: a burst of
+ * late messages says nothing of the agent's clock, and no bot turns degraded for it. */
+static void test_a_burst_after_a_cut_is_no_clock_sample(void **state)
+{
+    struct efx *fx = *state;
+    fx->cfg.limits.clock_skew_ms = 5 * S;
+    for (int64_t t = 0; t <= 20 * S; t += S) /* in step with our clock */
+        efx_heartbeat(fx, "a1", "bot-1", true, t);
+    for (int64_t i = 0; i < 40; i++) { /* held 6 s, delivered within 40 ms */
+        struct col_event ev;
+        efx_header(fx, &ev, BP_MSG_HEARTBEAT, "a1", "bot-1", 30 * S + i);
+        ev.msg.hdr.ts -= 6 * S;
+        ev.msg.u.heartbeat.interval_ms = 10 * S;
+        ev.msg.u.heartbeat.proc.alive = true;
+        col_engine_handle(fx->e, &ev);
+    }
+    efx_heartbeat(fx, "a1", "bot-1", true, 31 * S);
+    const struct col_bot *b = efx_bot(fx, "bot-1");
+    assert_int_equal(b->status, COL_ST_HEALTHY);
+    assert_true(b->agent->skew.ahead_ms > -1 * S);
+    expect_silent(fx->said, ROOT "/alerts/#");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stale_then_stopped_then_trade_resolves, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_first_trade_refreshes_a_healthy_reason, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_burst_after_a_cut_is_no_clock_sample, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_retained_state_is_no_clock_sample, efx_setup,
                                         efx_teardown),

@@ -50,6 +50,8 @@ static char *render_with(struct col_bot_view *v, size_t n, const struct col_clus
     in.claims_refused[COL_CLAIM_FOREIGN] = 8;
     in.queue_depth = 3;
     in.mqtt_connected = true;
+    in.blind = true;
+    in.echo_silent_ms = 2500;
     in.store.spooled = 5;
     in.store.written = 99;
     in.store.dropped = 6;
@@ -138,6 +140,8 @@ static void test_collector_counters(void **state)
     has(s, "botpulse_bot_claims_refused_total{reason=\"foreign\"} 8\n");
     has(s, "botpulse_queue_depth 3\n");
     has(s, "botpulse_mqtt_connected 1\n");
+    has(s, "botpulse_blind 1\n"); /* connected, but nothing comes back: a silent cut */
+    has(s, "botpulse_mqtt_echo_age_seconds 2.5\n");
     has(s, "botpulse_store_spooled 5\n");
     has(s, "botpulse_store_written_total 99\n");
     has(s, "botpulse_store_dropped_total 6\n");

@@ -150,6 +150,19 @@ void efx_connection(struct efx *fx, enum col_event_kind kind, int64_t at)
     col_engine_handle(fx->e, &ev);
 }
 
+void efx_echo(struct efx *fx, int64_t sent_at, int64_t at)
+{
+    struct col_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = COL_EV_ECHO;
+    ev.echo_sent_mono = T0 + sent_at;
+    ev.recv_mono = T0 + at;
+    ev.recv_wall = W0 + at;
+    col_engine_judge(fx->e, ev.recv_mono, ev.recv_wall); /* as the loop does before each event */
+    col_engine_handle(fx->e, &ev);
+    col_engine_judge(fx->e, ev.recv_mono, ev.recv_wall); /* and after, when nothing else waits */
+}
+
 void efx_tick(struct efx *fx, int64_t at)
 {
     col_engine_tick(fx->e, T0 + at, W0 + at);

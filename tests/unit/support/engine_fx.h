@@ -59,6 +59,9 @@ void efx_trade(struct efx *fx, const char *agent, const char *bot, int64_t at, i
 void efx_stats(struct efx *fx, const char *bot, double disk_pct, int64_t at);
 /* Our broker connection up (COL_EV_CONNECTED) or lost (COL_EV_DISCONNECTED) at `at`. */
 void efx_connection(struct efx *fx, enum col_event_kind kind, int64_t at);
+/* Our echo through the broker, sent at sent_at, comes back at `at` (both after T0) and is
+ * handled as the loop does: judged before it, and after it with nothing else queued. */
+void efx_echo(struct efx *fx, int64_t sent_at, int64_t at);
 /* The loop's turn at `at`. */
 void efx_tick(struct efx *fx, int64_t at);
 /* Puts qr to the engine as the rules thread gets it from its queue, at `at`; returns it
