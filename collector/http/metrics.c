@@ -175,10 +175,12 @@ static void render_collector(struct out *o, const struct col_metrics_input *in)
           "1 while the collector judges no liveness: no broker connection, messages dropped, or "
           "its echo through the broker stopped coming back (a silent network cut).",
           in->blind ? 1 : 0);
-    if (in->echo_silent_ms >= 0)
-        gauge(o, "botpulse_mqtt_echo_age_seconds",
-              "Seconds since the collector's own echo last came back through the broker.",
-              (double)in->echo_silent_ms / 1000.0);
+    if (in->echo_silent_ms >= 0) { /* whole ms, not 0.075999999999999998 */
+        family(o, "botpulse_mqtt_echo_age_seconds", "gauge",
+               "Seconds since the collector's own echo last came back through the broker.");
+        put(o, "botpulse_mqtt_echo_age_seconds %" PRId64 ".%03d\n", in->echo_silent_ms / 1000,
+            (int)(in->echo_silent_ms % 1000));
+    }
     gauge(o, "botpulse_uptime_seconds", "Seconds since the collector started.",
           (double)in->uptime_s);
     if (!in->have_store)

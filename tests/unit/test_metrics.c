@@ -141,7 +141,7 @@ static void test_collector_counters(void **state)
     has(s, "botpulse_queue_depth 3\n");
     has(s, "botpulse_mqtt_connected 1\n");
     has(s, "botpulse_blind 1\n"); /* connected, but nothing comes back: a silent cut */
-    has(s, "botpulse_mqtt_echo_age_seconds 2.5\n");
+    has(s, "botpulse_mqtt_echo_age_seconds 2.500\n");
     has(s, "botpulse_store_spooled 5\n");
     has(s, "botpulse_store_written_total 99\n");
     has(s, "botpulse_store_dropped_total 6\n");
