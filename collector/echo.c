@@ -30,6 +30,7 @@ struct col_echo {
     pthread_mutex_t mu;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     bool stop;
+    bool asap; /* col_echo_request: one now */
     _Atomic uint64_t sent, back;
     _Atomic int64_t last_back_mono; /* 0: none yet */
 };
@@ -67,16 +68,26 @@ const char *col_echo_topic(const struct col_echo *x)
     return x->topic;
 }
 
-/* Waits until mono time due or a stop; true if stopping. */
+/* Waits until mono time due, an echo asked for, or a stop; true if stopping. */
 static bool wait_until(struct col_echo *x, int64_t due)
 {
     struct timespec ts = {.tv_sec = due / 1000, .tv_nsec = (due % 1000) * 1000000};
     pthread_mutex_lock(&x->mu);
-    while (!x->stop && bp_mono_ms() < due)
+    while (!x->stop && !x->asap && bp_mono_ms() < due)
         pthread_cond_timedwait(&x->cond, &x->mu, &ts);
+    x->asap = false;
     bool stop = x->stop;
     pthread_mutex_unlock(&x->mu);
     return stop;
+}
+
+void col_echo_request(void *ctx)
+{
+    struct col_echo *x = ctx;
+    pthread_mutex_lock(&x->mu);
+    x->asap = true;
+    pthread_cond_signal(&x->cond);
+    pthread_mutex_unlock(&x->mu);
 }
 
 /* Echoes that never come back at all are a broker refusing them (an ACL from before echoes),
@@ -100,7 +111,8 @@ static void *run(void *arg)
     bool warned = false;
     do {
         warn_if_refused(x, &warned);
-        next += x->o.interval_ms;
+        if (bp_mono_ms() >= next) /* the periodic one (else one asked for in between) */
+            next += x->o.interval_ms;
         /* QoS 0 and only while connected: an echo must never wait in a buffer to be sent later */
         if (bp_mqtt_is_connected(x->o.mqtt)) {
             char payload[64];

@@ -31,6 +31,9 @@ int col_echo_new(const struct col_echo_opts *o, struct col_echo **out);
 const char *col_echo_topic(const struct col_echo *x);
 /* Starts the sending thread. 0 or -errno. */
 int col_echo_start(struct col_echo *x);
+/* Sends one echo at once (any thread), between the periodic ones: the rules thread asks when
+ * a deadline waits for one (col_engine_on_echo_request). ctx is the struct col_echo *. */
+void col_echo_request(void *ctx);
 /* On Paho's thread, before ingest: true when the message is on our echo topic (then it is
  * ours alone: an echo of this run is handed to the rules thread, anything else ignored). */
 bool col_echo_on_message(struct col_echo *x, const char *topic, const void *payload, size_t len);

@@ -327,6 +327,24 @@ static int64_t judge_limit(const struct col_engine *e, int64_t judge_mono)
     return e->echo_on && e->seen_until_mono < judge_mono ? e->seen_until_mono : judge_mono;
 }
 
+void col_engine_on_echo_request(struct col_engine *e, void (*request)(void *ctx), void *ctx)
+{
+    e->echo_request = request;
+    e->echo_ctx = ctx;
+}
+
+/* A deadline is due at judge_mono but waits for an echo sent after it: ask for one now. */
+static void ask_echo(struct col_engine *e, int64_t judge_mono)
+{
+    if (!e->echo_request || !e->echo_on || e->blind || e->echo_requested_mono > e->seen_until_mono)
+        return; /* none to ask, or the one asked for is not back yet */
+    struct bp_timer *t = bp_timerheap_peek(&e->timers);
+    if (!t || t->due_ms > judge_mono || t->due_ms <= e->seen_until_mono)
+        return;
+    e->echo_requested_mono = judge_mono;
+    e->echo_request(e->echo_ctx);
+}
+
 void col_engine_judge(struct col_engine *e, int64_t judge_mono, int64_t judge_wall)
 {
     struct bp_timer *t;
@@ -337,6 +355,7 @@ void col_engine_judge(struct col_engine *e, int64_t judge_mono, int64_t judge_wa
         engine_grace_ended(e, judge_mono, judge_wall);
     while (!e->blind && (t = bp_timerheap_pop_due(&e->timers, limit)) != NULL)
         engine_evaluate(e, BP_CONTAINER_OF(t, struct col_bot, timer), judge_mono, judge_wall);
+    ask_echo(e, judge_mono);
 }
 
 /* Everything on the loop's clock but the judgement: summary, silences, stats, recovery. */

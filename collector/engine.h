@@ -53,6 +53,11 @@ void col_engine_note_lag(struct col_engine *e, int64_t lag_ms, size_t queue_len)
 void col_engine_note_drops(struct col_engine *e, uint64_t dropped_total, size_t queue_len,
                            size_t queue_cap, int64_t now_mono, int64_t now_wall);
 #define COL_ENGINE_CALM_MS 1000
+/* Called (on the rules thread) when a deadline is due but waits for an echo sent after it
+ * (echo.h): the echo thread sends one at once instead of at its next interval, so a silence
+ * verdict waits a round trip to the broker, not an echo interval. At most one is asked for
+ * until an echo sent after the ask comes back. */
+void col_engine_on_echo_request(struct col_engine *e, void (*request)(void *ctx), void *ctx);
 /* The earliest monotonic time at which col_engine_tick has work (INT64_MAX: none). */
 int64_t col_engine_next_deadline(const struct col_engine *e);
 /* Runs the loop: pops events from q, ticks at deadlines, until *stop is set (wake q to stop). */

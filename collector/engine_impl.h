@@ -52,13 +52,16 @@ struct col_engine {
     /* Our own echo through the broker (echo.h). Once the first came back, a deadline is judged
      * only when an echo sent after it has come back: everything the broker had by then has
      * reached us, so the silence is the bot's and not a cut between us and the broker. */
-    bool echo_on;             /* an echo has come back: deadlines wait for seen_until */
-    bool echo_lost;           /* none came back for [mqtt] echo_timeout: blind */
-    int64_t seen_until_mono;  /* sent time of the newest echo back */
-    int64_t echo_recv_mono;   /* when it came back */
-    uint64_t echo_lost_count; /* times the echo stopped (a silent cut) */
-    uint64_t dropped_seen;    /* ingest's queue_dropped when last looked at */
-    int64_t last_drop_mono;   /* when a drop was last seen */
+    bool echo_on;                    /* an echo has come back: deadlines wait for seen_until */
+    bool echo_lost;                  /* none came back for [mqtt] echo_timeout: blind */
+    int64_t seen_until_mono;         /* sent time of the newest echo back */
+    int64_t echo_recv_mono;          /* when it came back */
+    uint64_t echo_lost_count;        /* times the echo stopped (a silent cut) */
+    void (*echo_request)(void *ctx); /* col_engine_on_echo_request; NULL: none */
+    void *echo_ctx;
+    int64_t echo_requested_mono; /* when we last asked for one */
+    uint64_t dropped_seen;       /* ingest's queue_dropped when last looked at */
+    int64_t last_drop_mono;      /* when a drop was last seen */
     /* How far behind the rules thread is: the age of the oldest message not yet applied. */
     int64_t lag_ms, lag_max_ms;   /* now, and the most since the last stats */
     uint64_t bots_refused;        /* past their agent's [agents] bots_max */

@@ -171,6 +171,8 @@ static int start_echo(struct collector *c)
     int rc = col_echo_new(&o, &c->echo);
     if (rc < 0)
         BP_ERROR("main", "cannot set up the echo through the broker: %s", strerror(-rc));
+    else /* a deadline that waits for an echo asks for one */
+        col_engine_on_echo_request(c->engine, col_echo_request, c->echo);
     return rc;
 }
 

@@ -386,6 +386,36 @@ static void test_silence_is_judged_once_an_echo_comes_after_it(void **state)
     assert_false(col_engine_fleet(fx->e)->all.by_status[COL_ST_HEALTHY]);
 }
 
+static int echo_asks;
+static void count_ask(void *ctx)
+{
+    (void)ctx;
+    echo_asks++;
+}
+
+/* A deadline that waits for an echo asks for one at once, so the verdict waits a round trip,
+ * not an echo interval; one ask until an echo sent after it is back. */
+static void test_a_due_deadline_asks_for_an_echo(void **state)
+{
+    struct efx *fx = *state;
+    fx->cfg.mqtt_echo_timeout_ms = 2 * S;
+    echo_asks = 0;
+    col_engine_on_echo_request(fx->e, count_ask, NULL);
+    efx_connection(fx, COL_EV_CONNECTED, 0);
+    efx_heartbeat(fx, "a1", "bot-1", true, 0); /* due at 30 s */
+    efx_echo(fx, 29 * S + 900, 29 * S + 901);
+    efx_tick(fx, 29 * S + 950);
+    assert_int_equal(echo_asks, 0); /* nothing due yet */
+    efx_tick(fx, 30 * S);
+    assert_int_equal(echo_asks, 1);
+    efx_tick(fx, 30 * S + 1);
+    assert_int_equal(echo_asks, 1); /* the one asked for is not back yet */
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_HEALTHY);
+    efx_echo(fx, 30 * S, 30 * S + 1); /* it comes back a round trip later */
+    assert_int_equal(efx_bot(fx, "bot-1")->status, COL_ST_DOWN);
+    assert_int_equal(echo_asks, 1);
+}
+
 static void *run_loop(void *arg)
 {
     struct loop *l = arg;
@@ -461,6 +491,8 @@ int main(void)
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_silence_is_judged_once_an_echo_comes_after_it,
                                         efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_due_deadline_asks_for_an_echo, efx_setup,
+                                        efx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
