@@ -28,6 +28,7 @@ static char why_not[200];
 struct fx {
     struct bpt_env *env;
     struct bpt_host host;
+    const char *prefix[4]; /* runs a daemon in host's namespace */
 };
 
 static int setup(void **state)
@@ -75,6 +76,36 @@ static void trades(struct bpt_env *env, struct bpt_stack *s, const char *bot, in
     }
 }
 
+enum away { AGENT_AWAY, COLLECTOR_AWAY };
+
+/* Starts the stack (bots bot-1 and bot-2) with the agent or the collector in host namespace
+ * number index, waits until both bots are healthy, and returns a recorder of everything. */
+static struct bpt_rec *start_away(struct fx *fx, enum away who, int index, const char *mqtt_extra,
+                                  struct bpt_stack *s)
+{
+    struct bpt_env *env = fx->env;
+    bpt_assert(env, bpt_host_add(env, index, &fx->host) == 0, "cannot make host %d's namespace",
+               index);
+    bpt_host_exec_prefix(&fx->host, fx->prefix);
+    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"}, .mqtt_extra = mqtt_extra};
+    if (who == AGENT_AWAY) {
+        o.agent_prefix = fx->prefix;
+        o.agent_hub_addr = fx->host.hub_addr;
+    } else {
+        o.collector_prefix = fx->prefix;
+        o.collector_hub_addr = fx->host.hub_addr;
+        o.collector_http_addr = fx->host.host_addr;
+    }
+    bpt_assert(env, bpt_stack_start(env, &o, s) == 0, "stack did not start");
+    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
+    bpt_assert(env, rec, "recorder did not connect");
+    bpt_assert(env, bpt_stack_wait_status(s, rec, "bot-1", "healthy", 15000) == 0,
+               "bot-1 not healthy before the cut");
+    bpt_assert(env, bpt_stack_wait_status(s, rec, "bot-2", "healthy", 15000) == 0,
+               "bot-2 not healthy before the cut");
+    return rec;
+}
+
 static const char *const count_sql = "SELECT count(*) FROM trades WHERE bot_id = 'bot-1'";
 static const char *const distinct_sql =
     "SELECT count(DISTINCT trade_id) FROM trades WHERE bot_id = 'bot-1'";
@@ -107,17 +138,8 @@ static void test_agent_cut_is_down_within_the_heartbeat_timeout(void **state)
 {
     struct fx *fx = begin(state);
     struct bpt_env *env = fx->env;
-    bpt_assert(env, bpt_host_add(env, 1, &fx->host) == 0, "cannot make the agent's namespace");
-    const char *prefix[4];
-    bpt_host_exec_prefix(&fx->host, prefix);
     struct bpt_stack s;
-    struct bpt_stack_opts o = {
-        .bots = {"bot-1", "bot-2"}, .agent_prefix = prefix, .agent_hub_addr = fx->host.hub_addr};
-    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
-    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
-    bpt_assert(env, rec, "recorder did not connect");
-    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 15000) == 0,
-               "bot-1 not healthy before the cut");
+    struct bpt_rec *rec = start_away(fx, AGENT_AWAY, 1, NULL, &s);
     trades(env, &s, "bot-1", 0, 0);
     bpt_assert(env, bpt_pg_wait_int(env, 1, 10000, count_sql, 0, NULL) == 1, "T-0 not stored");
     /* past the collector's reconnect grace (5 s after it connected), in which a silence waits
@@ -161,17 +183,8 @@ static void test_trades_during_a_long_cut_are_stored_once(void **state)
 {
     struct fx *fx = begin(state);
     struct bpt_env *env = fx->env;
-    bpt_assert(env, bpt_host_add(env, 1, &fx->host) == 0, "cannot make the agent's namespace");
-    const char *prefix[4];
-    bpt_host_exec_prefix(&fx->host, prefix);
     struct bpt_stack s;
-    struct bpt_stack_opts o = {.bots = {"bot-1"},
-                               .mqtt_extra = "keepalive = 2s\n",
-                               .agent_prefix = prefix,
-                               .agent_hub_addr = fx->host.hub_addr};
-    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
-    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
-    bpt_assert(env, rec, "recorder did not connect");
+    struct bpt_rec *rec = start_away(fx, AGENT_AWAY, 1, "keepalive = 2s\n", &s);
     trades(env, &s, "bot-1", 0, 1);
     bpt_assert(env, bpt_pg_wait_int(env, 2, 10000, count_sql, 0, NULL) == 2,
                "trades before the cut not stored");
@@ -201,21 +214,8 @@ static void test_collector_cut_from_the_broker_is_blind(void **state)
 {
     struct fx *fx = begin(state);
     struct bpt_env *env = fx->env;
-    bpt_assert(env, bpt_host_add(env, 2, &fx->host) == 0, "cannot make the collector's namespace");
-    const char *prefix[4];
-    bpt_host_exec_prefix(&fx->host, prefix);
     struct bpt_stack s;
-    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"},
-                               .collector_prefix = prefix,
-                               .collector_hub_addr = fx->host.hub_addr,
-                               .collector_http_addr = fx->host.host_addr};
-    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
-    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
-    bpt_assert(env, rec, "recorder did not connect");
-    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-1", "healthy", 15000) == 0,
-               "bot-1 not healthy before the cut");
-    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-2", "healthy", 15000) == 0,
-               "bot-2 not healthy before the cut");
+    struct bpt_rec *rec = start_away(fx, COLLECTOR_AWAY, 2, NULL, &s);
 
     bpt_rec_clear(rec);
     bpt_assert(env, bpt_host_cut(env, &fx->host) == 0, "cannot cut the collector's link");
@@ -256,19 +256,8 @@ static void test_collector_cut_from_the_database_spools(void **state)
 {
     struct fx *fx = begin(state);
     struct bpt_env *env = fx->env;
-    bpt_assert(env, bpt_host_add(env, 3, &fx->host) == 0, "cannot make the collector's namespace");
-    const char *prefix[4];
-    bpt_host_exec_prefix(&fx->host, prefix);
     struct bpt_stack s;
-    struct bpt_stack_opts o = {.bots = {"bot-1", "bot-2"},
-                               .collector_prefix = prefix,
-                               .collector_hub_addr = fx->host.hub_addr,
-                               .collector_http_addr = fx->host.host_addr};
-    bpt_assert(env, bpt_stack_start(env, &o, &s) == 0, "stack did not start");
-    struct bpt_rec *rec = bpt_rec_new(env, BPT_ROOT "/#");
-    bpt_assert(env, rec, "recorder did not connect");
-    bpt_assert(env, bpt_stack_wait_status(&s, rec, "bot-2", "healthy", 15000) == 0,
-               "bot-2 not healthy before the cut");
+    struct bpt_rec *rec = start_away(fx, COLLECTOR_AWAY, 3, NULL, &s);
     trades(env, &s, "bot-1", 0, 0);
     bpt_assert(env, bpt_pg_wait_int(env, 1, 10000, count_sql, 0, NULL) == 1, "T-0 not stored");
 
