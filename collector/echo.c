@@ -31,8 +31,8 @@ struct col_echo {
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     bool stop;
     bool asap; /* col_echo_request: one now */
-    _Atomic uint64_t sent, back;
-    _Atomic int64_t last_back_mono; /* 0: none yet */
+    _Atomic uint64_t sent;
+    _Atomic int64_t last_back_mono; /* 0: none came back yet */
 };
 
 int col_echo_new(const struct col_echo_opts *o, struct col_echo **out)
@@ -71,7 +71,8 @@ const char *col_echo_topic(const struct col_echo *x)
 /* Waits until mono time due, an echo asked for, or a stop; true if stopping. */
 static bool wait_until(struct col_echo *x, int64_t due)
 {
-    struct timespec ts = {.tv_sec = due / 1000, .tv_nsec = (due % 1000) * 1000000};
+    struct timespec ts;
+    bp_mono_timespec(due, &ts);
     pthread_mutex_lock(&x->mu);
     while (!x->stop && !x->asap && bp_mono_ms() < due)
         pthread_cond_timedwait(&x->cond, &x->mu, &ts);
@@ -94,7 +95,8 @@ void col_echo_request(void *ctx)
  * not a cut: said once, since then a silent cut looks like the whole fleet going quiet. */
 static void warn_if_refused(struct col_echo *x, bool *warned)
 {
-    if (*warned || atomic_load(&x->back) > 0 || atomic_load(&x->sent) * x->o.interval_ms < 10000)
+    if (*warned || atomic_load(&x->last_back_mono) != 0 ||
+        atomic_load(&x->sent) * x->o.interval_ms < 10000)
         return;
     *warned = true;
     BP_WARN(MOD,
@@ -152,16 +154,9 @@ bool col_echo_on_message(struct col_echo *x, const char *topic, const void *payl
     long long sent = strtoll(buf + tl + 1, &end, 10);
     if (errno || *end || sent < 0 || sent > bp_mono_ms())
         return true;
-    atomic_fetch_add(&x->back, 1);
     atomic_store(&x->last_back_mono, bp_mono_ms());
     col_ingest_push_echo(x->o.ingest, sent);
     return true;
-}
-
-void col_echo_counts(struct col_echo *x, uint64_t *sent, uint64_t *back)
-{
-    *sent = x ? atomic_load(&x->sent) : 0;
-    *back = x ? atomic_load(&x->back) : 0;
 }
 
 bool col_echo_lost(struct col_echo *x, int64_t *silent_ms)

@@ -37,8 +37,6 @@ void col_echo_request(void *ctx);
 /* On Paho's thread, before ingest: true when the message is on our echo topic (then it is
  * ours alone: an echo of this run is handed to the rules thread, anything else ignored). */
 bool col_echo_on_message(struct col_echo *x, const char *topic, const void *payload, size_t len);
-/* Echoes sent and come back so far. */
-void col_echo_counts(struct col_echo *x, uint64_t *sent, uint64_t *back);
 /* True when echoes came back once but none for timeout_ms; *silent_ms is how long (-1: none
  * came back yet, or x is NULL; any thread). */
 bool col_echo_lost(struct col_echo *x, int64_t *silent_ms);

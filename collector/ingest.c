@@ -347,7 +347,8 @@ void col_event_free(void *p)
     free(ev);
 }
 
-int col_ingest_push_control(struct col_ingest *in, enum col_event_kind kind)
+/* Queues an event that is not a fleet message (a connection change, an echo), received now. */
+static int push_event(struct col_ingest *in, enum col_event_kind kind, int64_t echo_sent_mono)
 {
     struct col_event *ev = calloc(1, sizeof(*ev)); /* rare: full size keeps it simple */
     if (!ev)
@@ -355,27 +356,24 @@ int col_ingest_push_control(struct col_ingest *in, enum col_event_kind kind)
     ev->kind = kind;
     ev->recv_mono = bp_mono_ms();
     ev->recv_wall = bp_wall_ms();
+    ev->echo_sent_mono = echo_sent_mono;
     int rc = bp_queue_push(in->q, ev);
-    if (rc < 0) {
+    if (rc < 0)
         free(ev);
+    return rc;
+}
+
+int col_ingest_push_control(struct col_ingest *in, enum col_event_kind kind)
+{
+    int rc = push_event(in, kind, 0);
+    if (rc == -ENOBUFS)
         BP_ERROR("ingest", "rules queue full: lost a connection event");
-    }
     return rc;
 }
 
 int col_ingest_push_echo(struct col_ingest *in, int64_t sent_mono)
 {
-    struct col_event *ev = calloc(1, sizeof(*ev));
-    if (!ev)
-        return -ENOMEM;
-    ev->kind = COL_EV_ECHO;
-    ev->recv_mono = bp_mono_ms();
-    ev->recv_wall = bp_wall_ms();
-    ev->echo_sent_mono = sent_mono;
-    int rc = bp_queue_push(in->q, ev);
-    if (rc < 0)
-        free(ev);
-    return rc;
+    return push_event(in, COL_EV_ECHO, sent_mono);
 }
 
 void col_ingest_get_stats(struct col_ingest *in, struct col_ingest_stats *out)
